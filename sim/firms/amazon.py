@@ -1,0 +1,156 @@
+"""Amazon: Prime, a delivery network pushed into rural America, automation, a marketplace."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from ..model.choice import AMAZON, DISCRETIONARY, Offer
+from ..model.geography import RURAL, URBAN
+from .base import Firm, Sales
+
+
+class Amazon(Firm):
+    """Amazon's levers, each a block of ``scenario.amazon``.
+
+    - Prime: fee and perks; members skip delivery fees and wait less.
+    - Delivery: same-day coverage grows in metros; the rural station programme turns capital into
+      stations after a build lag, and stations into rural same/next-day reach and towns served;
+      one-off projects (the Oregon warehouse) add reach in the states they serve.
+    - AI: automation lowers fulfillment cost, personalization lifts discretionary shopping,
+      dynamic pricing trims prices; each year key talent may leave and the programme loses part
+      of its effect (a draw from the ``amazon.ai_talent`` stream).
+    - Marketplace: return fraud costs sellers, who raise prices and leave Fulfilled by Amazon.
+    - Health: same-day pharmacy and One Medical kiosks. Ads: revenue per active household.
+    - Satellites: broadband for rural households that had none.
+    """
+
+    name = "amazon"
+    channels = (AMAZON,)
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.ai_effectiveness = 1.0
+        self.ai_level = 0.0
+        self._stations_started: list[float] = []  # cumulative stations started, one entry a week
+        self.stations_live = 0.0
+        self.towns_served = 0.0
+        self.fba_share = 1.0
+        self.marketplace_markup = 0.0
+        self._last_talent_year: int | None = None
+        geography = model.geography
+        self._rural_households = model.params.population.us_households * geography.locale_share(RURAL)
+        self._urban_households = model.params.population.us_households * geography.locale_share(URBAN)
+
+    def prepare(self, date: dt.date, offer: Offer) -> None:
+        self.start_week()
+        p = self.params
+        self._talent_lottery(date)
+        self.ai_level = p.ai.programme.level(date) * self.ai_effectiveness
+        if p.ai.programme.start <= date:
+            self.operating_cost_this_week += p.ai.capex_per_year_usd / 52.0
+        self._marketplace()
+        offer.price[AMAZON] = (
+            self.prices() * (1.0 - p.ai.dynamic_pricing_discount * self.ai_level) * (1.0 + self.marketplace_markup)
+        )
+        constant = np.asarray(p.assortment.as_tuple()) + p.service_quality
+        constant[DISCRETIONARY] += p.ai.personalization_utility * self.ai_level
+        offer.constant[AMAZON] = constant
+        self._delivery(date, offer)
+        self._health(date, offer)
+        self._satellites(date, offer)
+        self.ad_yield = p.ads.revenue_per_active_household_week_usd * (
+            1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
+        )
+
+    def _talent_lottery(self, date: dt.date) -> None:
+        """Once a year, draw whether key AI talent leaves (drawn every year, used only if it does)."""
+        if date.year == self._last_talent_year:
+            return
+        self._last_talent_year = date.year
+        leaves = self.model.streams["amazon.ai_talent"].random() < self.params.ai.talent_departure_risk_per_year
+        if leaves and date >= self.params.ai.programme.start:
+            self.ai_effectiveness *= 1.0 - self.params.ai.shortfall_on_departure
+
+    def _marketplace(self) -> None:
+        market, fraud_cost = self.params.marketplace, self.model.params.returns.fraud_cost_share
+        self.marketplace_markup = market.third_party_unit_share * market.seller_pass_through * fraud_cost
+        self.fba_share = float(np.clip(market.fba_base_share - market.fba_exit_sensitivity * fraud_cost, 0.0, 1.0))
+
+    def _rural_added_share(self, date: dt.date) -> float:
+        """Share of rural households newly reached by the station programme (after the build lag)."""
+        rural = self.params.rural
+        started = self._stations_started[-1] if self._stations_started else 0.0
+        if rural.start <= date <= rural.end:
+            weekly = rural.investment_per_year_usd / 52.0
+            self.spend_capital(weekly)
+            started += weekly / rural.cost_per_station_usd
+        self._stations_started.append(started)
+        lagged = len(self._stations_started) - 1 - rural.build_lag_weeks
+        self.stations_live = self._stations_started[lagged] if lagged >= 0 else 0.0
+        self.towns_served = self.stations_live * rural.towns_per_station
+        return min(1.0, self.stations_live * rural.rural_households_per_station / self._rural_households)
+
+    def _delivery(self, date: dt.date, offer: Offer) -> None:
+        p, geography = self.params, self.model.geography
+        delivery, locale = p.delivery, geography.zone_locale
+        years = max(0.0, (date - self.model.params.horizon.start).days / 365.25)
+        same_day = np.asarray(delivery.same_day_coverage.as_tuple())[locale]
+        next_day = np.asarray(delivery.next_day_coverage.as_tuple())[locale]
+        metro = locale != RURAL
+        same_day[metro] = np.minimum(
+            np.maximum(delivery.max_metro_same_day, same_day[metro]),
+            same_day[metro] + delivery.metro_same_day_growth_per_year * years,
+        )
+        added = self._rural_added_share(date)
+        rural = locale == RURAL
+        same_day[rural] = np.minimum(
+            np.maximum(p.rural.max_rural_coverage, same_day[rural]), same_day[rural] + (1.0 - same_day[rural]) * added
+        )
+        next_day[rural] += (1.0 - next_day[rural]) * min(1.0, 2.0 * added)
+        for project in p.rural.projects:
+            if date >= project.opens:
+                reach = rural & geography.zones_in(project.states)
+                same_day[reach] += (1.0 - same_day[reach]) * project.rural_same_day_gain
+            if self.model.date_in_week(project.opens, date):
+                self.spend_capital(project.capex_usd)
+        offer.amazon_same_day, offer.amazon_next_day = same_day, np.maximum(next_day, same_day)
+        offer.amazon_days = (delivery.same_day_days, delivery.next_day_days, delivery.standard_days)
+        market = p.marketplace
+        offer.amazon_extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
+        offer.amazon_nonmember_extra_days = delivery.nonmember_extra_days
+        offer.amazon_nonmember_fee = delivery.nonmember_fee_usd
+
+    def _health(self, date: dt.date, offer: Offer) -> None:
+        health, locale = self.params.health, self.model.geography.zone_locale
+        offer.amazon_pharmacy_share = health.pharmacy_same_day.level(date)
+        offer.amazon_pharmacy_days = health.pharmacy_days_without_same_day
+        kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / self._urban_households)
+        offer.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
+        offer.kiosk_utility = health.kiosk_utility
+
+    def _satellites(self, date: dt.date, offer: Offer) -> None:
+        service = self.params.satellite.service
+        base = np.asarray(self.model.params.geography.broadband.as_tuple())[self.model.geography.zone_locale]
+        rural = self.model.geography.zone_locale == RURAL
+        offer.broadband = np.where(rural, base + (1.0 - base) * service.level(date), base)
+        building_from = service.start - dt.timedelta(days=365)
+        if building_from <= date and service.level(date) < service.target:
+            self.spend_capital(self.params.satellite.capex_per_year_usd / 52.0)
+
+    def online_revenue(self, sales: Sales) -> float:
+        return float(sales.spend[AMAZON].sum())
+
+    def fraud_exposure(self) -> float:
+        """Amazon bears fraud on its own (first-party) sales; sellers bear the rest."""
+        return 1.0 - self.params.marketplace.third_party_unit_share
+
+    def fulfillment_cost(self, sales: Sales) -> float:
+        per_order = self.params.delivery.fulfillment_cost_per_order_usd
+        return float(sales.orders[AMAZON].sum()) * per_order * (
+            1.0 - self.params.ai.fulfillment_cost_reduction * self.ai_level
+        )
+
+    def membership_revenue(self, sales: Sales) -> float:
+        return sales.members["prime"] * self.params.prime.fee_annual / 52.0

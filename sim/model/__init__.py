@@ -1,0 +1,1 @@
+"""The model core: geography, households, the weekly choice kernel, memberships, the Mesa model."""

@@ -1,0 +1,211 @@
+"""The weekly channel choice: a multinomial logit over every household at once.
+
+For each category, a household compares four channels: Amazon, a Walmart store, Walmart delivery
+or pickup, and the rivals. Utility is the channel's constant (assortment and service), minus the
+household's dollar cost of using it (basket at the channel's prices, fees, travel, and the cost
+of waiting for delivery) times its price sensitivity, plus habit; the logit's Gumbel noise is the
+rest. Everything here is a handful of array operations over all households; no Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..scenario.schema import ShopperBehaviour
+from .population import N_CATEGORIES, N_CHANNELS, Households
+
+AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(N_CHANNELS)
+CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
+GROCERY, DISCRETIONARY, HEALTH = range(N_CATEGORIES)
+PICKUP_TRIP_FACTOR = 0.6  # a pickup is a shorter trip: no time in the aisles
+
+
+@dataclass
+class Offer:
+    """What the firms offer this week, as every household sees it (set by the firms each week)."""
+
+    n_zones: int
+    price: np.ndarray = field(default=None)  # (channels, categories) price index
+    constant: np.ndarray = field(default=None)  # (channels, categories) utility of assortment and service
+    amazon_same_day: np.ndarray = field(default=None)  # (zones,) share reached
+    amazon_next_day: np.ndarray = field(default=None)
+    amazon_pharmacy_share: float = 0.0  # of households with same-day delivery
+    kiosk_reach: np.ndarray = field(default=None)  # (zones,)
+    kiosk_utility: float = 0.0
+    amazon_days: tuple[float, float, float] = (0.3, 1.0, 2.0)  # same-day, next-day, standard
+    amazon_extra_days: float = 0.0  # sellers outside Fulfilled by Amazon
+    amazon_nonmember_extra_days: float = 3.0
+    amazon_nonmember_fee: float = 6.99
+    amazon_pharmacy_days: float = 2.0
+    express_rollout: float = 0.0  # share of stores offering express
+    express_radius: float = 15.0
+    dark_store_reach: np.ndarray = field(default=None)  # (zones,)
+    walmart_pharmacy_share: float = 0.0  # of households with express delivery
+    walmart_days: tuple[float, float] = (0.1, 1.0)  # express, standard
+    walmart_delivery_fee: float = 7.95
+    walmart_express_fee: float = 10.0
+    walmart_member_express_fee: float = 6.0
+    fuel_saving: float = 0.0
+    broadband: np.ndarray = field(default=None)  # (zones,)
+    agentic_share: float = 0.0
+    agent_partner_utility: float = 0.0
+    agent_price_focus: float = 1.0
+
+    def __post_init__(self) -> None:
+        zeros = np.zeros(self.n_zones)
+        for name in ("amazon_same_day", "amazon_next_day", "kiosk_reach", "dark_store_reach"):
+            if getattr(self, name) is None:
+                setattr(self, name, zeros.copy())
+        if self.broadband is None:
+            self.broadband = np.ones(self.n_zones)
+        if self.price is None:
+            self.price = np.ones((N_CHANNELS, N_CATEGORIES))
+        if self.constant is None:
+            self.constant = np.zeros((N_CHANNELS, N_CATEGORIES))
+
+
+@dataclass
+class Access:
+    """Which services reach each household this week (booleans, one per household)."""
+
+    same_day: np.ndarray
+    next_day: np.ndarray
+    amazon_pharmacy: np.ndarray
+    kiosk: np.ndarray
+    express: np.ndarray
+    walmart_pharmacy: np.ndarray
+    digital: np.ndarray
+    agent: np.ndarray
+
+    @classmethod
+    def of(cls, households: Households, offer: Offer) -> Access:
+        h, zone = households, households.zone
+        same_day = h.amazon_rank < offer.amazon_same_day[zone]
+        store_express = (h.store_miles <= offer.express_radius) & (h.rollout_rank < offer.express_rollout)
+        express = store_express | (h.dark_store_rank < offer.dark_store_reach[zone])
+        digital = h.access_rank < offer.broadband[zone]
+        return cls(
+            same_day=same_day,
+            next_day=same_day | (h.amazon_rank < offer.amazon_next_day[zone]),
+            amazon_pharmacy=same_day & (h.pharmacy_rank < offer.amazon_pharmacy_share),
+            kiosk=h.pharmacy_rank < offer.kiosk_reach[zone],
+            express=express,
+            walmart_pharmacy=express & (h.pharmacy_rank < offer.walmart_pharmacy_share),
+            digital=digital,
+            agent=digital & (h.tech_rank < offer.agentic_share),
+        )
+
+
+def trip_cost(miles: np.ndarray, value_of_time: np.ndarray, behaviour: ShopperBehaviour) -> np.ndarray:
+    """Dollar cost of a return trip to a store: driving plus time (travel and 15 minutes inside)."""
+    hours = 2.0 * miles / behaviour.travel_speed_mph + 0.25
+    return 2.0 * miles * behaviour.travel_cost_per_mile_usd + hours * value_of_time
+
+
+def patience(h: Households, behaviour: ShopperBehaviour, reference_income: float) -> np.ndarray:
+    """Dollars a day that waiting for delivery costs each household: shape (categories, households)."""
+    return np.outer(behaviour.wait_cost_per_day_usd.as_tuple(), h.income / reference_income)
+
+
+def _by_category(everyday: np.ndarray, health: np.ndarray) -> np.ndarray:
+    """A (categories, households) array: ``everyday`` for grocery and discretionary, ``health`` for health."""
+    out = np.empty((N_CATEGORIES, len(everyday)))
+    out[:HEALTH] = everyday
+    out[HEALTH] = health
+    return out
+
+
+def amazon_service_cost(h: Households, offer: Offer, access: Access, waiting: np.ndarray,
+                        prime: np.ndarray) -> np.ndarray:
+    """Amazon's fees and waiting, per category and household: the part Prime changes."""
+    same_day_days, next_day_days, standard_days = offer.amazon_days
+    days = np.where(access.same_day, same_day_days, np.where(access.next_day, next_day_days, standard_days))
+    days = days + offer.amazon_extra_days + np.where(prime, 0.0, offer.amazon_nonmember_extra_days)
+    health_days = np.where(access.amazon_pharmacy, same_day_days, offer.amazon_pharmacy_days)
+    return np.where(prime, 0.0, offer.amazon_nonmember_fee) + waiting * _by_category(days, health_days)
+
+
+def walmart_service_cost(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
+                         waiting: np.ndarray, walmart_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walmart's store trip, and its cheaper of delivery or pickup: the parts Walmart+ changes."""
+    trip_share = np.asarray(behaviour.trip_share.as_tuple())
+    trip = trip_cost(h.store_miles, h.value_of_time, behaviour) - offer.fuel_saving * walmart_plus
+    express_days, standard_days = offer.walmart_days
+    fee = np.where(
+        access.express,
+        np.where(walmart_plus, offer.walmart_member_express_fee, offer.walmart_express_fee),
+        np.where(walmart_plus, 0.0, offer.walmart_delivery_fee),
+    )
+    days = _by_category(np.where(access.express, express_days, standard_days),
+                        np.where(access.walmart_pharmacy, express_days, standard_days))
+    delivery = fee + waiting * days
+    pickup = np.outer(trip_share * PICKUP_TRIP_FACTOR, trip)
+    return np.outer(trip_share, trip), np.minimum(delivery, pickup)
+
+
+def channel_costs(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
+                  prime: np.ndarray, walmart_plus: np.ndarray, reference_income: float) -> np.ndarray:
+    """Dollar cost of using each channel: shape (channels, categories, households)."""
+    waiting = patience(h, behaviour, reference_income)
+    cost = h.budget[None, :, :] * offer.price[:, :, None]
+    cost[AMAZON] += amazon_service_cost(h, offer, access, waiting, prime)
+    store, online = walmart_service_cost(h, offer, access, behaviour, waiting, walmart_plus)
+    cost[WALMART_STORE] += store
+    cost[WALMART_ONLINE] += online
+    rival_trip = trip_cost(h.rival_miles, h.value_of_time, behaviour)
+    cost[RIVALS] += np.outer(behaviour.trip_share.as_tuple(), rival_trip)
+    return cost
+
+
+def price_weight(h: Households, offer: Offer, access: Access) -> np.ndarray:
+    """Utility of a dollar to each household (AI agents weigh money harder)."""
+    return h.price_utility * np.where(access.agent, offer.agent_price_focus, 1.0)
+
+
+def utilities(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
+              prime: np.ndarray, walmart_plus: np.ndarray, reference_income: float) -> np.ndarray:
+    """Systematic utility of each channel: shape (channels, categories, households)."""
+    value = channel_costs(h, offer, access, behaviour, prime, walmart_plus, reference_income)
+    value *= -price_weight(h, offer, access)
+    value += offer.constant[:, :, None]
+    value[AMAZON, HEALTH] += access.kiosk * offer.kiosk_utility
+    offline = np.where(access.digital, 0.0, behaviour.offline_penalty)
+    value[AMAZON] -= offline
+    value[WALMART_ONLINE] -= offline - np.where(access.agent, offer.agent_partner_utility, 0.0)
+    # Agents compare channels afresh every week: habit is the household's, not theirs.
+    value += h.habit * np.where(access.agent, 0.0, behaviour.habit_weight)
+    return value
+
+
+def logsum(value: np.ndarray) -> np.ndarray:
+    """log-sum-exp over channels: the expected best utility, shape (categories, households)."""
+    return logit(value)[1]
+
+
+def logit(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Choice probabilities over channels (axis 0) and the logsum, from one pass of ``exp``."""
+    top = value.max(axis=0)
+    weights = np.exp(value - top)
+    total = weights.sum(axis=0)
+    weights /= total
+    return weights, top + np.log(total)
+
+
+def draw(probability: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """The chosen channel per (category, household): the first whose cumulative probability passes
+    the household's uniform draw (inverse CDF)."""
+    cumulative = probability[0].copy()
+    chosen = (uniform > cumulative).astype(np.int64)
+    for channel in range(1, N_CHANNELS - 1):
+        cumulative += probability[channel]
+        chosen += uniform > cumulative
+    return chosen
+
+
+def update_habit(habit: np.ndarray, choice: np.ndarray, rate: float) -> None:
+    """Habit moves towards this week's choices (exponential smoothing), in place."""
+    habit *= 1.0 - rate
+    for channel in range(N_CHANNELS):
+        habit[channel] += rate * (choice == channel)

@@ -1,0 +1,112 @@
+"""What the model records each week (and each month, by state) for the reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..firms import LEDGER_LINES
+from ..scenario.types import CATEGORIES, LOCALES
+from .choice import CHANNELS, N_CHANNELS
+from .metrics import ALL, Recorder, share_by_group, shares, with_totals
+
+if TYPE_CHECKING:
+    from .market import RetailMarket
+
+FIRMS = ("amazon", "walmart", "rivals")
+FIRM_OF_CHANNEL = np.array([0, 1, 1, 2])
+SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
+PLACES = (*LOCALES, ALL)
+CATEGORY_LABELS = (*CATEGORIES, ALL)
+REACH = {
+    "amazon_same_day_reach": "same_day",
+    "amazon_next_day_reach": "next_day",
+    "walmart_express_coverage": "express",
+    "amazon_pharmacy_same_day_reach": "amazon_pharmacy",
+    "walmart_pharmacy_same_day_reach": "walmart_pharmacy",
+    "broadband_access": "digital",
+    "ai_agent_share": "agent",
+}
+
+
+def segment_of(prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
+    """0 none, 1 Prime only, 2 Walmart+ only, 3 both."""
+    return prime.astype(np.int64) + 2 * walmart_plus.astype(np.int64)
+
+
+class Collector:
+    """Declares every metric's layout once and records the week's aggregates."""
+
+    def __init__(self, model: RetailMarket) -> None:
+        self.model = model
+        self.recorder = r = Recorder()
+        states = model.geography.state_codes
+        self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
+        self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
+        self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
+        self.prime = r.layout("prime_share", locale=PLACES)
+        self.plus = r.layout("walmart_plus_share", locale=PLACES)
+        self.reach = {metric: r.layout(metric, locale=PLACES) for metric in REACH}
+        self.price = r.layout("price_index", firm=FIRMS, category=CATEGORIES)
+        self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
+        self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
+        self.surplus = r.layout("consumer_surplus", locale=PLACES)
+        self.scalars = {
+            name: r.layout(name, firm=firm)
+            for name, firm in (
+                ("amazon_rural_stations", "amazon"), ("amazon_rural_towns_served", "amazon"),
+                ("marketplace_fba_share", "amazon"), ("marketplace_price_markup", "amazon"),
+                ("amazon_ai_level", "amazon"), ("walmart_ai_level", "walmart"),
+                ("walmart_dark_store_reach", "walmart"),
+            )
+        }
+        self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
+        self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
+
+    def weekly(self, month_starts: bool) -> None:
+        m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
+        locale, choice = h.locale, m.choice
+        # (locale, category, channel) spend, then totals over locales and categories.
+        cells = ((locale[None, :] * 3 + np.arange(3)[:, None]) * N_CHANNELS + choice).ravel()
+        by_channel = np.bincount(cells, weights=m.spend.ravel(), minlength=36).reshape(3, 3, N_CHANNELS)
+        by_channel = with_totals(by_channel, (0, 1))
+        by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(3)], axis=-1)
+        record(self.spend_share, date, shares(by_firm))
+        record(self.channel_share, date, shares(by_channel))
+
+        segment = segment_of(h.prime, h.walmart_plus)
+        counts = with_totals(np.bincount(locale * 4 + segment, minlength=12).reshape(3, 4).astype(float), (0,))
+        record(self.membership, date, shares(counts))
+        record(self.prime, date, share_by_group(h.prime, locale, 3))
+        record(self.plus, date, share_by_group(h.walmart_plus, locale, 3))
+        for metric, flag in REACH.items():
+            record(self.reach[metric], date, share_by_group(getattr(m.access, flag), locale, 3))
+
+        record(self.price, date, m.offer.price[[0, 1, 3]])
+        for line, handle in self.ledger.items():
+            record(handle, date, [firm.ledger[line] for firm in m.firms])
+        record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
+        surplus = np.bincount(locale, weights=m.surplus, minlength=3)
+        households = np.bincount(locale, minlength=3)
+        record(self.surplus, date, np.append(surplus, surplus.sum()) / np.append(households, households.sum()))
+        scalars = {
+            "amazon_rural_stations": m.amazon.stations_live, "amazon_rural_towns_served": m.amazon.towns_served,
+            "marketplace_fba_share": m.amazon.fba_share, "marketplace_price_markup": m.amazon.marketplace_markup,
+            "amazon_ai_level": m.amazon.ai_level, "walmart_ai_level": m.walmart.ai_level,
+            "walmart_dark_store_reach": m.walmart.dark_store_share,
+        }
+        for name, value in scalars.items():
+            record(self.scalars[name], date, value)
+        if month_starts:
+            self.monthly_by_state(segment)
+
+    def monthly_by_state(self, segment: np.ndarray) -> None:
+        """Membership and spend shares by state, in the first week of each month (for maps)."""
+        m, h = self.model, self.model.households
+        n_states = len(m.geography.state_codes)
+        counts = np.bincount(h.state * 4 + segment, minlength=n_states * 4).reshape(n_states, 4)
+        self.recorder.record(self.state_membership, m.date, shares(counts.astype(float)))
+        cells = ((h.state[None, :] * 3 + np.arange(3)[:, None]) * 3 + FIRM_OF_CHANNEL[m.choice]).ravel()
+        spend = np.bincount(cells, weights=m.spend.ravel(), minlength=n_states * 9).reshape(n_states, 3, 3)
+        self.recorder.record(self.state_spend, m.date, shares(with_totals(spend, (1,))))

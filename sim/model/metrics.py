@@ -1,0 +1,96 @@
+"""Data collection: weekly aggregates computed in the vectorized step, stored as a tidy table.
+
+Each metric has a fixed layout of dimension labels (firm, category, locale, segment), declared
+once; each week stores only its values. The table is assembled once, at the end of the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("date", "metric", "firm", "category", "locale", "segment", "value")
+DIMENSIONS = ("firm", "category", "locale", "segment")
+ALL = "all"
+
+
+@dataclass
+class Layout:
+    metric: str
+    labels: dict[str, np.ndarray]  # dimension -> one label per cell
+    dates: list[dt.date] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+
+
+class Recorder:
+    """Collects metric values week by week and returns them as one tidy DataFrame."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[tuple[str, str], Layout] = {}
+
+    def layout(self, metric: str, key: str = "", **dimensions: list[str] | str) -> tuple[str, str]:
+        """Declare a metric's cells: the product of the given labels, in the order given (others ``all``)."""
+        names = [name for name, labels in dimensions.items() if not isinstance(labels, str)]
+        cells = list(product(*(dimensions[name] for name in names))) or [()]
+        labels = {}
+        for dimension in DIMENSIONS:
+            if dimension in names:
+                labels[dimension] = np.array([cell[names.index(dimension)] for cell in cells], dtype=object)
+            else:
+                labels[dimension] = np.full(len(cells), dimensions.get(dimension, ALL), dtype=object)
+        handle = (metric, key)
+        self._layouts[handle] = Layout(metric, labels)
+        return handle
+
+    def record(self, handle: tuple[str, str], date: dt.date, values: np.ndarray | float) -> None:
+        layout = self._layouts[handle]
+        layout.dates.append(date)
+        layout.values.append(np.asarray(values, dtype=float).reshape(-1))
+
+    def table(self) -> pd.DataFrame:
+        """The tidy table: one row per date x metric x cell, sorted by date (stable)."""
+        parts: dict[str, list[np.ndarray]] = {column: [] for column in COLUMNS}
+        for layout in self._layouts.values():
+            if not layout.dates:
+                continue
+            weeks, cells = len(layout.dates), len(layout.labels["firm"])
+            parts["date"].append(np.repeat(np.array(layout.dates, dtype="datetime64[D]"), cells))
+            parts["metric"].append(np.full(weeks * cells, layout.metric, dtype=object))
+            for dimension in DIMENSIONS:
+                parts[dimension].append(np.tile(layout.labels[dimension], weeks))
+            parts["value"].append(np.concatenate(layout.values))
+        if not parts["date"]:
+            return pd.DataFrame({column: [] for column in COLUMNS})
+        frame = pd.DataFrame({column: np.concatenate(arrays) for column, arrays in parts.items()})
+        frame = frame.sort_values("date", kind="stable", ignore_index=True)
+        for column in ("metric", *DIMENSIONS):
+            frame[column] = pd.Categorical(frame[column], categories=sorted(frame[column].unique()))
+        return frame
+
+
+def shares(amounts: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Shares along ``axis``, zero where the total is zero."""
+    total = amounts.sum(axis=axis, keepdims=True)
+    return np.divide(amounts, total, out=np.zeros_like(amounts, dtype=float), where=total > 0)
+
+
+def with_totals(amounts: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Append an ``all`` slice (the sum) along each of ``axes``."""
+    for axis in axes:
+        amounts = np.concatenate([amounts, amounts.sum(axis=axis, keepdims=True)], axis=axis)
+    return amounts
+
+
+def share_by_group(flags: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Share of households with ``flags`` in each group, then overall: shape (groups + 1,)."""
+    hits = np.bincount(group, weights=flags, minlength=groups)
+    counts = np.bincount(group, minlength=groups)
+    return shares_of(np.append(hits, hits.sum()), np.append(counts, counts.sum()))
+
+
+def shares_of(hits: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.divide(hits, counts, out=np.zeros(len(hits)), where=counts > 0)

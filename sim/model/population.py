@@ -1,0 +1,125 @@
+"""The households: columnar state (numpy arrays), drawn once per run from its own streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..scenario.schema import Scenario
+from ..streams import Streams
+from .geography import RURAL, Geography, allocate
+
+N_CATEGORIES = 3
+N_CHANNELS = 4
+
+
+@dataclass
+class Households:
+    """Every household's attributes and state, one array element per household.
+
+    Ranks are uniform draws that fix a household's place in a roll-out order: a network that
+    reaches a share ``s`` of a zone reaches the households whose rank is below ``s``.
+    """
+
+    zone: np.ndarray
+    state: np.ndarray
+    locale: np.ndarray
+    income: np.ndarray  # US dollars a year
+    price_utility: np.ndarray  # utility of one dollar
+    value_of_time: np.ndarray  # dollars an hour
+    budget: np.ndarray  # (categories, n) dollars a week at reference prices
+    store_miles: np.ndarray  # to the nearest Walmart
+    rival_miles: np.ndarray  # to the nearest rival store
+    amazon_rank: np.ndarray  # order of Amazon's same/next-day reach within the zone
+    rollout_rank: np.ndarray  # order of Walmart's express-store roll-out
+    dark_store_rank: np.ndarray  # order of dark-store reach
+    pharmacy_rank: np.ndarray  # order of pharmacy same-day reach
+    access_rank: np.ndarray  # order of broadband reach
+    tech_rank: np.ndarray  # order of taking up AI shopping agents
+    prime_taste: np.ndarray  # dollars a year of own liking for Prime
+    walmart_plus_taste: np.ndarray
+    walmart_plus_consider: np.ndarray  # bool: considered Walmart+ at launch
+    neighbours: np.ndarray  # (n, degree) indexes of the households each one hears from
+    prime: np.ndarray = field(default=None)  # bool
+    walmart_plus: np.ndarray = field(default=None)  # bool
+    prime_months: np.ndarray = field(default=None)  # months held
+    walmart_plus_months: np.ndarray = field(default=None)
+    habit: np.ndarray = field(default=None)  # (channels, categories, n) recent choice shares
+
+    def __post_init__(self) -> None:
+        n = len(self.zone)
+        self.prime = np.zeros(n, dtype=bool) if self.prime is None else self.prime
+        self.walmart_plus = np.zeros(n, dtype=bool) if self.walmart_plus is None else self.walmart_plus
+        self.prime_months = np.zeros(n, dtype=np.int32) if self.prime_months is None else self.prime_months
+        self.walmart_plus_months = (
+            np.zeros(n, dtype=np.int32) if self.walmart_plus_months is None else self.walmart_plus_months
+        )
+        if self.habit is None:
+            self.habit = np.zeros((N_CHANNELS, N_CATEGORIES, n))
+
+    @property
+    def n(self) -> int:
+        return len(self.zone)
+
+
+def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np.ndarray:
+    return median * np.exp(sigma * rng.standard_normal(len(median)))
+
+
+def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_share: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Each household's neighbours: mostly in its own zone, the rest elsewhere in its state."""
+    n = len(zone)
+    neighbours = np.empty((n, degree), dtype=np.int64)
+    if degree == 0:
+        return neighbours
+    by_zone, by_state = np.argsort(zone, kind="stable"), np.argsort(state, kind="stable")
+    zone_start = np.searchsorted(zone[by_zone], zone)
+    zone_size = np.searchsorted(zone[by_zone], zone, side="right") - zone_start
+    state_start = np.searchsorted(state[by_state], state)
+    state_size = np.searchsorted(state[by_state], state, side="right") - state_start
+    local = rng.random((n, degree)) < same_zone_share
+    position = rng.random((n, degree))
+    in_zone = by_zone[zone_start[:, None] + (position * zone_size[:, None]).astype(np.int64)]
+    in_state = by_state[state_start[:, None] + (position * state_size[:, None]).astype(np.int64)]
+    return np.where(local, in_zone, in_state)
+
+
+def draw_households(scenario: Scenario, geography: Geography, streams: Streams) -> Households:
+    """Draw the population. Each attribute has its own stream, so adding one never moves another."""
+    people, world, shopping = scenario.population, scenario.geography, scenario.shoppers
+    counts = allocate(geography.zone_share, people.shoppers)
+    zone = np.repeat(np.arange(geography.n_zones), counts)
+    state, locale = geography.zone_state[zone], geography.zone_locale[zone]
+    n = len(zone)
+
+    median_income = np.where(locale == RURAL, people.rural_income_ratio, 1.0) * people.median_income_usd
+    income = _lognormal(streams["population.income"], median_income, people.income_sigma)
+    relative = income / people.median_income_usd
+    price_utility = _lognormal(
+        streams["population.price"],
+        shopping.price_utility_per_usd * relative ** -shopping.price_income_elasticity,
+        shopping.price_sigma,
+    )
+    value_of_time = shopping.value_of_time_share_of_wage * income / 2080.0
+    budget = np.outer(shopping.weekly_budget_usd.as_tuple(), relative ** shopping.budget_income_elasticity)
+
+    store_median = np.asarray(world.store_distance_median_miles.as_tuple())[locale]
+    rival_median = np.asarray(world.rival_distance_median_miles.as_tuple())[locale]
+    store_miles = _lognormal(streams["population.store_distance"], store_median, world.distance_sigma)
+    rival_miles = _lognormal(streams["population.rival_distance"], rival_median, world.distance_sigma)
+
+    ranks = streams["population.ranks"].random((6, n))
+    tastes = streams["population.membership_taste"].standard_normal((2, n)) * scenario.memberships.taste_sd_usd
+    consider = streams["population.walmart_plus_consider"].random(n)
+    neighbours = draw_network(zone, state, people.network_degree, people.network_same_zone_share,
+                              streams["population.network"])
+    return Households(
+        zone=zone, state=state, locale=locale, income=income, price_utility=price_utility,
+        value_of_time=value_of_time, budget=budget, store_miles=store_miles, rival_miles=rival_miles,
+        amazon_rank=ranks[0], rollout_rank=ranks[1], dark_store_rank=ranks[2], pharmacy_rank=ranks[3],
+        access_rank=ranks[4], tech_rank=ranks[5], prime_taste=tastes[0], walmart_plus_taste=tastes[1],
+        walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
+        neighbours=neighbours,
+    )

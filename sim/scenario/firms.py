@@ -1,0 +1,228 @@
+"""Scenario blocks for the firms: every mechanism of the articles is a lever with a default.
+
+Defaults describe the world of January 2021 and the programmes announced since; sources are in
+``docs/MODEL.md`` and ``../shared/FACTS.md``. Programme levels change over time through ``Ramp``
+blocks and the scenario's ``events``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from .types import (
+    CategoryPrices,
+    CategoryValues,
+    Date,
+    LocaleShares,
+    Money,
+    NonNegative,
+    Positive,
+    Ramp,
+    Share,
+    Strict,
+)
+
+
+class AdaptivePricing(Strict):
+    """Monthly hill-climbing on operating profit (Heppenstall et al. 2006); off by default."""
+
+    enabled: bool = False
+    step: Share = Field(0.005, description="Price-index change per month when adapting")
+    floor: Positive = Field(0.90, description="Lowest price index the firm will set")
+    ceiling: Positive = Field(1.15, description="Highest price index the firm will set")
+
+
+class Membership(Strict):
+    """A paid membership programme."""
+
+    fee_annual: Money = Field(description="Annual fee in US dollars")
+    perks_value_usd: Money = Field(description="Yearly value of non-shopping perks to a median-income household")
+    launch: Date | None = Field(None, description="Launch date; none means it exists before the start")
+
+
+class AmazonDelivery(Strict):
+    same_day_coverage: LocaleShares = LocaleShares(urban=0.60, suburban=0.40, rural=0.02)
+    next_day_coverage: LocaleShares = LocaleShares(urban=0.95, suburban=0.85, rural=0.30)
+    metro_same_day_growth_per_year: Share = Field(0.05, description="Urban and suburban same-day coverage added per year (new metros)")
+    max_metro_same_day: Share = 0.92
+    same_day_days: NonNegative = 0.3
+    next_day_days: NonNegative = 1.0
+    standard_days: NonNegative = 2.0
+    nonmember_extra_days: NonNegative = Field(1.5, description="Extra days of wait without Prime")
+    nonmember_fee_usd: Money = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
+    fulfillment_cost_per_order_usd: Money = 8.0
+
+
+class RuralProject(Strict):
+    """A one-off rural investment (for example the $500M Oregon warehouse)."""
+
+    name: str
+    opens: Date
+    capex_usd: Money
+    states: list[str] = Field(default_factory=list, description="USPS codes of the states it serves")
+    rural_same_day_gain: Share = Field(0.2, description="Share of uncovered rural households in those states it reaches")
+
+
+class RuralNetwork(Strict):
+    """Amazon's rural same/next-day delivery-station programme."""
+
+    start: Date = dt.date(2024, 6, 1)
+    end: Date = dt.date(2026, 12, 31)
+    investment_per_year_usd: Money = Field(1.6e9, description="Capital spent on rural delivery stations per year")
+    cost_per_station_usd: Positive = 20e6
+    build_lag_weeks: int = Field(20, ge=0, le=260)
+    towns_per_station: NonNegative = 20.0
+    rural_households_per_station: NonNegative = 60_000
+    max_rural_coverage: Share = 0.85
+    projects: list[RuralProject] = Field(default_factory=list)
+
+
+class AmazonAI(Strict):
+    """Automation (fulfillment, personalization, dynamic pricing) and its talent risk."""
+
+    programme: Ramp = Ramp(start=dt.date(2023, 1, 1), years=4.0, target=1.0)
+    fulfillment_cost_reduction: Share = 0.20
+    personalization_utility: NonNegative = Field(0.15, description="Utility added to discretionary shopping at full roll-out")
+    dynamic_pricing_discount: Share = 0.01
+    talent_departure_risk_per_year: Share = Field(0.15, description="Chance per year that key AI talent leaves")
+    shortfall_on_departure: Share = Field(0.25, description="Share of the programme's effect lost when talent leaves")
+    capex_per_year_usd: Money = 2.0e9
+
+
+class Marketplace(Strict):
+    """Third-party sellers: how they respond to the cost of return fraud (see ``returns``)."""
+
+    third_party_unit_share: Share = 0.60
+    seller_pass_through: Share = Field(0.65, description="Share of fraud cost sellers pass into prices")
+    fba_base_share: Share = 0.80
+    fba_exit_sensitivity: NonNegative = Field(6.0, description="Fall in FBA share per unit of fraud cost over sales")
+    non_fba_extra_days: NonNegative = 2.0
+
+
+class AmazonHealth(Strict):
+    pharmacy_same_day: Ramp = Ramp(start=dt.date(2023, 1, 1), years=3.0, target=0.55)
+    kiosks: int = Field(0, ge=0, description="One Medical pharmacy kiosks in operation")
+    households_per_kiosk: NonNegative = 40_000
+    kiosk_utility: NonNegative = 0.5
+    pharmacy_days_without_same_day: NonNegative = 2.0
+
+
+class Advertising(Strict):
+    revenue_per_active_household_week_usd: Money = 1.2
+    dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
+    dsp_uplift: NonNegative = 0.10
+
+
+class Satellite(Strict):
+    """Low-orbit broadband (Kuiper / Leo) raising rural online access."""
+
+    service: Ramp = Ramp(start=dt.date(2026, 6, 1), years=3.0, target=0.5)
+    capex_per_year_usd: Money = 1.5e9
+
+
+class Amazon(Strict):
+    prices: CategoryPrices = CategoryPrices(grocery=1.06, discretionary=0.97, health=1.02)
+    assortment: CategoryValues = CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6)
+    service_quality: float = 0.0
+    pricing: AdaptivePricing = AdaptivePricing()
+    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0)
+    delivery: AmazonDelivery = AmazonDelivery()
+    rural: RuralNetwork = RuralNetwork()
+    ai: AmazonAI = AmazonAI()
+    marketplace: Marketplace = Marketplace()
+    health: AmazonHealth = AmazonHealth()
+    ads: Advertising = Advertising()
+    satellite: Satellite = Satellite()
+
+
+class WalmartOnline(Strict):
+    channel_utility: float = Field(-0.8, description="Utility of Walmart's online channel against its stores")
+    nonmember_delivery_fee_usd: Money = 7.95
+    express_fee_usd: Money = Field(10.0, description="Express (<3 h) fee without Walmart+")
+    member_express_fee_usd: Money = Field(6.0, description="Express fee with Walmart+")
+    standard_days: NonNegative = 1.0
+    express_days: NonNegative = 0.1
+    fulfillment_cost_per_order_usd: Money = 6.0
+
+
+class Express(Strict):
+    """Express (<3 hour) delivery from stores: coverage emerges from store distance and roll-out."""
+
+    radius_miles: Positive = Field(15.0, description="Distance from an express store that can be served in 3 hours")
+    roll_out: Ramp = Ramp(start=dt.date(2020, 6, 1), years=5.0, initial=0.6, target=1.0)
+
+
+class DarkStores(Strict):
+    count: int = Field(0, ge=0, description="Dark stores operating")
+    households_per_dark_store: NonNegative = 400_000
+    fulfillment_cost_discount: Share = 0.3
+    capex_per_store_usd: Money = 30e6
+
+
+class WalmartAI(Strict):
+    """AI tools for associates: augmentation rather than automation."""
+
+    associates: int = Field(1_500_000, ge=0)
+    tools: Ramp = Ramp(start=dt.date(2023, 6, 1), years=3.0, target=1.0)
+    service_quality_gain: NonNegative = Field(0.15, description="Utility added to Walmart channels at full roll-out")
+    labour_productivity_gain: Share = 0.05
+    cost_per_associate_per_year_usd: Money = 100.0
+
+
+class WalmartHealth(Strict):
+    clinics_open: bool = True
+    clinic_utility: NonNegative = 0.1
+    pharmacy_same_day: Ramp = Ramp(start=dt.date(2021, 1, 1), years=3.0, target=0.92)
+
+
+class StoreServices(Strict):
+    """Stores as service platforms: auto care, clinics, pickup lockers."""
+
+    level: Share = Field(0.2, description="Share of stores run as service platforms")
+    utility_at_full: NonNegative = 0.3
+
+
+class Agentic(Strict):
+    """AI shopping agents (Walmart's partnership with Google Gemini)."""
+
+    adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
+    partner_utility: NonNegative = Field(0.3, description="Agents' ease of checkout with the partner")
+    price_focus: Positive = Field(2.0, description="How much more agents weigh price and speed")
+
+
+class Walmart(Strict):
+    prices: CategoryPrices = CategoryPrices(grocery=1.0, discretionary=1.0, health=1.0)
+    assortment: CategoryValues = CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0)
+    service_quality: float = 0.0
+    pricing: AdaptivePricing = AdaptivePricing()
+    walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15))
+    fuel_saving_per_trip_usd: Money = 0.8
+    online: WalmartOnline = WalmartOnline()
+    express: Express = Express()
+    dark_stores: DarkStores = DarkStores()
+    ai: WalmartAI = WalmartAI()
+    health: WalmartHealth = WalmartHealth()
+    store_services: StoreServices = StoreServices()
+    agentic: Agentic = Agentic()
+    ads: Advertising = Advertising(revenue_per_active_household_week_usd=0.4)
+
+
+class Turnaround(Strict):
+    """A leadership change (Kroger's new chief executive) phasing in better service and prices."""
+
+    programme: Ramp = Ramp(start=dt.date(2026, 2, 9), years=2.0, target=0.0)
+    service_gain_at_full: NonNegative = 0.3
+    price_cut_at_full: Share = 0.03
+
+
+class Rivals(Strict):
+    """Kroger, Target, Costco and local stores as one aggregate."""
+
+    prices: CategoryPrices = CategoryPrices(grocery=1.03, discretionary=1.04, health=1.02)
+    assortment: CategoryValues = CategoryValues(grocery=1.0, discretionary=0.9, health=1.0)
+    service_quality: float = 0.0
+    pricing: AdaptivePricing = AdaptivePricing()
+    online_share_of_orders: Share = 0.1
+    turnaround: Turnaround = Turnaround()

@@ -1,0 +1,87 @@
+"""Dotted paths into the scenario schema (``walmart.walmart_plus.fee_annual``)."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+# Blocks an event may change while a run is under way. The others shape the run itself
+# (calendar, population, geography draws, seed) and can only be set before it starts.
+EVENT_BLOCKS = ("amazon", "walmart", "rivals", "shoppers", "memberships", "economics", "returns")
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``X``, ``X | None`` or ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list):
+        for argument in typing.get_args(annotation):
+            found = _model_in(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def model_at(root: type[BaseModel], parts: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the key at ``parts[-1]`` (list indexes are skipped)."""
+    model: type[BaseModel] | None = root
+    for part in parts[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _model_in(field.annotation)
+    return model
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """A "did you mean" hint, or the list of valid keys when nothing is close."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "valid keys: " + ", ".join(sorted(choices))
+
+
+def check_path(root: type[BaseModel], dotted: str) -> str | None:
+    """Why ``dotted`` is not a path an event may set, or ``None`` when it is."""
+    parts = tuple(dotted.split("."))
+    if parts[0] not in EVENT_BLOCKS:
+        return f"'{parts[0]}' cannot change during a run; events may set paths under " + ", ".join(EVENT_BLOCKS)
+    model: type[BaseModel] | None = root
+    for depth, part in enumerate(parts):
+        if model is None:
+            return f"'{'.'.join(parts[:depth])}' is a value, not a block"
+        if part not in model.model_fields:
+            where = ".".join(parts[:depth]) or "the scenario"
+            return f"unknown key '{part}' in {where}; {suggest(part, list(model.model_fields))}"
+        model = _model_in(model.model_fields[part].annotation)
+    return None
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """A deep copy of ``data`` with the value at ``dotted`` replaced (creating blocks on the way)."""
+    result = copy.deepcopy(data)
+    node = result
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+    return result
+
+
+def get_path(data: Any, dotted: str) -> Any:
+    """The value at ``dotted`` in nested dicts or pydantic models."""
+    node = data
+    for part in dotted.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node

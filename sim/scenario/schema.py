@@ -1,0 +1,144 @@
+"""The scenario: one validated object that is the single source of every default.
+
+The command line, the Python API, sweeps, calibration and the dashboard all read their
+parameters and defaults from :class:`Scenario`; nothing else declares a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from .firms import Amazon, Rivals, Walmart
+from .types import CategoryValues, Date, LocaleShares, LocaleValues, Money, NonNegative, Positive, Share, Strict
+
+
+class Horizon(Strict):
+    """Weekly steps from ``start`` to ``end``, after ``warmup_weeks`` of unrecorded spin-up."""
+
+    start: Date = dt.date(2021, 1, 4)
+    end: Date = dt.date(2030, 12, 30)
+    warmup_weeks: int = Field(12, ge=0, le=104, description="Unrecorded weeks before start that build habits")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Population(Strict):
+    shoppers: int = Field(20_000, ge=10, le=5_000_000, description="Simulated households")
+    us_households: Positive = Field(131.4e6, description="US households the shoppers stand for (ACS 2023)")
+    suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
+    median_income_usd: Money = 75_000.0
+    income_sigma: NonNegative = 0.7
+    rural_income_ratio: Positive = 0.85
+    network_degree: int = Field(6, ge=0, le=50, description="Neighbours each household hears from")
+    network_same_zone_share: Share = Field(0.7, description="Share of neighbours in the same state and locale")
+
+
+class Geography(Strict):
+    store_distance_median_miles: LocaleValues = LocaleValues(urban=2.0, suburban=3.5, rural=7.0)
+    rival_distance_median_miles: LocaleValues = LocaleValues(urban=1.2, suburban=2.5, rural=6.0)
+    distance_sigma: NonNegative = 0.8
+    broadband: LocaleShares = LocaleShares(urban=0.95, suburban=0.93, rural=0.80)
+
+
+class ShopperBehaviour(Strict):
+    """How households weigh price, time, habit and access when choosing a channel each week."""
+
+    price_utility_per_usd: Positive = Field(0.03, description="Utility of one dollar for a median-income household")
+    price_income_elasticity: NonNegative = 0.5
+    price_sigma: NonNegative = 0.3
+    weekly_budget_usd: CategoryValues = CategoryValues(grocery=150.0, discretionary=90.0, health=20.0)
+    budget_income_elasticity: NonNegative = 0.3
+    value_of_time_share_of_wage: NonNegative = 0.5
+    travel_cost_per_mile_usd: Money = 0.30
+    travel_speed_mph: Positive = 25.0
+    trip_share: CategoryValues = CategoryValues(grocery=0.6, discretionary=0.3, health=0.1)
+    wait_cost_per_day_usd: CategoryValues = CategoryValues(grocery=8.0, discretionary=2.0, health=6.0)
+    habit_weight: NonNegative = 1.5
+    habit_learning_rate: Share = 0.1
+    offline_penalty: NonNegative = Field(2.0, description="Utility lost ordering online without broadband")
+
+
+class MembershipBehaviour(Strict):
+    """Monthly adoption and churn: value of membership plus word of mouth (Bass diffusion)."""
+
+    innovation_p_per_year: Share = Field(0.03, description="Bass p (Sultan, Farley & Lehmann 1990)")
+    imitation_q_per_year: Share = Field(0.38, description="Bass q (Sultan, Farley & Lehmann 1990)")
+    value_scale_usd: Positive = Field(40.0, description="Dollars of net value that move a decision by one logit unit")
+    taste_sd_usd: NonNegative = Field(60.0, description="Spread of households' own liking for a membership")
+    churn_floor_per_year: Share = Field(0.02, description="Churn of satisfied members (CIRP: ~98% renewal)")
+    value_churn_per_year: Share = Field(0.15, description="Extra churn of members for whom it no longer pays")
+    first_year_churn_multiplier: Positive = 2.0
+    walmart_plus_initial_consideration: Share = Field(
+        0.25, description="Share of households that consider Walmart+ at launch (Delivery Unlimited's reach)"
+    )
+    perks_income_elasticity: NonNegative = 0.5
+
+
+class Returns(Strict):
+    """Online returns and return fraud, market-wide (NRF, Appriss Retail)."""
+
+    online_return_rate: Share = Field(0.19, description="Share of online sales returned")
+    fraud_share_of_returns: Share = Field(0.10, description="Share of returns that are fraudulent")
+    loss_per_fraud: Share = Field(0.7, description="Share of an item's value lost on a fraudulent return")
+
+    @property
+    def fraud_cost_share(self) -> float:
+        """Fraud losses as a share of online sales."""
+        return self.online_return_rate * self.fraud_share_of_returns * self.loss_per_fraud
+
+
+class Economics(Strict):
+    cost_of_goods_share: CategoryValues = CategoryValues(grocery=0.76, discretionary=0.68, health=0.72)
+    store_cost_per_trip_usd: Money = 5.0
+    rival_online_cost_per_order_usd: Money = 9.0
+    depreciation_years: Positive = 10.0
+
+
+class Event(Strict):
+    """A change of levers at a date, e.g. ``{date: 2026-03, set: {walmart.walmart_plus.fee_annual: 79}}``."""
+
+    date: Date
+    label: str = ""
+    set: dict[str, Any] = Field(min_length=1, description="Dotted scenario paths and their new values")
+
+
+class Scenario(Strict):
+    """A complete what-if: the world, the firms' levers, and a timeline of events."""
+
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the output folder")
+    description: str = ""
+    extends: str | None = Field(None, description="Path of a scenario this one overrides (resolved on load)")
+    seed: int = Field(2021, ge=0, description="Seed of the run's random streams")
+    horizon: Horizon = Horizon()
+    population: Population = Population()
+    geography: Geography = Geography()
+    shoppers: ShopperBehaviour = ShopperBehaviour()
+    memberships: MembershipBehaviour = MembershipBehaviour()
+    economics: Economics = Economics()
+    returns: Returns = Returns()
+    amazon: Amazon = Amazon()
+    walmart: Walmart = Walmart()
+    rivals: Rivals = Rivals()
+    events: list[Event] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _events_in_horizon(self) -> Scenario:
+        for number, event in enumerate(self.events):
+            if not self.horizon.start <= event.date <= self.horizon.end:
+                raise EventOutsideHorizon(number, event.date, self.horizon.start, self.horizon.end)
+        return self
+
+
+class EventOutsideHorizon(ValueError):
+    """An event dated outside the horizon (kept apart so the loader can name its place)."""
+
+    def __init__(self, number: int, date: dt.date, start: dt.date, end: dt.date) -> None:
+        super().__init__(f"date {date} is outside the horizon; valid dates run from {start} to {end}")
+        self.number = number

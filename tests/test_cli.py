@@ -1,0 +1,87 @@
+"""The command line as a user meets it: outputs, exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.cli import main
+from sim.results import MANIFEST, SUMMARY, TIMESERIES
+
+COLUMNS = ["date", "metric", "firm", "category", "locale", "segment", "value"]
+
+
+def test_run_writes_the_three_files(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--seed", "5", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert f"results: {out}" in printed
+    timeseries = pd.read_parquet(out / TIMESERIES)
+    assert list(timeseries.columns) == COLUMNS
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["seed"] == 5 and manifest["scenario"]["name"] == "tiny"
+    assert len(manifest["scenario_hash"]) == 64 and manifest["package_version"]
+    assert manifest["run_seconds"] > 0
+    summary = json.loads((out / SUMMARY).read_text())
+    assert abs(sum(summary["spend_share"].values()) - 1) < 1e-9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tiny.yaml"], "no staging folders left"
+
+
+def test_default_output_folder_is_reports_scenario_name(tiny_yaml: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(tiny_yaml), "--quiet", "--shoppers", "100"]) == 0
+    assert (tmp_path / "reports" / "tiny" / TIMESERIES).is_file()
+    manifest = json.loads((tmp_path / "reports" / "tiny" / MANIFEST).read_text())
+    assert manifest["shoppers"] == 100
+
+
+def test_bad_scenario_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.yaml").write_text("name: typo\nwalmart:\n  walmart_plus:\n    fe_annual: 79\n")
+    assert main(["run", "typo.yaml", "--out", "out", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        "retailsim: error: typo.yaml:4: walmart.walmart_plus.fe_annual: unknown key 'fe_annual'; "
+        "did you mean 'fee_annual'?"
+    )
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_run_keeps_the_previous_results(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet"]) == 0
+    before = (out / TIMESERIES).read_bytes()
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--set", "amazon.prime.fee_annual=-1"]) == 2
+    assert "--set: amazon.prime.fee_annual" in capsys.readouterr().err
+    assert (out / TIMESERIES).read_bytes() == before
+
+
+def test_set_parses_yaml_values(tiny_yaml: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet",
+                 "--set", "walmart.health.clinics_open=false", "--set", "amazon.ads.dsp_deal=2021-02"]) == 0
+    scenario = json.loads((out / MANIFEST).read_text())["scenario"]
+    assert scenario["walmart"]["health"]["clinics_open"] is False
+    assert scenario["amazon"]["ads"]["dsp_deal"] == "2021-02-01"
+
+
+def test_validate_and_schema(tiny_yaml: Path, capsys) -> None:
+    assert main(["validate", str(tiny_yaml)]) == 0
+    assert "ok (tiny, 1 events)" in capsys.readouterr().out
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "Scenario"
+
+
+def test_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
+    """The installed entry point, in a real process: bad input exits 2 with one line."""
+    (tmp_path / "bad.yaml").write_text("name: bad\namazon: {prime: {fee_annual: [1, 2]}}\n")
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "bad.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("retailsim: error: bad.yaml:2: amazon.prime.fee_annual")

@@ -1,0 +1,110 @@
+"""The model as a whole: calendar, events, metrics, Mesa agents, and every shipped scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.firms import Amazon, Rivals, Walmart
+from sim.model.choice import logsum, price_weight
+from sim.model.market import RetailMarket
+from sim.model.memberships import perks_value, shopping_value
+from sim.model.shoppers import Shopper
+from sim.results import select
+
+from .conftest import SHIPPED, small
+
+REQUIRED_METRICS = {
+    "membership_share", "spend_share", "amazon_same_day_reach", "amazon_next_day_reach",
+    "walmart_express_coverage", "price_index", "revenue", "operating_profit", "fraud_loss", "ad_revenue",
+    "consumer_surplus",
+}
+
+
+@pytest.fixture(scope="module")
+def result() -> sim.Result:
+    return sim.run(small(walmart__prices__grocery=1.0), seed=3, overrides={
+        "events": [{"date": "2021-03-01", "label": "price rise", "set": {"walmart.prices.grocery": 1.2}}],
+    })
+
+
+def test_weekly_calendar_without_warmup_rows(result: sim.Result) -> None:
+    dates = pd.DatetimeIndex(sorted(result.timeseries["date"].unique()))
+    assert dates[0].date() == dt.date(2021, 1, 4) and dates[-1].date() == dt.date(2021, 6, 28)
+    assert (np.diff(dates.values).astype("timedelta64[D]") == np.timedelta64(7, "D")).all()
+
+
+def test_events_take_effect_in_the_week_of_their_date(result: sim.Result) -> None:
+    price = result.series("price_index", firm="walmart", category="grocery")
+    assert price[:"2021-02-22"].eq(1.0).all()
+    assert price["2021-03-01":].eq(1.2).all()
+
+
+def test_required_metrics_and_dimensions(result: sim.Result) -> None:
+    table = result.timeseries
+    assert list(table.columns) == ["date", "metric", "firm", "category", "locale", "segment", "value"]
+    assert REQUIRED_METRICS <= set(table["metric"].astype(str))
+    segments = set(select(table, "membership_share", segment="both")["segment"].astype(str))
+    assert segments == {"both"}
+    assert set(table.loc[table.metric == "membership_share", "segment"].astype(str)) == {
+        "none", "prime_only", "walmart_plus_only", "both"}
+    spend = table[table.metric == "spend_share"]
+    assert {"amazon", "walmart", "rivals"} == set(spend["firm"].astype(str))
+    assert {"urban", "suburban", "rural", "all", "TX", "CA"} <= set(spend["locale"].astype(str))
+    assert {"grocery", "discretionary", "health", "all"} == set(spend["category"].astype(str))
+
+
+def test_shoppers_and_firms_are_mesa_agents() -> None:
+    model = RetailMarket(small(population__shoppers=50))
+    model.step()
+    shoppers = model.agents_by_type[Shopper]
+    assert len(shoppers) == 50
+    assert [len(model.agents_by_type[kind]) for kind in (Amazon, Walmart, Rivals)] == [1, 1, 1]
+    first = next(iter(shoppers))
+    row = first.index
+    assert first.locale in ("urban", "suburban", "rural") and len(first.state) == 2
+    assert first.memberships == ["none", "prime_only", "walmart_plus_only", "both"][
+        int(model.households.prime[row]) + 2 * int(model.households.walmart_plus[row])]
+
+
+def test_membership_values_equal_a_full_recomputation() -> None:
+    """Swapping only the membership-dependent costs gives the same values as recomputing all utilities."""
+    model = RetailMarket(small(population__shoppers=300))
+    for _ in range(10):
+        model.step()
+    h, p = model.households, model.params
+    model.value = model._utilities(h.prime, h.walmart_plus)
+    prime, plus = model._membership_values()
+    yes, no = np.ones(h.n, bool), np.zeros(h.n, bool)
+    weight = price_weight(h, model.offer, model.access)
+    perks = perks_value(p.amazon.prime.perks_value_usd, h.income, p.population.median_income_usd,
+                        p.memberships.perks_income_elasticity)
+    direct = shopping_value(logsum(model._utilities(yes, h.walmart_plus)),
+                            logsum(model._utilities(no, h.walmart_plus)), weight) + perks - p.amazon.prime.fee_annual
+    assert prime == pytest.approx(direct, rel=1e-9, abs=1e-6)
+    plus_perks = perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, p.population.median_income_usd,
+                             p.memberships.perks_income_elasticity)
+    direct_plus = shopping_value(logsum(model._utilities(h.prime, yes)), logsum(model._utilities(h.prime, no)),
+                                 weight) + plus_perks - p.walmart.walmart_plus.fee_annual
+    assert plus == pytest.approx(direct_plus, rel=1e-9, abs=1e-6)
+
+
+def test_both_memberships_are_never_set_directly() -> None:
+    """Holding both emerges: no Walmart+ before its launch, then growth only through decisions."""
+    result = sim.run(small(walmart__walmart_plus__launch="2021-03-01", horizon__warmup_weeks=0), seed=1)
+    both = result.series("membership_share", segment="both")
+    assert both[:"2021-02-22"].eq(0).all()
+    assert both["2021-03-01":].max() > 0
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs(path: Path) -> None:
+    """At reduced size over the whole horizon (shortening it would drop the what-ifs' events)."""
+    result = sim.run(path, seed=1, shoppers=300)
+    assert not result.timeseries["value"].isna().any()
+    assert result.summary["end_date"] == "2030-12-30"

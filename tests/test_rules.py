@@ -1,0 +1,125 @@
+"""Exact expectations for the choice and membership rules on tiny hand-made populations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.model import choice
+from sim.model.choice import AMAZON, RIVALS, WALMART_ONLINE, WALMART_STORE, Access, Offer
+from sim.model.memberships import adoption_probability, churn_probability, decide, shopping_value
+from sim.model.population import Households
+from sim.scenario import Scenario
+
+BEHAVIOUR = Scenario().shoppers  # travel 25 mph, $0.30/mile, trip shares .6/.3/.1, waits $8/$2/$6 a day
+MEMBERS = Scenario().memberships  # Bass p .03, q .38; value scale $40; churn floor .02, value churn .15
+
+
+def households(n: int = 1, **columns) -> Households:
+    """``n`` identical median households (overridable column by column)."""
+    ones, zeros = np.ones(n), np.zeros(n)
+    base = dict(
+        zone=np.zeros(n, dtype=np.int64), state=np.zeros(n, dtype=np.int64), locale=np.zeros(n, dtype=np.int64),
+        income=75_000 * ones, price_utility=0.03 * ones, value_of_time=18.0 * ones,
+        budget=np.array([[150.0], [90.0], [20.0]]) * ones, store_miles=5.0 * ones, rival_miles=2.0 * ones,
+        amazon_rank=zeros, rollout_rank=zeros, dark_store_rank=ones, pharmacy_rank=zeros, access_rank=zeros,
+        tech_rank=ones, prime_taste=zeros, walmart_plus_taste=zeros, walmart_plus_consider=zeros.astype(bool),
+        neighbours=np.zeros((n, 0), dtype=np.int64),
+    )
+    base.update(columns)
+    return Households(**base)
+
+
+def offer() -> Offer:
+    """Everything reached: same-day Amazon and pharmacy, Walmart express from every store."""
+    o = Offer(n_zones=1)
+    o.amazon_same_day[:] = 1.0
+    o.amazon_next_day[:] = 1.0
+    o.amazon_pharmacy_share = 1.0
+    o.express_rollout = 1.0
+    o.walmart_pharmacy_share = 1.0
+    o.amazon_nonmember_fee = 3.0
+    o.amazon_nonmember_extra_days = 1.5
+    return o
+
+
+def test_channel_costs_by_hand() -> None:
+    h, o = households(), offer()
+    access = Access.of(h, o)
+    member, plain = np.array([True]), np.array([False])
+    cost = choice.channel_costs(h, o, access, BEHAVIOUR, member, plain, reference_income=75_000)
+    walmart_trip = 2 * 5 * 0.30 + (2 * 5 / 25 + 0.25) * 18  # 14.70
+    rival_trip = 2 * 2 * 0.30 + (2 * 2 / 25 + 0.25) * 18  # 8.58
+    # Prime member with same-day: basket plus 0.3 days of waiting; no fee.
+    assert cost[AMAZON, :, 0] == pytest.approx([150 + 8 * 0.3, 90 + 2 * 0.3, 20 + 6 * 0.3])
+    assert cost[WALMART_STORE, :, 0] == pytest.approx([150 + 0.6 * walmart_trip, 90 + 0.3 * walmart_trip,
+                                                       20 + 0.1 * walmart_trip])
+    # Without Walmart+: express costs $10 + 0.1 days; pickup is 60% of a trip; the cheaper wins.
+    pickup = 0.6 * np.array([0.6, 0.3, 0.1]) * walmart_trip
+    delivery = 10 + np.array([8, 2, 6]) * 0.1
+    assert cost[WALMART_ONLINE, :, 0] == pytest.approx(np.array([150, 90, 20]) + np.minimum(delivery, pickup))
+    assert cost[RIVALS, :, 0] == pytest.approx([150 + 0.6 * rival_trip, 90 + 0.3 * rival_trip, 20 + 0.1 * rival_trip])
+
+    no_prime = choice.channel_costs(h, o, access, BEHAVIOUR, plain, plain, reference_income=75_000)
+    assert no_prime[AMAZON, 0, 0] == pytest.approx(150 + 3.0 + 8 * (0.3 + 1.5))
+
+
+def test_logit_probabilities_logsum_and_draw() -> None:
+    value = np.array([0.0, math.log(2), 0.0, 0.0]).reshape(4, 1, 1)
+    probability, expected_best = choice.logit(value)
+    assert probability[:, 0, 0] == pytest.approx([0.2, 0.4, 0.2, 0.2])
+    assert expected_best[0, 0] == pytest.approx(math.log(5))
+    uniforms = np.array([[0.19, 0.21, 0.59, 0.61, 0.81]])
+    stacked = np.repeat(probability, 5, axis=2)
+    assert choice.draw(stacked, uniforms).tolist() == [[0, 1, 1, 2, 3]]
+
+
+def test_habit_moves_towards_the_choice() -> None:
+    habit = np.zeros((4, 3, 2))
+    choice.update_habit(habit, np.array([[1, 3], [0, 0], [2, 2]]), rate=0.25)
+    assert habit[1, 0, 0] == 0.25 and habit[3, 0, 1] == 0.25 and habit[0, 1, :].tolist() == [0.25, 0.25]
+    choice.update_habit(habit, np.array([[1, 1], [0, 0], [2, 2]]), rate=0.25)
+    assert habit[1, 0, 0] == pytest.approx(0.25 * 0.75 + 0.25)
+    assert habit[:, :, 0].sum(axis=0) == pytest.approx([0.4375, 0.4375, 0.4375])
+
+
+def test_agents_ignore_habit_and_get_the_partner_bonus() -> None:
+    h, o = households(2, tech_rank=np.array([0.0, 1.0])), offer()
+    o.agentic_share, o.agent_partner_utility, o.agent_price_focus = 0.5, 0.3, 1.0
+    h.habit[AMAZON] = 1.0
+    access = Access.of(h, o)
+    assert access.agent.tolist() == [True, False]
+    value = choice.utilities(h, o, access, BEHAVIOUR, np.ones(2, bool), np.zeros(2, bool), 75_000)
+    assert value[AMAZON, :, 1] - value[AMAZON, :, 0] == pytest.approx([BEHAVIOUR.habit_weight] * 3)
+    assert value[WALMART_ONLINE, :, 0] - value[WALMART_ONLINE, :, 1] == pytest.approx([0.3] * 3)
+
+
+def test_no_broadband_penalises_online_channels_only() -> None:
+    h, o = households(2, access_rank=np.array([0.0, 1.0])), offer()
+    o.broadband[:] = 0.5
+    value = choice.utilities(h, o, Access.of(h, o), BEHAVIOUR, np.ones(2, bool), np.zeros(2, bool), 75_000)
+    gap = value[:, :, 0] - value[:, :, 1]
+    assert gap[AMAZON] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)
+    assert gap[WALMART_ONLINE] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)
+    assert gap[WALMART_STORE] == pytest.approx([0] * 3) and gap[RIVALS] == pytest.approx([0] * 3)
+
+
+def test_membership_rules_by_hand() -> None:
+    half = np.array([0.5])
+    assert adoption_probability(np.array([0.0]), half, MEMBERS)[0] == pytest.approx((0.03 + 0.38 * 0.5) / 12 * 0.5)
+    assert churn_probability(np.array([0.0]), np.array([24]), MEMBERS)[0] == pytest.approx((0.02 + 0.15 * 0.5) / 12)
+    assert churn_probability(np.array([0.0]), np.array([3]), MEMBERS)[0] == pytest.approx(2 * (0.02 + 0.15 * 0.5) / 12)
+    join = (0.03 + 0.38 * 0.5) / 12 * 0.5
+    holds, months = decide(np.array([False, False, True, True]), np.array([0, 0, 30, 30]), np.zeros(4),
+                           np.full(4, 0.5), np.array([join - 1e-9, join + 1e-9, 0.0, 0.99]), MEMBERS)
+    assert holds.tolist() == [True, False, False, True]
+    assert months.tolist() == [1, 0, 0, 31]
+    none, _ = decide(np.array([True]), np.array([5]), np.array([1e6]), half, np.array([0.99]), MEMBERS, available=False)
+    assert not none.any()
+
+
+def test_shopping_value_is_the_yearly_logsum_gain_in_dollars() -> None:
+    gain = shopping_value(np.full((3, 1), 0.01), np.zeros((3, 1)), np.array([0.03]))
+    assert gain[0] == pytest.approx(52 * 0.03 / 0.03)

@@ -1,0 +1,136 @@
+"""Scenario files: loading, extends, events, defaults, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario
+from sim.scenario.types import Ramp
+
+from .conftest import SHIPPED
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_scenario_validates(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    assert scenario.description.strip(), "every shipped scenario says what it asks"
+
+
+def test_at_least_six_what_ifs_extend_the_baseline() -> None:
+    what_ifs = [p for p in SHIPPED if p.stem != "baseline"]
+    assert len(what_ifs) >= 6
+    for path in what_ifs:
+        assert "extends: baseline.yaml" in path.read_text(encoding="utf-8")
+
+
+def test_extends_overrides_and_events_accumulate(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", "name: base\namazon: {prime: {fee_annual: 119}}\n"
+          "events:\n  - {date: 2022-02, set: {amazon.prime.fee_annual: 139}}\n")
+    child = write(tmp_path, "child.yaml", "extends: base.yaml\nname: child\n"
+                  "walmart: {walmart_plus: {fee_annual: 79}}\n"
+                  "events:\n  - {date: 2026-03, label: cut, set: {walmart.walmart_plus.fee_annual: 59}}\n")
+    scenario = load_scenario(child)
+    assert scenario.name == "child"
+    assert scenario.amazon.prime.fee_annual == 119
+    assert scenario.walmart.walmart_plus.fee_annual == 79
+    assert [event.date for event in scenario.events] == [dt.date(2022, 2, 1), dt.date(2026, 3, 1)]
+
+
+def test_partial_block_keeps_the_other_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "name: p\nwalmart: {ads: {dsp_deal: 2025-10}, walmart_plus: {fee_annual: 79}}\n")
+    scenario = load_scenario(path)
+    defaults = Scenario()
+    assert scenario.walmart.ads.revenue_per_active_household_week_usd == (
+        defaults.walmart.ads.revenue_per_active_household_week_usd
+    )
+    assert scenario.walmart.walmart_plus.perks_value_usd == defaults.walmart.walmart_plus.perks_value_usd
+    assert scenario.walmart.ads.dsp_deal == dt.date(2025, 10, 1)
+
+
+def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "o.yaml", "name: o\n")
+    assert load_scenario(path, {"population.shoppers": 123}).population.shoppers == 123
+    with pytest.raises(ScenarioError, match=r"--set: population.shopers: unknown key 'shopers'; did you mean 'shoppers'"):
+        load_scenario(path, {"population.shopers": 123})
+
+
+BAD = [
+    ("syntax", "name: x\namazon:\n  prime: {fee_annual: 139\n", r"bad.yaml:\d+: column \d+: YAML syntax error"),
+    ("unknown key", "name: x\nwalmart:\n  walmart_plus:\n    fe_annual: 79\n",
+     r"bad.yaml:4: walmart.walmart_plus.fe_annual: unknown key 'fe_annual'; did you mean 'fee_annual'\?"),
+    ("unknown top key", "name: x\namazn: {}\n", r"bad.yaml:2: amazn: unknown key 'amazn'; did you mean 'amazon'\?"),
+    ("wrong type", "name: x\npopulation: {shoppers: lots}\n", r"bad.yaml:2: population.shoppers: .*integer.*'lots'"),
+    ("negative fee", "name: x\namazon:\n  prime:\n    fee_annual: -5\n",
+     r"bad.yaml:4: amazon.prime.fee_annual: .*greater than or equal to 0 \(got -5\)"),
+    ("share above 1", "name: x\nreturns: {fraud_share_of_returns: 1.4}\n",
+     r"bad.yaml:2: returns.fraud_share_of_returns: .*less than or equal to 1 \(got 1.4\)"),
+    ("event outside horizon", "name: x\nevents:\n  - date: 2035-01\n    set: {amazon.prime.fee_annual: 150}\n",
+     r"bad.yaml:3: events\[0\].date: date 2035-01-01 is outside the horizon; valid dates run from 2021-01-04 to 2030-12-30"),
+    ("bad month", "name: x\nevents:\n  - date: 2026-13\n    set: {amazon.prime.fee_annual: 150}\n",
+     r"bad.yaml:3: events\[0\].date: '2026-13' is not a valid month"),
+    ("event path", "name: x\nevents:\n  - date: 2026-01\n    set: {walmart.walmart_plus.fee: 79}\n",
+     r"bad.yaml:4: events\[0\].set.walmart.walmart_plus.fee: unknown key 'fee' in walmart.walmart_plus"),
+    ("event value", "name: x\nevents:\n  - date: 2026-01\n    set: {walmart.walmart_plus.fee_annual: -79}\n",
+     r"bad.yaml:4: events\[0\].set.walmart.walmart_plus.fee_annual: .*greater than or equal to 0 \(got -79\)"),
+    ("event on structure", "name: x\nevents:\n  - date: 2026-01\n    set: {population.shoppers: 5}\n",
+     r"bad.yaml:4: events\[0\].set.population.shoppers: 'population' cannot change during a run"),
+    ("horizon backwards", "name: x\nhorizon: {start: 2025-01-06, end: 2024-01-01}\n",
+     r"bad.yaml:2: horizon: end \(2024-01-01\) must be after start \(2025-01-06\)$"),
+    ("missing extends", "extends: nothere.yaml\nname: x\n", r"bad.yaml:1: extends: file 'nothere.yaml' not found"),
+    ("not a mapping", "- just\n- a list\n", r"bad.yaml: a scenario file must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("text, pattern", [(t, p) for _, t, p in BAD], ids=[name for name, _, _ in BAD])
+def test_bad_scenarios_give_one_clear_line(tmp_path: Path, monkeypatch, text: str, pattern: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "bad.yaml", text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("bad.yaml")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert re.search(pattern, message), message
+
+
+def test_extends_cycle_is_named(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "a.yaml", "extends: b.yaml\nname: a\n")
+    write(tmp_path, "b.yaml", "extends: a.yaml\nname: b\n")
+    with pytest.raises(ScenarioError, match=r"extends: cycle of extends: a.yaml -> b.yaml -> a.yaml"):
+        load_scenario("a.yaml")
+
+
+def test_error_in_a_parent_names_the_parent_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "parent.yaml", "name: parent\namazon:\n  prime: {fee_annual: -1}\n")
+    write(tmp_path, "child.yaml", "extends: parent.yaml\nname: child\n")
+    with pytest.raises(ScenarioError, match=r"^parent.yaml:3: amazon.prime.fee_annual"):
+        load_scenario("child.yaml")
+
+
+def test_json_schema_forbids_unknown_keys() -> None:
+    schema = Scenario.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert {"amazon", "walmart", "rivals", "events", "horizon", "population"} <= set(schema["properties"])
+    json.dumps(schema)
+
+
+def test_ramp_levels() -> None:
+    ramp = Ramp(start=dt.date(2022, 1, 1), years=2.0, initial=0.2, target=0.6)
+    assert ramp.level(dt.date(2021, 12, 31)) == 0.0
+    assert ramp.level(dt.date(2022, 1, 1)) == pytest.approx(0.2)
+    assert ramp.level(dt.date(2023, 1, 1)) == pytest.approx(0.4, abs=1e-3)
+    assert ramp.level(dt.date(2030, 1, 1)) == pytest.approx(0.6)

@@ -41,7 +41,9 @@ class Collector:
     def __init__(self, model: RetailMarket) -> None:
         self.model = model
         self.recorder = r = Recorder()
-        states = model.geography.state_codes
+        # Only states with at least one simulated household: a small run has none in Alaska, say.
+        self.states_present = np.unique(model.households.state)
+        states = [model.geography.state_codes[index] for index in self.states_present]
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
@@ -105,8 +107,9 @@ class Collector:
         """Membership and spend shares by state, in the first week of each month (for maps)."""
         m, h = self.model, self.model.households
         n_states = len(m.geography.state_codes)
-        counts = np.bincount(h.state * 4 + segment, minlength=n_states * 4).reshape(n_states, 4)
+        present = self.states_present
+        counts = np.bincount(h.state * 4 + segment, minlength=n_states * 4).reshape(n_states, 4)[present]
         self.recorder.record(self.state_membership, m.date, shares(counts.astype(float)))
         cells = ((h.state[None, :] * 3 + np.arange(3)[:, None]) * 3 + FIRM_OF_CHANNEL[m.choice]).ravel()
         spend = np.bincount(cells, weights=m.spend.ravel(), minlength=n_states * 9).reshape(n_states, 3, 3)
-        self.recorder.record(self.state_spend, m.date, shares(with_totals(spend, (1,))))
+        self.recorder.record(self.state_spend, m.date, shares(with_totals(spend[present], (1,))))

@@ -9,7 +9,8 @@ import numpy as np
 from ..firms import LEDGER_LINES
 from ..scenario.types import CATEGORIES, LOCALES
 from .choice import CHANNELS, N_CHANNELS
-from .metrics import ALL, Recorder, share_by_group, shares, with_totals
+from .metrics import ALL, Recorder, shares, with_totals
+from .tally import count_by
 
 if TYPE_CHECKING:
     from .market import RetailMarket
@@ -43,6 +44,8 @@ class Collector:
         self.recorder = r = Recorder()
         # Only states with at least one simulated household: a small run has none in Alaska, say.
         self.states_present = np.unique(model.households.state)
+        counts = model.locale_one_hot.sum(axis=0)
+        self.households_by_locale = np.maximum(np.append(counts, counts.sum()), 1.0)
         states = [model.geography.state_codes[index] for index in self.states_present]
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
@@ -68,30 +71,29 @@ class Collector:
 
     def weekly(self, month_starts: bool) -> None:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
-        locale, choice = h.locale, m.choice
         # (locale, category, channel) spend, then totals over locales and categories.
-        cells = ((locale[None, :] * 3 + np.arange(3)[:, None]) * N_CHANNELS + choice).ravel()
-        by_channel = np.bincount(cells, weights=m.spend.ravel(), minlength=36).reshape(3, 3, N_CHANNELS)
-        by_channel = with_totals(by_channel, (0, 1))
+        by_channel = with_totals(m.tally.spend, (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(3)], axis=-1)
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
 
         segment = segment_of(h.prime, h.walmart_plus)
-        counts = with_totals(np.bincount(locale * 4 + segment, minlength=12).reshape(3, 4).astype(float), (0,))
-        record(self.membership, date, shares(counts))
-        record(self.prime, date, share_by_group(h.prime, locale, 3))
-        record(self.plus, date, share_by_group(h.walmart_plus, locale, 3))
-        for metric, flag in REACH.items():
-            record(self.reach[metric], date, share_by_group(getattr(m.access, flag), locale, 3))
+        flags = np.stack([segment == s for s in range(4)] + [h.prime, h.walmart_plus] +
+                         [getattr(m.access, flag) for flag in REACH.values()])
+        counts = with_totals(count_by(flags, m.locale_one_hot), (1,))
+        share = counts / self.households_by_locale
+        record(self.membership, date, share[:4].T)
+        record(self.prime, date, share[4])
+        record(self.plus, date, share[5])
+        for row, metric in enumerate(REACH, start=6):
+            record(self.reach[metric], date, share[row])
 
         record(self.price, date, m.offer.price[[0, 1, 3]])
         for line, handle in self.ledger.items():
             record(handle, date, [firm.ledger[line] for firm in m.firms])
         record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
-        surplus = np.bincount(locale, weights=m.surplus, minlength=3)
-        households = np.bincount(locale, minlength=3)
-        record(self.surplus, date, np.append(surplus, surplus.sum()) / np.append(households, households.sum()))
+        surplus = m.surplus @ m.locale_one_hot
+        record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
         scalars = {
             "amazon_rural_stations": m.amazon.stations_live, "amazon_rural_towns_served": m.amazon.towns_served,
             "marketplace_fba_share": m.amazon.fba_share, "marketplace_price_markup": m.amazon.marketplace_markup,

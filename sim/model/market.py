@@ -33,6 +33,7 @@ from .geography import Geography
 from .memberships import decide, neighbour_share, perks_value, shopping_value
 from .population import N_CATEGORIES, draw_households
 from .shoppers import Shopper
+from .tally import N_LOCALES, Tally, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
 
@@ -60,6 +61,7 @@ class RetailMarket(mesa.Model):
         self.geography = Geography.build(scenario)
         self.households = draw_households(scenario, self.geography, self.streams)
         self.weight = scenario.population.us_households / self.households.n
+        self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
         Shopper.create_agents(self, self.households.n, index=np.arange(self.households.n))
         self.amazon, self.walmart, self.rivals = Amazon(self), Walmart(self), Rivals(self)
         self.firms = (self.amazon, self.walmart, self.rivals)
@@ -68,6 +70,7 @@ class RetailMarket(mesa.Model):
         self.choice = np.zeros((N_CATEGORIES, self.households.n), dtype=np.int64)
         self.spend = np.zeros((N_CATEGORIES, self.households.n))
         self.surplus = np.zeros(self.households.n)
+        self.tally: Tally | None = None
         self.value = np.zeros((4, N_CATEGORIES, self.households.n))
         self.collector = Collector(self)
 
@@ -115,6 +118,7 @@ class RetailMarket(mesa.Model):
         self.choice = draw(probability, uniform)
         self.spend = h.budget * self.offer.price[self.choice, np.arange(N_CATEGORIES)[:, None]]
         self.surplus = expected_best.sum(axis=0) / price_weight(h, self.offer, self.access)
+        self.tally = tally(h.locale, self.locale_one_hot, self.choice, self.spend, h.budget)
         update_habit(h.habit, self.choice, behaviour.habit_learning_rate)
 
     def firms_book_accounts(self) -> None:
@@ -201,20 +205,13 @@ class RetailMarket(mesa.Model):
 
     def _sales(self) -> Sales:
         """This week's purchases by channel and category, scaled to US households."""
-        h, choice, n_channels = self.households, self.choice, 4
-        cells = (np.arange(N_CATEGORIES)[:, None] * n_channels + choice).ravel()
-        spend = np.bincount(cells, weights=self.spend.ravel(), minlength=12).reshape(3, 4).T
-        base = np.bincount(cells, weights=h.budget.ravel(), minlength=12).reshape(3, 4).T
-        orders = np.bincount(cells, minlength=12).reshape(3, 4).T.astype(float)
-        used = np.stack([(choice == k).any(axis=0) for k in range(n_channels)])
-        visits = used.sum(axis=1).astype(float)
-        active = {
-            "amazon": visits[AMAZON],
-            "walmart": float((used[WALMART_STORE] | used[WALMART_ONLINE]).sum()),
-            "rivals": visits[RIVALS],
-        }
-        members = {"prime": float(h.prime.sum()), "walmart_plus": float(h.walmart_plus.sum())}
-        w = self.weight
-        return Sales(spend=spend * w, orders=orders * w, visits=visits * w,
-                     active={k: v * w for k, v in active.items()}, members={k: v * w for k, v in members.items()},
-                     base_spend=base * w)
+        h, week, w = self.households, self.tally, self.weight
+        users = week.users.sum(axis=1) * w
+        return Sales(
+            spend=week.spend.sum(axis=0).T * w,
+            orders=week.orders.sum(axis=0).T * w,
+            visits=users[:4],
+            active={"amazon": users[AMAZON], "walmart": users[4], "rivals": users[RIVALS]},
+            members={"prime": float(h.prime.sum()) * w, "walmart_plus": float(h.walmart_plus.sum()) * w},
+            base_spend=week.base_spend.sum(axis=0).T * w,
+        )

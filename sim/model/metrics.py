@@ -83,14 +83,3 @@ def with_totals(amounts: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     for axis in axes:
         amounts = np.concatenate([amounts, amounts.sum(axis=axis, keepdims=True)], axis=axis)
     return amounts
-
-
-def share_by_group(flags: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """Share of households with ``flags`` in each group, then overall: shape (groups + 1,)."""
-    hits = np.bincount(group, weights=flags, minlength=groups)
-    counts = np.bincount(group, minlength=groups)
-    return shares_of(np.append(hits, hits.sum()), np.append(counts, counts.sum()))
-
-
-def shares_of(hits: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return np.divide(hits, counts, out=np.zeros(len(hits)), where=counts > 0)

@@ -123,3 +123,24 @@ def test_membership_rules_by_hand() -> None:
 def test_shopping_value_is_the_yearly_logsum_gain_in_dollars() -> None:
     gain = shopping_value(np.full((3, 1), 0.01), np.zeros((3, 1)), np.array([0.03]))
     assert gain[0] == pytest.approx(52 * 0.03 / 0.03)
+
+
+def test_adaptive_pricing_keeps_direction_while_profit_rises_and_reverses_when_it_falls() -> None:
+    from sim.model.market import RetailMarket
+
+    from .conftest import small
+
+    model = RetailMarket(small(population__shoppers=20, walmart__pricing__enabled=True, walmart__pricing__step=0.01,
+                               walmart__pricing__floor=0.975))
+    walmart, amazon = model.walmart, model.amazon
+    steps = []
+    for profit in (100.0, 120.0, 90.0, 80.0, 85.0, 10.0, 5.0):
+        walmart.month_profit, amazon.month_profit = profit, profit
+        walmart.adapt_prices()
+        amazon.adapt_prices()
+        steps.append(round(walmart.price_multiplier, 6))
+    # First month: no comparison, starts downwards (x0.99). 120 > 100: keep going down. 90 < 120: reverse
+    # (x1.01). 80 < 90: reverse (down). 85 > 80: keep down, clipped at the 0.975 floor. 10 < 85: reverse
+    # (up). 5 < 10: reverse (down), clipped again.
+    assert steps == [0.99, 0.9801, 0.989901, 0.980002, 0.975, 0.98475, 0.975]
+    assert amazon.price_multiplier == 1.0, "pricing is switched on per firm"

@@ -23,9 +23,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import UserError
 from .scenario import Scenario
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
+RUNS = "runs"
 SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
 FIRMS = ("amazon", "walmart", "rivals")
 
@@ -159,3 +161,38 @@ class staging:
         os.replace(self.temporary, self.target)
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
+
+
+def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write several runs: ``runs/<scenario>/seed-<seed>/`` each, plus a manifest listing them.
+
+    A set of one run is written as a plain results folder (the files at the top).
+    """
+    directory = Path(directory)
+    if len(results) == 1 and not extra:
+        return results[0].save(directory)
+    with staging(directory) as temporary:
+        listing = []
+        for result in results:
+            where = Path(RUNS) / result.scenario.name / f"seed-{result.seed}"
+            (temporary / where).mkdir(parents=True)
+            write_timeseries(result.timeseries, temporary / where / TIMESERIES)
+            write_json(temporary / where / MANIFEST, result.manifest)
+            write_json(temporary / where / SUMMARY, result.summary)
+            listing.append({"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()})
+        write_json(temporary / MANIFEST, {"runs": listing, "package_version": package_version(), **(extra or {})})
+    return directory
+
+
+def load_set(directory: str | Path) -> list[Result]:
+    """The runs of a results folder: one plain run, or a set written by :func:`save_set`."""
+    directory = Path(directory)
+    if (directory / TIMESERIES).is_file():
+        return [Result.load(directory)]
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise UserError(f"{directory}: not a results folder (no {TIMESERIES} and no {MANIFEST})")
+    listing = json.loads(manifest_path.read_text(encoding="utf-8")).get("runs", [])
+    if not listing:
+        raise UserError(f"{manifest_path}: lists no runs")
+    return [Result.load(directory / entry["path"]) for entry in listing]

@@ -73,6 +73,7 @@ class RetailMarket(mesa.Model):
         self.tally: Tally | None = None
         self.value = np.zeros((4, N_CATEGORIES, self.households.n))
         self.collector = Collector(self)
+        self._plus_was_launched = False
 
     # -- the week -------------------------------------------------------------------------
     def step(self) -> None:
@@ -81,7 +82,9 @@ class RetailMarket(mesa.Model):
         self.apply_events()
         self.firms_prepare_offers()
         if self.steps == 1:
-            self.initial_memberships()
+            self.initial_prime()
+        if self._plus_launched() and not self._plus_was_launched:
+            self.launch_walmart_plus()
         self.households_shop()
         self.firms_book_accounts()
         if self.month_starts():
@@ -126,17 +129,25 @@ class RetailMarket(mesa.Model):
         for firm in self.firms:
             firm.book(sales)
 
-    def initial_memberships(self) -> None:
-        """Before the first week, each household holds a membership when it pays for it.
+    def initial_prime(self) -> None:
+        """Before the first week, each household holds Prime when it pays for it.
 
-        Prime has existed for years: hold it if its net value plus own taste is positive.
-        Walmart+ (if launched by then) is weighed only by households that considered it at launch.
+        Prime has existed since 2005, so the start approximates its long-run choice: hold it if its
+        net value plus own taste is positive.
         """
         h = self.households
         self.value = self._utilities(h.prime, h.walmart_plus)
-        prime_value, plus_value = self._membership_values()
+        prime_value, _ = self._membership_values()
         h.prime = prime_value + h.prime_taste > 0
-        h.walmart_plus = h.walmart_plus_consider & (plus_value + h.walmart_plus_taste > 0) & self._plus_launched()
+
+    def launch_walmart_plus(self) -> None:
+        """In its launch week (or the first week, if launched earlier), Walmart+ is weighed by the
+        households that considered it (the reach of its predecessor), who join if it pays."""
+        h = self.households
+        self.value = self._utilities(h.prime, h.walmart_plus)
+        _, plus_value = self._membership_values()
+        h.walmart_plus = h.walmart_plus_consider & (plus_value + h.walmart_plus_taste > 0)
+        self._plus_was_launched = True
 
     def households_review_memberships(self) -> None:
         """Once a month every household reconsiders both memberships (one uniform draw each)."""

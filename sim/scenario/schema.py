@@ -20,7 +20,7 @@ class Horizon(Strict):
 
     start: Date = dt.date(2021, 1, 4)
     end: Date = dt.date(2030, 12, 30)
-    warmup_weeks: int = Field(12, ge=0, le=104, description="Unrecorded weeks before start that build habits")
+    warmup_weeks: int = Field(26, ge=0, le=104, description="Unrecorded weeks before start that build habits")
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:

@@ -1,0 +1,125 @@
+"""Runs of one or more scenarios over common seeds, and the statistics the reports draw.
+
+Bands are the spread of outcomes over replicates: the mean and the 5% and 95% quantiles across
+seeds (90% of replicate runs fall inside). Differences against the baseline are paired by seed
+(common random numbers); their interval is the 90% confidence interval of the mean difference
+(Student t over replicates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..results import Result
+from ..scenario import Scenario
+
+LABELS = ["metric", "firm", "category", "locale", "segment"]
+LOW, HIGH = 0.05, 0.95
+
+
+@dataclass(frozen=True)
+class Band:
+    """Mean and 5-95% band over replicates of one series, per scenario: frames indexed by date."""
+
+    mean: pd.DataFrame  # columns: scenario
+    low: pd.DataFrame
+    high: pd.DataFrame
+
+
+class Ensemble:
+    """All runs of a report: one or more scenarios (the first is the baseline), each over the same seeds."""
+
+    def __init__(self, results: list[Result]) -> None:
+        if not results:
+            raise ValueError("an ensemble needs at least one run")
+        self.results = results
+        self.scenarios: list[Scenario] = []
+        for result in results:
+            if result.scenario.name not in [s.name for s in self.scenarios]:
+                self.scenarios.append(result.scenario)
+        self.names = [scenario.name for scenario in self.scenarios]
+        self.baseline = self.names[0]
+        self.seeds = sorted({result.seed for result in results if result.scenario.name == self.baseline})
+        frames = []
+        for result in results:
+            frame = result.timeseries.copy()
+            for label in LABELS:
+                frame[label] = frame[label].astype(str)
+            frame["scenario"], frame["seed"] = result.scenario.name, result.seed
+            frames.append(frame)
+        table = pd.concat(frames, ignore_index=True)
+        self.table = table.set_index(LABELS).sort_index()
+
+    @property
+    def replicates(self) -> int:
+        return len(self.seeds)
+
+    @cached_property
+    def end_date(self) -> pd.Timestamp:
+        return pd.Timestamp(self.table["date"].max())
+
+    def rows(self, metric: str, **dimensions: str) -> pd.DataFrame:
+        """Rows of one series (dimensions not named are ``all``), every scenario and seed."""
+        key = (metric, *(dimensions.get(label, "all") for label in LABELS[1:]))
+        try:
+            return self.table.loc[key]
+        except KeyError:
+            return self.table.iloc[0:0]
+
+    def wide(self, metric: str, **dimensions: str) -> pd.DataFrame:
+        """One series as a frame: index date, columns (scenario, seed)."""
+        rows = self.rows(metric, **dimensions)
+        frame = rows.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
+        return frame.reindex(columns=pd.MultiIndex.from_product([self.names, self.seeds]))
+
+    def band(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
+        """Mean and 5-95% band over seeds, per scenario."""
+        frame = self.wide(metric, **dimensions) * scale
+        grouped = frame.T.groupby(level=0, sort=False)
+        mean = grouped.mean().T[self.names]
+        low, high = grouped.quantile(LOW).T[self.names], grouped.quantile(HIGH).T[self.names]
+        return Band(mean, low, high)
+
+    def paired_difference(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
+        """What-if minus baseline, seed by seed: mean and 5-95% band over seeds, per what-if."""
+        frame = self.wide(metric, **dimensions) * scale
+        base = frame[self.baseline]
+        what_ifs = self.names[1:]
+        differences = {name: frame[name] - base for name in what_ifs}
+        mean = pd.DataFrame({name: d.mean(axis=1) for name, d in differences.items()})
+        low = pd.DataFrame({name: d.quantile(LOW, axis=1) for name, d in differences.items()})
+        high = pd.DataFrame({name: d.quantile(HIGH, axis=1) for name, d in differences.items()})
+        return Band(mean, low, high)
+
+    def at_end(self, metric: str, scale: float = 1.0, last_year_sum: bool = False, **dimensions: str) -> pd.DataFrame:
+        """Per scenario and seed, the value at the end of the horizon (or summed over its last 52 weeks)."""
+        frame = self.wide(metric, **dimensions) * scale
+        values = frame.iloc[-52:].sum() if last_year_sum else frame.iloc[-1]
+        return values.unstack(level=1)  # rows: scenario, columns: seed
+
+    def state_values(self, metric: str, **dimensions: str) -> pd.DataFrame:
+        """Mean over seeds of a monthly state metric at the last recorded month: rows state, columns scenario."""
+        metric_rows = self.table.loc[metric]
+        keep = (metric_rows.index.get_level_values("locale").str.len() == 2)
+        for label in ("firm", "category", "segment"):
+            keep &= metric_rows.index.get_level_values(label) == dimensions.get(label, "all")
+        rows = metric_rows.loc[keep].reset_index()
+        if rows.empty:
+            return pd.DataFrame()
+        rows = rows[rows["date"] == rows["date"].max()]
+        return rows.pivot_table(index="locale", columns="scenario", values="value", aggfunc="mean")[self.names]
+
+
+def mean_interval(differences: np.ndarray, level: float = 0.90) -> tuple[float, float, float]:
+    """Mean of paired differences and its two-sided confidence interval (NaN with one replicate)."""
+    differences = np.asarray(differences, dtype=float)
+    mean = float(differences.mean())
+    if len(differences) < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, len(differences) - 1) * differences.std(ddof=1) / np.sqrt(len(differences))
+    return mean, mean - half, mean + half

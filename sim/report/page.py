@@ -1,0 +1,129 @@
+"""Assemble the report: one self-contained HTML file with plotly.js inline (works with no network)."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from ..results import Result
+from . import economics, tables, tilemap, timecharts
+from .ensemble import Ensemble
+
+CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif; margin: 0;
+       color: #222; background: #fafafa; }
+header { background: #1f2a36; color: #fff; padding: 18px 28px; }
+header h1 { margin: 0 0 6px; font-size: 24px; }
+header p { margin: 4px 0; color: #d6dde5; max-width: 1100px; }
+nav a { color: #9fd0ff; margin-right: 14px; font-size: 14px; }
+section { background: #fff; margin: 18px 24px; padding: 12px 20px 18px; border-radius: 6px;
+          box-shadow: 0 1px 3px rgba(0,0,0,0.08); }
+section h2 { font-size: 19px; margin: 8px 0; }
+p.read { color: #555; font-size: 14px; max-width: 1100px; }
+table.figures, table.about { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
+table.figures th, table.figures td, table.about th, table.about td { border-bottom: 1px solid #e3e3e3;
+          padding: 5px 12px; text-align: right; }
+table.figures th:first-child, table.about th { text-align: left; font-weight: 600; }
+table.figures small { color: #777; font-weight: normal; }
+td.sig { font-weight: 700; }
+span.delta { color: #555; }
+details { margin: 8px 0; } pre { background: #f4f4f4; padding: 10px; max-height: 420px; overflow: auto; }
+"""
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    read: str
+    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    html: str = ""
+
+
+@dataclass
+class Report:
+    """The report's sections and figures (kept so tests can check the numbers behind each chart)."""
+
+    title: str
+    subtitle: str
+    sections: list[Section]
+
+    @property
+    def figures(self) -> dict[str, go.Figure]:
+        return {key: figure for section in self.sections for key, figure in section.figures}
+
+    def html(self) -> str:
+        nav = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in self.sections)
+        body = []
+        for section in self.sections:
+            parts = [f'<section id="{section.anchor}"><h2>{html.escape(section.title)}</h2>',
+                     f'<p class="read">{section.read}</p>', section.html]
+            for key, figure in section.figures:
+                parts.append(figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"figure-{key}",
+                                            config={"displaylogo": False, "responsive": True}))
+            parts.append("</section>")
+            body.append("".join(parts))
+        return (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{CSS}</style>"
+            f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+            f"<header><h1>{html.escape(self.title)}</h1><p>{self.subtitle}</p><nav>{nav}</nav></header>"
+            f"{''.join(body)}</body></html>"
+        )
+
+    def write(self, path: str | Path) -> Path:
+        """Write atomically: a reader never sees half a report."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        temporary.write_text(self.html(), encoding="utf-8")
+        os.replace(temporary, path)
+        return path
+
+
+def build_report(results: list[Result]) -> Report:
+    """The report for finished runs: one scenario, or a baseline (the first) and what-ifs."""
+    ensemble = Ensemble(results)
+    compare = len(ensemble.names) > 1
+    k = ensemble.replicates
+    band = ("Shaded bands hold the middle 90% of the replicate runs (5th to 95th percentile over seeds); "
+            "the line is their mean." if k > 1 else "One replicate: no band. Run with --replicates K for bands.")
+    what = (f"{html.escape(', '.join(ensemble.names[1:]))} against {html.escape(ensemble.baseline)}"
+            if compare else html.escape(ensemble.baseline))
+    subtitle = " ".join(html.escape(s.description.strip()) for s in ensemble.scenarios if s.description)
+    sections = [Section("headline", "Headline figures",
+                        f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
+                        + (" In brackets: the change against the baseline." if compare else ""),
+                        html=tables.headline_table(ensemble))]
+    if compare:
+        sections.append(Section(
+            "differences", "What the what-ifs change",
+            "Each figure is what-if minus baseline on the same seeds, so the difference is the levers', not "
+            "chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
+            "where it excludes zero. The chart shows the same differences over time with their 5-95% band.",
+            [("differences", timecharts.differences_over_time(ensemble))], tables.differences_table(ensemble)))
+    sections += [
+        Section("spend", "Who wins the spend", f"Share of household spend captured by each firm. {band} "
+                "Dotted verticals mark the scenarios' events. What-ifs are dashed.",
+                [("spend-category", timecharts.spend_share_by_category(ensemble)),
+                 ("spend-locale", timecharts.spend_share_by_locale(ensemble)),
+                 ("channels", timecharts.channel_share(ensemble))]),
+        Section("memberships", "Memberships: who holds Prime, Walmart+, or both",
+                f"Shares of households by membership. Diamonds are published survey points to compare with. {band}",
+                [("memberships", timecharts.membership_composition(ensemble))]),
+        Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {band}",
+                [("delivery", timecharts.delivery_race(ensemble))]),
+        Section("map", "By state", "The last recorded month, mean over replicates. Use the menu to change the "
+                "measure (and the scenario). Grey tiles: no simulated household in that state.",
+                [("map", tilemap.state_map(ensemble))]),
+        Section("economics", "Firm economics", f"Stylised profit and loss of each firm, in US$ billion a year. {band} "
+                "The waterfalls show which profit-and-loss lines moved operating profit over the last year.",
+                [("economics", economics.firm_economics(ensemble)), ("bridge", economics.profit_bridge(ensemble))]),
+        Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
+    ]
+    return Report(f"retailsim report: {what}", subtitle, sections)

@@ -1,0 +1,119 @@
+"""The report's tables, as HTML: the headline panel, end-of-horizon differences, about this run."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import yaml
+
+from ..results import package_version
+from .ensemble import Ensemble, mean_interval
+from .style import FIRM_NAMES, PERCENT, SEGMENT_NAMES
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A headline figure: its label, unit, and how to read it from the results."""
+
+    label: str
+    unit: str
+    metric: str
+    dimensions: dict
+    scale: float = PERCENT
+    last_year_sum: bool = False
+
+
+HEADLINE = (
+    [Measure(f"{FIRM_NAMES[f]} share of spend", "%", "spend_share", {"firm": f}) for f in FIRM_NAMES]
+    + [Measure(SEGMENT_NAMES[s], "% of households", "membership_share", {"segment": s}) for s in SEGMENT_NAMES]
+    + [Measure(f"{FIRM_NAMES[f]} operating profit", "$bn, last 52 weeks", "operating_profit", {"firm": f},
+               scale=1e-9, last_year_sum=True) for f in FIRM_NAMES]
+)
+DIFFERENCES = HEADLINE + [
+    Measure("Walmart share of grocery spend", "%", "spend_share", {"firm": "walmart", "category": "grocery"}),
+    Measure("Amazon share of discretionary spend", "%", "spend_share", {"firm": "amazon", "category": "discretionary"}),
+    Measure("Prime households", "%", "prime_share", {}),
+    Measure("Walmart+ households", "%", "walmart_plus_share", {}),
+    Measure("Consumer surplus", "$ per household per week", "consumer_surplus", {}, scale=1.0),
+]
+
+
+def _end_values(ensemble: Ensemble, measure: Measure):
+    return ensemble.at_end(measure.metric, scale=measure.scale, last_year_sum=measure.last_year_sum,
+                           **measure.dimensions)
+
+
+def _number(value: float, digits: int = 1) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def headline_table(ensemble: Ensemble) -> str:
+    """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline)."""
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in ensemble.names)
+    rows = []
+    for measure in HEADLINE:
+        values = _end_values(ensemble, measure).mean(axis=1)
+        cells = []
+        for name in ensemble.names:
+            cell = _number(values[name])
+            if name != ensemble.baseline:
+                cell += f' <span class="delta">({values[name] - values[ensemble.baseline]:+,.1f})</span>'
+            cells.append(f"<td>{cell}</td>")
+        rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
+                    f"{''.join(cells)}</tr>")
+    return f'<table class="figures" id="headline-table"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def difference_rows(ensemble: Ensemble) -> list[dict]:
+    """End-of-horizon differences (what-if minus baseline, paired by seed) with 90% intervals."""
+    rows = []
+    for measure in DIFFERENCES:
+        values = _end_values(ensemble, measure)
+        for name in ensemble.names[1:]:
+            mean, low, high = mean_interval(values.loc[name].to_numpy() - values.loc[ensemble.baseline].to_numpy())
+            rows.append({"measure": measure.label, "unit": measure.unit, "scenario": name,
+                         "mean": mean, "low": low, "high": high})
+    return rows
+
+
+def differences_table(ensemble: Ensemble) -> str:
+    rows = difference_rows(ensemble)
+    what_ifs = ensemble.names[1:]
+    head = "".join(f"<th>{html.escape(name)} − {html.escape(ensemble.baseline)}</th>" for name in what_ifs)
+    body = []
+    for measure in DIFFERENCES:
+        cells = []
+        for name in what_ifs:
+            row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
+            interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
+            significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
+            cells.append(f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>')
+        body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
+                    f"{''.join(cells)}</tr>")
+    return f'<table class="figures" id="differences-table"><tr><th></th>{head}</tr>{"".join(body)}</table>'
+
+
+def about(ensemble: Ensemble) -> str:
+    """The resolved scenarios, seeds, versions and run times."""
+    seconds = [r.manifest.get("run_seconds", float("nan")) for r in ensemble.results]
+    versions = {r.manifest.get("package_version", "unknown") for r in ensemble.results}
+    facts = [
+        ("Scenarios", ", ".join(ensemble.names) + f" (baseline: {ensemble.baseline})"),
+        ("Seeds", ", ".join(str(s) for s in ensemble.seeds) + f" ({ensemble.replicates} replicate(s), common to every scenario)"),
+        ("Households simulated", ", ".join(sorted({str(s.population.shoppers) for s in ensemble.scenarios}))),
+        ("Model version", ", ".join(sorted(versions))),
+        ("Run time", f"{np.nansum(seconds):.1f} s for {len(seconds)} run(s), median {np.nanmedian(seconds):.1f} s"),
+        ("Report written by", f"retailsim {package_version()}"),
+    ]
+    listing = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    blocks = []
+    for scenario in ensemble.scenarios:
+        text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        hashes = {r.manifest.get("scenario_hash", "")[:12] for r in ensemble.results if r.scenario.name == scenario.name}
+        blocks.append(f"<details><summary>{html.escape(scenario.name)}: resolved scenario "
+                      f"(hash {html.escape(', '.join(sorted(hashes)))})</summary>"
+                      f"<p>{html.escape(scenario.description)}</p><pre>{html.escape(text)}</pre></details>")
+    return f'<table class="about">{listing}</table>{"".join(blocks)}'

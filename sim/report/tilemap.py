@@ -1,0 +1,68 @@
+"""A US map as a tile grid of states: self-contained, so it renders with no network at all.
+
+(Plotly's geographic maps fetch their outlines from a content network when viewed, and render
+blank offline.) A dropdown switches between measures and scenarios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..model.geography import load_states
+from .ensemble import Ensemble
+from .style import FONT, PERCENT, TEMPLATE
+
+# Measures a strategist asks about by state: (label, metric, dimensions).
+MEASURES = [
+    ("Walmart's share of grocery spend", "spend_share", {"firm": "walmart", "category": "grocery"}),
+    ("Amazon's share of discretionary spend", "spend_share", {"firm": "amazon", "category": "discretionary"}),
+    ("Households holding both memberships", "membership_share", {"segment": "both"}),
+    ("Households with no membership", "membership_share", {"segment": "none"}),
+]
+
+
+def tile_grid(values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """z and label grids (rows x cols of the tile map) for values keyed by USPS code."""
+    states = load_states()
+    rows, cols = states["tile_row"].max() + 1, states["tile_col"].max() + 1
+    z = np.full((rows, cols), np.nan)
+    text = np.full((rows, cols), "", dtype=object)
+    for code, row, col in zip(states["code"], states["tile_row"], states["tile_col"]):
+        value = values.get(code, np.nan)
+        z[row, col] = value
+        text[row, col] = code if np.isnan(value) else f"{code}<br>{value:.0f}%"
+    return z, text
+
+
+def state_map(ensemble: Ensemble) -> go.Figure:
+    """Heat-coloured tiles of the last recorded month, one view per measure and scenario."""
+    fig = go.Figure()
+    buttons = []
+    views = [(label, metric, dims, name) for label, metric, dims in MEASURES for name in ensemble.names]
+    for index, (label, metric, dims, scenario) in enumerate(views):
+        table = ensemble.state_values(metric, **dims)
+        values = (table[scenario] * PERCENT).to_dict() if not table.empty else {}
+        z, text = tile_grid(values)
+        fig.add_trace(go.Heatmap(
+            z=np.round(z, 4).tolist(), text=text.tolist(), texttemplate="%{text}", colorscale="Cividis",
+            colorbar={"title": {"text": "%"}}, xgap=3, ygap=3, visible=index == 0, name=f"{label} · {scenario}",
+            hovertemplate="%{text}<extra>" + label + "</extra>",
+        ))
+        title = label if len(ensemble.names) == 1 else f"{label} ({scenario})"
+        visible = [i == index for i in range(len(views))]
+        buttons.append({"label": title, "method": "update",
+                        "args": [{"visible": visible}, {"title.text": _title(title, ensemble)}]})
+    fig.update_layout(
+        title={"text": _title(buttons[0]["label"], ensemble)}, template=TEMPLATE, font={"family": FONT},
+        height=520, margin={"t": 110, "l": 20, "r": 20, "b": 20},
+        updatemenus=[{"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.12,
+                      "yanchor": "top", "showactive": True}],
+        xaxis={"visible": False, "scaleanchor": "y"}, yaxis={"visible": False, "autorange": "reversed"},
+    )
+    return fig
+
+
+def _title(label: str, ensemble: Ensemble) -> str:
+    month = ensemble.end_date.strftime("%B %Y")
+    return f"By state, {month}: {label} (mean over {ensemble.replicates} replicate(s))"

@@ -15,11 +15,15 @@ import yaml
 
 from . import __version__
 from .errors import ScenarioError, UserError
+from .experiments import replicate_seeds
+from .model.market import RetailMarket
+from .results import Result, load_set, save_set
 from .run import resolve, run
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE
 
 DEFAULT_OUTPUT = Path("reports")
+REPORT = "report.html"
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -33,6 +37,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ScenarioError(COMMAND_LINE, path, f"cannot read the value '{value}'") from None
 
 
+def positive(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     changes = dict(parse_assignment(item) for item in args.set)
     if args.shoppers is not None:
@@ -40,29 +55,94 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return changes
 
 
+class Progress:
+    """A progress bar over all weekly steps of all runs (silent when stderr is not a terminal)."""
+
+    def __init__(self, scenarios: list[Scenario], runs_each: int, quiet: bool) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            weeks = sum(len(RetailMarket.calendar(s.horizon)) for s in scenarios) * runs_each
+            self.bar = tqdm(total=weeks, unit="wk", file=sys.stderr, disable=None)
+
+    def step(self, _model) -> None:
+        if self.bar is not None:
+            self.bar.update()
+
+    def describe(self, scenario: Scenario, seed: int) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"{scenario.name} seed {seed}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool) -> list[Result]:
+    """Every scenario at every seed, with one progress bar."""
+    progress = Progress(scenarios, len(seeds), quiet)
+    try:
+        results = []
+        for scenario in scenarios:
+            for seed in seeds:
+                progress.describe(scenario, seed)
+                results.append(run(scenario, seed=seed, progress=progress.step))
+        return results
+    finally:
+        progress.close()
+
+
+def write_report(results: list[Result], folder: Path) -> Path:
+    from .report import build_report
+
+    return build_report(results).write(folder / REPORT)
+
+
+def print_summary(results: list[Result]) -> None:
+    first = results[0]
+    summary = first.summary
+    seconds = sum(r.manifest["run_seconds"] for r in results)
+    print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
+          f"{seconds:.1f} s")
+    print(f"  spend share {summary['end_date']} (seed {first.seed}): "
+          + ", ".join(f"{k} {v:.1%}" for k, v in summary["spend_share"].items()))
+    print("  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["membership_share"].items()))
+
+
 def command_run(args: argparse.Namespace) -> int:
     scenario = resolve(args.scenario, _overrides(args))
     out = args.out or DEFAULT_OUTPUT / scenario.name
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        weeks = (scenario.horizon.end - scenario.horizon.start).days // 7 + 1 + scenario.horizon.warmup_weeks
-        bar = tqdm(total=weeks, desc=scenario.name, unit="wk", file=sys.stderr, disable=None)
-    try:
-        result = run(scenario, seed=args.seed, progress=(lambda _model: bar.update()) if bar else None)
-    finally:
-        if bar is not None:
-            bar.close()
-    result.save(out)
-    summary = result.summary
-    share = summary["spend_share"]
-    members = summary["membership_share"]
-    print(f"{scenario.name} (seed {result.seed}, {scenario.population.shoppers} shoppers) "
-          f"ran in {result.manifest['run_seconds']:.1f} s")
-    print(f"  spend share {summary['end_date']}: " + ", ".join(f"{k} {v:.1%}" for k, v in share.items()))
-    print(f"  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in members.items()))
+    seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
+    results = run_all([scenario], seeds, args.quiet)
+    save_set(results, out)
+    print_summary(results)
+    if not args.no_report:
+        print(f"report: {write_report(results, out)}")
     print(f"results: {out}")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    overrides = _overrides(args)
+    scenarios = [resolve(path, overrides) for path in [args.baseline, *args.what_ifs]]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UserError(f"scenario names must differ to be compared (got {', '.join(names)}); set name: in each file")
+    seeds = replicate_seeds(scenarios[0].seed if args.seed is None else args.seed, args.replicates)
+    out = args.out or DEFAULT_OUTPUT / "_vs_".join(names)
+    results = run_all(scenarios, seeds, args.quiet)
+    save_set(results, out, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds})
+    for name in names:
+        print_summary([r for r in results if r.scenario.name == name])
+    print(f"report: {write_report(results, out)}")
+    print(f"results: {out}")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    results = load_set(args.results)
+    print(f"report: {write_report(results, args.results)}")
     return 0
 
 
@@ -83,15 +163,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"retailsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    runner = commands.add_parser("run", help="run a scenario and write its results")
+    def scenario_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--seed", type=int, help="root seed of the replicates (default: the scenario's)")
+        command.add_argument("--replicates", type=positive, default=1, metavar="K",
+                             help="runs per scenario over K common seeds (default 1)")
+        command.add_argument("--shoppers", type=positive, help="number of simulated households")
+        command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                             help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
+        command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    runner = commands.add_parser("run", help="run a scenario, write its results and report")
     runner.add_argument("scenario", type=Path, help="scenario YAML file")
-    runner.add_argument("--seed", type=int, help="seed of the run (default: the scenario's)")
-    runner.add_argument("--shoppers", type=int, help="number of simulated households")
     runner.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
-    runner.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
-    runner.add_argument("--quiet", action="store_true", help="no progress bar")
+    runner.add_argument("--no-report", action="store_true", help="write results only, no report.html")
+    scenario_options(runner)
     runner.set_defaults(handler=command_run)
+
+    comparer = commands.add_parser("compare", help="run a baseline and what-ifs over common seeds; write a comparison")
+    comparer.add_argument("baseline", type=Path, help="the baseline scenario file")
+    comparer.add_argument("what_ifs", type=Path, nargs="+", metavar="WHATIF", help="what-if scenario files")
+    comparer.add_argument("--out", type=Path, help="output folder (default: reports/<baseline>_vs_<what-if>/)")
+    scenario_options(comparer)
+    comparer.set_defaults(handler=command_compare, replicates=5)
+
+    reporter = commands.add_parser("report", help="rebuild report.html from saved results (runs nothing)")
+    reporter.add_argument("results", type=Path, help="a results folder written by run or compare")
+    reporter.set_defaults(handler=command_report)
 
     validator = commands.add_parser("validate", help="check scenario files without running them")
     validator.add_argument("files", nargs="+", type=Path)

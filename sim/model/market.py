@@ -52,9 +52,7 @@ class RetailMarket(mesa.Model):
         self.streams = Streams(self.seed)
         super().__init__(seed=self.streams.child_seed("mesa"))
         self.scenario = self.params = scenario
-        horizon = scenario.horizon
-        first = horizon.start - horizon.warmup_weeks * WEEK
-        self.dates = [first + k * WEEK for k in range((horizon.end - first) // WEEK + 1)]
+        self.dates = self.calendar(scenario.horizon)
         self.date = self.dates[0]
         self._events = sorted(scenario.events, key=lambda event: event.date)
 
@@ -74,6 +72,12 @@ class RetailMarket(mesa.Model):
         self.value = np.zeros((4, N_CATEGORIES, self.households.n))
         self.collector = Collector(self)
         self._plus_was_launched = False
+
+    @staticmethod
+    def calendar(horizon) -> list[dt.date]:
+        """The dates of every weekly step, warm-up included."""
+        first = horizon.start - horizon.warmup_weeks * WEEK
+        return [first + k * WEEK for k in range((horizon.end - first) // WEEK + 1)]
 
     # -- the week -------------------------------------------------------------------------
     def step(self) -> None:

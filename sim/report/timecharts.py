@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -36,23 +37,32 @@ class Line:
     dimensions: dict
 
 
-def _dates(index: pd.Index) -> list[str]:
-    return [pd.Timestamp(d).date().isoformat() for d in index]
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def _weekly_x(index: pd.Index) -> dict:
+    """Weekly dates as a start and a step (``x0``/``dx``): no date array repeated in every trace."""
+    return {"x0": pd.Timestamp(index[0]).date().isoformat(), "dx": WEEK_MS}
+
+
+def _values(series: pd.Series) -> np.ndarray:
+    """Float32 arrays: Plotly embeds them as compact binary, and 7 digits is ample for a chart."""
+    return series.to_numpy(dtype=np.float32)
 
 
 def add_band(fig: go.Figure, band: Band, scenario: str, name: str, colour: str, dash: str,
              row: int, col: int, show_legend: bool, group: str) -> None:
     """A mean line and, when there are replicates, its 5-95% band."""
-    x = _dates(band.mean.index)
+    x = _weekly_x(band.mean.index)
     if not band.low[scenario].equals(band.high[scenario]):
-        fig.add_trace(go.Scatter(x=x, y=band.high[scenario].round(6).tolist(), mode="lines", line={"width": 0},
+        fig.add_trace(go.Scatter(**x, y=_values(band.high[scenario]), mode="lines", line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=group), row=row, col=col)
-        fig.add_trace(go.Scatter(x=x, y=band.low[scenario].round(6).tolist(), mode="lines", line={"width": 0},
+        fig.add_trace(go.Scatter(**x, y=_values(band.low[scenario]), mode="lines", line={"width": 0},
                                  fill="tonexty", fillcolor=rgba(colour, 0.18), hoverinfo="skip",
                                  showlegend=False, legendgroup=group), row=row, col=col)
-    fig.add_trace(go.Scatter(x=x, y=band.mean[scenario].round(6).tolist(), mode="lines", name=name,
+    fig.add_trace(go.Scatter(**x, y=_values(band.mean[scenario]), mode="lines", name=name,
                              line={"color": colour, "dash": dash, "width": 2}, legendgroup=group,
-                             showlegend=show_legend, hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>"),
+                             showlegend=show_legend, hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}<extra>" + name + "</extra>"),
                   row=row, col=col)
 
 
@@ -110,7 +120,7 @@ def panel_chart(ensemble: Ensemble, title: str, panel_titles: list[str], panels:
                          group=f"{line.label}|{scenario}")
     add_events(fig, ensemble, len(panels))
     fig.update_yaxes(title_text=y_title, row=1, col=1)
-    fig.update_xaxes(title_text="date")
+    fig.update_xaxes(title_text="date", type="date")
     fig.update_layout(title={"text": title}, template=TEMPLATE, height=height, font={"family": FONT},
                       hovermode="x unified", legend={"orientation": "h", "y": -0.18},
                       margin={"t": 80, "b": 40, "l": 60, "r": 20})

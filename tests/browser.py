@@ -1,0 +1,44 @@
+"""A real browser for the tests: Debian's Chromium driven headless by Playwright, network off."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def chromium() -> str:
+    """Chromium's path; skips the test where it is missing, except in CI, where it must be installed."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        reason = "Chromium is not installed: run `sudo apt-get install chromium` (CI installs it in .ci/run)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@contextmanager
+def offline_page():
+    """A Playwright page in headless Chromium with every network request refused."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make test installs it")
+    executable = chromium()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
+            context.route("http*://**", lambda route: route.abort())
+            page = context.new_page()
+            page.errors = []
+            page.on("pageerror", lambda error: page.errors.append(str(error)))
+            page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+            yield page
+        finally:
+            browser.close()

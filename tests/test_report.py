@@ -1,0 +1,172 @@
+"""Reports: the numbers behind each chart equal the results, and the page renders in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main
+from sim.experiments import replicate_seeds, run_replicates
+from sim.report import Ensemble, build_report
+from sim.report.tables import difference_rows
+from sim.results import load_set
+
+from .browser import ARTIFACTS, offline_page
+from .conftest import small
+
+EVENT = {"date": "2021-09-06", "label": "Walmart+ fee cut to $59", "set": {"walmart.walmart_plus.fee_annual": 59}}
+
+
+@pytest.fixture(scope="module")
+def comparison() -> list[sim.Result]:
+    base = small(name="base", population__shoppers=600, horizon__end="2022-06-27")
+    cut = small(name="cut", population__shoppers=600, horizon__end="2022-06-27", events=[EVENT])
+    return run_replicates([base, cut], replicate_seeds(3, 2))
+
+
+@pytest.fixture(scope="module")
+def report(comparison):
+    return build_report(comparison)
+
+
+def trace(figure, name: str, panel: int = 1):
+    """The trace of a legend name in a panel (xaxis 'x', 'x2', ...)."""
+    axis = "x" if panel == 1 else f"x{panel}"
+    return next(t for t in figure.data if t.name == name and (t.xaxis or "x") == axis)
+
+
+def test_spend_lines_are_the_replicate_means(report, comparison) -> None:
+    figure = report.figures["spend-category"]
+    for panel, category in enumerate(["grocery", "discretionary", "health", "all"], start=1):
+        for scenario, name in (("base", "Amazon"), ("cut", "Amazon · cut")):
+            runs = [r for r in comparison if r.scenario.name == scenario]
+            expected = np.mean([r.series("spend_share", firm="amazon", category=category).to_numpy() for r in runs], axis=0)
+            line = trace(figure, name, panel)
+            assert np.allclose(line.y, 100 * expected, rtol=1e-6, atol=1e-5)
+            assert line.x0 == str(runs[0].series("spend_share", firm="amazon").index[0].date())
+
+
+def test_band_edges_are_the_5th_and_95th_percentiles(report, comparison) -> None:
+    figure = report.figures["memberships"]
+    runs = [r.series("membership_share", segment="both").to_numpy() for r in comparison if r.scenario.name == "base"]
+    band = [t for t in figure.data if t.legendgroup == "Both|base" and t.name is None]
+    assert len(band) == 2
+    assert np.allclose(band[0].y, 100 * np.quantile(runs, 0.95, axis=0), atol=1e-5)
+    assert np.allclose(band[1].y, 100 * np.quantile(runs, 0.05, axis=0), atol=1e-5)
+
+
+def test_single_run_lines_equal_the_results_exactly() -> None:
+    result = sim.run(small(population__shoppers=300), seed=5)
+    figure = build_report([result]).figures["delivery"]
+    line = trace(figure, "Walmart express (<3 h)", panel=3)
+    assert np.allclose(line.y, 100 * result.series("walmart_express_coverage", locale="rural").to_numpy(), atol=1e-5)
+    assert len([t for t in figure.data if t.fill == "tonexty"]) == 0, "one replicate: no band"
+
+
+def test_map_tiles_hold_the_state_values(report, comparison) -> None:
+    figure = report.figures["map"]
+    heat = figure.data[0]
+    assert heat.name == "Walmart's share of grocery spend · base"
+    states = Ensemble(comparison).state_values("spend_share", firm="walmart", category="grocery")
+    row, col = 7, 4  # Texas on the tile grid
+    assert heat.z[row][col] == pytest.approx(round(100 * states.loc["TX", "base"], 4))
+    assert "TX" in heat.text[row][col]
+    assert sum(t.visible for t in figure.data) == 1 and len(figure.layout.updatemenus[0].buttons) == len(figure.data)
+
+
+def test_difference_table_is_the_paired_difference(comparison) -> None:
+    rows = difference_rows(Ensemble(comparison))
+    row = next(r for r in rows if r["measure"] == "Walmart+ households")
+    base = [r.series("walmart_plus_share").iloc[-1] for r in comparison if r.scenario.name == "base"]
+    cut = [r.series("walmart_plus_share").iloc[-1] for r in comparison if r.scenario.name == "cut"]
+    differences = 100 * (np.array(cut) - np.array(base))
+    assert row["mean"] == pytest.approx(differences.mean())
+    assert row["low"] < row["mean"] < row["high"]
+    assert row["mean"] > 0, "a $59 Walmart+ fee raises Walmart+ membership"
+
+
+def test_profit_bridge_adds_up(report) -> None:
+    for waterfall in report.figures["bridge"].data:
+        steps, total = np.array(waterfall.y[:-1]), waterfall.y[-1]
+        assert steps.sum() == pytest.approx(total, abs=1e-4)
+
+
+def test_events_are_marked_on_every_time_chart(report) -> None:
+    for key in ("spend-category", "spend-locale", "channels", "memberships", "delivery", "economics", "differences"):
+        figure = report.figures[key]
+        labels = [a.text for a in figure.layout.annotations]
+        assert "Walmart+ fee cut to $59 (cut)" in labels, key
+        assert any(shape.x0 == "2021-09-06" for shape in figure.layout.shapes), key
+
+
+def test_every_figure_has_a_title_and_axis_units(report) -> None:
+    for key, figure in report.figures.items():
+        assert figure.layout.title.text, key
+        if key != "map":
+            assert re.search(r"\(|\$|%", figure.layout.yaxis.title.text or ""), f"{key}: y axis without unit"
+
+
+def test_baseline_report_stays_under_10_mb(tmp_path: Path) -> None:
+    """Size depends on the horizon, not the number of households: a small full-horizon baseline is enough."""
+    result = sim.run("scenarios/baseline.yaml", shoppers=500)
+    path = build_report([result]).write(tmp_path / "report.html")
+    assert path.stat().st_size < 10_000_000
+    assert "cdn" not in path.read_text(encoding="utf-8")[:2000].lower()
+
+
+def test_report_renders_offline_in_a_real_browser(report, tmp_path: Path) -> None:
+    path = report.write(tmp_path / "report.html")
+    with offline_page() as page:
+        page.goto(path.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= 9")
+        rendered = page.evaluate("""Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => ({
+            id: d.id, svgs: d.querySelectorAll('svg.main-svg').length,
+            drawn: d.querySelectorAll('path.js-line, g.hm image, g.point').length}))""")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        assert page.errors == []
+    assert {figure["id"] for figure in rendered} == {f"figure-{key}" for key in report.figures}
+    for figure in rendered:
+        assert figure["svgs"] > 0 and figure["drawn"] > 0, figure
+
+
+def test_cli_run_with_replicates_then_report_runs_nothing(tiny_yaml: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--replicates", "2", "--out", str(out), "--quiet"]) == 0
+    runs = load_set(out)
+    assert [r.seed for r in runs] == replicate_seeds(runs[0].scenario.seed, 2)
+    first = (out / "report.html").stat().st_mtime_ns
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("report must not run the model")
+
+    monkeypatch.setattr("sim.model.market.RetailMarket.run_model", refuse)
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").stat().st_mtime_ns >= first
+
+
+def test_cli_compare_writes_runs_report_and_manifest(tiny_yaml: Path, tmp_path: Path) -> None:
+    what_if = tmp_path / "cut.yaml"
+    what_if.write_text(f"extends: {tiny_yaml.name}\nname: cut\nwalmart: {{walmart_plus: {{fee_annual: 49}}}}\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(tiny_yaml), str(what_if), "--replicates", "2", "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["baseline"] == "tiny" and manifest["what_ifs"] == ["cut"] and len(manifest["seeds"]) == 2
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["cut", "tiny"]
+    assert (out / "report.html").stat().st_size > 1_000_000
+
+
+def test_compare_refuses_two_scenarios_with_one_name(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    assert main(["compare", str(tiny_yaml), str(tiny_yaml), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "scenario names must differ" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_report_on_a_folder_that_is_not_results(tmp_path: Path, capsys) -> None:
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a results folder" in capsys.readouterr().err

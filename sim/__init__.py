@@ -9,10 +9,11 @@ The Python API mirrors the command line::
 """
 
 from .errors import ScenarioError, UserError
+from .experiments.sweep import sweep
 from .results import Result, package_version
 from .run import run
 from .scenario import Scenario, load_scenario
 
 __version__ = package_version()
 
-__all__ = ["Result", "Scenario", "ScenarioError", "UserError", "__version__", "load_scenario", "run"]
+__all__ = ["Result", "Scenario", "ScenarioError", "UserError", "__version__", "load_scenario", "run", "sweep"]

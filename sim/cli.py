@@ -146,6 +146,22 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_sweep(args: argparse.Namespace) -> int:
+    from .experiments.sweep import run_sweep
+
+    result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet)
+    runs = len(result.runs)
+    print(f"{runs} runs, {result.failures} failed; sensitivity: {len(result.sensitivity)} indices")
+    for note in result.notes:
+        print(f"  note: {note}")
+    if result.failures:
+        for row in result.runs[result.runs["error"].notna()].head(5).itertuples():
+            print(f"  failed: point {row.point}, seed {row.seed}: {row.error}")
+    print(f"report: {result.folder / 'report.html'}")
+    print(f"results: {result.folder}")
+    return 1 if result.failures else 0
+
+
 def command_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         scenario = load_scenario(path)
@@ -186,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
 
+    sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
+    sweeper.add_argument("file", type=Path, help="sweep YAML file")
+    sweeper.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
+    sweeper.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
+    sweeper.add_argument("--out", type=Path, help="output folder (default: reports/sweeps/<sweep name>/)")
+    sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweeper.set_defaults(handler=command_sweep)
+
     reporter = commands.add_parser("report", help="rebuild report.html from saved results (runs nothing)")
     reporter.add_argument("results", type=Path, help="a results folder written by run or compare")
     reporter.set_defaults(handler=command_report)
@@ -205,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         print(f"retailsim: error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         print("retailsim: interrupted; nothing was written", file=sys.stderr)
         return 130

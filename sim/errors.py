@@ -4,6 +4,14 @@
 class UserError(Exception):
     """A problem in the user's input: the message names the file, the place and what is valid."""
 
+    exit_code = 2
+
+
+class Interrupted(UserError):
+    """The user stopped a long job (Ctrl-C); the message says what was kept."""
+
+    exit_code = 130
+
 
 class ScenarioError(UserError):
     """A scenario file (or a ``--set`` override) that cannot be used, with where and why."""

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -131,6 +131,13 @@ def write_timeseries(timeseries: pd.DataFrame, path: Path) -> None:
 
 def read_timeseries(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
+
+
+def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file through ``write`` to a temporary name, then rename it over ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(temporary)
+    os.replace(temporary, path)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -108,3 +108,9 @@ def test_every_shipped_scenario_runs(path: Path) -> None:
     result = sim.run(path, seed=1, shoppers=300)
     assert not result.timeseries["value"].isna().any()
     assert result.summary["end_date"] == "2030-12-30"
+
+
+def test_the_metric_list_is_what_runs_record(result: sim.Result) -> None:
+    from sim.model.collect import METRICS
+
+    assert set(result.timeseries["metric"].astype(str)) == set(METRICS)

@@ -31,6 +31,22 @@ REACH = {
 }
 
 
+SCALARS = {
+    "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
+    "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",
+    "walmart_dark_store_reach": "walmart",
+}
+METRICS = (
+    "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
+    "price_index", *LEDGER_LINES, "consumer_surplus", *SCALARS,
+)
+DIMENSION_VALUES = {
+    "firm": {*FIRMS, ALL},
+    "category": {*CATEGORY_LABELS},
+    "segment": {*SEGMENTS, *CHANNELS, ALL},
+}
+
+
 def segment_of(prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
     """0 none, 1 Prime only, 2 Walmart+ only, 3 both."""
     return prime.astype(np.int64) + 2 * walmart_plus.astype(np.int64)
@@ -57,15 +73,7 @@ class Collector:
         self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
-        self.scalars = {
-            name: r.layout(name, firm=firm)
-            for name, firm in (
-                ("amazon_rural_stations", "amazon"), ("amazon_rural_towns_served", "amazon"),
-                ("marketplace_fba_share", "amazon"), ("marketplace_price_markup", "amazon"),
-                ("amazon_ai_level", "amazon"), ("walmart_ai_level", "walmart"),
-                ("walmart_dark_store_reach", "walmart"),
-            )
-        }
+        self.scalars = {name: r.layout(name, firm=firm) for name, firm in SCALARS.items()}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
         self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from ..results import Result
+from ..results import Result, replace_atomically
 from . import economics, tables, tilemap, timecharts
 from .ensemble import Ensemble
 
@@ -80,9 +79,7 @@ class Report:
         """Write atomically: a reader never sees half a report."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        temporary.write_text(self.html(), encoding="utf-8")
-        os.replace(temporary, path)
+        replace_atomically(path, lambda temporary: temporary.write_text(self.html(), encoding="utf-8"))
         return path
 
 

@@ -111,14 +111,14 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origi
     return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
 
 
-def _place(loc: tuple[Any, ...]) -> str:
+def place(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
 
-def _locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, int | None]:
+def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, int | None]:
     """The file and line of the deepest known key on ``loc``."""
     for depth in range(len(loc), 0, -1):
         if loc[:depth] in origins:
@@ -126,7 +126,7 @@ def _locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, 
     return default, None
 
 
-def _error(exc: ValidationError, origins: Origins, default: str) -> ScenarioError:
+def validation_error(exc: ValidationError, origins: Origins, default: str, root: type = Scenario) -> ScenarioError:
     """The first validation error as a one-line ScenarioError (unknown keys before the rest)."""
     first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")[0]
     loc, kind = tuple(first["loc"]), first["type"]
@@ -135,15 +135,15 @@ def _error(exc: ValidationError, origins: Origins, default: str) -> ScenarioErro
     if isinstance(cause, EventOutsideHorizon):
         loc = ("events", cause.number, "date")
     elif kind == "extra_forbidden":
-        model = model_at(Scenario, loc)
+        model = model_at(root, loc)
         choices = list(model.model_fields) if model else []
         message = f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
     elif kind == "missing":
         message = "required key is missing"
     elif not isinstance(first.get("input"), (dict, list)):
         message = f"{message} (got {first.get('input')!r})"
-    source, line = _locate(loc, origins, default)
-    return ScenarioError(source, _place(loc), message, line)
+    source, line = locate(loc, origins, default)
+    return ScenarioError(source, place(loc), message, line)
 
 
 def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
@@ -152,17 +152,17 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
     for number, event in enumerate(data.get("events") or []):
         for dotted, value in (event.get("set") or {}).items():
             loc = ("events", number, "set", dotted)
-            source, line = _locate(loc, origins, default)
+            source, line = locate(loc, origins, default)
             problem = check_path(Scenario, str(dotted))
             if problem:
-                raise ScenarioError(source, _place(loc), problem, line)
+                raise ScenarioError(source, place(loc), problem, line)
             state = set_path(state, str(dotted), value)
             try:
                 Scenario.model_validate(state)
             except ValidationError as exc:
-                inner = _error(exc, {}, source)
+                inner = validation_error(exc, {}, source)
                 message = inner.message if inner.place == dotted else f"{inner.place}: {inner.message}"
-                raise ScenarioError(source, _place(loc), message, line) from None
+                raise ScenarioError(source, place(loc), message, line) from None
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -180,7 +180,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _error(exc, origins, display(path)) from None
+        raise validation_error(exc, origins, display(path)) from None
     _check_events(scenario.model_dump(mode="json"), origins, display(path))
     return scenario
 
@@ -195,7 +195,7 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _error(exc, origins, source) from None
+        raise validation_error(exc, origins, source) from None
 
 
 def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:

@@ -48,11 +48,12 @@ def suggest(name: str, choices: list[str]) -> str:
     return "valid keys: " + ", ".join(sorted(choices))
 
 
-def check_path(root: type[BaseModel], dotted: str) -> str | None:
-    """Why ``dotted`` is not a path an event may set, or ``None`` when it is."""
+def check_path(root: type[BaseModel], dotted: str, blocks: tuple[str, ...] = EVENT_BLOCKS,
+               why: str = "cannot change during a run; events may set paths under") -> str | None:
+    """Why ``dotted`` is not a settable path under ``blocks``, or ``None`` when it is."""
     parts = tuple(dotted.split("."))
-    if parts[0] not in EVENT_BLOCKS:
-        return f"'{parts[0]}' cannot change during a run; events may set paths under " + ", ".join(EVENT_BLOCKS)
+    if parts[0] not in blocks:
+        return f"'{parts[0]}' {why} " + ", ".join(blocks)
     model: type[BaseModel] | None = root
     for depth, part in enumerate(parts):
         if model is None:

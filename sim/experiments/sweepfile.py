@@ -1,0 +1,202 @@
+"""Sweep files: a base scenario, the parameters to vary, a design, the outcomes to record.
+
+Validated like scenario files: unknown keys, a range the wrong way round, a path that does not
+exist, a value the scenario would refuse, or a sample count the design cannot use are one clear
+line naming the file, the place and what would be valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..errors import ScenarioError
+from ..model.collect import DIMENSION_VALUES, METRICS
+from ..scenario import Scenario, load_scenario
+from ..scenario.loader import Origins, display, locate, place, read_yaml, validation_error
+from ..scenario.paths import check_path, get_path, set_path, suggest
+from ..scenario.types import Date, Strict
+
+DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
+SWEEPABLE = ("population", "geography", "shoppers", "memberships", "economics", "returns", "amazon", "walmart", "rivals")
+
+
+class Distribution(Strict):
+    """A distribution to draw a parameter from (random and lhs designs)."""
+
+    kind: Literal["normal", "lognormal", "triangular"]
+    mean: float | None = None  # normal
+    sd: float | None = Field(None, gt=0)  # normal
+    median: float | None = Field(None, gt=0)  # lognormal
+    sigma: float | None = Field(None, gt=0)  # lognormal
+    low: float | None = None  # triangular
+    mode: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        needs = {"normal": ("mean", "sd"), "lognormal": ("median", "sigma"), "triangular": ("low", "mode", "high")}
+        missing = [name for name in needs[self.kind] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} distribution needs {', '.join(needs[self.kind])} (missing {', '.join(missing)})")
+        if self.kind == "triangular" and not self.low <= self.mode <= self.high:
+            raise ValueError(f"triangular needs low <= mode <= high (got {self.low}, {self.mode}, {self.high})")
+        return self
+
+
+class Parameter(Strict):
+    """How one scenario value varies: a range, a list of values, or a distribution."""
+
+    range: tuple[float, float] | None = None
+    steps: int | None = Field(None, ge=2, description="grid points across the range")
+    values: list[Any] | None = Field(None, min_length=1)
+    distribution: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Parameter:
+        given = [name for name in ("range", "values", "distribution") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of range, values or distribution" + (f" (got {', '.join(given)})" if given else ""))
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range runs the wrong way round: write it low to high, [{self.range[1]}, {self.range[0]}]"
+                             if self.range[0] > self.range[1] else f"range is empty ({self.range[0]} to {self.range[1]})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "range" if self.range is not None else "values" if self.values is not None else "distribution"
+
+
+class Outcome(Strict):
+    """A metric with its dimensions, at a date or aggregated over a period."""
+
+    metric: str
+    firm: str = "all"
+    category: str = "all"
+    locale: str = "all"
+    segment: str = "all"
+    at: Date | None = None
+    over: tuple[Date, Date] | None = None
+    aggregate: Literal["mean", "sum", "min", "max", "last"] = "mean"
+
+    @model_validator(mode="after")
+    def _when(self) -> Outcome:
+        if (self.at is None) == (self.over is None):
+            raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
+        for dimension, valid in DIMENSION_VALUES.items():
+            if getattr(self, dimension) not in valid:
+                raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
+        if self.over is not None and self.over[0] > self.over[1]:
+            raise ValueError(f"over runs the wrong way round: write [{self.over[1]}, {self.over[0]}]")
+        return self
+
+
+class Sweep(Strict):
+    """A sweep: the experiment design over one base scenario."""
+
+    name: str = Field("sweep", pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    base: str = Field(description="Scenario file the sweep varies (relative to the sweep file)")
+    design: Literal["grid", "random", "lhs", "sobol", "morris"]
+    samples: int = Field(16, ge=1, description="Points (random, lhs), base samples N (sobol), trajectories (morris)")
+    levels: int = Field(4, ge=2, description="Grid levels of the morris design")
+    replicates: int = Field(1, ge=1, description="Runs per point, over common seeds")
+    seed: int = Field(0, ge=0)
+    shoppers: int | None = Field(None, ge=10)
+    set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides of the base scenario")
+    parameters: dict[str, Parameter] = Field(min_length=1)
+    outcomes: dict[str, Outcome] = Field(min_length=1)
+
+    def fingerprint(self, base: Scenario) -> str:
+        """Hash of everything that decides the runs and their rows (not the name or description)."""
+        content = self.model_dump(mode="json", exclude={"name", "description", "base"})
+        content["base"] = base.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
+    where, line = locate(loc, origins, source)
+    return ScenarioError(where, place(loc), message, line)
+
+
+def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
+    """The validated sweep and its base scenario (with the sweep's fixed overrides applied)."""
+    path = Path(path)
+    source = display(path.resolve())
+    data, origins = read_yaml(path.resolve())
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, origins, source, root=Sweep) from None
+    base_path = (path.parent / sweep.base).resolve()
+    if not base_path.is_file():
+        raise _fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(path.parent)})")
+    fixed = dict(sweep.set)
+    if sweep.shoppers is not None:
+        fixed["population.shoppers"] = sweep.shoppers
+    try:
+        base = load_scenario(base_path, fixed)
+    except ScenarioError as error:
+        if error.source == "--set":
+            raise _fail(origins, source, ("set",), f"{error.place}: {error.message}") from None
+        raise
+    _check_parameters(sweep, base, origins, source)
+    _check_design(sweep, origins, source)
+    _check_outcomes(sweep, base, origins, source)
+    return sweep, base
+
+
+def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
+    data = base.model_dump(mode="json")
+    for dotted, parameter in sweep.parameters.items():
+        loc = ("parameters", dotted)
+        problem = check_path(Scenario, dotted, SWEEPABLE, "cannot be swept; parameters live under")
+        if problem is None and isinstance(get_path(base, dotted), (dict, Strict)):
+            problem = f"'{dotted}' is a block, not a value; name one of its keys"
+        if problem:
+            raise _fail(origins, source, loc, problem)
+        probes = list(parameter.range or []) + list(parameter.values or [])
+        for value in probes:
+            try:
+                Scenario.model_validate(set_path(data, dotted, value))
+            except ValidationError as exc:
+                inner = validation_error(exc, {}, source)
+                raise _fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None
+
+
+def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:
+    kinds = {name: parameter.kind for name, parameter in sweep.parameters.items()}
+    if sweep.design in ("sobol", "morris"):
+        for name, kind in kinds.items():
+            if kind != "range":
+                raise _fail(origins, source, ("parameters", name), f"the {sweep.design} design needs a range [low, high]")
+    if sweep.design == "sobol" and sweep.samples & (sweep.samples - 1):
+        lower = 1 << (sweep.samples.bit_length() - 1)
+        raise _fail(origins, source, ("samples",),
+                    f"the sobol design needs a power of 2 (got {sweep.samples}; {lower} or {lower * 2} would do)")
+    if sweep.design == "grid":
+        for name, parameter in sweep.parameters.items():
+            if parameter.kind == "distribution" or (parameter.kind == "range" and parameter.steps is None):
+                raise _fail(origins, source, ("parameters", name), "the grid design needs values, or a range with steps")
+
+
+def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
+    start, end = base.horizon.start, base.horizon.end
+    for name, outcome in sweep.outcomes.items():
+        for key, date in (("at", outcome.at), *(("over", d) for d in (outcome.over or ()))):
+            if date is not None and not start <= date <= end:
+                raise _fail(origins, source, ("outcomes", name, key),
+                            f"{date} is outside the horizon; valid dates run from {start} to {end}")
+        if outcome.locale not in ("all", "urban", "suburban", "rural"):
+            raise _fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")
+
+
+def outcome_dates(outcome: Outcome) -> tuple[dt.date, dt.date]:
+    return (outcome.at, outcome.at) if outcome.at is not None else outcome.over

@@ -1,0 +1,201 @@
+"""Sweeps: validation, resumption after a kill, identical results on any number of workers or on
+Dask, failures recorded, and sensitivity wiring on cases with a known answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from SALib.sample import sobol as sobol_sample
+
+import sim
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.experiments import sensitivity
+from sim.experiments.sweep import RUNS, run_sweep
+from sim.experiments.sweepfile import Sweep, load_sweep
+
+BASE = """name: tiny
+population: {shoppers: 120}
+horizon: {start: 2021-01-04, end: 2021-12-27, warmup_weeks: 4}
+"""
+
+SWEEP = """name: small
+base: base.yaml
+design: {design}
+samples: {samples}
+replicates: 2
+seed: 4
+parameters:
+  walmart.walmart_plus.fee_annual: {{range: [49, 149]}}
+  walmart.dark_stores.capex_per_store_usd: {{range: [1000000, 90000000]}}
+outcomes:
+  both: {{metric: membership_share, segment: both, at: 2021-12-27}}
+  walmart_plus: {{metric: walmart_plus_share, over: [2021-07-01, 2021-12-27]}}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "base.yaml").write_text(BASE)
+    return tmp_path
+
+
+def write_sweep(folder: Path, design: str = "sobol", samples: int = 4) -> Path:
+    path = folder / "sweep.yaml"
+    path.write_text(SWEEP.format(design=design, samples=samples))
+    return path
+
+
+BAD = [
+    ("range backwards", "  walmart.walmart_plus.fee_annual: {range: [49, 149]}", "  walmart.walmart_plus.fee_annual: {range: [149, 49]}",
+     r"sweep.yaml:\d+: parameters.walmart.walmart_plus.fee_annual: range runs the wrong way round: write it low to high, \[49.0, 149.0\]"),
+    ("no such path", "walmart.dark_stores.capex_per_store_usd", "walmart.dark_store.capex_per_store_usd",
+     r"parameters.walmart.dark_store.capex_per_store_usd: unknown key 'dark_store' in walmart; did you mean 'dark_stores'\?"),
+    ("invalid value", "{range: [49, 149]}", "{values: [49, -5]}",
+     r"parameters.walmart.walmart_plus.fee_annual: -5 is not valid here: .*greater than or equal to 0"),
+    ("sobol count", "samples: 4", "samples: 6", r"sweep.yaml:4: samples: the sobol design needs a power of 2 \(got 6; 4 or 8 would do\)"),
+    ("unknown metric", "metric: walmart_plus_share", "metric: walmart_plus", r"outcomes.walmart_plus: .*unknown metric 'walmart_plus'; did you mean 'walmart_plus_share'\?"),
+    ("outcome date", "at: 2021-12-27", "at: 2024-01-01", r"outcomes.both.at: 2024-01-01 is outside the horizon"),
+    ("unknown key", "replicates: 2", "replicate: 2", r"sweep.yaml:5: replicate: unknown key 'replicate'; did you mean 'replicates'\?"),
+    ("missing base", "base: base.yaml", "base: nope.yaml", r"sweep.yaml:2: base: scenario file 'nope.yaml' not found"),
+    ("block not value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores: {range",
+     r"parameters.walmart.dark_stores: 'walmart.dark_stores' is a block, not a value"),
+]
+
+
+@pytest.mark.parametrize("old, new, pattern", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_sweep_files_give_one_clear_line(folder: Path, monkeypatch, old: str, new: str, pattern: str) -> None:
+    import re
+
+    monkeypatch.chdir(folder)
+    text = SWEEP.format(design="sobol", samples=4)
+    assert old in text
+    (folder / "sweep.yaml").write_text(text.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep("sweep.yaml")
+    assert re.search(pattern, str(caught.value)), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_grid_needs_steps_or_values(folder: Path) -> None:
+    path = write_sweep(folder, design="grid")
+    with pytest.raises(ScenarioError, match="the grid design needs values, or a range with steps"):
+        load_sweep(path)
+
+
+def test_one_and_two_workers_give_identical_runs(folder: Path) -> None:
+    path = write_sweep(folder)
+    one = run_sweep(path, workers=1, out=folder / "one", progress=False)
+    two = run_sweep(path, workers=2, out=folder / "two", progress=False)
+    assert len(one.runs) == 4 * (2 + 2) * 2 and one.failures == 0
+    assert (folder / "one" / RUNS).read_bytes() == (folder / "two" / RUNS).read_bytes()
+
+
+def test_dask_local_cluster_gives_the_same_rows_as_the_process_pool(folder: Path) -> None:
+    pytest.importorskip("distributed")
+    path = write_sweep(folder, design="lhs", samples=6)
+    pool = run_sweep(path, workers=2, out=folder / "pool", progress=False)
+    dask = run_sweep(path, workers=2, dask="local", out=folder / "dask", progress=False)
+    pd.testing.assert_frame_equal(pool.runs, dask.runs)
+    assert (folder / "pool" / RUNS).read_bytes() == (folder / "dask" / RUNS).read_bytes()
+
+
+def test_a_killed_sweep_restarts_to_exactly_the_uninterrupted_rows(folder: Path) -> None:
+    path = write_sweep(folder, samples=8)  # 8 x 4 points x 2 replicates = 64 runs
+    reference = run_sweep(path, workers=1, out=folder / "whole", progress=False)
+    command = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--workers", "1", "--out", str(folder / "cut"), "--quiet"]
+    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = folder / "cut" / "store"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(store.glob("*.json"))) < 10:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    kept = len(list(store.glob("*.json")))
+    assert 10 <= kept < 64, f"the kill should land mid-sweep (kept {kept})"
+    assert not (folder / "cut" / RUNS).exists()
+    resumed = run_sweep(path, workers=2, out=folder / "cut", progress=False)
+    assert (folder / "cut" / RUNS).read_bytes() == (folder / "whole" / RUNS).read_bytes()
+    assert len(resumed.runs) == len(reference.runs) == 64
+    assert len(list(store.glob("*.json"))) == 64, "nothing lost or duplicated"
+
+
+def test_a_changed_sweep_is_refused_in_the_same_folder(folder: Path, capsys) -> None:
+    path = write_sweep(folder)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 0
+    path.write_text(path.read_text().replace("seed: 4", "seed: 5"))
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 2
+    assert "holds results of a different sweep" in capsys.readouterr().err
+
+
+def test_failed_runs_are_recorded_and_the_sweep_goes_on(folder: Path, monkeypatch, capsys) -> None:
+    real = sim.experiments.sweep.run
+
+    def flaky(scenario, seed=None, **kwargs):
+        if scenario.walmart.walmart_plus.fee_annual > 120:
+            raise RuntimeError("simulated failure")
+        return real(scenario, seed=seed, **kwargs)
+
+    monkeypatch.setattr(sim.experiments.sweep, "run", flaky)
+    path = write_sweep(folder)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    runs = pd.read_parquet(folder / "out" / RUNS)
+    failed = runs[runs["error"].notna()]
+    assert len(failed) > 0 and (failed["walmart.walmart_plus.fee_annual"] > 120).all()
+    assert runs.loc[runs["error"].isna(), "both"].notna().all()
+    assert f"{len(failed)} failed" in printed and "RuntimeError: simulated failure" in printed
+    monkeypatch.setattr(sim.experiments.sweep, "run", real)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 0
+    assert pd.read_parquet(folder / "out" / RUNS)["error"].isna().all(), "failed runs are retried"
+
+
+def test_sobol_wiring_recovers_a_known_linear_answer() -> None:
+    """Y = 4 x1 + x2 on uniform [0, 1]: S1 = ST = 16/17 and 1/17; x3 does nothing."""
+    sweep = Sweep.model_validate({
+        "base": "unused.yaml", "design": "sobol", "samples": 1024, "seed": 1,
+        "parameters": {"a.x1": {"range": [0, 1]}, "a.x2": {"range": [0, 1]}, "a.x3": {"range": [0, 1]}},
+        "outcomes": {"y": {"metric": "prime_share", "at": "2021-06-01"}},
+    })
+    problem = {"num_vars": 3, "names": ["a.x1", "a.x2", "a.x3"], "bounds": [[0, 1]] * 3}
+    x = sobol_sample.sample(problem, 1024, calc_second_order=False, seed=1)
+    points = pd.DataFrame(x, columns=problem["names"])
+    means = pd.DataFrame({"y": 4 * x[:, 0] + x[:, 1]})
+    indices, notes = sensitivity.analyze(sweep, points, means, seed=1)
+    assert notes == []
+    value = indices.set_index(["parameter", "index"])["value"]
+    for name, expected in (("a.x1", 16 / 17), ("a.x2", 1 / 17), ("a.x3", 0.0)):
+        assert value[(name, "S1")] == pytest.approx(expected, abs=0.03)
+        assert value[(name, "ST")] == pytest.approx(expected, abs=0.03)
+
+
+def test_an_inert_lever_gets_zero_total_sobol_index_through_the_whole_pipeline(folder: Path) -> None:
+    """Dark-store capital cost cannot move memberships; the Walmart+ fee must."""
+    result = run_sweep(write_sweep(folder, samples=8), workers=1, out=folder / "out", progress=False)
+    total = result.sensitivity[result.sensitivity["index"] == "ST"].set_index(["outcome", "parameter"])["value"]
+    assert total[("walmart_plus", "walmart.dark_stores.capex_per_store_usd")] == 0.0
+    assert total[("walmart_plus", "walmart.walmart_plus.fee_annual")] > 0.5
+
+
+def test_morris_and_python_api(folder: Path) -> None:
+    path = write_sweep(folder, design="morris", samples=4)
+    runs = sim.sweep(path, workers=1, out=folder / "out")
+    assert isinstance(runs, pd.DataFrame) and len(runs) == 4 * (2 + 1) * 2
+    indices = pd.read_parquet(folder / "out" / "sensitivity.parquet")
+    assert set(indices["index"]) == {"mu_star", "sigma", "mu"}
+    assert (folder / "out" / "report.html").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("scenarios/sweeps/*.yaml")),
+                         ids=lambda p: p.stem)
+def test_shipped_sweeps_validate(path: Path) -> None:
+    sweep, base = load_sweep(path)
+    assert sweep.description and base.name == "baseline"

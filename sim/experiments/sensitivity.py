@@ -61,8 +61,13 @@ def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, o
         if x is None:
             raise ValueError("parameters given as lists of non-numbers cannot be analysed")
         unit = {**problem, "bounds": [[float(c.min()), float(c.max())] for c in x.T]}
-        with warnings.catch_warnings():  # SALib reports its bin merges as warnings
-            warnings.simplefilter("ignore")
-            result = delta.analyze(unit, x, y, conf_level=0.90, seed=seed)
+        # SALib's delta sets its own warning filter and formatter; record its notices instead of
+        # letting them reach the terminal, and put its formatter back.
+        formatter = warnings.formatwarning
+        try:
+            with warnings.catch_warnings(record=True):
+                result = delta.analyze(unit, x, y, conf_level=0.90, seed=seed)
+        finally:
+            warnings.formatwarning = formatter
         add("delta", result["delta_raw"], result["delta_raw_conf"]), add("S1", result["S1"], result["S1_conf"])
     return rows

@@ -123,7 +123,7 @@ def _execute(sweep: Sweep, base: Scenario, pending: list[dict], store: RunStore,
                desc=sweep.name)
     failures = 0
     with executor(workers, dask) as (pool, count):
-        size = max(1, min(8, math.ceil(len(pending) / (count * 4))))
+        size = max(1, min(8, math.ceil(len(pending) / (count * 8))))
         chunks = iter([pending[i:i + size] for i in range(0, len(pending), size)])
         # A bounded window of chunks in flight: results reach the store as they finish (an inline
         # executor runs one chunk at a time), and an interrupt leaves little work unsaved.

@@ -20,7 +20,8 @@ POINT_COLOUR, BAR_COLOUR = "#0072B2", "#E69F00"
 
 
 def _short(name: str) -> str:
-    return name.split(".")[-1] if len(name) > 28 else name
+    """A long dotted path by its last two parts (``walmart_plus.fee_annual``)."""
+    return ".".join(name.split(".")[-2:]) if len(name) > 28 else name
 
 
 def outcome_scatter(sweep: Sweep, runs: pd.DataFrame) -> go.Figure:
@@ -53,7 +54,7 @@ def grid_heatmaps(sweep: Sweep, runs: pd.DataFrame) -> go.Figure | None:
     for col, outcome in enumerate(outcomes, start=1):
         table = runs.pivot_table(index=second, columns=first, values=outcome, aggfunc="mean")
         fig.add_trace(go.Heatmap(z=table.to_numpy(), x=[str(v) for v in table.columns], y=[str(v) for v in table.index],
-                                 colorscale="Cividis", showscale=col == len(outcomes), name=outcome,
+                                 colorscale="Cividis", showscale=False, name=outcome, texttemplate="%{z:.3g}",
                                  hovertemplate=f"{first}=%{{x}}<br>{second}=%{{y}}<br>mean %{{z:.4g}}<extra></extra>"),
                       row=1, col=col)
         fig.update_xaxes(title_text=_short(first), row=1, col=col)
@@ -110,7 +111,8 @@ def build_sweep_report(sweep: Sweep, runs: pd.DataFrame, indices: pd.DataFrame, 
                         failure_html)]
     heat = grid_heatmaps(sweep, runs)
     if heat is not None:
-        sections.append(Section("grid", "The grid", "Mean over replicates of each outcome in each cell.", [("grid", heat)]))
+        sections.append(Section("grid", "The grid", "Mean over replicates of each outcome in each cell (each panel "
+                                "has its own colour range; read the numbers).", [("grid", heat)]))
     bars = sensitivity_bars(sweep, indices)
     if bars is not None:
         sections.append(Section("sensitivity", "Sensitivity", "Sorted from the lever that matters most; whiskers "

@@ -73,25 +73,31 @@ def test_shoppers_and_firms_are_mesa_agents() -> None:
 
 
 def test_membership_values_equal_a_full_recomputation() -> None:
-    """Swapping only the membership-dependent costs gives the same values as recomputing all utilities."""
+    """Rescaling only the membership's channels gives the same values as recomputing every utility."""
     model = RetailMarket(small(population__shoppers=300))
     for _ in range(10):
         model.step()
     h, p = model.households, model.params
-    model.value = model._utilities(h.prime, h.walmart_plus)
-    prime, plus = model._membership_values()
+    model._value_memberships()
     yes, no = np.ones(h.n, bool), np.zeros(h.n, bool)
     weight = price_weight(h, model.offer, model.access)
-    perks = perks_value(p.amazon.prime.perks_value_usd, h.income, p.population.median_income_usd,
-                        p.memberships.perks_income_elasticity)
-    direct = shopping_value(logsum(model._utilities(yes, h.walmart_plus)),
-                            logsum(model._utilities(no, h.walmart_plus)), weight) + perks - p.amazon.prime.fee_annual
-    assert prime == pytest.approx(direct, rel=1e-9, abs=1e-6)
-    plus_perks = perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, p.population.median_income_usd,
-                             p.memberships.perks_income_elasticity)
-    direct_plus = shopping_value(logsum(model._utilities(h.prime, yes)), logsum(model._utilities(h.prime, no)),
-                                 weight) + plus_perks - p.walmart.walmart_plus.fee_annual
-    assert plus == pytest.approx(direct_plus, rel=1e-9, abs=1e-6)
+    median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity
+    direct = shopping_value(logsum(model._utilities(yes, h.walmart_plus)), logsum(model._utilities(no, h.walmart_plus)),
+                            weight) + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
+    assert model.prime_value == pytest.approx(direct - p.amazon.prime.fee_annual, rel=1e-9, abs=1e-6)
+    direct = shopping_value(logsum(model._utilities(h.prime, yes)), logsum(model._utilities(h.prime, no)),
+                            weight) + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
+    assert model.plus_value == pytest.approx(direct - p.walmart.walmart_plus.fee_annual, rel=1e-9, abs=1e-6)
+    assert np.ptp(model.prime_value) > 10, "values differ between households"
+
+
+def test_parts_give_the_same_week_as_one_piece(monkeypatch) -> None:
+    """Splitting the households into parts changes no number."""
+    scenario = small(population__shoppers=500)
+    whole = sim.run(scenario, seed=2).timeseries
+    monkeypatch.setattr("sim.model.market.PART_SIZE", 64)
+    parted = sim.run(scenario, seed=2).timeseries
+    pd.testing.assert_frame_equal(whole, parted)
 
 
 def test_both_memberships_are_never_set_directly() -> None:

@@ -79,6 +79,10 @@ class Access:
     digital: np.ndarray
     agent: np.ndarray
 
+    def part(self, households: slice) -> Access:
+        """The same flags for a contiguous range of households (views, not copies)."""
+        return Access(**{name: flags[households] for name, flags in vars(self).items()})
+
     @classmethod
     def of(cls, households: Households, offer: Offer) -> Access:
         h, zone = households, households.zone
@@ -186,11 +190,16 @@ def logsum(value: np.ndarray) -> np.ndarray:
 
 def logit(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Choice probabilities over channels (axis 0) and the logsum, from one pass of ``exp``."""
-    top = value.max(axis=0)
-    weights = np.exp(value - top)
-    total = weights.sum(axis=0)
+    top, weights, total = exponentials(value)
     weights /= total
     return weights, top + np.log(total)
+
+
+def exponentials(value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``exp(value - max)`` per channel, with the max and the sum over channels (numerically safe)."""
+    top = value.max(axis=0)
+    weights = np.exp(value - top)
+    return top, weights, weights.sum(axis=0)
 
 
 def draw(probability: np.ndarray, uniform: np.ndarray) -> np.ndarray:

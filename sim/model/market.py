@@ -10,32 +10,17 @@ import numpy as np
 from ..firms import Amazon, Rivals, Sales, Walmart
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
-from .choice import (
-    AMAZON,
-    RIVALS,
-    WALMART_ONLINE,
-    WALMART_STORE,
-    Access,
-    Offer,
-    amazon_service_cost,
-    draw,
-    logit,
-    logsum,
-    patience,
-    price_weight,
-    update_habit,
-    utilities,
-    walmart_service_cost,
-)
+from .choice import AMAZON, RIVALS, Access, Offer, draw, exponentials, price_weight, update_habit, utilities
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
-from .memberships import decide, neighbour_share, perks_value, shopping_value
+from .memberships import decide, membership_values, neighbour_share
 from .population import N_CATEGORIES, draw_households
 from .shoppers import Shopper
 from .tally import N_LOCALES, Tally, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
+PART_SIZE = 1 << 16  # households per part of the weekly computation
 
 
 class RetailMarket(mesa.Model):
@@ -65,11 +50,13 @@ class RetailMarket(mesa.Model):
         self.firms = (self.amazon, self.walmart, self.rivals)
         self.offer = Offer(self.geography.n_zones)
         self.access: Access | None = None
-        self.choice = np.zeros((N_CATEGORIES, self.households.n), dtype=np.int64)
-        self.spend = np.zeros((N_CATEGORIES, self.households.n))
-        self.surplus = np.zeros(self.households.n)
+        n = self.households.n
+        self.choice = np.zeros((N_CATEGORIES, n), dtype=np.int8)
+        self.spend = np.zeros((N_CATEGORIES, n))
+        self.surplus = np.zeros(n)
         self.tally: Tally | None = None
-        self.value = np.zeros((4, N_CATEGORIES, self.households.n))
+        self.prime_value, self.plus_value = np.zeros(n), np.zeros(n)  # net dollars a year, before taste
+        self._categories = np.arange(N_CATEGORIES)[:, None]
         self.collector = Collector(self)
         self._plus_was_launched = False
 
@@ -94,6 +81,7 @@ class RetailMarket(mesa.Model):
         if self.month_starts():
             self.households_review_memberships()
             self.firms_adapt_prices()
+        self.households_learn()
         if self.date >= self.scenario.horizon.start:
             self.collector.weekly(self.month_starts())
         self.running = self.steps < len(self.dates)
@@ -117,16 +105,24 @@ class RetailMarket(mesa.Model):
         self.access = Access.of(self.households, self.offer)
 
     def households_shop(self) -> None:
-        """Every household picks a channel per category (one logit draw each), then habits update."""
-        h, behaviour = self.households, self.params.shoppers
-        self.value = self._utilities(h.prime, h.walmart_plus)
-        probability, expected_best = logit(self.value)
+        """Every household picks a channel per category (one logit draw each). In the first week of
+        a month each also values its memberships on the same offers (reviewed after the books)."""
+        h = self.households
         uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
-        self.choice = draw(probability, uniform)
-        self.spend = h.budget * self.offer.price[self.choice, np.arange(N_CATEGORIES)[:, None]]
-        self.surplus = expected_best.sum(axis=0) / price_weight(h, self.offer, self.access)
+        valuing = self.month_starts()
+        for part, households, access, top, weights, total in self._exponentials():
+            if valuing:
+                self.prime_value[part], self.plus_value[part] = membership_values(
+                    households, self.offer, access, self.params, weights)
+            weights /= total
+            self.choice[:, part] = draw(weights, uniform[:, part])
+            self.spend[:, part] = households.budget * self.offer.price[self.choice[:, part], self._categories]
+            self.surplus[part] = (top + np.log(total)).sum(axis=0) / price_weight(households, self.offer, access)
         self.tally = tally(h.locale, self.locale_one_hot, self.choice, self.spend, h.budget)
-        update_habit(h.habit, self.choice, behaviour.habit_learning_rate)
+
+    def households_learn(self) -> None:
+        """Habits move towards this week's choices (after the week's decisions that use them)."""
+        update_habit(self.households.habit, self.choice, self.params.shoppers.habit_learning_rate)
 
     def firms_book_accounts(self) -> None:
         sales = self._sales()
@@ -140,23 +136,21 @@ class RetailMarket(mesa.Model):
         net value plus own taste is positive.
         """
         h = self.households
-        self.value = self._utilities(h.prime, h.walmart_plus)
-        prime_value, _ = self._membership_values()
-        h.prime = prime_value + h.prime_taste > 0
+        self._value_memberships()
+        h.prime = self.prime_value + h.prime_taste > 0
 
     def launch_walmart_plus(self) -> None:
         """In its launch week (or the first week, if launched earlier), Walmart+ is weighed by the
         households that considered it (the reach of its predecessor), who join if it pays."""
         h = self.households
-        self.value = self._utilities(h.prime, h.walmart_plus)
-        _, plus_value = self._membership_values()
-        h.walmart_plus = h.walmart_plus_consider & (plus_value + h.walmart_plus_taste > 0)
+        self._value_memberships()
+        h.walmart_plus = h.walmart_plus_consider & (self.plus_value + h.walmart_plus_taste > 0)
         self._plus_was_launched = True
 
     def households_review_memberships(self) -> None:
         """Once a month every household reconsiders both memberships (one uniform draw each)."""
         h, behaviour = self.households, self.params.memberships
-        prime_value, plus_value = self._membership_values()
+        prime_value, plus_value = self.prime_value, self.plus_value
         uniform = self.streams["memberships.decisions"].random((2, h.n))
         prime_neighbours = neighbour_share(h.prime, h.neighbours)
         plus_neighbours = neighbour_share(h.walmart_plus, h.neighbours)
@@ -183,40 +177,31 @@ class RetailMarket(mesa.Model):
         return launch is None or launch <= self.date
 
     def _utilities(self, prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
+        """All households' utilities at once (for checks and small populations; the weekly phases
+        work part by part)."""
         return utilities(self.households, self.offer, self.access, self.params.shoppers, prime, walmart_plus,
                          self.params.population.median_income_usd)
 
-    def _membership_values(self) -> tuple[np.ndarray, np.ndarray]:
-        """Net dollars a year of Prime and of Walmart+ to each household, before its own taste.
+    def _exponentials(self):
+        """This week's utilities, part by part: (slice, households, access, max, exp weights, sum).
 
-        A membership changes only the fee, wait and trip costs of its firm's channels, so the
-        values with and without it are this week's utilities with those costs swapped.
+        Parts of ``PART_SIZE`` households keep every temporary array a few megabytes, whatever the
+        population: at a million households whole-population temporaries were mapped and unmapped
+        by the allocator every time.
         """
-        h, p, offer, access = self.households, self.params, self.offer, self.access
-        waiting = patience(h, p.shoppers, p.population.median_income_usd)
-        weight = price_weight(h, offer, access)
-        yes, no = np.ones(h.n, dtype=bool), np.zeros(h.n, dtype=bool)
+        h, behaviour, median = self.households, self.params.shoppers, self.params.population.median_income_usd
+        for start in range(0, h.n, PART_SIZE):
+            part = slice(start, min(start + PART_SIZE, h.n))
+            households, access = h.part(part), self.access.part(part)
+            value = utilities(households, self.offer, access, behaviour, households.prime, households.walmart_plus,
+                              median)
+            yield (part, households, access, *exponentials(value))
 
-        def logsum_with(swaps: dict[int, np.ndarray]) -> np.ndarray:
-            value = self.value.copy()
-            for channel, extra_cost in swaps.items():
-                value[channel] -= weight * extra_cost
-            return logsum(value)
-
-        amazon_now = amazon_service_cost(h, offer, access, waiting, h.prime)
-        prime_gain = shopping_value(
-            logsum_with({AMAZON: amazon_service_cost(h, offer, access, waiting, yes) - amazon_now}),
-            logsum_with({AMAZON: amazon_service_cost(h, offer, access, waiting, no) - amazon_now}), weight)
-        store_now, online_now = walmart_service_cost(h, offer, access, p.shoppers, waiting, h.walmart_plus)
-        store_yes, online_yes = walmart_service_cost(h, offer, access, p.shoppers, waiting, yes)
-        store_no, online_no = walmart_service_cost(h, offer, access, p.shoppers, waiting, no)
-        plus_gain = shopping_value(
-            logsum_with({WALMART_STORE: store_yes - store_now, WALMART_ONLINE: online_yes - online_now}),
-            logsum_with({WALMART_STORE: store_no - store_now, WALMART_ONLINE: online_no - online_now}), weight)
-        median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity
-        prime = prime_gain + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
-        plus = plus_gain + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
-        return prime - p.amazon.prime.fee_annual, plus - p.walmart.walmart_plus.fee_annual
+    def _value_memberships(self) -> None:
+        """Value both memberships for every household on this week's offers (no shopping)."""
+        for part, households, access, _top, weights, _total in self._exponentials():
+            self.prime_value[part], self.plus_value[part] = membership_values(
+                households, self.offer, access, self.params, weights)
 
     def _sales(self) -> Sales:
         """This week's purchases by channel and category, scaled to US households."""

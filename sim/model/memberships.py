@@ -11,11 +11,58 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario.schema import MembershipBehaviour
+from ..scenario.schema import MembershipBehaviour, Scenario
+from .choice import (
+    AMAZON,
+    RIVALS,
+    WALMART_ONLINE,
+    WALMART_STORE,
+    Access,
+    Offer,
+    amazon_service_cost,
+    patience,
+    price_weight,
+    walmart_service_cost,
+)
+from .population import Households
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def membership_values(h: Households, offer: Offer, access: Access, params: Scenario,
+                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Net dollars a year of Prime and of Walmart+ to each household, before its own taste.
+
+    ``weights`` are this week's ``exp(utility - max)`` per channel (before normalising). A
+    membership changes only its firm's fee, wait and trip costs, so with it and without it the
+    logsums differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
+    """
+    waiting = patience(h, params.shoppers, params.population.median_income_usd)
+    weight = price_weight(h, offer, access)
+    yes, no = np.ones(h.n, dtype=bool), np.zeros(h.n, dtype=bool)
+
+    def rescaled(channel: int, extra_cost: np.ndarray) -> np.ndarray:
+        return weights[channel] * np.exp(-weight * extra_cost)
+
+    amazon_now = amazon_service_cost(h, offer, access, waiting, h.prime)
+    others = weights[WALMART_STORE] + weights[WALMART_ONLINE] + weights[RIVALS]
+    prime_gain = shopping_value(
+        np.log(others + rescaled(AMAZON, amazon_service_cost(h, offer, access, waiting, yes) - amazon_now)),
+        np.log(others + rescaled(AMAZON, amazon_service_cost(h, offer, access, waiting, no) - amazon_now)), weight)
+    store_now, online_now = walmart_service_cost(h, offer, access, params.shoppers, waiting, h.walmart_plus)
+    store_yes, online_yes = walmart_service_cost(h, offer, access, params.shoppers, waiting, yes)
+    store_no, online_no = walmart_service_cost(h, offer, access, params.shoppers, waiting, no)
+    others = weights[AMAZON] + weights[RIVALS]
+    plus_gain = shopping_value(
+        np.log(others + rescaled(WALMART_STORE, store_yes - store_now) + rescaled(WALMART_ONLINE, online_yes - online_now)),
+        np.log(others + rescaled(WALMART_STORE, store_no - store_now) + rescaled(WALMART_ONLINE, online_no - online_now)),
+        weight)
+    median, elasticity = params.population.median_income_usd, params.memberships.perks_income_elasticity
+    prime = prime_gain + perks_value(params.amazon.prime.perks_value_usd, h.income, median, elasticity)
+    plus = plus_gain + perks_value(params.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
+    return prime - params.amazon.prime.fee_annual, plus - params.walmart.walmart_plus.fee_annual
 
 
 def shopping_value(logsum_with: np.ndarray, logsum_without: np.ndarray, price_utility: np.ndarray) -> np.ndarray:

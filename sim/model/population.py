@@ -62,6 +62,18 @@ class Households:
     def n(self) -> int:
         return len(self.zone)
 
+    def part(self, households: slice) -> Households:
+        """A contiguous range of households as views: writes (habits) reach the whole population."""
+        columns = {}
+        for name, column in vars(self).items():
+            if name == "budget":
+                columns[name] = column[:, households]
+            elif name == "habit":
+                columns[name] = column[:, :, households]
+            else:
+                columns[name] = column[households]
+        return Households(**columns)
+
 
 def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np.ndarray:
     return median * np.exp(sigma * rng.standard_normal(len(median)))

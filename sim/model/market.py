@@ -45,7 +45,8 @@ class RetailMarket(mesa.Model):
         self.households = draw_households(scenario, self.geography, self.streams)
         self.weight = scenario.population.us_households / self.households.n
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
-        Shopper.create_agents(self, self.households.n, index=np.arange(self.households.n))
+        for index in range(self.households.n):  # registers each with Mesa (create_agents is slower)
+            Shopper(self, index)
         self.amazon, self.walmart, self.rivals = Amazon(self), Walmart(self), Rivals(self)
         self.firms = (self.amazon, self.walmart, self.rivals)
         self.offer = Offer(self.geography.n_zones)

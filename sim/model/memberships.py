@@ -46,14 +46,17 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
     def rescaled(channel: int, extra_cost: np.ndarray) -> np.ndarray:
         return weights[channel] * np.exp(-weight * extra_cost)
 
-    amazon_now = amazon_service_cost(h, offer, access, waiting, h.prime)
+    # Each household's cost as it stands is one of the two: no third evaluation is needed.
+    amazon_yes = amazon_service_cost(h, offer, access, waiting, yes)
+    amazon_no = amazon_service_cost(h, offer, access, waiting, no)
+    amazon_now = np.where(h.prime, amazon_yes, amazon_no)
     others = weights[WALMART_STORE] + weights[WALMART_ONLINE] + weights[RIVALS]
-    prime_gain = shopping_value(
-        np.log(others + rescaled(AMAZON, amazon_service_cost(h, offer, access, waiting, yes) - amazon_now)),
-        np.log(others + rescaled(AMAZON, amazon_service_cost(h, offer, access, waiting, no) - amazon_now)), weight)
-    store_now, online_now = walmart_service_cost(h, offer, access, params.shoppers, waiting, h.walmart_plus)
+    prime_gain = shopping_value(np.log(others + rescaled(AMAZON, amazon_yes - amazon_now)),
+                                np.log(others + rescaled(AMAZON, amazon_no - amazon_now)), weight)
     store_yes, online_yes = walmart_service_cost(h, offer, access, params.shoppers, waiting, yes)
     store_no, online_no = walmart_service_cost(h, offer, access, params.shoppers, waiting, no)
+    store_now = np.where(h.walmart_plus, store_yes, store_no)
+    online_now = np.where(h.walmart_plus, online_yes, online_no)
     others = weights[AMAZON] + weights[RIVALS]
     plus_gain = shopping_value(
         np.log(others + rescaled(WALMART_STORE, store_yes - store_now) + rescaled(WALMART_ONLINE, online_yes - online_now)),

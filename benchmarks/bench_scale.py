@@ -16,23 +16,8 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "scenarios" / "baseline.yaml"
-
-FULL = r"""
-import json, resource, sys, time
-import sim
-from sim.scenario import load_scenario
-scenario = load_scenario(sys.argv[1], {"population.shoppers": int(sys.argv[2])})
-started = time.perf_counter()
-result = sim.run(scenario)
-seconds = time.perf_counter() - started
-steps = result.manifest["weeks"] + scenario.horizon.warmup_weeks
-print(json.dumps({"seconds": seconds, "steps": steps,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+from bench_model import ROOT, SCENARIO, baseline_memory_mib, measure  # the same fresh-process full run
 
 WINDOW = r"""
 import json, sys, time
@@ -58,23 +43,18 @@ def child(code: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def import_floor_mib() -> float:
-    code = "import resource, sim; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--reference-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--window", type=int, default=6, help="weeks stepped by both models for the ratio")
     args = parser.parse_args()
-    floor = import_floor_mib()
+    floor = baseline_memory_mib()
     print(f"full model, baseline 2021-2030 (one process each; import-only peak {floor:.0f} MiB):")
     print(f"{'households':>11} {'seconds':>9} {'shopper-steps/s':>16} {'peak MiB':>9} {'KiB/household':>14}")
     for size in args.sizes:
-        run = child(FULL, str(SCENARIO), str(size))
-        rate = size * run["steps"] / run["seconds"]
+        run = measure(size)
+        rate = size * run["weeks"] / run["seconds"]
         per = (run["peak_mib"] - floor) * 1024 / size
         print(f"{size:>11,} {run['seconds']:>9.1f} {rate:>16,.0f} {run['peak_mib']:>9.0f} {per:>14.2f}", flush=True)
     print(f"\nvectorized against the per-agent reference, first {args.window} weeks of the same run:")

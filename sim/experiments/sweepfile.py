@@ -7,7 +7,6 @@ line naming the file, the place and what would be valid.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -196,7 +195,3 @@ def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str)
                             f"{date} is outside the horizon; valid dates run from {start} to {end}")
         if outcome.locale not in ("all", "urban", "suburban", "rural"):
             raise _fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")
-
-
-def outcome_dates(outcome: Outcome) -> tuple[dt.date, dt.date]:
-    return (outcome.at, outcome.at) if outcome.at is not None else outcome.over

@@ -162,6 +162,26 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+def command_dashboard(args: argparse.Namespace) -> int:
+    """Serve the classroom dashboard (Mesa's SolaraViz) on this machine until Ctrl-C."""
+    import os
+    import subprocess
+
+    from .dashboard.model import DEFAULT_SHOPPERS
+
+    scenario_path = (args.scenario or Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml").resolve()
+    load_scenario(scenario_path)  # a bad file is one clear line here, not an error in the browser
+    env = {**os.environ, "RETAILSIM_DASHBOARD_SCENARIO": str(scenario_path),
+           "RETAILSIM_DASHBOARD_SHOPPERS": str(args.shoppers or DEFAULT_SHOPPERS)}
+    print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    command = [sys.executable, "-m", "solara", "run", "sim.dashboard.app", "--host", args.host,
+               "--port", str(args.port), "--production", "--no-open"]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def command_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         scenario = load_scenario(path)
@@ -209,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweeper.add_argument("--out", type=Path, help="output folder (default: reports/sweeps/<sweep name>/)")
     sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
     sweeper.set_defaults(handler=command_sweep)
+
+    dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
+    dashboard.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: scenarios/baseline.yaml)")
+    dashboard.add_argument("--port", type=positive, default=8765)
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    dashboard.add_argument("--shoppers", type=positive, help="households in the dashboard's model (default 2000)")
+    dashboard.set_defaults(handler=command_dashboard)
 
     reporter = commands.add_parser("report", help="rebuild report.html from saved results (runs nothing)")
     reporter.add_argument("results", type=Path, help="a results folder written by run or compare")

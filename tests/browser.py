@@ -26,15 +26,23 @@ def chromium() -> str:
 
 
 @contextmanager
-def offline_page():
-    """A Playwright page in headless Chromium with every network request refused."""
+def offline_page(allow: str | None = None):
+    """A Playwright page in headless Chromium with every network request refused (but ``allow``,
+    a loopback server of the project's own)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make test installs it")
     executable = chromium()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
-            context = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
-            context.route("http*://**", lambda route: route.abort())
+            context = browser.new_context(offline=allow is None, viewport={"width": 1400, "height": 1000})
+
+            def gate(route):
+                if allow is not None and route.request.url.startswith(allow):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            context.route("http*://**", gate)
             page = context.new_page()
             page.errors = []
             page.on("pageerror", lambda error: page.errors.append(str(error)))

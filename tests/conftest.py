@@ -12,7 +12,7 @@ from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
+SHIPPED = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("lessons/*.yaml"))
 
 SMALL = {
     "population.shoppers": 400,

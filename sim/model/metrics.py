@@ -46,6 +46,20 @@ class Recorder:
         self._layouts[handle] = Layout(metric, labels)
         return handle
 
+    def series(self, metric: str, key: str = "", **labels: str) -> tuple[list[dt.date], np.ndarray]:
+        """One cell's recorded values so far (dimensions not named are ``all``), without the table."""
+        layout = self._layouts[(metric, key)]
+        mask = np.ones(len(layout.labels["firm"]), dtype=bool)
+        for dimension in DIMENSIONS:
+            mask &= layout.labels[dimension] == labels.get(dimension, ALL)
+        cell = int(np.flatnonzero(mask)[0])
+        return layout.dates, np.array([values[cell] for values in layout.values])
+
+    def latest(self, metric: str, key: str = "") -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """A layout's labels and its most recent values."""
+        layout = self._layouts[(metric, key)]
+        return layout.labels, (layout.values[-1] if layout.values else np.full(len(layout.labels["firm"]), np.nan))
+
     def record(self, handle: tuple[str, str], date: dt.date, values: np.ndarray | float) -> None:
         layout = self._layouts[handle]
         layout.dates.append(date)

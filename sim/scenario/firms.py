@@ -155,7 +155,7 @@ class Express(Strict):
 
 
 class DarkStores(Strict):
-    count: int = Field(0, ge=0, description="Dark stores operating")
+    count: int = Field(0, ge=0, le=1000, description="Dark stores operating (Walmart has 4,605 US stores)")
     households_per_dark_store: NonNegative = 400_000
     fulfillment_cost_discount: Share = 0.3
     capex_per_store_usd: Money = 30e6

@@ -1,0 +1,1 @@
+"""The live classroom dashboard (Mesa's SolaraViz); ``retailsim dashboard`` serves it."""

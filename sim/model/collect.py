@@ -38,12 +38,12 @@ SCALARS = {
 }
 METRICS = (
     "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
-    "price_index", *LEDGER_LINES, "consumer_surplus", *SCALARS,
+    "price_index", *LEDGER_LINES, "consumer_surplus", *SCALARS, "established_churn",
 )
 DIMENSION_VALUES = {
     "firm": {*FIRMS, ALL},
     "category": {*CATEGORY_LABELS},
-    "segment": {*SEGMENTS, *CHANNELS, ALL},
+    "segment": {*SEGMENTS, *CHANNELS, "prime", "walmart_plus", ALL},
 }
 
 
@@ -74,6 +74,7 @@ class Collector:
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
         self.scalars = {name: r.layout(name, firm=firm) for name, firm in SCALARS.items()}
+        self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in ("prime", "walmart_plus")}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
         self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
 
@@ -111,6 +112,9 @@ class Collector:
         for name, value in scalars.items():
             record(self.scalars[name], date, value)
         if month_starts:
+            for name, handle in self.churn.items():
+                if not np.isnan(m.churn[name]):  # undefined until a membership has members past year one
+                    record(handle, date, m.churn[name])
             self.monthly_by_state(segment)
 
     def monthly_by_state(self, segment: np.ndarray) -> None:

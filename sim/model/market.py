@@ -14,7 +14,7 @@ from .choice import AMAZON, RIVALS, Access, Offer, draw, exponentials, price_wei
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
-from .memberships import decide, membership_values, neighbour_share
+from .memberships import decide, established_churn, membership_values, neighbour_share
 from .population import N_CATEGORIES, draw_households
 from .shoppers import Shopper
 from .tally import N_LOCALES, Tally, one_hot, tally
@@ -57,6 +57,7 @@ class RetailMarket(mesa.Model):
         self.surplus = np.zeros(n)
         self.tally: Tally | None = None
         self.prime_value, self.plus_value = np.zeros(n), np.zeros(n)  # net dollars a year, before taste
+        self.churn = {"prime": float("nan"), "walmart_plus": float("nan")}  # yearly, members past year one
         self._categories = np.arange(N_CATEGORIES)[:, None]
         self.collector = Collector(self)
         self._plus_was_launched = False
@@ -155,11 +156,14 @@ class RetailMarket(mesa.Model):
         uniform = self.streams["memberships.decisions"].random((2, h.n))
         prime_neighbours = neighbour_share(h.prime, h.neighbours)
         plus_neighbours = neighbour_share(h.walmart_plus, h.neighbours)
+        before = (h.prime, h.prime_months, h.walmart_plus, h.walmart_plus_months)
         h.prime, h.prime_months = decide(h.prime, h.prime_months, prime_value + h.prime_taste,
                                          prime_neighbours, uniform[0], behaviour)
         h.walmart_plus, h.walmart_plus_months = decide(h.walmart_plus, h.walmart_plus_months,
                                                        plus_value + h.walmart_plus_taste, plus_neighbours,
                                                        uniform[1], behaviour, available=self._plus_launched())
+        self.churn = {"prime": established_churn(before[0], before[1], h.prime),
+                      "walmart_plus": established_churn(before[2], before[3], h.walmart_plus)}
 
     def firms_adapt_prices(self) -> None:
         for firm in self.firms:

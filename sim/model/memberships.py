@@ -110,3 +110,10 @@ def decide(holds: np.ndarray, months_held: np.ndarray, net_value: np.ndarray, ne
     leave = holds & (uniform < churn_probability(net_value, months_held, behaviour))
     now = (holds & ~leave) | join
     return now, np.where(now, months_held + 1, 0)
+
+
+def established_churn(held: np.ndarray, months_held: np.ndarray, holds_now: np.ndarray) -> float:
+    """Yearly churn of members past their first year: the share of them who left this month, x 12."""
+    established = held & (months_held >= 12)
+    count = int(established.sum())
+    return 12.0 * float((established & ~holds_now).sum()) / count if count else float("nan")

@@ -182,6 +182,23 @@ def command_dashboard(args: argparse.Namespace) -> int:
         return 0
 
 
+def command_targets(args: argparse.Namespace) -> int:
+    """How well a scenario reproduces the calibration targets (mean over replicates)."""
+    from .calibration import evaluate, load_targets
+
+    targets = load_targets(args.targets)
+    scenario = resolve(args.scenario, _overrides(args))
+    seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
+    fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
+    print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")
+    for row in fit.table.itertuples():
+        mark = "ok  " if row.within else "MISS"
+        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g} "
+              f"(sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances")
+    print(f"loss (mean squared miss): {fit.loss:.3f}; {int(fit.table['within'].sum())} of {len(fit.table)} within tolerance")
+    return 0
+
+
 def command_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         scenario = load_scenario(path)
@@ -229,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweeper.add_argument("--out", type=Path, help="output folder (default: reports/sweeps/<sweep name>/)")
     sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
     sweeper.set_defaults(handler=command_sweep)
+
+    checker = commands.add_parser("targets", help="how well a scenario reproduces the calibration targets")
+    checker.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"))
+    checker.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
+    scenario_options(checker)
+    checker.set_defaults(handler=command_targets, replicates=3)
 
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: scenarios/baseline.yaml)")

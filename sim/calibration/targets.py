@@ -1,0 +1,111 @@
+"""Calibration targets and the simulated-moments comparison of runs against them.
+
+A target is a model measure (a metric with its dimensions, optionally minus another) at a date or
+averaged over a period, with a published value (or a lower bound) and a tolerance. The fit of a set
+of runs (one scenario over several seeds) reports each target's simulated mean and spread, its miss
+in tolerances, and the loss: the mean of squared misses (only shortfalls count for bounds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from ..experiments.outcomes import outcome_value
+from ..experiments.sweepfile import Outcome
+from ..results import Result
+from ..scenario.loader import display, read_yaml, validation_error
+from ..scenario.types import Date, Strict
+
+
+class Measure(Strict):
+    metric: str
+    firm: str = "all"
+    category: str = "all"
+    locale: str = "all"
+    segment: str = "all"
+
+
+class Target(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    metric: Measure
+    minus: Measure | None = None
+    at: Date | None = None
+    over: tuple[Date, Date] | None = None
+    value: float | None = None
+    above: float | None = Field(None, description="A lower bound instead of a value")
+    tolerance: float = Field(gt=0)
+    confidence: Literal["H", "M", "L"]
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Target:
+        if (self.at is None) == (self.over is None):
+            raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
+        if (self.value is None) == (self.above is None):
+            raise ValueError("give exactly one of value or above")
+        return self
+
+    def outcome(self, measure: Measure) -> Outcome:
+        return Outcome(**measure.model_dump(), at=self.at, over=self.over, aggregate="mean")
+
+    def simulate(self, result: Result) -> float:
+        """The model's value of this target in one run."""
+        value = outcome_value(result.timeseries, self.outcome(self.metric))
+        if self.minus is not None:
+            value -= outcome_value(result.timeseries, self.outcome(self.minus))
+        return value
+
+    def miss(self, simulated: float) -> float:
+        """Miss in tolerances: signed for values, a shortfall (or 0) for lower bounds."""
+        if self.value is not None:
+            return (simulated - self.value) / self.tolerance
+        return min(0.0, simulated - self.above) / self.tolerance
+
+
+class Targets(Strict):
+    targets: list[Target] = Field(min_length=1)
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    path = Path(path)
+    data, origins = read_yaml(path.resolve())
+    try:
+        return Targets.model_validate(data).targets
+    except ValidationError as exc:
+        raise validation_error(exc, origins, display(path.resolve()), root=Targets) from None
+
+
+@dataclass
+class Fit:
+    """How runs meet the targets: one row per target, and the loss."""
+
+    table: pd.DataFrame
+    loss: float
+
+    @property
+    def all_within(self) -> bool:
+        return bool(self.table["within"].all())
+
+
+def evaluate(targets: list[Target], results: list[Result]) -> Fit:
+    """Each target's simulated mean and spread over the runs, its miss, and the loss."""
+    rows = []
+    for target in targets:
+        values = np.array([target.simulate(result) for result in results])
+        mean = float(np.mean(values))
+        miss = target.miss(mean)
+        rows.append({
+            "target": target.id, "published": target.value if target.value is not None else f"> {target.above}",
+            "tolerance": target.tolerance, "simulated_mean": mean,
+            "simulated_sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "miss": miss, "within": abs(miss) <= 1.0, "source": target.source,
+        })
+    table = pd.DataFrame(rows)
+    return Fit(table, float(np.mean(table["miss"] ** 2)))

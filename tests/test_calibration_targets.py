@@ -1,0 +1,78 @@
+"""Calibration targets: every target has a source and a tolerance, and the comparison is exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.calibration import evaluate, load_targets
+from sim.calibration.targets import Target
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.results import Result
+
+from .conftest import small
+
+TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.yaml"
+
+
+def test_every_target_names_its_source_and_a_tolerance_following_confidence() -> None:
+    targets = load_targets(TARGETS)
+    ids = {t.id for t in targets}
+    assert {"both_2021", "both_2025", "walmart_plus_2021", "walmart_plus_2025", "prime_2021", "prime_2025",
+            "prime_churn", "express_mid_2025", "express_end_2025", "rural_towns_apr_2025", "rural_towns_end_2025",
+            "amazon_leads_discretionary", "walmart_leads_grocery"} <= ids
+    for target in targets:
+        assert target.source and target.tolerance > 0
+        if target.value is not None and target.value <= 1 and target.metric.metric != "established_churn":
+            assert target.tolerance <= (0.03 if target.confidence == "H" else 0.05), target.id
+
+
+def synthetic(values: dict[str, float]) -> Result:
+    """A result whose time series holds constant weekly values of a few series."""
+    dates = pd.date_range("2021-01-04", "2025-12-29", freq="7D")
+    rows = []
+    for key, value in values.items():
+        metric, firm, category = (key.split("|") + ["all", "all"])[:3]
+        rows += [{"date": d, "metric": metric, "firm": firm, "category": category, "locale": "all",
+                  "segment": "all", "value": value} for d in dates]
+    return Result(sim.Scenario(), 1, pd.DataFrame(rows))
+
+
+def test_misses_are_in_tolerances_and_bounds_count_only_shortfalls() -> None:
+    level = Target(id="x", description="d", metric={"metric": "prime_share"}, at="2025-02-15", value=0.6,
+                   tolerance=0.05, confidence="M", source="somewhere")
+    lead = Target(id="y", description="d", metric={"metric": "spend_share", "firm": "amazon"},
+                  minus={"metric": "spend_share", "firm": "walmart"}, over=["2025-01-01", "2025-12-31"],
+                  above=0.0, tolerance=0.05, confidence="H", source="somewhere")
+    runs = [synthetic({"prime_share": p, "spend_share|amazon": 0.3, "spend_share|walmart": w})
+            for p, w in ((0.65, 0.2), (0.75, 0.4))]
+    fit = evaluate([level, lead], runs)
+    rows = fit.table.set_index("target")
+    assert rows.loc["x", "simulated_mean"] == pytest.approx(0.70)
+    assert rows.loc["x", "miss"] == pytest.approx(2.0) and not rows.loc["x", "within"]
+    assert rows.loc["y", "simulated_mean"] == pytest.approx(0.0) and rows.loc["y", "miss"] == 0.0
+    assert fit.loss == pytest.approx((2.0 ** 2 + 0.0) / 2)
+    short = evaluate([lead], [synthetic({"spend_share|amazon": 0.2, "spend_share|walmart": 0.3})])
+    assert short.table["miss"].iloc[0] == pytest.approx(-2.0)
+
+
+def test_a_bad_target_file_gives_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("targets:\n  - id: a\n    description: d\n    metric: {metric: prime_share}\n"
+                    "    at: 2021-02-01\n    value: 0.5\n    tolerance: -1\n    confidence: H\n    source: s\n")
+    with pytest.raises(ScenarioError, match=r"t.yaml:7: targets\[0\].tolerance: .*greater than 0"):
+        load_targets(path)
+
+
+def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\npopulation: {shoppers: 300}\n")
+    assert main(["targets", str(scenario), "--targets", str(TARGETS), "--replicates", "2", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "both_2025" in printed and "loss (mean squared miss)" in printed
+    assert np.isfinite(float(printed.split("loss (mean squared miss): ")[1].split(";")[0]))

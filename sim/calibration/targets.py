@@ -17,18 +17,10 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from ..experiments.outcomes import outcome_value
-from ..experiments.sweepfile import Outcome
+from ..experiments.sweepfile import Measure, Outcome
 from ..results import Result
 from ..scenario.loader import display, read_yaml, validation_error
 from ..scenario.types import Date, Strict
-
-
-class Measure(Strict):
-    metric: str
-    firm: str = "all"
-    category: str = "all"
-    locale: str = "all"
-    segment: str = "all"
 
 
 class Target(Strict):

@@ -71,14 +71,28 @@ class Parameter(Strict):
         return "range" if self.range is not None else "values" if self.values is not None else "distribution"
 
 
-class Outcome(Strict):
-    """A metric with its dimensions, at a date or aggregated over a period."""
+class Measure(Strict):
+    """A metric of the results with its dimensions (dimensions not named are ``all``)."""
 
     metric: str
     firm: str = "all"
     category: str = "all"
     locale: str = "all"
     segment: str = "all"
+
+    @model_validator(mode="after")
+    def _known(self) -> Measure:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
+        for dimension, valid in DIMENSION_VALUES.items():
+            if getattr(self, dimension) not in valid:
+                raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
+        return self
+
+
+class Outcome(Measure):
+    """A measure at a date or aggregated over a period."""
+
     at: Date | None = None
     over: tuple[Date, Date] | None = None
     aggregate: Literal["mean", "sum", "min", "max", "last"] = "mean"
@@ -87,11 +101,6 @@ class Outcome(Strict):
     def _when(self) -> Outcome:
         if (self.at is None) == (self.over is None):
             raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
-        if self.metric not in METRICS:
-            raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
-        for dimension, valid in DIMENSION_VALUES.items():
-            if getattr(self, dimension) not in valid:
-                raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
         if self.over is not None and self.over[0] > self.over[1]:
             raise ValueError(f"over runs the wrong way round: write [{self.over[1]}, {self.over[0]}]")
         return self

@@ -15,10 +15,10 @@ import yaml
 
 from . import __version__
 from .errors import ScenarioError, UserError
-from .experiments import replicate_seeds
+from .experiments import replicate_seeds, run_replicates
 from .model.market import RetailMarket
 from .results import Result, load_set, save_set
-from .run import resolve, run
+from .run import resolve
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE
 
@@ -83,12 +83,7 @@ def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool) -> list[Re
     """Every scenario at every seed, with one progress bar."""
     progress = Progress(scenarios, len(seeds), quiet)
     try:
-        results = []
-        for scenario in scenarios:
-            for seed in seeds:
-                progress.describe(scenario, seed)
-                results.append(run(scenario, seed=seed, progress=progress.step))
-        return results
+        return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step)
     finally:
         progress.close()
 

@@ -25,12 +25,14 @@ def replicate_seeds(root: int, replicates: int) -> list[int]:
 
 
 def run_replicates(scenarios: Sequence[Scenario], seeds: Sequence[int],
-                   on_run: Callable[[Scenario, int], None] | None = None) -> list[Result]:
-    """Run every scenario at every seed, in order (scenario-major); ``on_run`` is told before each."""
+                   on_run: Callable[[Scenario, int], None] | None = None,
+                   progress: Callable[[object], None] | None = None) -> list[Result]:
+    """Run every scenario at every seed, in order (scenario-major); ``on_run`` is told before each
+    run, and ``progress`` after every weekly step."""
     results = []
     for scenario in scenarios:
         for seed in seeds:
             if on_run is not None:
                 on_run(scenario, seed)
-            results.append(run(scenario, seed))
+            results.append(run(scenario, seed, progress=progress))
     return results

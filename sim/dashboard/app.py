@@ -37,28 +37,20 @@ def Lesson(model):
         solara.Text(model.scenario.description or "(no description)")  # Markdown would need KaTeX from a CDN
 
 
-@solara.component
-def SpendChart(model):
-    update_counter.get()
-    solara.FigurePlotly(panels.spend_chart(model))
+def live_chart(build):
+    """A component redrawing one of ``panels``' figures whenever the model steps."""
+
+    @solara.component
+    def Chart(model):
+        update_counter.get()
+        solara.FigurePlotly(build(model))
+
+    Chart.__name__ = Chart.__qualname__ = build.__name__
+    return Chart
 
 
-@solara.component
-def MembershipChart(model):
-    update_counter.get()
-    solara.FigurePlotly(panels.membership_chart(model))
-
-
-@solara.component
-def DeliveryChart(model):
-    update_counter.get()
-    solara.FigurePlotly(panels.delivery_chart(model))
-
-
-@solara.component
-def StateMap(model):
-    update_counter.get()
-    solara.FigurePlotly(panels.state_map(model))
+CHARTS = [live_chart(build) for build in (panels.spend_chart, panels.membership_chart, panels.delivery_chart,
+                                          panels.state_map)]
 
 
 def model_params() -> dict:
@@ -74,7 +66,7 @@ def model_params() -> dict:
 
 page = SolaraViz(
     DashboardMarket(scenario=SCENARIO, shoppers=SHOPPERS),
-    components=[(Monitors, 0), (Lesson, 0), (SpendChart, 0), (MembershipChart, 0), (DeliveryChart, 0), (StateMap, 0)],
+    components=[(Monitors, 0), (Lesson, 0), *((chart, 0) for chart in CHARTS)],
     model_params=model_params(),
     name=f"retailsim classroom: {Path(SCENARIO).stem}",
     play_interval=50,  # SolaraViz sleeps this long between steps

@@ -110,10 +110,14 @@ class Result:
         """Write the results folder atomically; returns its path."""
         directory = Path(directory)
         with staging(directory) as temporary:
-            write_timeseries(self.timeseries, temporary / TIMESERIES)
-            write_json(temporary / MANIFEST, self.manifest)
-            write_json(temporary / SUMMARY, self.summary)
+            self.write_files(temporary)
         return directory
+
+    def write_files(self, folder: Path) -> None:
+        """The run's three files, into an existing folder (callers make the write atomic)."""
+        write_timeseries(self.timeseries, folder / TIMESERIES)
+        write_json(folder / MANIFEST, self.manifest)
+        write_json(folder / SUMMARY, self.summary)
 
     @classmethod
     def load(cls, directory: str | Path) -> Result:
@@ -183,9 +187,7 @@ def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any]
         for result in results:
             where = Path(RUNS) / result.scenario.name / f"seed-{result.seed}"
             (temporary / where).mkdir(parents=True)
-            write_timeseries(result.timeseries, temporary / where / TIMESERIES)
-            write_json(temporary / where / MANIFEST, result.manifest)
-            write_json(temporary / where / SUMMARY, result.summary)
+            result.write_files(temporary / where)
             listing.append({"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()})
         write_json(temporary / MANIFEST, {"runs": listing, "package_version": package_version(), **(extra or {})})
     return directory

@@ -6,8 +6,6 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from SALib.sample import latin, morris, sobol
-from scipy import stats
 
 from ..scenario import Scenario
 from ..scenario.paths import model_at
@@ -37,6 +35,8 @@ def from_unit(parameter: Parameter, u: np.ndarray) -> np.ndarray:
     if parameter.values is not None:
         index = np.minimum((u * len(parameter.values)).astype(int), len(parameter.values) - 1)
         return np.array(parameter.values, dtype=object)[index]
+    from scipy import stats  # only distributions need it
+
     d = parameter.distribution
     if d.kind == "normal":
         return stats.norm.ppf(u, loc=d.mean, scale=d.sd)
@@ -53,6 +53,8 @@ def _grid_axis(parameter: Parameter) -> list:
 
 def sample(sweep: Sweep) -> pd.DataFrame:
     """The design's points: columns ``point`` and one per parameter (dotted path), in design order."""
+    from SALib.sample import latin, morris, sobol  # ~0.4 s to import; only sweeps need it
+
     names, parameters = list(sweep.parameters), list(sweep.parameters.values())
     seed = int(np.random.SeedSequence(sweep.seed, spawn_key=(stream_key("sweep.design"),)).generate_state(1)[0])
     if sweep.design == "grid":

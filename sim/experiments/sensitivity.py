@@ -10,7 +10,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import delta, morris, sobol
 
 from .designs import salib_problem
 from .sweepfile import Sweep
@@ -38,6 +37,9 @@ def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) 
 
 
 def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, outcome: str, seed: int) -> list[dict]:
+    # Imported here: SALib (with scipy.stats) costs ~0.4 s, and only sweeps need it.
+    from SALib.analyze import delta, morris, sobol
+
     rows = []
 
     def add(index: str, values, confs) -> None:

@@ -49,7 +49,7 @@ def test_channel_costs_by_hand() -> None:
     h, o = households(), offer()
     access = Access.of(h, o)
     member, plain = np.array([True]), np.array([False])
-    cost = choice.channel_costs(h, o, access, BEHAVIOUR, member, plain, reference_income=75_000)
+    cost = choice.channel_costs(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), member, plain)
     walmart_trip = 2 * 5 * 0.30 + (2 * 5 / 25 + 0.25) * 18  # 14.70
     rival_trip = 2 * 2 * 0.30 + (2 * 2 / 25 + 0.25) * 18  # 8.58
     # Prime member with same-day: basket plus 0.3 days of waiting; no fee.
@@ -62,7 +62,7 @@ def test_channel_costs_by_hand() -> None:
     assert cost[WALMART_ONLINE, :, 0] == pytest.approx(np.array([150, 90, 20]) + np.minimum(delivery, pickup))
     assert cost[RIVALS, :, 0] == pytest.approx([150 + 0.6 * rival_trip, 90 + 0.3 * rival_trip, 20 + 0.1 * rival_trip])
 
-    no_prime = choice.channel_costs(h, o, access, BEHAVIOUR, plain, plain, reference_income=75_000)
+    no_prime = choice.channel_costs(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), plain, plain)
     assert no_prime[AMAZON, 0, 0] == pytest.approx(150 + 3.0 + 8 * (0.3 + 1.5))
 
 
@@ -91,7 +91,8 @@ def test_agents_ignore_habit_and_get_the_partner_bonus() -> None:
     h.habit[AMAZON] = 1.0
     access = Access.of(h, o)
     assert access.agent.tolist() == [True, False]
-    value = choice.utilities(h, o, access, BEHAVIOUR, np.ones(2, bool), np.zeros(2, bool), 75_000)
+    value = choice.utilities(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), np.ones(2, bool),
+                             np.zeros(2, bool))
     assert value[AMAZON, :, 1] - value[AMAZON, :, 0] == pytest.approx([BEHAVIOUR.habit_weight] * 3)
     assert value[WALMART_ONLINE, :, 0] - value[WALMART_ONLINE, :, 1] == pytest.approx([0.3] * 3)
 
@@ -99,7 +100,8 @@ def test_agents_ignore_habit_and_get_the_partner_bonus() -> None:
 def test_no_broadband_penalises_online_channels_only() -> None:
     h, o = households(2, access_rank=np.array([0.0, 1.0])), offer()
     o.broadband[:] = 0.5
-    value = choice.utilities(h, o, Access.of(h, o), BEHAVIOUR, np.ones(2, bool), np.zeros(2, bool), 75_000)
+    value = choice.utilities(h, o, Access.of(h, o), choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), np.ones(2, bool),
+                             np.zeros(2, bool))
     gap = value[:, :, 0] - value[:, :, 1]
     assert gap[AMAZON] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)
     assert gap[WALMART_ONLINE] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)

@@ -113,6 +113,27 @@ def patience(h: Households, behaviour: ShopperBehaviour, reference_income: float
     return np.outer(behaviour.wait_cost_per_day_usd.as_tuple(), h.income / reference_income)
 
 
+@dataclass(frozen=True)
+class HouseholdCosts:
+    """Each household's dollar terms that change only with the shoppers' behaviour, not weekly:
+    waiting per day, and the trips to its Walmart store and its rival (computed once per behaviour)."""
+
+    behaviour: ShopperBehaviour
+    waiting: np.ndarray  # (categories, households) dollars a day of waiting for delivery
+    store_trip: np.ndarray  # (households,) a return trip to the nearest Walmart
+    rival_trip: np.ndarray  # (categories, households) the trip share of a rival trip, per category
+
+    @classmethod
+    def of(cls, h: Households, behaviour: ShopperBehaviour, reference_income: float) -> HouseholdCosts:
+        return cls(behaviour, patience(h, behaviour, reference_income),
+                   trip_cost(h.store_miles, h.value_of_time, behaviour),
+                   np.outer(behaviour.trip_share.as_tuple(), trip_cost(h.rival_miles, h.value_of_time, behaviour)))
+
+    def part(self, households: slice) -> HouseholdCosts:
+        return HouseholdCosts(self.behaviour, self.waiting[:, households], self.store_trip[households],
+                              self.rival_trip[:, households])
+
+
 def _by_category(everyday: np.ndarray, health: np.ndarray) -> np.ndarray:
     """A (categories, households) array: ``everyday`` for grocery and discretionary, ``health`` for health."""
     out = np.empty((N_CATEGORIES, len(everyday)))
@@ -131,11 +152,11 @@ def amazon_service_cost(h: Households, offer: Offer, access: Access, waiting: np
     return np.where(prime, 0.0, offer.amazon_nonmember_fee) + waiting * _by_category(days, health_days)
 
 
-def walmart_service_cost(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
-                         waiting: np.ndarray, walmart_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def walmart_service_cost(offer: Offer, access: Access, costs: HouseholdCosts,
+                         walmart_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walmart's store trip, and its cheaper of delivery or pickup: the parts Walmart+ changes."""
-    trip_share = np.asarray(behaviour.trip_share.as_tuple())
-    trip = trip_cost(h.store_miles, h.value_of_time, behaviour) - offer.fuel_saving * walmart_plus
+    trip_share = np.asarray(costs.behaviour.trip_share.as_tuple())
+    trip = costs.store_trip - offer.fuel_saving * walmart_plus
     express_days, standard_days = offer.walmart_days
     fee = np.where(
         access.express,
@@ -144,22 +165,20 @@ def walmart_service_cost(h: Households, offer: Offer, access: Access, behaviour:
     )
     days = _by_category(np.where(access.express, express_days, standard_days),
                         np.where(access.walmart_pharmacy, express_days, standard_days))
-    delivery = fee + waiting * days
+    delivery = fee + costs.waiting * days
     pickup = np.outer(trip_share * PICKUP_TRIP_FACTOR, trip)
     return np.outer(trip_share, trip), np.minimum(delivery, pickup)
 
 
-def channel_costs(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
-                  prime: np.ndarray, walmart_plus: np.ndarray, reference_income: float) -> np.ndarray:
+def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdCosts,
+                  prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
     """Dollar cost of using each channel: shape (channels, categories, households)."""
-    waiting = patience(h, behaviour, reference_income)
     cost = h.budget[None, :, :] * offer.price[:, :, None]
-    cost[AMAZON] += amazon_service_cost(h, offer, access, waiting, prime)
-    store, online = walmart_service_cost(h, offer, access, behaviour, waiting, walmart_plus)
+    cost[AMAZON] += amazon_service_cost(h, offer, access, costs.waiting, prime)
+    store, online = walmart_service_cost(offer, access, costs, walmart_plus)
     cost[WALMART_STORE] += store
     cost[WALMART_ONLINE] += online
-    rival_trip = trip_cost(h.rival_miles, h.value_of_time, behaviour)
-    cost[RIVALS] += np.outer(behaviour.trip_share.as_tuple(), rival_trip)
+    cost[RIVALS] += costs.rival_trip
     return cost
 
 
@@ -168,10 +187,11 @@ def price_weight(h: Households, offer: Offer, access: Access) -> np.ndarray:
     return h.price_utility * np.where(access.agent, offer.agent_price_focus, 1.0)
 
 
-def utilities(h: Households, offer: Offer, access: Access, behaviour: ShopperBehaviour,
-              prime: np.ndarray, walmart_plus: np.ndarray, reference_income: float) -> np.ndarray:
+def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts,
+              prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
     """Systematic utility of each channel: shape (channels, categories, households)."""
-    value = channel_costs(h, offer, access, behaviour, prime, walmart_plus, reference_income)
+    behaviour = costs.behaviour
+    value = channel_costs(h, offer, access, costs, prime, walmart_plus)
     value *= -price_weight(h, offer, access)
     value += offer.constant[:, :, None]
     value[AMAZON, HEALTH] += access.kiosk * offer.kiosk_utility
@@ -195,10 +215,13 @@ def logit(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return weights, top + np.log(total)
 
 
-def exponentials(value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``exp(value - max)`` per channel, with the max and the sum over channels (numerically safe)."""
+def exponentials(value: np.ndarray, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``exp(value - max)`` per channel, with the max and the sum over channels (numerically safe).
+
+    ``overwrite=True`` computes the weights in ``value``'s own memory (no temporaries)."""
     top = value.max(axis=0)
-    weights = np.exp(value - top)
+    weights = np.subtract(value, top, out=value if overwrite else None)
+    np.exp(weights, out=weights)
     return top, weights, weights.sum(axis=0)
 
 

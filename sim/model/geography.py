@@ -8,7 +8,7 @@ which households inside a zone are reached is decided by each household's own ra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -34,6 +34,7 @@ class Geography:
     zone_state: np.ndarray  # (zones,) index into ``states``
     zone_locale: np.ndarray  # (zones,) URBAN, SUBURBAN or RURAL
     zone_share: np.ndarray  # (zones,) share of US households
+    _zones_in: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_zones(self) -> int:
@@ -48,9 +49,14 @@ class Geography:
         return float(self.zone_share[self.zone_locale == locale].sum())
 
     def zones_in(self, codes: list[str]) -> np.ndarray:
-        """Boolean mask of the zones in the states named by USPS code."""
-        wanted = np.isin(self.states["code"].to_numpy(), codes)
-        return wanted[self.zone_state]
+        """Boolean mask of the zones in the states named by USPS code (read-only; cached, as
+        firms ask every week)."""
+        key = tuple(codes)
+        if key not in self._zones_in:
+            wanted = np.isin(self.states["code"].to_numpy(), codes)[self.zone_state]
+            wanted.flags.writeable = False
+            self._zones_in[key] = wanted
+        return self._zones_in[key]
 
     @classmethod
     def build(cls, scenario: Scenario) -> Geography:

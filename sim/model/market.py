@@ -10,12 +10,13 @@ import numpy as np
 from ..firms import Amazon, Rivals, Sales, Walmart
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
-from .choice import AMAZON, RIVALS, Access, Offer, draw, exponentials, price_weight, update_habit, utilities
+from .choice import (AMAZON, RIVALS, Access, HouseholdCosts, Offer, draw, exponentials, price_weight,
+                     update_habit, utilities)
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share
-from .population import N_CATEGORIES, draw_households
+from .population import N_CATEGORIES, N_CHANNELS, draw_households
 from .shoppers import Shopper
 from .tally import N_LOCALES, Tally, one_hot, tally
 
@@ -58,7 +59,8 @@ class RetailMarket(mesa.Model):
         self.tally: Tally | None = None
         self.prime_value, self.plus_value = np.zeros(n), np.zeros(n)  # net dollars a year, before taste
         self.churn = {"prime": float("nan"), "walmart_plus": float("nan")}  # yearly, members past year one
-        self._categories = np.arange(N_CATEGORIES)[:, None]
+        self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
+        self._costs: HouseholdCosts | None = None
         self.collector = Collector(self)
         self._plus_was_launched = False
 
@@ -112,15 +114,16 @@ class RetailMarket(mesa.Model):
         h = self.households
         uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
         valuing = self.month_starts()
-        for part, households, access, top, weights, total in self._exponentials():
+        prices = self.offer.price.T.ravel()  # (categories x channels): each household's price by its choice
+        for part, households, access, costs, top, weights, total in self._exponentials():
             if valuing:
                 self.prime_value[part], self.plus_value[part] = membership_values(
-                    households, self.offer, access, self.params, weights)
+                    households, self.offer, access, self.params, costs, weights)
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
-            self.spend[:, part] = households.budget * self.offer.price[self.choice[:, part], self._categories]
+            self.spend[:, part] = households.budget * prices.take(self.choice[:, part] + self._category_offsets)
             self.surplus[part] = (top + np.log(total)).sum(axis=0) / price_weight(households, self.offer, access)
-        self.tally = tally(h.locale, self.locale_one_hot, self.choice, self.spend, h.budget)
+        self.tally = tally(h.locale, self.choice, self.spend, h.budget)
 
     def households_learn(self) -> None:
         """Habits move towards this week's choices (after the week's decisions that use them)."""
@@ -181,32 +184,38 @@ class RetailMarket(mesa.Model):
         launch = self.params.walmart.walmart_plus.launch
         return launch is None or launch <= self.date
 
+    def household_costs(self) -> HouseholdCosts:
+        """Households' fixed cost terms under this week's behaviour (recomputed only when an event
+        changes the shoppers' behaviour)."""
+        behaviour = self.params.shoppers
+        if self._costs is None or self._costs.behaviour is not behaviour:
+            self._costs = HouseholdCosts.of(self.households, behaviour, self.params.population.median_income_usd)
+        return self._costs
+
     def _utilities(self, prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
         """All households' utilities at once (for checks and small populations; the weekly phases
         work part by part)."""
-        return utilities(self.households, self.offer, self.access, self.params.shoppers, prime, walmart_plus,
-                         self.params.population.median_income_usd)
+        return utilities(self.households, self.offer, self.access, self.household_costs(), prime, walmart_plus)
 
     def _exponentials(self):
-        """This week's utilities, part by part: (slice, households, access, max, exp weights, sum).
+        """This week's utilities, part by part: (slice, households, access, costs, max, exp weights, sum).
 
         Parts of ``PART_SIZE`` households keep every temporary array a few megabytes, whatever the
         population: at a million households whole-population temporaries were mapped and unmapped
         by the allocator every time.
         """
-        h, behaviour, median = self.households, self.params.shoppers, self.params.population.median_income_usd
+        h, costs = self.households, self.household_costs()
         for start in range(0, h.n, PART_SIZE):
             part = slice(start, min(start + PART_SIZE, h.n))
-            households, access = h.part(part), self.access.part(part)
-            value = utilities(households, self.offer, access, behaviour, households.prime, households.walmart_plus,
-                              median)
-            yield (part, households, access, *exponentials(value))
+            households, access, part_costs = h.part(part), self.access.part(part), costs.part(part)
+            value = utilities(households, self.offer, access, part_costs, households.prime, households.walmart_plus)
+            yield (part, households, access, part_costs, *exponentials(value, overwrite=True))
 
     def _value_memberships(self) -> None:
         """Value both memberships for every household on this week's offers (no shopping)."""
-        for part, households, access, _top, weights, _total in self._exponentials():
+        for part, households, access, costs, _top, weights, _total in self._exponentials():
             self.prime_value[part], self.plus_value[part] = membership_values(
-                households, self.offer, access, self.params, weights)
+                households, self.offer, access, self.params, costs, weights)
 
     def _sales(self) -> Sales:
         """This week's purchases by channel and category, scaled to US households."""

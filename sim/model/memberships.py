@@ -18,9 +18,9 @@ from .choice import (
     WALMART_ONLINE,
     WALMART_STORE,
     Access,
+    HouseholdCosts,
     Offer,
     amazon_service_cost,
-    patience,
     price_weight,
     walmart_service_cost,
 )
@@ -31,7 +31,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def membership_values(h: Households, offer: Offer, access: Access, params: Scenario,
+def membership_values(h: Households, offer: Offer, access: Access, params: Scenario, costs: HouseholdCosts,
                       weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Net dollars a year of Prime and of Walmart+ to each household, before its own taste.
 
@@ -39,7 +39,6 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
     membership changes only its firm's fee, wait and trip costs, so with it and without it the
     logsums differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
     """
-    waiting = patience(h, params.shoppers, params.population.median_income_usd)
     weight = price_weight(h, offer, access)
     yes, no = np.ones(h.n, dtype=bool), np.zeros(h.n, dtype=bool)
 
@@ -47,14 +46,14 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
         return weights[channel] * np.exp(-weight * extra_cost)
 
     # Each household's cost as it stands is one of the two: no third evaluation is needed.
-    amazon_yes = amazon_service_cost(h, offer, access, waiting, yes)
-    amazon_no = amazon_service_cost(h, offer, access, waiting, no)
+    amazon_yes = amazon_service_cost(h, offer, access, costs.waiting, yes)
+    amazon_no = amazon_service_cost(h, offer, access, costs.waiting, no)
     amazon_now = np.where(h.prime, amazon_yes, amazon_no)
     others = weights[WALMART_STORE] + weights[WALMART_ONLINE] + weights[RIVALS]
     prime_gain = shopping_value(np.log(others + rescaled(AMAZON, amazon_yes - amazon_now)),
                                 np.log(others + rescaled(AMAZON, amazon_no - amazon_now)), weight)
-    store_yes, online_yes = walmart_service_cost(h, offer, access, params.shoppers, waiting, yes)
-    store_no, online_no = walmart_service_cost(h, offer, access, params.shoppers, waiting, no)
+    store_yes, online_yes = walmart_service_cost(offer, access, costs, yes)
+    store_no, online_no = walmart_service_cost(offer, access, costs, no)
     store_now = np.where(h.walmart_plus, store_yes, store_no)
     online_now = np.where(h.walmart_plus, online_yes, online_no)
     others = weights[AMAZON] + weights[RIVALS]

@@ -194,6 +194,31 @@ def command_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_calibrate(args: argparse.Namespace) -> int:
+    """Fit the free parameters to the targets; write calibrated.yaml and a calibration report."""
+    from .calibration.fitting import calibrate
+
+    result = calibrate(args.setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
+                       out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
+                       progress=not args.quiet)
+    table = result.fit.table
+    print(f"{args.method}: {len(result.trials)} candidates; chosen parameters on fresh seeds: loss {result.fit.loss:.3f}, "
+          f"{int(table['within'].sum())} of {len(table)} targets within tolerance")
+    for row in table.itertuples():
+        mark = "ok  " if row.within else "MISS"
+        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g}  "
+              f"miss {row.miss:+.2f}")
+    print(f"how tightly the targets pin each parameter ({result.identification['basis'].iloc[0]}):")
+    for row in result.identification.to_dict("records"):
+        detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row
+                  else f"{row['share_of_bounds']:.0%} of its bounds")
+        print(f"  {row['parameter']:<48} {result.chosen[row['parameter']]:<12.5g} {row['reading']} ({detail})")
+    if result.calibrated_path is not None:
+        print(f"calibrated: {result.calibrated_path}")
+    print(f"report: {result.folder / 'report.html'}")
+    return 0
+
+
 def command_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         scenario = load_scenario(path)
@@ -247,6 +272,22 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
     scenario_options(checker)
     checker.set_defaults(handler=command_targets, replicates=3)
+
+    calibrator = commands.add_parser("calibrate", help="fit the free parameters to the targets (resumable)")
+    calibrator.add_argument("setup", type=Path, nargs="?", default=Path("calibration/setup.yaml"),
+                            help="calibration set-up (default: calibration/setup.yaml)")
+    calibrator.add_argument("--method", choices=("optuna", "abc"), default="optuna",
+                            help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc)")
+    calibrator.add_argument("--budget", type=positive, metavar="N",
+                            help="candidates (optuna, default 300) or simulated particles (abc, default 600)")
+    calibrator.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
+    calibrator.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
+    calibrator.add_argument("--out", type=Path, help="working folder (default: reports/calibration/<name>-<method>/)")
+    calibrator.add_argument("--population", type=positive, default=24, help="ABC particles per generation (default 24)")
+    calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
+    calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
+    calibrator.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrator.set_defaults(handler=command_calibrate)
 
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: scenarios/baseline.yaml)")

@@ -122,3 +122,15 @@ def test_the_metric_list_is_what_runs_record(result: sim.Result) -> None:
     recorded = set(result.timeseries["metric"].astype(str))
     # Churn of established members starts once someone has held a membership for a year.
     assert recorded <= set(METRICS) and set(METRICS) - recorded == {"established_churn"}
+
+
+def test_membership_tastes_have_the_set_spread_and_correlation() -> None:
+    """Subscription-minded households like both memberships: tastes are a correlated normal pair
+    (correlation 0 draws exactly the independent tastes of before)."""
+    independent = RetailMarket(small(population__shoppers=20_000), seed=4).households
+    correlated = RetailMarket(small(population__shoppers=20_000, memberships__taste_correlation=0.6,
+                                    memberships__taste_sd_usd=50.0), seed=4).households
+    assert np.corrcoef(independent.prime_taste, independent.walmart_plus_taste)[0, 1] == pytest.approx(0.0, abs=0.03)
+    assert np.corrcoef(correlated.prime_taste, correlated.walmart_plus_taste)[0, 1] == pytest.approx(0.6, abs=0.03)
+    assert correlated.walmart_plus_taste.std() == pytest.approx(50.0, rel=0.03)
+    assert correlated.prime_taste == pytest.approx(independent.prime_taste * 50.0 / 60.0)

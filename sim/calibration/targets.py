@@ -14,12 +14,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from ..experiments.outcomes import outcome_value
 from ..experiments.sweepfile import Measure, Outcome
 from ..results import Result
-from ..scenario.loader import display, read_yaml, validation_error
+from ..scenario.loader import read_validated
 from ..scenario.types import Date, Strict
 
 
@@ -66,12 +66,7 @@ class Targets(Strict):
 
 
 def load_targets(path: str | Path) -> list[Target]:
-    path = Path(path)
-    data, origins = read_yaml(path.resolve())
-    try:
-        return Targets.model_validate(data).targets
-    except ValidationError as exc:
-        raise validation_error(exc, origins, display(path.resolve()), root=Targets) from None
+    return read_validated(path, Targets)[0].targets
 
 
 @dataclass
@@ -88,9 +83,19 @@ class Fit:
 
 def evaluate(targets: list[Target], results: list[Result]) -> Fit:
     """Each target's simulated mean and spread over the runs, its miss, and the loss."""
+    return evaluate_values(targets, [simulate_all(targets, result) for result in results])
+
+
+def simulate_all(targets: list[Target], result: Result) -> dict[str, float]:
+    """Every target's value in one run."""
+    return {target.id: target.simulate(result) for target in targets}
+
+
+def evaluate_values(targets: list[Target], runs: list[dict[str, float]]) -> Fit:
+    """The fit from each run's target values (as :func:`simulate_all` gives them)."""
     rows = []
     for target in targets:
-        values = np.array([target.simulate(result) for result in results])
+        values = np.array([run[target.id] for run in runs], dtype=float)
         mean = float(np.mean(values))
         miss = target.miss(mean)
         rows.append({
@@ -100,4 +105,5 @@ def evaluate(targets: list[Target], results: list[Result]) -> Fit:
             "miss": miss, "within": abs(miss) <= 1.0, "source": target.source,
         })
     table = pd.DataFrame(rows)
-    return Fit(table, float(np.mean(table["miss"] ** 2)))
+    loss = float(np.mean(table["miss"] ** 2))
+    return Fit(table, loss if np.isfinite(loss) else float("inf"))

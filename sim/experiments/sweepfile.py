@@ -17,12 +17,11 @@ from pydantic import Field, ValidationError, model_validator
 from ..errors import ScenarioError
 from ..model.collect import DIMENSION_VALUES, METRICS
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import Origins, display, locate, place, read_yaml, validation_error
-from ..scenario.paths import check_path, get_path, set_path, suggest
+from ..scenario.loader import Origins, display, locate, place, read_validated, validation_error
+from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, set_path, suggest
 from ..scenario.types import Date, Strict
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
-SWEEPABLE = ("population", "geography", "shoppers", "memberships", "economics", "returns", "amazon", "walmart", "rivals")
 
 
 class Distribution(Strict):
@@ -129,7 +128,7 @@ class Sweep(Strict):
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
+def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
     where, line = locate(loc, origins, source)
     return ScenarioError(where, place(loc), message, line)
 
@@ -137,15 +136,10 @@ def _fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioEr
 def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
     """The validated sweep and its base scenario (with the sweep's fixed overrides applied)."""
     path = Path(path)
-    source = display(path.resolve())
-    data, origins = read_yaml(path.resolve())
-    try:
-        sweep = Sweep.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, origins, source, root=Sweep) from None
+    sweep, origins, source = read_validated(path, Sweep)
     base_path = (path.parent / sweep.base).resolve()
     if not base_path.is_file():
-        raise _fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(path.parent)})")
+        raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(path.parent)})")
     fixed = dict(sweep.set)
     if sweep.shoppers is not None:
         fixed["population.shoppers"] = sweep.shoppers
@@ -153,7 +147,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
         base = load_scenario(base_path, fixed)
     except ScenarioError as error:
         if error.source == "--set":
-            raise _fail(origins, source, ("set",), f"{error.place}: {error.message}") from None
+            raise fail(origins, source, ("set",), f"{error.place}: {error.message}") from None
         raise
     _check_parameters(sweep, base, origins, source)
     _check_design(sweep, origins, source)
@@ -161,22 +155,27 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
     return sweep, base
 
 
-def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
+def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,
+                    verb: str = "swept") -> None:
+    """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there."""
+    loc = ("parameters", dotted)
+    problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
+    if problem is None and isinstance(get_path(base, dotted), (dict, Strict)):
+        problem = f"'{dotted}' is a block, not a value; name one of its keys"
+    if problem:
+        raise fail(origins, source, loc, problem)
     data = base.model_dump(mode="json")
+    for value in probes:
+        try:
+            Scenario.model_validate(set_path(data, dotted, value))
+        except ValidationError as exc:
+            inner = validation_error(exc, {}, source)
+            raise fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None
+
+
+def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
     for dotted, parameter in sweep.parameters.items():
-        loc = ("parameters", dotted)
-        problem = check_path(Scenario, dotted, SWEEPABLE, "cannot be swept; parameters live under")
-        if problem is None and isinstance(get_path(base, dotted), (dict, Strict)):
-            problem = f"'{dotted}' is a block, not a value; name one of its keys"
-        if problem:
-            raise _fail(origins, source, loc, problem)
-        probes = list(parameter.range or []) + list(parameter.values or [])
-        for value in probes:
-            try:
-                Scenario.model_validate(set_path(data, dotted, value))
-            except ValidationError as exc:
-                inner = validation_error(exc, {}, source)
-                raise _fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None
+        check_parameter(base, dotted, list(parameter.range or []) + list(parameter.values or []), origins, source)
 
 
 def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:
@@ -184,15 +183,15 @@ def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:
     if sweep.design in ("sobol", "morris"):
         for name, kind in kinds.items():
             if kind != "range":
-                raise _fail(origins, source, ("parameters", name), f"the {sweep.design} design needs a range [low, high]")
+                raise fail(origins, source, ("parameters", name), f"the {sweep.design} design needs a range [low, high]")
     if sweep.design == "sobol" and sweep.samples & (sweep.samples - 1):
         lower = 1 << (sweep.samples.bit_length() - 1)
-        raise _fail(origins, source, ("samples",),
+        raise fail(origins, source, ("samples",),
                     f"the sobol design needs a power of 2 (got {sweep.samples}; {lower} or {lower * 2} would do)")
     if sweep.design == "grid":
         for name, parameter in sweep.parameters.items():
             if parameter.kind == "distribution" or (parameter.kind == "range" and parameter.steps is None):
-                raise _fail(origins, source, ("parameters", name), "the grid design needs values, or a range with steps")
+                raise fail(origins, source, ("parameters", name), "the grid design needs values, or a range with steps")
 
 
 def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
@@ -200,7 +199,7 @@ def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str)
     for name, outcome in sweep.outcomes.items():
         for key, date in (("at", outcome.at), *(("over", d) for d in (outcome.over or ()))):
             if date is not None and not start <= date <= end:
-                raise _fail(origins, source, ("outcomes", name, key),
+                raise fail(origins, source, ("outcomes", name, key),
                             f"{date} is outside the horizon; valid dates run from {start} to {end}")
         if outcome.locale not in ("all", "urban", "suburban", "rural"):
-            raise _fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")
+            raise fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")

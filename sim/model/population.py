@@ -98,6 +98,11 @@ def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_sha
     return np.where(local, in_zone, in_state)
 
 
+def correlated_pair(normals: np.ndarray, correlation: float) -> np.ndarray:
+    """Two standard normal rows with the given correlation (the first row is kept as drawn)."""
+    return np.stack([normals[0], correlation * normals[0] + np.sqrt(1.0 - correlation ** 2) * normals[1]])
+
+
 def draw_households(scenario: Scenario, geography: Geography, streams: Streams) -> Households:
     """Draw the population. Each attribute has its own stream, so adding one never moves another."""
     people, world, shopping = scenario.population, scenario.geography, scenario.shoppers
@@ -123,7 +128,8 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     rival_miles = _lognormal(streams["population.rival_distance"], rival_median, world.distance_sigma)
 
     ranks = streams["population.ranks"].random((6, n))
-    tastes = streams["population.membership_taste"].standard_normal((2, n)) * scenario.memberships.taste_sd_usd
+    tastes = correlated_pair(streams["population.membership_taste"].standard_normal((2, n)),
+                             scenario.memberships.taste_correlation) * scenario.memberships.taste_sd_usd
     consider = streams["population.walmart_plus_consider"].random(n)
     neighbours = draw_network(zone, state, people.network_degree, people.network_same_zone_share,
                               streams["population.network"])

@@ -5,19 +5,21 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import ScenarioError
-from .paths import check_path, model_at, set_path, suggest
+from .paths import PARAMETER_BLOCKS, check_path, model_at, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
 
+T = TypeVar("T")
 # Where each key of the merged document came from: path -> (file, line).
 Origins = dict[tuple[Any, ...], tuple[str, int]]
 COMMAND_LINE = "--set"
-DEFAULTS = Scenario().model_dump(mode="json", exclude={"extends"})
+DIRECTIVES = {"extends", "calibration"}  # resolved by the loader, never part of a loaded scenario
+DEFAULTS = Scenario().model_dump(mode="json", exclude=DIRECTIVES)
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], source: str, origins: Origins) -> None:
@@ -90,9 +92,47 @@ def _shift_events(origins: Origins, offset: int) -> Origins:
     }
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
-    """A file merged over its ``extends:`` ancestors."""
+def _linked_file(path: Path, data: dict[str, Any], origins: Origins, key: str, what: str) -> Path | None:
+    """The file a directive (``extends:``, ``calibration:``) names, relative to ``path``; checked."""
+    name = data.pop(key, None)
+    if name is None:
+        return None
+    source, line = display(path), origins.get((key,), ("", None))[1]
+    if not isinstance(name, str):
+        raise ScenarioError(source, key, f"must be the path of {what}", line)
+    linked = (path.parent / name).resolve()
+    if not linked.is_file():
+        raise ScenarioError(source, key, f"file '{name}' not found (looked in {display(path.parent)})", line)
+    return linked
+
+
+def calibrated_layer(path: Path) -> tuple[dict[str, Any], Origins]:
+    """The fitted parameters of a ``calibrated.yaml`` as a partial scenario, with their lines."""
     data, origins = read_yaml(path)
+    parameters = data.get("parameters")
+    source = display(path)
+    if not isinstance(parameters, dict):
+        raise ScenarioError(source, "parameters", "a calibrated file needs a mapping of dotted paths to values",
+                            origins.get(("parameters",), ("", None))[1])
+    layer: dict[str, Any] = {}
+    layer_origins: Origins = {}
+    for dotted, value in parameters.items():
+        where = origins.get(("parameters", dotted), (source, None))
+        problem = check_path(Scenario, str(dotted), PARAMETER_BLOCKS, "cannot be calibrated; parameters live under")
+        if problem:
+            raise ScenarioError(source, f"parameters.{dotted}", problem, where[1])
+        layer = set_path(layer, str(dotted), value)
+        layer_origins[tuple(str(dotted).split("."))] = where
+    return layer, layer_origins
+
+
+def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tuple[dict[str, Any], Origins]:
+    """A file merged over its ``extends:`` ancestors, and over its ``calibration:`` parameters."""
+    data, origins = read_yaml(path)
+    calibration = _linked_file(path, data, origins, "calibration", "a calibrated.yaml")
+    if calibration is not None and calibrated:
+        layer, layer_origins = calibrated_layer(calibration)
+        data, origins = _merge(layer, data), {**layer_origins, **origins}
     parent_name = data.pop("extends", None)
     if parent_name is None:
         return data, origins
@@ -106,7 +146,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origi
     if not parent.is_file():
         folder = display(path.parent)
         raise ScenarioError(source, "extends", f"file '{parent_name}' not found (looked in {folder})", line)
-    base, base_origins = _resolve(parent, (*chain, parent))
+    base, base_origins = _resolve(parent, (*chain, parent), calibrated)
     offset = len(base.get("events") or []) if isinstance(data.get("events"), list) else 0
     return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
 
@@ -146,6 +186,18 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
     return ScenarioError(source, place(loc), message, line)
 
 
+def read_validated(path: str | Path, root: type[T]) -> tuple[T, Origins, str]:
+    """A YAML file validated against ``root`` (sweeps, targets, calibration set-ups), with the line
+    of every key and the file as errors name it; a bad file is one ScenarioError line."""
+    path = Path(path).resolve()
+    source = display(path)
+    data, origins = read_yaml(path)
+    try:
+        return root.model_validate(data), origins, source
+    except ValidationError as exc:
+        raise validation_error(exc, origins, source, root=root) from None
+
+
 def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
     """Each event names real paths, and the scenario stays valid once all events have applied."""
     state = data
@@ -165,13 +217,15 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
                 raise ScenarioError(source, place(loc), message, line) from None
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, calibrated: bool = True) -> Scenario:
     """Load, merge and validate a scenario file; ``overrides`` are dotted paths set on top.
 
-    Raises :class:`ScenarioError` with the file, the place and what would be valid.
+    ``calibrated=False`` ignores ``calibration:`` files (the fitting itself starts from the
+    uncalibrated scenario). Raises :class:`ScenarioError` with the file, the place and what would
+    be valid.
     """
     path = Path(path)
-    data, origins = _resolve(path.resolve(), (path.resolve(),))
+    data, origins = _resolve(path.resolve(), (path.resolve(),), calibrated)
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     data = _merge(DEFAULTS, data)
     for dotted, value in (overrides or {}).items():

@@ -13,6 +13,9 @@ from pydantic import BaseModel
 # Blocks an event may change while a run is under way. The others shape the run itself
 # (calendar, population, geography draws, seed) and can only be set before it starts.
 EVENT_BLOCKS = ("amazon", "walmart", "rivals", "shoppers", "memberships", "economics", "returns")
+# Blocks whose values a sweep may vary and a calibration may fit (the world's set-up too).
+PARAMETER_BLOCKS = ("population", "geography", "shoppers", "memberships", "economics", "returns", "amazon", "walmart",
+                    "rivals")
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -72,7 +72,11 @@ class MembershipBehaviour(Strict):
     imitation_q_per_year: Share = Field(0.38, description="Bass q (Sultan, Farley & Lehmann 1990)")
     value_scale_usd: Positive = Field(40.0, description="Dollars of net value that move a decision by one logit unit")
     taste_sd_usd: NonNegative = Field(60.0, description="Spread of households' own liking for a membership")
-    churn_floor_per_year: Share = Field(0.02, description="Churn of satisfied members (CIRP: ~98% renewal)")
+    taste_correlation: float = Field(
+        0.0, ge=-0.95, le=0.95,
+        description="Correlation of a household's liking for Prime and for Walmart+ (subscription-minded households)",
+    )
+    churn_floor_per_year: Share = Field(0.02, description="Yearly churn of members for whom it clearly pays (fitted)")
     value_churn_per_year: Share = Field(0.15, description="Extra churn of members for whom it no longer pays")
     first_year_churn_multiplier: Positive = 2.0
     walmart_plus_initial_consideration: Share = Field(
@@ -115,6 +119,9 @@ class Scenario(Strict):
     name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the output folder")
     description: str = ""
     extends: str | None = Field(None, description="Path of a scenario this one overrides (resolved on load)")
+    calibration: str | None = Field(
+        None, description="Path of a calibrated.yaml whose fitted parameters are this file's defaults (resolved on load)"
+    )
     seed: int = Field(2021, ge=0, description="Seed of the run's random streams")
     horizon: Horizon = Horizon()
     population: Population = Population()

@@ -1,0 +1,440 @@
+"""Fit the free parameters to the targets: simulated method of moments (optuna) or ABC-SMC (pyabc).
+
+Every candidate parameter set runs the base scenario over the set-up's common seeds; its loss is
+the mean squared miss of the targets in tolerances (:func:`sim.calibration.targets.evaluate_values`).
+
+- ``optuna``: a TPE search over the first 60% of the budget, then CMA-ES started at the best
+  candidate; candidates are asked a batch at a time, run on the sweep executors (inline, process
+  pool or Dask) and told their losses. The study lives in a journal file, so an interrupted
+  calibration resumes where it stopped.
+- ``abc``: pyabc's ABC-SMC with uniform (or log-uniform) priors over the bounds and the same loss
+  as its distance; it returns a weighted posterior sample, stored in an SQLite database (resumable).
+
+The chosen parameters (optuna's best candidate, or the ABC posterior's closest particle) are run
+once more on fresh seeds, and that out-of-sample fit is what ``calibrated.yaml`` records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import warnings
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import Interrupted, UserError
+from ..experiments.executors import InlineExecutor, executor
+from ..experiments.replicates import replicate_seeds
+from ..results import package_version, replace_atomically, write_json
+from ..run import run
+from ..scenario import Scenario
+from ..scenario.loader import display, override
+from .setup import Calibration, FreeParameter, load_setup
+from .targets import Fit, Target, evaluate_values, simulate_all
+
+METHODS = ("optuna", "abc")
+DEFAULT_FOLDER = Path("reports") / "calibration"
+TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
+OPTUNA_JOURNAL, ABC_DATABASE = "optuna.journal", "abc.db"
+DEFAULT_BUDGET = {"optuna": 300, "abc": 600}
+EXPLORE_SHARE = 0.6  # optuna: TPE explores this share of the budget, then CMA-ES refines from the best
+
+
+def simulate_targets(base: dict[str, Any], overrides: dict[str, Any], seed: int, targets: list[dict]) -> dict[str, float]:
+    """Worker side: one run of the base scenario with ``overrides``; every target's value (NaN if it failed)."""
+    specs = [Target.model_validate(target) for target in targets]
+    try:
+        result = run(override(Scenario.model_validate(base), overrides, "calibration"), seed=seed)
+    except Exception:  # noqa: BLE001 - a candidate that cannot run gets an infinite loss, not a crash
+        return {target.id: float("nan") for target in specs}
+    return simulate_all(specs, result)
+
+
+class Candidates:
+    """Runs parameter sets over common seeds on an executor and scores them against the targets."""
+
+    def __init__(self, calibration: Calibration, pool: Executor, seeds: list[int]) -> None:
+        self.calibration, self.pool, self.seeds = calibration, pool, seeds
+        self._base = calibration.base.model_dump(mode="json")
+        self._targets = [target.model_dump(mode="json") for target in calibration.targets]
+
+    def overrides(self, values: dict[str, float]) -> dict[str, Any]:
+        return {name: parameter.clip(values[name]) for name, parameter in self.calibration.parameters.items()}
+
+    def submit(self, values: dict[str, float]) -> list[Future]:
+        overrides = self.overrides(values)
+        return [self.pool.submit(simulate_targets, self._base, overrides, seed, self._targets) for seed in self.seeds]
+
+    def score(self, futures: list[Future]) -> Fit:
+        return evaluate_values(self.calibration.targets, [future.result() for future in futures])
+
+    def __call__(self, values: dict[str, float]) -> Fit:
+        return self.score(self.submit(values))
+
+
+@dataclass
+class CalibrationResult:
+    """A finished calibration: every candidate, the choice, its out-of-sample fit, and identification."""
+
+    folder: Path
+    method: str
+    trials: pd.DataFrame  # one row per candidate: its parameters, loss and target means
+    chosen: dict[str, Any]
+    fit: Fit  # of the chosen parameters, on fresh seeds
+    identification: pd.DataFrame  # per parameter: how tightly the targets pin it (see _profile, _posterior_ranges)
+    posterior: pd.DataFrame | None  # ABC only: the last population's particles and weights
+    history: pd.DataFrame  # optuna: best loss by candidate; ABC: epsilon by generation
+    calibrated_path: Path | None
+
+
+def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
+              dask: str | None = None, out: str | Path | None = None, population: int = 24, batch: int = 4,
+              write: bool = True, progress: bool = True) -> CalibrationResult:
+    """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
+
+    ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
+    seeds; rerunning the same command in the same ``out`` folder resumes and extends to the budget.
+    """
+    if method not in METHODS:
+        raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
+    calibration = load_setup(setup_path)
+    budget = DEFAULT_BUDGET[method] if budget is None else budget
+    if budget < 1:
+        raise UserError(f"--budget {budget}: give at least 1")
+    folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
+    _claim_folder(folder, calibration, method)
+    seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
+    with executor(workers, dask) as (pool, count):
+        candidates = Candidates(calibration, pool, seeds)
+        try:
+            if method == "optuna":
+                trials, chosen, history, posterior = _run_optuna(calibration, candidates, folder, budget, batch, progress)
+            else:
+                trials, chosen, history, posterior = _run_abc(calibration, candidates, folder, budget, population,
+                                                              pool, count, progress)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
+                              "again to resume it") from None
+        # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
+        chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
+        check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
+        fit = Candidates(calibration, pool, check_seeds)(chosen)
+        identification = (_posterior_ranges(calibration, posterior) if posterior is not None
+                          else _profile(calibration, candidates, chosen))
+    result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
+                               history, calibration.calibrated_path if write else None)
+    _finish(calibration, result, budget, seeds, check_seeds)
+    return result
+
+
+def _claim_folder(folder: Path, calibration: Calibration, method: str) -> None:
+    manifest = folder / MANIFEST
+    fingerprint = calibration.fingerprint()
+    if manifest.is_file():
+        started = json.loads(manifest.read_text(encoding="utf-8"))
+        if started.get("fingerprint") != fingerprint or started.get("method") != method:
+            raise UserError(
+                f"{folder}: holds a different calibration (the set-up, targets, base scenario or method changed "
+                f"since it started); rerun with a new --out, or delete {folder} to start over"
+            )
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(manifest, {"fingerprint": fingerprint, "method": method, "setup": str(calibration.source),
+                          "status": "running"})
+
+
+# -- optuna -------------------------------------------------------------------------------------
+def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, batch: int,
+                progress: bool):
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+    from tqdm import tqdm
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    parameters, seed = calibration.parameters, calibration.setup.seed
+    storage = JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
+    explore = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(10, 2 * len(parameters)))
+    study = optuna.create_study(study_name=calibration.setup.name, storage=storage, sampler=explore,
+                                direction="minimize", load_if_exists=True)
+    explored = math.ceil(EXPLORE_SHARE * budget)
+    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # interrupted last time
+        study.tell(stale.number, state=TrialState.FAIL)
+        study.enqueue_trial(stale.params, skip_if_exists=True)
+
+    def finished() -> int:
+        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+    bar = tqdm(total=budget, initial=min(finished(), budget), unit="candidate", disable=not progress or None,
+               desc=f"{calibration.setup.name} (optuna)")
+    try:
+        while (done := finished()) < budget:
+            if done >= explored and not isinstance(study.sampler, optuna.samplers.CmaEsSampler):
+                # Refine: CMA-ES follows narrow valleys that TPE's proposals keep missing. It starts
+                # from the distribution of the best tenth of the candidates so far (a warm start).
+                source = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.sampler = optuna.samplers.CmaEsSampler(
+                        source_trials=source if len(source) >= 10 else None, seed=seed, warn_independent_sampling=False)
+            asked = [study.ask() for _ in range(min(batch, budget - done if done >= explored else explored - done))]
+            running = [(trial, candidates.submit({name: _suggest(trial, name, p) for name, p in parameters.items()}))
+                       for trial in asked]
+            for trial, futures in running:
+                fit = candidates.score(futures)
+                trial.set_user_attr("means", dict(zip(fit.table["target"], fit.table["simulated_mean"].map(float))))
+                trial.set_user_attr("within", int(fit.table["within"].sum()))
+                if math.isfinite(fit.loss):
+                    study.tell(trial, fit.loss)
+                else:
+                    study.tell(trial, state=TrialState.FAIL)
+                bar.update(1)
+            if study.best_trials:
+                bar.set_postfix(best_loss=f"{study.best_value:.3f}")
+    finally:
+        bar.close()
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise UserError(f"{display(calibration.source)}: no candidate could run; check the bounds of the parameters")
+    trials = pd.DataFrame([{"candidate": t.number, **{n: t.params[n] for n in parameters}, "loss": t.value,
+                            "within": t.user_attrs.get("within"),
+                            **{f"target.{k}": v for k, v in t.user_attrs.get("means", {}).items()}}
+                           for t in complete]).sort_values("candidate", ignore_index=True)
+    history = pd.DataFrame({"candidate": trials["candidate"], "loss": trials["loss"],
+                            "best_loss": trials["loss"].cummin()})
+    return trials, dict(study.best_trial.params), history, None
+
+
+def _suggest(trial, name: str, parameter: FreeParameter) -> float:
+    low, high = parameter.range
+    if parameter.integer:
+        return trial.suggest_int(name, int(math.ceil(low)), int(math.floor(high)), log=parameter.log)
+    return trial.suggest_float(name, low, high, log=parameter.log)
+
+
+# -- ABC-SMC ------------------------------------------------------------------------------------
+class _AbcModel:
+    """pyabc's model: a parameter set -> the targets' means over the seeds (picklable for workers)."""
+
+    def __init__(self, base: dict, targets: list[dict], seeds: list[int], parameters: dict[str, dict]) -> None:
+        self.base, self.targets, self.seeds, self.parameters = base, targets, seeds, parameters
+
+    def __call__(self, values) -> dict[str, float]:
+        free = {name: FreeParameter.model_validate(spec) for name, spec in self.parameters.items()}
+        overrides = {name: free[name].clip(values[_abc_name(i)]) for i, name in enumerate(free)}
+        runs = [simulate_targets(self.base, overrides, seed, self.targets) for seed in self.seeds]
+        return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+
+
+class _AbcDistance:
+    """The calibration loss of a candidate's target means (the published values are in the targets)."""
+
+    def __init__(self, targets: list[dict]) -> None:
+        self.targets = targets
+
+    def __call__(self, simulated: dict, observed: dict) -> float:
+        specs = [Target.model_validate(target) for target in self.targets]
+        return evaluate_values(specs, [simulated]).loss
+
+
+def _abc_name(index: int) -> str:
+    return f"p{index}"  # pyabc keeps parameter names as SQL columns: plain names, mapped back here
+
+
+def _run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, population: int,
+             pool: Executor, count: int, progress: bool):
+    import pyabc
+    from pyabc.sampler import ConcurrentFutureSampler, SingleCoreSampler
+
+    parameters = calibration.parameters
+    names = list(parameters)
+    priors = {}
+    for index, parameter in enumerate(parameters.values()):
+        low, high = parameter.range
+        priors[_abc_name(index)] = (pyabc.RV("loguniform", low, high) if parameter.log
+                                    else pyabc.RV("uniform", low, high - low))
+    model = _AbcModel(candidates._base, candidates._targets, candidates.seeds,
+                      {name: p.model_dump(mode="json") for name, p in parameters.items()})
+    np.random.seed(calibration.setup.seed)  # pyabc draws from numpy's global generator
+    # In this process pyabc's proposals follow the seed; in workers pyabc reseeds each job from the OS.
+    sampler = SingleCoreSampler() if isinstance(pool, InlineExecutor) else ConcurrentFutureSampler(pool, client_max_jobs=count)
+    sampler.show_progress = progress
+    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates._targets),
+                       population_size=population, sampler=sampler)
+    database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
+    observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}
+    if (folder / ABC_DATABASE).is_file() and pyabc.History(database).n_populations > 0:
+        abc.load(database, 1)
+    else:
+        abc.new(database, observed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)  # pyabc on pandas 3
+        history = abc.run(max_total_nr_simulations=budget, max_nr_populations=100)
+    particles = history.get_population(t=history.max_t).particles
+    posterior = pd.DataFrame([{name: float(particle.parameter[_abc_name(i)]) for i, name in enumerate(names)}
+                              | {"weight": particle.weight, "loss": particle.distance} for particle in particles])
+    chosen = posterior.loc[posterior["loss"].idxmin(), names].to_dict()
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0]
+    trials = posterior.assign(candidate=np.arange(len(posterior)), within=np.nan)
+    epsilon = pd.DataFrame({"generation": populations["t"].astype(int), "epsilon": populations["epsilon"],
+                            "simulations": populations["samples"].cumsum()})
+    return trials, chosen, epsilon, posterior
+
+
+# -- what the fit says --------------------------------------------------------------------------
+def _posterior_ranges(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
+    """ABC: each parameter's weighted 5th-95th posterior percentiles, as a share of its bounds.
+
+    Near 0: the targets pin it down; near 0.9 (a uniform prior's share): they leave it loose.
+    """
+    rows = []
+    for name, parameter in calibration.parameters.items():
+        values, weights = posterior[name].to_numpy(), posterior["weight"].to_numpy()
+        order = np.argsort(values)
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        low, high = (float(values[order][min(np.searchsorted(cumulative, q), len(values) - 1)]) for q in (0.05, 0.95))
+        share = _share(parameter, low, high)
+        rows.append({"parameter": name, "plausible_low": low, "plausible_high": high, "share_of_bounds": share,
+                     "reading": "pinned" if share < 0.3 else "partly pinned" if share < 0.6 else "loose",
+                     "basis": f"posterior 5-95% ({len(values)} particles)"})
+    return pd.DataFrame(rows)
+
+
+PROFILE_STEP = 0.1  # of each parameter's bounds (on its search scale)
+
+
+def _profile(calibration: Calibration, candidates: Candidates, chosen: dict[str, float]) -> pd.DataFrame:
+    """optuna: what moving one parameter a tenth of its bounds either way does, the others held at
+    the chosen values (on the search's seeds; one at a time, so a parameter that others can
+    compensate for looks tighter here than in an ABC posterior).
+
+    ``shift`` is the largest change of any target's miss, in tolerances: 1 or more means the targets
+    pin the parameter down, under a quarter means they leave it loose. ``loss_rise`` is the change of
+    the loss (the mean over targets), averaged over the two moves.
+    """
+    base = candidates(chosen)
+    base_miss = base.table.set_index("target")["miss"]
+    moves = {}
+    for name, parameter in calibration.parameters.items():
+        for direction in (-1, 1):
+            moved = dict(chosen)
+            moved[name] = _step(parameter, chosen[name], direction)
+            moves[name, direction] = (moved[name], candidates.submit(moved))
+    rows = []
+    for name, parameter in calibration.parameters.items():
+        fits = [candidates.score(moves[name, direction][1]) for direction in (-1, 1)]
+        shifts = pd.concat([(fit.table.set_index("target")["miss"] - base_miss).abs() for fit in fits], axis=1).max(axis=1)
+        shift = float(shifts.max())
+        rows.append({"parameter": name, "plausible_low": moves[name, -1][0], "plausible_high": moves[name, 1][0],
+                     "share_of_bounds": _share(parameter, moves[name, -1][0], moves[name, 1][0]),
+                     "loss_rise": float(np.mean([fit.loss - base.loss for fit in fits])), "shift": shift,
+                     "moves_most": str(shifts.idxmax()),
+                     "reading": "pinned" if shift >= 1.0 else "partly pinned" if shift >= 0.25 else "loose",
+                     "basis": f"largest change of a target's miss, in tolerances, when moved {PROFILE_STEP:.0%} of "
+                              "its bounds either way"})
+    return pd.DataFrame(rows)
+
+
+def _step(parameter: FreeParameter, value: float, direction: int) -> float:
+    low, high = parameter.range
+    if parameter.log:
+        moved = math.exp(math.log(value) + direction * PROFILE_STEP * math.log(high / low))
+    else:
+        moved = value + direction * PROFILE_STEP * (high - low)
+    return parameter.clip(moved)
+
+
+def _share(parameter: FreeParameter, low: float, high: float) -> float:
+    scale = np.log if parameter.log else (lambda x: x)
+    return float((scale(high) - scale(low)) / (scale(parameter.range[1]) - scale(parameter.range[0])))
+
+
+def _finish(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],
+            check_seeds: list[int]) -> None:
+    from ..report.calibration import build_calibration_report
+
+    folder = result.folder
+    document = calibrated_document(calibration, result, budget, seeds, check_seeds)
+    replace_atomically(folder / TRIALS, lambda path: result.trials.to_parquet(path, index=False))
+    build_calibration_report(calibration, result, document).write(folder / REPORT)
+    if result.calibrated_path is not None:
+        write_calibrated(result.calibrated_path, document)
+    manifest = {"fingerprint": calibration.fingerprint(), "method": result.method, "setup": str(calibration.source),
+                "status": "complete", "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
+                "calibrated": str(result.calibrated_path) if result.calibrated_path else None,
+                "package_version": package_version()}
+    replace_atomically(folder / MANIFEST, lambda path: write_json(path, manifest))
+
+
+def calibrated_document(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],
+                        check_seeds: list[int]) -> dict[str, Any]:
+    """The content of ``calibrated.yaml``: parameters, the fit of every target, loss, provenance."""
+    fit = {row.target: {"published": row.published, "tolerance": row.tolerance,
+                        "simulated_mean": round(float(row.simulated_mean), 6),
+                        "simulated_sd": round(float(row.simulated_sd), 6), "miss": round(float(row.miss), 3),
+                        "within": bool(row.within)} for row in result.fit.table.itertuples()}
+    identification = {}
+    for row in result.identification.to_dict("records"):
+        entry = {"range": [_round(row["plausible_low"]), _round(row["plausible_high"])],
+                 "share_of_bounds": round(float(row["share_of_bounds"]), 3), "reading": row["reading"]}
+        if "shift" in row:
+            entry.update(shift=round(float(row["shift"]), 3), moves_most=row["moves_most"],
+                         loss_rise=round(float(row["loss_rise"]), 3))
+        identification[row["parameter"]] = entry
+    basis = result.identification["basis"].iloc[0] if len(result.identification) else ""
+    return {
+        "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle"}[
+            result.method],
+        "date": dt.date.today().isoformat(),
+        "version": package_version(),
+        "setup": _relative(calibration.source, calibration.calibrated_path.parent),
+        "fingerprint": calibration.fingerprint(),
+        "budget": budget,
+        "candidates": len(result.trials),
+        "runs_per_candidate": f"{len(seeds)} seeds x {calibration.setup.shoppers} households",
+        "check": f"{len(check_seeds)} fresh seeds x {calibration.setup.shoppers} households",
+        "loss": round(result.fit.loss, 4),
+        "within": f"{int(result.fit.table['within'].sum())} of {len(result.fit.table)} targets",
+        "parameters": dict(result.chosen),
+        "fit": fit,
+        "identification_basis": basis,
+        "identification": identification,
+    }
+
+
+def _round(value: float) -> float | int:
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(f"{float(value):.5g}")
+
+
+def _relative(path: Path, start: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+HEADER = """# Written by `retailsim calibrate` ({method}); do not edit by hand, rerun the calibration.
+# `parameters` are the defaults of every scenario that names this file in `calibration:`
+# (scenarios/baseline.yaml does, and so every what-if that extends it). `fit` is the chosen
+# parameters' fit on fresh seeds; `identification` says how tightly the targets pin each one.
+"""
+
+
+def write_calibrated(path: Path, document: dict[str, Any]) -> None:
+    text = HEADER.format(method=document["method"]) + yaml.safe_dump(document, sort_keys=False, width=110)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def read_calibrated(path: str | Path) -> dict[str, Any]:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

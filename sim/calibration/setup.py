@@ -1,0 +1,96 @@
+"""The calibration set-up: which scenario values are free, within which bounds, and how candidates run.
+
+``calibration/setup.yaml`` names the base scenario (loaded without its ``calibration:`` file, so
+a fit never starts from an earlier fit), the targets file, where the fit is written, the size and
+seeds of each candidate's runs, and the free parameters with their bounds and the reason for them.
+It is validated like scenario and sweep files: one line naming the file, the place and what is valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from ..experiments.sweepfile import check_parameter, fail
+from ..scenario import Scenario, load_scenario
+from ..scenario.loader import display, read_validated
+from ..scenario.types import Strict
+from .targets import Target, load_targets
+
+
+class FreeParameter(Strict):
+    """A scenario value the calibration fits: its bounds (the prior's support) and why they are so."""
+
+    range: tuple[float, float]
+    log: bool = Field(False, description="Search (and put the prior) on a log scale")
+    integer: bool = False
+    why: str = Field(min_length=3, description="Where the bounds come from")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FreeParameter:
+        low, high = self.range
+        if not low < high:
+            raise ValueError(f"range runs the wrong way round: write it low to high, [{high}, {low}]"
+                             if low > high else f"range is empty ({low} to {high})")
+        if self.log and low <= 0:
+            raise ValueError(f"a log-scale range must be positive (got {low})")
+        return self
+
+    def clip(self, value: float) -> float | int:
+        """A value inside the bounds, rounded for integer parameters (for the scenario)."""
+        value = min(max(float(value), self.range[0]), self.range[1])
+        return int(round(value)) if self.integer else value
+
+
+class Setup(Strict):
+    name: str = Field("calibration", pattern=r"^[A-Za-z0-9_.-]+$")
+    base: str = Field(description="Scenario to calibrate (relative to this file)")
+    targets: str = Field(description="Targets file (relative to this file)")
+    calibrated: str = Field(description="Where the fitted parameters are written (relative to this file)")
+    shoppers: int = Field(5000, ge=10, description="Households in each candidate run")
+    replicates: int = Field(3, ge=1, description="Seeds per candidate (common to all candidates)")
+    check_replicates: int = Field(5, ge=1, description="Fresh seeds on which the chosen parameters are checked")
+    seed: int = Field(0, ge=0)
+    parameters: dict[str, FreeParameter] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A loaded set-up: the file's settings, the uncalibrated base scenario and the targets."""
+
+    setup: Setup
+    base: Scenario
+    targets: list[Target]
+    source: Path
+    calibrated_path: Path
+    targets_path: Path
+
+    @property
+    def parameters(self) -> dict[str, FreeParameter]:
+        return self.setup.parameters
+
+    def fingerprint(self) -> str:
+        """Hash of what decides every candidate's loss (not the output path or the check seeds)."""
+        content = self.setup.model_dump(mode="json", exclude={"calibrated", "check_replicates", "base", "targets"})
+        content["base"] = self.base.model_dump(mode="json")
+        content["targets"] = [target.model_dump(mode="json") for target in self.targets]
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def load_setup(path: str | Path) -> Calibration:
+    path = Path(path)
+    setup, origins, source = read_validated(path, Setup)
+    folder = path.resolve().parent
+    for key in ("base", "targets"):
+        if not (folder / getattr(setup, key)).is_file():
+            raise fail(origins, source, (key,), f"file '{getattr(setup, key)}' not found (looked in {display(folder)})")
+    base = load_scenario(folder / setup.base, {"population.shoppers": setup.shoppers}, calibrated=False)
+    for dotted, parameter in setup.parameters.items():
+        check_parameter(base, dotted, [parameter.clip(bound) for bound in parameter.range], origins, source,
+                        verb="calibrated")
+    targets_path = folder / setup.targets
+    return Calibration(setup, base, load_targets(targets_path), path.resolve(), folder / setup.calibrated, targets_path)

@@ -1,0 +1,253 @@
+"""Calibration: the committed baseline meets every target, the fitting recovers known parameters,
+an interrupted calibration resumes, and no target is written into the model."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.calibration import evaluate, load_targets
+from sim.calibration.fitting import calibrate, read_calibrated
+from sim.calibration.setup import load_setup
+from sim.cli import main
+from sim.errors import ScenarioError, UserError
+from sim.experiments import replicate_seeds, run_replicates
+from sim.scenario import load_scenario
+from sim.scenario.paths import get_path
+
+from .browser import ARTIFACTS, offline_page
+
+ROOT = Path(__file__).resolve().parents[1]
+CALIBRATION = ROOT / "calibration"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+CI_SHOPPERS = 5000
+
+
+# -- the committed fit --------------------------------------------------------------------------
+def test_the_baseline_reads_its_defaults_from_the_committed_fit() -> None:
+    document = read_calibrated(CALIBRATION / "calibrated.yaml")
+    setup = load_setup(CALIBRATION / "setup.yaml")
+    assert set(document["parameters"]) == set(setup.parameters)
+    assert {"date", "version", "loss", "fit", "parameters"} <= set(document)
+    assert set(document["fit"]) == {target.id for target in setup.targets}
+    calibrated, uncalibrated = load_scenario(BASELINE), load_scenario(BASELINE, calibrated=False)
+    for dotted, value in document["parameters"].items():
+        assert get_path(calibrated, dotted) == pytest.approx(value), dotted
+    assert any(get_path(uncalibrated, d) != pytest.approx(v) for d, v in document["parameters"].items())
+    # What-ifs extend the baseline, so they inherit the fit too.
+    fee_war = load_scenario(ROOT / "scenarios" / "membership_fee_war.yaml")
+    for dotted, value in document["parameters"].items():
+        assert get_path(fee_war, dotted) == pytest.approx(value), dotted
+
+
+def test_the_committed_baseline_meets_every_target_on_seeds_it_was_not_fitted_on() -> None:
+    targets = load_targets(CALIBRATION / "targets.yaml")
+    scenario = load_scenario(BASELINE, {"population.shoppers": CI_SHOPPERS})
+    seeds = replicate_seeds(777, 3)  # neither the search's seeds (root 0) nor the check's (root 1)
+    fit = evaluate(targets, run_replicates([scenario], seeds))
+    misses = fit.table.loc[~fit.table["within"], ["target", "simulated_mean", "published", "miss"]]
+    assert fit.all_within, f"targets outside tolerance:\n{misses}"
+
+
+# -- no target is a constant of the model -------------------------------------------------------
+def _numbers_in(*folders: Path) -> dict[float, list[str]]:
+    found: dict[float, list[str]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                    found.setdefault(float(node.value), []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_no_published_figure_is_a_constant_of_the_model_code() -> None:
+    """The model's code (households, firms) holds none of the targets' published values as a literal.
+    Scenario defaults are parameters, each documented; the test below shows the targets move with them."""
+    numbers = _numbers_in(ROOT / "sim" / "model", ROOT / "sim" / "firms")
+    published = {t.id: t.value for t in load_targets(CALIBRATION / "targets.yaml") if t.value not in (None, 0.0, 1.0)}
+    hits = {target: numbers[value] for target, value in published.items() if value in numbers}
+    assert not hits, f"target values written into the model: {hits}"
+
+
+# Each targeted figure is an outcome: change what it emerges from and it moves, by more than its
+# tolerance, in the direction given. Churn after year one rises when Prime stops paying for members
+# who joined when it did (a fee of $400 from 2022; from the start it would only keep out the lukewarm).
+MECHANISMS = [
+    ("both_2025", {"walmart.walmart_plus.fee_annual": 400}, -1),
+    ("walmart_plus_2025", {"walmart.walmart_plus.fee_annual": 400}, -1),
+    ("prime_2021", {"amazon.prime.fee_annual": 400}, -1),
+    ("prime_churn", "events: [{date: 2022-03-07, set: {amazon.prime.fee_annual: 400}}]", +1),
+    ("express_mid_2025", {"walmart.express.radius_miles": 4.0}, -1),
+    ("rural_towns_end_2025", {"amazon.rural.investment_per_year_usd": 3.2e9}, +1),
+]
+
+
+def test_targeted_figures_come_out_of_the_mechanisms(tmp_path: Path) -> None:
+    """Dual membership at 24% is what households decide, coverage is where stores are, towns are
+    what the investment builds: none is pinned, each responds to what it emerges from."""
+    targets = {t.id: t for t in load_targets(CALIBRATION / "targets.yaml")}
+    used = [targets[name] for name in dict.fromkeys(name for name, _, _ in MECHANISMS)]
+    seeds, common = replicate_seeds(5, 2), {"population.shoppers": 1500}
+    base = evaluate(used, run_replicates([load_scenario(BASELINE, common)], seeds)).table.set_index("target")
+    for name, change, direction in MECHANISMS:
+        if isinstance(change, str):  # a what-if file with an event, extending the baseline
+            (tmp_path / "what_if.yaml").write_text(f"extends: {BASELINE}\nname: what_if\n{change}\n")
+            scenario = load_scenario(tmp_path / "what_if.yaml", common)
+        else:
+            scenario = load_scenario(BASELINE, {**common, **change})
+        changed = evaluate([targets[name]], run_replicates([scenario], seeds))
+        before, after = base.loc[name, "simulated_mean"], changed.table["simulated_mean"].iloc[0]
+        assert direction * (after - before) > targets[name].tolerance, (name, change, before, after)
+
+
+# -- the fitting machinery ----------------------------------------------------------------------
+TRUTH = {"amazon.prime.perks_value_usd": 70.0, "memberships.walmart_plus_initial_consideration": 0.45}
+BOUNDS = {"amazon.prime.perks_value_usd": (0.0, 150.0), "memberships.walmart_plus_initial_consideration": (0.1, 0.6)}
+SYNTHETIC_SCENARIO = "name: synthetic\nhorizon: {end: 2025-12-29}\npopulation: {shoppers: 600}\n"
+SYNTHETIC_TARGETS = {  # measure, date, tolerance
+    "prime_2021": ({"metric": "prime_share"}, "2021-06-28", 0.02),
+    "prime_2025": ({"metric": "prime_share"}, "2025-06-30", 0.02),
+    "plus_2021": ({"metric": "walmart_plus_share"}, "2021-02-15", 0.02),
+    "plus_2025": ({"metric": "walmart_plus_share"}, "2025-02-17", 0.02),
+}
+
+
+def synthetic_setup(folder: Path, parameters: dict[str, tuple[float, float]], replicates: int = 2) -> Path:
+    """Targets that the model itself produces at ``TRUTH``, on the fit's own seeds: the truth then has
+    a loss of exactly 0, so what is tested is the search, not the sampling noise of 600 households."""
+    scenario = folder / "synthetic.yaml"
+    scenario.write_text(SYNTHETIC_SCENARIO)
+    truth = load_scenario(scenario, TRUTH)
+    targets = [{"id": name, "description": name, "metric": measure, "at": at, "value": 0.5, "tolerance": tolerance,
+                "confidence": "H", "source": "the model at known parameters"}
+               for name, (measure, at, tolerance) in SYNTHETIC_TARGETS.items()]
+    (folder / "targets.yaml").write_text(yaml.safe_dump({"targets": targets}))
+    generated = evaluate(load_targets(folder / "targets.yaml"), run_replicates([truth], replicate_seeds(3, replicates)))
+    for target in targets:
+        target["value"] = float(generated.table.set_index("target").loc[target["id"], "simulated_mean"])
+    (folder / "targets.yaml").write_text(yaml.safe_dump({"targets": targets}))
+    setup = {"name": "synthetic", "base": "synthetic.yaml", "targets": "targets.yaml", "calibrated": "calibrated.yaml",
+             "shoppers": 600, "replicates": replicates, "check_replicates": 2, "seed": 3,
+             "parameters": {name: {"range": list(bounds), "why": "test"} for name, bounds in parameters.items()}}
+    (folder / "setup.yaml").write_text(yaml.safe_dump(setup))
+    return folder / "setup.yaml"
+
+
+@pytest.fixture(scope="module")
+def synthetic_fit(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic")
+    setup = synthetic_setup(folder, BOUNDS)
+    return folder, calibrate(setup, budget=36, workers=1, out=folder / "work", progress=False)
+
+
+def test_optuna_fits_known_parameters_back(synthetic_fit) -> None:
+    tmp_path, result = synthetic_fit
+    for name, truth in TRUTH.items():
+        low, high = BOUNDS[name]
+        assert abs(result.chosen[name] - truth) <= 0.1 * (high - low), (name, result.chosen[name], truth)
+    assert result.trials["loss"].min() < 0.25  # the search came close to the truth's loss of 0
+    assert np.isfinite(result.fit.loss)  # on fresh seeds: sampling noise of 600 households, not checked here
+    written = read_calibrated(tmp_path / "calibrated.yaml")
+    assert written["parameters"] == pytest.approx(result.chosen, rel=1e-4)
+    assert written["candidates"] == 36 and written["loss"] == pytest.approx(result.fit.loss, abs=1e-4)
+    report = (tmp_path / "work" / "report.html").read_text(encoding="utf-8")
+    assert "figure-targets" in report and "figure-search" in report and "figure-parameters" in report
+    # The report's target markers are the fit's misses.
+    from sim.report.calibration import targets_figure
+
+    figure = targets_figure(result)
+    assert list(figure.data[0].x) == pytest.approx(list(result.fit.table["miss"].iloc[::-1]))
+    # CMA-ES took over from TPE for the last 40% of the budget; the profile moved every parameter.
+    assert set(result.identification["parameter"]) == set(TRUTH)
+    assert (result.identification["shift"] > 0).all()
+
+
+def test_the_calibration_report_renders_offline_in_a_real_browser(synthetic_fit) -> None:
+    tmp_path, _ = synthetic_fit
+    with offline_page() as page:
+        page.goto((tmp_path / "work" / "report.html").as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= 3")
+        drawn = page.evaluate("""Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => ({
+            id: d.id, points: d.querySelectorAll('path.point, path.js-line').length}))""")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "calibration_report.png"), full_page=True)
+        assert page.errors == []
+    assert {figure["id"] for figure in drawn} == {"figure-targets", "figure-search", "figure-parameters"}
+    assert all(figure["points"] > 0 for figure in drawn), drawn
+
+
+def test_abc_smc_concentrates_the_posterior_near_the_truth(tmp_path: Path) -> None:
+    name = "memberships.walmart_plus_initial_consideration"
+    setup = synthetic_setup(tmp_path, {name: BOUNDS[name]}, replicates=1)
+    result = calibrate(setup, method="abc", budget=60, population=12, workers=1, out=tmp_path / "abc",
+                       write=False, progress=False)
+    posterior = result.posterior
+    mean = float(np.average(posterior[name], weights=posterior["weight"]))
+    sd = float(np.sqrt(np.average((posterior[name] - mean) ** 2, weights=posterior["weight"])))
+    low, high = BOUNDS[name]
+    assert abs(mean - TRUTH[name]) < 0.1 * (high - low)
+    assert sd < 0.5 * (high - low) / np.sqrt(12)  # at least twice as tight as the uniform prior
+    assert len(result.history) >= 2 and result.history["epsilon"].is_monotonic_decreasing
+    assert not (tmp_path / "calibrated.yaml").exists()
+
+
+def test_an_interrupted_calibration_resumes_and_a_changed_one_is_refused(tmp_path: Path) -> None:
+    name = "amazon.prime.perks_value_usd"
+    setup = synthetic_setup(tmp_path, {name: BOUNDS[name]}, replicates=1)
+    first = calibrate(setup, budget=4, batch=2, workers=1, out=tmp_path / "work", write=False, progress=False)
+    resumed = calibrate(setup, budget=6, batch=2, workers=1, out=tmp_path / "work", write=False, progress=False)
+    assert len(first.trials) == 4 and len(resumed.trials) == 6
+    assert resumed.trials[name].iloc[:4].tolist() == first.trials[name].tolist()
+    text = setup.read_text().replace("range:\n    - 0.0\n    - 150.0", "range:\n    - 0.0\n    - 140.0")
+    assert text != setup.read_text()
+    setup.write_text(text)
+    with pytest.raises(UserError, match="holds a different calibration"):
+        calibrate(setup, budget=6, workers=1, out=tmp_path / "work", write=False, progress=False)
+
+
+# -- errors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("change, message", [
+    ("amazon.prime.perks_value_usd: {range: [150, 0], why: test}", r"setup.yaml:\d+: parameters.*wrong way round"),
+    ("amazon.prime.perk_value_usd: {range: [0, 150], why: test}", r"setup.yaml:\d+: .*did you mean 'perks_value_usd'"),
+    ("horizon.end: {range: [0, 1], why: test}", r"setup.yaml:\d+: .*cannot be calibrated"),
+    ("amazon.rural.cost_per_station_usd: {range: [0, 1.0e+7], log: true, why: test}", r"log-scale range must be positive"),
+    ("memberships.churn_floor_per_year: {range: [0, 2], why: test}", r"2.*is not valid here"),
+])
+def test_a_bad_setup_file_gives_one_clear_line(tmp_path: Path, change: str, message: str) -> None:
+    text = (CALIBRATION / "setup.yaml").read_text().split("\nparameters:")[0]
+    text = text.replace("../scenarios/baseline.yaml", str(BASELINE)).replace("targets.yaml",
+                                                                                 str(CALIBRATION / "targets.yaml"))
+    (tmp_path / "setup.yaml").write_text(text + "\nparameters:\n  " + change + "\n")
+    with pytest.raises(ScenarioError, match=message):
+        load_setup(tmp_path / "setup.yaml")
+
+
+def test_a_scenario_naming_a_bad_calibrated_file_gives_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("name: s\ncalibration: fitted.yaml\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:2: calibration: file 'fitted.yaml' not found"):
+        load_scenario(tmp_path / "s.yaml")
+    (tmp_path / "fitted.yaml").write_text("parameters:\n  amazon.prime.fee: 3\n")
+    with pytest.raises(ScenarioError, match=r"fitted.yaml:2: parameters.amazon.prime.fee: .*valid keys: fee_annual"):
+        load_scenario(tmp_path / "s.yaml")
+    (tmp_path / "fitted.yaml").write_text("parameters:\n  amazon.prime.fee_annual: -3\n")
+    with pytest.raises(ScenarioError, match=r"fitted.yaml:2: amazon.prime.fee_annual"):
+        load_scenario(tmp_path / "s.yaml")
+    (tmp_path / "s.yaml").write_text("name: s\ncalibration: fitted.yaml\namazon: {prime: {fee_annual: 50}}\n")
+    (tmp_path / "fitted.yaml").write_text("parameters:\n  amazon.prime.fee_annual: 80\n  amazon.prime.perks_value_usd: 7\n")
+    scenario = load_scenario(tmp_path / "s.yaml")
+    assert scenario.amazon.prime.fee_annual == 50 and scenario.amazon.prime.perks_value_usd == 7  # the file's own keys win
+
+
+def test_the_calibrate_command_writes_the_fit_and_says_where(tmp_path: Path, capsys) -> None:
+    setup = synthetic_setup(tmp_path, {"amazon.prime.perks_value_usd": (0.0, 150.0)}, replicates=1)
+    assert main(["calibrate", str(setup), "--budget", "3", "--workers", "1", "--out", str(tmp_path / "w"),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "candidates" in printed and f"calibrated: {tmp_path / 'calibrated.yaml'}" in printed
+    assert (tmp_path / "w" / "report.html").is_file() and (tmp_path / "w" / "trials.parquet").is_file()
+    assert main(["calibrate", str(tmp_path / "nope.yaml"), "--quiet"]) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err

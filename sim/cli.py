@@ -202,7 +202,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
                        progress=not args.quiet)
     table = result.fit.table
-    print(f"{args.method}: {len(result.trials)} candidates; chosen parameters on fresh seeds: loss {result.fit.loss:.3f}, "
+    print(f"{args.method}: {result.simulated} candidates; chosen parameters on fresh seeds: loss {result.fit.loss:.3f}, "
           f"{int(table['within'].sum())} of {len(table)} targets within tolerance")
     for row in table.itertuples():
         mark = "ok  " if row.within else "MISS"

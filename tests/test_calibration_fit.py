@@ -4,6 +4,11 @@ an interrupted calibration resumes, and no target is written into the model."""
 from __future__ import annotations
 
 import ast
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +256,43 @@ def test_the_calibrate_command_writes_the_fit_and_says_where(tmp_path: Path, cap
     assert (tmp_path / "w" / "report.html").is_file() and (tmp_path / "w" / "trials.parquet").is_file()
     assert main(["calibrate", str(tmp_path / "nope.yaml"), "--quiet"]) == 2
     assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+def test_a_killed_calibration_resumes_and_reruns_the_candidates_it_lost(tmp_path: Path) -> None:
+    """SIGKILL mid-search (a lost machine): the journal keeps every finished candidate and the same
+    command finishes the budget; a candidate left running is run again with the same parameters."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    name = "amazon.prime.perks_value_usd"
+    setup = synthetic_setup(tmp_path, {name: BOUNDS[name]}, replicates=1)
+    journal = tmp_path / "work" / "optuna.journal"
+
+    def command(budget: int) -> list[str]:
+        return [sys.executable, "-m", "sim.cli", "calibrate", str(setup), "--budget", str(budget), "--batch", "2",
+                "--workers", "1", "--out", str(tmp_path / "work"), "--no-write", "--quiet"]
+
+    def study():
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        return optuna.load_study(study_name="synthetic", storage=JournalStorage(JournalFileBackend(str(journal))))
+
+    process = subprocess.Popen(command(14), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or sum(t.value is not None for t in study().trials) < 3):
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = [t.params for t in study().trials if t.value is not None]
+    assert 3 <= len(finished) < 14, "the kill should land mid-search"
+    assert subprocess.run(command(14), capture_output=True).returncode == 0
+    complete = [t.params for t in study().trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 14 and complete[:len(finished)] == finished  # nothing finished was lost or redone
+
+    # A candidate proposed but never told (its process died mid-run) is run again on resume.
+    lost = study().ask()
+    lost_value = lost.suggest_float(name, *BOUNDS[name])
+    assert subprocess.run(command(15), capture_output=True).returncode == 0
+    trials = study().trials
+    assert trials[lost.number].state.name == "FAIL"
+    assert [t.params[name] for t in trials if t.state.name == "COMPLETE"][-1] == lost_value

@@ -62,15 +62,15 @@ class Candidates:
 
     def __init__(self, calibration: Calibration, pool: Executor, seeds: list[int]) -> None:
         self.calibration, self.pool, self.seeds = calibration, pool, seeds
-        self._base = calibration.base.model_dump(mode="json")
-        self._targets = [target.model_dump(mode="json") for target in calibration.targets]
+        self.base = calibration.base.model_dump(mode="json")
+        self.targets = [target.model_dump(mode="json") for target in calibration.targets]
 
     def overrides(self, values: dict[str, float]) -> dict[str, Any]:
         return {name: parameter.clip(values[name]) for name, parameter in self.calibration.parameters.items()}
 
     def submit(self, values: dict[str, float]) -> list[Future]:
         overrides = self.overrides(values)
-        return [self.pool.submit(simulate_targets, self._base, overrides, seed, self._targets) for seed in self.seeds]
+        return [self.pool.submit(simulate_targets, self.base, overrides, seed, self.targets) for seed in self.seeds]
 
     def score(self, futures: list[Future]) -> Fit:
         return evaluate_values(self.calibration.targets, [future.result() for future in futures])
@@ -92,6 +92,11 @@ class CalibrationResult:
     posterior: pd.DataFrame | None  # ABC only: the last population's particles and weights
     history: pd.DataFrame  # optuna: best loss by candidate; ABC: epsilon by generation
     calibrated_path: Path | None
+
+    @property
+    def simulated(self) -> int:
+        """Parameter sets simulated by the search (each over the set-up's seeds)."""
+        return int(self.history["simulations"].iloc[-1]) if self.method == "abc" else len(self.trials)
 
 
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
@@ -168,7 +173,8 @@ def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, 
     explored = math.ceil(EXPLORE_SHARE * budget)
     for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # interrupted last time
         study.tell(stale.number, state=TrialState.FAIL)
-        study.enqueue_trial(stale.params, skip_if_exists=True)
+        if set(stale.params) == set(parameters):  # its runs were lost: run the same candidate again
+            study.enqueue_trial(stale.params)
 
     def finished() -> int:
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -251,8 +257,12 @@ def _abc_name(index: int) -> str:
 
 def _run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, population: int,
              pool: Executor, count: int, progress: bool):
+    import logging
+
     import pyabc
     from pyabc.sampler import ConcurrentFutureSampler, SingleCoreSampler
+
+    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)  # pyabc's own reports
 
     parameters = calibration.parameters
     names = list(parameters)
@@ -261,13 +271,14 @@ def _run_abc(calibration: Calibration, candidates: Candidates, folder: Path, bud
         low, high = parameter.range
         priors[_abc_name(index)] = (pyabc.RV("loguniform", low, high) if parameter.log
                                     else pyabc.RV("uniform", low, high - low))
-    model = _AbcModel(candidates._base, candidates._targets, candidates.seeds,
+    model = _AbcModel(candidates.base, candidates.targets, candidates.seeds,
                       {name: p.model_dump(mode="json") for name, p in parameters.items()})
-    np.random.seed(calibration.setup.seed)  # pyabc draws from numpy's global generator
+    global_state = np.random.get_state()  # pyabc draws from numpy's global generator: seed it, then restore it
+    np.random.seed(calibration.setup.seed)
     # In this process pyabc's proposals follow the seed; in workers pyabc reseeds each job from the OS.
     sampler = SingleCoreSampler() if isinstance(pool, InlineExecutor) else ConcurrentFutureSampler(pool, client_max_jobs=count)
     sampler.show_progress = progress
-    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates._targets),
+    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.targets),
                        population_size=population, sampler=sampler)
     database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
     observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}
@@ -275,9 +286,12 @@ def _run_abc(calibration: Calibration, candidates: Candidates, folder: Path, bud
         abc.load(database, 1)
     else:
         abc.new(database, observed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=FutureWarning)  # pyabc on pandas 3
-        history = abc.run(max_total_nr_simulations=budget, max_nr_populations=100)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=FutureWarning)  # pyabc on pandas 3
+            history = abc.run(max_total_nr_simulations=budget, max_nr_populations=100)
+    finally:
+        np.random.set_state(global_state)
     particles = history.get_population(t=history.max_t).particles
     posterior = pd.DataFrame([{name: float(particle.parameter[_abc_name(i)]) for i, name in enumerate(names)}
                               | {"weight": particle.weight, "loss": particle.distance} for particle in particles])
@@ -399,7 +413,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         "setup": _relative(calibration.source, calibration.calibrated_path.parent),
         "fingerprint": calibration.fingerprint(),
         "budget": budget,
-        "candidates": len(result.trials),
+        "candidates": result.simulated,
         "runs_per_candidate": f"{len(seeds)} seeds x {calibration.setup.shoppers} households",
         "check": f"{len(check_seeds)} fresh seeds x {calibration.setup.shoppers} households",
         "loss": round(result.fit.loss, 4),

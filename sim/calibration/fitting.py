@@ -40,6 +40,9 @@ from .setup import Calibration, FreeParameter, load_setup
 from .targets import Fit, Target, evaluate_values, simulate_all
 
 METHODS = ("optuna", "abc")
+# pyabc's perturbation kernel on a nearly flat direction of the posterior; harmless, and raised in
+# worker processes (which import this module to unpickle the model), so filtered here.
+warnings.filterwarnings("ignore", message="covariance is not symmetric positive-semidefinite", category=RuntimeWarning)
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
 OPTUNA_JOURNAL, ABC_DATABASE = "optuna.journal", "abc.db"

@@ -76,3 +76,14 @@ def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path
     printed = capsys.readouterr().out
     assert "both_2025" in printed and "loss (mean squared miss)" in printed
     assert np.isfinite(float(printed.split("loss (mean squared miss): ")[1].split(";")[0]))
+
+
+def test_a_target_that_could_not_be_simulated_makes_the_loss_infinite() -> None:
+    lead = Target(id="y", description="d", metric={"metric": "spend_share", "firm": "amazon"},
+                  over=["2025-01-01", "2025-12-31"], above=0.0, tolerance=0.05, confidence="H", source="somewhere")
+    level = Target(id="x", description="d", metric={"metric": "prime_share"}, at="2025-02-15", value=0.6,
+                   tolerance=0.05, confidence="M", source="somewhere")
+    from sim.calibration.targets import evaluate_values
+
+    fit = evaluate_values([lead, level], [{"y": float("nan"), "x": 0.6}])
+    assert np.isnan(fit.table["miss"].iloc[0]) and fit.loss == float("inf")

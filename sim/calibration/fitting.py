@@ -55,8 +55,8 @@ def simulate_targets(base: dict[str, Any], overrides: dict[str, Any], seed: int,
     specs = [Target.model_validate(target) for target in targets]
     try:
         result = run(override(Scenario.model_validate(base), overrides, "calibration"), seed=seed)
-    except Exception:  # noqa: BLE001 - a candidate that cannot run gets an infinite loss, not a crash
-        return {target.id: float("nan") for target in specs}
+    except Exception as error:  # noqa: BLE001 - a candidate that cannot run gets an infinite loss, not a crash
+        return {**{target.id: float("nan") for target in specs}, "error": f"{type(error).__name__}: {error}"}
     return simulate_all(specs, result)
 
 
@@ -76,7 +76,11 @@ class Candidates:
         return [self.pool.submit(simulate_targets, self.base, overrides, seed, self.targets) for seed in self.seeds]
 
     def score(self, futures: list[Future]) -> Fit:
-        return evaluate_values(self.calibration.targets, [future.result() for future in futures])
+        """The fit of one candidate's runs; a run that failed leaves its error in ``fit.errors``."""
+        runs = [future.result() for future in futures]
+        fit = evaluate_values(self.calibration.targets, runs)
+        fit.errors = [run["error"] for run in runs if "error" in run]
+        return fit
 
     def __call__(self, values: dict[str, float]) -> Fit:
         return self.score(self.submit(values))
@@ -180,7 +184,9 @@ def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, 
             study.enqueue_trial(stale.params)
 
     def finished() -> int:
-        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        """Candidates scored so far (a candidate whose runs failed counts; one lost to a crash does not)."""
+        return sum("means" in trial.user_attrs
+                   for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))
 
     bar = tqdm(total=budget, initial=min(finished(), budget), unit="candidate", disable=not progress or None,
                desc=f"{calibration.setup.name} (optuna)")
@@ -204,6 +210,7 @@ def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, 
                 if math.isfinite(fit.loss):
                     study.tell(trial, fit.loss)
                 else:
+                    trial.set_user_attr("error", fit.errors[0] if fit.errors else "a target could not be simulated")
                     study.tell(trial, state=TrialState.FAIL)
                 bar.update(1)
             if study.best_trials:
@@ -212,7 +219,9 @@ def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, 
         bar.close()
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
-        raise UserError(f"{display(calibration.source)}: no candidate could run; check the bounds of the parameters")
+        errors = [t.user_attrs["error"] for t in study.get_trials(deepcopy=False) if "error" in t.user_attrs]
+        raise UserError(f"{display(calibration.source)}: no candidate could be scored"
+                        + (f" (first error: {errors[0]})" if errors else ""))
     trials = pd.DataFrame([{"candidate": t.number, **{n: t.params[n] for n in parameters}, "loss": t.value,
                             "within": t.user_attrs.get("within"),
                             **{f"target.{k}": v for k, v in t.user_attrs.get("means", {}).items()}}

@@ -8,7 +8,7 @@ in tolerances, and the loss: the mean of squared misses (only shortfalls count f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -55,7 +55,10 @@ class Target(Strict):
         return value
 
     def miss(self, simulated: float) -> float:
-        """Miss in tolerances: signed for values, a shortfall (or 0) for lower bounds."""
+        """Miss in tolerances: signed for values, a shortfall (or 0) for lower bounds; NaN for a
+        value that could not be simulated."""
+        if np.isnan(simulated):
+            return float("nan")
         if self.value is not None:
             return (simulated - self.value) / self.tolerance
         return min(0.0, simulated - self.above) / self.tolerance
@@ -75,6 +78,7 @@ class Fit:
 
     table: pd.DataFrame
     loss: float
+    errors: list[str] = field(default_factory=list)  # runs that failed (their targets are NaN)
 
     @property
     def all_within(self) -> bool:
@@ -105,5 +109,5 @@ def evaluate_values(targets: list[Target], runs: list[dict[str, float]]) -> Fit:
             "miss": miss, "within": abs(miss) <= 1.0, "source": target.source,
         })
     table = pd.DataFrame(rows)
-    loss = float(np.mean(table["miss"] ** 2))
+    loss = float(np.mean(table["miss"].to_numpy(dtype=float) ** 2))  # a target that could not be simulated: NaN
     return Fit(table, loss if np.isfinite(loss) else float("inf"))

@@ -3,8 +3,8 @@
 Every candidate parameter set runs the base scenario over the set-up's common seeds; its loss is
 the mean squared miss of the targets in tolerances (:func:`sim.calibration.targets.evaluate_values`).
 
-- ``optuna``: a TPE search over the first 60% of the budget, then CMA-ES started at the best
-  candidate; candidates are asked a batch at a time, run on the sweep executors (inline, process
+- ``optuna``: a TPE search over the first 60% of the budget, then CMA-ES warm-started from the best
+  tenth of the candidates; they are asked a batch at a time, run on the sweep executors (inline, process
   pool or Dask) and told their losses. The study lives in a journal file, so an interrupted
   calibration resumes where it stopped.
 - ``abc``: pyabc's ABC-SMC with uniform (or log-uniform) priors over the bounds and the same loss
@@ -19,8 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import warnings
-from concurrent.futures import Executor, Future
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,60 +29,18 @@ import pandas as pd
 import yaml
 
 from ..errors import Interrupted, UserError
-from ..experiments.executors import InlineExecutor, executor
+from ..experiments.executors import executor
 from ..experiments.replicates import replicate_seeds
 from ..results import package_version, replace_atomically, write_json
-from ..run import run
-from ..scenario import Scenario
-from ..scenario.loader import display, override
+from .candidates import Candidates
+from .searches import run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
-from .targets import Fit, Target, evaluate_values, simulate_all
+from .targets import Fit
 
 METHODS = ("optuna", "abc")
-# pyabc's perturbation kernel on a nearly flat direction of the posterior; harmless, and raised in
-# worker processes (which import this module to unpickle the model), so filtered here.
-warnings.filterwarnings("ignore", message="covariance is not symmetric positive-semidefinite", category=RuntimeWarning)
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
-OPTUNA_JOURNAL, ABC_DATABASE = "optuna.journal", "abc.db"
 DEFAULT_BUDGET = {"optuna": 300, "abc": 600}
-EXPLORE_SHARE = 0.6  # optuna: TPE explores this share of the budget, then CMA-ES refines from the best
-
-
-def simulate_targets(base: dict[str, Any], overrides: dict[str, Any], seed: int, targets: list[dict]) -> dict[str, float]:
-    """Worker side: one run of the base scenario with ``overrides``; every target's value (NaN if it failed)."""
-    specs = [Target.model_validate(target) for target in targets]
-    try:
-        result = run(override(Scenario.model_validate(base), overrides, "calibration"), seed=seed)
-    except Exception as error:  # noqa: BLE001 - a candidate that cannot run gets an infinite loss, not a crash
-        return {**{target.id: float("nan") for target in specs}, "error": f"{type(error).__name__}: {error}"}
-    return simulate_all(specs, result)
-
-
-class Candidates:
-    """Runs parameter sets over common seeds on an executor and scores them against the targets."""
-
-    def __init__(self, calibration: Calibration, pool: Executor, seeds: list[int]) -> None:
-        self.calibration, self.pool, self.seeds = calibration, pool, seeds
-        self.base = calibration.base.model_dump(mode="json")
-        self.targets = [target.model_dump(mode="json") for target in calibration.targets]
-
-    def overrides(self, values: dict[str, float]) -> dict[str, Any]:
-        return {name: parameter.clip(values[name]) for name, parameter in self.calibration.parameters.items()}
-
-    def submit(self, values: dict[str, float]) -> list[Future]:
-        overrides = self.overrides(values)
-        return [self.pool.submit(simulate_targets, self.base, overrides, seed, self.targets) for seed in self.seeds]
-
-    def score(self, futures: list[Future]) -> Fit:
-        """The fit of one candidate's runs; a run that failed leaves its error in ``fit.errors``."""
-        runs = [future.result() for future in futures]
-        fit = evaluate_values(self.calibration.targets, runs)
-        fit.errors = [run["error"] for run in runs if "error" in run]
-        return fit
-
-    def __call__(self, values: dict[str, float]) -> Fit:
-        return self.score(self.submit(values))
 
 
 @dataclass
@@ -127,9 +84,9 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         candidates = Candidates(calibration, pool, seeds)
         try:
             if method == "optuna":
-                trials, chosen, history, posterior = _run_optuna(calibration, candidates, folder, budget, batch, progress)
+                trials, chosen, history, posterior = run_optuna(calibration, candidates, folder, budget, batch, progress)
             else:
-                trials, chosen, history, posterior = _run_abc(calibration, candidates, folder, budget, population,
+                trials, chosen, history, posterior = run_abc(calibration, candidates, folder, budget, population,
                                                               pool, count, progress)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
@@ -160,160 +117,6 @@ def _claim_folder(folder: Path, calibration: Calibration, method: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(manifest, {"fingerprint": fingerprint, "method": method, "setup": str(calibration.source),
                           "status": "running"})
-
-
-# -- optuna -------------------------------------------------------------------------------------
-def _run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, batch: int,
-                progress: bool):
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-    from optuna.trial import TrialState
-    from tqdm import tqdm
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    parameters, seed = calibration.parameters, calibration.setup.seed
-    storage = JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
-    explore = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(10, 2 * len(parameters)))
-    study = optuna.create_study(study_name=calibration.setup.name, storage=storage, sampler=explore,
-                                direction="minimize", load_if_exists=True)
-    explored = math.ceil(EXPLORE_SHARE * budget)
-    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # interrupted last time
-        study.tell(stale.number, state=TrialState.FAIL)
-        if set(stale.params) == set(parameters):  # its runs were lost: run the same candidate again
-            study.enqueue_trial(stale.params)
-
-    def finished() -> int:
-        """Candidates scored so far (a candidate whose runs failed counts; one lost to a crash does not)."""
-        return sum("means" in trial.user_attrs
-                   for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))
-
-    bar = tqdm(total=budget, initial=min(finished(), budget), unit="candidate", disable=not progress or None,
-               desc=f"{calibration.setup.name} (optuna)")
-    try:
-        while (done := finished()) < budget:
-            if done >= explored and not isinstance(study.sampler, optuna.samplers.CmaEsSampler):
-                # Refine: CMA-ES follows narrow valleys that TPE's proposals keep missing. It starts
-                # from the distribution of the best tenth of the candidates so far (a warm start).
-                source = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    study.sampler = optuna.samplers.CmaEsSampler(
-                        source_trials=source if len(source) >= 10 else None, seed=seed, warn_independent_sampling=False)
-            asked = [study.ask() for _ in range(min(batch, budget - done if done >= explored else explored - done))]
-            running = [(trial, candidates.submit({name: _suggest(trial, name, p) for name, p in parameters.items()}))
-                       for trial in asked]
-            for trial, futures in running:
-                fit = candidates.score(futures)
-                trial.set_user_attr("means", dict(zip(fit.table["target"], fit.table["simulated_mean"].map(float))))
-                trial.set_user_attr("within", int(fit.table["within"].sum()))
-                if math.isfinite(fit.loss):
-                    study.tell(trial, fit.loss)
-                else:
-                    trial.set_user_attr("error", fit.errors[0] if fit.errors else "a target could not be simulated")
-                    study.tell(trial, state=TrialState.FAIL)
-                bar.update(1)
-            if study.best_trials:
-                bar.set_postfix(best_loss=f"{study.best_value:.3f}")
-    finally:
-        bar.close()
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        errors = [t.user_attrs["error"] for t in study.get_trials(deepcopy=False) if "error" in t.user_attrs]
-        raise UserError(f"{display(calibration.source)}: no candidate could be scored"
-                        + (f" (first error: {errors[0]})" if errors else ""))
-    trials = pd.DataFrame([{"candidate": t.number, **{n: t.params[n] for n in parameters}, "loss": t.value,
-                            "within": t.user_attrs.get("within"),
-                            **{f"target.{k}": v for k, v in t.user_attrs.get("means", {}).items()}}
-                           for t in complete]).sort_values("candidate", ignore_index=True)
-    history = pd.DataFrame({"candidate": trials["candidate"], "loss": trials["loss"],
-                            "best_loss": trials["loss"].cummin()})
-    return trials, dict(study.best_trial.params), history, None
-
-
-def _suggest(trial, name: str, parameter: FreeParameter) -> float:
-    low, high = parameter.range
-    if parameter.integer:
-        return trial.suggest_int(name, int(math.ceil(low)), int(math.floor(high)), log=parameter.log)
-    return trial.suggest_float(name, low, high, log=parameter.log)
-
-
-# -- ABC-SMC ------------------------------------------------------------------------------------
-class _AbcModel:
-    """pyabc's model: a parameter set -> the targets' means over the seeds (picklable for workers)."""
-
-    def __init__(self, base: dict, targets: list[dict], seeds: list[int], parameters: dict[str, dict]) -> None:
-        self.base, self.targets, self.seeds, self.parameters = base, targets, seeds, parameters
-
-    def __call__(self, values) -> dict[str, float]:
-        free = {name: FreeParameter.model_validate(spec) for name, spec in self.parameters.items()}
-        overrides = {name: free[name].clip(values[_abc_name(i)]) for i, name in enumerate(free)}
-        runs = [simulate_targets(self.base, overrides, seed, self.targets) for seed in self.seeds]
-        return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
-
-
-class _AbcDistance:
-    """The calibration loss of a candidate's target means (the published values are in the targets)."""
-
-    def __init__(self, targets: list[dict]) -> None:
-        self.targets = targets
-
-    def __call__(self, simulated: dict, observed: dict) -> float:
-        specs = [Target.model_validate(target) for target in self.targets]
-        return evaluate_values(specs, [simulated]).loss
-
-
-def _abc_name(index: int) -> str:
-    return f"p{index}"  # pyabc keeps parameter names as SQL columns: plain names, mapped back here
-
-
-def _run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, population: int,
-             pool: Executor, count: int, progress: bool):
-    import logging
-
-    import pyabc
-    from pyabc.sampler import ConcurrentFutureSampler, SingleCoreSampler
-
-    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)  # pyabc's own reports
-
-    parameters = calibration.parameters
-    names = list(parameters)
-    priors = {}
-    for index, parameter in enumerate(parameters.values()):
-        low, high = parameter.range
-        priors[_abc_name(index)] = (pyabc.RV("loguniform", low, high) if parameter.log
-                                    else pyabc.RV("uniform", low, high - low))
-    model = _AbcModel(candidates.base, candidates.targets, candidates.seeds,
-                      {name: p.model_dump(mode="json") for name, p in parameters.items()})
-    global_state = np.random.get_state()  # pyabc draws from numpy's global generator: seed it, then restore it
-    np.random.seed(calibration.setup.seed)
-    # In this process pyabc's proposals follow the seed; in workers pyabc reseeds each job from the OS.
-    sampler = SingleCoreSampler() if isinstance(pool, InlineExecutor) else ConcurrentFutureSampler(pool, client_max_jobs=count)
-    sampler.show_progress = progress
-    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.targets),
-                       population_size=population, sampler=sampler)
-    database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
-    observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}
-    if (folder / ABC_DATABASE).is_file() and pyabc.History(database).n_populations > 0:
-        abc.load(database, 1)
-    else:
-        abc.new(database, observed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=FutureWarning)  # pyabc on pandas 3
-            history = abc.run(max_total_nr_simulations=budget, max_nr_populations=100)
-    finally:
-        np.random.set_state(global_state)
-    particles = history.get_population(t=history.max_t).particles
-    posterior = pd.DataFrame([{name: float(particle.parameter[_abc_name(i)]) for i, name in enumerate(names)}
-                              | {"weight": particle.weight, "loss": particle.distance} for particle in particles])
-    chosen = posterior.loc[posterior["loss"].idxmin(), names].to_dict()
-    populations = history.get_all_populations()
-    populations = populations[populations["t"] >= 0]
-    trials = posterior.assign(candidate=np.arange(len(posterior)), within=np.nan)
-    epsilon = pd.DataFrame({"generation": populations["t"].astype(int), "epsilon": populations["epsilon"],
-                            "simulations": populations["samples"].cumsum()})
-    return trials, chosen, epsilon, posterior
 
 
 # -- what the fit says --------------------------------------------------------------------------
@@ -444,8 +247,6 @@ def _round(value: float) -> float | int:
 
 
 def _relative(path: Path, start: Path) -> str:
-    import os
-
     return Path(os.path.relpath(path, start)).as_posix()
 
 

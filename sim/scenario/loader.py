@@ -133,19 +133,13 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
     if calibration is not None and calibrated:
         layer, layer_origins = calibrated_layer(calibration)
         data, origins = _merge(layer, data), {**layer_origins, **origins}
-    parent_name = data.pop("extends", None)
-    if parent_name is None:
+    parent = _linked_file(path, data, origins, "extends", "another scenario file")
+    if parent is None:
         return data, origins
-    source, line = display(path), origins.get(("extends",), ("", None))[1]
-    if not isinstance(parent_name, str):
-        raise ScenarioError(source, "extends", "must be the path of another scenario file", line)
-    parent = (path.parent / parent_name).resolve()
     if parent in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent))
-        raise ScenarioError(source, "extends", f"cycle of extends: {cycle}", line)
-    if not parent.is_file():
-        folder = display(path.parent)
-        raise ScenarioError(source, "extends", f"file '{parent_name}' not found (looked in {folder})", line)
+        line = origins.get(("extends",), ("", None))[1]
+        raise ScenarioError(display(path), "extends", f"cycle of extends: {cycle}", line)
     base, base_origins = _resolve(parent, (*chain, parent), calibrated)
     offset = len(base.get("events") or []) if isinstance(data.get("events"), list) else 0
     return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}

@@ -177,6 +177,14 @@ def command_dashboard(args: argparse.Namespace) -> int:
         return 0
 
 
+def print_fit(fit) -> None:
+    """One line per target: within or not, published, simulated mean and spread, miss in tolerances."""
+    for row in fit.table.itertuples():
+        mark = "ok  " if row.within else "MISS"
+        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g} "
+              f"(sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances")
+
+
 def command_targets(args: argparse.Namespace) -> int:
     """How well a scenario reproduces the calibration targets (mean over replicates)."""
     from .calibration import evaluate, load_targets
@@ -186,10 +194,7 @@ def command_targets(args: argparse.Namespace) -> int:
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
     print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")
-    for row in fit.table.itertuples():
-        mark = "ok  " if row.within else "MISS"
-        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g} "
-              f"(sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances")
+    print_fit(fit)
     print(f"loss (mean squared miss): {fit.loss:.3f}; {int(fit.table['within'].sum())} of {len(fit.table)} within tolerance")
     return 0
 
@@ -204,10 +209,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     table = result.fit.table
     print(f"{args.method}: {result.simulated} candidates; chosen parameters on fresh seeds: loss {result.fit.loss:.3f}, "
           f"{int(table['within'].sum())} of {len(table)} targets within tolerance")
-    for row in table.itertuples():
-        mark = "ok  " if row.within else "MISS"
-        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g}  "
-              f"miss {row.miss:+.2f}")
+    print_fit(result.fit)
     print(f"how tightly the targets pin each parameter ({result.identification['basis'].iloc[0]}):")
     for row in result.identification.to_dict("records"):
         detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row

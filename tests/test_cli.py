@@ -85,3 +85,15 @@ def test_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("retailsim: error: bad.yaml:2: amazon.prime.fee_annual")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``retailsim schema | head -1``: no traceback when the pipe closes under the command."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "sim.cli", "schema"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader leaves before the command writes anything
+    error = process.stderr.read().decode()
+    assert process.wait() == 141 and "Traceback" not in error, error

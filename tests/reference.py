@@ -198,7 +198,7 @@ class ReferenceMarket(RetailMarket):
         for shopper in self.reference_shoppers:
             shopper.step()
         self.spend = h.budget * self.offer.price[self.choice, np.arange(3)[:, None]]
-        self.tally = tally(h.locale, self.choice, self.spend, h.budget)
+        self.tally = tally(h.locale, self.cells, self.choice, self.spend, h.budget)
 
     def households_learn(self) -> None:
         """Nothing to do: each agent learned its habits in its own step."""

@@ -199,7 +199,8 @@ def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts
     value[AMAZON] -= offline
     value[WALMART_ONLINE] -= offline - np.where(access.agent, offer.agent_partner_utility, 0.0)
     # Agents compare channels afresh every week: habit is the household's, not theirs.
-    value += h.habit * np.where(access.agent, 0.0, behaviour.habit_weight)
+    habit_weight = np.where(access.agent, 0.0, behaviour.habit_weight) if access.agent.any() else behaviour.habit_weight
+    value += h.habit * habit_weight
     return value
 
 
@@ -229,7 +230,7 @@ def draw(probability: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """The chosen channel per (category, household): the first whose cumulative probability passes
     the household's uniform draw (inverse CDF)."""
     cumulative = probability[0].copy()
-    chosen = (uniform > cumulative).astype(np.int64)
+    chosen = (uniform > cumulative).astype(np.int8)
     for channel in range(1, N_CHANNELS - 1):
         cumulative += probability[channel]
         chosen += uniform > cumulative

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..firms import LEDGER_LINES
 from ..scenario.types import CATEGORIES, LOCALES
-from .choice import CHANNELS, N_CHANNELS
+from .choice import CHANNELS
 from .metrics import ALL, Recorder, shares, with_totals
-from .tally import count_by
+from .tally import N_LOCALES, code_bits, count_codes, flag_code
 
 if TYPE_CHECKING:
     from .market import RetailMarket
@@ -29,6 +29,9 @@ REACH = {
     "broadband_access": "digital",
     "ai_agent_share": "agent",
 }
+
+
+FLAG_BITS = 2 + len(REACH)  # Prime, Walmart+, then each reach flag
 
 
 SCALARS = {
@@ -63,6 +66,11 @@ class Collector:
         counts = model.locale_one_hot.sum(axis=0)
         self.households_by_locale = np.maximum(np.append(counts, counts.sum()), 1.0)
         states = [model.geography.state_codes[index] for index in self.states_present]
+        # Rows of the weekly counts, over the codes of (Prime, Walmart+, reach flags...): the four
+        # segments (the two low bits), then each flag.
+        codes = np.arange(1 << FLAG_BITS)
+        self.code_rows = np.vstack([(codes & 3) == s for s in range(4)] + [code_bits(FLAG_BITS)]).astype(float)
+        self.n_states = len(model.geography.states)
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
@@ -87,9 +95,8 @@ class Collector:
         record(self.channel_share, date, shares(by_channel))
 
         segment = segment_of(h.prime, h.walmart_plus)
-        flags = np.stack([segment == s for s in range(4)] + [h.prime, h.walmart_plus] +
-                         [getattr(m.access, flag) for flag in REACH.values()])
-        counts = with_totals(count_by(flags, m.locale_one_hot), (1,))
+        code = flag_code([h.prime, h.walmart_plus] + [getattr(m.access, flag) for flag in REACH.values()])
+        counts = with_totals(self.code_rows @ count_codes(code, h.locale, N_LOCALES, FLAG_BITS).T, (1,))
         share = counts / self.households_by_locale
         record(self.membership, date, share[:4].T)
         record(self.prime, date, share[4])
@@ -120,7 +127,7 @@ class Collector:
     def monthly_by_state(self, segment: np.ndarray) -> None:
         """Membership and spend shares by state, in the first week of each month (for maps)."""
         m, h = self.model, self.model.households
-        n_states = len(m.geography.state_codes)
+        n_states = self.n_states
         present = self.states_present
         counts = np.bincount(h.state * 4 + segment, minlength=n_states * 4).reshape(n_states, 4)[present]
         self.recorder.record(self.state_membership, m.date, shares(counts.astype(float)))

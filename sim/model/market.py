@@ -18,7 +18,7 @@ from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share
 from .population import N_CATEGORIES, N_CHANNELS, draw_households
 from .shoppers import Shopper
-from .tally import N_LOCALES, Tally, one_hot, tally
+from .tally import N_LOCALES, Tally, cell_base, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation
@@ -46,6 +46,7 @@ class RetailMarket(mesa.Model):
         self.households = draw_households(scenario, self.geography, self.streams)
         self.weight = scenario.population.us_households / self.households.n
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
+        self.cells = cell_base(self.households.locale)
         for index in range(self.households.n):  # registers each with Mesa (create_agents is slower)
             Shopper(self, index)
         self.amazon, self.walmart, self.rivals = Amazon(self), Walmart(self), Rivals(self)
@@ -123,7 +124,7 @@ class RetailMarket(mesa.Model):
             self.choice[:, part] = draw(weights, uniform[:, part])
             self.spend[:, part] = households.budget * prices.take(self.choice[:, part] + self._category_offsets)
             self.surplus[part] = (top + np.log(total)).sum(axis=0) / price_weight(households, self.offer, access)
-        self.tally = tally(h.locale, self.choice, self.spend, h.budget)
+        self.tally = tally(h.locale, self.cells, self.choice, self.spend, h.budget)
 
     def households_learn(self) -> None:
         """Habits move towards this week's choices (after the week's decisions that use them)."""

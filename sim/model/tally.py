@@ -18,11 +18,6 @@ def one_hot(groups: np.ndarray, size: int) -> np.ndarray:
     return matrix
 
 
-def count_by(flags: np.ndarray, membership: np.ndarray) -> np.ndarray:
-    """How many households have each flag, per group: (flags, groups), exact (sums of 0/1)."""
-    return flags.astype(np.float64) @ membership
-
-
 @dataclass(frozen=True)
 class Tally:
     """Totals over simulated households (multiply by the household weight for US figures)."""
@@ -33,10 +28,16 @@ class Tally:
     users: np.ndarray  # (5, locales): households using Amazon, Walmart store, Walmart online, rivals, any Walmart
 
 
-def tally(locale: np.ndarray, choice: np.ndarray, spend: np.ndarray,
-          budget: np.ndarray) -> Tally:
-    """Count a week of choices (``choice``, ``spend`` and ``budget`` are (categories, households))."""
-    cells = ((locale * N_CATEGORIES + np.arange(N_CATEGORIES)[:, None]) * N_CHANNELS + choice).ravel()
+def cell_base(locale: np.ndarray) -> np.ndarray:
+    """(categories, households): each household's (locale, category) cell, before adding its channel
+    (fixed for a run, so :func:`tally` gets it ready-made)."""
+    return (locale * N_CATEGORIES + np.arange(N_CATEGORIES)[:, None]) * N_CHANNELS
+
+
+def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.ndarray, budget: np.ndarray) -> Tally:
+    """Count a week of choices (``choice``, ``spend`` and ``budget`` are (categories, households);
+    ``base`` is :func:`cell_base` of ``locale``)."""
+    cells = (base + choice).ravel()
     shape, size = (N_LOCALES, N_CATEGORIES, N_CHANNELS), N_LOCALES * N_CATEGORIES * N_CHANNELS
     return Tally(
         spend=np.bincount(cells, weights=spend.ravel(), minlength=size).reshape(shape),
@@ -49,13 +50,32 @@ def tally(locale: np.ndarray, choice: np.ndarray, spend: np.ndarray,
 def users_by_locale(locale: np.ndarray, choice: np.ndarray) -> np.ndarray:
     """(5, locales): households using each channel in any category, and Walmart in either form.
 
-    Each household's channels used are one bit each of a small code; households are counted by
-    (locale, code) with one ``bincount``, and the codes' bits are summed (exact integer counts)."""
+    Each household's channels used are one bit each of a small code (see :func:`count_codes`)."""
     code = np.zeros(choice.shape[1], dtype=np.int64)
     for category in choice:
         code |= 1 << category.astype(np.int64)
-    codes = 1 << N_CHANNELS
-    counts = np.bincount(locale * codes + code, minlength=N_LOCALES * codes).reshape(N_LOCALES, codes)
-    bits = (np.arange(codes)[None, :] >> np.arange(N_CHANNELS)[:, None]) & 1  # (channels, codes)
-    uses = np.vstack([bits, bits[1] | bits[2]])  # the fifth row: any Walmart channel
-    return (uses @ counts.T).astype(float)
+    bits = code_bits(N_CHANNELS)
+    uses = np.vstack([bits, np.maximum(bits[1], bits[2])])  # the fifth row: any Walmart channel
+    return uses @ count_codes(code, locale, N_LOCALES, N_CHANNELS).T
+
+
+def flag_code(flags: list[np.ndarray]) -> np.ndarray:
+    """Boolean flags per household packed as the bits of one integer code (flag k is bit k)."""
+    code = np.zeros(len(flags[0]), dtype=np.int64)
+    for bit, flag in enumerate(flags):
+        code |= flag.astype(np.int64) << bit
+    return code
+
+
+def count_codes(code: np.ndarray, groups: np.ndarray, n_groups: int, n_bits: int) -> np.ndarray:
+    """(groups, codes): how many households have each code, per group, with one ``bincount``.
+
+    Sums of these counts over the codes that have a bit set count the households with that flag:
+    exact, and one pass over the households whatever the number of flags."""
+    codes = 1 << n_bits
+    return np.bincount(groups * codes + code, minlength=n_groups * codes).reshape(n_groups, codes).astype(float)
+
+
+def code_bits(n_bits: int) -> np.ndarray:
+    """(bits, codes): 1 where code has the bit."""
+    return ((np.arange(1 << n_bits)[None, :] >> np.arange(n_bits)[:, None]) & 1).astype(float)

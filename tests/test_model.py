@@ -134,3 +134,26 @@ def test_membership_tastes_have_the_set_spread_and_correlation() -> None:
     assert np.corrcoef(correlated.prime_taste, correlated.walmart_plus_taste)[0, 1] == pytest.approx(0.6, abs=0.03)
     assert correlated.walmart_plus_taste.std() == pytest.approx(50.0, rel=0.03)
     assert correlated.prime_taste == pytest.approx(independent.prime_taste * 50.0 / 60.0)
+
+
+def test_a_finished_run_leaves_no_model_behind_and_the_collector_as_it_was() -> None:
+    """run() pauses the cyclic garbage collector and frees the model's cycles itself when it ends:
+    a process running many models (a sweep worker) does not keep them, even with automatic
+    collection off, and the collector's state is restored."""
+    import gc
+
+    import mesa
+
+    def models() -> list:
+        return [obj for obj in gc.get_objects() if isinstance(obj, RetailMarket)]
+
+    assert gc.isenabled()
+    sim.run(small(), seed=1)
+    assert gc.isenabled() and not models()
+    gc.disable()  # nothing but run() itself may free the model's cycles now
+    try:
+        sim.run(small(), seed=1)
+        assert not gc.isenabled() and not models()
+    finally:
+        gc.enable()
+    assert not [model for model in mesa.Agent._ids if isinstance(model, RetailMarket)]

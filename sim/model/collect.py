@@ -50,11 +50,6 @@ DIMENSION_VALUES = {
 }
 
 
-def segment_of(prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
-    """0 none, 1 Prime only, 2 Walmart+ only, 3 both."""
-    return prime.astype(np.int64) + 2 * walmart_plus.astype(np.int64)
-
-
 class Collector:
     """Declares every metric's layout once and records the week's aggregates."""
 
@@ -94,8 +89,8 @@ class Collector:
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
 
-        segment = segment_of(h.prime, h.walmart_plus)
         code = flag_code([h.prime, h.walmart_plus] + [getattr(m.access, flag) for flag in REACH.values()])
+        segment = code & 3  # the two low bits: 0 none, 1 Prime only, 2 Walmart+ only, 3 both
         counts = with_totals(self.code_rows @ count_codes(code, h.locale, N_LOCALES, FLAG_BITS).T, (1,))
         share = counts / self.households_by_locale
         record(self.membership, date, share[:4].T)

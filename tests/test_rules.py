@@ -9,8 +9,9 @@ import pytest
 
 from sim.model import choice
 from sim.model.choice import AMAZON, RIVALS, WALMART_ONLINE, WALMART_STORE, Access, Offer
-from sim.model.memberships import adoption_probability, churn_probability, decide, shopping_value
+from sim.model.memberships import adoption_probability, churn_probability, decide, neighbour_share, shopping_value
 from sim.model.population import Households
+from sim.model.tally import cell_base, tally
 from sim.scenario import Scenario
 
 BEHAVIOUR = Scenario().shoppers  # travel 25 mph, $0.30/mile, trip shares .6/.3/.1, waits $8/$2/$6 a day
@@ -64,6 +65,79 @@ def test_channel_costs_by_hand() -> None:
 
     no_prime = choice.channel_costs(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), plain, plain)
     assert no_prime[AMAZON, 0, 0] == pytest.approx(150 + 3.0 + 8 * (0.3 + 1.5))
+
+
+def every_service_state() -> tuple[Households, Access, np.ndarray, np.ndarray]:
+    """128 households, one per combination of the five access flags that set service costs and the
+    two memberships, each with its own income and store distance (so their costs differ)."""
+    n = 1 << 7
+    bits = (np.arange(n)[:, None] >> np.arange(7)) & 1 == 1
+    h = households(n, income=np.linspace(30_000, 200_000, n), store_miles=np.linspace(1, 40, n))
+    flags = dict(same_day=bits[:, 0], next_day=bits[:, 1], amazon_pharmacy=bits[:, 2], express=bits[:, 3],
+                 walmart_pharmacy=bits[:, 4], kiosk=bits[:, 0], digital=np.ones(n, bool), agent=np.zeros(n, bool))
+    return h, Access(**flags), bits[:, 5], bits[:, 6]
+
+
+def test_service_costs_follow_the_rules_in_every_state() -> None:
+    """The cost tables indexed by state codes give exactly what the rules give household by household."""
+    o = offer()
+    o.amazon_days, o.amazon_extra_days, o.amazon_pharmacy_days = (0.3, 1.1, 2.7), 0.4, 1.9
+    o.walmart_days, o.fuel_saving = (0.15, 1.3), 2.5
+    h, access, prime, plus = every_service_state()
+    costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000)
+    amazon = choice.amazon_service_cost(o, access, costs.waiting, prime)
+    store, online = choice.walmart_service_cost(o, access, costs, plus)
+    trip_share = np.array(BEHAVIOUR.trip_share.as_tuple())
+    for i in range(h.n):
+        wait = costs.waiting[:, i]
+        days = (0.3 if access.same_day[i] else 1.1 if access.next_day[i] else 2.7) + 0.4 + (0.0 if prime[i] else 1.5)
+        health = 0.3 if access.amazon_pharmacy[i] else 1.9
+        fee = 0.0 if prime[i] else 3.0
+        assert amazon[:, i].tolist() == [fee + wait[0] * days, fee + wait[1] * days, fee + wait[2] * health]
+        trip = costs.store_trip[i] - (2.5 if plus[i] else 0.0)
+        if access.express[i]:
+            fee = 6.0 if plus[i] else 10.0
+        else:
+            fee = 0.0 if plus[i] else 7.95
+        days = 0.15 if access.express[i] else 1.3
+        health = 0.15 if access.walmart_pharmacy[i] else 1.3
+        delivery = [fee + wait[0] * days, fee + wait[1] * days, fee + wait[2] * health]
+        assert store[:, i].tolist() == (trip_share * trip).tolist()
+        assert online[:, i].tolist() == np.minimum(delivery, trip_share * 0.6 * trip).tolist()
+    # A part of the households sees the same codes as the whole.
+    part = access.part(slice(40, 90))
+    assert np.array_equal(choice.amazon_service_cost(o, part, costs.waiting[:, 40:90], prime[40:90]), amazon[:, 40:90])
+
+
+def test_tally_counts_each_household_once() -> None:
+    """Orders, users and dollars by (locale, category, channel) equal a household-by-household count."""
+    rng = np.random.default_rng(7)
+    n = 500
+    locale = rng.integers(0, 3, n)
+    chosen = rng.integers(0, 4, (3, n)).astype(np.int8)
+    budget, spend = rng.random((3, n)) * 100, rng.random((3, n)) * 120
+    week = tally(locale, cell_base(locale), chosen, spend, budget)
+    orders, users = np.zeros((3, 3, 4)), np.zeros((5, 3))
+    for i in range(n):
+        for category in range(3):
+            orders[locale[i], category, chosen[category, i]] += 1
+        used = set(chosen[:, i].tolist())
+        for channel in range(4):
+            users[channel, locale[i]] += channel in used
+        users[4, locale[i]] += bool(used & {WALMART_STORE, WALMART_ONLINE})
+    assert np.array_equal(week.orders, orders)
+    assert np.array_equal(week.users, users)
+    locale_channel = [(locale == loc)[None, :] & (chosen == ch) for loc in range(3) for ch in range(4)]
+    assert week.spend.sum(axis=1).ravel() == pytest.approx([(spend * mask).sum() for mask in locale_channel])
+    assert week.base_spend.sum(axis=1).ravel() == pytest.approx([(budget * mask).sum() for mask in locale_channel])
+
+
+def test_neighbour_share_is_the_mean_over_each_households_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    holds = rng.random(200) < 0.4
+    for network in (rng.integers(0, 200, (200, 6)), np.asfortranarray(rng.integers(0, 200, (200, 6)))):
+        assert np.array_equal(neighbour_share(holds, network), holds[network].mean(axis=1))
+    assert neighbour_share(holds, np.zeros((200, 0), dtype=np.int64)).tolist() == [0.0] * 200
 
 
 def test_logit_probabilities_logsum_and_draw() -> None:

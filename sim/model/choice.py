@@ -9,12 +9,14 @@ rest. Everything here is a handful of array operations over all households; no P
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..scenario.schema import ShopperBehaviour
 from .population import N_CATEGORIES, N_CHANNELS, Households
+from .tally import code_bits, flag_code
 
 AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(N_CHANNELS)
 CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
@@ -68,7 +70,10 @@ class Offer:
 
 @dataclass
 class Access:
-    """Which services reach each household this week (booleans, one per household)."""
+    """Which services reach each household this week (booleans, one per household).
+
+    The flags that set a firm's service costs are also packed into one small code per household
+    (``amazon_state``, ``walmart_state``), which indexes tables of the few possible costs."""
 
     same_day: np.ndarray
     next_day: np.ndarray
@@ -78,10 +83,19 @@ class Access:
     walmart_pharmacy: np.ndarray
     digital: np.ndarray
     agent: np.ndarray
+    amazon_state: np.ndarray = field(init=False)  # same-day | next-day << 1 | pharmacy << 2
+    walmart_state: np.ndarray = field(init=False)  # express | pharmacy << 1
+
+    def __post_init__(self) -> None:
+        self.amazon_state = flag_code([self.same_day, self.next_day, self.amazon_pharmacy])
+        self.walmart_state = flag_code([self.express, self.walmart_pharmacy])
 
     def part(self, households: slice) -> Access:
-        """The same flags for a contiguous range of households (views, not copies)."""
-        return Access(**{name: flags[households] for name, flags in vars(self).items()})
+        """The same flags and codes for a contiguous range of households (views, not copies)."""
+        part = copy.copy(self)
+        for name, values in vars(self).items():
+            setattr(part, name, values[households])
+        return part
 
     @classmethod
     def of(cls, households: Households, offer: Offer) -> Access:
@@ -142,30 +156,46 @@ def _by_category(everyday: np.ndarray, health: np.ndarray) -> np.ndarray:
     return out
 
 
-def amazon_service_cost(h: Households, offer: Offer, access: Access, waiting: np.ndarray,
-                        prime: np.ndarray) -> np.ndarray:
-    """Amazon's fees and waiting, per category and household: the part Prime changes."""
+def _with_membership(state: np.ndarray, member: np.ndarray, bit: int) -> np.ndarray:
+    """A service state code with the household's membership as one more bit."""
+    return state | np.left_shift(np.asarray(member, dtype=bool).view(np.uint8), bit, dtype=np.uint8)
+
+
+def amazon_service_cost(offer: Offer, access: Access, waiting: np.ndarray, prime: np.ndarray) -> np.ndarray:
+    """Amazon's fees and waiting, per category and household: the part Prime changes.
+
+    The rules are written once over the 16 possible states (three access flags and Prime), then
+    each household's state picks its row: the same numbers as computing them household by
+    household, for a fraction of the work."""
+    same_day, next_day, pharmacy, member = code_bits(4).astype(bool)  # each state's flags
     same_day_days, next_day_days, standard_days = offer.amazon_days
-    days = np.where(access.same_day, same_day_days, np.where(access.next_day, next_day_days, standard_days))
-    days = days + offer.amazon_extra_days + np.where(prime, 0.0, offer.amazon_nonmember_extra_days)
-    health_days = np.where(access.amazon_pharmacy, same_day_days, offer.amazon_pharmacy_days)
-    return np.where(prime, 0.0, offer.amazon_nonmember_fee) + waiting * _by_category(days, health_days)
+    days = np.where(same_day, same_day_days, np.where(next_day, next_day_days, standard_days))
+    days = days + offer.amazon_extra_days + np.where(member, 0.0, offer.amazon_nonmember_extra_days)
+    health_days = np.where(pharmacy, same_day_days, offer.amazon_pharmacy_days)
+    fee, days = np.where(member, 0.0, offer.amazon_nonmember_fee), _by_category(days, health_days)
+    state = _with_membership(access.amazon_state, prime, 3)
+    return fee.take(state) + waiting * days.take(state, axis=1)
 
 
 def walmart_service_cost(offer: Offer, access: Access, costs: HouseholdCosts,
                          walmart_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walmart's store trip, and its cheaper of delivery or pickup: the parts Walmart+ changes."""
+    """Walmart's store trip, and its cheaper of delivery or pickup: the parts Walmart+ changes.
+
+    Fees and days are written over the 8 possible states (two access flags and Walmart+), as in
+    :func:`amazon_service_cost`."""
     trip_share = np.asarray(costs.behaviour.trip_share.as_tuple())
     trip = costs.store_trip - offer.fuel_saving * walmart_plus
+    express, pharmacy, member = code_bits(3).astype(bool)
     express_days, standard_days = offer.walmart_days
     fee = np.where(
-        access.express,
-        np.where(walmart_plus, offer.walmart_member_express_fee, offer.walmart_express_fee),
-        np.where(walmart_plus, 0.0, offer.walmart_delivery_fee),
+        express,
+        np.where(member, offer.walmart_member_express_fee, offer.walmart_express_fee),
+        np.where(member, 0.0, offer.walmart_delivery_fee),
     )
-    days = _by_category(np.where(access.express, express_days, standard_days),
-                        np.where(access.walmart_pharmacy, express_days, standard_days))
-    delivery = fee + costs.waiting * days
+    days = _by_category(np.where(express, express_days, standard_days),
+                        np.where(pharmacy, express_days, standard_days))
+    state = _with_membership(access.walmart_state, walmart_plus, 2)
+    delivery = fee.take(state) + costs.waiting * days.take(state, axis=1)
     pickup = np.outer(trip_share * PICKUP_TRIP_FACTOR, trip)
     return np.outer(trip_share, trip), np.minimum(delivery, pickup)
 
@@ -174,7 +204,7 @@ def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdC
                   prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
     """Dollar cost of using each channel: shape (channels, categories, households)."""
     cost = h.budget[None, :, :] * offer.price[:, :, None]
-    cost[AMAZON] += amazon_service_cost(h, offer, access, costs.waiting, prime)
+    cost[AMAZON] += amazon_service_cost(offer, access, costs.waiting, prime)
     store, online = walmart_service_cost(offer, access, costs, walmart_plus)
     cost[WALMART_STORE] += store
     cost[WALMART_ONLINE] += online

@@ -81,9 +81,11 @@ def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np
 
 def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_share: float,
                  rng: np.random.Generator) -> np.ndarray:
-    """Each household's neighbours: mostly in its own zone, the rest elsewhere in its state."""
+    """Each household's neighbours, (households, degree): mostly in its own zone, the rest elsewhere
+    in its state. Stored column by column (Fortran order), so that one neighbour of every household
+    is contiguous: that is how the monthly reviews read it."""
     n = len(zone)
-    neighbours = np.empty((n, degree), dtype=np.int64)
+    neighbours = np.empty((n, degree), dtype=np.int64, order="F")
     if degree == 0:
         return neighbours
     by_zone, by_state = np.argsort(zone, kind="stable"), np.argsort(state, kind="stable")
@@ -95,7 +97,7 @@ def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_sha
     position = rng.random((n, degree))
     in_zone = by_zone[zone_start[:, None] + (position * zone_size[:, None]).astype(np.int64)]
     in_state = by_state[state_start[:, None] + (position * state_size[:, None]).astype(np.int64)]
-    return np.where(local, in_zone, in_state)
+    return np.asfortranarray(np.where(local, in_zone, in_state))
 
 
 def correlated_pair(normals: np.ndarray, correlation: float) -> np.ndarray:

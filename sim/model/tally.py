@@ -34,36 +34,54 @@ def cell_base(locale: np.ndarray) -> np.ndarray:
     return (locale * N_CATEGORIES + np.arange(N_CATEGORIES)[:, None]) * N_CHANNELS
 
 
+CHOICE_BITS = 2 * N_CATEGORIES  # a household's channel in each category, two bits per category
+
+
+def choice_code(choice: np.ndarray) -> np.ndarray:
+    """Each household's week as one small code: the channel chosen in category k is bits 2k, 2k+1."""
+    code = choice[0].copy()
+    for category in range(1, N_CATEGORIES):
+        code |= np.left_shift(choice[category], 2 * category, dtype=code.dtype)
+    return code
+
+
+def _choice_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For every choice code: (category x channel, codes) 1 where that category went to that channel,
+    and (5, codes) 1 where the household used each channel in any category, or Walmart in either form."""
+    codes = np.arange(1 << CHOICE_BITS)
+    chosen = np.stack([(codes >> 2 * category) & 3 for category in range(N_CATEGORIES)])  # (categories, codes)
+    orders = (chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]).reshape(-1, len(codes))
+    uses = (chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]).any(axis=0)
+    return orders.astype(float), np.vstack([uses, uses[1] | uses[2]]).astype(float)
+
+
+ORDERS_OF_CODE, USES_OF_CODE = _choice_tables()
+
+
 def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.ndarray, budget: np.ndarray) -> Tally:
     """Count a week of choices (``choice``, ``spend`` and ``budget`` are (categories, households);
-    ``base`` is :func:`cell_base` of ``locale``)."""
+    ``base`` is :func:`cell_base` of ``locale``).
+
+    Dollars are summed per (locale, category, channel) cell; orders and users are counts of the
+    households' choice codes (one ``bincount`` over households, then exact sums over codes)."""
     cells = (base + choice).ravel()
     shape, size = (N_LOCALES, N_CATEGORIES, N_CHANNELS), N_LOCALES * N_CATEGORIES * N_CHANNELS
+    households = count_codes(choice_code(choice), locale, N_LOCALES, CHOICE_BITS)  # (locales, codes)
     return Tally(
         spend=np.bincount(cells, weights=spend.ravel(), minlength=size).reshape(shape),
         base_spend=np.bincount(cells, weights=budget.ravel(), minlength=size).reshape(shape),
-        orders=np.bincount(cells, minlength=size).reshape(shape).astype(float),
-        users=users_by_locale(locale, choice),
+        orders=(households @ ORDERS_OF_CODE.T).reshape(shape),
+        users=USES_OF_CODE @ households.T,
     )
-
-
-def users_by_locale(locale: np.ndarray, choice: np.ndarray) -> np.ndarray:
-    """(5, locales): households using each channel in any category, and Walmart in either form.
-
-    Each household's channels used are one bit each of a small code (see :func:`count_codes`)."""
-    code = np.zeros(choice.shape[1], dtype=np.int64)
-    for category in choice:
-        code |= 1 << category.astype(np.int64)
-    bits = code_bits(N_CHANNELS)
-    uses = np.vstack([bits, np.maximum(bits[1], bits[2])])  # the fifth row: any Walmart channel
-    return uses @ count_codes(code, locale, N_LOCALES, N_CHANNELS).T
 
 
 def flag_code(flags: list[np.ndarray]) -> np.ndarray:
     """Boolean flags per household packed as the bits of one integer code (flag k is bit k)."""
-    code = np.zeros(len(flags[0]), dtype=np.int64)
+    # The smallest integer that holds the bits: small codes are cheaper to build and count.
+    dtype = np.uint8 if len(flags) <= 8 else np.int16 if len(flags) < 16 else np.int64
+    code = np.zeros(len(flags[0]), dtype=dtype)
     for bit, flag in enumerate(flags):
-        code |= flag.astype(np.int64) << bit
+        code |= np.left_shift(np.asarray(flag, dtype=bool).view(np.uint8), bit, dtype=dtype)
     return code
 
 

@@ -15,7 +15,7 @@ import math
 import mesa
 import numpy as np
 
-from sim.model.choice import AMAZON, HEALTH, PICKUP_TRIP_FACTOR, RIVALS, WALMART_ONLINE, WALMART_STORE
+from sim.model.choice import AMAZON, HEALTH, PICKUP_TRIP_FACTOR, WALMART_ONLINE, WALMART_STORE
 from sim.model.market import RetailMarket
 from sim.model.tally import tally
 from sim.scenario import Scenario

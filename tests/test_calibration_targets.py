@@ -15,8 +15,6 @@ from sim.cli import main
 from sim.errors import ScenarioError
 from sim.results import Result
 
-from .conftest import small
-
 TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.yaml"
 
 

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from SALib.sample import sobol as sobol_sample
@@ -96,6 +95,7 @@ def test_one_and_two_workers_give_identical_runs(folder: Path) -> None:
     one = run_sweep(path, workers=1, out=folder / "one", progress=False)
     two = run_sweep(path, workers=2, out=folder / "two", progress=False)
     assert len(one.runs) == 4 * (2 + 2) * 2 and one.failures == 0
+    assert len(two.runs) == len(one.runs) and two.failures == 0
     assert (folder / "one" / RUNS).read_bytes() == (folder / "two" / RUNS).read_bytes()
 
 

@@ -50,9 +50,9 @@ def _choice_tables() -> tuple[np.ndarray, np.ndarray]:
     and (5, codes) 1 where the household used each channel in any category, or Walmart in either form."""
     codes = np.arange(1 << CHOICE_BITS)
     chosen = np.stack([(codes >> 2 * category) & 3 for category in range(N_CATEGORIES)])  # (categories, codes)
-    orders = (chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]).reshape(-1, len(codes))
-    uses = (chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]).any(axis=0)
-    return orders.astype(float), np.vstack([uses, uses[1] | uses[2]]).astype(float)
+    went = chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]  # (categories, channels, codes)
+    uses = went.any(axis=0)
+    return went.reshape(-1, len(codes)).astype(float), np.vstack([uses, uses[1] | uses[2]]).astype(float)
 
 
 ORDERS_OF_CODE, USES_OF_CODE = _choice_tables()

@@ -156,6 +156,12 @@ def _by_category(everyday: np.ndarray, health: np.ndarray) -> np.ndarray:
     return out
 
 
+# Every possible service state, as flags: (same-day, next-day, pharmacy, Prime) for Amazon's 16,
+# (express, pharmacy, Walmart+) for Walmart's 8. A household's state code picks one column.
+AMAZON_STATES = code_bits(4).astype(bool)
+WALMART_STATES = code_bits(3).astype(bool)
+
+
 def _with_membership(state: np.ndarray, member: np.ndarray, bit: int) -> np.ndarray:
     """A service state code with the household's membership as one more bit."""
     return state | np.left_shift(np.asarray(member, dtype=bool).view(np.uint8), bit, dtype=np.uint8)
@@ -167,7 +173,7 @@ def amazon_service_cost(offer: Offer, access: Access, waiting: np.ndarray, prime
     The rules are written once over the 16 possible states (three access flags and Prime), then
     each household's state picks its row: the same numbers as computing them household by
     household, for a fraction of the work."""
-    same_day, next_day, pharmacy, member = code_bits(4).astype(bool)  # each state's flags
+    same_day, next_day, pharmacy, member = AMAZON_STATES
     same_day_days, next_day_days, standard_days = offer.amazon_days
     days = np.where(same_day, same_day_days, np.where(next_day, next_day_days, standard_days))
     days = days + offer.amazon_extra_days + np.where(member, 0.0, offer.amazon_nonmember_extra_days)
@@ -185,7 +191,7 @@ def walmart_service_cost(offer: Offer, access: Access, costs: HouseholdCosts,
     :func:`amazon_service_cost`."""
     trip_share = np.asarray(costs.behaviour.trip_share.as_tuple())
     trip = costs.store_trip - offer.fuel_saving * walmart_plus
-    express, pharmacy, member = code_bits(3).astype(bool)
+    express, pharmacy, member = WALMART_STATES
     express_days, standard_days = offer.walmart_days
     fee = np.where(
         express,

@@ -1,0 +1,270 @@
+"""Output folders: retailsim replaces only what it wrote itself, and a kill never loses both versions.
+
+Every folder retailsim writes (a run, a set of runs, a sweep, a calibration) carries a
+``manifest.json`` with ``"written_by": "retailsim"`` and its ``kind``. Before any work, a command
+checks its output folder with :func:`prepare_output`: a folder that is absent, empty, or retailsim's
+own of the right kind may be used; anything else (a project checkout, notes, a file, ``/``) is
+refused in one line and left untouched.
+
+A results folder is built in a hidden staging sibling (``.NAME.tmp-PID-XXXXXXXX``) and swapped into
+place by :class:`staging`: with Linux's atomic ``renameat2(RENAME_EXCHANGE)`` where the file system
+has it, otherwise by two renames, the earlier folder parked as ``.NAME.old-PID``. At every instant
+of a ``kill -9`` either the earlier folder is intact (in place, or parked) or the new one is
+complete in place; :func:`recover` (run by :func:`prepare_output`) restores a parked folder and
+removes the leftovers of killed writes on the next start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+WRITTEN_BY = "retailsim"
+MANIFEST = "manifest.json"
+STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours are ever cleaned up
+# A plain name: what scenario, sweep and set-up names must be, as they become folder names.
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+PLAIN_NAME_RULE = "1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
+MAX_FOLDER_NAME = 200  # bytes; staging siblings add about 30 to a name, and file systems allow 255
+# Manifest keys by which folders written before the marker existed are recognised.
+LEGACY_KEYS = {"run": ("scenario_hash", "seed"), "set": ("runs",), "sweep": ("fingerprint", "sweep"),
+               "calibration": ("fingerprint", "method")}
+
+
+def plain_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a folder name of retailsim's, or None when it can."""
+    if PLAIN_NAME.match(name):
+        return None
+    return f"'{name[:40]}{'...' if len(name) > 40 else ''}' is not a plain name; use {PLAIN_NAME_RULE}"
+
+
+def mark(manifest: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The manifest with retailsim's ownership marker, so a later command may replace its folder."""
+    return {"written_by": WRITTEN_BY, "kind": kind, **{k: v for k, v in manifest.items() if k not in ("written_by", "kind")}}
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A folder's manifest.json as a dict, or None when it is absent or not a JSON object."""
+    path = folder / MANIFEST
+    try:
+        if not path.is_file() or path.stat().st_size > 64 * 2**20:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def kind_of(folder: Path) -> str | None:
+    """The kind of retailsim folder ``folder`` is (run, set, sweep, calibration), or None if not one."""
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return None
+    if manifest.get("written_by") == WRITTEN_BY:
+        return str(manifest.get("kind"))
+    for kind, keys in LEGACY_KEYS.items():
+        if all(key in manifest for key in keys):
+            return kind
+    return None
+
+
+def _writable_parent(folder: Path, option: str) -> None:
+    """The nearest existing ancestor of ``folder`` is a folder this user can write into."""
+    parent = folder.absolute().parent
+    while not parent.exists():
+        if parent.is_symlink():
+            raise UserError(f"{option} {folder}: {parent} is a broken symbolic link")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {folder}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {folder}: cannot write into {parent} (permission denied or read-only); "
+                        "choose another --out")
+
+
+def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
+                   contents: Iterable[str] | None = None) -> str | None:
+    """Check, before any work, that retailsim may write ``folder``; one-line UserError if not.
+
+    ``folder`` may be absent, an empty folder, or a retailsim folder whose kind is in ``kinds``
+    (and, if ``contents`` is given, holding nothing but those names). Leftovers of killed writes
+    next to it are cleaned up first. Returns the kind of the folder that will be replaced or
+    resumed, "empty", or None for a new folder.
+    """
+    folder = Path(folder)
+    kinds = tuple(kinds)
+    if folder.name in ("", ".", ".."):
+        raise UserError(f"{option} {folder}: not a plain folder name; give a folder to create, e.g. {option} reports/mine")
+    if len(os.fsencode(folder.name)) > MAX_FOLDER_NAME:
+        raise UserError(f"{option}: the folder name is {len(os.fsencode(folder.name))} bytes long; "
+                        f"use at most {MAX_FOLDER_NAME}")
+    recover(folder)
+    if folder.is_symlink():
+        raise UserError(f"{option} {folder}: is a symbolic link; retailsim replaces only folders it wrote itself, "
+                        "give the folder's own path or a new one")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder}: is a file, not a results folder; choose another {option}")
+    _writable_parent(folder, option)
+    if not folder.exists():
+        return None
+    try:
+        entries = sorted(entry.name for entry in os.scandir(folder))
+    except OSError as error:
+        raise UserError(f"{option} {folder}: cannot read the folder ({error.strerror})") from None
+    if not entries:
+        return "empty"
+    kind = kind_of(folder)
+    if kind is None:
+        raise UserError(f"{option} {folder}: exists and was not written by retailsim (it has no retailsim "
+                        f"manifest.json); retailsim replaces only its own folders: choose a new {option}")
+    if kind not in kinds:
+        raise UserError(f"{option} {folder}: holds retailsim's {kind} results, which this command does not replace; "
+                        f"choose a new {option}")
+    if contents is not None:
+        foreign = [name for name in entries if name not in set(contents)]
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
+                            f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
+    return kind
+
+
+# -- swapping a folder into place ---------------------------------------------------------------
+_LEFTOVER = r"^\.{name}\.(?:tmp-(?P<tmp>\d+)-[0-9a-f]{{8}}|old-(?P<old>\d+))$"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _ours(path: Path) -> bool:
+    return (path / STAGING_MARK).is_file() or kind_of(path) is not None
+
+
+def recover(target: Path) -> list[str]:
+    """Clean up after killed writes next to ``target``; returns what was done, one line each.
+
+    A parked earlier folder (``.NAME.old-PID`` of a dead process) goes back in place if nothing
+    replaced it, and is removed if something did; a staging folder of a dead process is removed.
+    Only folders that carry retailsim's marks are touched.
+    """
+    parent = target.absolute().parent
+    if not target.name or not parent.is_dir():
+        return []
+    pattern = re.compile(_LEFTOVER.format(name=re.escape(target.name)))
+    done = []
+    try:
+        siblings = [entry for entry in os.scandir(parent) if entry.name.startswith(f".{target.name}.")]
+    except OSError:
+        return []
+    with _locked(parent):
+        for entry in siblings:
+            found = pattern.match(entry.name)
+            path = Path(entry.path)
+            if not found or not entry.is_dir(follow_symlinks=False) or _alive(int(found["tmp"] or found["old"])):
+                continue
+            if not _ours(path):
+                continue
+            if found["old"] and not target.exists():
+                os.replace(path, target)
+                done.append(f"restored {target} from an interrupted write")
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+                done.append(f"removed {path.name}, left by an interrupted write")
+    return done
+
+
+@contextmanager
+def _locked(parent: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the parent folder, so two commands never swap the same folder at once."""
+    try:
+        descriptor = os.open(parent, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where the system or file system cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def swap_into_place(temporary: Path, target: Path) -> None:
+    """Put the finished folder ``temporary`` at ``target``, replacing an earlier one atomically."""
+    with _locked(target.absolute().parent):
+        (temporary / STAGING_MARK).unlink(missing_ok=True)
+        if not target.exists():
+            os.rename(temporary, target)
+            return
+        if _exchange(temporary, target):
+            shutil.rmtree(temporary, ignore_errors=True)  # now the earlier folder
+            return
+        parked = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, parked)
+        os.rename(temporary, target)
+        shutil.rmtree(parked, ignore_errors=True)
+
+
+class staging:
+    """A hidden sibling folder to write into; it replaces ``target`` only if the block finishes.
+
+    ``target`` must have been checked with :func:`prepare_output` first.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = Path(target)
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        # mkdir (unlike mkdtemp) honours the umask, so the folder gets the user's usual permissions.
+        self.temporary = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self.temporary.mkdir()
+        (self.temporary / STAGING_MARK).touch()
+        return self.temporary
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            shutil.rmtree(self.temporary, ignore_errors=True)
+            return
+        swap_into_place(self.temporary, self.target)

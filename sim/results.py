@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import UserError
+from .outputs import mark, prepare_output, staging
 from .scenario import Scenario
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
@@ -107,24 +107,46 @@ class Result:
         return pd.Series(rows["value"].to_numpy(), index=pd.DatetimeIndex(rows["date"]), name=metric)
 
     def save(self, directory: str | Path) -> Path:
-        """Write the results folder atomically; returns its path."""
-        directory = Path(directory)
-        with staging(directory) as temporary:
-            self.write_files(temporary)
-        return directory
+        """Write the results folder atomically; returns its path. Refuses (UserError) a folder that
+        holds anything but retailsim's own results."""
+        prepare_output(Path(directory), RESULT_KINDS, "results folder", RESULT_FILES)
+        return save_set([self], directory)
 
     def write_files(self, folder: Path) -> None:
         """The run's three files, into an existing folder (callers make the write atomic)."""
         write_timeseries(self.timeseries, folder / TIMESERIES)
-        write_json(folder / MANIFEST, self.manifest)
+        write_json(folder / MANIFEST, mark(self.manifest, "run"))
         write_json(folder / SUMMARY, self.summary)
 
     @classmethod
     def load(cls, directory: str | Path) -> Result:
+        """A run saved by :meth:`save`; a damaged folder is one UserError line naming what is wrong."""
         directory = Path(directory)
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        scenario = Scenario.model_validate(manifest["scenario"])
-        return cls(scenario, int(manifest["seed"]), read_timeseries(directory / TIMESERIES), manifest)
+        manifest = read_json_object(directory / MANIFEST, directory)
+        try:
+            scenario = Scenario.model_validate(manifest["scenario"])
+            seed = int(manifest["seed"])
+        except (KeyError, TypeError, ValueError) as error:
+            what = f"no '{error.args[0]}' entry" if isinstance(error, KeyError) else "an unreadable scenario or seed"
+            raise damaged(directory, f"{MANIFEST} has {what}") from None
+        return cls(scenario, seed, read_timeseries(directory / TIMESERIES, directory), manifest)
+
+
+def damaged(folder: Path, problem: str) -> UserError:
+    return UserError(f"{folder}: not a usable results folder: {problem}; rerun the scenario to write it again")
+
+
+def read_json_object(path: Path, folder: Path) -> dict[str, Any]:
+    """A results folder's JSON file as a dict; a missing, unreadable or truncated one is one UserError line."""
+    if not path.is_file():
+        raise damaged(folder, f"{path.name} is missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise damaged(folder, f"{path.name} is not valid JSON ({str(error).splitlines()[0][:80]})") from None
+    if not isinstance(data, dict):
+        raise damaged(folder, f"{path.name} is not a JSON object")
+    return data
 
 
 def write_timeseries(timeseries: pd.DataFrame, path: Path) -> None:
@@ -133,75 +155,98 @@ def write_timeseries(timeseries: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def read_timeseries(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
+COLUMNS = ["date", "metric", "firm", "category", "locale", "segment", "value"]
+
+
+def read_timeseries(path: Path, folder: Path | None = None) -> pd.DataFrame:
+    """A run's tidy time series; a missing or damaged file is one UserError line."""
+    folder = path.parent if folder is None else folder
+    if not path.is_file():
+        raise damaged(folder, f"{path.name} is missing")
+    try:
+        timeseries = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise damaged(folder, f"{path.name} cannot be read ({str(error).splitlines()[0][:80]})") from None
+    if list(timeseries.columns) != COLUMNS:
+        raise damaged(folder, f"{path.name} has columns {', '.join(map(str, timeseries.columns))}, "
+                              f"not {', '.join(COLUMNS)}")
+    return timeseries
 
 
 def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write a file through ``write`` to a temporary name, then rename it over ``path``."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(temporary)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def strict(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None, so it can be written as strict JSON."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: strict(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict(value) for value in data]
+    return data
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    """Strict JSON (NaN and infinities written as null), sorted keys, one trailing newline."""
+    path.write_text(json.dumps(strict(data), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
 
 
-class staging:
-    """A temporary sibling folder that replaces ``target`` only if the block finishes."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        # mkdir (unlike mkdtemp) honours the umask, so the folder gets the user's usual permissions.
-        self.temporary = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        self.temporary.mkdir()
-        return self.temporary
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is not None:
-            shutil.rmtree(self.temporary, ignore_errors=True)
-            return
-        previous = None
-        if self.target.exists():
-            previous = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            os.replace(self.target, previous)
-        os.replace(self.temporary, self.target)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
+# What a results folder may hold; ``prepare_output`` refuses to replace one holding anything else.
+RESULT_KINDS = ("run", "set")
+RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html")
 
 
-def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None,
+             add: Callable[[Path], None] | None = None) -> Path:
     """Write several runs: ``runs/<scenario>/seed-<seed>/`` each, plus a manifest listing them.
 
-    A set of one run is written as a plain results folder (the files at the top).
+    A set of one run is written as a plain results folder (the files at the top). ``add`` writes
+    more files (the report) into the folder before it replaces the earlier one, so results and
+    report land together or not at all.
     """
     directory = Path(directory)
-    if len(results) == 1 and not extra:
-        return results[0].save(directory)
     with staging(directory) as temporary:
-        listing = []
-        for result in results:
-            where = Path(RUNS) / result.scenario.name / f"seed-{result.seed}"
-            (temporary / where).mkdir(parents=True)
-            result.write_files(temporary / where)
-            listing.append({"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()})
-        write_json(temporary / MANIFEST, {"runs": listing, "package_version": package_version(), **(extra or {})})
+        if len(results) == 1 and not extra:
+            results[0].write_files(temporary)
+        else:
+            listing = []
+            for result in results:
+                where = Path(RUNS) / result.scenario.name / f"seed-{result.seed}"
+                (temporary / where).mkdir(parents=True)
+                result.write_files(temporary / where)
+                listing.append({"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()})
+            manifest = {"runs": listing, "package_version": package_version(), **(extra or {})}
+            write_json(temporary / MANIFEST, mark(manifest, "set"))
+        if add is not None:
+            add(temporary)
     return directory
 
 
 def load_set(directory: str | Path) -> list[Result]:
     """The runs of a results folder: one plain run, or a set written by :func:`save_set`."""
     directory = Path(directory)
-    if (directory / TIMESERIES).is_file():
+    if not directory.is_dir():
+        raise UserError(f"{directory}: {'is a file, not' if directory.exists() else 'no such folder; give'} "
+                        "a results folder written by retailsim run or compare")
+    if (directory / TIMESERIES).exists():
         return [Result.load(directory)]
-    manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
+    if not (directory / MANIFEST).is_file():
         raise UserError(f"{directory}: not a results folder (no {TIMESERIES} and no {MANIFEST})")
-    listing = json.loads(manifest_path.read_text(encoding="utf-8")).get("runs", [])
-    if not listing:
-        raise UserError(f"{manifest_path}: lists no runs")
-    return [Result.load(directory / entry["path"]) for entry in listing]
+    listing = read_json_object(directory / MANIFEST, directory).get("runs")
+    if not isinstance(listing, list) or not listing:
+        raise damaged(directory, f"{MANIFEST} lists no runs")
+    results = []
+    for number, entry in enumerate(listing):
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or Path(path).is_absolute() or ".." in Path(path).parts:
+            raise damaged(directory, f"{MANIFEST} runs[{number}] has no path inside the folder")
+        results.append(Result.load(directory / path))
+    return results

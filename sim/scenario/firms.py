@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .types import (
+    Capital,
     CategoryPrices,
     CategoryValues,
     Date,
+    Days,
+    Gain,
+    Households,
     LocaleShares,
-    Money,
-    NonNegative,
-    Positive,
+    Miles,
     Ramp,
     Share,
+    StateCodes,
     Strict,
+    UsdPerOrder,
+    UsdPerYear,
+    Utility,
 )
 
 
@@ -30,15 +36,21 @@ class AdaptivePricing(Strict):
 
     enabled: bool = False
     step: Share = Field(0.005, description="Price-index change per month when adapting")
-    floor: Positive = Field(0.90, description="Lowest price index the firm will set")
-    ceiling: Positive = Field(1.15, description="Highest price index the firm will set")
+    floor: float = Field(0.90, gt=0, le=10, description="Lowest price index the firm will set")
+    ceiling: float = Field(1.15, gt=0, le=10, description="Highest price index the firm will set")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdaptivePricing:
+        if self.floor > self.ceiling:
+            raise ValueError(f"floor ({self.floor}) must not be above ceiling ({self.ceiling})")
+        return self
 
 
 class Membership(Strict):
     """A paid membership programme."""
 
-    fee_annual: Money = Field(description="Annual fee in US dollars")
-    perks_value_usd: Money = Field(description="Yearly value of non-shopping perks to a median-income household")
+    fee_annual: UsdPerYear = Field(description="Annual fee in US dollars")
+    perks_value_usd: UsdPerYear = Field(description="Yearly value of non-shopping perks to a median-income household")
     launch: Date | None = Field(None, description="Launch date; none means it exists before the start")
 
 
@@ -47,21 +59,21 @@ class AmazonDelivery(Strict):
     next_day_coverage: LocaleShares = LocaleShares(urban=0.95, suburban=0.85, rural=0.30)
     metro_same_day_growth_per_year: Share = Field(0.05, description="Urban and suburban same-day coverage added per year (new metros)")
     max_metro_same_day: Share = 0.92
-    same_day_days: NonNegative = 0.3
-    next_day_days: NonNegative = 1.0
-    standard_days: NonNegative = 2.0
-    nonmember_extra_days: NonNegative = Field(1.5, description="Extra days of wait without Prime")
-    nonmember_fee_usd: Money = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
-    fulfillment_cost_per_order_usd: Money = 8.0
+    same_day_days: Days = 0.3
+    next_day_days: Days = 1.0
+    standard_days: Days = 2.0
+    nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
+    nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
+    fulfillment_cost_per_order_usd: UsdPerOrder = 8.0
 
 
 class RuralProject(Strict):
     """A one-off rural investment (for example the $500M Oregon warehouse)."""
 
-    name: str
+    name: str = Field(max_length=100)
     opens: Date
-    capex_usd: Money
-    states: list[str] = Field(default_factory=list, description="USPS codes of the states it serves")
+    capex_usd: Capital
+    states: StateCodes = Field(default_factory=list, description="USPS codes of the states it serves")
     rural_same_day_gain: Share = Field(0.2, description="Share of uncovered rural households in those states it reaches")
 
 
@@ -70,13 +82,19 @@ class RuralNetwork(Strict):
 
     start: Date = dt.date(2024, 6, 1)
     end: Date = dt.date(2026, 12, 31)
-    investment_per_year_usd: Money = Field(1.6e9, description="Capital spent on rural delivery stations per year")
-    cost_per_station_usd: Positive = 20e6
+    investment_per_year_usd: Capital = Field(1.6e9, description="Capital spent on rural delivery stations per year")
+    cost_per_station_usd: Capital = Field(20e6, gt=0)
     build_lag_weeks: int = Field(20, ge=0, le=260)
-    towns_per_station: NonNegative = 20.0
-    rural_households_per_station: NonNegative = 60_000
+    towns_per_station: float = Field(20.0, ge=0, le=10_000)
+    rural_households_per_station: Households = 60_000
     max_rural_coverage: Share = 0.85
-    projects: list[RuralProject] = Field(default_factory=list)
+    projects: list[RuralProject] = Field(default_factory=list, max_length=1_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RuralNetwork:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        return self
 
 
 class AmazonAI(Strict):
@@ -84,11 +102,11 @@ class AmazonAI(Strict):
 
     programme: Ramp = Ramp(start=dt.date(2023, 1, 1), years=4.0, target=1.0)
     fulfillment_cost_reduction: Share = 0.20
-    personalization_utility: NonNegative = Field(0.15, description="Utility added to discretionary shopping at full roll-out")
+    personalization_utility: Gain = Field(0.15, description="Utility added to discretionary shopping at full roll-out")
     dynamic_pricing_discount: Share = 0.01
     talent_departure_risk_per_year: Share = Field(0.15, description="Chance per year that key AI talent leaves")
     shortfall_on_departure: Share = Field(0.25, description="Share of the programme's effect lost when talent leaves")
-    capex_per_year_usd: Money = 2.0e9
+    capex_per_year_usd: Capital = 2.0e9
 
 
 class Marketplace(Strict):
@@ -97,35 +115,35 @@ class Marketplace(Strict):
     third_party_unit_share: Share = 0.60
     seller_pass_through: Share = Field(0.65, description="Share of fraud cost sellers pass into prices")
     fba_base_share: Share = 0.80
-    fba_exit_sensitivity: NonNegative = Field(6.0, description="Fall in FBA share per unit of fraud cost over sales")
-    non_fba_extra_days: NonNegative = 2.0
+    fba_exit_sensitivity: float = Field(6.0, ge=0, le=100, description="Fall in FBA share per unit of fraud cost over sales")
+    non_fba_extra_days: Days = 2.0
 
 
 class AmazonHealth(Strict):
     pharmacy_same_day: Ramp = Ramp(start=dt.date(2023, 1, 1), years=3.0, target=0.55)
-    kiosks: int = Field(0, ge=0, description="One Medical pharmacy kiosks in operation")
-    households_per_kiosk: NonNegative = 40_000
-    kiosk_utility: NonNegative = 0.5
-    pharmacy_days_without_same_day: NonNegative = 2.0
+    kiosks: int = Field(0, ge=0, le=100_000, description="One Medical pharmacy kiosks in operation")
+    households_per_kiosk: Households = 40_000
+    kiosk_utility: Gain = 0.5
+    pharmacy_days_without_same_day: Days = 2.0
 
 
 class Advertising(Strict):
-    revenue_per_active_household_week_usd: Money = 1.2
+    revenue_per_active_household_week_usd: UsdPerOrder = 1.2
     dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
-    dsp_uplift: NonNegative = 0.10
+    dsp_uplift: float = Field(0.10, ge=0, le=10, description="Rise of ad yield after the deal (0.1 = +10%)")
 
 
 class Satellite(Strict):
     """Low-orbit broadband (Kuiper / Leo) raising rural online access."""
 
     service: Ramp = Ramp(start=dt.date(2026, 6, 1), years=3.0, target=0.5)
-    capex_per_year_usd: Money = 1.5e9
+    capex_per_year_usd: Capital = 1.5e9
 
 
 class Amazon(Strict):
     prices: CategoryPrices = CategoryPrices(grocery=1.06, discretionary=0.97, health=1.02)
     assortment: CategoryValues = CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6)
-    service_quality: float = 0.0
+    service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0)
     delivery: AmazonDelivery = AmazonDelivery()
@@ -138,42 +156,42 @@ class Amazon(Strict):
 
 
 class WalmartOnline(Strict):
-    channel_utility: float = Field(-0.8, description="Utility of Walmart's online channel against its stores")
-    nonmember_delivery_fee_usd: Money = 7.95
-    express_fee_usd: Money = Field(10.0, description="Express (<3 h) fee without Walmart+")
-    member_express_fee_usd: Money = Field(6.0, description="Express fee with Walmart+")
-    standard_days: NonNegative = 1.0
-    express_days: NonNegative = 0.1
-    fulfillment_cost_per_order_usd: Money = 6.0
+    channel_utility: Utility = Field(-0.8, description="Utility of Walmart's online channel against its stores")
+    nonmember_delivery_fee_usd: UsdPerOrder = 7.95
+    express_fee_usd: UsdPerOrder = Field(10.0, description="Express (<3 h) fee without Walmart+")
+    member_express_fee_usd: UsdPerOrder = Field(6.0, description="Express fee with Walmart+")
+    standard_days: Days = 1.0
+    express_days: Days = 0.1
+    fulfillment_cost_per_order_usd: UsdPerOrder = 6.0
 
 
 class Express(Strict):
     """Express (<3 hour) delivery from stores: coverage emerges from store distance and roll-out."""
 
-    radius_miles: Positive = Field(15.0, description="Distance from an express store that can be served in 3 hours")
+    radius_miles: Miles = Field(15.0, description="Distance from an express store that can be served in 3 hours")
     roll_out: Ramp = Ramp(start=dt.date(2020, 6, 1), years=5.0, initial=0.6, target=1.0)
 
 
 class DarkStores(Strict):
     count: int = Field(0, ge=0, le=1000, description="Dark stores operating (Walmart has 4,605 US stores)")
-    households_per_dark_store: NonNegative = 400_000
+    households_per_dark_store: Households = 400_000
     fulfillment_cost_discount: Share = 0.3
-    capex_per_store_usd: Money = 30e6
+    capex_per_store_usd: Capital = 30e6
 
 
 class WalmartAI(Strict):
     """AI tools for associates: augmentation rather than automation."""
 
-    associates: int = Field(1_500_000, ge=0)
+    associates: int = Field(1_500_000, ge=0, le=10_000_000)
     tools: Ramp = Ramp(start=dt.date(2023, 6, 1), years=3.0, target=1.0)
-    service_quality_gain: NonNegative = Field(0.15, description="Utility added to Walmart channels at full roll-out")
+    service_quality_gain: Gain = Field(0.15, description="Utility added to Walmart channels at full roll-out")
     labour_productivity_gain: Share = 0.05
-    cost_per_associate_per_year_usd: Money = 100.0
+    cost_per_associate_per_year_usd: UsdPerYear = 100.0
 
 
 class WalmartHealth(Strict):
     clinics_open: bool = True
-    clinic_utility: NonNegative = 0.1
+    clinic_utility: Gain = 0.1
     pharmacy_same_day: Ramp = Ramp(start=dt.date(2021, 1, 1), years=3.0, target=0.92)
 
 
@@ -181,24 +199,24 @@ class StoreServices(Strict):
     """Stores as service platforms: auto care, clinics, pickup lockers."""
 
     level: Share = Field(0.2, description="Share of stores run as service platforms")
-    utility_at_full: NonNegative = 0.3
+    utility_at_full: Gain = 0.3
 
 
 class Agentic(Strict):
     """AI shopping agents (Walmart's partnership with Google Gemini)."""
 
     adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
-    partner_utility: NonNegative = Field(0.3, description="Agents' ease of checkout with the partner")
-    price_focus: Positive = Field(2.0, description="How much more agents weigh price and speed")
+    partner_utility: Gain = Field(0.3, description="Agents' ease of checkout with the partner")
+    price_focus: float = Field(2.0, gt=0, le=20, description="How much more agents weigh price and speed")
 
 
 class Walmart(Strict):
     prices: CategoryPrices = CategoryPrices(grocery=1.0, discretionary=1.0, health=1.0)
     assortment: CategoryValues = CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0)
-    service_quality: float = 0.0
+    service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15))
-    fuel_saving_per_trip_usd: Money = 0.8
+    fuel_saving_per_trip_usd: UsdPerOrder = 0.8
     online: WalmartOnline = WalmartOnline()
     express: Express = Express()
     dark_stores: DarkStores = DarkStores()
@@ -213,7 +231,7 @@ class Turnaround(Strict):
     """A leadership change (Kroger's new chief executive) phasing in better service and prices."""
 
     programme: Ramp = Ramp(start=dt.date(2026, 2, 9), years=2.0, target=0.0)
-    service_gain_at_full: NonNegative = 0.3
+    service_gain_at_full: Gain = 0.3
     price_cut_at_full: Share = 0.03
 
 
@@ -222,7 +240,7 @@ class Rivals(Strict):
 
     prices: CategoryPrices = CategoryPrices(grocery=1.03, discretionary=1.04, health=1.02)
     assortment: CategoryValues = CategoryValues(grocery=1.0, discretionary=0.9, health=1.0)
-    service_quality: float = 0.0
+    service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
     turnaround: Turnaround = Turnaround()

@@ -12,7 +12,28 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from .firms import Amazon, Rivals, Walmart
-from .types import CategoryValues, Date, LocaleShares, LocaleValues, Money, NonNegative, Positive, Share, Strict
+from .types import (
+    FIRST_DATE,
+    CategoryDollars,
+    CategoryShares,
+    Date,
+    Elasticity,
+    Gain,
+    Households,
+    LocaleShares,
+    LocaleValues,
+    Share,
+    Spread,
+    Strict,
+    UsdPerOrder,
+    UsdPerYear,
+    Years,
+)
+
+MAX_SEED = 2**63 - 1
+MAX_SHOPPERS = 5_000_000
+MAX_HORIZON_YEARS = 100
+MAX_EVENTS = 100_000
 
 
 class Horizon(Strict):
@@ -26,16 +47,21 @@ class Horizon(Strict):
     def _ordered(self) -> Horizon:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if (self.end - self.start).days > 365.25 * MAX_HORIZON_YEARS:
+            raise ValueError(f"the horizon runs {(self.end - self.start).days / 365.25:.0f} years; "
+                             f"at most {MAX_HORIZON_YEARS} are allowed")
+        if (self.start - FIRST_DATE).days < 7 * self.warmup_weeks:
+            raise ValueError(f"the warm-up would start before {FIRST_DATE}")
         return self
 
 
 class Population(Strict):
-    shoppers: int = Field(20_000, ge=10, le=5_000_000, description="Simulated households")
-    us_households: Positive = Field(131.4e6, description="US households the shoppers stand for (ACS 2023)")
+    shoppers: int = Field(20_000, ge=10, le=MAX_SHOPPERS, description="Simulated households")
+    us_households: Households = Field(131.4e6, gt=0, description="US households the shoppers stand for (ACS 2023)")
     suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
-    median_income_usd: Money = 75_000.0
-    income_sigma: NonNegative = 0.7
-    rural_income_ratio: Positive = 0.85
+    median_income_usd: float = Field(75_000.0, ge=1_000, le=1_000_000, description="US dollars a year")
+    income_sigma: Spread = 0.7
+    rural_income_ratio: float = Field(0.85, gt=0, le=5)
     network_degree: int = Field(6, ge=0, le=50, description="Neighbours each household hears from")
     network_same_zone_share: Share = Field(0.7, description="Share of neighbours in the same state and locale")
 
@@ -43,26 +69,26 @@ class Population(Strict):
 class Geography(Strict):
     store_distance_median_miles: LocaleValues = LocaleValues(urban=2.0, suburban=3.5, rural=7.0)
     rival_distance_median_miles: LocaleValues = LocaleValues(urban=1.2, suburban=2.5, rural=6.0)
-    distance_sigma: NonNegative = 0.8
+    distance_sigma: Spread = 0.8
     broadband: LocaleShares = LocaleShares(urban=0.95, suburban=0.93, rural=0.80)
 
 
 class ShopperBehaviour(Strict):
     """How households weigh price, time, habit and access when choosing a channel each week."""
 
-    price_utility_per_usd: Positive = Field(0.03, description="Utility of one dollar for a median-income household")
-    price_income_elasticity: NonNegative = 0.5
-    price_sigma: NonNegative = 0.3
-    weekly_budget_usd: CategoryValues = CategoryValues(grocery=150.0, discretionary=90.0, health=20.0)
-    budget_income_elasticity: NonNegative = 0.3
-    value_of_time_share_of_wage: NonNegative = 0.5
-    travel_cost_per_mile_usd: Money = 0.30
-    travel_speed_mph: Positive = 25.0
-    trip_share: CategoryValues = CategoryValues(grocery=0.6, discretionary=0.3, health=0.1)
-    wait_cost_per_day_usd: CategoryValues = CategoryValues(grocery=8.0, discretionary=2.0, health=6.0)
-    habit_weight: NonNegative = 1.5
+    price_utility_per_usd: float = Field(0.03, gt=0, le=10, description="Utility of one dollar for a median-income household")
+    price_income_elasticity: Elasticity = 0.5
+    price_sigma: Spread = 0.3
+    weekly_budget_usd: CategoryDollars = CategoryDollars(grocery=150.0, discretionary=90.0, health=20.0)
+    budget_income_elasticity: Elasticity = 0.3
+    value_of_time_share_of_wage: float = Field(0.5, ge=0, le=5, description="Value of an hour as a share of the hourly wage")
+    travel_cost_per_mile_usd: float = Field(0.30, ge=0, le=100, description="US dollars a mile")
+    travel_speed_mph: float = Field(25.0, gt=0, le=200, description="Miles an hour")
+    trip_share: CategoryShares = CategoryShares(grocery=0.6, discretionary=0.3, health=0.1)
+    wait_cost_per_day_usd: CategoryDollars = CategoryDollars(grocery=8.0, discretionary=2.0, health=6.0)
+    habit_weight: Gain = 1.5
     habit_learning_rate: Share = 0.1
-    offline_penalty: NonNegative = Field(2.0, description="Utility lost ordering online without broadband")
+    offline_penalty: Gain = Field(2.0, description="Utility lost ordering online without broadband")
 
 
 class MembershipBehaviour(Strict):
@@ -70,19 +96,19 @@ class MembershipBehaviour(Strict):
 
     innovation_p_per_year: Share = Field(0.03, description="Bass p (Sultan, Farley & Lehmann 1990)")
     imitation_q_per_year: Share = Field(0.38, description="Bass q (Sultan, Farley & Lehmann 1990)")
-    value_scale_usd: Positive = Field(40.0, description="Dollars of net value that move a decision by one logit unit")
-    taste_sd_usd: NonNegative = Field(60.0, description="Spread of households' own liking for a membership")
+    value_scale_usd: UsdPerYear = Field(40.0, gt=0, description="Dollars of net value that move a decision by one logit unit")
+    taste_sd_usd: UsdPerYear = Field(60.0, description="Spread of households' own liking for a membership")
     taste_correlation: float = Field(
         0.0, ge=-0.95, le=0.95,
         description="Correlation of a household's liking for Prime and for Walmart+ (subscription-minded households)",
     )
     churn_floor_per_year: Share = Field(0.02, description="Yearly churn of members for whom it clearly pays (fitted)")
     value_churn_per_year: Share = Field(0.15, description="Extra churn of members for whom it no longer pays")
-    first_year_churn_multiplier: Positive = 2.0
+    first_year_churn_multiplier: float = Field(2.0, gt=0, le=20)
     walmart_plus_initial_consideration: Share = Field(
         0.25, description="Share of households that consider Walmart+ at launch (Delivery Unlimited's reach)"
     )
-    perks_income_elasticity: NonNegative = 0.5
+    perks_income_elasticity: Elasticity = 0.5
 
 
 class Returns(Strict):
@@ -99,30 +125,32 @@ class Returns(Strict):
 
 
 class Economics(Strict):
-    cost_of_goods_share: CategoryValues = CategoryValues(grocery=0.76, discretionary=0.68, health=0.72)
-    store_cost_per_trip_usd: Money = 5.0
-    rival_online_cost_per_order_usd: Money = 9.0
-    depreciation_years: Positive = 10.0
+    cost_of_goods_share: CategoryShares = CategoryShares(grocery=0.76, discretionary=0.68, health=0.72)
+    store_cost_per_trip_usd: UsdPerOrder = 5.0
+    rival_online_cost_per_order_usd: UsdPerOrder = 9.0
+    depreciation_years: Years = Field(10.0, gt=0)
 
 
 class Event(Strict):
     """A change of levers at a date, e.g. ``{date: 2026-03, set: {walmart.walmart_plus.fee_annual: 79}}``."""
 
     date: Date
-    label: str = ""
-    set: dict[str, Any] = Field(min_length=1, description="Dotted scenario paths and their new values")
+    label: str = Field("", max_length=200)
+    set: dict[str, Any] = Field(min_length=1, max_length=1_000, description="Dotted scenario paths and their new values")
 
 
 class Scenario(Strict):
     """A complete what-if: the world, the firms' levers, and a timeline of events."""
 
-    name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the output folder")
-    description: str = ""
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+                      description="Used for the output folder: 1 to 100 letters, digits, '_', '.' or '-', "
+                                  "starting with a letter or digit")
+    description: str = Field("", max_length=20_000)
     extends: str | None = Field(None, description="Path of a scenario this one overrides (resolved on load)")
     calibration: str | None = Field(
         None, description="Path of a calibrated.yaml whose fitted parameters are this file's defaults (resolved on load)"
     )
-    seed: int = Field(2021, ge=0, description="Seed of the run's random streams")
+    seed: int = Field(2021, ge=0, le=MAX_SEED, description="Seed of the run's random streams")
     horizon: Horizon = Horizon()
     population: Population = Population()
     geography: Geography = Geography()
@@ -133,7 +161,7 @@ class Scenario(Strict):
     amazon: Amazon = Amazon()
     walmart: Walmart = Walmart()
     rivals: Rivals = Rivals()
-    events: list[Event] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
 
     @model_validator(mode="after")
     def _events_in_horizon(self) -> Scenario:

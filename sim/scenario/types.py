@@ -1,12 +1,20 @@
-"""Building blocks of the scenario schema: strict models, bounded numbers, dates, ramps."""
+"""Building blocks of the scenario schema: strict models, bounded numbers, dates, ramps.
+
+Every number a scenario holds is finite and bounded by what its unit can mean (a share between 0
+and 1, a fee below $10,000 a year, a utility within +-10 logit units, capital below $1 trillion,
+a date between 1900 and 2200); ``docs/safety.md`` lists the bounds. A value outside them is one
+clear error line when the file loads, never NaN in the results.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
+from importlib import resources
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 CATEGORIES = ("grocery", "discretionary", "health")
 LOCALES = ("urban", "suburban", "rural")
@@ -15,16 +23,21 @@ LOCALES = ("urban", "suburban", "rural")
 class Strict(BaseModel):
     """Base of every scenario block: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 
 
 def parse_date(value: object) -> object:
     """Accept a date, ``YYYY-MM-DD`` or ``YYYY-MM`` (meaning the first day of that month)."""
     if isinstance(value, dt.datetime):
         return value.date()
+    if not isinstance(value, (dt.date, str)):
+        raise ValueError("expected a date, YYYY-MM-DD or YYYY-MM")
     if isinstance(value, str) and _MONTH.match(value.strip()):
         year, month = value.strip().split("-")
         try:
@@ -34,24 +47,44 @@ def parse_date(value: object) -> object:
     return value
 
 
+def _in_range(value: dt.date) -> dt.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"dates run from {FIRST_DATE} to {LAST_DATE}")
+    return value
+
+
 Date = Annotated[
     dt.date,
     BeforeValidator(parse_date),
+    AfterValidator(_in_range),
     PlainSerializer(lambda d: d.isoformat(), return_type=str),
     Field(description="A date: YYYY-MM-DD, or YYYY-MM for the first day of that month"),
 ]
 Share = Annotated[float, Field(ge=0.0, le=1.0, description="A share between 0 and 1")]
-Money = Annotated[float, Field(ge=0.0, description="US dollars, not negative")]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+# Dollars per order, trip, mile or household-week.
+UsdPerOrder = Annotated[float, Field(ge=0.0, le=1_000.0, description="US dollars per order or week, 0 to 1,000")]
+# Dollars per household (or associate) per year: fees, perks, tastes.
+UsdPerYear = Annotated[float, Field(ge=0.0, le=10_000.0, description="US dollars a year, 0 to 10,000")]
+# Capital and programme budgets of a firm.
+Capital = Annotated[float, Field(ge=0.0, le=1e12, description="US dollars, 0 to 1 trillion")]
+Days = Annotated[float, Field(ge=0.0, le=60.0, description="Days, 0 to 60")]
+Years = Annotated[float, Field(ge=0.0, le=100.0, description="Years, 0 to 100")]
+Miles = Annotated[float, Field(gt=0.0, le=500.0, description="Miles, above 0 and at most 500")]
+# Utilities of the logit choice, in logit units (a utility of 10 makes an option near certain).
+Utility = Annotated[float, Field(ge=-10.0, le=10.0, description="Utility in logit units, -10 to 10")]
+Gain = Annotated[float, Field(ge=0.0, le=10.0, description="Utility added, in logit units, 0 to 10")]
+Elasticity = Annotated[float, Field(ge=0.0, le=5.0, description="An elasticity, 0 to 5")]
+Spread = Annotated[float, Field(ge=0.0, le=3.0, description="Standard deviation of a log-normal, 0 to 3")]
+Households = Annotated[float, Field(ge=0.0, le=1e9, description="Households, 0 to 1 billion")]
+PriceIndex = Annotated[float, Field(gt=0.0, le=10.0, description="Price index (1.0 = the reference basket), above 0 and at most 10")]
 
 
 class CategoryValues(Strict):
-    """One number per shopping category."""
+    """One utility per shopping category (logit units)."""
 
-    grocery: float
-    discretionary: float
-    health: float
+    grocery: Utility
+    discretionary: Utility
+    health: Utility
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.grocery, self.discretionary, self.health)
@@ -60,9 +93,25 @@ class CategoryValues(Strict):
 class CategoryPrices(CategoryValues):
     """A price index per category (1.0 = the market's reference basket price)."""
 
-    grocery: Positive = 1.0
-    discretionary: Positive = 1.0
-    health: Positive = 1.0
+    grocery: PriceIndex = 1.0
+    discretionary: PriceIndex = 1.0
+    health: PriceIndex = 1.0
+
+
+class CategoryShares(CategoryValues):
+    """One share per category."""
+
+    grocery: Share
+    discretionary: Share
+    health: Share
+
+
+class CategoryDollars(CategoryValues):
+    """Dollars per category (a weekly budget, a cost per day of waiting)."""
+
+    grocery: UsdPerOrder
+    discretionary: UsdPerOrder
+    health: UsdPerOrder
 
 
 class LocaleShares(Strict):
@@ -77,11 +126,11 @@ class LocaleShares(Strict):
 
 
 class LocaleValues(Strict):
-    """One positive number per locale."""
+    """One distance per locale (miles)."""
 
-    urban: Positive
-    suburban: Positive
-    rural: Positive
+    urban: Miles
+    suburban: Miles
+    rural: Miles
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.urban, self.suburban, self.rural)
@@ -91,7 +140,7 @@ class Ramp(Strict):
     """A programme that rolls out linearly from ``initial`` at ``start`` to ``target`` over ``years``."""
 
     start: Date
-    years: NonNegative = 1.0
+    years: Years = 1.0
     initial: Share = 0.0
     target: Share = 0.0
 
@@ -101,3 +150,23 @@ class Ramp(Strict):
             return 0.0
         progress = 1.0 if self.years == 0 else min(1.0, (on - self.start).days / (365.25 * self.years))
         return self.initial + (self.target - self.initial) * progress
+
+
+@lru_cache(maxsize=1)
+def state_codes() -> tuple[str, ...]:
+    """The USPS codes of the 50 states and DC (the model's geography, ``sim/model/data/states.csv``)."""
+    text = resources.files("sim").joinpath("model/data/states.csv").read_text(encoding="utf-8")
+    return tuple(line.split(",", 1)[0] for line in text.splitlines()[1:] if line.strip())
+
+
+def _state_codes(codes: list[str]) -> list[str]:
+    valid = state_codes()
+    for code in codes:
+        if code not in valid:
+            raise ValueError(f"'{code}' is not a state's USPS code; valid: {', '.join(valid)}")
+    if len(set(codes)) != len(codes):
+        raise ValueError("a state is listed twice")
+    return codes
+
+
+StateCodes = Annotated[list[str], Field(max_length=51), AfterValidator(_state_codes)]

@@ -50,3 +50,28 @@ def offline_page(allow: str | None = None):
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def offline_browser(allow: str, executable: str | None = None):
+    """Headless Chromium (``executable``: a wrapper of it, e.g. one that enters a network namespace)
+    yielding ``new_page()``: each call a page in a context of its own (its own cookies, so its own
+    server session), every request refused but those starting with ``allow``."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make test installs it")
+    path = chromium()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable or path, args=CHROMIUM_FLAGS)
+        try:
+            def new_page():
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.route("http*://**", lambda route: route.continue_() if route.request.url.startswith(allow)
+                              else route.abort())
+                page = context.new_page()
+                page.errors = []
+                page.on("pageerror", lambda error: page.errors.append(str(error)))
+                page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+                return page
+
+            yield new_page
+        finally:
+            browser.close()

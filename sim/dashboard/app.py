@@ -1,25 +1,20 @@
 """The classroom dashboard: Mesa's SolaraViz with retailsim's levers, monitors and live charts.
 
-Started by ``retailsim dashboard`` (which sets the scenario through ``RETAILSIM_DASHBOARD_SCENARIO``);
-also ``solara run sim.dashboard.app``.
+Served by ``retailsim dashboard`` (``sim/dashboard/serve.py``); also ``solara run sim.dashboard.app``
+(then the scenario comes from ``RETAILSIM_DASHBOARD_SCENARIO``). Importing this module opens no
+file and builds no model: each browser session builds its own model when its page first renders.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
+from . import model as market
 from . import panels
 from .levers import sliders
-from .model import DEFAULT_SHOPPERS, START, DashboardMarket, preset, presets
-
-SCENARIO = START
-SHOPPERS = int(os.environ.get("RETAILSIM_DASHBOARD_SHOPPERS", DEFAULT_SHOPPERS))
-PRESETS = presets()
+from .model import DashboardMarket, preset, presets
 
 
 @solara.component
@@ -51,24 +46,32 @@ def live_chart(build):
 
 CHARTS = [live_chart(build) for build in (panels.spend_chart, panels.membership_chart, panels.delivery_chart,
                                           panels.state_map)]
+COMPONENTS = [(Monitors, 0), (Lesson, 0), *((chart, 0) for chart in CHARTS)]
 
 
 def model_params() -> dict:
-    """Preset, seed and the levers: every range and default comes from the scenario schema."""
-    names = list(PRESETS)
+    """Preset (by name only), seed and the levers: every range and default comes from the schema."""
+    names = list(presets())
+    start = preset(market.START)
     return {
         "scenario": {"type": "Select", "value": names[0], "values": names, "label": "Lesson preset"},
-        "seed": {"type": "InputText", "value": str(preset(SCENARIO).seed), "label": "Seed (Reset reruns with it)"},
-        "shoppers": SHOPPERS,
-        **sliders(preset(SCENARIO)),
+        "seed": {"type": "InputText", "value": str(start.seed), "label": "Seed (Reset reruns with it)"},
+        "shoppers": market.SHOPPERS,
+        **sliders(start),
     }
 
 
-page = SolaraViz(
-    DashboardMarket(scenario=SCENARIO, shoppers=SHOPPERS),
-    components=[(Monitors, 0), (Lesson, 0), *((chart, 0) for chart in CHARTS)],
-    model_params=model_params(),
-    name=f"retailsim classroom: {Path(SCENARIO).stem}",
-    play_interval=50,  # SolaraViz sleeps this long between steps
-    render_interval=3,  # redraw the charts every third week: rendering, not the model, is the bottleneck
-)
+@solara.component
+def Page():
+    """One browser session's dashboard: its own model, made when the session's page first renders
+    (Reset replaces it with a new one of the same session)."""
+    params = solara.use_memo(model_params, dependencies=[])
+    model = solara.use_memo(lambda: DashboardMarket(shoppers=market.SHOPPERS), dependencies=[])
+    SolaraViz(
+        model,
+        components=COMPONENTS,
+        model_params=params,
+        name=f"retailsim classroom: {market.start_name()}",
+        play_interval=50,  # SolaraViz sleeps this long between steps
+        render_interval=3,  # redraw the charts every third week: rendering, not the model, is the bottleneck
+    )

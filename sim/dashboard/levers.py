@@ -2,7 +2,8 @@
 
 Each lever is a dotted scenario path. Its kind (slider, switch), bounds and default come from the
 schema and the loaded scenario, so nothing here declares a range or a default a second time. Where
-the schema leaves a value unbounded above (a fee), the slider runs to twice its default.
+the schema leaves a value unbounded above, or bounds it only by a sanity limit more than ten times
+its default (a fee below $10,000 a year), the slider runs to twice its default.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def slider(scenario: Scenario, dotted_path: str) -> dict[str, Any]:
         return {"type": "Checkbox", "value": value, "label": label}
     low, high = _bounds(dotted_path)
     low = 0.0 if low is None else low
-    if high is None:
-        high = max(2.0 * float(value), low + 1.0)
+    if high is None or (high > 1.0 and float(value) > 0.0 and high > 10.0 * float(value)):
+        # No bound above, or only a sanity limit far above the value (a $10,000 fee): twice the value.
+        high = min(max(2.0 * float(value), low + 1.0), high if high is not None else math.inf)
     if isinstance(value, int):
         return {"type": "SliderInt", "value": value, "min": int(low), "max": int(math.ceil(high)),
                 "step": max(1, int((high - low) // 100)), "label": label}

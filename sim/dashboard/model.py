@@ -1,4 +1,8 @@
-"""The dashboard's model: the market, built from a lesson preset plus the levers a teacher moved."""
+"""The dashboard's model: the market, built from a lesson preset plus the levers a teacher moved.
+
+A browser chooses a preset by *name* only: the scenario the dashboard started with and the lessons
+in ``scenarios/lessons/``. Any other value is refused before any file is opened.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from ..model.market import RetailMarket
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import override
@@ -17,8 +22,21 @@ from .levers import LEVERS, dotted
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "scenarios" / "lessons"
 DEFAULT_SHOPPERS = 2000  # small enough to step smoothly in a browser
-# The scenario the dashboard was started with (set by ``retailsim dashboard``).
+# The scenario the dashboard was started with and its model size (set by ``retailsim dashboard``
+# through ``configure``; the variables serve ``solara run sim.dashboard.app``).
 START = os.environ.get("RETAILSIM_DASHBOARD_SCENARIO", str(ROOT / "scenarios" / "baseline.yaml"))
+SHOPPERS = int(os.environ.get("RETAILSIM_DASHBOARD_SHOPPERS", DEFAULT_SHOPPERS))
+
+
+class UnknownPreset(UserError):
+    """A preset value that is not one of the server's preset names (nothing was opened)."""
+
+
+def configure(scenario: str | Path, shoppers: int) -> None:
+    """Set the start scenario (an already validated file) and the households of every model."""
+    global START, SHOPPERS
+    START, SHOPPERS = str(scenario), int(shoppers)
+    preset.cache_clear()
 
 
 @lru_cache(maxsize=32)
@@ -26,14 +44,31 @@ def preset(path: str) -> Scenario:
     return load_scenario(path)
 
 
+def start_name() -> str:
+    return Path(START).stem
+
+
 def presets() -> dict[str, str]:
-    """The scenario the dashboard started with, then the lesson presets: name -> file."""
-    return {Path(START).stem: START, **{p.stem: str(p) for p in sorted(LESSONS.glob("*.yaml"))}}
+    """The scenario the dashboard started with, then the lesson presets: name -> file.
+
+    Only lists the lessons folder; opens no file."""
+    lessons = {p.stem: str(p) for p in sorted(LESSONS.glob("*.yaml")) if p.stem != start_name()}
+    return {start_name(): START, **lessons}
+
+
+def preset_file(name: object) -> str:
+    """The file of a preset *name*; anything else (a path, a URL, a non-string) is refused without
+    opening a file, in a message that repeats at most a short excerpt of the value."""
+    table = presets()
+    if isinstance(name, str) and name in table:
+        return table[name]
+    shown = repr(name) if len(repr(name)) <= 40 else repr(name)[:37] + "..."
+    raise UnknownPreset(f"unknown lesson preset {shown}: choose one of {', '.join(table)}")
 
 
 def build(scenario_path: str, seed: int, shoppers: int, levers: dict[str, Any]) -> Scenario:
-    """The preset with the moved levers applied. A moved lever holds for the whole run: the preset's
-    events that would set the same path are dropped."""
+    """The preset file with the moved levers applied. A moved lever holds for the whole run: the
+    preset's events that would set the same path are dropped."""
     base = preset(scenario_path)
     moved = {dotted(name): value for name, value in levers.items()
              if dotted(name) in LEVERS and value != get_path(base, dotted(name))}
@@ -46,14 +81,27 @@ def build(scenario_path: str, seed: int, shoppers: int, levers: dict[str, Any]) 
                     "dashboard")
 
 
-class DashboardMarket(RetailMarket):
-    """The market as SolaraViz creates it: every parameter by keyword (levers as ``a__b__c``)."""
+def whole_number(value: object, what: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        shown = repr(value) if len(repr(value)) <= 24 else repr(value)[:21] + "..."
+        raise UserError(f"{what} must be a whole number, got {shown}") from None
 
-    def __init__(self, scenario: str = START, seed: int = 2021,
-                 shoppers: int = DEFAULT_SHOPPERS, **kwargs: Any) -> None:
+
+class DashboardMarket(RetailMarket):
+    """The market as SolaraViz creates it: every parameter by keyword (levers as ``a__b__c``).
+
+    ``scenario`` is a preset name (default: the scenario the dashboard started with)."""
+
+    def __init__(self, scenario: str | None = None, seed: int | str = 2021,
+                 shoppers: int | None = None, **kwargs: Any) -> None:
         # SolaraViz passes every lever by keyword, and accepts only a var-keyword named kwargs.
-        super().__init__(build(presets().get(scenario, scenario), int(seed), int(shoppers), kwargs))
-        self.scenario_path = scenario
+        name = start_name() if scenario is None else scenario
+        file = preset_file(name)  # before anything is opened
+        households = SHOPPERS if shoppers is None else whole_number(shoppers, "shoppers")
+        super().__init__(build(file, whole_number(seed, "the seed"), households, kwargs))
+        self.preset_name = name
         # The class starts at the horizon, not in the unrecorded warm-up (about 0.1 s).
         while self.running and self.date < self.scenario.horizon.start - dt.timedelta(days=7):
             self.step()

@@ -6,22 +6,24 @@ Errors a user can cause print one line (file, place, what is valid) and exit wit
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import __version__
 from .errors import ScenarioError, UserError
 from .experiments import replicate_seeds, run_replicates
 from .model.market import RetailMarket
-from .results import Result, load_set, save_set
+from .limits import MAX_REPLICATES, check_workload
+from .scenario.schema import MAX_SEED, MAX_SHOPPERS
+from .outputs import kind_of, prepare_output
+from .results import MANIFEST, RESULT_FILES, RESULT_KINDS, Result, load_set, save_set
 from .run import resolve
 from .scenario import Scenario, load_scenario
-from .scenario.loader import COMMAND_LINE
+from .scenario.loader import COMMAND_LINE, parse_yaml
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
@@ -33,20 +35,41 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not equals or not path.strip():
         raise ScenarioError(COMMAND_LINE, text, "expected PATH=VALUE, e.g. walmart.walmart_plus.fee_annual=79")
     try:
-        return path.strip(), yaml.safe_load(value)
-    except yaml.YAMLError:
-        raise ScenarioError(COMMAND_LINE, path, f"cannot read the value '{value}'") from None
+        return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
+    except ScenarioError as error:
+        raise ScenarioError(COMMAND_LINE, path.strip(), f"cannot read the value '{value[:60]}' ({error.message})") from None
 
 
-def positive(text: str) -> int:
-    """A whole number of at least 1, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value:,}" if abs(value) < 10**30
+                                             else f"must be {span}")
+        return value
+
+    return parse
+
+
+positive = whole_number(1)
+seed_number = whole_number(0, MAX_SEED)
+replicate_count = whole_number(1, MAX_REPLICATES)
+shopper_count = whole_number(10, MAX_SHOPPERS)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line (the usage itself is for --help) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.removeprefix("retailsim").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"retailsim: error: {where}{message}; see '{self.prog} --help'\n")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -106,16 +129,31 @@ def print_summary(results: list[Result]) -> None:
     print("  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["membership_share"].items()))
 
 
+def prepare_results_folder(out: Path) -> str | None:
+    """Check ``--out`` before any work (see :func:`sim.outputs.prepare_output`)."""
+    return prepare_output(out, RESULT_KINDS, "--out", RESULT_FILES)
+
+
+def save_results(results: list[Result], out: Path, replaces: str | None, report: bool = True,
+                 extra: dict[str, Any] | None = None) -> None:
+    """Results and report, swapped into ``out`` together; says what they replaced."""
+    save_set(results, out, extra, add=(lambda folder: write_report(results, folder)) if report else None)
+    if replaces in RESULT_KINDS:
+        print(f"replaced: the earlier results in {out}")
+    if report:
+        print(f"report: {out / REPORT}")
+    print(f"results: {out}")
+
+
 def command_run(args: argparse.Namespace) -> int:
     scenario = resolve(args.scenario, _overrides(args))
     out = args.out or DEFAULT_OUTPUT / scenario.name
+    check_workload([scenario], args.replicates)
+    replaces = prepare_results_folder(out)
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     results = run_all([scenario], seeds, args.quiet)
-    save_set(results, out)
     print_summary(results)
-    if not args.no_report:
-        print(f"report: {write_report(results, out)}")
-    print(f"results: {out}")
+    save_results(results, out, replaces, report=not args.no_report)
     return 0
 
 
@@ -125,20 +163,33 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UserError(f"scenario names must differ to be compared (got {', '.join(names)}); set name: in each file")
+    out = args.out or DEFAULT_OUTPUT / comparison_name(names)
+    check_workload(scenarios, args.replicates)
+    replaces = prepare_results_folder(out)
     seeds = replicate_seeds(scenarios[0].seed if args.seed is None else args.seed, args.replicates)
-    out = args.out or DEFAULT_OUTPUT / "_vs_".join(names)
     results = run_all(scenarios, seeds, args.quiet)
-    save_set(results, out, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds})
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
-    print(f"report: {write_report(results, out)}")
-    print(f"results: {out}")
+    save_results(results, out, replaces, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds})
     return 0
 
 
+def comparison_name(names: list[str]) -> str:
+    """The default folder of a comparison: ``<baseline>_vs_<what-if>...``, shortened to a safe length."""
+    name = "_vs_".join(names)
+    if len(name) <= 100:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{names[0][:40]}_vs_{len(names) - 1}_what-ifs_{digest}"
+
+
 def command_report(args: argparse.Namespace) -> int:
-    results = load_set(args.results)
-    print(f"report: {write_report(results, args.results)}")
+    folder = args.results
+    if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
+        raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
+                        f"{MANIFEST}); nothing was written")
+    results = load_set(folder)
+    print(f"report: {write_report(results, folder)}")
     return 0
 
 
@@ -159,23 +210,10 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def command_dashboard(args: argparse.Namespace) -> int:
-    """Serve the classroom dashboard (Mesa's SolaraViz) on this machine until Ctrl-C."""
-    import os
-    import subprocess
+    """Serve the classroom dashboard until Ctrl-C, SIGTERM or SIGHUP (checks and rules: sim/dashboard/serve.py)."""
+    from .dashboard.serve import start
 
-    from .dashboard.model import DEFAULT_SHOPPERS
-
-    scenario_path = (args.scenario or Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml").resolve()
-    load_scenario(scenario_path)  # a bad file is one clear line here, not an error in the browser
-    env = {**os.environ, "RETAILSIM_DASHBOARD_SCENARIO": str(scenario_path),
-           "RETAILSIM_DASHBOARD_SHOPPERS": str(args.shoppers or DEFAULT_SHOPPERS)}
-    print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    command = [sys.executable, "-m", "solara", "run", "sim.dashboard.app", "--host", args.host,
-               "--port", str(args.port), "--production", "--no-open"]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    return start(args.scenario, host=args.host, port=args.port, shoppers=args.shoppers, access_code=args.access_code)
 
 
 def print_fit(fit) -> None:
@@ -223,10 +261,17 @@ def command_calibrate(args: argparse.Namespace) -> int:
 
 
 def command_validate(args: argparse.Namespace) -> int:
+    """Check every file given; each bad one is one line on stderr, and any bad one makes the exit code 2."""
+    bad = 0
     for path in args.files:
-        scenario = load_scenario(path)
+        try:
+            scenario = load_scenario(path)
+        except UserError as error:
+            print(f"retailsim: error: {error}", file=sys.stderr)
+            bad += 1
+            continue
         print(f"{path}: ok ({scenario.name}, {len(scenario.events)} events)")
-    return 0
+    return 2 if bad else 0
 
 
 def command_schema(args: argparse.Namespace) -> int:
@@ -235,15 +280,15 @@ def command_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="retailsim", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="retailsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"retailsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def scenario_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--seed", type=int, help="root seed of the replicates (default: the scenario's)")
-        command.add_argument("--replicates", type=positive, default=1, metavar="K",
-                             help="runs per scenario over K common seeds (default 1)")
-        command.add_argument("--shoppers", type=positive, help="number of simulated households")
+        command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
+        command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
+                             help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
+        command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
         command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                              help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
         command.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -294,8 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: scenarios/baseline.yaml)")
-    dashboard.add_argument("--port", type=positive, default=8765)
-    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    dashboard.add_argument("--port", default="8765", metavar="N", help="port to listen on, 1-65535 (default 8765)")
+    dashboard.add_argument("--host", default="127.0.0.1", metavar="IP",
+                           help="address to listen on (default 127.0.0.1: this machine only; any other needs an access code)")
+    dashboard.add_argument("--access-code", metavar="CODE",
+                           help="code a browser must present (8-64 letters, digits, - or _; default: a random one "
+                                "when --host is not 127.0.0.1)")
     dashboard.add_argument("--shoppers", type=positive, help="households in the dashboard's model (default 2000)")
     dashboard.set_defaults(handler=command_dashboard)
 
@@ -313,7 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed as one line
+        return int(stop.code or 0)
     try:
         return args.handler(args)
     except UserError as error:

@@ -1,0 +1,290 @@
+"""Users' files are safe: output folders, kills at any moment, bounded inputs, strict JSON.
+
+The attack corpus (``tests/test_attack.py``) throws bad inputs at the command line; these tests pin
+the rules behind it: what ``--out`` may replace, what a ``kill -9`` may leave, and that every
+number of the schema has bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import typing
+from pathlib import Path
+
+import annotated_types
+import pandas as pd
+import pytest
+from pydantic import BaseModel
+
+from sim.cli import main
+from sim.errors import ScenarioError, UserError
+from sim.outputs import STAGING_MARK, kind_of, mark, prepare_output, recover
+from sim.results import MANIFEST, RESULT_FILES, RESULT_KINDS, SUMMARY, TIMESERIES, write_json
+from sim.run import resolve
+from sim.scenario import Scenario, load_scenario
+from sim.scenario.paths import _model_in
+
+from .conftest import ROOT
+
+
+# -- the schema --------------------------------------------------------------------------------
+def _numeric_fields(model: type[BaseModel], prefix: str = "") -> typing.Iterator[tuple[str, object]]:
+    for name, field in model.model_fields.items():
+        inner = _model_in(field.annotation)
+        if inner is not None:
+            yield from _numeric_fields(inner, f"{prefix}{name}.")
+            continue
+        kinds = set(typing.get_args(field.annotation)) | {field.annotation}
+        if kinds & {int, float} and bool not in kinds:
+            yield f"{prefix}{name}", field
+
+
+def test_every_number_in_the_schema_has_a_lower_and_an_upper_bound() -> None:
+    unbounded = []
+    for dotted, field in _numeric_fields(Scenario):
+        rules = field.metadata
+        low = any(isinstance(rule, (annotated_types.Ge, annotated_types.Gt)) for rule in rules)
+        high = any(isinstance(rule, (annotated_types.Le, annotated_types.Lt)) for rule in rules)
+        if not (low and high):
+            unbounded.append(dotted)
+    assert unbounded == []
+    assert len(list(_numeric_fields(Scenario))) > 100, "the walk reaches the whole schema"
+
+
+@pytest.mark.parametrize("path, value", [
+    ("walmart.walmart_plus.fee_annual", float("nan")),
+    ("walmart.walmart_plus.fee_annual", float("inf")),
+    ("walmart.walmart_plus.fee_annual", 1e308),
+    ("shoppers.weekly_budget_usd.grocery", -150.0),
+    ("amazon.assortment.grocery", float("-inf")),
+    ("walmart.express.radius_miles", 0.0),
+    ("amazon.rural.investment_per_year_usd", 1e15),
+    ("population.us_households", float("nan")),
+])
+def test_non_finite_negative_and_absurd_numbers_are_refused(path: str, value: float) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        resolve(Scenario(), {path: value})
+    assert caught.value.place == path and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("changes, place, words", [
+    ({"amazon.pricing.floor": 1.2, "amazon.pricing.ceiling": 1.1}, "amazon.pricing", "floor (1.2) must not be above"),
+    ({"amazon.rural.end": "2024-01-01"}, "amazon.rural", "must not be before start"),
+    ({"horizon.end": "2150-01-01"}, "horizon", "at most 100 are allowed"),
+    ({"amazon.rural.projects": [{"name": "x", "opens": "2025-01", "capex_usd": 1e8, "states": ["XX"]}]},
+     "amazon.rural.projects[0].states", "'XX' is not a state's USPS code"),
+    ({"name": ".."}, "name", "String should match pattern"),
+    ({"name": "a/b"}, "name", "String should match pattern"),
+    ({"horizon.start": "1900-01-01", "horizon.end": "1950-01-01"}, "horizon", "warm-up would start before 1900-01-01"),
+])
+def test_rules_across_fields(changes: dict, place: str, words: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        resolve(Scenario(), changes)
+    assert caught.value.place == place and words in caught.value.message
+
+
+def test_an_impossible_date_is_one_line_at_its_place(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("bad.yaml").write_text("name: bad\nevents:\n  - date: 2026-02-30\n    set: {amazon.prime.fee_annual: 99}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("bad.yaml")
+    assert str(caught.value).startswith("bad.yaml:3:") and "'2026-02-30' is not a valid date" in str(caught.value)
+    with pytest.raises(ScenarioError, match=r"^--set: horizon.end: cannot read the value '2026-02-30'"):
+        main_error(["validate", "bad.yaml", "--set", "horizon.end=2026-02-30"])
+
+
+def main_error(argv: list[str]) -> None:
+    """Parse ``--set`` as the CLI does (validate takes none, so call the parser's helper directly)."""
+    from sim.cli import parse_assignment
+
+    parse_assignment(argv[-1])
+
+
+def test_ten_thousand_events_validate_in_linear_time_and_a_bad_last_one_is_found(tmp_path: Path) -> None:
+    lines = [f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}", "name: many", "events:"]
+    lines += [f"  - {{date: 2025-{k % 12 + 1:02d}-01, set: {{walmart.walmart_plus.fee_annual: {50 + k % 40}}}}}"
+              for k in range(10_000)]
+    good = tmp_path / "many.yaml"
+    good.write_text("\n".join(lines) + "\n")
+    started = time.process_time()
+    assert len(load_scenario(good).events) == 10_000 + len(load_scenario(ROOT / "scenarios" / "baseline.yaml").events)
+    assert time.process_time() - started < 60, "quadratic validation took minutes"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("\n".join(lines + ["  - {date: 2026-01-01, set: {amazon.pricing.floor: 3.0}}"]) + "\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(bad)
+    assert caught.value.line == 10_004 and "floor (3.0) must not be above ceiling" in caught.value.message
+
+
+# -- output folders ----------------------------------------------------------------------------
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_out_refuses_a_folder_retailsim_did_not_write_and_leaves_it_untouched(tiny_yaml: Path, tmp_path: Path,
+                                                                               capsys) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (project / "notes.txt").write_text("my notes\n")
+    before = snapshot(project)
+    assert main(["run", str(tiny_yaml), "--out", str(project), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "exists and was not written by retailsim" in error
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize("target", ["file", ".", "/", "results/.."])
+def test_out_refuses_files_and_names_that_are_not_folders_to_create(target: str, tiny_yaml: Path, tmp_path: Path,
+                                                                     monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("file").write_text("keep me\n")
+    Path("results").mkdir()
+    assert main(["run", str(tiny_yaml), "--out", target, "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(f"retailsim: error: --out {target}:")
+    assert Path("file").read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "results", "tiny.yaml"]
+
+
+def test_out_replaces_its_own_results_and_says_so_but_not_a_folder_with_other_files(tiny_yaml: Path, tmp_path: Path,
+                                                                                   capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert "replaced" not in capsys.readouterr().out
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["written_by"] == "retailsim" and manifest["kind"] == "run"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--seed", "9"]) == 0
+    assert f"replaced: the earlier results in {out}" in capsys.readouterr().out
+    assert json.loads((out / MANIFEST).read_text())["seed"] == 9 and (out / "report.html").is_file()
+    (out / "notes.txt").write_text("mine\n")
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet"]) == 2
+    assert "holds notes.txt, which retailsim did not write" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_scenario_named_dot_cannot_replace_the_reports_folder(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports" / "earlier").mkdir(parents=True)
+    Path("dot.yaml").write_text("name: .\n")
+    assert main(["run", "dot.yaml", "--quiet"]) == 2
+    assert "dot.yaml:1: name: String should match pattern" in capsys.readouterr().err
+    assert (tmp_path / "reports" / "earlier").is_dir()
+
+
+def test_the_output_folder_is_checked_before_the_simulation(tiny_yaml: Path, tmp_path: Path, monkeypatch) -> None:
+    ran = []
+    monkeypatch.setattr("sim.cli.run_all", lambda *args: ran.append(args) or [])
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "x").write_text("x")
+    assert main(["run", str(tiny_yaml), "--out", str(tmp_path / "foreign"), "--quiet"]) == 2
+    assert main(["compare", str(tiny_yaml), str(tiny_yaml), "--out", str(tmp_path / "c"), "--quiet"]) == 2
+    assert ran == []
+
+
+def test_size_limits_are_refused_up_front(tiny_yaml: Path, capsys) -> None:
+    assert main(["run", str(tiny_yaml), "--replicates", "1000000000"]) == 2
+    assert "argument --replicates: must be from 1 to 1,000," in capsys.readouterr().err
+    assert main(["compare", str(tiny_yaml), str(tiny_yaml), "--replicates", "600", "--set", "name=x"]) == 2
+    assert "scenario names must differ" in capsys.readouterr().err
+    assert main(["run", str(tiny_yaml), "--shoppers", "5000000", "--set", "horizon.end=2100-01-01",
+                 "--replicates", "3"]) == 2
+    assert "household-weeks" in capsys.readouterr().err
+    assert main(["run", str(tiny_yaml), "--seed", "-1"]) == 2
+    assert "argument --seed: must be from 0 to" in capsys.readouterr().err
+
+
+def test_leftovers_of_killed_writes_are_recovered_on_the_next_start(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    target = tmp_path / "out"
+
+    def folder(path: Path, kind: str | None = "run", staging: bool = False) -> Path:
+        path.mkdir()
+        if kind:
+            write_json(path / MANIFEST, mark({"seed": 1, "scenario": {}, "scenario_hash": "x"}, kind))
+        if staging:
+            (path / STAGING_MARK).touch()
+        return path
+
+    # Killed between the two renames of a swap: the earlier folder, parked, goes back in place.
+    folder(tmp_path / f".out.old-{pid}")
+    assert recover(target) == [f"restored {target} from an interrupted write"]
+    assert kind_of(target) == "run"
+    # Killed after the swap, or while staging: leftovers of ours are removed, foreign look-alikes kept.
+    folder(tmp_path / f".out.old-{pid}")
+    folder(tmp_path / f".out.tmp-{pid}-0123abcd", kind=None, staging=True)
+    folder(tmp_path / f".out.tmp-{pid}-89abcdef", kind=None)
+    assert len(recover(target)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".out.tmp-{pid}-89abcdef", "out"]
+    # A live process's staging folder is left alone.
+    folder(tmp_path / f".out.tmp-{os.getpid()}-00000000", kind=None, staging=True)
+    assert recover(target) == []
+
+
+def test_two_saves_to_one_folder_at_once_leave_one_complete_result(tiny_yaml: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim.cli", "run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]
+    processes = [subprocess.Popen(command + ["--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for seed in (1, 2)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], [o[1].decode()[-500:] for o in outputs]
+    assert json.loads((out / MANIFEST).read_text())["seed"] in (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tiny.yaml"]
+
+
+def test_json_outputs_are_strict(tmp_path: Path) -> None:
+    write_json(tmp_path / "x.json", {"share": float("nan"), "nested": [1.0, float("inf")]})
+    text = (tmp_path / "x.json").read_text()
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON")) == {
+        "share": None, "nested": [1.0, None]}
+
+
+# -- kill -9 at random moments -----------------------------------------------------------------
+def _complete(out: Path) -> bool:
+    """A whole results folder: readable table, strict manifest and summary, and the report."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    runs = [out / run["path"] for run in manifest["runs"]] if "runs" in manifest else [out]
+    for run in runs:
+        assert list(pd.read_parquet(run / TIMESERIES).columns)[0] == "date"
+        json.loads((run / SUMMARY).read_text(), parse_constant=lambda name: pytest.fail(name))
+    return (out / "report.html").read_text().rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_kill_9_at_any_moment_leaves_the_earlier_result_or_the_new_one(command: str, tiny_yaml: Path,
+                                                                       tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    what_if = tmp_path / "what_if.yaml"
+    what_if.write_text(f"extends: {tiny_yaml.name}\nname: what_if\nwalmart: {{walmart_plus: {{fee_annual: 49}}}}\n")
+    args = [str(tiny_yaml)] + ([str(what_if), "--replicates", "2"] if command == "compare" else [])
+    base = [sys.executable, "-m", "sim.cli", command, *args, "--out", str(out), "--quiet", "--shoppers", "100"]
+    started = time.perf_counter()
+    subprocess.run(base + ["--seed", "1"], check=True, capture_output=True)
+    whole = time.perf_counter() - started
+    earlier = snapshot(out)
+    chance = random.Random(12)
+    outcomes = []
+    for attempt in range(4):
+        process = subprocess.Popen(base + ["--seed", str(attempt + 2)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        # Most kills land late in the command, where the results and report are written and swapped.
+        time.sleep(whole * (0.5 + 0.6 * chance.random()))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        prepare_output(out, RESULT_KINDS, contents=RESULT_FILES)  # the next start's clean-up
+        now = snapshot(out)
+        if now == earlier:
+            outcomes.append("earlier")
+        else:
+            assert _complete(out), f"attempt {attempt}: a half-written folder"
+            outcomes.append("new")
+            earlier = now
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "leftovers"
+    assert outcomes, outcomes

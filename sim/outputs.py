@@ -134,12 +134,30 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option} {folder}: holds retailsim's {kind} results, which this command does not replace; "
                         f"choose a new {option}")
     if contents is not None:
+        entries = _without_stale_files(folder, entries, set(contents))
         foreign = [name for name in entries if name not in set(contents)]
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
                             f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
     return kind
+
+
+_STALE_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+
+
+def _without_stale_files(folder: Path, entries: list[str], contents: set[str]) -> list[str]:
+    """Remove the temporary files a killed write left inside ``folder`` (``.report.html.tmp-PID``
+    of one of ``contents``, from a dead process); the other entries."""
+    kept = []
+    for name in entries:
+        found = _STALE_FILE.match(name)
+        path = folder / name
+        if found and found["name"] in contents and path.is_file() and not _alive(int(found["pid"])):
+            path.unlink(missing_ok=True)
+        else:
+            kept.append(name)
+    return kept
 
 
 # -- swapping a folder into place ---------------------------------------------------------------

@@ -226,6 +226,10 @@ def test_leftovers_of_killed_writes_are_recovered_on_the_next_start(tmp_path: Pa
     # A live process's staging folder is left alone.
     folder(tmp_path / f".out.tmp-{os.getpid()}-00000000", kind=None, staging=True)
     assert recover(target) == []
+    # ``retailsim report`` killed while writing report.html: its temporary file goes, the folder stays usable.
+    (target / f".report.html.tmp-{pid}").write_text("<html>")
+    assert prepare_output(target, RESULT_KINDS, contents=RESULT_FILES) == "run"
+    assert sorted(p.name for p in target.iterdir()) == [MANIFEST]
 
 
 def test_two_saves_to_one_folder_at_once_leave_one_complete_result(tiny_yaml: Path, tmp_path: Path) -> None:

@@ -161,7 +161,8 @@ def parse_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, yaml.
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         line = mark.line + 1 + line_offset if mark else None
         column = f"column {mark.column + 1}" if mark and not line_offset else ""
-        raise ScenarioError(source, column, f"YAML syntax error: {problem}", line) from None
+        kind = "" if isinstance(error, yaml.constructor.ConstructorError) else "YAML syntax error: "
+        raise ScenarioError(source, column, f"{kind}{problem}", line) from None
     except RecursionError:
         raise ScenarioError(source, "", "the document is nested too deeply") from None
     finally:

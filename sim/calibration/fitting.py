@@ -17,7 +17,6 @@ once more on fresh seeds, and that out-of-sample fit is what ``calibrated.yaml``
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -30,10 +29,13 @@ import yaml
 
 from ..errors import Interrupted, UserError
 from ..experiments.executors import executor
+from ..experiments.folders import claim, hold, model_version, update_manifest, warn
+from ..experiments.sweep import check_workers
+from ..experiments.sweepfile import MAX_RUNS
 from ..experiments.replicates import replicate_seeds
-from ..results import package_version, replace_atomically, write_json
+from ..results import package_version, replace_atomically
 from .candidates import Candidates
-from .searches import run_abc, run_optuna
+from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
 from .targets import Fit
 
@@ -41,6 +43,10 @@ METHODS = ("optuna", "abc")
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
 DEFAULT_BUDGET = {"optuna": 300, "abc": 600}
+# What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
+# SQLite's side files for ABC).
+CONTENTS = (TRIALS, REPORT, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
+            ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm")
 
 
 @dataclass
@@ -75,48 +81,60 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     calibration = load_setup(setup_path)
     budget = DEFAULT_BUDGET[method] if budget is None else budget
-    if budget < 1:
-        raise UserError(f"--budget {budget}: give at least 1")
+    check_sizes(calibration, method, budget, population, batch)
+    check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
-    _claim_folder(folder, calibration, method)
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
-    with executor(workers, dask) as (pool, count):
-        candidates = Candidates(calibration, pool, seeds)
-        try:
-            if method == "optuna":
-                trials, chosen, history, posterior = run_optuna(calibration, candidates, folder, budget, batch, progress)
-            else:
-                trials, chosen, history, posterior = run_abc(calibration, candidates, folder, budget, population,
-                                                              pool, count, progress)
-        except KeyboardInterrupt:
-            raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
-                              "again to resume it") from None
-        # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
-        chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
-        check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
-        fit = Candidates(calibration, pool, check_seeds)(chosen)
-        identification = (_posterior_ranges(calibration, posterior) if posterior is not None
-                          else _profile(calibration, candidates, chosen))
-    result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
-                               history, calibration.calibrated_path if write else None)
-    _finish(calibration, result, budget, seeds, check_seeds)
+    with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
+        claim(folder, "calibration", {"fingerprint": calibration.fingerprint(), "method": method,
+                                      "setup": str(calibration.source)}, CONTENTS,
+              "a different calibration (the set-up, targets, base scenario or method changed since it started)")
+        with hold(folder):
+            candidates = Candidates(calibration, pool, seeds)
+            try:
+                if method == "optuna":
+                    trials, chosen, history, posterior = run_optuna(calibration, candidates, folder, budget, batch,
+                                                                    progress, warn)
+                else:
+                    trials, chosen, history, posterior = run_abc(calibration, candidates, folder, budget, population,
+                                                                  pool, count, progress)
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
+                                  "again to resume it") from None
+            # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
+            chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
+            check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
+            fit = Candidates(calibration, pool, check_seeds)(chosen)
+            identification = (_posterior_ranges(calibration, posterior) if posterior is not None
+                              else _profile(calibration, candidates, chosen))
+            result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
+                                       history, calibration.calibrated_path if write else None)
+            _finish(calibration, result, budget, seeds, check_seeds)
     return result
 
 
-def _claim_folder(folder: Path, calibration: Calibration, method: str) -> None:
-    manifest = folder / MANIFEST
-    fingerprint = calibration.fingerprint()
-    if manifest.is_file():
-        started = json.loads(manifest.read_text(encoding="utf-8"))
-        if started.get("fingerprint") != fingerprint or started.get("method") != method:
-            raise UserError(
-                f"{folder}: holds a different calibration (the set-up, targets, base scenario or method changed "
-                f"since it started); rerun with a new --out, or delete {folder} to start over"
-            )
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(manifest, {"fingerprint": fingerprint, "method": method, "setup": str(calibration.source),
-                          "status": "running"})
+# Candidates of one optuna search: TPE and CMA-ES cost grows with the candidates they weigh (and
+# every batch replays the scored ones), so beyond this proposing costs more than simulating.
+MAX_OPTUNA_BUDGET = 20_000
+MAX_BATCH = 1_000  # optuna candidates asked at once (more than the workers of any cluster)
+MAX_POPULATION = 100_000  # ABC particles a generation
+
+
+def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int) -> None:
+    """Refuse, before any work and in one line, a budget, population or batch out of bounds."""
+    limit = MAX_OPTUNA_BUDGET if method == "optuna" else MAX_RUNS
+    if not 1 <= budget <= limit:
+        raise UserError(f"--budget {budget}: give 1 to {limit:,} ({'candidates' if method == 'optuna' else 'particles'}"
+                        f" for {method})")
+    runs = budget * calibration.setup.replicates
+    if runs > MAX_RUNS:
+        raise UserError(f"--budget {budget:,} x {calibration.setup.replicates} replicates = {runs:,} runs is over the "
+                        f"limit of {MAX_RUNS:,} for one calibration; use a smaller --budget or fewer replicates")
+    if method == "abc" and not 1 <= population <= min(MAX_POPULATION, budget):
+        raise UserError(f"--population {population}: give 1 to {min(MAX_POPULATION, budget):,} (at most the budget, "
+                        f"{budget:,} particles, and {MAX_POPULATION:,})")
+    if method == "optuna" and not 1 <= batch <= MAX_BATCH:
+        raise UserError(f"--batch {batch}: give 1 to {MAX_BATCH:,} candidates asked at once")
 
 
 # -- what the fit says --------------------------------------------------------------------------
@@ -201,7 +219,7 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
                 "status": "complete", "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
                 "calibrated": str(result.calibrated_path) if result.calibrated_path else None,
                 "package_version": package_version()}
-    replace_atomically(folder / MANIFEST, lambda path: write_json(path, manifest))
+    update_manifest(folder, {**manifest, "model_version": model_version()}, "calibration")
 
 
 def calibrated_document(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],

@@ -8,7 +8,9 @@ only) the posterior sample.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pandas as pd
 from ..errors import UserError
 from ..experiments.executors import InlineExecutor
 from ..scenario.loader import display
+from ..streams import stream_key
 from .candidates import Candidates, simulate_targets
 from .setup import Calibration, FreeParameter
 from .targets import Target, evaluate_values
@@ -29,72 +32,161 @@ EXPLORE_SHARE = 0.6  # optuna: TPE explores this share of the budget, then CMA-E
 warnings.filterwarnings("ignore", message="covariance is not symmetric positive-semidefinite", category=RuntimeWarning)
 
 
+def batch_starts(budget: int, batch: int) -> Iterator[tuple[int, int]]:
+    """Where each batch of candidates starts and how many it asks: a function of the budget and
+    batch alone, so a resumed search cuts its batches exactly where an uninterrupted one does."""
+    explored, start = math.ceil(EXPLORE_SHARE * budget), 0
+    while start < budget:
+        size = min(batch, budget - start if start >= explored else explored - start)
+        yield start, size
+        start += size
+
+
+def batch_seed(seed: int, start: int) -> int:
+    """The sampler's seed for the batch that starts after ``start`` candidates."""
+    return int(np.random.SeedSequence([seed, start], spawn_key=(stream_key("calibration.optuna"),)).generate_state(1)[0])
+
+
+def recover_journal(journal: Path) -> str | None:
+    """Cut a torn last line (a write killed half way) off the journal, keeping it in ``.torn``.
+
+    optuna appends whole lines; a kill -9 mid-write leaves a last line without its newline, which
+    the next append would glue to a good one and make the journal unreadable for good. Returns a
+    warning line when something was cut.
+    """
+    if not journal.is_file():
+        return None
+    with open(journal, "rb+") as file:
+        size = file.seek(0, os.SEEK_END)
+        end, block = size, 1 << 16
+        while end > 0:  # find the last newline, reading backwards
+            start = max(0, end - block)
+            file.seek(start)
+            chunk = file.read(end - start)
+            found = chunk.rfind(b"\n")
+            if found >= 0:
+                cut = start + found + 1
+                break
+            end = start
+        else:
+            cut = 0
+        if cut == size:
+            return None
+        file.seek(cut)
+        torn = file.read()
+        with open(journal.with_name(journal.name + ".torn"), "ab") as kept:
+            kept.write(torn + b"\n")
+        file.truncate(cut)
+        file.flush()
+        os.fsync(file.fileno())
+    return (f"{journal}: its last line was cut short by an interrupted write ({len(torn)} bytes); it was removed "
+            f"and kept in {journal.name}.torn, and its candidate is run again")
+
+
 def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, batch: int,
-                progress: bool):
+                progress: bool, warn=None):
+    """TPE then CMA-ES, a batch at a time; resumable from the journal, and resumed = uninterrupted.
+
+    Only scored candidates are written to the journal, one line each (``add_trial``). Each batch
+    is proposed by a fresh sampler (seeded from the set-up's seed and where the batch starts) over
+    an in-memory copy of the candidates scored before it, so what it proposes depends on the
+    journal alone: a search killed at any point and resumed asks exactly what an uninterrupted one
+    asks, and a batch cut short is completed with the same candidates.
+    """
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState, create_trial
     from tqdm import tqdm
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    parameters, seed = calibration.parameters, calibration.setup.seed
-    storage = JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
-    explore = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=max(10, 2 * len(parameters)))
-    study = optuna.create_study(study_name=calibration.setup.name, storage=storage, sampler=explore,
-                                direction="minimize", load_if_exists=True)
+    parameters = calibration.parameters
+    journal = folder / OPTUNA_JOURNAL
+    note = recover_journal(journal)
+    if note and warn is not None:
+        warn([note])
+    journal.with_name(journal.name + ".lock").unlink(missing_ok=True)  # stale: this command holds the folder
+    try:
+        study = optuna.create_study(study_name=calibration.setup.name, direction="minimize", load_if_exists=True,
+                                    storage=JournalStorage(JournalFileBackend(str(journal))))
+    except (ValueError, KeyError, TypeError) as error:
+        reason = str(error).splitlines()[0][:80] if str(error) else type(error).__name__
+        raise UserError(f"{folder}: {OPTUNA_JOURNAL} is damaged ({reason}) and cannot be resumed; move the folder "
+                        "aside or choose a new --out") from None
+
+    def scored() -> list:
+        """Candidates scored so far, in order (a candidate whose runs failed counts)."""
+        return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+                if "means" in t.user_attrs]
+
+    finished = scored()
     explored = math.ceil(EXPLORE_SHARE * budget)
-    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # interrupted last time
-        study.tell(stale.number, state=TrialState.FAIL)
-        if set(stale.params) == set(parameters):  # its runs were lost: run the same candidate again
-            study.enqueue_trial(stale.params)
-
-    def finished() -> int:
-        """Candidates scored so far (a candidate whose runs failed counts; one lost to a crash does not)."""
-        return sum("means" in trial.user_attrs
-                   for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))
-
-    bar = tqdm(total=budget, initial=min(finished(), budget), unit="candidate", disable=not progress or None,
+    bar = tqdm(total=budget, initial=min(len(finished), budget), unit="candidate", disable=not progress or None,
                desc=f"{calibration.setup.name} (optuna)")
     try:
-        while (done := finished()) < budget:
-            if done >= explored and not isinstance(study.sampler, optuna.samplers.CmaEsSampler):
-                # Refine: CMA-ES follows narrow valleys that TPE's proposals keep missing. It starts
-                # from the distribution of the best tenth of the candidates so far (a warm start).
-                source = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    study.sampler = optuna.samplers.CmaEsSampler(
-                        source_trials=source if len(source) >= 10 else None, seed=seed, warn_independent_sampling=False)
-            asked = [study.ask() for _ in range(min(batch, budget - done if done >= explored else explored - done))]
-            running = [(trial, candidates.submit({name: _suggest(trial, name, p) for name, p in parameters.items()}))
-                       for trial in asked]
+        for start, size in batch_starts(budget, batch):
+            if start + size <= len(finished):
+                continue
+            asked = _propose(calibration, finished[:start], start, start >= explored, finished[:explored], size)
+            running = [(trial, candidates.submit({name: trial.params[name] for name in parameters}))
+                       for trial in asked[len(finished) - start:]]
             for trial, futures in running:
                 fit = candidates.score(futures)
-                trial.set_user_attr("means", dict(zip(fit.table["target"], fit.table["simulated_mean"].map(float))))
-                trial.set_user_attr("within", int(fit.table["within"].sum()))
-                if math.isfinite(fit.loss):
-                    study.tell(trial, fit.loss)
-                else:
-                    trial.set_user_attr("error", fit.errors[0] if fit.errors else "a target could not be simulated")
-                    study.tell(trial, state=TrialState.FAIL)
+                means = {k: (float(v) if math.isfinite(v) else None)
+                         for k, v in zip(fit.table["target"], fit.table["simulated_mean"].map(float))}
+                attrs = {"means": means, "within": int(fit.table["within"].sum())}
+                if not math.isfinite(fit.loss):
+                    attrs["error"] = fit.errors[0] if fit.errors else "a target could not be simulated"
+                study.add_trial(create_trial(  # one line in the journal: a candidate is there whole or not at all
+                    state=TrialState.COMPLETE if math.isfinite(fit.loss) else TrialState.FAIL,
+                    value=fit.loss if math.isfinite(fit.loss) else None, params=trial.params,
+                    distributions=trial.distributions, user_attrs=attrs, system_attrs=trial.system_attrs))
                 bar.update(1)
-            if study.best_trials:
-                bar.set_postfix(best_loss=f"{study.best_value:.3f}")
+            finished = scored()
+            losses = [t.value for t in finished if t.state == TrialState.COMPLETE]
+            if losses:
+                bar.set_postfix(best_loss=f"{min(losses):.3f}")
     finally:
         bar.close()
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    complete = [(number, t) for number, t in enumerate(finished) if t.state == TrialState.COMPLETE]
     if not complete:
-        errors = [t.user_attrs["error"] for t in study.get_trials(deepcopy=False) if "error" in t.user_attrs]
+        errors = [t.user_attrs["error"] for t in finished if "error" in t.user_attrs]
         raise UserError(f"{display(calibration.source)}: no candidate could be scored"
                         + (f" (first error: {errors[0]})" if errors else ""))
-    trials = pd.DataFrame([{"candidate": t.number, **{n: t.params[n] for n in parameters}, "loss": t.value,
+    trials = pd.DataFrame([{"candidate": number, **{n: t.params[n] for n in parameters}, "loss": t.value,
                             "within": t.user_attrs.get("within"),
-                            **{f"target.{k}": v for k, v in t.user_attrs.get("means", {}).items()}}
-                           for t in complete]).sort_values("candidate", ignore_index=True)
+                            **{f"target.{k}": (np.nan if v is None else v) for k, v in t.user_attrs.get("means", {}).items()}}
+                           for number, t in complete])
     history = pd.DataFrame({"candidate": trials["candidate"], "loss": trials["loss"],
                             "best_loss": trials["loss"].cummin()})
-    return trials, dict(study.best_trial.params), history, None
+    best = min(complete, key=lambda item: (item[1].value, item[0]))[1]
+    return trials, dict(best.params), history, None
+
+
+def _propose(calibration: Calibration, before: list, start: int, refine: bool, explored: list, size: int) -> list:
+    """The ``size`` candidates of the batch that starts after the scored candidates ``before``."""
+    import optuna
+    from optuna.trial import TrialState
+
+    parameters, seed = calibration.parameters, batch_seed(calibration.setup.seed, start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if refine:
+            # Refine: CMA-ES follows narrow valleys that TPE's proposals keep missing. It starts
+            # from the distribution of the best tenth of the explored candidates (a warm start).
+            source = [t for t in explored if t.state == TrialState.COMPLETE]
+            sampler = optuna.samplers.CmaEsSampler(source_trials=source if len(source) >= 10 else None, seed=seed,
+                                                   warn_independent_sampling=False)
+        else:
+            sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True,
+                                                 n_startup_trials=max(10, 2 * len(parameters)))
+        memory = optuna.create_study(direction="minimize", sampler=sampler)
+        memory.add_trials(before)
+        for _ in range(size):
+            trial = memory.ask()
+            for name, parameter in parameters.items():
+                _suggest(trial, name, parameter)
+    return memory.get_trials(deepcopy=True)[len(before):]  # with what the sampler stored (CMA-ES's state)
 
 
 def _suggest(trial, name: str, parameter: FreeParameter) -> float:
@@ -160,8 +252,9 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
                        population_size=population, sampler=sampler)
     database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
     observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}
-    if (folder / ABC_DATABASE).is_file() and pyabc.History(database).n_populations > 0:
-        abc.load(database, 1)
+    if (folder / ABC_DATABASE).is_file() and (latest := pyabc.History(database)).n_populations > 0:
+        abc.load(database, latest.id)  # the latest run: a resumed search goes on from its newest generation
+        np.random.seed(batch_seed(calibration.setup.seed, int(latest.total_nr_simulations)))  # not the first draws again
     else:
         abc.new(database, observed)
     try:

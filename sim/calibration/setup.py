@@ -15,7 +15,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ..experiments.sweepfile import check_parameter, fail
+from ..experiments.sweepfile import MAX_REPLICATES, Bounded, check_parameter, fail
+from ..outputs import PLAIN_NAME
+from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import display, read_validated
 from ..scenario.types import Strict
@@ -25,7 +27,7 @@ from .targets import Target, load_targets
 class FreeParameter(Strict):
     """A scenario value the calibration fits: its bounds (the prior's support) and why they are so."""
 
-    range: tuple[float, float]
+    range: tuple[Bounded, Bounded]
     log: bool = Field(False, description="Search (and put the prior) on a log scale")
     integer: bool = False
     why: str = Field(min_length=3, description="Where the bounds come from")
@@ -47,14 +49,15 @@ class FreeParameter(Strict):
 
 
 class Setup(Strict):
-    name: str = Field("calibration", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field("calibration", pattern=PLAIN_NAME.pattern)
     base: str = Field(description="Scenario to calibrate (relative to this file)")
     targets: str = Field(description="Targets file (relative to this file)")
     calibrated: str = Field(description="Where the fitted parameters are written (relative to this file)")
-    shoppers: int = Field(5000, ge=10, description="Households in each candidate run")
-    replicates: int = Field(3, ge=1, description="Seeds per candidate (common to all candidates)")
-    check_replicates: int = Field(5, ge=1, description="Fresh seeds on which the chosen parameters are checked")
-    seed: int = Field(0, ge=0)
+    shoppers: int = Field(5000, ge=10, le=MAX_SHOPPERS, description="Households in each candidate run")
+    replicates: int = Field(3, ge=1, le=MAX_REPLICATES, description="Seeds per candidate (common to all candidates)")
+    check_replicates: int = Field(5, ge=1, le=MAX_REPLICATES,
+                                  description="Fresh seeds on which the chosen parameters are checked")
+    seed: int = Field(0, ge=0, le=MAX_SEED - 1)  # the check seeds derive from seed + 1
     parameters: dict[str, FreeParameter] = Field(min_length=1)
 
 
@@ -74,8 +77,12 @@ class Calibration:
         return self.setup.parameters
 
     def fingerprint(self) -> str:
-        """Hash of what decides every candidate's loss (not the output path or the check seeds)."""
+        """Hash of what decides every candidate's loss (not the output path or the check seeds),
+        the model version included."""
+        from ..experiments.folders import model_version
+
         content = self.setup.model_dump(mode="json", exclude={"calibrated", "check_replicates", "base", "targets"})
+        content["model_version"] = model_version()
         content["base"] = self.base.model_dump(mode="json")
         content["targets"] = [target.model_dump(mode="json") for target in self.targets]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

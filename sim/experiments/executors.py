@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import os
+import re
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
@@ -47,6 +48,19 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+CONNECT_TIMEOUT = "5s"  # a scheduler answers in milliseconds; a wrong address should not keep the user waiting
+ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))"
+                     r":(?P<port>[0-9]{1,5})/?$")
+
+
+def check_address(address: str) -> None:
+    """A Dask scheduler address looks like ``tcp://HOST:PORT`` (or ``local``); one line if not."""
+    found = ADDRESS.match(address)
+    if found is None or not 1 <= int(found["port"]) <= 65535:
+        raise UserError(f"--dask {address[:80]}: not a scheduler address; give 'local' or one like "
+                        "tcp://10.0.0.5:8786 (host and port 1-65535)")
+
+
 @contextmanager
 def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tuple[Executor, int]]:
     """An executor and its number of workers.
@@ -72,10 +86,13 @@ def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tu
         client = Client(cluster)
     else:
         cluster = None
+        check_address(dask)
         try:
-            client = Client(dask, timeout="10s")
-        except OSError as error:
-            raise UserError(f"--dask {dask}: cannot reach a Dask scheduler there ({error})") from None
+            client = Client(dask, timeout=CONNECT_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - OSError, TimeoutError, ValueError...: one line, whatever it is
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise UserError(f"--dask {dask}: cannot reach a Dask scheduler there ({reason}); start one with "
+                            "'dask scheduler', or use --dask local") from None
     try:
         count = len(client.scheduler_info().get("workers", {})) or (workers or 1)
         yield client.get_executor(), count

@@ -10,31 +10,42 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
 from ..model.collect import DIMENSION_VALUES, METRICS
+from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import Origins, display, locate, place, read_validated, validation_error
 from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, set_path, suggest
+from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
+# Runs of one sweep (design points x replicates). Each finished run is one small file in the run
+# store, the runs table and the design are held in memory (about 1 KB a run), and at a second a run
+# a million runs are 12 days of one core: beyond that, split the sweep into several files.
+MAX_RUNS = 1_000_000
+MAX_REPLICATES = 1_000  # as for ``retailsim run --replicates``
+MAX_LEVELS = 1_000  # levels of a morris grid (SALib's usual choice is 4 to 10)
+MAX_VALUES = 1_000  # listed values of one parameter (each is checked against the scenario at load)
+MAX_MAGNITUDE = 1e15  # no scenario value is larger; a range beyond it is a typo (and high - low may overflow)
 
 
 class Distribution(Strict):
     """A distribution to draw a parameter from (random and lhs designs)."""
 
     kind: Literal["normal", "lognormal", "triangular"]
-    mean: float | None = None  # normal
-    sd: float | None = Field(None, gt=0)  # normal
-    median: float | None = Field(None, gt=0)  # lognormal
-    sigma: float | None = Field(None, gt=0)  # lognormal
-    low: float | None = None  # triangular
-    mode: float | None = None
-    high: float | None = None
+    mean: float | None = Field(None, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)  # normal
+    sd: float | None = Field(None, gt=0, le=MAX_MAGNITUDE, allow_inf_nan=False)  # normal
+    median: float | None = Field(None, gt=0, le=MAX_MAGNITUDE, allow_inf_nan=False)  # lognormal
+    sigma: float | None = Field(None, gt=0, le=10, allow_inf_nan=False)  # lognormal (10: a factor of e^10 a sd)
+    low: float | None = Field(None, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)  # triangular
+    mode: float | None = Field(None, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)
+    high: float | None = Field(None, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _complete(self) -> Distribution:
@@ -42,18 +53,33 @@ class Distribution(Strict):
         missing = [name for name in needs[self.kind] if getattr(self, name) is None]
         if missing:
             raise ValueError(f"a {self.kind} distribution needs {', '.join(needs[self.kind])} (missing {', '.join(missing)})")
-        if self.kind == "triangular" and not self.low <= self.mode <= self.high:
-            raise ValueError(f"triangular needs low <= mode <= high (got {self.low}, {self.mode}, {self.high})")
+        if self.kind == "triangular" and not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(f"triangular needs low <= mode <= high and low < high "
+                             f"(got {self.low}, {self.mode}, {self.high})")
         return self
+
+
+Bounded = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)]
 
 
 class Parameter(Strict):
     """How one scenario value varies: a range, a list of values, or a distribution."""
 
-    range: tuple[float, float] | None = None
-    steps: int | None = Field(None, ge=2, description="grid points across the range")
-    values: list[Any] | None = Field(None, min_length=1)
+    range: tuple[Bounded, Bounded] | None = None
+    steps: int | None = Field(None, ge=2, le=MAX_RUNS, description="grid points across the range")
+    values: list[Any] | None = Field(None, min_length=1, max_length=MAX_VALUES)
     distribution: Distribution | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _plain_values(cls, values: list[Any] | None) -> list[Any] | None:
+        for number, value in enumerate(values or []):
+            if isinstance(value, (list, tuple, dict, set)) or value is None:
+                what = "nothing" if value is None else "a list" if isinstance(value, (list, tuple, set)) else "a mapping"
+                raise ValueError(f"values[{number}] is {what}; each value must be one number, word or date")
+            if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_MAGNITUDE):
+                raise ValueError(f"values[{number}] is {value}; give a finite number of at most {MAX_MAGNITUDE:.0e}")
+        return values
 
     @model_validator(mode="after")
     def _one_kind(self) -> Parameter:
@@ -108,24 +134,41 @@ class Outcome(Measure):
 class Sweep(Strict):
     """A sweep: the experiment design over one base scenario."""
 
-    name: str = Field("sweep", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field("sweep", pattern=PLAIN_NAME.pattern)
     description: str = ""
     base: str = Field(description="Scenario file the sweep varies (relative to the sweep file)")
     design: Literal["grid", "random", "lhs", "sobol", "morris"]
-    samples: int = Field(16, ge=1, description="Points (random, lhs), base samples N (sobol), trajectories (morris)")
-    levels: int = Field(4, ge=2, description="Grid levels of the morris design")
-    replicates: int = Field(1, ge=1, description="Runs per point, over common seeds")
-    seed: int = Field(0, ge=0)
-    shoppers: int | None = Field(None, ge=10)
+    samples: int = Field(16, ge=1, le=MAX_RUNS,
+                         description="Points (random, lhs), base samples N (sobol), trajectories (morris)")
+    levels: int = Field(4, ge=2, le=MAX_LEVELS, description="Grid levels of the morris design")
+    replicates: int = Field(1, ge=1, le=MAX_REPLICATES, description="Runs per point, over common seeds")
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    shoppers: int | None = Field(None, ge=10, le=MAX_SHOPPERS)
     set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides of the base scenario")
     parameters: dict[str, Parameter] = Field(min_length=1)
     outcomes: dict[str, Outcome] = Field(min_length=1)
 
     def fingerprint(self, base: Scenario) -> str:
-        """Hash of everything that decides the runs and their rows (not the name or description)."""
+        """Hash of everything that decides the runs and their rows (not the name or description),
+        the model version included."""
+        from .folders import model_version
+
         content = self.model_dump(mode="json", exclude={"name", "description", "base"})
         content["base"] = base.model_dump(mode="json")
+        content["model_version"] = model_version()
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def points(self) -> int:
+        """Design points, computed from the file alone (nothing is sampled): the grid's product of
+        its axes, N(D+2) for sobol (first and total order), N(D+1) for morris, N for lhs and random."""
+        count = len(self.parameters)
+        if self.design == "grid":
+            return math.prod(len(p.values) if p.values is not None else p.steps or 1 for p in self.parameters.values())
+        return self.samples * {"sobol": count + 2, "morris": count + 1}.get(self.design, 1)
+
+    @property
+    def runs(self) -> int:
+        return self.points() * self.replicates
 
 
 def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
@@ -137,6 +180,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
     """The validated sweep and its base scenario (with the sweep's fixed overrides applied)."""
     path = Path(path)
     sweep, origins, source = read_validated(path, Sweep)
+    _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
     base_path = (path.parent / sweep.base).resolve()
     if not base_path.is_file():
         raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(path.parent)})")
@@ -155,17 +199,58 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
     return sweep, base
 
 
+def _count(number: int) -> str:
+    return f"{number:,}" if number < 10**13 else f"{number:.2e}"
+
+
+def _check_size(sweep: Sweep, origins: Origins, source: str) -> None:
+    """Refuse a sweep over :data:`MAX_RUNS` runs before anything is sampled or allocated."""
+    points, runs = sweep.points(), sweep.runs
+    if runs <= MAX_RUNS:
+        return
+    fewer = "steps or values" if sweep.design == "grid" else "samples"
+    raise fail(origins, source, ("parameters",) if sweep.design == "grid" else ("samples",),
+               f"{_count(points)} points x {sweep.replicates} replicate(s) = {_count(runs)} runs is over the limit of "
+               f"{MAX_RUNS:,} runs for one sweep; split it into several sweep files (part of a range or of the "
+               f"values each), or use fewer {fewer} or replicates")
+
+
+def check_drawn(path: str | Path, sweep: Sweep, base: Scenario, points) -> None:
+    """The smallest and largest value the design drew for each distribution are valid in the
+    scenario (ranges and values were checked at load), so no run fails on a value drawn in a tail."""
+    for dotted, parameter in sweep.parameters.items():
+        if parameter.distribution is None or dotted not in points or not len(points):
+            continue
+        column = points[dotted]
+        extremes = list(dict.fromkeys([column.min().item(), column.max().item()]))
+        try:
+            check_parameter(base, dotted, extremes, {}, "", check_path_first=False)
+        except ScenarioError as error:
+            _, origins, source = read_validated(Path(path), Sweep)
+            raise fail(origins, source, ("parameters", dotted, "distribution"),
+                       f"the design draws values from {extremes[0]:.6g} to {extremes[-1]:.6g}, and {error.message}; "
+                       "narrow the distribution or use a range") from None
+
+
 def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,
-                    verb: str = "swept") -> None:
+                    verb: str = "swept", check_path_first: bool = True) -> None:
     """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there."""
     loc = ("parameters", dotted)
-    problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
-    if problem is None and isinstance(get_path(base, dotted), (dict, Strict)):
-        problem = f"'{dotted}' is a block, not a value; name one of its keys"
-    if problem:
-        raise fail(origins, source, loc, problem)
+    if check_path_first:
+        problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
+        current = get_path(base, dotted) if problem is None else None
+        if problem is None and isinstance(current, (dict, Strict)):
+            problem = f"'{dotted}' is a block, not a value; name one of its keys"
+        elif problem is None and isinstance(current, (list, tuple, set, frozenset)):
+            problem = f"'{dotted}' holds a list, not one value, so it cannot be {verb}"
+        if problem:
+            raise fail(origins, source, loc, problem)
     data = base.model_dump(mode="json")
+    seen: set[str] = set()
     for value in probes:
+        if repr(value) in seen:  # listed twice: checked once
+            continue
+        seen.add(repr(value))
         try:
             Scenario.model_validate(set_path(data, dotted, value))
         except ValidationError as exc:

@@ -1,0 +1,129 @@
+"""Working folders of sweeps and calibrations: claimed before any work, resumed only by the same job.
+
+A sweep or calibration folder is built up over several sessions (its run store, its study), so it
+is never swapped into place whole like a results folder. Instead :func:`claim` checks it before any
+work, with :func:`sim.outputs.prepare_output`: a new or empty folder gets its ``running`` manifest
+(atomically, through a staging sibling, so a kill leaves either no folder or one with a whole
+manifest); an existing one is resumed only when its manifest names the same job (fingerprint) and
+the same model version. Anything else is one line and the folder is left as it was.
+
+While a command works in a folder it holds an exclusive ``flock`` on it (:func:`hold`), which the
+kernel releases when the process ends however it ends, so a second command into the same folder is
+refused and leftovers of a killed one (temporary files) can be removed safely.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sim
+
+from ..errors import UserError
+from ..outputs import MANIFEST, mark, prepare_output, read_manifest, staging
+from ..results import package_version, replace_atomically, write_json
+
+# What decides the numbers of a run: the model, the firms, the scenario schema and defaults, the
+# run itself and its random streams. A change to any of these files is a new model version.
+MODEL_SOURCES = ("model", "firms", "scenario", "run.py", "streams.py")
+TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
+
+
+@functools.cache
+def model_version() -> str:
+    """The package version and a hash of the model's source files, e.g. ``0.4.0+3f2a9c1be0d4``.
+
+    A checkout's package version stays the same while its code changes; the hash does not, so a
+    resumed sweep or calibration never mixes runs of two different models.
+    """
+    root = Path(sim.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in MODEL_SOURCES:
+        path = root / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return f"{package_version()}+{digest.hexdigest()[:12]}"
+
+
+def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[str], changed: str,
+          option: str = "--out") -> dict[str, Any] | None:
+    """Check ``folder`` for a ``kind`` job with ``identity`` (fingerprint and such); start or resume it.
+
+    Returns the manifest of the job being resumed, or None for a new one (whose ``running``
+    manifest is then in place). ``contents`` are the names the job writes (others are foreign);
+    ``changed`` says what differs when the fingerprint does not match. Every refusal is one line.
+    """
+    folder = Path(folder)
+    if (folder / MANIFEST).exists() and read_manifest(folder) is None:
+        raise UserError(f"{option} {folder}: its {MANIFEST} is damaged (truncated or not a JSON object), so it "
+                        f"cannot be resumed; move the folder aside or choose a new {option}")
+    found = prepare_output(folder, (kind,), option)
+    if found in (None, "empty"):
+        manifest = mark({**identity, "model_version": model_version(), "status": "running"}, kind)
+        with staging(folder) as temporary:
+            write_json(temporary / MANIFEST, manifest)
+        return None
+    manifest = read_manifest(folder) or {}
+    allowed = set(contents) | {MANIFEST}
+    foreign = sorted(name for name in os.listdir(folder) if name not in allowed and not TEMPORARY.match(name))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
+                        f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
+    version = manifest.get("model_version")
+    if version != model_version():
+        started = f"model version {version}" if version else "an older retailsim that did not record its model version"
+        raise UserError(f"{option} {folder}: was started with {started}, and this is {model_version()}; runs of two "
+                        f"model versions are never mixed: choose a new {option}, or delete {folder} to start over")
+    if any(manifest.get(key) != value for key, value in identity.items() if key in ("fingerprint", "method")):
+        raise UserError(f"{option} {folder}: holds {changed}; choose a new {option}, or delete {folder} to start over")
+    return manifest
+
+
+def update_manifest(folder: Path, manifest: dict[str, Any], kind: str) -> None:
+    """Replace the folder's manifest atomically (a kill leaves the old one or the new one)."""
+    replace_atomically(folder / MANIFEST, lambda path: write_json(path, mark(manifest, kind)))
+
+
+@contextmanager
+def hold(folder: Path, option: str = "--out") -> Iterator[None]:
+    """Work in ``folder`` alone: an exclusive lock for the block, then remove dead commands' temporaries."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{option} {folder}: another retailsim command is working in this folder; wait for it "
+                            "to finish, or choose a new " + option) from None
+        remove_temporaries(folder)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Temporary files of killed writes (``.NAME.tmp-PID``) in ``folder`` and one level below."""
+    removed = []
+    for path in [*folder.glob(".*.tmp-*"), *folder.glob("*/.*.tmp-*")]:
+        found = TEMPORARY.match(path.name)
+        if found and int(found[1]) != os.getpid() and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def warn(lines: list[str], most: int = 3) -> None:
+    """Warnings on stderr, one line each (at most ``most``, then how many more)."""
+    for line in lines[:most]:
+        print(f"retailsim: warning: {line}", file=sys.stderr)
+    if len(lines) > most:
+        print(f"retailsim: warning: ... and {len(lines) - most} more like it", file=sys.stderr)

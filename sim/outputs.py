@@ -127,6 +127,9 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     if not entries:
         return "empty"
     kind = kind_of(folder)
+    if kind is None and (folder / MANIFEST).exists() and read_manifest(folder) is None:
+        raise UserError(f"{option} {folder}: its {MANIFEST} is damaged (not a readable JSON object), so retailsim "
+                        f"cannot tell whether it wrote the folder; it is left as it is: choose a new {option}")
     if kind is None:
         raise UserError(f"{option} {folder}: exists and was not written by retailsim (it has no retailsim "
                         f"manifest.json); retailsim replaces only its own folders: choose a new {option}")

@@ -103,8 +103,9 @@ def check_code(text: str) -> str:
     return text
 
 
-def check_scenario(path: Path) -> Path:
-    """The start scenario: a regular file that loads and validates (one line if not)."""
+def check_scenario(path: Path, shoppers: int) -> Path:
+    """The start scenario: a regular file that loads and validates with the dashboard's households
+    (one line if not)."""
     from ..scenario import load_scenario
 
     try:
@@ -113,7 +114,8 @@ def check_scenario(path: Path) -> Path:
         raise UserError(f"{path}: cannot read the scenario: {error.strerror}") from None
     if not stat.S_ISREG(mode):
         raise UserError(f"{path}: not a regular file (a scenario is a YAML file)")
-    load_scenario(path)  # a bad file is one clear line here, not an error in the browser
+    # A bad file is one clear line here, not an error in the browser; so is a model too large.
+    load_scenario(path, {"population.shoppers": shoppers})
     return path.resolve()
 
 
@@ -124,7 +126,7 @@ def check(scenario: Path, host: str = "127.0.0.1", port: object = 8765, shoppers
     code, generated = (check_code(access_code), False) if access_code is not None else (None, False)
     if code is None and address not in LOOPBACK:
         code, generated = secrets.token_urlsafe(12), True
-    return Options(check_scenario(Path(scenario)), address, port_number, int(shoppers), code, generated)
+    return Options(check_scenario(Path(scenario), int(shoppers)), address, port_number, int(shoppers), code, generated)
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -17,7 +17,6 @@ removes the leftovers of killed writes on the next start.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import json
@@ -238,7 +237,7 @@ _AT_FDCWD = -100
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two paths atomically (Linux renameat2); False where the system or file system cannot."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded (no ldconfig subprocess)
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False

@@ -14,7 +14,6 @@ from sim.firms import Amazon, Rivals, Walmart
 from sim.model.choice import logsum, price_weight
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
-from sim.model.shoppers import Shopper
 from sim.results import select
 
 from .conftest import SHIPPED, small
@@ -59,17 +58,20 @@ def test_required_metrics_and_dimensions(result: sim.Result) -> None:
     assert {"grocery", "discretionary", "health", "all"} == set(spend["category"].astype(str))
 
 
-def test_shoppers_and_firms_are_mesa_agents() -> None:
+def test_households_are_one_agent_set_and_firms_are_mesa_agents() -> None:
     model = RetailMarket(small(population__shoppers=50))
     model.step()
-    shoppers = model.agents_by_type[Shopper]
-    assert len(shoppers) == 50
+    households = model.households
+    assert len(households) == 50 and len(households.frame()) == 50
     assert [len(model.agents_by_type[kind]) for kind in (Amazon, Walmart, Rivals)] == [1, 1, 1]
-    first = next(iter(shoppers))
-    row = first.index
-    assert first.locale in ("urban", "suburban", "rural") and len(first.state) == 2
-    assert first.memberships == ["none", "prime_only", "walmart_plus_only", "both"][
-        int(model.households.prime[row]) + 2 * int(model.households.walmart_plus[row])]
+    assert len(model.agents) == 3, "no per-household Python objects"
+    row = 7
+    one = households.look(row, model.geography.state_codes)
+    assert one["locale"] in ("urban", "suburban", "rural") and len(one["state"]) == 2
+    assert one["memberships"] == ["none", "prime_only", "walmart_plus_only", "both"][
+        int(households.prime[row]) + 2 * int(households.walmart_plus[row])]
+    assert one["income"] == households.frame()["income"][row]
+    assert sum(one["habits"]["grocery"].values()) == pytest.approx(households.habit[:, 0, row].sum())
 
 
 def test_membership_values_equal_a_full_recomputation() -> None:

@@ -17,7 +17,6 @@ from .collect import Collector
 from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share
 from .population import N_CATEGORIES, N_CHANNELS, draw_households
-from .shoppers import Shopper
 from .tally import N_LOCALES, Tally, cell_base, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
@@ -47,8 +46,6 @@ class RetailMarket(mesa.Model):
         self.weight = scenario.population.us_households / self.households.n
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
         self.cells = cell_base(self.households.locale)
-        for index in range(self.households.n):  # registers each with Mesa (create_agents is slower)
-            Shopper(self, index)
         self.amazon, self.walmart, self.rivals = Amazon(self), Walmart(self), Rivals(self)
         self.firms = (self.amazon, self.walmart, self.rivals)
         self.offer = Offer(self.geography.n_zones)

@@ -1,10 +1,19 @@
-"""The households: columnar state (numpy arrays), drawn once per run from its own streams."""
+"""The households: one agent set whose state is columns (numpy arrays), drawn once per run.
+
+As in mesa-frames, the agent abstraction is the *set*, not the row: every phase of the week is a
+vectorised operation over all households, and no per-household Python object exists (at a
+million households such objects cost seconds to build and hundreds of MiB). To look at one
+household, ``model.households.look(index, model.geography.state_codes)`` returns a plain view of
+its row, and ``frame()`` the whole set as a table.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..scenario.schema import Scenario
 from ..streams import Streams
@@ -12,6 +21,11 @@ from .geography import RURAL, Geography, allocate
 
 N_CATEGORIES = 3
 N_CHANNELS = 4
+HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a yearly income
+SEGMENT_NAMES = ("none", "prime_only", "walmart_plus_only", "both")  # Prime + 2 x Walmart+
+CHANNEL_NAMES = ("amazon", "walmart_store", "walmart_online", "rivals")
+CATEGORY_NAMES = ("grocery", "discretionary", "health")
+LOCALE_NAMES = ("urban", "suburban", "rural")
 
 
 @dataclass
@@ -61,6 +75,31 @@ class Households:
     @property
     def n(self) -> int:
         return len(self.zone)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def segment(self) -> np.ndarray:
+        """Each household's memberships as an index into ``SEGMENT_NAMES`` (Prime + 2 x Walmart+)."""
+        return self.prime.view(np.uint8) + 2 * self.walmart_plus.view(np.uint8)
+
+    def look(self, index: int, state_codes: tuple[str, ...] | list[str]) -> dict[str, Any]:
+        """One household as a plain dict: where it lives, its income, memberships and habits."""
+        i = int(index)
+        return {
+            "index": i,
+            "state": state_codes[self.state[i]],
+            "locale": LOCALE_NAMES[self.locale[i]],
+            "income": float(self.income[i]),
+            "memberships": SEGMENT_NAMES[int(self.prime[i]) + 2 * int(self.walmart_plus[i])],
+            "habits": {category: {channel: float(self.habit[k, c, i]) for k, channel in enumerate(CHANNEL_NAMES)}
+                       for c, category in enumerate(CATEGORY_NAMES)},
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """The set as a table, one row per household and one column per one-dimensional attribute."""
+        return pd.DataFrame({name: column for name, column in vars(self).items()
+                             if isinstance(column, np.ndarray) and column.ndim == 1})
 
     def part(self, households: slice) -> Households:
         """A contiguous range of households as views: writes (habits) reach the whole population."""
@@ -121,7 +160,7 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         shopping.price_utility_per_usd * relative ** -shopping.price_income_elasticity,
         shopping.price_sigma,
     )
-    value_of_time = shopping.value_of_time_share_of_wage * income / 2080.0
+    value_of_time = shopping.value_of_time_share_of_wage * income / float(HOURS_WORKED_PER_YEAR)
     budget = np.outer(shopping.weekly_budget_usd.as_tuple(), relative ** shopping.budget_income_elasticity)
 
     store_median = np.asarray(world.store_distance_median_miles.as_tuple())[locale]

@@ -43,6 +43,9 @@ def offer() -> Offer:
     o.walmart_pharmacy_share = 1.0
     o.amazon_nonmember_fee = 3.0
     o.amazon_nonmember_extra_days = 1.5
+    o.amazon_days, o.amazon_pharmacy_days = (0.3, 1.0, 2.0), 2.0
+    o.express_radius, o.walmart_days = 15.0, (0.1, 1.0)
+    o.walmart_delivery_fee, o.walmart_express_fee, o.walmart_member_express_fee = 7.95, 10.0, 6.0
     return o
 
 

@@ -8,7 +8,6 @@ number of the schema has bounds.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import signal
@@ -24,7 +23,7 @@ import pytest
 from pydantic import BaseModel
 
 from sim.cli import main
-from sim.errors import ScenarioError, UserError
+from sim.errors import ScenarioError
 from sim.outputs import STAGING_MARK, kind_of, mark, prepare_output, recover
 from sim.results import MANIFEST, RESULT_FILES, RESULT_KINDS, SUMMARY, TIMESERIES, write_json
 from sim.run import resolve

@@ -1,7 +1,8 @@
 """The firms: few, so each is a readable Python object (a Mesa agent) with its own levers."""
 
 from .amazon import Amazon
-from .base import LEDGER_LINES, Firm, Sales
+from ..vocabulary import LEDGER_LINES, Sales
+from .base import Firm
 from .rivals import Rivals
 from .walmart import Walmart
 

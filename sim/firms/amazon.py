@@ -6,9 +6,8 @@ import datetime as dt
 
 import numpy as np
 
-from ..model.choice import AMAZON, DISCRETIONARY, Offer
-from ..model.geography import RURAL, URBAN
-from .base import Firm, Sales
+from ..vocabulary import AMAZON, DISCRETIONARY, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
+from .base import Firm
 
 
 class Amazon(Firm):
@@ -49,7 +48,7 @@ class Amazon(Firm):
         self._talent_lottery(date)
         self.ai_level = p.ai.programme.level(date) * self.ai_effectiveness
         if p.ai.programme.start <= date:
-            self.operating_cost_this_week += p.ai.capex_per_year_usd / 52.0
+            self.operating_cost_this_week += p.ai.capex_per_year_usd / WEEKS_PER_YEAR
         self._marketplace()
         offer.price[AMAZON] = (
             self.prices() * (1.0 - p.ai.dynamic_pricing_discount * self.ai_level) * (1.0 + self.marketplace_markup)
@@ -83,7 +82,7 @@ class Amazon(Firm):
         rural = self.params.rural
         started = self._stations_started[-1] if self._stations_started else 0.0
         if rural.start <= date <= rural.end:
-            weekly = rural.investment_per_year_usd / 52.0
+            weekly = rural.investment_per_year_usd / WEEKS_PER_YEAR
             self.spend_capital(weekly)
             started += weekly / rural.cost_per_station_usd
         self._stations_started.append(started)
@@ -137,7 +136,7 @@ class Amazon(Firm):
         offer.broadband = np.where(rural, base + (1.0 - base) * service.level(date), base)
         building_from = service.start - dt.timedelta(days=365)
         if building_from <= date and service.level(date) < service.target:
-            self.spend_capital(self.params.satellite.capex_per_year_usd / 52.0)
+            self.spend_capital(self.params.satellite.capex_per_year_usd / WEEKS_PER_YEAR)
 
     def online_revenue(self, sales: Sales) -> float:
         return float(sales.spend[AMAZON].sum())
@@ -153,4 +152,4 @@ class Amazon(Firm):
         )
 
     def membership_revenue(self, sales: Sales) -> float:
-        return sales.members["prime"] * self.params.prime.fee_annual / 52.0
+        return sales.members["prime"] * self.params.prime.fee_annual / WEEKS_PER_YEAR

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-if TYPE_CHECKING:
-    from ..model.choice import Offer
+from ..vocabulary import LEDGER_LINES, N_CATEGORIES, WEEKS_PER_YEAR, Offer, Sales
 
-# The profit-and-loss lines every firm books each week, in US dollars (national scale).
-LEDGER_LINES = (
-    "revenue", "cost_of_goods", "fulfillment_cost", "membership_revenue", "ad_revenue",
-    "fraud_loss", "operating_cost", "capex", "depreciation", "operating_profit",
-)
-
-
-@dataclass(frozen=True)
-class Sales:
-    """A week's purchases, scaled to US households."""
-
-    spend: np.ndarray  # (channels, categories) dollars
-    orders: np.ndarray  # (channels, categories) household-category purchases
-    visits: np.ndarray  # (channels,) households that used the channel at all
-    active: dict[str, float]  # households that bought anything from each firm
-    members: dict[str, float]  # households holding each membership
-    base_spend: np.ndarray  # (channels, categories) the same baskets at reference prices
+__all__ = ["LEDGER_LINES", "Firm", "Sales"]
 
 
 class Firm(mesa.Agent):
@@ -48,7 +28,7 @@ class Firm(mesa.Agent):
         self.operating_cost_this_week = 0.0
         self.ad_yield = 0.0
         self.ledger = dict.fromkeys(LEDGER_LINES, 0.0)
-        self.revenue_by_category = np.zeros(3)
+        self.revenue_by_category = np.zeros(N_CATEGORIES)
 
     @property
     def params(self):
@@ -84,7 +64,7 @@ class Firm(mesa.Agent):
         revenue = float(self.revenue_by_category.sum())
         goods = float((sales.base_spend[channels] * np.asarray(economics.cost_of_goods_share.as_tuple())).sum())
         fraud = self.online_revenue(sales) * returns.fraud_cost_share * self.fraud_exposure()
-        depreciation = self.capex_to_date / (economics.depreciation_years * 52.0)
+        depreciation = self.capex_to_date / (economics.depreciation_years * WEEKS_PER_YEAR)
         fees = self.membership_revenue(sales)
         ads = sales.active[self.name] * self.ad_yield
         fulfillment = self.fulfillment_cost(sales)

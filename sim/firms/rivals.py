@@ -6,8 +6,8 @@ import datetime as dt
 
 import numpy as np
 
-from ..model.choice import RIVALS, Offer
-from .base import Firm, Sales
+from ..vocabulary import RIVALS, Offer, Sales
+from .base import Firm
 
 
 class Rivals(Firm):

@@ -6,9 +6,8 @@ import datetime as dt
 
 import numpy as np
 
-from ..model.choice import HEALTH, WALMART_ONLINE, WALMART_STORE, Offer
-from ..model.geography import RURAL
-from .base import Firm, Sales
+from ..vocabulary import HEALTH, RURAL, WALMART_ONLINE, WALMART_STORE, WEEKS_PER_YEAR, Offer, Sales
+from .base import Firm
 
 
 class Walmart(Firm):
@@ -41,7 +40,8 @@ class Walmart(Firm):
         self.start_week()
         p = self.params
         self.ai_level = p.ai.tools.level(date)
-        self.operating_cost_this_week += p.ai.associates * p.ai.cost_per_associate_per_year_usd * self.ai_level / 52.0
+        self.operating_cost_this_week += (p.ai.associates * p.ai.cost_per_associate_per_year_usd * self.ai_level
+                                          / WEEKS_PER_YEAR)
         prices = self.prices()
         offer.price[WALMART_STORE] = prices
         offer.price[WALMART_ONLINE] = prices
@@ -91,4 +91,4 @@ class Walmart(Firm):
         return online + stores
 
     def membership_revenue(self, sales: Sales) -> float:
-        return sales.members["walmart_plus"] * self.params.walmart_plus.fee_annual / 52.0
+        return sales.members["walmart_plus"] * self.params.walmart_plus.fee_annual / WEEKS_PER_YEAR

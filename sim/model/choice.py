@@ -15,57 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..scenario.schema import ShopperBehaviour
-from .population import N_CATEGORIES, N_CHANNELS, Households
+from ..vocabulary import (AMAZON, CHANNELS, DISCRETIONARY, GROCERY, HEALTH, N_CATEGORIES, N_CHANNELS, RIVALS,
+                          WALMART_ONLINE, WALMART_STORE, Offer)
+from .population import Households
 from .tally import code_bits, flag_code
 
-AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(N_CHANNELS)
-CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
-GROCERY, DISCRETIONARY, HEALTH = range(N_CATEGORIES)
+__all__ = ["AMAZON", "CHANNELS", "DISCRETIONARY", "GROCERY", "HEALTH", "RIVALS", "WALMART_ONLINE", "WALMART_STORE",
+           "Access", "HouseholdCosts", "Offer", "utilities"]
 PICKUP_TRIP_FACTOR = 0.6  # a pickup is a shorter trip: no time in the aisles
-
-
-@dataclass
-class Offer:
-    """What the firms offer this week, as every household sees it (set by the firms each week)."""
-
-    n_zones: int
-    price: np.ndarray = field(default=None)  # (channels, categories) price index
-    constant: np.ndarray = field(default=None)  # (channels, categories) utility of assortment and service
-    amazon_same_day: np.ndarray = field(default=None)  # (zones,) share reached
-    amazon_next_day: np.ndarray = field(default=None)
-    amazon_pharmacy_share: float = 0.0  # of households with same-day delivery
-    kiosk_reach: np.ndarray = field(default=None)  # (zones,)
-    kiosk_utility: float = 0.0
-    amazon_days: tuple[float, float, float] = (0.3, 1.0, 2.0)  # same-day, next-day, standard
-    amazon_extra_days: float = 0.0  # sellers outside Fulfilled by Amazon
-    amazon_nonmember_extra_days: float = 3.0
-    amazon_nonmember_fee: float = 6.99
-    amazon_pharmacy_days: float = 2.0
-    express_rollout: float = 0.0  # share of stores offering express
-    express_radius: float = 15.0
-    dark_store_reach: np.ndarray = field(default=None)  # (zones,)
-    walmart_pharmacy_share: float = 0.0  # of households with express delivery
-    walmart_days: tuple[float, float] = (0.1, 1.0)  # express, standard
-    walmart_delivery_fee: float = 7.95
-    walmart_express_fee: float = 10.0
-    walmart_member_express_fee: float = 6.0
-    fuel_saving: float = 0.0
-    broadband: np.ndarray = field(default=None)  # (zones,)
-    agentic_share: float = 0.0
-    agent_partner_utility: float = 0.0
-    agent_price_focus: float = 1.0
-
-    def __post_init__(self) -> None:
-        zeros = np.zeros(self.n_zones)
-        for name in ("amazon_same_day", "amazon_next_day", "kiosk_reach", "dark_store_reach"):
-            if getattr(self, name) is None:
-                setattr(self, name, zeros.copy())
-        if self.broadband is None:
-            self.broadband = np.ones(self.n_zones)
-        if self.price is None:
-            self.price = np.ones((N_CHANNELS, N_CATEGORIES))
-        if self.constant is None:
-            self.constant = np.zeros((N_CHANNELS, N_CATEGORIES))
 
 
 @dataclass

@@ -6,48 +6,23 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..firms import LEDGER_LINES
-from ..scenario.types import CATEGORIES, LOCALES
-from .choice import CHANNELS
-from .metrics import ALL, Recorder, shares, with_totals
-from .tally import N_LOCALES, code_bits, count_codes, flag_code
+from ..vocabulary import (ALL, CATEGORIES, CHANNELS, DIMENSION_VALUES, FIRM_OF_CHANNEL, FIRM_SCALARS, FIRMS,
+                          LEDGER_LINES, LOCALES, METRICS, N_CATEGORIES, N_LOCALES, REACH, SEGMENTS, AMAZON,
+                          WALMART_STORE, RIVALS)
+from .metrics import Recorder, shares, with_totals
+from .tally import code_bits, count_codes, flag_code
 
 if TYPE_CHECKING:
     from .market import RetailMarket
 
-FIRMS = ("amazon", "walmart", "rivals")
-FIRM_OF_CHANNEL = np.array([0, 1, 1, 2])
-SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
+__all__ = ["DIMENSION_VALUES", "METRICS", "Collector"]  # the registry's names, for older imports
 PLACES = (*LOCALES, ALL)
 CATEGORY_LABELS = (*CATEGORIES, ALL)
-REACH = {
-    "amazon_same_day_reach": "same_day",
-    "amazon_next_day_reach": "next_day",
-    "walmart_express_coverage": "express",
-    "amazon_pharmacy_same_day_reach": "amazon_pharmacy",
-    "walmart_pharmacy_same_day_reach": "walmart_pharmacy",
-    "broadband_access": "digital",
-    "ai_agent_share": "agent",
-}
-
-
-FLAG_BITS = 2 + len(REACH)  # Prime, Walmart+, then each reach flag
-
-
-SCALARS = {
-    "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
-    "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",
-    "walmart_dark_store_reach": "walmart",
-}
-METRICS = (
-    "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
-    "price_index", *LEDGER_LINES, "consumer_surplus", *SCALARS, "established_churn",
-)
-DIMENSION_VALUES = {
-    "firm": {*FIRMS, ALL},
-    "category": {*CATEGORY_LABELS},
-    "segment": {*SEGMENTS, *CHANNELS, "prime", "walmart_plus", ALL},
-}
+MEMBERSHIP_BITS = 2  # the low bits of a household's flag code: Prime, then Walmart+ (the segment index)
+FLAG_BITS = MEMBERSHIP_BITS + len(REACH)  # then each reach flag
+# Rows of the weekly code counts: the four segments, then Prime, Walmart+, and each reach flag.
+PRIME_ROW, WALMART_PLUS_ROW, FIRST_REACH_ROW = len(SEGMENTS), len(SEGMENTS) + 1, len(SEGMENTS) + MEMBERSHIP_BITS
+FIRMS_PRICE_CHANNELS = [AMAZON, WALMART_STORE, RIVALS]  # a firm's price index is its first channel's
 
 
 class Collector:
@@ -64,7 +39,8 @@ class Collector:
         # Rows of the weekly counts, over the codes of (Prime, Walmart+, reach flags...): the four
         # segments (the two low bits), then each flag.
         codes = np.arange(1 << FLAG_BITS)
-        self.code_rows = np.vstack([(codes & 3) == s for s in range(4)] + [code_bits(FLAG_BITS)]).astype(float)
+        segments = codes & (len(SEGMENTS) - 1)
+        self.code_rows = np.vstack([segments == s for s in range(len(SEGMENTS))] + [code_bits(FLAG_BITS)]).astype(float)
         self.n_states = len(model.geography.states)
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
@@ -76,7 +52,7 @@ class Collector:
         self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
-        self.scalars = {name: r.layout(name, firm=firm) for name, firm in SCALARS.items()}
+        self.scalars = {name: r.layout(name, firm=firm) for name, firm in FIRM_SCALARS.items()}
         self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in ("prime", "walmart_plus")}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
         self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
@@ -85,21 +61,21 @@ class Collector:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
         # (locale, category, channel) spend, then totals over locales and categories.
         by_channel = with_totals(m.tally.spend, (0, 1))
-        by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(3)], axis=-1)
+        by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
 
         code = flag_code([h.prime, h.walmart_plus] + [getattr(m.access, flag) for flag in REACH.values()])
-        segment = code & 3  # the two low bits: 0 none, 1 Prime only, 2 Walmart+ only, 3 both
+        segment = code & (len(SEGMENTS) - 1)  # the two low bits: the index into SEGMENTS
         counts = with_totals(self.code_rows @ count_codes(code, h.locale, N_LOCALES, FLAG_BITS).T, (1,))
         share = counts / self.households_by_locale
-        record(self.membership, date, share[:4].T)
-        record(self.prime, date, share[4])
-        record(self.plus, date, share[5])
-        for row, metric in enumerate(REACH, start=6):
+        record(self.membership, date, share[:PRIME_ROW].T)
+        record(self.prime, date, share[PRIME_ROW])
+        record(self.plus, date, share[WALMART_PLUS_ROW])
+        for row, metric in enumerate(REACH, start=FIRST_REACH_ROW):
             record(self.reach[metric], date, share[row])
 
-        record(self.price, date, m.offer.price[[0, 1, 3]])
+        record(self.price, date, m.offer.price[FIRMS_PRICE_CHANNELS])
         for line, handle in self.ledger.items():
             record(handle, date, [firm.ledger[line] for firm in m.firms])
         record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
@@ -124,8 +100,10 @@ class Collector:
         m, h = self.model, self.model.households
         n_states = self.n_states
         present = self.states_present
-        counts = np.bincount(h.state * 4 + segment, minlength=n_states * 4).reshape(n_states, 4)[present]
+        k = len(SEGMENTS)
+        counts = np.bincount(h.state * k + segment, minlength=n_states * k).reshape(n_states, k)[present]
         self.recorder.record(self.state_membership, m.date, shares(counts.astype(float)))
-        cells = ((h.state[None, :] * 3 + np.arange(3)[:, None]) * 3 + FIRM_OF_CHANNEL[m.choice]).ravel()
-        spend = np.bincount(cells, weights=m.spend.ravel(), minlength=n_states * 9).reshape(n_states, 3, 3)
+        c, f = N_CATEGORIES, len(FIRMS)
+        cells = ((h.state[None, :] * c + np.arange(c)[:, None]) * f + FIRM_OF_CHANNEL[m.choice]).ravel()
+        spend = np.bincount(cells, weights=m.spend.ravel(), minlength=n_states * c * f).reshape(n_states, c, f)
         self.recorder.record(self.state_spend, m.date, shares(with_totals(spend[present], (1,))))

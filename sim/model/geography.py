@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..scenario.schema import Scenario
-from ..scenario.types import LOCALES
+from ..vocabulary import LOCALES, RURAL, SUBURBAN, URBAN
 
-URBAN, SUBURBAN, RURAL = range(3)
+__all__ = ["RURAL", "SUBURBAN", "URBAN", "Geography", "allocate", "load_states"]
 
 
 def load_states() -> pd.DataFrame:

@@ -7,17 +7,18 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from ..firms import Amazon, Rivals, Sales, Walmart
+from ..firms import Amazon, Rivals, Walmart
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
-from .choice import (AMAZON, RIVALS, Access, HouseholdCosts, Offer, draw, exponentials, price_weight,
+from ..vocabulary import AMAZON, N_CATEGORIES, N_CHANNELS, N_LOCALES, RIVALS, Offer, Sales
+from .choice import (Access, HouseholdCosts, draw, exponentials, price_weight,
                      update_habit, utilities)
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share
-from .population import N_CATEGORIES, N_CHANNELS, draw_households
-from .tally import N_LOCALES, Tally, cell_base, one_hot, tally
+from .population import draw_households
+from .tally import ANY_WALMART, Tally, cell_base, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation
@@ -222,8 +223,8 @@ class RetailMarket(mesa.Model):
         return Sales(
             spend=week.spend.sum(axis=0).T * w,
             orders=week.orders.sum(axis=0).T * w,
-            visits=users[:4],
-            active={"amazon": users[AMAZON], "walmart": users[4], "rivals": users[RIVALS]},
+            visits=users[:N_CHANNELS],
+            active={"amazon": users[AMAZON], "walmart": users[ANY_WALMART], "rivals": users[RIVALS]},
             members={"prime": float(h.prime.sum()) * w, "walmart_plus": float(h.walmart_plus.sum()) * w},
             base_spend=week.base_spend.sum(axis=0).T * w,
         )

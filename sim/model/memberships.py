@@ -24,6 +24,7 @@ from .choice import (
     price_weight,
     walmart_service_cost,
 )
+from ..vocabulary import WEEKS_PER_YEAR
 from .population import Households
 
 
@@ -69,7 +70,7 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
 
 def shopping_value(logsum_with: np.ndarray, logsum_without: np.ndarray, price_utility: np.ndarray) -> np.ndarray:
     """Dollars a year that holding a membership adds to a household's shopping (logsum difference)."""
-    return 52.0 * (logsum_with - logsum_without).sum(axis=0) / price_utility
+    return WEEKS_PER_YEAR * (logsum_with - logsum_without).sum(axis=0) / price_utility
 
 
 def perks_value(perks_usd: float, income: np.ndarray, median_income: float, elasticity: float) -> np.ndarray:

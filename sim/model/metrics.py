@@ -13,9 +13,10 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
+from ..vocabulary import ALL
+
 COLUMNS = ("date", "metric", "firm", "category", "locale", "segment", "value")
 DIMENSIONS = ("firm", "category", "locale", "segment")
-ALL = "all"
 
 
 @dataclass

@@ -17,15 +17,9 @@ import pandas as pd
 
 from ..scenario.schema import Scenario
 from ..streams import Streams
-from .geography import RURAL, Geography, allocate
-
-N_CATEGORIES = 3
-N_CHANNELS = 4
-HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a yearly income
-SEGMENT_NAMES = ("none", "prime_only", "walmart_plus_only", "both")  # Prime + 2 x Walmart+
-CHANNEL_NAMES = ("amazon", "walmart_store", "walmart_online", "rivals")
-CATEGORY_NAMES = ("grocery", "discretionary", "health")
-LOCALE_NAMES = ("urban", "suburban", "rural")
+from ..vocabulary import (CATEGORIES, CHANNELS, HOURS_WORKED_PER_YEAR, LOCALES, N_CATEGORIES, N_CHANNELS, RURAL,
+                          SEGMENTS)
+from .geography import Geography, allocate
 
 
 @dataclass
@@ -80,7 +74,7 @@ class Households:
         return self.n
 
     def segment(self) -> np.ndarray:
-        """Each household's memberships as an index into ``SEGMENT_NAMES`` (Prime + 2 x Walmart+)."""
+        """Each household's memberships as an index into ``SEGMENTS`` (Prime + 2 x Walmart+)."""
         return self.prime.view(np.uint8) + 2 * self.walmart_plus.view(np.uint8)
 
     def look(self, index: int, state_codes: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -89,11 +83,11 @@ class Households:
         return {
             "index": i,
             "state": state_codes[self.state[i]],
-            "locale": LOCALE_NAMES[self.locale[i]],
+            "locale": LOCALES[self.locale[i]],
             "income": float(self.income[i]),
-            "memberships": SEGMENT_NAMES[int(self.prime[i]) + 2 * int(self.walmart_plus[i])],
-            "habits": {category: {channel: float(self.habit[k, c, i]) for k, channel in enumerate(CHANNEL_NAMES)}
-                       for c, category in enumerate(CATEGORY_NAMES)},
+            "memberships": SEGMENTS[int(self.prime[i]) + 2 * int(self.walmart_plus[i])],
+            "habits": {category: {channel: float(self.habit[k, c, i]) for k, channel in enumerate(CHANNELS)}
+                       for c, category in enumerate(CATEGORIES)},
         }
 
     def frame(self) -> pd.DataFrame:

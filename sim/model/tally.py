@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .population import N_CATEGORIES, N_CHANNELS
+from ..vocabulary import N_CATEGORIES, N_CHANNELS, N_LOCALES
 
-N_LOCALES = 3
+ANY_WALMART = N_CHANNELS  # the row of ``Tally.users`` after the channels: Walmart in either form
 
 
 def one_hot(groups: np.ndarray, size: int) -> np.ndarray:
@@ -25,7 +25,7 @@ class Tally:
     spend: np.ndarray  # (locales, categories, channels) dollars at the channels' prices
     base_spend: np.ndarray  # the same baskets at reference prices
     orders: np.ndarray  # household-category purchases
-    users: np.ndarray  # (5, locales): households using Amazon, Walmart store, Walmart online, rivals, any Walmart
+    users: np.ndarray  # (channels + 1, locales): households using each channel, then ANY_WALMART
 
 
 def cell_base(locale: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..firms import LEDGER_LINES
+from ..vocabulary import LEDGER_LINES
 from .ensemble import Ensemble
 from .style import BILLIONS_A_YEAR, FIRM_COLOURS, FIRM_NAMES, FONT, TEMPLATE
 from .timecharts import firm_lines, panel_chart

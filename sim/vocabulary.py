@@ -1,0 +1,130 @@
+"""The shared vocabulary: the names every floor of the package speaks, and nothing that computes.
+
+Channels, categories, locales, firms and membership segments, by name and by the index each has
+in the model's arrays; calendar facts; the offer protocol (what firms tell households each week);
+the week's sales; the profit-and-loss lines; and the registry of metric names. Firms and the model
+core both import this module; it imports only the scenario's building blocks. Wherever an array
+is indexed by one of these, use the names here rather than numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .scenario.types import CATEGORIES, LOCALES
+
+# -- calendar facts ---------------------------------------------------------------------------
+WEEKS_PER_YEAR = 52  # the model steps weekly; yearly dollars are 52 weeks
+HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a yearly income
+MONTHS_PER_YEAR = 12
+
+# -- what households choose among -------------------------------------------------------------
+CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
+AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(len(CHANNELS))
+N_CHANNELS = len(CHANNELS)
+GROCERY, DISCRETIONARY, HEALTH = range(len(CATEGORIES))
+N_CATEGORIES = len(CATEGORIES)
+URBAN, SUBURBAN, RURAL = range(len(LOCALES))
+N_LOCALES = len(LOCALES)
+
+# -- who sells ----------------------------------------------------------------------------------
+FIRMS = ("amazon", "walmart", "rivals")
+FIRM_OF_CHANNEL = np.array([FIRMS.index("amazon"), FIRMS.index("walmart"), FIRMS.index("walmart"),
+                            FIRMS.index("rivals")])
+# Households' memberships: the index is Prime + 2 x Walmart+.
+SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
+
+# The profit-and-loss lines every firm books each week, in US dollars (national scale).
+LEDGER_LINES = (
+    "revenue", "cost_of_goods", "fulfillment_cost", "membership_revenue", "ad_revenue",
+    "fraud_loss", "operating_cost", "capex", "depreciation", "operating_profit",
+)
+
+
+@dataclass(frozen=True)
+class Sales:
+    """A week's purchases, scaled to US households."""
+
+    spend: np.ndarray  # (channels, categories) dollars
+    orders: np.ndarray  # (channels, categories) household-category purchases
+    visits: np.ndarray  # (channels,) households that used the channel at all
+    active: dict[str, float]  # households that bought anything from each firm
+    members: dict[str, float]  # households holding each membership
+    base_spend: np.ndarray  # (channels, categories) the same baskets at reference prices
+
+
+@dataclass
+class Offer:
+    """What the firms offer this week, as every household sees it: the firms fill in every field
+    each week (in ``prepare``) from their scenario blocks, so nothing here has a default of its own
+    but the empty arrays."""
+
+    n_zones: int
+    price: np.ndarray = field(default=None)  # (channels, categories) price index
+    constant: np.ndarray = field(default=None)  # (channels, categories) utility of assortment and service
+    amazon_same_day: np.ndarray = field(default=None)  # (zones,) share reached
+    amazon_next_day: np.ndarray = field(default=None)
+    amazon_pharmacy_share: float = 0.0  # of households with same-day delivery
+    kiosk_reach: np.ndarray = field(default=None)  # (zones,)
+    kiosk_utility: float = 0.0
+    amazon_days: tuple[float, float, float] = (0.0, 0.0, 0.0)  # same-day, next-day, standard
+    amazon_extra_days: float = 0.0  # sellers outside Fulfilled by Amazon
+    amazon_nonmember_extra_days: float = 0.0
+    amazon_nonmember_fee: float = 0.0
+    amazon_pharmacy_days: float = 0.0
+    express_rollout: float = 0.0  # share of stores offering express
+    express_radius: float = 0.0
+    dark_store_reach: np.ndarray = field(default=None)  # (zones,)
+    walmart_pharmacy_share: float = 0.0  # of households with express delivery
+    walmart_days: tuple[float, float] = (0.0, 0.0)  # express, standard
+    walmart_delivery_fee: float = 0.0
+    walmart_express_fee: float = 0.0
+    walmart_member_express_fee: float = 0.0
+    fuel_saving: float = 0.0
+    broadband: np.ndarray = field(default=None)  # (zones,)
+    agentic_share: float = 0.0
+    agent_partner_utility: float = 0.0
+    agent_price_focus: float = 1.0
+
+    def __post_init__(self) -> None:
+        zeros = np.zeros(self.n_zones)
+        for name in ("amazon_same_day", "amazon_next_day", "kiosk_reach", "dark_store_reach"):
+            if getattr(self, name) is None:
+                setattr(self, name, zeros.copy())
+        if self.broadband is None:
+            self.broadband = np.ones(self.n_zones)
+        if self.price is None:
+            self.price = np.ones((N_CHANNELS, N_CATEGORIES))
+        if self.constant is None:
+            self.constant = np.zeros((N_CHANNELS, N_CATEGORIES))
+
+
+# -- the metric registry ------------------------------------------------------------------------
+ALL = "all"
+# Share of households each service reaches: metric -> the household flag it counts.
+REACH = {
+    "amazon_same_day_reach": "same_day",
+    "amazon_next_day_reach": "next_day",
+    "walmart_express_coverage": "express",
+    "amazon_pharmacy_same_day_reach": "amazon_pharmacy",
+    "walmart_pharmacy_same_day_reach": "walmart_pharmacy",
+    "broadband_access": "digital",
+    "ai_agent_share": "agent",
+}
+# One number a week per firm: metric -> the firm that records it.
+FIRM_SCALARS = {
+    "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
+    "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",
+    "walmart_dark_store_reach": "walmart",
+}
+METRICS = (
+    "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
+    "price_index", *LEDGER_LINES, "consumer_surplus", *FIRM_SCALARS, "established_churn",
+)
+DIMENSION_VALUES = {
+    "firm": {*FIRMS, ALL},
+    "category": {*CATEGORIES, ALL},
+    "segment": {*SEGMENTS, *CHANNELS, "prime", "walmart_plus", ALL},
+}

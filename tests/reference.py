@@ -15,7 +15,7 @@ import math
 import mesa
 import numpy as np
 
-from sim.model.choice import AMAZON, HEALTH, PICKUP_TRIP_FACTOR, WALMART_ONLINE, WALMART_STORE
+from sim.model.choice import AMAZON, HEALTH, WALMART_ONLINE, WALMART_STORE
 from sim.model.market import RetailMarket
 from sim.model.tally import tally
 from sim.scenario import Scenario
@@ -56,7 +56,7 @@ class ReferenceShopper(mesa.Agent):
     # -- the weekly choice -------------------------------------------------------------------
     def trip(self, miles: float) -> float:
         b = self.model.params.shoppers
-        hours = 2.0 * miles / b.travel_speed_mph + 0.25
+        hours = 2.0 * miles / b.travel_speed_mph + b.minutes_in_store / 60.0
         return 2.0 * miles * b.travel_cost_per_mile_usd + hours * self.model.households.value_of_time[self.index]
 
     def cost(self, channel: int, category: int, a: dict, prime: bool, plus: bool) -> float:
@@ -86,7 +86,7 @@ class ReferenceShopper(mesa.Agent):
                 fee = offer.walmart_member_express_fee if plus else offer.walmart_express_fee
             else:
                 fee = 0.0 if plus else offer.walmart_delivery_fee
-            return basket + min(fee + waiting * days, share * PICKUP_TRIP_FACTOR * walmart_trip)
+            return basket + min(fee + waiting * days, share * b.pickup_trip_share * walmart_trip)
         return basket + share * self.trip(h.rival_miles[i])
 
     def utility(self, channel: int, category: int, a: dict, prime: bool, plus: bool, habit: np.ndarray) -> float:

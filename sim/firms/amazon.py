@@ -107,7 +107,7 @@ class Amazon(Firm):
         same_day[rural] = np.minimum(
             np.maximum(p.rural.max_rural_coverage, same_day[rural]), same_day[rural] + (1.0 - same_day[rural]) * added
         )
-        next_day[rural] += (1.0 - next_day[rural]) * min(1.0, 2.0 * added)
+        next_day[rural] += (1.0 - next_day[rural]) * min(1.0, p.rural.next_day_gain_per_same_day * added)
         for project in p.rural.projects:
             if date >= project.opens:
                 reach = rural & geography.zones_in(project.states)
@@ -134,7 +134,7 @@ class Amazon(Firm):
         base = np.asarray(self.model.params.geography.broadband.as_tuple())[self.model.geography.zone_locale]
         rural = self.model.geography.zone_locale == RURAL
         offer.broadband = np.where(rural, base + (1.0 - base) * service.level(date), base)
-        building_from = service.start - dt.timedelta(days=365)
+        building_from = service.start - dt.timedelta(days=365 * self.params.satellite.build_years_before_service)
         if building_from <= date and service.level(date) < service.target:
             self.spend_capital(self.params.satellite.capex_per_year_usd / WEEKS_PER_YEAR)
 

@@ -22,7 +22,6 @@ from .tally import code_bits, flag_code
 
 __all__ = ["AMAZON", "CHANNELS", "DISCRETIONARY", "GROCERY", "HEALTH", "RIVALS", "WALMART_ONLINE", "WALMART_STORE",
            "Access", "HouseholdCosts", "Offer", "utilities"]
-PICKUP_TRIP_FACTOR = 0.6  # a pickup is a shorter trip: no time in the aisles
 
 
 @dataclass
@@ -74,8 +73,8 @@ class Access:
 
 
 def trip_cost(miles: np.ndarray, value_of_time: np.ndarray, behaviour: ShopperBehaviour) -> np.ndarray:
-    """Dollar cost of a return trip to a store: driving plus time (travel and 15 minutes inside)."""
-    hours = 2.0 * miles / behaviour.travel_speed_mph + 0.25
+    """Dollar cost of a return trip to a store: driving plus time (travel and the minutes inside)."""
+    hours = 2.0 * miles / behaviour.travel_speed_mph + behaviour.minutes_in_store / 60.0
     return 2.0 * miles * behaviour.travel_cost_per_mile_usd + hours * value_of_time
 
 
@@ -159,7 +158,7 @@ def walmart_service_cost(offer: Offer, access: Access, costs: HouseholdCosts,
                         np.where(pharmacy, express_days, standard_days))
     state = _with_membership(access.walmart_state, walmart_plus, 2)
     delivery = fee.take(state) + costs.waiting * days.take(state, axis=1)
-    pickup = np.outer(trip_share * PICKUP_TRIP_FACTOR, trip)
+    pickup = np.outer(trip_share * costs.behaviour.pickup_trip_share, trip)
     return np.outer(trip_share, trip), np.minimum(delivery, pickup)
 
 

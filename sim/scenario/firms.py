@@ -88,6 +88,8 @@ class RuralNetwork(Strict):
     towns_per_station: float = Field(20.0, ge=0, le=10_000)
     rural_households_per_station: Households = 60_000
     max_rural_coverage: Share = 0.85
+    next_day_gain_per_same_day: float = Field(2.0, ge=0, le=10, description="Rural households newly reached "
+                                              "next-day per household newly reached same-day by the stations")
     projects: list[RuralProject] = Field(default_factory=list, max_length=1_000)
 
     @model_validator(mode="after")
@@ -138,6 +140,8 @@ class Satellite(Strict):
 
     service: Ramp = Ramp(start=dt.date(2026, 6, 1), years=3.0, target=0.5)
     capex_per_year_usd: Capital = 1.5e9
+    build_years_before_service: float = Field(1.0, ge=0, le=10, description="Years of capital spending before "
+                                              "the service starts (satellites are launched first)")
 
 
 class Amazon(Strict):

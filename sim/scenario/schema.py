@@ -84,6 +84,9 @@ class ShopperBehaviour(Strict):
     value_of_time_share_of_wage: float = Field(0.5, ge=0, le=5, description="Value of an hour as a share of the hourly wage")
     travel_cost_per_mile_usd: float = Field(0.30, ge=0, le=100, description="US dollars a mile")
     travel_speed_mph: float = Field(25.0, gt=0, le=200, description="Miles an hour")
+    minutes_in_store: float = Field(15.0, ge=0, le=240, description="Minutes a store trip takes inside the store")
+    pickup_trip_share: Share = Field(0.6, description="Cost of a pickup trip as a share of a store trip (no time "
+                                                      "in the aisles)")
     trip_share: CategoryShares = CategoryShares(grocery=0.6, discretionary=0.3, health=0.1)
     wait_cost_per_day_usd: CategoryDollars = CategoryDollars(grocery=8.0, discretionary=2.0, health=6.0)
     habit_weight: Gain = 1.5

@@ -24,6 +24,7 @@ from .results import MANIFEST, RESULT_FILES, RESULT_KINDS, Result, load_set, sav
 from .run import resolve
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE, parse_yaml
+from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
@@ -242,7 +243,8 @@ def command_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets; write calibrated.yaml and a calibration report."""
     from .calibration.fitting import calibrate
 
-    result = calibrate(args.setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
+    setup = args.setup or calibration_setup(write=not args.no_write)
+    result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
                        progress=not args.quiet)
     table = result.fit.table
@@ -274,6 +276,13 @@ def command_validate(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
+def command_scenarios(args: argparse.Namespace) -> int:
+    from .shipped import listing
+
+    print("\n".join(listing()))
+    return 0
+
+
 def command_schema(args: argparse.Namespace) -> int:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
@@ -294,15 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--quiet", action="store_true", help="no progress bar")
 
     runner = commands.add_parser("run", help="run a scenario, write its results and report")
-    runner.add_argument("scenario", type=Path, help="scenario YAML file")
+    runner.add_argument("scenario", type=scenario_file, help="scenario YAML file, or a shipped scenario's name")
     runner.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
     runner.add_argument("--no-report", action="store_true", help="write results only, no report.html")
     scenario_options(runner)
     runner.set_defaults(handler=command_run)
 
     comparer = commands.add_parser("compare", help="run a baseline and what-ifs over common seeds; write a comparison")
-    comparer.add_argument("baseline", type=Path, help="the baseline scenario file")
-    comparer.add_argument("what_ifs", type=Path, nargs="+", metavar="WHATIF", help="what-if scenario files")
+    comparer.add_argument("baseline", type=scenario_file, help="the baseline scenario file (or a shipped name)")
+    comparer.add_argument("what_ifs", type=scenario_file, nargs="+", metavar="WHATIF",
+                          help="what-if scenario files (or shipped names)")
     comparer.add_argument("--out", type=Path, help="output folder (default: reports/<baseline>_vs_<what-if>/)")
     scenario_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
@@ -316,14 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
     sweeper.set_defaults(handler=command_sweep)
 
     checker = commands.add_parser("targets", help="how well a scenario reproduces the calibration targets")
-    checker.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"))
-    checker.add_argument("--targets", type=Path, default=Path("calibration/targets.yaml"))
+    checker.add_argument("scenario", type=scenario_file, nargs="?",
+                         default=project_or_shipped("scenarios/baseline.yaml"),
+                         help="scenario file or shipped name (default: scenarios/baseline.yaml here, else shipped)")
+    checker.add_argument("--targets", type=Path, default=project_or_shipped("calibration/targets.yaml"),
+                         help="targets file (default: calibration/targets.yaml here, else the shipped one)")
     scenario_options(checker)
     checker.set_defaults(handler=command_targets, replicates=3)
 
     calibrator = commands.add_parser("calibrate", help="fit the free parameters to the targets (resumable)")
-    calibrator.add_argument("setup", type=Path, nargs="?", default=Path("calibration/setup.yaml"),
-                            help="calibration set-up (default: calibration/setup.yaml)")
+    calibrator.add_argument("setup", type=Path, nargs="?",
+                            help="calibration set-up (default: calibration/setup.yaml in this folder; the shipped one "
+                                 "with --no-write)")
     calibrator.add_argument("--method", choices=("optuna", "abc"), default="optuna",
                             help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc)")
     calibrator.add_argument("--budget", type=positive, metavar="N",
@@ -338,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrator.set_defaults(handler=command_calibrate)
 
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
-    dashboard.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: scenarios/baseline.yaml)")
+    dashboard.add_argument("scenario", type=scenario_file, nargs="?",
+                           help="scenario file or shipped name (default: the shipped baseline)")
     dashboard.add_argument("--port", default="8765", metavar="N", help="port to listen on, 1-65535 (default 8765)")
     dashboard.add_argument("--host", default="127.0.0.1", metavar="IP",
                            help="address to listen on (default 127.0.0.1: this machine only; any other needs an access code)")
@@ -353,8 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     reporter.set_defaults(handler=command_report)
 
     validator = commands.add_parser("validate", help="check scenario files without running them")
-    validator.add_argument("files", nargs="+", type=Path)
+    validator.add_argument("files", nargs="+", type=any_scenario_file, help="scenario files (or shipped names)")
     validator.set_defaults(handler=command_validate)
+
+    lister = commands.add_parser("scenarios", help="list the shipped scenarios, lessons, sweeps and calibration files")
+    lister.set_defaults(handler=command_scenarios)
 
     schema = commands.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     schema.set_defaults(handler=command_schema)

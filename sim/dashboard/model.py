@@ -1,7 +1,8 @@
 """The dashboard's model: the market, built from a lesson preset plus the levers a teacher moved.
 
 A browser chooses a preset by *name* only: the scenario the dashboard started with and the lessons
-in ``scenarios/lessons/``. Any other value is refused before any file is opened.
+in ``scenarios/lessons/`` (shipped: see :mod:`sim.shipped`). Any other value is refused before any
+file is opened.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from ..model.market import RetailMarket
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import override
 from ..scenario.paths import get_path
+from ..shipped import baseline, lessons_folder
 from .levers import LEVERS, dotted
 
-ROOT = Path(__file__).resolve().parents[2]
-LESSONS = ROOT / "scenarios" / "lessons"
+LESSONS = lessons_folder()
 DEFAULT_SHOPPERS = 2000  # small enough to step smoothly in a browser
 # The scenario the dashboard was started with and its model size (set by ``retailsim dashboard``
 # through ``configure``; the variables serve ``solara run sim.dashboard.app``).
-START = os.environ.get("RETAILSIM_DASHBOARD_SCENARIO", str(ROOT / "scenarios" / "baseline.yaml"))
+START = os.environ.get("RETAILSIM_DASHBOARD_SCENARIO", str(baseline()))
 SHOPPERS = int(os.environ.get("RETAILSIM_DASHBOARD_SHOPPERS", DEFAULT_SHOPPERS))
 
 

@@ -328,8 +328,9 @@ def serve(options: Options, out=None, err=None) -> int:
 def start(scenario: Path | None = None, host: str = "127.0.0.1", port: object = 8765, shoppers: int | None = None,
           access_code: str | None = None) -> int:
     """``retailsim dashboard``: check everything, then serve until a stop signal."""
-    from .model import DEFAULT_SHOPPERS, ROOT
+    from ..shipped import baseline
+    from .model import DEFAULT_SHOPPERS
 
-    options = check(scenario or ROOT / "scenarios" / "baseline.yaml", host, port, shoppers or DEFAULT_SHOPPERS,
+    options = check(scenario or baseline(), host, port, shoppers or DEFAULT_SHOPPERS,
                     access_code)
     return serve(options)

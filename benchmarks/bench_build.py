@@ -2,10 +2,10 @@
 
 Each measurement is a fresh process; the figures are medians over ``--repeats``. Memory is the
 process's peak resident size minus that of a process that only imports the package. Compare two
-checkouts by running this script with each on ``PYTHONPATH``::
+checkouts with ``--checkout`` (its ``sim`` is imported instead of the installed one)::
 
     python benchmarks/bench_build.py --sizes 1000000 --repeats 3
-    git worktree add /tmp/old <commit> && PYTHONPATH=/tmp/old python benchmarks/bench_build.py
+    git worktree add /tmp/old <commit> && python benchmarks/bench_build.py --checkout /tmp/old
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ SCENARIO = ROOT / "scenarios" / "baseline.yaml"
 
 CHILD = r"""
 import json, resource, sys, time
+if sys.argv[3]:  # another checkout: its sim before the installed (editable) one
+    sys.meta_path = [finder for finder in sys.meta_path if "editable" not in repr(finder).lower()]
+    sys.path.insert(0, sys.argv[3])
 import sim
 from sim.model.market import RetailMarket
 from sim.scenario import load_scenario
@@ -36,9 +39,11 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "added_mib": (pea
 """
 
 
-def measure(shoppers: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(shoppers)],
-                          capture_output=True, text=True, check=True)
+def measure(shoppers: int, checkout: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(shoppers), checkout],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the measurement failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -46,10 +51,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--checkout", default="", help="measure the sim package of this checkout instead")
     args = parser.parse_args()
     print(f"{'households':>10} {'build s':>8} {'peak MiB':>9} {'added MiB':>10}  package")
     for shoppers in args.sizes:
-        runs = [measure(shoppers) for _ in range(args.repeats)]
+        runs = [measure(shoppers, args.checkout) for _ in range(args.repeats)]
         seconds = statistics.median(r["seconds"] for r in runs)
         peak = statistics.median(r["peak_mib"] for r in runs)
         added = statistics.median(r["added_mib"] for r in runs)

@@ -33,8 +33,10 @@ REPORT = "report.html"
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``PATH=VALUE`` from ``--set``; the value is read as YAML (numbers, booleans, dates, lists)."""
     path, equals, value = text.partition("=")
-    if not equals or not path.strip():
-        raise ScenarioError(COMMAND_LINE, text, "expected PATH=VALUE, e.g. walmart.walmart_plus.fee_annual=79")
+    if not equals or not all(part.strip() for part in path.split(".")):
+        raise ScenarioError(COMMAND_LINE, (path.strip() if equals and path.strip() else text)[:60],
+                            "expected PATH=VALUE with a dotted path of keys, e.g. "
+                            "walmart.walmart_plus.fee_annual=79")
     try:
         return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
     except ScenarioError as error:
@@ -163,7 +165,10 @@ def command_compare(args: argparse.Namespace) -> int:
     scenarios = [resolve(path, overrides) for path in [args.baseline, *args.what_ifs]]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
-        raise UserError(f"scenario names must differ to be compared (got {', '.join(names)}); set name: in each file")
+        files = [args.baseline, *args.what_ifs]
+        twins = [str(path) for path, name in zip(files, names) if names.count(name) > 1]
+        raise UserError(f"{' and '.join(twins[:3])}: scenario names must differ to be compared (several are named "
+                        f"'{next(n for n in names if names.count(n) > 1)}'); set name: in each file")
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates)
     replaces = prepare_results_folder(out)
@@ -190,6 +195,8 @@ def command_report(args: argparse.Namespace) -> int:
         raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
                         f"{MANIFEST}); nothing was written")
     results = load_set(folder)
+    if (folder / REPORT).exists() and not (folder / REPORT).is_file():
+        raise UserError(f"{folder}: its {REPORT} is not a file; nothing was written")
     print(f"report: {write_report(results, folder)}")
     return 0
 

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -62,7 +63,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         if not path.is_file() or path.stat().st_size > 64 * 2**20:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -89,9 +90,11 @@ def _writable_parent(folder: Path, option: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{option} {folder}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {folder}: cannot write into {parent} (permission denied or read-only); "
-                        "choose another --out")
+    try:  # a real probe: permissions, read-only and virtual file systems (/proc) all answer it
+        os.rmdir(tempfile.mkdtemp(prefix=".retailsim-probe-", dir=parent))
+    except OSError as error:
+        raise UserError(f"{option} {folder}: cannot create a folder in {parent} ({error.strerror}); "
+                        f"choose another {option}") from None
 
 
 def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",

@@ -144,6 +144,8 @@ def read_json_object(path: Path, folder: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise damaged(folder, f"{path.name} is not valid JSON ({str(error).splitlines()[0][:80]})") from None
+    except RecursionError:
+        raise damaged(folder, f"{path.name} is nested too deeply to be a retailsim manifest") from None
     if not isinstance(data, dict):
         raise damaged(folder, f"{path.name} is not a JSON object")
     return data

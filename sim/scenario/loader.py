@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from ..errors import ScenarioError
 from .paths import PARAMETER_BLOCKS, check_path, model_at, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
-from .yamlfile import Origins, display, parse_yaml, read_yaml
+from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
 
 __all__ = ["COMMAND_LINE", "Origins", "display", "load_scenario", "override", "parse_yaml", "read_validated",
            "read_yaml"]
@@ -120,7 +120,13 @@ def place(loc: tuple[Any, ...]) -> str:
 
 
 def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, int | None]:
-    """The file and line of the deepest known key on ``loc``."""
+    """The file and line of the deepest known key on ``loc``.
+
+    A rule about a whole block (a floor above its ceiling, a horizon too long) is blamed on
+    ``--set`` when ``--set`` changed a key inside that block: that is what the user just typed."""
+    for path, where in origins.items():
+        if where[0] == COMMAND_LINE and len(path) > len(loc) and path[:len(loc)] == loc:
+            return where
     for depth in range(len(loc), 0, -1):
         if loc[:depth] in origins:
             return origins[loc[:depth]]
@@ -215,7 +221,12 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, 
     be valid.
     """
     path = Path(path)
-    data, origins = _resolve(path.resolve(), (path.resolve(),), calibrated)
+    check_regular_file(path, display(path))  # named as the user gave it, even through a link
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
+        raise ScenarioError(display(path), "", "cannot follow the symbolic link (a loop?)") from None
+    data, origins = _resolve(resolved, (resolved,), calibrated)
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     data = _merge(DEFAULTS, data)
     for dotted, value in (overrides or {}).items():

@@ -22,6 +22,7 @@ Origins = dict[tuple[Any, ...], tuple[str, int]]
 MAX_FILE_BYTES = 8 * 2**20  # a scenario with 10,000 events is about 0.8 MB
 MAX_NODES = 1_000_000  # values in a document once its aliases are expanded
 MAX_DEPTH = 40  # levels of nesting (a scenario needs about 6)
+MAX_INDENT = 200  # spaces before a line's first character: a bound on block nesting before parsing
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], source: str, origins: Origins) -> None:
@@ -69,9 +70,10 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
     """
     sizes: dict[int, int] = {}
     # Iterative post-order walk: a deeply nested document must not exhaust Python's stack.
-    stack: list[tuple[yaml.Node, bool, int]] = [(node, False, 0)]
+    stack: list[tuple[yaml.Node, bool, tuple[Any, ...]]] = [(node, False, ())]
     while stack:
-        current, expanded, depth = stack.pop()
+        current, expanded, path = stack.pop()
+        depth = len(path)
         if id(current) in sizes and sizes[id(current)] >= 0:
             continue
         if isinstance(current, yaml.ScalarNode):
@@ -88,9 +90,12 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
                                     current.start_mark.line + 1)
             sizes[id(current)] = -1  # in progress
             if isinstance(current, yaml.MappingNode):
-                _check_keys(current, source)
-            stack.append((current, True, depth))
-            stack.extend((child, False, depth + 1) for child in children)
+                _check_keys(current, source, path)
+                stack.append((current, True, path))
+                stack.extend((child, False, (*path, key.value)) for key, value in current.value for child in (key, value))
+            else:
+                stack.append((current, True, path))
+                stack.extend((child, False, (*path, index)) for index, child in enumerate(children))
             continue
         total = 1 + sum(sizes[id(child)] for child in children)
         if total > MAX_NODES:
@@ -99,20 +104,29 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
         sizes[id(current)] = total
 
 
-def _check_keys(node: yaml.MappingNode, source: str) -> None:
+def dotted(path: tuple[Any, ...]) -> str:
+    """A place in a document as the errors name it: ``events[3].set.amazon.prime.fee_annual``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _check_keys(node: yaml.MappingNode, source: str, path: tuple[Any, ...] = ()) -> None:
     seen: dict[str, int] = {}
     for key_node, _ in node.value:
         line = key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode):
             raise ScenarioError(source, "", "a key must be a plain name, not a list or a mapping", line)
         if key_node.value in seen and key_node.value != "<<":
-            raise ScenarioError(source, key_node.value, f"duplicate key (first given on line {seen[key_node.value]}); "
-                                "give each key once", line)
+            raise ScenarioError(source, dotted((*path, key_node.value)), f"duplicate key (first given on line "
+                                f"{seen[key_node.value]}); give each key once", line)
         seen[key_node.value] = line
 
 
-def read_text(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> str:
-    """A regular file's text (UTF-8, at most ``limit`` bytes); anything else is one ScenarioError."""
+def check_regular_file(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> None:
+    """``path`` (followed through links) is a regular file of at most ``limit`` bytes; else one
+    ScenarioError naming ``source``, the file as the user gave it."""
     try:
         status = path.stat()
     except FileNotFoundError:
@@ -126,6 +140,11 @@ def read_text(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> str:
     if status.st_size > limit:
         raise ScenarioError(source, "", f"the file is {status.st_size / 2**20:.1f} MiB; at most {limit // 2**20} MiB "
                             "are read")
+
+
+def read_text(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> str:
+    """A regular file's text (UTF-8, at most ``limit`` bytes); anything else is one ScenarioError."""
+    check_regular_file(path, source, limit)
     try:
         with open(path, "rb") as handle:
             raw = handle.read(limit + 1)
@@ -139,9 +158,58 @@ def read_text(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> str:
         raise ScenarioError(source, "", f"not UTF-8 text (byte {error.start})") from None
 
 
+def _check_nesting(text: str, source: str) -> None:
+    """Refuse, before the parser sees it, nesting that could exhaust the C parser's stack: brackets
+    of flow collections deeper than ``MAX_DEPTH`` (outside quotes and comments), or lines indented
+    more than ``MAX_INDENT`` spaces (block nesting is at most that deep)."""
+    depth = deepest = 0
+    quote = ""
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if len(line) - len(line.lstrip(" ")) > MAX_INDENT:
+            raise ScenarioError(source, "", f"a line is indented over {MAX_INDENT} spaces (nested too deeply)",
+                                line_number)
+        if "[" not in line and "{" not in line and not depth:
+            continue
+        for character in line:
+            if quote:
+                quote = "" if character == quote else quote
+            elif character in "'\"":
+                quote = character
+            elif character == "#":
+                break
+            elif character in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > MAX_DEPTH:
+                    raise ScenarioError(source, "", f"values are nested over {MAX_DEPTH} levels deep", line_number)
+            elif character in "]}":
+                depth = max(0, depth - 1)
+        quote = ""  # a quote left open at the end of a line: not a flow string, stop tracking it
+
+
+def _path_at(node: yaml.Node, mark: yaml.Mark) -> tuple[Any, ...]:
+    """The path of the value node that starts at ``mark`` (empty when none does)."""
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(node, ())]
+    seen: set[int] = set()
+    while stack:
+        current, path = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.start_mark.index == mark.index and isinstance(current, yaml.ScalarNode):
+            return path
+        if isinstance(current, yaml.MappingNode):
+            stack.extend((value, (*path, key.value)) for key, value in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, (*path, index)) for index, item in enumerate(current.value))
+    return ()
+
+
 def parse_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, yaml.Node | None]:
     """YAML text as Python data and its node tree; every problem is one ScenarioError with its line."""
+    _check_nesting(text, source)
     loader = SafeLoader(text)
+    node = None
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -151,9 +219,11 @@ def parse_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, yaml.
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         line = mark.line + 1 + line_offset if mark else None
+        if isinstance(error, yaml.constructor.ConstructorError) and node is not None and mark is not None:
+            place = dotted(_path_at(node, mark)) or f"column {mark.column + 1}"
+            raise ScenarioError(source, place, problem, line) from None
         column = f"column {mark.column + 1}" if mark and not line_offset else ""
-        kind = "" if isinstance(error, yaml.constructor.ConstructorError) else "YAML syntax error: "
-        raise ScenarioError(source, column, f"{kind}{problem}", line) from None
+        raise ScenarioError(source, column, f"YAML syntax error: {problem}", line) from None
     except RecursionError:
         raise ScenarioError(source, "", "the document is nested too deeply") from None
     finally:

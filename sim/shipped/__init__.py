@@ -116,7 +116,10 @@ def scenario_file(text: str, strict: bool = True) -> Path:
     naming the valid names (``strict``), or returned as given so that the loader reports it
     (``retailsim validate`` reports every bad file)."""
     path = Path(text)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a name too long for the file system, say: the loader names the problem
         return path
     shipped = scenarios()
     name = text.strip().removesuffix("/")

@@ -121,16 +121,32 @@ def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_sha
     neighbours = np.empty((n, degree), dtype=np.int64, order="F")
     if degree == 0:
         return neighbours
-    by_zone, by_state = np.argsort(zone, kind="stable"), np.argsort(state, kind="stable")
-    zone_start = np.searchsorted(zone[by_zone], zone)
-    zone_size = np.searchsorted(zone[by_zone], zone, side="right") - zone_start
-    state_start = np.searchsorted(state[by_state], state)
-    state_size = np.searchsorted(state[by_state], state, side="right") - state_start
+    by_zone, by_state = _group_order(zone), _group_order(state)
+    zone_start, zone_size = _group_spans(zone)
+    state_start, state_size = _group_spans(state)
     local = rng.random((n, degree)) < same_zone_share
     position = rng.random((n, degree))
-    in_zone = by_zone[zone_start[:, None] + (position * zone_size[:, None]).astype(np.int64)]
-    in_state = by_state[state_start[:, None] + (position * state_size[:, None]).astype(np.int64)]
-    return np.asfortranarray(np.where(local, in_zone, in_state))
+    # Column by column: each neighbour of every household is one contiguous pass (and the result is
+    # built in Fortran order directly).
+    for k in range(degree):
+        in_zone = by_zone[zone_start + (position[:, k] * zone_size).astype(np.int64)]
+        in_state = by_state[state_start + (position[:, k] * state_size).astype(np.int64)]
+        neighbours[:, k] = np.where(local[:, k], in_zone, in_state)
+    return neighbours
+
+
+def _group_order(groups: np.ndarray) -> np.ndarray:
+    """Households ordered by group, stably (already in order when the groups are sorted, as zones are)."""
+    if len(groups) < 2 or bool((groups[1:] >= groups[:-1]).all()):
+        return np.arange(len(groups))
+    return np.argsort(groups, kind="stable")
+
+
+def _group_spans(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each household's group's first position in :func:`_group_order` and the group's size."""
+    counts = np.bincount(groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return starts[groups], counts[groups]
 
 
 def correlated_pair(normals: np.ndarray, correlation: float) -> np.ndarray:

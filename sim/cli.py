@@ -14,65 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ScenarioError, UserError
+from .errors import UserError
 from .experiments import replicate_seeds, run_replicates
 from .model.market import RetailMarket
+from .cli_args import (OneLineParser, parse_assignment, positive, replicate_count, seed_number,  # noqa: F401
+                       shopper_count)
 from .limits import MAX_REPLICATES, check_workload
-from .scenario.schema import MAX_SEED, MAX_SHOPPERS
 from .outputs import kind_of, prepare_output
 from .results import MANIFEST, RESULT_FILES, RESULT_KINDS, Result, load_set, save_set
 from .run import resolve
 from .scenario import Scenario, load_scenario
-from .scenario.loader import COMMAND_LINE, parse_yaml
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``PATH=VALUE`` from ``--set``; the value is read as YAML (numbers, booleans, dates, lists)."""
-    path, equals, value = text.partition("=")
-    if not equals or not all(part.strip() for part in path.split(".")):
-        raise ScenarioError(COMMAND_LINE, (path.strip() if equals and path.strip() else text)[:60],
-                            "expected PATH=VALUE with a dotted path of keys, e.g. "
-                            "walmart.walmart_plus.fee_annual=79")
-    try:
-        return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
-    except ScenarioError as error:
-        raise ScenarioError(COMMAND_LINE, path.strip(), f"cannot read the value '{value[:60]}' ({error.message})") from None
-
-
-def whole_number(low: int, high: int | None = None):
-    """An argparse type: a whole number from ``low`` to ``high``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
-        if value < low or (high is not None and value > high):
-            span = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {value:,}" if abs(value) < 10**30
-                                             else f"must be {span}")
-        return value
-
-    return parse
-
-
-positive = whole_number(1)
-seed_number = whole_number(0, MAX_SEED)
-replicate_count = whole_number(1, MAX_REPLICATES)
-shopper_count = whole_number(10, MAX_SHOPPERS)
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, with its usage errors as one line (the usage itself is for --help) and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        command = self.prog.removeprefix("retailsim").strip()
-        where = f"{command}: " if command else ""
-        self.exit(2, f"retailsim: error: {where}{message}; see '{self.prog} --help'\n")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -295,20 +250,27 @@ def command_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="retailsim", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"retailsim {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def scenario_options(command: argparse.ArgumentParser) -> None:
+    """The options of every command that runs scenarios."""
+    command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
+    command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
+                         help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
+    command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
+    command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                         help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def scenario_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
-        command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
-                             help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
-        command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
-        command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                             help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
-        command.add_argument("--quiet", action="store_true", help="no progress bar")
 
+def job_options(command: argparse.ArgumentParser, out_help: str) -> None:
+    """The options of the resumable jobs (sweep, calibrate)."""
+    command.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
+    command.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
+    command.add_argument("--out", type=Path, help=out_help)
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_run_commands(commands) -> None:
+    """``run`` and ``compare``."""
     runner = commands.add_parser("run", help="run a scenario, write its results and report")
     runner.add_argument("scenario", type=scenario_file, help="scenario YAML file, or a shipped scenario's name")
     runner.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
@@ -324,12 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
 
+
+def add_job_commands(commands) -> None:
+    """``sweep``, ``targets`` and ``calibrate``."""
     sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
     sweeper.add_argument("file", type=Path, help="sweep YAML file")
-    sweeper.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
-    sweeper.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
-    sweeper.add_argument("--out", type=Path, help="output folder (default: reports/sweeps/<sweep name>/)")
-    sweeper.add_argument("--quiet", action="store_true", help="no progress bar")
+    job_options(sweeper, "output folder (default: reports/sweeps/<sweep name>/)")
     sweeper.set_defaults(handler=command_sweep)
 
     checker = commands.add_parser("targets", help="how well a scenario reproduces the calibration targets")
@@ -349,15 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
                             help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc)")
     calibrator.add_argument("--budget", type=positive, metavar="N",
                             help="candidates (optuna, default 300) or simulated particles (abc, default 600)")
-    calibrator.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
-    calibrator.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
-    calibrator.add_argument("--out", type=Path, help="working folder (default: reports/calibration/<name>-<method>/)")
+    job_options(calibrator, "working folder (default: reports/calibration/<name>-<method>/)")
     calibrator.add_argument("--population", type=positive, default=24, help="ABC particles per generation (default 24)")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
-    calibrator.add_argument("--quiet", action="store_true", help="no progress bar")
     calibrator.set_defaults(handler=command_calibrate)
 
+
+def add_other_commands(commands) -> None:
+    """``dashboard``, ``report``, ``validate``, ``scenarios`` and ``schema``."""
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=scenario_file, nargs="?",
                            help="scenario file or shipped name (default: the shipped baseline)")
@@ -383,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     schema.set_defaults(handler=command_schema)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="retailsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"retailsim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_run_commands(commands)
+    add_job_commands(commands)
+    add_other_commands(commands)
     return parser
 
 

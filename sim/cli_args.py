@@ -1,0 +1,56 @@
+"""The command line's words: ``--set PATH=VALUE``, bounded whole numbers, one-line usage errors."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .errors import ScenarioError
+from .limits import MAX_REPLICATES
+from .scenario.loader import COMMAND_LINE, parse_yaml
+from .scenario.schema import MAX_SEED, MAX_SHOPPERS
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` from ``--set``; the value is read as YAML (numbers, booleans, dates, lists)."""
+    path, equals, value = text.partition("=")
+    if not equals or not all(part.strip() for part in path.split(".")):
+        raise ScenarioError(COMMAND_LINE, (path.strip() if equals and path.strip() else text)[:60],
+                            "expected PATH=VALUE with a dotted path of keys, e.g. "
+                            "walmart.walmart_plus.fee_annual=79")
+    try:
+        return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
+    except ScenarioError as error:
+        raise ScenarioError(COMMAND_LINE, path.strip(), f"cannot read the value '{value[:60]}' ({error.message})") from None
+
+
+def whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value:,}" if abs(value) < 10**30
+                                             else f"must be {span}")
+        return value
+
+    return parse
+
+
+positive = whole_number(1)
+seed_number = whole_number(0, MAX_SEED)
+replicate_count = whole_number(1, MAX_REPLICATES)
+shopper_count = whole_number(10, MAX_SHOPPERS)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line (the usage itself is for --help) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.removeprefix("retailsim").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"retailsim: error: {where}{message}; see '{self.prog} --help'\n")

@@ -296,13 +296,13 @@ def test_a_killed_calibration_resumes_and_reruns_the_candidates_it_lost(tmp_path
 
 
 def test_a_calibration_whose_runs_all_fail_stops_with_the_first_error(tmp_path: Path, monkeypatch) -> None:
-    import sim.calibration.candidates as candidates
+    import sim.jobs.runs as runs
 
     setup = synthetic_setup(tmp_path, {"amazon.prime.perks_value_usd": (0.0, 150.0)}, replicates=1)
 
     def broken(*args, **kwargs):
         raise RuntimeError("the model broke")
 
-    monkeypatch.setattr(candidates, "run", broken)
+    monkeypatch.setattr(runs, "run", broken)
     with pytest.raises(UserError, match="no candidate could be scored .first error: RuntimeError: the model broke"):
         calibrate(setup, budget=3, workers=1, out=tmp_path / "work", write=False, progress=False)

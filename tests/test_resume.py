@@ -194,7 +194,7 @@ def test_drawn_values_are_checked_before_any_run(folder: Path, capsys) -> None:
 
 
 def test_bad_dask_addresses_and_workers_write_nothing(folder: Path, capsys, monkeypatch) -> None:
-    import sim.experiments.executors as executors
+    import sim.jobs.executors as executors
 
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
     for address in ("nonsense", "tcp://host:99999", "tcp://127.0.0.1:1"):

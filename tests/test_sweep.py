@@ -137,14 +137,16 @@ def test_a_changed_sweep_is_refused_in_the_same_folder(folder: Path, capsys) -> 
 
 
 def test_failed_runs_are_recorded_and_the_sweep_goes_on(folder: Path, monkeypatch, capsys) -> None:
-    real = sim.experiments.sweep.run
+    import sim.jobs.runs as worker
+
+    real = worker.run
 
     def flaky(scenario, seed=None, **kwargs):
         if scenario.walmart.walmart_plus.fee_annual > 120:
             raise RuntimeError("simulated failure")
         return real(scenario, seed=seed, **kwargs)
 
-    monkeypatch.setattr(sim.experiments.sweep, "run", flaky)
+    monkeypatch.setattr(worker, "run", flaky)
     path = write_sweep(folder)
     assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 1
     printed = capsys.readouterr().out
@@ -153,7 +155,7 @@ def test_failed_runs_are_recorded_and_the_sweep_goes_on(folder: Path, monkeypatc
     assert len(failed) > 0 and (failed["walmart.walmart_plus.fee_annual"] > 120).all()
     assert runs.loc[runs["error"].isna(), "both"].notna().all()
     assert f"{len(failed)} failed" in printed and "RuntimeError: simulated failure" in printed
-    monkeypatch.setattr(sim.experiments.sweep, "run", real)
+    monkeypatch.setattr(worker, "run", real)
     assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 0
     assert pd.read_parquet(folder / "out" / RUNS)["error"].isna().all(), "failed runs are retried"
 

@@ -1,25 +1,29 @@
-"""Candidates: a parameter set run over common seeds, scored against the targets."""
+"""Candidates: a parameter set run over common seeds, scored against the targets.
+
+Each run goes through the shared worker (:func:`sim.jobs.runs.run_tasks`), one task a future, so
+a candidate's seeds run side by side on the executor.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from ..run import run
-from ..scenario import Scenario
-from ..scenario.loader import override
+from ..jobs.runs import Runs
+from ..results import Result
 from .setup import Calibration
 from .targets import Fit, Target, evaluate_values, simulate_all
 
 
-def simulate_targets(base: dict[str, Any], overrides: dict[str, Any], seed: int, targets: list[dict]) -> dict[str, float]:
-    """Worker side: one run of the base scenario with ``overrides``; every target's value (NaN if it failed)."""
-    specs = [Target.model_validate(target) for target in targets]
-    try:
-        result = run(override(Scenario.model_validate(base), overrides, "calibration"), seed=seed)
-    except Exception as error:  # noqa: BLE001 - a candidate that cannot run gets an infinite loss, not a crash
-        return {**{target.id: float("nan") for target in specs}, "error": f"{type(error).__name__}: {error}"}
-    return simulate_all(specs, result)
+class TargetValues:
+    """Reads every target's value from a run (picklable: sent to workers as plain JSON)."""
+
+    def __init__(self, targets: list[Target]) -> None:
+        self.specs = [target.model_dump(mode="json") for target in targets]
+        self.names = [target.id for target in targets]
+
+    def __call__(self, result: Result) -> dict[str, float]:
+        return simulate_all([Target.model_validate(target) for target in self.specs], result)
 
 
 class Candidates:
@@ -27,21 +31,24 @@ class Candidates:
 
     def __init__(self, calibration: Calibration, pool: Executor, seeds: list[int]) -> None:
         self.calibration, self.pool, self.seeds = calibration, pool, seeds
-        self.base = calibration.base.model_dump(mode="json")
-        self.targets = [target.model_dump(mode="json") for target in calibration.targets]
+        self.runs = Runs(calibration.base.model_dump(mode="json"), TargetValues(calibration.targets), "calibration")
 
     def overrides(self, values: dict[str, float]) -> dict[str, Any]:
         return {name: parameter.clip(values[name]) for name, parameter in self.calibration.parameters.items()}
 
-    def submit(self, values: dict[str, float]) -> list[Future]:
+    def tasks(self, values: dict[str, float]) -> list[dict]:
+        """One task a seed: the candidate's values (clipped to their bounds) as scenario overrides."""
         overrides = self.overrides(values)
-        return [self.pool.submit(simulate_targets, self.base, overrides, seed, self.targets) for seed in self.seeds]
+        return [{"overrides": overrides, "seed": seed} for seed in self.seeds]
+
+    def submit(self, values: dict[str, float]) -> list[Future]:
+        return [self.runs.submit(self.pool, [task]) for task in self.tasks(values)]
 
     def score(self, futures: list[Future]) -> Fit:
         """The fit of one candidate's runs; a run that failed leaves its error in ``fit.errors``."""
-        runs = [future.result() for future in futures]
-        fit = evaluate_values(self.calibration.targets, runs)
-        fit.errors = [run["error"] for run in runs if "error" in run]
+        rows = [row for future in futures for row in future.result()]
+        fit = evaluate_values(self.calibration.targets, [row["outcomes"] for row in rows])
+        fit.errors = [row["error"] for row in rows if row["error"] is not None]
         return fit
 
     def __call__(self, values: dict[str, float]) -> Fit:

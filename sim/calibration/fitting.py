@@ -28,11 +28,10 @@ import pandas as pd
 import yaml
 
 from ..errors import Interrupted, UserError
-from ..experiments.executors import executor
-from ..experiments.folders import claim, hold, model_version, update_manifest, warn
-from ..experiments.sweep import check_workers
-from ..experiments.sweepfile import MAX_RUNS
 from ..experiments.replicates import replicate_seeds
+from ..jobs.executors import check_workers, executor
+from ..jobs.folders import claim, complete, hold, warn
+from ..jobs.inputs import MAX_RUNS
 from ..results import package_version, replace_atomically
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
@@ -216,10 +215,9 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
     if result.calibrated_path is not None:
         write_calibrated(result.calibrated_path, document)
     manifest = {"fingerprint": calibration.fingerprint(), "method": result.method, "setup": str(calibration.source),
-                "status": "complete", "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
-                "calibrated": str(result.calibrated_path) if result.calibrated_path else None,
-                "package_version": package_version()}
-    update_manifest(folder, {**manifest, "model_version": model_version()}, "calibration")
+                "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
+                "calibrated": str(result.calibrated_path) if result.calibrated_path else None}
+    complete(folder, manifest, "calibration")
 
 
 def calibrated_document(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],

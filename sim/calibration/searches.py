@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..experiments.executors import InlineExecutor
+from ..jobs.executors import InlineExecutor
+from ..jobs.runs import Runs, run_tasks
 from ..scenario.loader import display
 from ..streams import stream_key
-from .candidates import Candidates, simulate_targets
+from .candidates import Candidates
 from .setup import Calibration, FreeParameter
 from .targets import Target, evaluate_values
 
@@ -93,26 +94,10 @@ def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, b
     journal alone: a search killed at any point and resumed asks exactly what an uninterrupted one
     asks, and a batch cut short is completed with the same candidates.
     """
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-    from optuna.trial import TrialState, create_trial
+    from optuna.trial import TrialState
     from tqdm import tqdm
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    parameters = calibration.parameters
-    journal = folder / OPTUNA_JOURNAL
-    note = recover_journal(journal)
-    if note and warn is not None:
-        warn([note])
-    journal.with_name(journal.name + ".lock").unlink(missing_ok=True)  # stale: this command holds the folder
-    try:
-        study = optuna.create_study(study_name=calibration.setup.name, direction="minimize", load_if_exists=True,
-                                    storage=JournalStorage(JournalFileBackend(str(journal))))
-    except (ValueError, KeyError, TypeError) as error:
-        reason = str(error).splitlines()[0][:80] if str(error) else type(error).__name__
-        raise UserError(f"{folder}: {OPTUNA_JOURNAL} is damaged ({reason}) and cannot be resumed; move the folder "
-                        "aside or choose a new --out") from None
+    study = _open_study(calibration, folder, warn)
 
     def scored() -> list:
         """Candidates scored so far, in order (a candidate whose runs failed counts)."""
@@ -128,26 +113,62 @@ def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, b
             if start + size <= len(finished):
                 continue
             asked = _propose(calibration, finished[:start], start, start >= explored, finished[:explored], size)
-            running = [(trial, candidates.submit({name: trial.params[name] for name in parameters}))
-                       for trial in asked[len(finished) - start:]]
-            for trial, futures in running:
-                fit = candidates.score(futures)
-                means = {k: (float(v) if math.isfinite(v) else None)
-                         for k, v in zip(fit.table["target"], fit.table["simulated_mean"].map(float))}
-                attrs = {"means": means, "within": int(fit.table["within"].sum())}
-                if not math.isfinite(fit.loss):
-                    attrs["error"] = fit.errors[0] if fit.errors else "a target could not be simulated"
-                study.add_trial(create_trial(  # one line in the journal: a candidate is there whole or not at all
-                    state=TrialState.COMPLETE if math.isfinite(fit.loss) else TrialState.FAIL,
-                    value=fit.loss if math.isfinite(fit.loss) else None, params=trial.params,
-                    distributions=trial.distributions, user_attrs=attrs, system_attrs=trial.system_attrs))
-                bar.update(1)
+            _score(study, candidates, asked[len(finished) - start:], bar)
             finished = scored()
             losses = [t.value for t in finished if t.state == TrialState.COMPLETE]
             if losses:
                 bar.set_postfix(best_loss=f"{min(losses):.3f}")
     finally:
         bar.close()
+    return _optuna_result(calibration, finished)
+
+
+def _open_study(calibration: Calibration, folder: Path, warn):
+    """The study of the folder's journal (a torn last line recovered first), or a new one."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    journal = folder / OPTUNA_JOURNAL
+    note = recover_journal(journal)
+    if note and warn is not None:
+        warn([note])
+    journal.with_name(journal.name + ".lock").unlink(missing_ok=True)  # stale: this command holds the folder
+    try:
+        return optuna.create_study(study_name=calibration.setup.name, direction="minimize", load_if_exists=True,
+                                   storage=JournalStorage(JournalFileBackend(str(journal))))
+    except (ValueError, KeyError, TypeError) as error:
+        reason = str(error).splitlines()[0][:80] if str(error) else type(error).__name__
+        raise UserError(f"{folder}: {OPTUNA_JOURNAL} is damaged ({reason}) and cannot be resumed; move the folder "
+                        "aside or choose a new --out") from None
+
+
+def _score(study, candidates: Candidates, asked: list, bar) -> None:
+    """Run the ``asked`` candidates side by side, then add each to the journal in order, as it is scored."""
+    from optuna.trial import TrialState, create_trial
+
+    names = list(candidates.calibration.parameters)
+    running = [(trial, candidates.submit({name: trial.params[name] for name in names})) for trial in asked]
+    for trial, futures in running:
+        fit = candidates.score(futures)
+        means = {k: (float(v) if math.isfinite(v) else None)
+                 for k, v in zip(fit.table["target"], fit.table["simulated_mean"].map(float))}
+        attrs = {"means": means, "within": int(fit.table["within"].sum())}
+        if not math.isfinite(fit.loss):
+            attrs["error"] = fit.errors[0] if fit.errors else "a target could not be simulated"
+        study.add_trial(create_trial(  # one line in the journal: a candidate is there whole or not at all
+            state=TrialState.COMPLETE if math.isfinite(fit.loss) else TrialState.FAIL,
+            value=fit.loss if math.isfinite(fit.loss) else None, params=trial.params,
+            distributions=trial.distributions, user_attrs=attrs, system_attrs=trial.system_attrs))
+        bar.update(1)
+
+
+def _optuna_result(calibration: Calibration, finished: list):
+    """The scored candidates as a table, the best loss by candidate, and the best candidate's values."""
+    from optuna.trial import TrialState
+
+    parameters = calibration.parameters
     complete = [(number, t) for number, t in enumerate(finished) if t.state == TrialState.COMPLETE]
     if not complete:
         errors = [t.user_attrs["error"] for t in finished if "error" in t.user_attrs]
@@ -200,14 +221,14 @@ def _suggest(trial, name: str, parameter: FreeParameter) -> float:
 class _AbcModel:
     """pyabc's model: a parameter set -> the targets' means over the seeds (picklable for workers)."""
 
-    def __init__(self, base: dict, targets: list[dict], seeds: list[int], parameters: dict[str, dict]) -> None:
-        self.base, self.targets, self.seeds, self.parameters = base, targets, seeds, parameters
+    def __init__(self, runs: Runs, seeds: list[int], parameters: dict[str, dict]) -> None:
+        self.runs, self.seeds, self.parameters = runs, seeds, parameters
 
     def __call__(self, values) -> dict[str, float]:
         free = {name: FreeParameter.model_validate(spec) for name, spec in self.parameters.items()}
         overrides = {name: free[name].clip(values[_abc_name(i)]) for i, name in enumerate(free)}
-        runs = [simulate_targets(self.base, overrides, seed, self.targets) for seed in self.seeds]
-        return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+        rows = run_tasks(self.runs, [{"overrides": overrides, "seed": seed} for seed in self.seeds])
+        return {name: float(np.mean([row["outcomes"][name] for row in rows])) for name in self.runs.read.names}
 
 
 class _AbcDistance:
@@ -241,14 +262,14 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
         low, high = parameter.range
         priors[_abc_name(index)] = (pyabc.RV("loguniform", low, high) if parameter.log
                                     else pyabc.RV("uniform", low, high - low))
-    model = _AbcModel(candidates.base, candidates.targets, candidates.seeds,
+    model = _AbcModel(candidates.runs, candidates.seeds,
                       {name: p.model_dump(mode="json") for name, p in parameters.items()})
     global_state = np.random.get_state()  # pyabc draws from numpy's global generator: seed it, then restore it
     np.random.seed(calibration.setup.seed)
     # In this process pyabc's proposals follow the seed; in workers pyabc reseeds each job from the OS.
     sampler = SingleCoreSampler() if isinstance(pool, InlineExecutor) else ConcurrentFutureSampler(pool, client_max_jobs=count)
     sampler.show_progress = progress
-    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.targets),
+    abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.runs.read.specs),
                        population_size=population, sampler=sampler)
     database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
     observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}

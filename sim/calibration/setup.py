@@ -8,14 +8,13 @@ It is validated like scenario and sweep files: one line naming the file, the pla
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ..experiments.sweepfile import MAX_REPLICATES, Bounded, check_parameter, fail
+from ..jobs.folders import fingerprint
+from ..jobs.inputs import MAX_REPLICATES, Bounded, check_parameter, fail
 from ..outputs import PLAIN_NAME
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario import Scenario, load_scenario
@@ -79,13 +78,10 @@ class Calibration:
     def fingerprint(self) -> str:
         """Hash of what decides every candidate's loss (not the output path or the check seeds),
         the model version included."""
-        from ..experiments.folders import model_version
-
         content = self.setup.model_dump(mode="json", exclude={"calibrated", "check_replicates", "base", "targets"})
-        content["model_version"] = model_version()
         content["base"] = self.base.model_dump(mode="json")
         content["targets"] = [target.model_dump(mode="json") for target in self.targets]
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return fingerprint(content)
 
 
 def load_setup(path: str | Path) -> Calibration:

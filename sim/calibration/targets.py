@@ -1,6 +1,6 @@
 """Calibration targets and the simulated-moments comparison of runs against them.
 
-A target is a model measure (a metric with its dimensions, optionally minus another) at a date or
+A target is a series of the results (a metric with its dimensions, optionally minus another) at a date or
 averaged over a period, with a published value (or a lower bound) and a tolerance. The fit of a set
 of runs (one scenario over several seeds) reports each target's simulated mean and spread, its miss
 in tolerances, and the loss: the mean of squared misses (only shortfalls count for bounds).
@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..experiments.outcomes import outcome_value
-from ..experiments.sweepfile import Measure, Outcome
+from ..jobs.outcomes import MetricSeries, Outcome, outcome_value
 from ..results import Result
 from ..scenario.loader import read_validated
 from ..scenario.types import Date, Strict
@@ -26,8 +25,8 @@ from ..scenario.types import Date, Strict
 class Target(Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str
-    metric: Measure
-    minus: Measure | None = None
+    metric: MetricSeries
+    minus: MetricSeries | None = None
     at: Date | None = None
     over: tuple[Date, Date] | None = None
     value: float | None = None
@@ -44,8 +43,8 @@ class Target(Strict):
             raise ValueError("give exactly one of value or above")
         return self
 
-    def outcome(self, measure: Measure) -> Outcome:
-        return Outcome(**measure.model_dump(), at=self.at, over=self.over, aggregate="mean")
+    def outcome(self, series: MetricSeries) -> Outcome:
+        return Outcome(**series.model_dump(), at=self.at, over=self.over, aggregate="mean")
 
     def simulate(self, result: Result) -> float:
         """The model's value of this target in one run."""

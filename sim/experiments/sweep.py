@@ -7,10 +7,7 @@ many workers ran them or in which order they finished.
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
-from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,45 +15,22 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import Interrupted, UserError
-from ..results import package_version, replace_atomically, scenario_hash
-from ..run import run
+from ..errors import UserError
+from ..jobs.executors import check_workers, executor
+from ..jobs.folders import claim, complete, hold, warn
+from ..jobs.outcomes import OutcomeValues
+from ..jobs.runs import Runs, execute
+from ..jobs.store import RunStore, run_key
+from ..results import replace_atomically, scenario_hash
 from ..scenario import Scenario
-from ..scenario.loader import override
 from . import sensitivity
 from .designs import sample
-from .executors import default_workers, executor
-from .folders import claim, hold, model_version, update_manifest, warn
-from .outcomes import outcome_value
 from .replicates import replicate_seeds
-from .store import RunStore, run_key
-from .sweepfile import Outcome, Sweep, check_drawn, load_sweep
+from .sweepfile import Sweep, check_drawn, load_sweep
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
 DEFAULT_FOLDER = Path("reports") / "sweeps"
 CONTENTS = (RUNS, SENSITIVITY, STORE, REPORT)  # what a sweep folder holds, beside its manifest
-MAX_LOCAL_WORKERS = 256
-
-
-def run_chunk(base: dict[str, Any], outcomes: dict[str, dict], tasks: list[dict]) -> list[dict]:
-    """Worker side: run a few tasks and return plain rows (never model objects).
-
-    A run that raises is recorded with its error; the others go on.
-    """
-    scenario = Scenario.model_validate(base)
-    specs = {name: Outcome.model_validate(spec) for name, spec in outcomes.items()}
-    rows = []
-    for task in tasks:
-        started = time.perf_counter()
-        try:
-            result = run(override(scenario, task["overrides"], "sweep"), seed=task["seed"])
-            values = {name: outcome_value(result.timeseries, spec) for name, spec in specs.items()}
-            error, simulated = None, result.manifest["run_seconds"]
-        except Exception as exc:  # noqa: BLE001 - recorded with the run, reported at the end
-            values, error, simulated = {name: float("nan") for name in specs}, f"{type(exc).__name__}: {exc}", 0.0
-        rows.append({**task, "outcomes": values, "error": error, "seconds": time.perf_counter() - started,
-                     "simulation_seconds": simulated})
-    return rows
 
 
 @dataclass
@@ -80,13 +54,6 @@ def _tasks(sweep: Sweep, base: Scenario, points: pd.DataFrame) -> Iterator[dict]
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def check_workers(workers: int | None, dask: str | None) -> None:
-    """Worker processes on this machine are bounded (a cluster is for more); one line if not."""
-    if workers is not None and dask is None and workers > MAX_LOCAL_WORKERS:
-        raise UserError(f"--workers {workers}: at most {MAX_LOCAL_WORKERS} worker processes on one machine "
-                        f"(this one has {default_workers()} CPUs); use --dask with a cluster for more")
 
 
 def run_sweep(path: str | Path, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
@@ -122,37 +89,15 @@ def run_sweep(path: str | Path, workers: int | None = None, dask: str | None = N
 
 def _execute(sweep: Sweep, base: Scenario, pending: Iterator[dict], remaining: int, store: RunStore, pool, count: int,
              progress: bool, already: int) -> None:
+    """Run the pending runs on the executor, each finished one stored at once (see :func:`sim.jobs.runs.execute`)."""
     from tqdm import tqdm
 
-    base_json = base.model_dump(mode="json")
-    outcomes = {name: spec.model_dump(mode="json") for name, spec in sweep.outcomes.items()}
+    runs = Runs(base.model_dump(mode="json"), OutcomeValues(sweep.outcomes), "sweep")
     bar = tqdm(total=already + remaining, initial=already, unit="run", disable=not progress or None,
                desc=sweep.name)
-    failures = 0
-    size = max(1, min(8, math.ceil(remaining / (count * 8))))
-    chunks = iter(lambda: list(itertools.islice(pending, size)), [])  # made as they are sent, never all at once
-    # A bounded window of chunks in flight: results reach the store as they finish (an inline
-    # executor runs one chunk at a time), and an interrupt leaves little work unsaved.
-    futures: set = set()
     try:
-        while True:
-            while len(futures) < 2 * count and (chunk := next(chunks, None)) is not None:
-                futures.add(pool.submit(run_chunk, base_json, outcomes, chunk))
-            if not futures:
-                break
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                rows = future.result()
-                for row in rows:
-                    store.put(row)
-                    failures += row["error"] is not None
-                bar.update(len(rows))
-                bar.set_postfix(failures=failures)
-    except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
-        raise Interrupted(f"interrupted: finished runs are kept in {store.folder}; run the same command "
-                          "again to finish the sweep") from None
+        execute(runs, pending, remaining, store.put, pool, count, bar, f"interrupted: finished runs are kept in "
+                f"{store.folder}; run the same command again to finish the sweep")
     finally:
         bar.close()
 
@@ -180,7 +125,6 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
         "fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "base_scenario": base.model_dump(mode="json"),
         "base_scenario_hash": scenario_hash(base), "seeds": replicate_seeds(sweep.seed, sweep.replicates),
         "points": len(points), "runs": len(runs), "failures": failures, "notes": notes,
-        "package_version": package_version(), "model_version": model_version(), "status": "complete",
         "simulation_seconds": round(simulated, 3), "wall_seconds_last_session": round(seconds, 3),
     }
     from ..report.sweep import build_sweep_report
@@ -188,7 +132,7 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
     replace_atomically(folder / RUNS, lambda path: runs.to_parquet(path, index=False, compression="zstd"))
     replace_atomically(folder / SENSITIVITY, lambda path: indices.to_parquet(path, index=False, compression="zstd"))
     build_sweep_report(sweep, runs, indices, manifest).write(folder / REPORT)
-    update_manifest(folder, manifest, "sweep")  # last: until it says complete, the folder is resumable
+    complete(folder, manifest, "sweep")  # last: until it says complete, the folder is resumable
     return SweepResult(folder, runs, indices, failures, notes)
 
 

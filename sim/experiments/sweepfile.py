@@ -7,32 +7,26 @@ line naming the file, the place and what would be valid.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
 import math
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import ScenarioError
-from ..model.collect import DIMENSION_VALUES, METRICS
+from ..jobs.folders import fingerprint
+from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_parameter, fail
+from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import Origins, display, locate, place, read_validated, validation_error
-from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, set_path, suggest
+from ..scenario.loader import Origins, display, read_validated
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
-from ..scenario.types import Date, Strict
+from ..scenario.types import Strict
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
-# Runs of one sweep (design points x replicates). Each finished run is one small file in the run
-# store, the runs table and the design are held in memory (about 1 KB a run), and at a second a run
-# a million runs are 12 days of one core: beyond that, split the sweep into several files.
-MAX_RUNS = 1_000_000
-MAX_REPLICATES = 1_000  # as for ``retailsim run --replicates``
+# MAX_RUNS (design points x replicates) and MAX_REPLICATES are shared with calibrations (jobs.inputs).
 MAX_LEVELS = 1_000  # levels of a morris grid (SALib's usual choice is 4 to 10)
 MAX_VALUES = 1_000  # listed values of one parameter (each is checked against the scenario at load)
-MAX_MAGNITUDE = 1e15  # no scenario value is larger; a range beyond it is a typo (and high - low may overflow)
 
 
 class Distribution(Strict):
@@ -57,9 +51,6 @@ class Distribution(Strict):
             raise ValueError(f"triangular needs low <= mode <= high and low < high "
                              f"(got {self.low}, {self.mode}, {self.high})")
         return self
-
-
-Bounded = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)]
 
 
 class Parameter(Strict):
@@ -96,41 +87,6 @@ class Parameter(Strict):
         return "range" if self.range is not None else "values" if self.values is not None else "distribution"
 
 
-class Measure(Strict):
-    """A metric of the results with its dimensions (dimensions not named are ``all``)."""
-
-    metric: str
-    firm: str = "all"
-    category: str = "all"
-    locale: str = "all"
-    segment: str = "all"
-
-    @model_validator(mode="after")
-    def _known(self) -> Measure:
-        if self.metric not in METRICS:
-            raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
-        for dimension, valid in DIMENSION_VALUES.items():
-            if getattr(self, dimension) not in valid:
-                raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
-        return self
-
-
-class Outcome(Measure):
-    """A measure at a date or aggregated over a period."""
-
-    at: Date | None = None
-    over: tuple[Date, Date] | None = None
-    aggregate: Literal["mean", "sum", "min", "max", "last"] = "mean"
-
-    @model_validator(mode="after")
-    def _when(self) -> Outcome:
-        if (self.at is None) == (self.over is None):
-            raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
-        if self.over is not None and self.over[0] > self.over[1]:
-            raise ValueError(f"over runs the wrong way round: write [{self.over[1]}, {self.over[0]}]")
-        return self
-
-
 class Sweep(Strict):
     """A sweep: the experiment design over one base scenario."""
 
@@ -151,12 +107,9 @@ class Sweep(Strict):
     def fingerprint(self, base: Scenario) -> str:
         """Hash of everything that decides the runs and their rows (not the name or description),
         the model version included."""
-        from .folders import model_version
-
         content = self.model_dump(mode="json", exclude={"name", "description", "base"})
         content["base"] = base.model_dump(mode="json")
-        content["model_version"] = model_version()
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return fingerprint(content)
 
     def points(self) -> int:
         """Design points, computed from the file alone (nothing is sampled): the grid's product of
@@ -169,11 +122,6 @@ class Sweep(Strict):
     @property
     def runs(self) -> int:
         return self.points() * self.replicates
-
-
-def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
-    where, line = locate(loc, origins, source)
-    return ScenarioError(where, place(loc), message, line)
 
 
 def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
@@ -230,32 +178,6 @@ def check_drawn(path: str | Path, sweep: Sweep, base: Scenario, points) -> None:
             raise fail(origins, source, ("parameters", dotted, "distribution"),
                        f"the design draws values from {extremes[0]:.6g} to {extremes[-1]:.6g}, and {error.message}; "
                        "narrow the distribution or use a range") from None
-
-
-def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,
-                    verb: str = "swept", check_path_first: bool = True) -> None:
-    """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there."""
-    loc = ("parameters", dotted)
-    if check_path_first:
-        problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
-        current = get_path(base, dotted) if problem is None else None
-        if problem is None and isinstance(current, (dict, Strict)):
-            problem = f"'{dotted}' is a block, not a value; name one of its keys"
-        elif problem is None and isinstance(current, (list, tuple, set, frozenset)):
-            problem = f"'{dotted}' holds a list, not one value, so it cannot be {verb}"
-        if problem:
-            raise fail(origins, source, loc, problem)
-    data = base.model_dump(mode="json")
-    seen: set[str] = set()
-    for value in probes:
-        if repr(value) in seen:  # listed twice: checked once
-            continue
-        seen.add(repr(value))
-        try:
-            Scenario.model_validate(set_path(data, dotted, value))
-        except ValidationError as exc:
-            inner = validation_error(exc, {}, source)
-            raise fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None
 
 
 def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:

@@ -1,5 +1,8 @@
 """Working folders of sweeps and calibrations: claimed before any work, resumed only by the same job.
 
+A job is known by its fingerprint (:func:`fingerprint`: a hash of what decides its numbers, the
+:func:`model_version` included) and ends with a ``complete`` manifest (:func:`complete`).
+
 A sweep or calibration folder is built up over several sessions (its run store, its study), so it
 is never swapped into place whole like a results folder. Instead :func:`claim` checks it before any
 work, with :func:`sim.outputs.prepare_output`: a new or empty folder gets its ``running`` manifest
@@ -17,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import re
 import sys
@@ -31,9 +35,10 @@ from ..errors import UserError
 from ..outputs import MANIFEST, mark, prepare_output, read_manifest, staging
 from ..results import package_version, replace_atomically, write_json
 
-# What decides the numbers of a run: the model, the firms, the scenario schema and defaults, the
-# run itself and its random streams. A change to any of these files is a new model version.
-MODEL_SOURCES = ("model", "firms", "scenario", "run.py", "streams.py")
+# What never decides the numbers of a run: the layers that drive runs, keep them or show them. Every
+# other source file of the package (the model, the firms, the scenario schema and defaults, the run
+# and its random streams, and any module added beside them) is part of the model version.
+NOT_MODEL = ("calibration", "cli.py", "dashboard", "experiments", "jobs", "outputs.py", "report")
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
 
 
@@ -46,12 +51,17 @@ def model_version() -> str:
     """
     root = Path(sim.__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in MODEL_SOURCES:
-        path = root / name
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    for file in sorted(root.rglob("*.py")):
+        name = file.relative_to(root).as_posix()
+        if name.split("/")[0] not in NOT_MODEL:
+            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
     return f"{package_version()}+{digest.hexdigest()[:12]}"
+
+
+def fingerprint(content: dict[str, Any]) -> str:
+    """Hash of what decides a job's numbers (``content``, plain JSON), the model version included."""
+    content = {**content, "model_version": model_version()}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[str], changed: str,
@@ -89,8 +99,12 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
     return manifest
 
 
-def update_manifest(folder: Path, manifest: dict[str, Any], kind: str) -> None:
-    """Replace the folder's manifest atomically (a kill leaves the old one or the new one)."""
+def complete(folder: Path, manifest: dict[str, Any], kind: str) -> None:
+    """Mark the job in ``folder`` complete: its final ``manifest`` with the status and versions,
+    replacing the ``running`` one atomically (a kill leaves the old one or the new one). Written
+    last: until it says complete, the folder is resumable."""
+    manifest = {**manifest, "status": "complete", "package_version": package_version(),
+                "model_version": model_version()}
     replace_atomically(folder / MANIFEST, lambda path: write_json(path, mark(manifest, kind)))
 
 

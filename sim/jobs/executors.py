@@ -1,7 +1,7 @@
-"""Where sweep runs execute: in this process, a local process pool, or a Dask cluster.
+"""Where the runs of sweeps and calibrations execute: in this process, a local process pool, or a Dask cluster.
 
 All three are ``concurrent.futures`` executors (Dask's through ``Client.get_executor()``), so the
-sweep driver has one code path whatever the backend.
+drivers have one code path whatever the backend.
 """
 
 from __future__ import annotations
@@ -40,12 +40,22 @@ def _process_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.experiments.sweep"])
+    context.set_forkserver_preload(["sim.jobs.runs"])  # the worker side, and the model it runs
     return context
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+MAX_LOCAL_WORKERS = 256
+
+
+def check_workers(workers: int | None, dask: str | None) -> None:
+    """Worker processes on this machine are bounded (a cluster is for more); one line if not."""
+    if workers is not None and dask is None and workers > MAX_LOCAL_WORKERS:
+        raise UserError(f"--workers {workers}: at most {MAX_LOCAL_WORKERS} worker processes on one machine "
+                        f"(this one has {default_workers()} CPUs); use --dask with a cluster for more")
 
 
 CONNECT_TIMEOUT = "5s"  # a scheduler answers in milliseconds; a wrong address should not keep the user waiting

@@ -1,0 +1,60 @@
+"""What sweep files and calibration set-ups share: the size limits of a job, and the checks of a
+scenario value that a job varies.
+
+Each check is one line naming the file, the place and what would be valid (a
+:class:`~sim.errors.ScenarioError`), like the checks of scenario files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError
+
+from ..errors import ScenarioError
+from ..scenario import Scenario
+from ..scenario.loader import Origins, locate, place, validation_error
+from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, set_path
+from ..scenario.types import Strict
+
+# Runs of one job (a sweep's design points x replicates, a calibration's budget x replicates). Each
+# finished sweep run is one small file in the run store, the runs table and the design are held in
+# memory (about 1 KB a run), and at a second a run a million runs are 12 days of one core: beyond
+# that, split the job.
+MAX_RUNS = 1_000_000
+MAX_REPLICATES = 1_000  # as for ``retailsim run --replicates``
+MAX_MAGNITUDE = 1e15  # no scenario value is larger; a range beyond it is a typo (and high - low may overflow)
+
+Bounded = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE, allow_inf_nan=False)]
+
+
+def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioError:
+    """The error at ``loc`` of a validated file, with its line."""
+    where, line = locate(loc, origins, source)
+    return ScenarioError(where, place(loc), message, line)
+
+
+def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,
+                    verb: str = "swept", check_path_first: bool = True) -> None:
+    """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there."""
+    loc = ("parameters", dotted)
+    if check_path_first:
+        problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
+        current = get_path(base, dotted) if problem is None else None
+        if problem is None and isinstance(current, (dict, Strict)):
+            problem = f"'{dotted}' is a block, not a value; name one of its keys"
+        elif problem is None and isinstance(current, (list, tuple, set, frozenset)):
+            problem = f"'{dotted}' holds a list, not one value, so it cannot be {verb}"
+        if problem:
+            raise fail(origins, source, loc, problem)
+    data = base.model_dump(mode="json")
+    seen: set[str] = set()
+    for value in probes:
+        if repr(value) in seen:  # listed twice: checked once
+            continue
+        seen.add(repr(value))
+        try:
+            Scenario.model_validate(set_path(data, dotted, value))
+        except ValidationError as exc:
+            inner = validation_error(exc, {}, source)
+            raise fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None

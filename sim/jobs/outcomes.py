@@ -1,0 +1,82 @@
+"""What a job reads from a run: a series of the results (a metric with its dimensions), and one
+number from it, at a date or aggregated over a period (a sweep's outcome; a calibration target is
+made of them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import model_validator
+
+from ..model.collect import DIMENSION_VALUES, METRICS
+from ..results import Result, select
+from ..scenario.paths import suggest
+from ..scenario.types import Date, Strict
+
+
+class MetricSeries(Strict):
+    """One series of the results: a metric with its dimensions (dimensions not named are ``all``)."""
+
+    metric: str
+    firm: str = "all"
+    category: str = "all"
+    locale: str = "all"
+    segment: str = "all"
+
+    @model_validator(mode="after")
+    def _known(self) -> MetricSeries:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
+        for dimension, valid in DIMENSION_VALUES.items():
+            if getattr(self, dimension) not in valid:
+                raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
+        return self
+
+
+class Outcome(MetricSeries):
+    """A series at a date or aggregated over a period."""
+
+    at: Date | None = None
+    over: tuple[Date, Date] | None = None
+    aggregate: Literal["mean", "sum", "min", "max", "last"] = "mean"
+
+    @model_validator(mode="after")
+    def _when(self) -> Outcome:
+        if (self.at is None) == (self.over is None):
+            raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
+        if self.over is not None and self.over[0] > self.over[1]:
+            raise ValueError(f"over runs the wrong way round: write [{self.over[1]}, {self.over[0]}]")
+        return self
+
+
+def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:
+    """The metric at a date (the last recorded week on or before it) or aggregated over a period."""
+    rows = select(timeseries, outcome.metric, firm=outcome.firm, category=outcome.category,
+                  locale=outcome.locale, segment=outcome.segment)
+    if rows.empty:
+        return float("nan")
+    dates = pd.DatetimeIndex(rows["date"])
+    values = rows["value"].to_numpy()
+    if outcome.at is not None:
+        before = np.flatnonzero(dates <= pd.Timestamp(outcome.at))
+        return float(values[before[-1]] if len(before) else values[0])
+    start, end = (pd.Timestamp(d) for d in outcome.over)
+    window = values[(dates >= start) & (dates <= end)]
+    if not len(window):
+        return float("nan")
+    return float({"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max, "last": lambda v: v[-1]}[
+        outcome.aggregate](window))
+
+
+class OutcomeValues:
+    """Reads named outcomes from a run (picklable: sent to workers as plain JSON, validated there)."""
+
+    def __init__(self, outcomes: dict[str, Outcome]) -> None:
+        self.specs = {name: outcome.model_dump(mode="json") for name, outcome in outcomes.items()}
+        self.names = list(outcomes)
+
+    def __call__(self, result: Result) -> dict[str, float]:
+        outcomes = {name: Outcome.model_validate(spec) for name, spec in self.specs.items()}
+        return {name: outcome_value(result.timeseries, outcome) for name, outcome in outcomes.items()}

@@ -24,6 +24,7 @@ MONTHS_PER_YEAR = 12
 CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
 AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(len(CHANNELS))
 N_CHANNELS = len(CHANNELS)
+ONLINE_CHANNELS = (AMAZON, WALMART_ONLINE)  # households without broadband pay the offline penalty on these
 GROCERY, DISCRETIONARY, HEALTH = range(len(CATEGORIES))
 N_CATEGORIES = len(CATEGORIES)
 URBAN, SUBURBAN, RURAL = range(len(LOCALES))
@@ -33,7 +34,9 @@ N_LOCALES = len(LOCALES)
 FIRMS = ("amazon", "walmart", "rivals")
 FIRM_OF_CHANNEL = np.array([FIRMS.index("amazon"), FIRMS.index("walmart"), FIRMS.index("walmart"),
                             FIRMS.index("rivals")])
-# Households' memberships: the index is Prime + 2 x Walmart+.
+# Households' memberships, each a firm's (its scenario block and the households' columns): membership
+# k is bit k of a household's segment index, Prime + 2 x Walmart+.
+MEMBERSHIPS = ("prime", "walmart_plus")
 SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
 
 # The profit-and-loss lines every firm books each week, in US dollars (national scale).
@@ -57,42 +60,21 @@ class Sales:
 
 @dataclass
 class Offer:
-    """What the firms offer this week, as every household sees it: the firms fill in every field
-    each week (in ``prepare``) from their scenario blocks, so nothing here has a default of its own
-    but the empty arrays."""
+    """What the market offers this week, as every household sees it: the shared protocol.
+
+    Each firm writes its channels' rows of ``price`` and ``constant`` in ``prepare``; a firm whose
+    programme changes the world every channel lives in writes that too (broadband, shopping
+    agents). Everything else a firm offers (which households it reaches, its fees, waits and
+    trips, its membership) it keeps and computes itself (``sim/firms/base.py``)."""
 
     n_zones: int
     price: np.ndarray = field(default=None)  # (channels, categories) price index
     constant: np.ndarray = field(default=None)  # (channels, categories) utility of assortment and service
-    amazon_same_day: np.ndarray = field(default=None)  # (zones,) share reached
-    amazon_next_day: np.ndarray = field(default=None)
-    amazon_pharmacy_share: float = 0.0  # of households with same-day delivery
-    kiosk_reach: np.ndarray = field(default=None)  # (zones,)
-    kiosk_utility: float = 0.0
-    amazon_days: tuple[float, float, float] = (0.0, 0.0, 0.0)  # same-day, next-day, standard
-    amazon_extra_days: float = 0.0  # sellers outside Fulfilled by Amazon
-    amazon_nonmember_extra_days: float = 0.0
-    amazon_nonmember_fee: float = 0.0
-    amazon_pharmacy_days: float = 0.0
-    express_rollout: float = 0.0  # share of stores offering express
-    express_radius: float = 0.0
-    dark_store_reach: np.ndarray = field(default=None)  # (zones,)
-    walmart_pharmacy_share: float = 0.0  # of households with express delivery
-    walmart_days: tuple[float, float] = (0.0, 0.0)  # express, standard
-    walmart_delivery_fee: float = 0.0
-    walmart_express_fee: float = 0.0
-    walmart_member_express_fee: float = 0.0
-    fuel_saving: float = 0.0
-    broadband: np.ndarray = field(default=None)  # (zones,)
-    agentic_share: float = 0.0
-    agent_partner_utility: float = 0.0
-    agent_price_focus: float = 1.0
+    broadband: np.ndarray = field(default=None)  # (zones,) share online: the others pay the offline penalty
+    agentic_share: float = 0.0  # of online households, delegating their shopping to AI agents
+    agent_price_focus: float = 1.0  # how much harder agents weigh money
 
     def __post_init__(self) -> None:
-        zeros = np.zeros(self.n_zones)
-        for name in ("amazon_same_day", "amazon_next_day", "kiosk_reach", "dark_store_reach"):
-            if getattr(self, name) is None:
-                setattr(self, name, zeros.copy())
         if self.broadband is None:
             self.broadband = np.ones(self.n_zones)
         if self.price is None:
@@ -103,17 +85,13 @@ class Offer:
 
 # -- the metric registry ------------------------------------------------------------------------
 ALL = "all"
-# Share of households each service reaches: metric -> the household flag it counts.
-REACH = {
-    "amazon_same_day_reach": "same_day",
-    "amazon_next_day_reach": "next_day",
-    "walmart_express_coverage": "express",
-    "amazon_pharmacy_same_day_reach": "amazon_pharmacy",
-    "walmart_pharmacy_same_day_reach": "walmart_pharmacy",
-    "broadband_access": "digital",
-    "ai_agent_share": "agent",
-}
-# One number a week per firm: metric -> the firm that records it.
+# Share of households each service reaches, in the order the results list them: the firms declare
+# which of their reach flags each counts (``Firm.reach_metrics``); the last two are the market's.
+REACH = (
+    "amazon_same_day_reach", "amazon_next_day_reach", "walmart_express_coverage", "amazon_pharmacy_same_day_reach",
+    "walmart_pharmacy_same_day_reach", "broadband_access", "ai_agent_share",
+)
+# One number a week per firm: metric -> the firm that records it (its ``scalars()``).
 FIRM_SCALARS = {
     "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
     "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",

@@ -15,10 +15,10 @@ import math
 import mesa
 import numpy as np
 
-from sim.model.choice import AMAZON, HEALTH, WALMART_ONLINE, WALMART_STORE
 from sim.model.market import RetailMarket
 from sim.model.tally import tally
 from sim.scenario import Scenario
+from sim.vocabulary import AMAZON, HEALTH, WALMART_ONLINE, WALMART_STORE
 
 CATEGORIES, CHANNELS = range(3), range(4)
 
@@ -36,19 +36,21 @@ class ReferenceShopper(mesa.Agent):
 
     # -- what reaches this household -------------------------------------------------------
     def access(self) -> dict[str, bool]:
-        h, offer, i = self.model.households, self.model.offer, self.index
+        m, i = self.model, self.index
+        h, offer, amazon, walmart = m.households, m.offer, m.amazon, m.walmart
         zone = h.zone[i]
-        same_day = h.amazon_rank[i] < offer.amazon_same_day[zone]
-        store_express = h.store_miles[i] <= offer.express_radius and h.rollout_rank[i] < offer.express_rollout
-        express = store_express or h.dark_store_rank[i] < offer.dark_store_reach[zone]
+        same_day = h.amazon_rank[i] < amazon.same_day_reach[zone]
+        radius = m.params.walmart.express.radius_miles
+        store_express = h.store_miles[i] <= radius and h.rollout_rank[i] < walmart.express_rollout
+        express = store_express or h.dark_store_rank[i] < walmart.dark_store_reach[zone]
         digital = h.access_rank[i] < offer.broadband[zone]
         return {
             "same_day": same_day,
-            "next_day": same_day or h.amazon_rank[i] < offer.amazon_next_day[zone],
-            "amazon_pharmacy": same_day and h.pharmacy_rank[i] < offer.amazon_pharmacy_share,
-            "kiosk": h.pharmacy_rank[i] < offer.kiosk_reach[zone],
+            "next_day": same_day or h.amazon_rank[i] < amazon.next_day_reach[zone],
+            "amazon_pharmacy": same_day and h.pharmacy_rank[i] < amazon.pharmacy_share,
+            "kiosk": h.pharmacy_rank[i] < amazon.kiosk_reach[zone],
             "express": express,
-            "walmart_pharmacy": express and h.pharmacy_rank[i] < offer.walmart_pharmacy_share,
+            "walmart_pharmacy": express and h.pharmacy_rank[i] < walmart.pharmacy_share,
             "digital": digital,
             "agent": digital and h.tech_rank[i] < offer.agentic_share,
         }
@@ -62,30 +64,30 @@ class ReferenceShopper(mesa.Agent):
     def cost(self, channel: int, category: int, a: dict, prime: bool, plus: bool) -> float:
         """Dollars it costs this household to buy the category's basket through the channel."""
         m, h, i, offer = self.model, self.model.households, self.index, self.model.offer
-        b = m.params.shoppers
+        b, delivery, online = m.params.shoppers, m.params.amazon.delivery, m.params.walmart.online
         basket = h.budget[category, i] * offer.price[channel, category]
         waiting = b.wait_cost_per_day_usd.as_tuple()[category] * (h.income[i] / m.params.population.median_income_usd)
         share = b.trip_share.as_tuple()[category]
         if channel == AMAZON:
-            same_day, next_day, standard = offer.amazon_days
+            same_day, next_day, standard = delivery.same_day_days, delivery.next_day_days, delivery.standard_days
             if category == HEALTH:
-                days = same_day if a["amazon_pharmacy"] else offer.amazon_pharmacy_days
+                days = same_day if a["amazon_pharmacy"] else m.params.amazon.health.pharmacy_days_without_same_day
             else:
                 days = same_day if a["same_day"] else next_day if a["next_day"] else standard
-                days = days + offer.amazon_extra_days + (0.0 if prime else offer.amazon_nonmember_extra_days)
-            fee = 0.0 if prime else offer.amazon_nonmember_fee
+                days = days + m.amazon.extra_days + (0.0 if prime else delivery.nonmember_extra_days)
+            fee = 0.0 if prime else delivery.nonmember_fee_usd
             return basket + (fee + waiting * days)
-        walmart_trip = self.trip(h.store_miles[i]) - offer.fuel_saving * plus
+        walmart_trip = self.trip(h.store_miles[i]) - m.params.walmart.fuel_saving_per_trip_usd * plus
         if channel == WALMART_STORE:
             return basket + share * walmart_trip
         if channel == WALMART_ONLINE:
-            express_days, standard_days = offer.walmart_days
+            express_days, standard_days = online.express_days, online.standard_days
             fast = a["walmart_pharmacy"] if category == HEALTH else a["express"]
             days = express_days if fast else standard_days
             if a["express"]:
-                fee = offer.walmart_member_express_fee if plus else offer.walmart_express_fee
+                fee = online.member_express_fee_usd if plus else online.express_fee_usd
             else:
-                fee = 0.0 if plus else offer.walmart_delivery_fee
+                fee = 0.0 if plus else online.nonmember_delivery_fee_usd
             return basket + min(fee + waiting * days, share * b.pickup_trip_share * walmart_trip)
         return basket + share * self.trip(h.rival_miles[i])
 
@@ -96,11 +98,11 @@ class ReferenceShopper(mesa.Agent):
         value = -(h.price_utility[i] * focus) * self.cost(channel, category, a, prime, plus)
         value += offer.constant[channel, category]
         if channel == AMAZON and category == HEALTH and a["kiosk"]:
-            value += offer.kiosk_utility
+            value += m.amazon.kiosk_utility
         if channel in (AMAZON, WALMART_ONLINE) and not a["digital"]:
             value -= b.offline_penalty
         if channel == WALMART_ONLINE and a["agent"]:
-            value += offer.agent_partner_utility
+            value += m.params.walmart.agentic.partner_utility
         if not a["agent"]:
             value += habit[channel, category, i] * b.habit_weight
         return value
@@ -181,7 +183,7 @@ class ReferenceShopper(mesa.Agent):
                                                           prime_share, m.month_uniform[0, i], True)
         m.plus_after[i], h.walmart_plus_months[i] = self.decide(bool(h.walmart_plus[i]), int(h.walmart_plus_months[i]),
                                                                 plus_value, plus_share, m.month_uniform[1, i],
-                                                                m._plus_launched())
+                                                                m.walmart.membership_available(m.date))
 
 
 class ReferenceMarket(RetailMarket):

@@ -84,13 +84,14 @@ def test_membership_values_equal_a_full_recomputation() -> None:
     yes, no = np.ones(h.n, bool), np.zeros(h.n, bool)
     weight = price_weight(h, model.offer, model.access)
     median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity
-    direct = shopping_value(logsum(model._utilities(yes, h.walmart_plus)), logsum(model._utilities(no, h.walmart_plus)),
+    values = model.membership_value
+    direct = shopping_value(logsum(model._utilities(prime=yes)), logsum(model._utilities(prime=no)),
                             weight) + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
-    assert model.prime_value == pytest.approx(direct - p.amazon.prime.fee_annual, rel=1e-9, abs=1e-6)
-    direct = shopping_value(logsum(model._utilities(h.prime, yes)), logsum(model._utilities(h.prime, no)),
+    assert values["prime"] == pytest.approx(direct - p.amazon.prime.fee_annual, rel=1e-9, abs=1e-6)
+    direct = shopping_value(logsum(model._utilities(walmart_plus=yes)), logsum(model._utilities(walmart_plus=no)),
                             weight) + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
-    assert model.plus_value == pytest.approx(direct - p.walmart.walmart_plus.fee_annual, rel=1e-9, abs=1e-6)
-    assert np.ptp(model.prime_value) > 10, "values differ between households"
+    assert values["walmart_plus"] == pytest.approx(direct - p.walmart.walmart_plus.fee_annual, rel=1e-9, abs=1e-6)
+    assert np.ptp(values["prime"]) > 10, "values differ between households"
 
 
 def test_parts_give_the_same_week_as_one_piece(monkeypatch) -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from sim.firms import FIRM_TYPES, Reach
+from sim.firms.states import flag_code
 from sim.model import choice
-from sim.model.choice import AMAZON, RIVALS, WALMART_ONLINE, WALMART_STORE, Access, Offer
+from sim.model.choice import Access
 from sim.model.memberships import adoption_probability, churn_probability, decide, neighbour_share, shopping_value
 from sim.model.population import Households
 from sim.model.tally import cell_base, tally
-from sim.scenario import Scenario
+from sim.scenario import Scenario, apply_changes
+from sim.vocabulary import AMAZON, RIVALS, WALMART_ONLINE, WALMART_STORE, Offer
 
 BEHAVIOUR = Scenario().shoppers  # travel 25 mph, $0.30/mile, trip shares .6/.3/.1, waits $8/$2/$6 a day
 MEMBERS = Scenario().memberships  # Bass p .03, q .38; value scale $40; churn floor .02, value churn .15
@@ -33,27 +37,40 @@ def households(n: int = 1, **columns) -> Households:
     return Households(**base)
 
 
+DISTANCES = ("store_miles", "rival_miles")
+
+
 def offer() -> Offer:
-    """Everything reached: same-day Amazon and pharmacy, Walmart express from every store."""
-    o = Offer(n_zones=1)
-    o.amazon_same_day[:] = 1.0
-    o.amazon_next_day[:] = 1.0
-    o.amazon_pharmacy_share = 1.0
-    o.express_rollout = 1.0
-    o.walmart_pharmacy_share = 1.0
-    o.amazon_nonmember_fee = 3.0
-    o.amazon_nonmember_extra_days = 1.5
-    o.amazon_days, o.amazon_pharmacy_days = (0.3, 1.0, 2.0), 2.0
-    o.express_radius, o.walmart_days = 15.0, (0.1, 1.0)
-    o.walmart_delivery_fee, o.walmart_express_fee, o.walmart_member_express_fee = 7.95, 10.0, 6.0
-    return o
+    return Offer(n_zones=1)
+
+
+def firms(scenario: Scenario | None = None) -> tuple:
+    """The three firms on a scenario's terms (its defaults: Amazon's $3 non-member fee and 1.5 extra
+    days, same-day 0.3 / next-day 1 / standard 2 days; Walmart's fees $7.95, $10, $6 with Walmart+,
+    express 0.1 day, standard 1 day, 15-mile radius), without a model, and everything reached:
+    same-day Amazon and pharmacy, Walmart express from every store."""
+    made = []
+    for kind in FIRM_TYPES:
+        firm = object.__new__(kind)
+        firm.model = SimpleNamespace(params=scenario or Scenario())
+        made.append(firm)
+    amazon, walmart, _rivals = made
+    amazon.same_day_reach, amazon.next_day_reach, amazon.kiosk_reach = np.ones(1), np.ones(1), np.zeros(1)
+    amazon.pharmacy_share, amazon.extra_days, amazon.kiosk_utility = 1.0, 0.0, 0.0
+    walmart.express_rollout, walmart.pharmacy_share, walmart.dark_store_reach = 1.0, 1.0, np.zeros(1)
+    return tuple(made)
+
+
+def members(prime: np.ndarray, walmart_plus: np.ndarray) -> dict[str, np.ndarray]:
+    return {"prime": prime, "walmart_plus": walmart_plus}
 
 
 def test_channel_costs_by_hand() -> None:
-    h, o = households(), offer()
-    access = Access.of(h, o)
+    h, o, market = households(), offer(), firms()
+    access = Access.of(h, o, market)
     member, plain = np.array([True]), np.array([False])
-    cost = choice.channel_costs(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), member, plain)
+    costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES)
+    cost = choice.channel_costs(h, o, access, costs, market, members(member, plain))
     walmart_trip = 2 * 5 * 0.30 + (2 * 5 / 25 + 0.25) * 18  # 14.70
     rival_trip = 2 * 2 * 0.30 + (2 * 2 / 25 + 0.25) * 18  # 8.58
     # Prime member with same-day: basket plus 0.3 days of waiting; no fee.
@@ -66,7 +83,7 @@ def test_channel_costs_by_hand() -> None:
     assert cost[WALMART_ONLINE, :, 0] == pytest.approx(np.array([150, 90, 20]) + np.minimum(delivery, pickup))
     assert cost[RIVALS, :, 0] == pytest.approx([150 + 0.6 * rival_trip, 90 + 0.3 * rival_trip, 20 + 0.1 * rival_trip])
 
-    no_prime = choice.channel_costs(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), plain, plain)
+    no_prime = choice.channel_costs(h, o, access, costs, market, members(plain, plain))
     assert no_prime[AMAZON, 0, 0] == pytest.approx(150 + 3.0 + 8 * (0.3 + 1.5))
 
 
@@ -76,40 +93,48 @@ def every_service_state() -> tuple[Households, Access, np.ndarray, np.ndarray]:
     n = 1 << 7
     bits = (np.arange(n)[:, None] >> np.arange(7)) & 1 == 1
     h = households(n, income=np.linspace(30_000, 200_000, n), store_miles=np.linspace(1, 40, n))
-    flags = dict(same_day=bits[:, 0], next_day=bits[:, 1], amazon_pharmacy=bits[:, 2], express=bits[:, 3],
-                 walmart_pharmacy=bits[:, 4], kiosk=bits[:, 0], digital=np.ones(n, bool), agent=np.zeros(n, bool))
-    return h, Access(**flags), bits[:, 5], bits[:, 6]
+    amazon = dict(same_day=bits[:, 0], next_day=bits[:, 1], amazon_pharmacy=bits[:, 2])
+    walmart = dict(express=bits[:, 3], walmart_pharmacy=bits[:, 4])
+    reach = {"amazon": Reach({**amazon, "kiosk": bits[:, 0]}, flag_code(list(amazon.values()))),
+             "walmart": Reach(walmart, flag_code(list(walmart.values()))), "rivals": Reach()}
+    return h, Access(np.ones(n, bool), np.zeros(n, bool), reach), bits[:, 5], bits[:, 6]
 
 
 def test_service_costs_follow_the_rules_in_every_state() -> None:
     """The cost tables indexed by state codes give exactly what the rules give household by household."""
-    o = offer()
-    o.amazon_days, o.amazon_extra_days, o.amazon_pharmacy_days = (0.3, 1.1, 2.7), 0.4, 1.9
-    o.walmart_days, o.fuel_saving = (0.15, 1.3), 2.5
+    scenario = apply_changes(Scenario(), {
+        "amazon.delivery.next_day_days": 1.1, "amazon.delivery.standard_days": 2.7,
+        "amazon.health.pharmacy_days_without_same_day": 1.9, "walmart.online.express_days": 0.15,
+        "walmart.online.standard_days": 1.3, "walmart.fuel_saving_per_trip_usd": 2.5})
+    amazon_firm, walmart_firm, _ = firms(scenario)
+    amazon_firm.extra_days = 0.4
     h, access, prime, plus = every_service_state()
-    costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000)
-    amazon = choice.amazon_service_cost(o, access, costs.waiting, prime)
-    store, online = choice.walmart_service_cost(o, access, costs, plus)
+    costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES)
+    amazon = amazon_firm.service_costs(access.firms["amazon"], costs, prime)[AMAZON]
+    walmart = walmart_firm.service_costs(access.firms["walmart"], costs, plus)
+    store, online = walmart[WALMART_STORE], walmart[WALMART_ONLINE]
     trip_share = np.array(BEHAVIOUR.trip_share.as_tuple())
+    flag = access.flags()
     for i in range(h.n):
         wait = costs.waiting[:, i]
-        days = (0.3 if access.same_day[i] else 1.1 if access.next_day[i] else 2.7) + 0.4 + (0.0 if prime[i] else 1.5)
-        health = 0.3 if access.amazon_pharmacy[i] else 1.9
+        days = (0.3 if flag['same_day'][i] else 1.1 if flag['next_day'][i] else 2.7) + 0.4 + (0.0 if prime[i] else 1.5)
+        health = 0.3 if flag['amazon_pharmacy'][i] else 1.9
         fee = 0.0 if prime[i] else 3.0
         assert amazon[:, i].tolist() == [fee + wait[0] * days, fee + wait[1] * days, fee + wait[2] * health]
-        trip = costs.store_trip[i] - (2.5 if plus[i] else 0.0)
-        if access.express[i]:
+        trip = costs.trips["store_miles"][i] - (2.5 if plus[i] else 0.0)
+        if flag['express'][i]:
             fee = 6.0 if plus[i] else 10.0
         else:
             fee = 0.0 if plus[i] else 7.95
-        days = 0.15 if access.express[i] else 1.3
-        health = 0.15 if access.walmart_pharmacy[i] else 1.3
+        days = 0.15 if flag['express'][i] else 1.3
+        health = 0.15 if flag['walmart_pharmacy'][i] else 1.3
         delivery = [fee + wait[0] * days, fee + wait[1] * days, fee + wait[2] * health]
         assert store[:, i].tolist() == (trip_share * trip).tolist()
         assert online[:, i].tolist() == np.minimum(delivery, trip_share * 0.6 * trip).tolist()
     # A part of the households sees the same codes as the whole.
     part = access.part(slice(40, 90))
-    assert np.array_equal(choice.amazon_service_cost(o, part, costs.waiting[:, 40:90], prime[40:90]), amazon[:, 40:90])
+    assert np.array_equal(amazon_firm.service_costs(part.firms["amazon"], costs.part(slice(40, 90)), prime[40:90])[AMAZON],
+                          amazon[:, 40:90])
 
 
 def test_tally_counts_each_household_once() -> None:
@@ -163,22 +188,22 @@ def test_habit_moves_towards_the_choice() -> None:
 
 
 def test_agents_ignore_habit_and_get_the_partner_bonus() -> None:
-    h, o = households(2, tech_rank=np.array([0.0, 1.0])), offer()
-    o.agentic_share, o.agent_partner_utility, o.agent_price_focus = 0.5, 0.3, 1.0
+    h, o, market = households(2, tech_rank=np.array([0.0, 1.0])), offer(), firms()  # partner utility 0.3
+    o.agentic_share, o.agent_price_focus = 0.5, 1.0
     h.habit[AMAZON] = 1.0
-    access = Access.of(h, o)
+    access = Access.of(h, o, market)
     assert access.agent.tolist() == [True, False]
-    value = choice.utilities(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), np.ones(2, bool),
-                             np.zeros(2, bool))
+    value = choice.utilities(h, o, access, choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES), market,
+                             members(np.ones(2, bool), np.zeros(2, bool)))
     assert value[AMAZON, :, 1] - value[AMAZON, :, 0] == pytest.approx([BEHAVIOUR.habit_weight] * 3)
     assert value[WALMART_ONLINE, :, 0] - value[WALMART_ONLINE, :, 1] == pytest.approx([0.3] * 3)
 
 
 def test_no_broadband_penalises_online_channels_only() -> None:
-    h, o = households(2, access_rank=np.array([0.0, 1.0])), offer()
+    h, o, market = households(2, access_rank=np.array([0.0, 1.0])), offer(), firms()
     o.broadband[:] = 0.5
-    value = choice.utilities(h, o, Access.of(h, o), choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000), np.ones(2, bool),
-                             np.zeros(2, bool))
+    value = choice.utilities(h, o, Access.of(h, o, market), choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES),
+                             market, members(np.ones(2, bool), np.zeros(2, bool)))
     gap = value[:, :, 0] - value[:, :, 1]
     assert gap[AMAZON] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)
     assert gap[WALMART_ONLINE] == pytest.approx([BEHAVIOUR.offline_penalty] * 3)

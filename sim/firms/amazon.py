@@ -6,8 +6,14 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import AMAZON, DISCRETIONARY, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
-from .base import Firm
+from ..vocabulary import AMAZON, DISCRETIONARY, HEALTH, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
+from .base import Firm, Reach
+from .states import by_category, flag_code, state_flags, with_flag
+
+# Every service state of a household, as flags: same-day, next-day, pharmacy same-day, then Prime.
+SERVICE_FLAGS = ("same_day", "next_day", "amazon_pharmacy")
+STATES = state_flags(len(SERVICE_FLAGS) + 1)
+PRIME_BIT = len(SERVICE_FLAGS)
 
 
 class Amazon(Firm):
@@ -27,6 +33,9 @@ class Amazon(Firm):
 
     name = "amazon"
     channels = (AMAZON,)
+    membership = "prime"
+    reach_metrics = {"amazon_same_day_reach": "same_day", "amazon_next_day_reach": "next_day",
+                     "amazon_pharmacy_same_day_reach": "amazon_pharmacy"}
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -41,6 +50,10 @@ class Amazon(Firm):
         geography = model.geography
         self._rural_households = model.params.population.us_households * geography.locale_share(RURAL)
         self._urban_households = model.params.population.us_households * geography.locale_share(URBAN)
+        zeros = np.zeros(geography.n_zones)
+        # This week's terms, set in ``prepare``: shares of each zone reached, days and fees.
+        self.same_day_reach, self.next_day_reach, self.kiosk_reach = zeros, zeros, zeros
+        self.pharmacy_share = self.kiosk_utility = self.extra_days = 0.0
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         self.start_week()
@@ -114,20 +127,17 @@ class Amazon(Firm):
                 same_day[reach] += (1.0 - same_day[reach]) * project.rural_same_day_gain
             if self.model.date_in_week(project.opens, date):
                 self.spend_capital(project.capex_usd)
-        offer.amazon_same_day, offer.amazon_next_day = same_day, np.maximum(next_day, same_day)
-        offer.amazon_days = (delivery.same_day_days, delivery.next_day_days, delivery.standard_days)
+        self.same_day_reach, self.next_day_reach = same_day, np.maximum(next_day, same_day)
         market = p.marketplace
-        offer.amazon_extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
-        offer.amazon_nonmember_extra_days = delivery.nonmember_extra_days
-        offer.amazon_nonmember_fee = delivery.nonmember_fee_usd
+        # Sellers outside Fulfilled by Amazon ship slower.
+        self.extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
 
     def _health(self, date: dt.date, offer: Offer) -> None:
         health, locale = self.params.health, self.model.geography.zone_locale
-        offer.amazon_pharmacy_share = health.pharmacy_same_day.level(date)
-        offer.amazon_pharmacy_days = health.pharmacy_days_without_same_day
+        self.pharmacy_share = health.pharmacy_same_day.level(date)  # of households with same-day delivery
         kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / self._urban_households)
-        offer.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
-        offer.kiosk_utility = health.kiosk_utility
+        self.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
+        self.kiosk_utility = health.kiosk_utility
 
     def _satellites(self, date: dt.date, offer: Offer) -> None:
         service = self.params.satellite.service
@@ -138,6 +148,39 @@ class Amazon(Firm):
         if building_from <= date and service.level(date) < service.target:
             self.spend_capital(self.params.satellite.capex_per_year_usd / WEEKS_PER_YEAR)
 
+    # -- what it offers each household ----------------------------------------------------------
+    def reach(self, households, offer: Offer) -> Reach:
+        h, zone = households, households.zone
+        same_day = h.amazon_rank < self.same_day_reach[zone]
+        next_day = same_day | (h.amazon_rank < self.next_day_reach[zone])
+        pharmacy = same_day & (h.pharmacy_rank < self.pharmacy_share)
+        flags = {"same_day": same_day, "next_day": next_day, "amazon_pharmacy": pharmacy,
+                 "kiosk": h.pharmacy_rank < self.kiosk_reach[zone]}
+        return Reach(flags, flag_code([flags[name] for name in SERVICE_FLAGS]))
+
+    def service_costs(self, reach: Reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
+        """Fees and waiting, per category and household: the part Prime changes (members pay no fee
+        and wait less). Written once over the 16 service states, then each household's picks its own."""
+        delivery = self.params.delivery
+        same_day, next_day, pharmacy, prime = STATES
+        days = np.where(same_day, delivery.same_day_days,
+                        np.where(next_day, delivery.next_day_days, delivery.standard_days))
+        days = days + self.extra_days + np.where(prime, 0.0, delivery.nonmember_extra_days)
+        health_days = np.where(pharmacy, delivery.same_day_days, self.params.health.pharmacy_days_without_same_day)
+        fee, days = np.where(prime, 0.0, delivery.nonmember_fee_usd), by_category(days, health_days)
+        state = with_flag(reach.code, member, PRIME_BIT)
+        return {AMAZON: fee.take(state) + costs.waiting * days.take(state, axis=1)}
+
+    def add_own_utility(self, value: np.ndarray, reach: Reach, access) -> None:
+        """One Medical kiosks make Amazon's health channel worth more to the households they reach."""
+        value[AMAZON, HEALTH] += reach.kiosk * self.kiosk_utility
+
+    def scalars(self) -> dict[str, float]:
+        return {"amazon_rural_stations": self.stations_live, "amazon_rural_towns_served": self.towns_served,
+                "marketplace_fba_share": self.fba_share, "marketplace_price_markup": self.marketplace_markup,
+                "amazon_ai_level": self.ai_level}
+
+    # -- its accounts ----------------------------------------------------------------------------
     def online_revenue(self, sales: Sales) -> float:
         return float(sales.spend[AMAZON].sum())
 
@@ -150,6 +193,3 @@ class Amazon(Firm):
         return float(sales.orders[AMAZON].sum()) * per_order * (
             1.0 - self.params.ai.fulfillment_cost_reduction * self.ai_level
         )
-
-    def membership_revenue(self, sales: Sales) -> float:
-        return sales.members["prime"] * self.params.prime.fee_annual / WEEKS_PER_YEAR

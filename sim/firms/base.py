@@ -1,14 +1,52 @@
-"""What every firm has: a price level, a weekly profit and loss, and an optional pricing rule."""
+"""What every firm has, and the protocol by which it offers its channels to households.
+
+Every week a firm ``prepare``s its programmes and writes its prices and channel constants into the
+shared :class:`~sim.vocabulary.Offer`. The model's kernel then asks each firm, over the columns
+of a range of households, for:
+
+- ``reach``: which of its services reach each household (its own flags, and a state code of
+  those that set its costs);
+- ``service_costs``: the dollars, beyond the basket, of using each of its channels (fees,
+  waiting, trips), for members or non-members of its membership;
+- ``add_own_utility`` and ``online_utility``: utility terms of its own (a kiosk, a partner bonus);
+- its membership (``membership`` names the scenario block and the households' columns).
+
+It books a weekly profit and loss from the week's sales and reports its own metrics (``reach_metrics``
+and ``scalars``). The kernel names no firm: it only gathers these terms.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+
 import mesa
 import numpy as np
 
 from ..vocabulary import LEDGER_LINES, N_CATEGORIES, WEEKS_PER_YEAR, Offer, Sales
 
-__all__ = ["LEDGER_LINES", "Firm", "Sales"]
+__all__ = ["LEDGER_LINES", "Firm", "Reach", "Sales"]
+
+
+@dataclass
+class Reach:
+    """Which of a firm's services reach each household this week (booleans, one per household), and
+    the flags that set its service costs packed into one state code per household (``states.py``).
+    Flags read as attributes: ``reach.same_day``."""
+
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    code: np.ndarray | None = None
+
+    def part(self, households: slice) -> Reach:
+        """The same flags and code for a contiguous range of households (views, not copies)."""
+        return Reach({name: flag[households] for name, flag in self.flags.items()},
+                     None if self.code is None else self.code[households])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        flags = self.__dict__.get("flags", {})
+        if name in flags:
+            return flags[name]
+        raise AttributeError(name)
 
 
 class Firm(mesa.Agent):
@@ -16,6 +54,9 @@ class Firm(mesa.Agent):
 
     name: str = ""
     channels: tuple[int, ...] = ()
+    membership: str | None = None  # its membership's scenario block, and the households' columns of it
+    store_distance: str | None = None  # the households' column of miles to its nearest store, if it has stores
+    reach_metrics: dict[str, str] = {}  # metric -> the reach flag whose share of households it records
 
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
@@ -43,6 +84,42 @@ class Firm(mesa.Agent):
         """Advance this week's programmes and write what shoppers will see into ``offer``."""
         raise NotImplementedError
 
+    # -- what it offers each household ----------------------------------------------------------
+    def reach(self, households, offer: Offer) -> Reach:
+        """Which of its services reach each household this week (after ``prepare``)."""
+        return Reach()
+
+    def service_costs(self, reach: Reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
+        """Dollars beyond the basket of using each of its channels: channel -> (categories, households).
+
+        ``costs`` holds the households' fixed dollar terms (``waiting`` a day, ``trips`` by distance
+        column, ``behaviour``); ``member`` says who holds its membership (None if it has none)."""
+        return {}
+
+    def add_own_utility(self, value: np.ndarray, reach: Reach, access) -> None:
+        """Add utility terms of its own to ``value`` (channels, categories, households), in place."""
+
+    def online_utility(self, reach: Reach, access) -> dict[int, np.ndarray]:
+        """Utility of its online channels to households that can shop online: channel -> (households,),
+        netted against the offline penalty."""
+        return {}
+
+    # -- its membership --------------------------------------------------------------------------
+    @property
+    def membership_terms(self):
+        """Its membership's scenario block (fee, perks, launch), or None."""
+        return getattr(self.params, self.membership) if self.membership else None
+
+    def membership_available(self, date: dt.date) -> bool:
+        """Whether its membership can be held at ``date`` (launched, or launched before the start)."""
+        launch = self.membership_terms.launch
+        return launch is None or launch <= date
+
+    # -- its accounts and metrics ----------------------------------------------------------------
+    def scalars(self) -> dict[str, float]:
+        """Its one-number-a-week metrics (metric -> value), as the registry in ``vocabulary`` names them."""
+        return {}
+
     def fulfillment_cost(self, sales: Sales) -> float:
         raise NotImplementedError
 
@@ -54,7 +131,9 @@ class Firm(mesa.Agent):
         return 1.0
 
     def membership_revenue(self, sales: Sales) -> float:
-        return 0.0
+        if self.membership is None:
+            return 0.0
+        return sales.members[self.membership] * self.membership_terms.fee_annual / WEEKS_PER_YEAR
 
     def book(self, sales: Sales) -> None:
         """Book the week's profit and loss from the week's sales."""

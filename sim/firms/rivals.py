@@ -19,6 +19,7 @@ class Rivals(Firm):
 
     name = "rivals"
     channels = (RIVALS,)
+    store_distance = "rival_miles"
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         p = self.params
@@ -27,6 +28,10 @@ class Rivals(Firm):
         service = p.service_quality + p.turnaround.service_gain_at_full * turnaround
         offer.constant[RIVALS] = np.asarray(p.assortment.as_tuple()) + service
         self.ad_yield = 0.0
+
+    def service_costs(self, reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
+        """The trip to a rival store, the category's share of it."""
+        return {RIVALS: np.outer(costs.behaviour.trip_share.as_tuple(), costs.trips[self.store_distance])}
 
     def online_revenue(self, sales: Sales) -> float:
         return float(sales.spend[RIVALS].sum()) * self.params.online_share_of_orders

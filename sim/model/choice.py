@@ -9,67 +9,45 @@ rest. Everything here is a handful of array operations over all households; no P
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..scenario.schema import ShopperBehaviour
-from ..vocabulary import (AMAZON, CHANNELS, DISCRETIONARY, GROCERY, HEALTH, N_CATEGORIES, N_CHANNELS, RIVALS,
-                          WALMART_ONLINE, WALMART_STORE, Offer)
+from ..vocabulary import N_CHANNELS, ONLINE_CHANNELS, Offer
 from .population import Households
-from .tally import code_bits, flag_code
 
-__all__ = ["AMAZON", "CHANNELS", "DISCRETIONARY", "GROCERY", "HEALTH", "RIVALS", "WALMART_ONLINE", "WALMART_STORE",
-           "Access", "HouseholdCosts", "Offer", "utilities"]
+__all__ = ["Access", "HouseholdCosts", "Offer", "utilities"]
 
 
 @dataclass
 class Access:
-    """Which services reach each household this week (booleans, one per household).
+    """What reaches each household this week: whether it is online (``digital``) and delegates its
+    shopping to an AI agent (``agent``), and each firm's own reach (``firms[name]``, flags and a
+    state code; see :class:`sim.firms.base.Reach`)."""
 
-    The flags that set a firm's service costs are also packed into one small code per household
-    (``amazon_state``, ``walmart_state``), which indexes tables of the few possible costs."""
-
-    same_day: np.ndarray
-    next_day: np.ndarray
-    amazon_pharmacy: np.ndarray
-    kiosk: np.ndarray
-    express: np.ndarray
-    walmart_pharmacy: np.ndarray
     digital: np.ndarray
     agent: np.ndarray
-    amazon_state: np.ndarray = field(init=False)  # same-day | next-day << 1 | pharmacy << 2
-    walmart_state: np.ndarray = field(init=False)  # express | pharmacy << 1
-
-    def __post_init__(self) -> None:
-        self.amazon_state = flag_code([self.same_day, self.next_day, self.amazon_pharmacy])
-        self.walmart_state = flag_code([self.express, self.walmart_pharmacy])
+    firms: dict
 
     def part(self, households: slice) -> Access:
         """The same flags and codes for a contiguous range of households (views, not copies)."""
-        part = copy.copy(self)
-        for name, values in vars(self).items():
-            setattr(part, name, values[households])
-        return part
+        return Access(self.digital[households], self.agent[households],
+                      {name: reach.part(households) for name, reach in self.firms.items()})
+
+    def flags(self) -> dict[str, np.ndarray]:
+        """Every reach flag by name, the firms' and the shared ones."""
+        flags = {"digital": self.digital, "agent": self.agent}
+        for reach in self.firms.values():
+            flags.update(reach.flags)
+        return flags
 
     @classmethod
-    def of(cls, households: Households, offer: Offer) -> Access:
-        h, zone = households, households.zone
-        same_day = h.amazon_rank < offer.amazon_same_day[zone]
-        store_express = (h.store_miles <= offer.express_radius) & (h.rollout_rank < offer.express_rollout)
-        express = store_express | (h.dark_store_rank < offer.dark_store_reach[zone])
-        digital = h.access_rank < offer.broadband[zone]
-        return cls(
-            same_day=same_day,
-            next_day=same_day | (h.amazon_rank < offer.amazon_next_day[zone]),
-            amazon_pharmacy=same_day & (h.pharmacy_rank < offer.amazon_pharmacy_share),
-            kiosk=h.pharmacy_rank < offer.kiosk_reach[zone],
-            express=express,
-            walmart_pharmacy=express & (h.pharmacy_rank < offer.walmart_pharmacy_share),
-            digital=digital,
-            agent=digital & (h.tech_rank < offer.agentic_share),
-        )
+    def of(cls, households: Households, offer: Offer, firms) -> Access:
+        h = households
+        digital = h.access_rank < offer.broadband[h.zone]
+        return cls(digital=digital, agent=digital & (h.tech_rank < offer.agentic_share),
+                   firms={firm.name: firm.reach(h, offer) for firm in firms})
 
 
 def trip_cost(miles: np.ndarray, value_of_time: np.ndarray, behaviour: ShopperBehaviour) -> np.ndarray:
@@ -86,91 +64,38 @@ def patience(h: Households, behaviour: ShopperBehaviour, reference_income: float
 @dataclass(frozen=True)
 class HouseholdCosts:
     """Each household's dollar terms that change only with the shoppers' behaviour, not weekly:
-    waiting per day, and the trips to its Walmart store and its rival (computed once per behaviour)."""
+    waiting per day, and a return trip to each firm's nearest store (by the households' distance
+    column, computed once per behaviour). Firms build their service costs from these."""
 
     behaviour: ShopperBehaviour
     waiting: np.ndarray  # (categories, households) dollars a day of waiting for delivery
-    store_trip: np.ndarray  # (households,) a return trip to the nearest Walmart
-    rival_trip: np.ndarray  # (categories, households) the trip share of a rival trip, per category
+    trips: dict[str, np.ndarray]  # distance column -> (households,) dollars of a return trip
 
     @classmethod
-    def of(cls, h: Households, behaviour: ShopperBehaviour, reference_income: float) -> HouseholdCosts:
+    def of(cls, h: Households, behaviour: ShopperBehaviour, reference_income: float,
+           distances: tuple[str, ...]) -> HouseholdCosts:
         return cls(behaviour, patience(h, behaviour, reference_income),
-                   trip_cost(h.store_miles, h.value_of_time, behaviour),
-                   np.outer(behaviour.trip_share.as_tuple(), trip_cost(h.rival_miles, h.value_of_time, behaviour)))
+                   {column: trip_cost(getattr(h, column), h.value_of_time, behaviour) for column in distances})
 
     def part(self, households: slice) -> HouseholdCosts:
-        return HouseholdCosts(self.behaviour, self.waiting[:, households], self.store_trip[households],
-                              self.rival_trip[:, households])
+        return HouseholdCosts(self.behaviour, self.waiting[:, households],
+                              {column: trip[households] for column, trip in self.trips.items()})
 
 
-def _by_category(everyday: np.ndarray, health: np.ndarray) -> np.ndarray:
-    """A (categories, households) array: ``everyday`` for grocery and discretionary, ``health`` for health."""
-    out = np.empty((N_CATEGORIES, len(everyday)))
-    out[:HEALTH] = everyday
-    out[HEALTH] = health
-    return out
+def members_of(h: Households, firms) -> dict[str, np.ndarray]:
+    """Who holds each firm's membership, as the households' columns say."""
+    return {firm.membership: getattr(h, firm.membership) for firm in firms if firm.membership}
 
 
-# Every possible service state, as flags: (same-day, next-day, pharmacy, Prime) for Amazon's 16,
-# (express, pharmacy, Walmart+) for Walmart's 8. A household's state code picks one column.
-AMAZON_STATES = code_bits(4).astype(bool)
-WALMART_STATES = code_bits(3).astype(bool)
-
-
-def _with_membership(state: np.ndarray, member: np.ndarray, bit: int) -> np.ndarray:
-    """A service state code with the household's membership as one more bit."""
-    return state | np.left_shift(np.asarray(member, dtype=bool).view(np.uint8), bit, dtype=np.uint8)
-
-
-def amazon_service_cost(offer: Offer, access: Access, waiting: np.ndarray, prime: np.ndarray) -> np.ndarray:
-    """Amazon's fees and waiting, per category and household: the part Prime changes.
-
-    The rules are written once over the 16 possible states (three access flags and Prime), then
-    each household's state picks its row: the same numbers as computing them household by
-    household, for a fraction of the work."""
-    same_day, next_day, pharmacy, member = AMAZON_STATES
-    same_day_days, next_day_days, standard_days = offer.amazon_days
-    days = np.where(same_day, same_day_days, np.where(next_day, next_day_days, standard_days))
-    days = days + offer.amazon_extra_days + np.where(member, 0.0, offer.amazon_nonmember_extra_days)
-    health_days = np.where(pharmacy, same_day_days, offer.amazon_pharmacy_days)
-    fee, days = np.where(member, 0.0, offer.amazon_nonmember_fee), _by_category(days, health_days)
-    state = _with_membership(access.amazon_state, prime, 3)
-    return fee.take(state) + waiting * days.take(state, axis=1)
-
-
-def walmart_service_cost(offer: Offer, access: Access, costs: HouseholdCosts,
-                         walmart_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walmart's store trip, and its cheaper of delivery or pickup: the parts Walmart+ changes.
-
-    Fees and days are written over the 8 possible states (two access flags and Walmart+), as in
-    :func:`amazon_service_cost`."""
-    trip_share = np.asarray(costs.behaviour.trip_share.as_tuple())
-    trip = costs.store_trip - offer.fuel_saving * walmart_plus
-    express, pharmacy, member = WALMART_STATES
-    express_days, standard_days = offer.walmart_days
-    fee = np.where(
-        express,
-        np.where(member, offer.walmart_member_express_fee, offer.walmart_express_fee),
-        np.where(member, 0.0, offer.walmart_delivery_fee),
-    )
-    days = _by_category(np.where(express, express_days, standard_days),
-                        np.where(pharmacy, express_days, standard_days))
-    state = _with_membership(access.walmart_state, walmart_plus, 2)
-    delivery = fee.take(state) + costs.waiting * days.take(state, axis=1)
-    pickup = np.outer(trip_share * costs.behaviour.pickup_trip_share, trip)
-    return np.outer(trip_share, trip), np.minimum(delivery, pickup)
-
-
-def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdCosts,
-                  prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
-    """Dollar cost of using each channel: shape (channels, categories, households)."""
+def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
+                  members: dict[str, np.ndarray]) -> np.ndarray:
+    """Dollar cost of using each channel: shape (channels, categories, households). The basket at the
+    channel's prices, plus each firm's service costs for its members or non-members."""
     cost = h.budget[None, :, :] * offer.price[:, :, None]
-    cost[AMAZON] += amazon_service_cost(offer, access, costs.waiting, prime)
-    store, online = walmart_service_cost(offer, access, costs, walmart_plus)
-    cost[WALMART_STORE] += store
-    cost[WALMART_ONLINE] += online
-    cost[RIVALS] += costs.rival_trip
+    for firm in firms:
+        service = firm.service_costs(access.firms[firm.name], costs, members.get(firm.membership))
+        for channel, dollars in service.items():
+            cost[channel] += dollars
     return cost
 
 
@@ -179,17 +104,20 @@ def price_weight(h: Households, offer: Offer, access: Access) -> np.ndarray:
     return h.price_utility * np.where(access.agent, offer.agent_price_focus, 1.0)
 
 
-def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts,
-              prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
+def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
+              members: dict[str, np.ndarray]) -> np.ndarray:
     """Systematic utility of each channel: shape (channels, categories, households)."""
     behaviour = costs.behaviour
-    value = channel_costs(h, offer, access, costs, prime, walmart_plus)
+    value = channel_costs(h, offer, access, costs, firms, members)
     value *= -price_weight(h, offer, access)
     value += offer.constant[:, :, None]
-    value[AMAZON, HEALTH] += access.kiosk * offer.kiosk_utility
+    online = {}
+    for firm in firms:
+        firm.add_own_utility(value, access.firms[firm.name], access)
+        online.update(firm.online_utility(access.firms[firm.name], access))
     offline = np.where(access.digital, 0.0, behaviour.offline_penalty)
-    value[AMAZON] -= offline
-    value[WALMART_ONLINE] -= offline - np.where(access.agent, offer.agent_partner_utility, 0.0)
+    for channel in ONLINE_CHANNELS:
+        value[channel] -= offline - online[channel] if channel in online else offline
     # Agents compare channels afresh every week: habit is the household's, not theirs.
     habit_weight = np.where(access.agent, 0.0, behaviour.habit_weight) if access.agent.any() else behaviour.habit_weight
     value += h.habit * habit_weight

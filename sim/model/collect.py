@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..vocabulary import (ALL, CATEGORIES, CHANNELS, DIMENSION_VALUES, FIRM_OF_CHANNEL, FIRM_SCALARS, FIRMS,
-                          LEDGER_LINES, LOCALES, METRICS, N_CATEGORIES, N_LOCALES, REACH, SEGMENTS, AMAZON,
-                          WALMART_STORE, RIVALS)
+                          LEDGER_LINES, LOCALES, MEMBERSHIPS, METRICS, N_CATEGORIES, N_LOCALES, REACH, SEGMENTS)
 from .metrics import Recorder, shares, with_totals
 from .tally import code_bits, count_codes, flag_code
 
@@ -18,11 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["DIMENSION_VALUES", "METRICS", "Collector"]  # the registry's names, for older imports
 PLACES = (*LOCALES, ALL)
 CATEGORY_LABELS = (*CATEGORIES, ALL)
-MEMBERSHIP_BITS = 2  # the low bits of a household's flag code: Prime, then Walmart+ (the segment index)
+MEMBERSHIP_BITS = len(MEMBERSHIPS)  # the low bits of a household's flag code: its segment index
 FLAG_BITS = MEMBERSHIP_BITS + len(REACH)  # then each reach flag
-# Rows of the weekly code counts: the four segments, then Prime, Walmart+, and each reach flag.
-PRIME_ROW, WALMART_PLUS_ROW, FIRST_REACH_ROW = len(SEGMENTS), len(SEGMENTS) + 1, len(SEGMENTS) + MEMBERSHIP_BITS
-FIRMS_PRICE_CHANNELS = [AMAZON, WALMART_STORE, RIVALS]  # a firm's price index is its first channel's
+# Rows of the weekly code counts: the segments, then each membership, then each reach flag.
+FIRST_MEMBERSHIP_ROW, FIRST_REACH_ROW = len(SEGMENTS), len(SEGMENTS) + MEMBERSHIP_BITS
+# The reach flags the market itself sets (the firms declare theirs).
+MARKET_REACH = {"broadband_access": "digital", "ai_agent_share": "agent"}
 
 
 class Collector:
@@ -42,18 +42,22 @@ class Collector:
         segments = codes & (len(SEGMENTS) - 1)
         self.code_rows = np.vstack([segments == s for s in range(len(SEGMENTS))] + [code_bits(FLAG_BITS)]).astype(float)
         self.n_states = len(model.geography.states)
+        self.price_channels = [firm.channels[0] for firm in model.firms]  # a firm's price index is its first channel's
+        declared = {**MARKET_REACH, **{metric: flag for firm in model.firms for metric, flag in firm.reach_metrics.items()}}
+        if set(declared) != set(REACH):
+            raise ValueError(f"reach metrics declared {sorted(declared)} differ from the registry {sorted(REACH)}")
+        self.reach_flags = [declared[metric] for metric in REACH]  # in the registry's order
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
-        self.prime = r.layout("prime_share", locale=PLACES)
-        self.plus = r.layout("walmart_plus_share", locale=PLACES)
+        self.member_share = {name: r.layout(f"{name}_share", locale=PLACES) for name in MEMBERSHIPS}
         self.reach = {metric: r.layout(metric, locale=PLACES) for metric in REACH}
         self.price = r.layout("price_index", firm=FIRMS, category=CATEGORIES)
         self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
         self.scalars = {name: r.layout(name, firm=firm) for name, firm in FIRM_SCALARS.items()}
-        self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in ("prime", "walmart_plus")}
+        self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in MEMBERSHIPS}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
         self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
 
@@ -65,30 +69,26 @@ class Collector:
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
 
-        code = flag_code([h.prime, h.walmart_plus] + [getattr(m.access, flag) for flag in REACH.values()])
-        segment = code & (len(SEGMENTS) - 1)  # the two low bits: the index into SEGMENTS
+        flags = m.access.flags()
+        code = flag_code([getattr(h, name) for name in MEMBERSHIPS] + [flags[flag] for flag in self.reach_flags])
+        segment = code & (len(SEGMENTS) - 1)  # the membership bits: the index into SEGMENTS
         counts = with_totals(self.code_rows @ count_codes(code, h.locale, N_LOCALES, FLAG_BITS).T, (1,))
         share = counts / self.households_by_locale
-        record(self.membership, date, share[:PRIME_ROW].T)
-        record(self.prime, date, share[PRIME_ROW])
-        record(self.plus, date, share[WALMART_PLUS_ROW])
+        record(self.membership, date, share[:FIRST_MEMBERSHIP_ROW].T)
+        for row, name in enumerate(MEMBERSHIPS, start=FIRST_MEMBERSHIP_ROW):
+            record(self.member_share[name], date, share[row])
         for row, metric in enumerate(REACH, start=FIRST_REACH_ROW):
             record(self.reach[metric], date, share[row])
 
-        record(self.price, date, m.offer.price[FIRMS_PRICE_CHANNELS])
+        record(self.price, date, m.offer.price[self.price_channels])
         for line, handle in self.ledger.items():
             record(handle, date, [firm.ledger[line] for firm in m.firms])
         record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
-        scalars = {
-            "amazon_rural_stations": m.amazon.stations_live, "amazon_rural_towns_served": m.amazon.towns_served,
-            "marketplace_fba_share": m.amazon.fba_share, "marketplace_price_markup": m.amazon.marketplace_markup,
-            "amazon_ai_level": m.amazon.ai_level, "walmart_ai_level": m.walmart.ai_level,
-            "walmart_dark_store_reach": m.walmart.dark_store_share,
-        }
-        for name, value in scalars.items():
-            record(self.scalars[name], date, value)
+        scalars = {name: value for firm in m.firms for name, value in firm.scalars().items()}
+        for name, handle in self.scalars.items():  # in the registry's order
+            record(handle, date, scalars[name])
         if month_starts:
             for name, handle in self.churn.items():
                 if not np.isnan(m.churn[name]):  # undefined until a membership has members past year one

@@ -7,11 +7,11 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from ..firms import Amazon, Rivals, Walmart
+from ..firms import FIRM_TYPES
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
 from ..vocabulary import AMAZON, N_CATEGORIES, N_CHANNELS, N_LOCALES, RIVALS, Offer, Sales
-from .choice import (Access, HouseholdCosts, draw, exponentials, price_weight,
+from .choice import (Access, HouseholdCosts, draw, exponentials, members_of, price_weight,
                      update_habit, utilities)
 from .allocator import keep_freed_memory
 from .collect import Collector
@@ -47,8 +47,10 @@ class RetailMarket(mesa.Model):
         self.weight = scenario.population.us_households / self.households.n
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
         self.cells = cell_base(self.households.locale)
-        self.amazon, self.walmart, self.rivals = Amazon(self), Walmart(self), Rivals(self)
-        self.firms = (self.amazon, self.walmart, self.rivals)
+        self.firms = tuple(kind(self) for kind in FIRM_TYPES)
+        for firm in self.firms:  # model.amazon, model.walmart, ... for readers and tests
+            setattr(self, firm.name, firm)
+        self.membership_firms = tuple(firm for firm in self.firms if firm.membership)
         self.offer = Offer(self.geography.n_zones)
         self.access: Access | None = None
         n = self.households.n
@@ -56,12 +58,13 @@ class RetailMarket(mesa.Model):
         self.spend = np.zeros((N_CATEGORIES, n))
         self.surplus = np.zeros(n)
         self.tally: Tally | None = None
-        self.prime_value, self.plus_value = np.zeros(n), np.zeros(n)  # net dollars a year, before taste
-        self.churn = {"prime": float("nan"), "walmart_plus": float("nan")}  # yearly, members past year one
+        names = [firm.membership for firm in self.membership_firms]
+        self.membership_value = {name: np.zeros(n) for name in names}  # net dollars a year, before taste
+        self.churn = dict.fromkeys(names, float("nan"))  # yearly, members past year one
+        self._launched: set[str] = set()  # memberships whose launch households have weighed
         self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
         self._costs: HouseholdCosts | None = None
         self.collector = Collector(self)
-        self._plus_was_launched = False
 
     @staticmethod
     def calendar(horizon) -> list[dt.date]:
@@ -75,10 +78,7 @@ class RetailMarket(mesa.Model):
         self.date = self.dates[self.steps - 1]
         self.apply_events()
         self.firms_prepare_offers()
-        if self.steps == 1:
-            self.initial_prime()
-        if self._plus_launched() and not self._plus_was_launched:
-            self.launch_walmart_plus()
+        self.launch_memberships()
         self.households_shop()
         self.firms_book_accounts()
         if self.month_starts():
@@ -105,7 +105,7 @@ class RetailMarket(mesa.Model):
     def firms_prepare_offers(self) -> None:
         for firm in self.firms:
             firm.prepare(self.date, self.offer)
-        self.access = Access.of(self.households, self.offer)
+        self.access = Access.of(self.households, self.offer, self.firms)
 
     def households_shop(self) -> None:
         """Every household picks a channel per category (one logit draw each). In the first week of
@@ -116,8 +116,8 @@ class RetailMarket(mesa.Model):
         prices = self.offer.price.T.ravel()  # (categories x channels): each household's price by its choice
         for part, households, access, costs, top, weights, total in self._exponentials():
             if valuing:
-                self.prime_value[part], self.plus_value[part] = membership_values(
-                    households, self.offer, access, self.params, costs, weights)
+                self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
+                                                           weights, self.firms))
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
             self.spend[:, part] = households.budget * prices.take(self.choice[:, part] + self._category_offsets)
@@ -133,39 +133,38 @@ class RetailMarket(mesa.Model):
         for firm in self.firms:
             firm.book(sales)
 
-    def initial_prime(self) -> None:
-        """Before the first week, each household holds Prime when it pays for it.
+    def launch_memberships(self) -> None:
+        """In its launch week (or the first week, if launched before it), each membership is weighed by
+        the households that consider it (all, unless the households have a ``<name>_consider``
+        column: Walmart+'s is the reach of its predecessor), who join if it pays.
 
         Prime has existed since 2005, so the start approximates its long-run choice: hold it if its
-        net value plus own taste is positive.
-        """
+        net value plus own taste is positive."""
         h = self.households
-        self._value_memberships()
-        h.prime = self.prime_value + h.prime_taste > 0
-
-    def launch_walmart_plus(self) -> None:
-        """In its launch week (or the first week, if launched earlier), Walmart+ is weighed by the
-        households that considered it (the reach of its predecessor), who join if it pays."""
-        h = self.households
-        self._value_memberships()
-        h.walmart_plus = h.walmart_plus_consider & (self.plus_value + h.walmart_plus_taste > 0)
-        self._plus_was_launched = True
+        for firm in self.membership_firms:
+            name = firm.membership
+            if name in self._launched or not firm.membership_available(self.date):
+                continue
+            self._value_memberships()
+            joins = self.membership_value[name] + getattr(h, f"{name}_taste") > 0
+            consider = getattr(h, f"{name}_consider", None)
+            setattr(h, name, joins if consider is None else consider & joins)
+            self._launched.add(name)
 
     def households_review_memberships(self) -> None:
-        """Once a month every household reconsiders both memberships (one uniform draw each)."""
+        """Once a month every household reconsiders each membership (one uniform draw each)."""
         h, behaviour = self.households, self.params.memberships
-        prime_value, plus_value = self.prime_value, self.plus_value
-        uniform = self.streams["memberships.decisions"].random((2, h.n))
-        prime_neighbours = neighbour_share(h.prime, h.neighbours)
-        plus_neighbours = neighbour_share(h.walmart_plus, h.neighbours)
-        before = (h.prime, h.prime_months, h.walmart_plus, h.walmart_plus_months)
-        h.prime, h.prime_months = decide(h.prime, h.prime_months, prime_value + h.prime_taste,
-                                         prime_neighbours, uniform[0], behaviour)
-        h.walmart_plus, h.walmart_plus_months = decide(h.walmart_plus, h.walmart_plus_months,
-                                                       plus_value + h.walmart_plus_taste, plus_neighbours,
-                                                       uniform[1], behaviour, available=self._plus_launched())
-        self.churn = {"prime": established_churn(before[0], before[1], h.prime),
-                      "walmart_plus": established_churn(before[2], before[3], h.walmart_plus)}
+        uniform = self.streams["memberships.decisions"].random((len(self.membership_firms), h.n))
+        for row, firm in enumerate(self.membership_firms):
+            name = firm.membership
+            held, months = getattr(h, name), getattr(h, f"{name}_months")
+            neighbours = neighbour_share(held, h.neighbours)
+            now, months_now = decide(held, months, self.membership_value[name] + getattr(h, f"{name}_taste"),
+                                     neighbours, uniform[row], behaviour,
+                                     available=firm.membership_available(self.date))
+            setattr(h, name, now)
+            setattr(h, f"{name}_months", months_now)
+            self.churn[name] = established_churn(held, months, now)
 
     def firms_adapt_prices(self) -> None:
         for firm in self.firms:
@@ -179,22 +178,21 @@ class RetailMarket(mesa.Model):
     def date_in_week(self, day: dt.date, week_start: dt.date) -> bool:
         return week_start <= day < week_start + WEEK
 
-    def _plus_launched(self) -> bool:
-        launch = self.params.walmart.walmart_plus.launch
-        return launch is None or launch <= self.date
-
     def household_costs(self) -> HouseholdCosts:
         """Households' fixed cost terms under this week's behaviour (recomputed only when an event
         changes the shoppers' behaviour)."""
         behaviour = self.params.shoppers
         if self._costs is None or self._costs.behaviour is not behaviour:
-            self._costs = HouseholdCosts.of(self.households, behaviour, self.params.population.median_income_usd)
+            distances = tuple(firm.store_distance for firm in self.firms if firm.store_distance)
+            self._costs = HouseholdCosts.of(self.households, behaviour, self.params.population.median_income_usd,
+                                            distances)
         return self._costs
 
-    def _utilities(self, prime: np.ndarray, walmart_plus: np.ndarray) -> np.ndarray:
-        """All households' utilities at once (for checks and small populations; the weekly phases
-        work part by part)."""
-        return utilities(self.households, self.offer, self.access, self.household_costs(), prime, walmart_plus)
+    def _utilities(self, **members: np.ndarray) -> np.ndarray:
+        """All households' utilities at once, with memberships as they are or as given by name (for
+        checks and small populations; the weekly phases work part by part)."""
+        held = {**members_of(self.households, self.firms), **members}
+        return utilities(self.households, self.offer, self.access, self.household_costs(), self.firms, held)
 
     def _exponentials(self):
         """This week's utilities, part by part: (slice, households, access, costs, max, exp weights, sum).
@@ -207,14 +205,18 @@ class RetailMarket(mesa.Model):
         for start in range(0, h.n, PART_SIZE):
             part = slice(start, min(start + PART_SIZE, h.n))
             households, access, part_costs = h.part(part), self.access.part(part), costs.part(part)
-            value = utilities(households, self.offer, access, part_costs, households.prime, households.walmart_plus)
+            value = utilities(households, self.offer, access, part_costs, self.firms, members_of(households, self.firms))
             yield (part, households, access, part_costs, *exponentials(value, overwrite=True))
 
     def _value_memberships(self) -> None:
-        """Value both memberships for every household on this week's offers (no shopping)."""
+        """Value every membership for every household on this week's offers (no shopping)."""
         for part, households, access, costs, _top, weights, _total in self._exponentials():
-            self.prime_value[part], self.plus_value[part] = membership_values(
-                households, self.offer, access, self.params, costs, weights)
+            self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
+                                                       weights, self.firms))
+
+    def _store_values(self, part: slice, values: dict[str, np.ndarray]) -> None:
+        for name, value in values.items():
+            self.membership_value[name][part] = value
 
     def _sales(self) -> Sales:
         """This week's purchases by channel and category, scaled to US households."""

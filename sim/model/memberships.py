@@ -1,10 +1,12 @@
-"""Monthly membership decisions: adopt or drop Prime and Walmart+ from value and word of mouth.
+"""Monthly membership decisions: adopt or drop each firm's membership from value and word of mouth.
 
-A membership is worth, to a household, the gain in its expected weekly shopping utility (the
-logit logsum, in dollars) from holding it, over a year, plus the perks it values, minus the fee.
-Households adopt at a Bass-diffusion rate (innovation plus imitation of network neighbours who
-hold it), scaled by how much the membership pays for them; members drop it at a churn rate that
-rises when it stops paying. Holding both is never set: it is what these two decisions add up to.
+Memberships are offers like any other: a membership changes its firm's channels' costs (fees,
+waits, trips; the firm's ``service_costs`` for members), so it is worth, to a household, the gain
+in its expected weekly shopping utility (the logit logsum, in dollars) from holding it, over a
+year, plus the perks it values, minus the fee. Households adopt at a Bass-diffusion rate
+(innovation plus imitation of network neighbours who hold it), scaled by how much the membership
+pays for them; members drop it at a churn rate that rises when it stops paying. Holding several
+is never set: it is what these decisions add up to.
 """
 
 from __future__ import annotations
@@ -12,19 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario.schema import MembershipBehaviour, Scenario
-from .choice import (
-    AMAZON,
-    RIVALS,
-    WALMART_ONLINE,
-    WALMART_STORE,
-    Access,
-    HouseholdCosts,
-    Offer,
-    amazon_service_cost,
-    price_weight,
-    walmart_service_cost,
-)
-from ..vocabulary import WEEKS_PER_YEAR
+from ..vocabulary import N_CHANNELS, WEEKS_PER_YEAR
+from .choice import Access, HouseholdCosts, Offer, price_weight
 from .population import Households
 
 
@@ -33,39 +24,45 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def membership_values(h: Households, offer: Offer, access: Access, params: Scenario, costs: HouseholdCosts,
-                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Net dollars a year of Prime and of Walmart+ to each household, before its own taste.
+                      weights: np.ndarray, firms) -> dict[str, np.ndarray]:
+    """Net dollars a year of each firm's membership to each household, before its own taste.
 
     ``weights`` are this week's ``exp(utility - max)`` per channel (before normalising). A
-    membership changes only its firm's fee, wait and trip costs, so with it and without it the
-    logsums differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
+    membership changes only its firm's channels' costs, so with it and without it the logsums
+    differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
     """
     weight = price_weight(h, offer, access)
-    yes, no = np.ones(h.n, dtype=bool), np.zeros(h.n, dtype=bool)
-
-    def rescaled(channel: int, extra_cost: np.ndarray) -> np.ndarray:
-        return weights[channel] * np.exp(-weight * extra_cost)
-
-    # Each household's cost as it stands is one of the two: no third evaluation is needed.
-    amazon_yes = amazon_service_cost(offer, access, costs.waiting, yes)
-    amazon_no = amazon_service_cost(offer, access, costs.waiting, no)
-    amazon_now = np.where(h.prime, amazon_yes, amazon_no)
-    others = weights[WALMART_STORE] + weights[WALMART_ONLINE] + weights[RIVALS]
-    prime_gain = shopping_value(np.log(others + rescaled(AMAZON, amazon_yes - amazon_now)),
-                                np.log(others + rescaled(AMAZON, amazon_no - amazon_now)), weight)
-    store_yes, online_yes = walmart_service_cost(offer, access, costs, yes)
-    store_no, online_no = walmart_service_cost(offer, access, costs, no)
-    store_now = np.where(h.walmart_plus, store_yes, store_no)
-    online_now = np.where(h.walmart_plus, online_yes, online_no)
-    others = weights[AMAZON] + weights[RIVALS]
-    plus_gain = shopping_value(
-        np.log(others + rescaled(WALMART_STORE, store_yes - store_now) + rescaled(WALMART_ONLINE, online_yes - online_now)),
-        np.log(others + rescaled(WALMART_STORE, store_no - store_now) + rescaled(WALMART_ONLINE, online_no - online_now)),
-        weight)
     median, elasticity = params.population.median_income_usd, params.memberships.perks_income_elasticity
-    prime = prime_gain + perks_value(params.amazon.prime.perks_value_usd, h.income, median, elasticity)
-    plus = plus_gain + perks_value(params.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
-    return prime - params.amazon.prime.fee_annual, plus - params.walmart.walmart_plus.fee_annual
+    values = {}
+    for firm in firms:
+        if firm.membership is None:
+            continue
+        gain = _shopping_gain(firm, getattr(h, firm.membership), access, costs, weights, weight)
+        terms = firm.membership_terms
+        values[firm.membership] = gain + perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
+    return values
+
+
+def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts, weights: np.ndarray,
+                   weight: np.ndarray) -> np.ndarray:
+    """Dollars a year that holding ``firm``'s membership adds to each household's shopping."""
+    yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
+    reach = access.firms[firm.name]
+    with_it, without = firm.service_costs(reach, costs, yes), firm.service_costs(reach, costs, no)
+    # Each household's cost as it stands is one of the two: no third evaluation is needed.
+    now = {channel: np.where(held, with_it[channel], without[channel]) for channel in firm.channels}
+    others = [weights[channel] for channel in range(N_CHANNELS) if channel not in firm.channels]
+    rest = others[0]
+    for other in others[1:]:
+        rest = rest + other
+
+    def log_total(service: dict[int, np.ndarray]) -> np.ndarray:
+        total = rest
+        for channel in firm.channels:
+            total = total + weights[channel] * np.exp(-weight * (service[channel] - now[channel]))
+        return np.log(total)
+
+    return shopping_value(log_total(with_it), log_total(without), weight)
 
 
 def shopping_value(logsum_with: np.ndarray, logsum_without: np.ndarray, price_utility: np.ndarray) -> np.ndarray:

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..firms.states import code_bits, flag_code
 from ..vocabulary import N_CATEGORIES, N_CHANNELS, N_LOCALES
+
+__all__ = ["ANY_WALMART", "Tally", "cell_base", "code_bits", "count_codes", "flag_code", "one_hot", "tally"]
 
 ANY_WALMART = N_CHANNELS  # the row of ``Tally.users`` after the channels: Walmart in either form
 
@@ -75,16 +78,6 @@ def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.nd
     )
 
 
-def flag_code(flags: list[np.ndarray]) -> np.ndarray:
-    """Boolean flags per household packed as the bits of one integer code (flag k is bit k)."""
-    # The smallest integer that holds the bits: small codes are cheaper to build and count.
-    dtype = np.uint8 if len(flags) <= 8 else np.int16 if len(flags) < 16 else np.int64
-    code = np.zeros(len(flags[0]), dtype=dtype)
-    for bit, flag in enumerate(flags):
-        code |= np.left_shift(np.asarray(flag, dtype=bool).view(np.uint8), bit, dtype=dtype)
-    return code
-
-
 def count_codes(code: np.ndarray, groups: np.ndarray, n_groups: int, n_bits: int) -> np.ndarray:
     """(groups, codes): how many households have each code, per group, with one ``bincount``.
 
@@ -92,8 +85,3 @@ def count_codes(code: np.ndarray, groups: np.ndarray, n_groups: int, n_bits: int
     exact, and one pass over the households whatever the number of flags."""
     codes = 1 << n_bits
     return np.bincount(groups * codes + code, minlength=n_groups * codes).reshape(n_groups, codes).astype(float)
-
-
-def code_bits(n_bits: int) -> np.ndarray:
-    """(bits, codes): 1 where code has the bit."""
-    return ((np.arange(1 << n_bits)[None, :] >> np.arange(n_bits)[:, None]) & 1).astype(float)

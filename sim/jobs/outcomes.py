@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
-from ..model.collect import DIMENSION_VALUES, METRICS
+from ..vocabulary import DIMENSION_VALUES, METRICS
 from ..results import Result, select
 from ..scenario.paths import suggest
 from ..scenario.types import Date, Strict

@@ -145,14 +145,16 @@ def test_tally_counts_each_household_once() -> None:
     chosen = rng.integers(0, 4, (3, n)).astype(np.int8)
     budget, spend = rng.random((3, n)) * 100, rng.random((3, n)) * 120
     week = tally(locale, cell_base(locale), chosen, spend, budget)
-    orders, users = np.zeros((3, 3, 4)), np.zeros((5, 3))
+    orders, users = np.zeros((3, 3, 4)), np.zeros((7, 3))  # users: each channel, then each firm
     for i in range(n):
         for category in range(3):
             orders[locale[i], category, chosen[category, i]] += 1
         used = set(chosen[:, i].tolist())
         for channel in range(4):
             users[channel, locale[i]] += channel in used
-        users[4, locale[i]] += bool(used & {WALMART_STORE, WALMART_ONLINE})
+        users[4, locale[i]] += AMAZON in used
+        users[5, locale[i]] += bool(used & {WALMART_STORE, WALMART_ONLINE})
+        users[6, locale[i]] += RIVALS in used
     assert np.array_equal(week.orders, orders)
     assert np.array_equal(week.users, users)
     locale_channel = [(locale == loc)[None, :] & (chosen == ch) for loc in range(3) for ch in range(4)]

@@ -1,10 +1,12 @@
 """The weekly channel choice: a multinomial logit over every household at once.
 
-For each category, a household compares four channels: Amazon, a Walmart store, Walmart delivery
-or pickup, and the rivals. Utility is the channel's constant (assortment and service), minus the
-household's dollar cost of using it (basket at the channel's prices, fees, travel, and the cost
-of waiting for delivery) times its price sensitivity, plus habit; the logit's Gumbel noise is the
-rest. Everything here is a handful of array operations over all households; no Python loop.
+For each category, a household compares the channels (``vocabulary.CHANNELS``). Utility is the
+channel's constant (assortment and service), minus the household's dollar cost of using it (the
+basket at the channel's prices, plus its firm's service costs: fees, travel, the cost of waiting
+for delivery) times its price sensitivity, plus the firms' own utility terms, less the offline
+penalty on online channels, plus habit; the logit's Gumbel noise is the rest. The kernel gathers
+the firms' terms (``sim/firms/base.py``) and names no firm. Everything here is a handful of array
+operations over all households; no Python loop over them.
 """
 
 from __future__ import annotations

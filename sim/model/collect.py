@@ -36,8 +36,8 @@ class Collector:
         counts = model.locale_one_hot.sum(axis=0)
         self.households_by_locale = np.maximum(np.append(counts, counts.sum()), 1.0)
         states = [model.geography.state_codes[index] for index in self.states_present]
-        # Rows of the weekly counts, over the codes of (Prime, Walmart+, reach flags...): the four
-        # segments (the two low bits), then each flag.
+        # Rows of the weekly counts, over the codes of (memberships..., reach flags...): the
+        # segments (the membership bits), then each flag.
         codes = np.arange(1 << FLAG_BITS)
         segments = codes & (len(SEGMENTS) - 1)
         self.code_rows = np.vstack([segments == s for s in range(len(SEGMENTS))] + [code_bits(FLAG_BITS)]).astype(float)

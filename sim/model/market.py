@@ -10,7 +10,7 @@ import numpy as np
 from ..firms import FIRM_TYPES
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
-from ..vocabulary import AMAZON, N_CATEGORIES, N_CHANNELS, N_LOCALES, RIVALS, Offer, Sales
+from ..vocabulary import FIRMS, N_CATEGORIES, N_CHANNELS, N_LOCALES, Offer, Sales
 from .choice import (Access, HouseholdCosts, draw, exponentials, members_of, price_weight,
                      update_habit, utilities)
 from .allocator import keep_freed_memory
@@ -18,7 +18,7 @@ from .collect import Collector
 from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share
 from .population import draw_households
-from .tally import ANY_WALMART, Tally, cell_base, one_hot, tally
+from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
 
 WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation
@@ -138,8 +138,9 @@ class RetailMarket(mesa.Model):
         the households that consider it (all, unless the households have a ``<name>_consider``
         column: Walmart+'s is the reach of its predecessor), who join if it pays.
 
-        Prime has existed since 2005, so the start approximates its long-run choice: hold it if its
-        net value plus own taste is positive."""
+        A membership that exists before the start (Prime, since 2005) starts at its long-run choice:
+        held where its net value plus own taste is positive. The households' columns of a membership
+        are named after it: ``<name>``, ``<name>_months``, ``<name>_taste``."""
         h = self.households
         for firm in self.membership_firms:
             name = firm.membership
@@ -226,7 +227,7 @@ class RetailMarket(mesa.Model):
             spend=week.spend.sum(axis=0).T * w,
             orders=week.orders.sum(axis=0).T * w,
             visits=users[:N_CHANNELS],
-            active={"amazon": users[AMAZON], "walmart": users[ANY_WALMART], "rivals": users[RIVALS]},
-            members={"prime": float(h.prime.sum()) * w, "walmart_plus": float(h.walmart_plus.sum()) * w},
+            active={name: users[FIRST_FIRM_ROW + k] for k, name in enumerate(FIRMS)},
+            members={firm.membership: float(getattr(h, firm.membership).sum()) * w for firm in self.membership_firms},
             base_spend=week.base_spend.sum(axis=0).T * w,
         )

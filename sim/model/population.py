@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..scenario.schema import Scenario
 from ..streams import Streams
-from ..vocabulary import (CATEGORIES, CHANNELS, HOURS_WORKED_PER_YEAR, LOCALES, N_CATEGORIES, N_CHANNELS, RURAL,
-                          SEGMENTS)
+from ..vocabulary import (CATEGORIES, CHANNELS, HOURS_WORKED_PER_YEAR, LOCALES, MEMBERSHIPS, N_CATEGORIES,
+                          N_CHANNELS, RURAL, SEGMENTS)
 from .geography import Geography, allocate
 
 
@@ -74,8 +74,11 @@ class Households:
         return self.n
 
     def segment(self) -> np.ndarray:
-        """Each household's memberships as an index into ``SEGMENTS`` (Prime + 2 x Walmart+)."""
-        return self.prime.view(np.uint8) + 2 * self.walmart_plus.view(np.uint8)
+        """Each household's memberships as an index into ``SEGMENTS`` (membership k is bit k)."""
+        index = np.zeros(self.n, dtype=np.uint8)
+        for bit, name in enumerate(MEMBERSHIPS):
+            index += getattr(self, name).view(np.uint8) << bit
+        return index
 
     def look(self, index: int, state_codes: tuple[str, ...] | list[str]) -> dict[str, Any]:
         """One household as a plain dict: where it lives, its income, memberships and habits."""
@@ -85,7 +88,7 @@ class Households:
             "state": state_codes[self.state[i]],
             "locale": LOCALES[self.locale[i]],
             "income": float(self.income[i]),
-            "memberships": SEGMENTS[int(self.prime[i]) + 2 * int(self.walmart_plus[i])],
+            "memberships": SEGMENTS[sum(int(getattr(self, name)[i]) << bit for bit, name in enumerate(MEMBERSHIPS))],
             "habits": {category: {channel: float(self.habit[k, c, i]) for k, channel in enumerate(CHANNELS)}
                        for c, category in enumerate(CATEGORIES)},
         }

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..firms.states import code_bits, flag_code
-from ..vocabulary import N_CATEGORIES, N_CHANNELS, N_LOCALES
+from ..vocabulary import FIRM_OF_CHANNEL, FIRMS, N_CATEGORIES, N_CHANNELS, N_LOCALES
 
-__all__ = ["ANY_WALMART", "Tally", "cell_base", "code_bits", "count_codes", "flag_code", "one_hot", "tally"]
+__all__ = ["FIRST_FIRM_ROW", "Tally", "cell_base", "code_bits", "count_codes", "flag_code", "one_hot", "tally"]
 
-ANY_WALMART = N_CHANNELS  # the row of ``Tally.users`` after the channels: Walmart in either form
+FIRST_FIRM_ROW = N_CHANNELS  # the rows of ``Tally.users`` after the channels: each firm, in any of its channels
 
 
 def one_hot(groups: np.ndarray, size: int) -> np.ndarray:
@@ -28,7 +28,7 @@ class Tally:
     spend: np.ndarray  # (locales, categories, channels) dollars at the channels' prices
     base_spend: np.ndarray  # the same baskets at reference prices
     orders: np.ndarray  # household-category purchases
-    users: np.ndarray  # (channels + 1, locales): households using each channel, then ANY_WALMART
+    users: np.ndarray  # (channels + firms, locales): households using each channel, then each firm
 
 
 def cell_base(locale: np.ndarray) -> np.ndarray:
@@ -50,12 +50,14 @@ def choice_code(choice: np.ndarray) -> np.ndarray:
 
 def _choice_tables() -> tuple[np.ndarray, np.ndarray]:
     """For every choice code: (category x channel, codes) 1 where that category went to that channel,
-    and (5, codes) 1 where the household used each channel in any category, or Walmart in either form."""
+    and (channels + firms, codes) 1 where the household used each channel in any category, then each
+    firm in any of its channels."""
     codes = np.arange(1 << CHOICE_BITS)
     chosen = np.stack([(codes >> 2 * category) & 3 for category in range(N_CATEGORIES)])  # (categories, codes)
     went = chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]  # (categories, channels, codes)
     uses = went.any(axis=0)
-    return went.reshape(-1, len(codes)).astype(float), np.vstack([uses, uses[1] | uses[2]]).astype(float)
+    firm_uses = [uses[FIRM_OF_CHANNEL == firm].any(axis=0) for firm in range(len(FIRMS))]
+    return went.reshape(-1, len(codes)).astype(float), np.vstack([uses, *firm_uses]).astype(float)
 
 
 ORDERS_OF_CODE, USES_OF_CODE = _choice_tables()

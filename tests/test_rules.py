@@ -57,6 +57,7 @@ def firms(scenario: Scenario | None = None) -> tuple:
     amazon, walmart, _rivals = made
     amazon.same_day_reach, amazon.next_day_reach, amazon.kiosk_reach = np.ones(1), np.ones(1), np.zeros(1)
     amazon.pharmacy_share, amazon.extra_days, amazon.kiosk_utility = 1.0, 0.0, 0.0
+    amazon.whole_foods_reach = None  # no store delivers
     walmart.express_rollout, walmart.pharmacy_share, walmart.dark_store_reach = 1.0, 1.0, np.zeros(1)
     return tuple(made)
 

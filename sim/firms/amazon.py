@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import AMAZON, DISCRETIONARY, HEALTH, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import AMAZON, DISCRETIONARY, GROCERY, HEALTH, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
 from .base import Firm, Reach
 from .states import by_category, flag_code, state_flags, with_flag
 
@@ -28,6 +28,8 @@ class Amazon(Firm):
       of its effect (a draw from the ``amazon.ai_talent`` stream).
     - Marketplace: return fraud costs sellers, who raise prices and leave Fulfilled by Amazon.
     - Health: same-day pharmacy and One Medical kiosks. Ads: revenue per active household.
+    - Whole Foods: same-day fresh grocery from the stores to the urban and suburban households near
+      one (off in the baseline).
     - Satellites: broadband for rural households that had none.
     """
 
@@ -50,10 +52,12 @@ class Amazon(Firm):
         geography = model.geography
         self._rural_households = model.params.population.us_households * geography.locale_share(RURAL)
         self._urban_households = model.params.population.us_households * geography.locale_share(URBAN)
+        self._metro_households = model.params.population.us_households * (1.0 - geography.locale_share(RURAL))
         zeros = np.zeros(geography.n_zones)
         # This week's terms, set in ``prepare``: shares of each zone reached, days and fees.
         self.same_day_reach, self.next_day_reach, self.kiosk_reach = zeros, zeros, zeros
         self.pharmacy_share = self.kiosk_utility = self.extra_days = 0.0
+        self.whole_foods_reach: np.ndarray | None = None  # None while the stores deliver nothing
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         self.start_week()
@@ -71,6 +75,7 @@ class Amazon(Firm):
         offer.constant[AMAZON] = constant
         self._delivery(date, offer)
         self._health(date, offer)
+        self._whole_foods(date)
         self._satellites(date, offer)
         self.ad_yield = p.ads.revenue_per_active_household_week_usd * (
             1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
@@ -139,6 +144,14 @@ class Amazon(Firm):
         self.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
         self.kiosk_utility = health.kiosk_utility
 
+    def _whole_foods(self, date: dt.date) -> None:
+        """Share of each urban and suburban zone near a Whole Foods store that delivers same-day."""
+        stores = self.params.whole_foods
+        share = min(1.0, stores.roll_out.level(date) * stores.stores * stores.households_per_store
+                    / self._metro_households)
+        metro = self.model.geography.zone_locale != RURAL
+        self.whole_foods_reach = np.where(metro, share, 0.0) if share > 0 else None
+
     def _satellites(self, date: dt.date, offer: Offer) -> None:
         service = self.params.satellite.service
         base = np.asarray(self.model.params.geography.broadband.as_tuple())[self.model.geography.zone_locale]
@@ -156,6 +169,10 @@ class Amazon(Firm):
         pharmacy = same_day & (h.pharmacy_rank < self.pharmacy_share)
         flags = {"same_day": same_day, "next_day": next_day, "amazon_pharmacy": pharmacy,
                  "kiosk": h.pharmacy_rank < self.kiosk_reach[zone]}
+        if self.whole_foods_reach is not None:
+            # The stores, like Amazon's same-day network, sit in the densest parts of the metros: the
+            # households near one are the first in Amazon's reach order.
+            flags["whole_foods"] = h.amazon_rank < self.whole_foods_reach[zone]
         return Reach(flags, flag_code([flags[name] for name in SERVICE_FLAGS]))
 
     def service_costs(self, reach: Reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
@@ -169,11 +186,24 @@ class Amazon(Firm):
         health_days = np.where(pharmacy, delivery.same_day_days, self.params.health.pharmacy_days_without_same_day)
         fee, days = np.where(prime, 0.0, delivery.nonmember_fee_usd), by_category(days, health_days)
         state = with_flag(reach.code, member, PRIME_BIT)
-        return {AMAZON: fee.take(state) + costs.waiting * days.take(state, axis=1)}
+        cost = fee.take(state) + costs.waiting * days.take(state, axis=1)
+        if "whole_foods" in reach.flags:
+            cost[GROCERY] = self._fresh_grocery(reach.whole_foods, costs.waiting[GROCERY], member, cost[GROCERY])
+        return {AMAZON: cost}
+
+    def _fresh_grocery(self, near: np.ndarray, waiting: np.ndarray, member: np.ndarray,
+                       cost: np.ndarray) -> np.ndarray:
+        """Grocery from a Whole Foods store nearby comes the same day, free for Prime members and for a
+        fee otherwise; households near one take the cheaper of that and Amazon's usual delivery."""
+        fresh = np.where(member, 0.0, self.params.whole_foods.nonmember_fee_usd)
+        fresh = fresh + waiting * self.params.delivery.same_day_days
+        return np.where(near, np.minimum(fresh, cost), cost)
 
     def add_own_utility(self, value: np.ndarray, reach: Reach, access) -> None:
         """One Medical kiosks make Amazon's health channel worth more to the households they reach."""
         value[AMAZON, HEALTH] += reach.kiosk * self.kiosk_utility
+        if "whole_foods" in reach.flags:  # fresh produce, meat and dairy from the store
+            value[AMAZON, GROCERY] += reach.whole_foods * self.params.whole_foods.fresh_grocery_utility
 
     def scalars(self) -> dict[str, float]:
         return {"amazon_rural_stations": self.stations_live, "amazon_rural_towns_served": self.towns_served,

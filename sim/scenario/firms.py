@@ -129,6 +129,21 @@ class AmazonHealth(Strict):
     pharmacy_days_without_same_day: Days = 2.0
 
 
+class WholeFoods(Strict):
+    """Same-day fresh grocery delivered from Whole Foods Market stores to the urban and suburban
+    households near one. Amazon delivers perishables same-day in more than 2,300 US cities (Dec
+    2025), free to Prime members on orders over $25 and $12.99 an order for others; Whole Foods
+    has about 500 US stores. Off unless ``roll_out`` has a target (see ``docs/MODEL.md``)."""
+
+    roll_out: Ramp = Ramp(start=dt.date(2025, 8, 13), years=0.4, target=0.0)
+    stores: int = Field(500, ge=0, le=10_000, description="Whole Foods Market stores delivering same-day (about 500)")
+    households_per_store: Households = Field(100_000, description="Urban and suburban households within a store's "
+                                             "same-day area (an assumption: 500 stores reach about half of them)")
+    nonmember_fee_usd: UsdPerOrder = Field(12.99, description="Fee per fresh-grocery order without Prime")
+    fresh_grocery_utility: Gain = Field(0.6, description="Utility added to Amazon grocery for a household near a "
+                                        "store (produce, meat, dairy); an assumption")
+
+
 class Advertising(Strict):
     revenue_per_active_household_week_usd: UsdPerOrder = 1.2
     dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
@@ -155,6 +170,7 @@ class Amazon(Strict):
     ai: AmazonAI = AmazonAI()
     marketplace: Marketplace = Marketplace()
     health: AmazonHealth = AmazonHealth()
+    whole_foods: WholeFoods = WholeFoods()
     ads: Advertising = Advertising()
     satellite: Satellite = Satellite()
 

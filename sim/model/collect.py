@@ -25,6 +25,18 @@ FIRST_MEMBERSHIP_ROW, FIRST_REACH_ROW = len(SEGMENTS), len(SEGMENTS) + MEMBERSHI
 MARKET_REACH = {"broadband_access": "digital", "ai_agent_share": "agent"}
 
 
+def registered_reach_flags(firms) -> list[str]:
+    """The reach flag each reach metric counts, in the registry's order (``vocabulary.REACH``): the
+    firms declare their own metrics; a metric no firm declares, or one the registry lacks, is a bug."""
+    declared = {**MARKET_REACH, **{metric: flag for firm in firms for metric, flag in firm.reach_metrics.items()}}
+    if set(declared) != set(REACH):
+        raise ValueError(f"reach metrics declared {sorted(declared)} differ from the registry {sorted(REACH)}")
+    scalars = {name for firm in firms for name in firm.scalars()}
+    if scalars != set(FIRM_SCALARS):
+        raise ValueError(f"firms' scalar metrics {sorted(scalars)} differ from the registry {sorted(FIRM_SCALARS)}")
+    return [declared[metric] for metric in REACH]
+
+
 class Collector:
     """Declares every metric's layout once and records the week's aggregates."""
 
@@ -43,10 +55,7 @@ class Collector:
         self.code_rows = np.vstack([segments == s for s in range(len(SEGMENTS))] + [code_bits(FLAG_BITS)]).astype(float)
         self.n_states = len(model.geography.states)
         self.price_channels = [firm.channels[0] for firm in model.firms]  # a firm's price index is its first channel's
-        declared = {**MARKET_REACH, **{metric: flag for firm in model.firms for metric, flag in firm.reach_metrics.items()}}
-        if set(declared) != set(REACH):
-            raise ValueError(f"reach metrics declared {sorted(declared)} differ from the registry {sorted(REACH)}")
-        self.reach_flags = [declared[metric] for metric in REACH]  # in the registry's order
+        self.reach_flags = registered_reach_flags(model.firms)
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)

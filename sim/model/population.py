@@ -127,21 +127,25 @@ def draw_network(zone: np.ndarray, state: np.ndarray, degree: int, same_zone_sha
     by_zone, by_state = _group_order(zone), _group_order(state)
     zone_start, zone_size = _group_spans(zone)
     state_start, state_size = _group_spans(state)
-    local = rng.random((n, degree)) < same_zone_share
-    position = rng.random((n, degree))
+    local = np.ascontiguousarray((rng.random((n, degree)) < same_zone_share).T)
+    position = np.ascontiguousarray(rng.random((n, degree)).T)
     # Column by column: each neighbour of every household is one contiguous pass (and the result is
     # built in Fortran order directly).
     for k in range(degree):
-        in_zone = by_zone[zone_start + (position[:, k] * zone_size).astype(np.int64)]
-        in_state = by_state[state_start + (position[:, k] * state_size).astype(np.int64)]
-        neighbours[:, k] = np.where(local[:, k], in_zone, in_state)
+        in_zone = zone_start + (position[k] * zone_size).astype(np.int64)
+        if by_zone is not None:
+            in_zone = by_zone[in_zone]
+        in_state = state_start + (position[k] * state_size).astype(np.int64)
+        if by_state is not None:
+            in_state = by_state[in_state]
+        neighbours[:, k] = np.where(local[k], in_zone, in_state)
     return neighbours
 
 
-def _group_order(groups: np.ndarray) -> np.ndarray:
-    """Households ordered by group, stably (already in order when the groups are sorted, as zones are)."""
+def _group_order(groups: np.ndarray) -> np.ndarray | None:
+    """Households ordered by group, stably; None when they already are (zones are drawn in order)."""
     if len(groups) < 2 or bool((groups[1:] >= groups[:-1]).all()):
-        return np.arange(len(groups))
+        return None
     return np.argsort(groups, kind="stable")
 
 

@@ -8,12 +8,62 @@ The Python API mirrors the command line::
     result.series("spend_share", firm="amazon", category="discretionary")
 """
 
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from .errors import ScenarioError, UserError
-from .experiments.sweep import sweep
-from .results import Result, package_version
-from .run import run
-from .scenario import Scenario, load_scenario
 
-__version__ = package_version()
+if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use (see __getattr__)
+    from .comparison import Comparison, compare
+    from .experiments.sweep import sweep
+    from .results import Result
+    from .run import run
+    from .scenario import Scenario, load_scenario
 
-__all__ = ["Result", "Scenario", "ScenarioError", "UserError", "__version__", "load_scenario", "run", "sweep"]
+# The public names that need the model, pandas or pydantic, loaded on first use: ``import sim`` (and
+# ``retailsim --version``) stays fast, and each command imports only what it needs.
+_LAZY = {"Result": ".results", "Scenario": ".scenario", "load_scenario": ".scenario", "run": ".run",
+         "sweep": ".experiments.sweep", "compare": ".comparison", "Comparison": ".comparison"}
+
+__all__ = ["Comparison", "Result", "Scenario", "ScenarioError", "UserError", "__version__", "compare", "load_scenario",
+           "run", "sweep"]
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("retailsim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def __getattr__(name: str):
+    if name == "__version__":
+        value = _package_version()
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module 'sim' has no attribute '{name}'")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(ModuleType):
+    """``sim`` itself: importing the submodule ``sim.run`` leaves ``sim.run`` the function, as it always was."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _LAZY and isinstance(value, ModuleType):
+            return  # the import system naming a submodule; it stays in sys.modules
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

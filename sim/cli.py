@@ -6,25 +6,24 @@ Errors a user can cause print one line (file, place, what is valid) and exit wit
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .experiments import replicate_seeds, run_replicates
-from .model.market import RetailMarket
 from .cli_args import (OneLineParser, parse_assignment, positive, replicate_count, seed_number,  # noqa: F401
                        shopper_count)
 from .limits import MAX_REPLICATES, check_workload
-from .outputs import kind_of, prepare_output
-from .results import MANIFEST, RESULT_FILES, RESULT_KINDS, Result, load_set, save_set
-from .run import resolve
 from .scenario import Scenario, load_scenario
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
+
+if TYPE_CHECKING:
+    from .results import Result
+# The model, pandas, the results files and the report are imported by the commands that need them,
+# so ``retailsim --version``, ``validate`` and ``scenarios`` start fast.
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
@@ -45,6 +44,8 @@ class Progress:
         if not quiet:
             from tqdm import tqdm
 
+            from .model.market import RetailMarket
+
             weeks = sum(len(RetailMarket.calendar(s.horizon)) for s in scenarios) * runs_each
             self.bar = tqdm(total=weeks, unit="wk", file=sys.stderr, disable=None)
 
@@ -63,6 +64,8 @@ class Progress:
 
 def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool) -> list[Result]:
     """Every scenario at every seed, with one progress bar."""
+    from .experiments import run_replicates
+
     progress = Progress(scenarios, len(seeds), quiet)
     try:
         return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step)
@@ -89,13 +92,19 @@ def print_summary(results: list[Result]) -> None:
 
 def prepare_results_folder(out: Path) -> str | None:
     """Check ``--out`` before any work (see :func:`sim.outputs.prepare_output`)."""
+    from .outputs import prepare_output
+    from .results import RESULT_FILES, RESULT_KINDS
+
     return prepare_output(out, RESULT_KINDS, "--out", RESULT_FILES)
 
 
 def save_results(results: list[Result], out: Path, replaces: str | None, report: bool = True,
-                 extra: dict[str, Any] | None = None) -> None:
-    """Results and report, swapped into ``out`` together; says what they replaced."""
-    save_set(results, out, extra, add=(lambda folder: write_report(results, folder)) if report else None)
+                 extra: dict[str, Any] | None = None, add: Any = None) -> None:
+    """Results and report (and what ``add`` writes), swapped into ``out`` together; says what they replaced."""
+    from .results import RESULT_KINDS, save_set
+
+    writers = ([lambda folder: write_report(results, folder)] if report else []) + ([add] if add else [])
+    save_set(results, out, extra, add=lambda folder: [write(folder) for write in writers])
     if replaces in RESULT_KINDS:
         print(f"replaced: the earlier results in {out}")
     if report:
@@ -104,6 +113,9 @@ def save_results(results: list[Result], out: Path, replaces: str | None, report:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from .experiments import replicate_seeds
+    from .run import resolve
+
     scenario = resolve(args.scenario, _overrides(args))
     out = args.out or DEFAULT_OUTPUT / scenario.name
     check_workload([scenario], args.replicates)
@@ -116,14 +128,17 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
+    from .experiments import replicate_seeds
+    from .run import resolve
+
+    from .comparison import (DIFFERENCES, check_names, comparison_name, differences, format_differences,
+                             write_differences)
+
     overrides = _overrides(args)
-    scenarios = [resolve(path, overrides) for path in [args.baseline, *args.what_ifs]]
+    files = [args.baseline, *args.what_ifs]
+    scenarios = [resolve(path, overrides) for path in files]
     names = [s.name for s in scenarios]
-    if len(set(names)) != len(names):
-        files = [args.baseline, *args.what_ifs]
-        twins = [str(path) for path, name in zip(files, names) if names.count(name) > 1]
-        raise UserError(f"{' and '.join(twins[:3])}: scenario names must differ to be compared (several are named "
-                        f"'{next(n for n in names if names.count(n) > 1)}'); set name: in each file")
+    check_names(scenarios, files)
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates)
     replaces = prepare_results_folder(out)
@@ -131,20 +146,18 @@ def command_compare(args: argparse.Namespace) -> int:
     results = run_all(scenarios, seeds, args.quiet)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
-    save_results(results, out, replaces, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds})
+    table = differences(results)
+    print("\n".join(format_differences(table)))
+    save_results(results, out, replaces, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds},
+                 add=lambda folder: write_differences(table, folder / DIFFERENCES))
+    print(f"differences: {out / DIFFERENCES}")
     return 0
 
 
-def comparison_name(names: list[str]) -> str:
-    """The default folder of a comparison: ``<baseline>_vs_<what-if>...``, shortened to a safe length."""
-    name = "_vs_".join(names)
-    if len(name) <= 100:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{names[0][:40]}_vs_{len(names) - 1}_what-ifs_{digest}"
-
-
 def command_report(args: argparse.Namespace) -> int:
+    from .outputs import kind_of
+    from .results import MANIFEST, RESULT_KINDS, load_set
+
     folder = args.results
     if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
         raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
@@ -190,6 +203,8 @@ def print_fit(fit) -> None:
 def command_targets(args: argparse.Namespace) -> int:
     """How well a scenario reproduces the calibration targets (mean over replicates)."""
     from .calibration import evaluate, load_targets
+    from .experiments import replicate_seeds
+    from .run import resolve
 
     targets = load_targets(args.targets)
     scenario = resolve(args.scenario, _overrides(args))
@@ -225,17 +240,25 @@ def command_calibrate(args: argparse.Namespace) -> int:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    """Check every file given; each bad one is one line on stderr, and any bad one makes the exit code 2."""
+    """Check every scenario or sweep file given; each bad one is one line on stderr, and exit code 2."""
+    from .validation import validate_file
+
     bad = 0
     for path in args.files:
         try:
-            scenario = load_scenario(path)
+            print(validate_file(path))
         except UserError as error:
             print(f"retailsim: error: {error}", file=sys.stderr)
             bad += 1
-            continue
-        print(f"{path}: ok ({scenario.name}, {len(scenario.events)} events)")
     return 2 if bad else 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """Write a results folder's tables as CSV files or one spreadsheet (sim/export.py)."""
+    from .export import export
+
+    print(f"{args.format}: {export(args.results, args.format, args.out)}")
+    return 0
 
 
 def command_scenarios(args: argparse.Namespace) -> int:
@@ -319,7 +342,7 @@ def add_job_commands(commands) -> None:
 
 
 def add_other_commands(commands) -> None:
-    """``dashboard``, ``report``, ``validate``, ``scenarios`` and ``schema``."""
+    """``dashboard``, ``report``, ``validate``, ``export``, ``scenarios`` and ``schema``."""
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=scenario_file, nargs="?",
                            help="scenario file or shipped name (default: the shipped baseline)")
@@ -336,9 +359,16 @@ def add_other_commands(commands) -> None:
     reporter.add_argument("results", type=Path, help="a results folder written by run or compare")
     reporter.set_defaults(handler=command_report)
 
-    validator = commands.add_parser("validate", help="check scenario files without running them")
-    validator.add_argument("files", nargs="+", type=any_scenario_file, help="scenario files (or shipped names)")
+    validator = commands.add_parser("validate", help="check scenario and sweep files without running them")
+    validator.add_argument("files", nargs="+", type=any_scenario_file,
+                           help="scenario or sweep files (or shipped scenario names)")
     validator.set_defaults(handler=command_validate)
+
+    exporter = commands.add_parser("export", help="write a results folder's tables as CSV files or a spreadsheet")
+    exporter.add_argument("results", type=Path, help="a results folder written by run or compare")
+    exporter.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="CSV files (default) or one .xlsx")
+    exporter.add_argument("--out", type=Path, help="folder (csv) or .xlsx file (default: <results>-csv/ or <results>.xlsx)")
+    exporter.set_defaults(handler=command_export)
 
     lister = commands.add_parser("scenarios", help="list the shipped scenarios, lessons, sweeps and calibration files")
     lister.set_defaults(handler=command_scenarios)

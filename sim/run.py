@@ -17,15 +17,18 @@ from .errors import ScenarioError
 from .model.market import RetailMarket
 from .results import Result, package_version, scenario_hash
 from .scenario import Scenario, load_scenario
-from .scenario.loader import COMMAND_LINE, override
+from .scenario.loader import COMMAND_LINE, load_document, override
 
-ScenarioLike = Scenario | str | Path
+ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 
 def resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """A validated scenario from a path or a Scenario, with dotted-path ``overrides`` applied."""
+    """A validated scenario from a path, a Scenario, or a mapping laid out like a scenario file
+    (validated as a file is; errors name ``<dict>``), with dotted-path ``overrides`` applied."""
     if isinstance(scenario, Scenario):
         return override(scenario, overrides or {}, COMMAND_LINE) if overrides else scenario
+    if isinstance(scenario, Mapping):
+        return load_document(scenario, overrides)
     return load_scenario(scenario, overrides)
 
 
@@ -54,6 +57,9 @@ def run(scenario: ScenarioLike, seed: int | None = None, *, shoppers: int | None
         progress: Callable[[RetailMarket], None] | None = None) -> Result:
     """Run one scenario once and return its results; touches no global state.
 
+    ``scenario`` is a file's path, a :class:`Scenario`, or a dict laid out like a scenario file
+    (``{"name": "cheap_plus", "walmart": {"walmart_plus": {"fee_annual": 79}}}``: keys not given keep
+    their defaults, and it is validated as a file is, its errors naming ``<dict>``).
     ``seed`` defaults to the scenario's own; ``shoppers`` and ``overrides`` (dotted paths such as
     ``{"walmart.walmart_plus.fee_annual": 79}``) change the scenario before it runs.
     ``progress`` is called after every weekly step.

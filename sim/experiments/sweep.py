@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Iterator
 
 import numpy as np
@@ -23,10 +24,11 @@ from ..jobs.runs import Runs, execute
 from ..jobs.store import RunStore, run_key
 from ..results import replace_atomically, scenario_hash
 from ..scenario import Scenario
+from ..scenario.loader import DOCUMENT
 from . import sensitivity
 from .designs import sample
 from .replicates import replicate_seeds
-from .sweepfile import Sweep, check_drawn, load_sweep
+from .sweepfile import Sweep, SweepLike, check_drawn, load_sweep
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
 DEFAULT_FOLDER = Path("reports") / "sweeps"
@@ -56,7 +58,7 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def run_sweep(path: str | Path, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
+def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
               progress: bool = True) -> SweepResult:
     """Run (or finish) a sweep; returns its runs, one row per run, and its sensitivity indices.
 
@@ -71,7 +73,8 @@ def run_sweep(path: str | Path, workers: int | None = None, dask: str | None = N
     check_drawn(path, sweep, base, points)
     fingerprint = sweep.fingerprint(base)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
-        claim(folder, "sweep", {"fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "file": str(path)},
+        file = DOCUMENT if isinstance(path, Mapping) else str(path)
+        claim(folder, "sweep", {"fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "file": file},
               CONTENTS, "results of a different sweep (the design, parameters, outcomes, seed or base scenario "
               "changed since it started)")
         with hold(folder):
@@ -136,7 +139,10 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
     return SweepResult(folder, runs, indices, failures, notes)
 
 
-def sweep(path: str | Path, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
+def sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
           progress: bool = False) -> pd.DataFrame:
-    """Run a sweep from Python (a notebook, say) and return its runs as a DataFrame."""
+    """Run a sweep from Python (a notebook, say) and return its runs as a DataFrame.
+
+    ``path`` is a sweep file or a dict laid out like one (its ``base:`` relative to the working
+    folder; errors name ``<dict>``)."""
     return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress).runs

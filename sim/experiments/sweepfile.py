@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
@@ -19,7 +20,7 @@ from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, chec
 from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import Origins, display, read_validated
+from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Strict
 
@@ -124,14 +125,30 @@ class Sweep(Strict):
         return self.points() * self.replicates
 
 
-def load_sweep(path: str | Path) -> tuple[Sweep, Scenario]:
-    """The validated sweep and its base scenario (with the sweep's fixed overrides applied)."""
-    path = Path(path)
-    sweep, origins, source = read_validated(path, Sweep)
+SweepLike = str | Path | Mapping[str, Any]
+
+
+def read_sweep(design: SweepLike) -> tuple[Sweep, Origins, str, Path]:
+    """The validated sweep, the line of each key, how errors name it, and the folder its ``base:`` is
+    relative to: the file's own, or for a dict laid out like a sweep file (errors name ``<dict>``)
+    the working folder."""
+    if isinstance(design, Mapping):
+        try:
+            return Sweep.model_validate(dict(design)), {}, DOCUMENT, Path.cwd()
+        except ValidationError as exc:
+            raise validation_error(exc, {}, DOCUMENT, root=Sweep) from None
+    sweep, origins, source = read_validated(Path(design), Sweep)
+    return sweep, origins, source, Path(design).parent
+
+
+def load_sweep(path: SweepLike) -> tuple[Sweep, Scenario]:
+    """The validated sweep (a file, or a dict laid out like one) and its base scenario (with the
+    sweep's fixed overrides applied)."""
+    sweep, origins, source, folder = read_sweep(path)
     _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
-    base_path = (path.parent / sweep.base).resolve()
+    base_path = (folder / sweep.base).resolve()
     if not base_path.is_file():
-        raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(path.parent)})")
+        raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(folder)})")
     fixed = dict(sweep.set)
     if sweep.shoppers is not None:
         fixed["population.shoppers"] = sweep.shoppers
@@ -163,7 +180,7 @@ def _check_size(sweep: Sweep, origins: Origins, source: str) -> None:
                f"values each), or use fewer {fewer} or replicates")
 
 
-def check_drawn(path: str | Path, sweep: Sweep, base: Scenario, points) -> None:
+def check_drawn(path: SweepLike, sweep: Sweep, base: Scenario, points) -> None:
     """The smallest and largest value the design drew for each distribution are valid in the
     scenario (ranges and values were checked at load), so no run fails on a value drawn in a tail."""
     for dotted, parameter in sweep.parameters.items():
@@ -174,7 +191,7 @@ def check_drawn(path: str | Path, sweep: Sweep, base: Scenario, points) -> None:
         try:
             check_parameter(base, dotted, extremes, {}, "", check_path_first=False)
         except ScenarioError as error:
-            _, origins, source = read_validated(Path(path), Sweep)
+            _, origins, source, _ = read_sweep(path)
             raise fail(origins, source, ("parameters", dotted, "distribution"),
                        f"the design draws values from {extremes[0]:.6g} to {extremes[-1]:.6g}, and {error.message}; "
                        "narrow the distribution or use a range") from None

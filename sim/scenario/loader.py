@@ -18,8 +18,8 @@ from .paths import PARAMETER_BLOCKS, check_path, model_at, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
 
-__all__ = ["COMMAND_LINE", "Origins", "display", "load_scenario", "override", "parse_yaml", "read_validated",
-           "read_yaml"]
+__all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
+           "parse_yaml", "read_validated", "read_yaml"]
 T = TypeVar("T")
 COMMAND_LINE = "--set"
 MAX_EXTENDS = 16  # files in one extends: chain
@@ -227,6 +227,11 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, 
     except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
         raise ScenarioError(display(path), "", "cannot follow the symbolic link (a loop?)") from None
     data, origins = _resolve(resolved, (resolved,), calibrated)
+    return _validated(data, origins, display(path), overrides)
+
+
+def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: Mapping[str, Any] | None) -> Scenario:
+    """A scenario document over the defaults, with ``overrides`` on top, validated (events too)."""
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     data = _merge(DEFAULTS, data)
     for dotted, value in (overrides or {}).items():
@@ -235,9 +240,28 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, origins, display(path)) from None
-    _check_events(scenario.model_dump(mode="json"), origins, display(path))
+        raise validation_error(exc, origins, source) from None
+    _check_events(scenario.model_dump(mode="json"), origins, source)
     return scenario
+
+
+DOCUMENT = "<dict>"  # how errors name a scenario given as a Python mapping
+
+
+def load_document(document: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
+                  source: str = DOCUMENT) -> Scenario:
+    """A scenario from a mapping laid out like a scenario file (``sim.run({...})``), validated as a
+    file is; errors name ``source`` (``<dict>``) and the place. ``extends:`` and ``calibration:``
+    name files, so they are refused here: load the file and pass ``overrides`` instead."""
+    if not isinstance(document, Mapping):
+        raise ScenarioError(source, "", f"a scenario document must be a mapping (got {type(document).__name__})")
+    for key in document:
+        if not isinstance(key, str):
+            raise ScenarioError(source, "", f"keys must be strings (got {key!r})")
+        if key in DIRECTIVES:
+            raise ScenarioError(source, key, "a dict cannot name another file; give the file's path to sim.run "
+                                "and change it with overrides={...}")
+    return _validated(copy.deepcopy(dict(document)), {}, source, overrides)
 
 
 def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMAND_LINE) -> Scenario:

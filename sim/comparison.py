@@ -1,0 +1,176 @@
+"""Comparisons from Python and their differences table: ``sim.compare(baseline, *what_ifs)``.
+
+The differences are the report's own (:func:`sim.report.tables.difference_rows`): what-if minus
+baseline at the end of the horizon, paired by seed, with the 90% confidence interval of the mean
+difference. ``retailsim compare`` prints them and writes them as ``differences.csv`` beside the
+report; ``retailsim export`` writes them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .errors import UserError
+from .limits import check_workload
+from .experiments.replicates import replicate_seeds, run_replicates
+from .results import Result, save_set
+from .run import ScenarioLike, resolve
+from .scenario import Scenario
+from .scenario.loader import DOCUMENT
+
+DIFFERENCES = "differences.csv"
+COLUMNS = ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
+
+
+def differences(results: list[Result]) -> pd.DataFrame:
+    """The report's differences table as a DataFrame: one row per measure and what-if.
+
+    ``mean`` is the mean paired difference (what-if minus baseline, seed by seed), ``low`` and
+    ``high`` its 90% interval (empty with one replicate), ``significant`` whether the interval
+    excludes zero (bold in the report). Empty when the results hold one scenario.
+    """
+    from .report.ensemble import Ensemble
+    from .report.tables import difference_rows
+
+    ensemble = Ensemble(results)
+    table = pd.DataFrame(difference_rows(ensemble), columns=["measure", "unit", "scenario", "mean", "low", "high"])
+    table.insert(2, "baseline", ensemble.baseline)
+    table["significant"] = (table["low"] > 0) | (table["high"] < 0)
+    return table[COLUMNS]
+
+
+def write_differences(table: pd.DataFrame, path: Path) -> Path:
+    """The differences table as CSV (full precision; an empty cell where there is no interval)."""
+    table.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def _number(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:,.2f}"
+
+
+def format_differences(table: pd.DataFrame) -> list[str]:
+    """The differences table as lines of text: one line per measure, one column per what-if;
+    ``*`` marks an interval that excludes zero."""
+    if table.empty:
+        return []
+    what_ifs = list(dict.fromkeys(table["scenario"]))
+    measures = list(dict.fromkeys(zip(table["measure"], table["unit"])))
+    labels = [f"{measure} ({unit})" for measure, unit in measures]
+    cells = {}
+    for row in table.itertuples():
+        interval = "" if math.isnan(row.low) else f" [{_number(row.low)}, {_number(row.high)}]"
+        cells[(row.measure, row.scenario)] = f"{_number(row.mean)}{interval}{' *' if row.significant else '  '}"
+    width = max(map(len, labels))
+    widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
+              for name in what_ifs]
+    head = "  ".join(f"{name} - {table['baseline'].iloc[0]}".rjust(w) for name, w in zip(what_ifs, widths))
+    lines = ["differences at the end of the horizon (mean [90% interval], * excludes zero):",
+             f"  {'':<{width}}  {head}"]
+    for (measure, _), label in zip(measures, labels):
+        lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
+                                                       for name, w in zip(what_ifs, widths)))
+    return lines
+
+
+def comparison_name(names: list[str]) -> str:
+    """The default folder of a comparison: ``<baseline>_vs_<what-if>...``, shortened to a safe length."""
+    name = "_vs_".join(names)
+    if len(name) <= 100:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{names[0][:40]}_vs_{len(names) - 1}_what-ifs_{digest}"
+
+
+def check_names(scenarios: list[Scenario], sources: list[Any]) -> None:
+    """Scenarios compared must have different names (their runs are filed by name)."""
+    names = [s.name for s in scenarios]
+    if len(set(names)) == len(names):
+        return
+    twins = [str(source) for source, name in zip(sources, names) if names.count(name) > 1]
+    raise UserError(f"{' and '.join(twins[:3])}: scenario names must differ to be compared (several are named "
+                    f"'{next(n for n in names if names.count(n) > 1)}'); set name: in each file")
+
+
+@dataclass
+class Comparison:
+    """A baseline and its what-ifs over common seeds: the runs, and the differences table."""
+
+    results: list[Result]
+    seeds: list[int]
+    differences: pd.DataFrame = field(repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(result.scenario.name for result in self.results))
+
+    @property
+    def baseline(self) -> str:
+        return self.names[0]
+
+    @property
+    def what_ifs(self) -> list[str]:
+        return self.names[1:]
+
+    def runs(self, scenario: str) -> list[Result]:
+        """The runs of one scenario, one per seed."""
+        return [result for result in self.results if result.scenario.name == scenario]
+
+    def save(self, directory: str | Path, report: bool = True) -> Path:
+        """Write the comparison folder as ``retailsim compare`` does (runs, ``differences.csv`` and,
+        with ``report``, ``report.html``), atomically; refuses a folder retailsim did not write."""
+        from .outputs import prepare_output
+        from .results import RESULT_FILES, RESULT_KINDS
+
+        directory = Path(directory)
+        prepare_output(directory, RESULT_KINDS, "comparison folder", RESULT_FILES)
+        return save_set(self.results, directory, self.manifest_extra(), add=self.write_files(report))
+
+    def manifest_extra(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "what_ifs": self.what_ifs, "seeds": self.seeds}
+
+    def write_files(self, report: bool = True):
+        """A callback for :func:`sim.results.save_set`: the differences table and the report."""
+
+        def write(folder: Path) -> None:
+            write_differences(self.differences, folder / DIFFERENCES)
+            if report:
+                from .report import build_report
+
+                build_report(self.results).write(folder / "report.html")
+
+        return write
+
+
+def _label(source: ScenarioLike) -> str:
+    if isinstance(source, Scenario):
+        return f"Scenario({source.name!r})"
+    return DOCUMENT if isinstance(source, Mapping) else str(source)
+
+
+def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5, seed: int | None = None,
+            shoppers: int | None = None) -> Comparison:
+    """Run a baseline and what-ifs over ``replicates`` common seeds (from ``seed``, default the
+    baseline's) and return the runs and their differences table.
+
+    Each scenario is a path, a :class:`Scenario` or a dict laid out like a scenario file.
+    """
+    if not what_ifs:
+        raise UserError("compare needs a baseline and at least one what-if")
+    overrides = {"population.shoppers": shoppers} if shoppers is not None else None
+    sources = [baseline, *what_ifs]
+    scenarios = [resolve(source, overrides) for source in sources]
+    check_names(scenarios, [_label(source) for source in sources])
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
+    check_workload(scenarios, replicates)
+    seeds = replicate_seeds(scenarios[0].seed if seed is None else int(seed), replicates)
+    results = run_replicates(scenarios, seeds)
+    return Comparison(results, seeds, differences(results))

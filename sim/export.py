@@ -1,0 +1,187 @@
+"""Exports of a results folder (``retailsim export``): CSV files, or one spreadsheet with a sheet each.
+
+The tables: ``timeseries`` (the tidy time series of every run, with its scenario and seed),
+``summary`` (each run's headline figures, one row per figure) and, for a comparison,
+``differences`` (the report's differences table, :func:`sim.comparison.differences`).
+
+CSV is written by pandas alone, into a folder that carries retailsim's manifest (kind ``export``),
+swapped into place like a results folder. The spreadsheet needs openpyxl; it is one file written to
+a temporary name and renamed into place, and only a spreadsheet retailsim wrote (its document
+properties say so) is ever replaced. A sheet holds at most 1,048,576 rows, so the spreadsheet's
+``timeseries`` sheet holds the national series (locale ``all``) as the mean over the replicates of
+each scenario; the CSV holds every row of every run.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from .comparison import DIFFERENCES, differences
+from .errors import UserError
+from .outputs import kind_of, mark, prepare_output, staging
+from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
+
+FORMATS = ("csv", "xlsx")
+KIND = "export"
+TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
+EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, MANIFEST)
+CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace
+OPENPYXL = "openpyxl==3.1.5"
+
+
+def timeseries_table(results: list[Result]) -> pd.DataFrame:
+    """Every run's tidy time series, one after another, with ``scenario`` and ``seed`` first."""
+    frames = []
+    for result in results:
+        frame = result.timeseries.copy()
+        frame.insert(0, "seed", result.seed)
+        frame.insert(0, "scenario", result.scenario.name)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    for label in ("metric", "firm", "category", "locale", "segment"):
+        table[label] = table[label].astype(str)
+    return table
+
+
+def national_means(results: list[Result]) -> pd.DataFrame:
+    """The national series (locale ``all``) of each scenario, mean over its replicates."""
+    table = timeseries_table(results)
+    table = table[table["locale"] == "all"]
+    keys = ["scenario", "date", "metric", "firm", "category", "locale", "segment"]
+    grouped = table.groupby(keys, sort=False, observed=True)["value"]
+    means = grouped.mean().reset_index()
+    means["replicates"] = grouped.size().to_numpy()
+    return means
+
+
+def summary_table(results: list[Result]) -> pd.DataFrame:
+    """Each run's headline figures (``summary.json``), one row per figure and part (``all`` for a single number)."""
+    rows = []
+    for result in results:
+        summary = dict(result.summary)
+        end = summary.pop("end_date", None)
+        for figure, value in summary.items():
+            parts = value.items() if isinstance(value, dict) else [("all", value)]
+            rows.extend({"scenario": result.scenario.name, "seed": result.seed, "end_date": end, "figure": figure,
+                         "part": part, "value": number} for part, number in parts)
+    return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value"])
+
+
+def tables(results: list[Result], spreadsheet: bool = False) -> dict[str, pd.DataFrame]:
+    """The exported tables by name; ``differences`` only when the results compare scenarios."""
+    named = {"timeseries": national_means(results) if spreadsheet else timeseries_table(results),
+             "summary": summary_table(results)}
+    if len({result.scenario.name for result in results}) > 1:
+        named["differences"] = differences(results)
+    return named
+
+
+def default_out(folder: Path, fmt: str) -> Path:
+    """Beside the results folder: ``<name>-csv/`` or ``<name>.xlsx``."""
+    folder = Path(os.path.abspath(folder)) if Path(folder).name in ("", "..") else Path(folder)
+    return folder.with_name(f"{folder.name}-csv" if fmt == "csv" else f"{folder.name}.xlsx")
+
+
+def load_results(folder: Path) -> list[Result]:
+    """The runs of a folder written by ``run`` or ``compare`` (one line if it is anything else)."""
+    if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
+        raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
+                        f"{MANIFEST}); nothing was written")
+    return load_set(folder)
+
+
+def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) -> Path:
+    """Export a results folder; returns the folder (CSV) or file (xlsx) written.
+
+    Everything is checked before anything is written: the format, openpyxl for xlsx, the folder,
+    and that ``out`` is new or an earlier export of retailsim's (never anything else).
+    """
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt}: use csv or xlsx")
+    folder = Path(folder)
+    out = Path(out) if out is not None else default_out(folder, fmt)
+    if fmt == "xlsx":
+        workbook_module()
+        check_spreadsheet_target(out)
+    else:
+        prepare_output(out, (KIND,), "--out", EXPORT_FILES)
+    results = load_results(folder)
+    named = tables(results, spreadsheet=fmt == "xlsx")
+    return write_spreadsheet(named, out) if fmt == "xlsx" else write_csv_folder(named, out, folder)
+
+
+def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) -> Path:
+    """One CSV file a table, and a manifest, swapped into ``out`` together."""
+    with staging(out) as temporary:
+        for name, table in named.items():
+            table.to_csv(temporary / f"{name}.csv", index=False, lineterminator="\n")
+        manifest = {"source": str(source), "files": [f"{name}.csv" for name in named],
+                    "package_version": package_version()}
+        write_json(temporary / MANIFEST, mark(manifest, KIND))
+    return out
+
+
+def workbook_module():
+    """openpyxl, or one line saying how to install it (CSV needs nothing more)."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise UserError(f"--format xlsx needs openpyxl, which is not installed: pip install {OPENPYXL} "
+                        "(or export --format csv, which needs nothing more)") from None
+    return openpyxl
+
+
+def written_by_retailsim(path: Path) -> bool:
+    """Whether a spreadsheet's document properties name retailsim's export as its author."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            core = archive.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return f"<dc:creator>{CREATOR}</dc:creator>" in core and f">{MARK}</" in core
+
+
+def check_spreadsheet_target(out: Path) -> None:
+    """``out`` names an ``.xlsx`` file that is new or a spreadsheet retailsim exported."""
+    if out.suffix.lower() != ".xlsx":
+        raise UserError(f"--out {out}: a spreadsheet's name ends in .xlsx; give e.g. --out {out.with_suffix('.xlsx')}")
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise UserError(f"--out {out}: is not a regular file; give a new file's name")
+    if out.exists() and not written_by_retailsim(out):
+        raise UserError(f"--out {out}: exists and was not written by retailsim export; retailsim replaces only "
+                        "its own files: choose a new --out")
+    parent = out.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        raise UserError(f"--out {out}: {parent} is a file, not a folder")
+
+
+def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
+    """One sheet a table (dates as dates, empty cells for missing numbers), written atomically."""
+    openpyxl = workbook_module()
+    workbook = openpyxl.Workbook(write_only=True)
+    workbook.properties.creator, workbook.properties.keywords = CREATOR, MARK
+    workbook.properties.title = f"retailsim {package_version()}"
+    for name, table in named.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(list(table.columns))
+        columns = [_cells(table[column]) for column in table.columns]
+        for row in zip(*columns):
+            sheet.append(row)
+    try:
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(out, lambda path: workbook.save(path))
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot write it ({error.strerror or error}); choose another --out") from None
+    return out
+
+
+def _cells(column: pd.Series) -> list:
+    """A column as spreadsheet cells: dates as dates, NaN as an empty cell, numpy scalars as Python's."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return [value.date() for value in column.dt.to_pydatetime()]
+    values = column.astype(object).where(column.notna(), None)
+    return values.tolist()

@@ -1,0 +1,187 @@
+"""Exports and the differences table: ``retailsim export``, ``compare``'s differences.csv, and
+``validate`` on scenario and sweep files alike."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.report.ensemble import Ensemble
+from sim.report.tables import DIFFERENCES, difference_rows
+from sim.results import load_set
+
+CHEAP = ("name: cheap\nextends: tiny.yaml\nwalmart: {walmart_plus: {fee_annual: 49}}\n")
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory) -> tuple[Path, str]:
+    """A tiny comparison (two scenarios, three replicates), written once by the command line."""
+    folder = tmp_path_factory.mktemp("cmp")
+    (folder / "tiny.yaml").write_text(
+        "name: tiny\npopulation: {shoppers: 300}\nhorizon: {start: 2021-01-04, end: 2021-04-26, warmup_weeks: 2}\n")
+    (folder / "cheap.yaml").write_text(CHEAP)
+    capture = folder / "printed.txt"
+    stdout = sys.stdout
+    with capture.open("w") as sys.stdout:
+        code = main(["compare", str(folder / "tiny.yaml"), str(folder / "cheap.yaml"), "--replicates", "3",
+                     "--quiet", "--out", str(folder / "out")])
+    sys.stdout = stdout
+    assert code == 0
+    return folder / "out", capture.read_text()
+
+
+def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
+    out, printed = comparison
+    table = pd.read_csv(out / "differences.csv")
+    assert list(table.columns) == ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
+    assert len(table) == len(DIFFERENCES) == 15
+    assert set(table["baseline"]) == {"tiny"} and set(table["scenario"]) == {"cheap"}
+    rows = pd.DataFrame(difference_rows(Ensemble(load_set(out))))  # the report's own numbers
+    pd.testing.assert_frame_equal(table[["measure", "unit", "scenario", "mean", "low", "high"]], rows,
+                                  check_exact=False, rtol=1e-12)
+    assert (table["significant"] == ((table["low"] > 0) | (table["high"] < 0))).all()
+    walmart_plus = table.set_index("measure").loc["Walmart+ households"]
+    assert walmart_plus["mean"] > 0
+    assert "differences at the end of the horizon (mean [90% interval], * excludes zero):" in printed
+    assert "cheap - tiny" in printed
+    line = next(text for text in printed.splitlines() if "Walmart+ households (%)" in text)
+    assert f"{walmart_plus['mean']:,.2f} [{walmart_plus['low']:,.2f}, {walmart_plus['high']:,.2f}]" in line
+    assert f"differences: {out / 'differences.csv'}" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["differences.csv", "manifest.json", "report.html", "runs"]
+
+
+def test_a_comparison_folder_with_its_differences_can_be_replaced(comparison, tmp_path: Path) -> None:
+    import shutil
+
+    out = shutil.copytree(comparison[0], tmp_path / "out")
+    assert main(["compare", str(comparison[0].parent / "tiny.yaml"), str(comparison[0].parent / "cheap.yaml"),
+                 "--replicates", "1", "--quiet", "--shoppers", "100", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "differences.csv")
+    assert table["low"].isna().all(), "one replicate: no interval"
+
+
+def test_csv_export_of_a_comparison(comparison, tmp_path: Path, capsys) -> None:
+    out, _ = comparison
+    target = tmp_path / "csv"
+    assert main(["export", str(out), "--out", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == f"csv: {target}"
+    assert sorted(p.name for p in target.iterdir()) == ["differences.csv", "manifest.json", "summary.csv",
+                                                        "timeseries.csv"]
+    results = load_set(out)
+    series = pd.read_csv(target / "timeseries.csv")
+    assert list(series.columns) == ["scenario", "seed", "date", "metric", "firm", "category", "locale", "segment",
+                                    "value"]
+    assert len(series) == sum(len(r.timeseries) for r in results)
+    first = results[0].timeseries
+    assert series["date"].iloc[0] == pd.Timestamp(first["date"].iloc[0]).date().isoformat()
+    assert series["value"].iloc[:len(first)].tolist() == first["value"].tolist()  # full precision
+    summary = pd.read_csv(target / "summary.csv")
+    assert list(summary.columns) == ["scenario", "seed", "end_date", "figure", "part", "value"]
+    row = summary.query("scenario == 'tiny' and figure == 'prime_share'").iloc[0]
+    assert row["part"] == "all" and row["value"] == pytest.approx(results[0].summary["prime_share"], abs=1e-15)
+    pd.testing.assert_frame_equal(pd.read_csv(target / "differences.csv"), pd.read_csv(out / "differences.csv"))
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["written_by"] == "retailsim" and manifest["kind"] == "export"
+    assert main(["export", str(out), "--out", str(target)]) == 0, "an earlier export is replaced"
+
+
+def test_xlsx_export_has_a_sheet_a_table(comparison, tmp_path: Path) -> None:
+    import openpyxl
+
+    out, _ = comparison
+    target = tmp_path / "cmp.xlsx"
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(target)]) == 0
+    book = openpyxl.load_workbook(target, read_only=True)
+    assert book.sheetnames == ["timeseries", "summary", "differences"]
+    sheet = [[cell for cell in row] for row in book["differences"].iter_rows(values_only=True)]
+    csv = pd.read_csv(out / "differences.csv")
+    assert list(sheet[0]) == list(csv.columns) and len(sheet) == len(csv) + 1
+    assert [row[4] for row in sheet[1:]] == pytest.approx(csv["mean"].tolist(), rel=1e-12)
+    series = list(book["timeseries"].iter_rows(values_only=True))
+    assert series[0] == ("scenario", "date", "metric", "firm", "category", "locale", "segment", "value", "replicates")
+    assert {row[5] for row in series[1:]} == {"all"} and {row[8] for row in series[1:]} == {3}
+    book.close()
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(target)]) == 0, "its own file is replaced"
+
+
+def test_a_run_exports_without_differences_and_beside_itself_by_default(tiny_yaml: Path, tmp_path: Path) -> None:
+    results = tmp_path / "baseline"
+    assert main(["run", str(tiny_yaml), "--out", str(results), "--quiet", "--no-report"]) == 0
+    assert main(["export", str(results)]) == 0
+    assert sorted(p.name for p in (tmp_path / "baseline-csv").iterdir()) == ["manifest.json", "summary.csv",
+                                                                           "timeseries.csv"]
+    assert main(["export", str(results), "--format", "xlsx"]) == 0
+    assert (tmp_path / "baseline.xlsx").is_file()
+
+
+REFUSALS = [
+    (["--out", "{tmp}/notes"], "--out {tmp}/notes: exists and was not written by retailsim"),
+    (["--format", "xlsx", "--out", "{tmp}/mine.xlsx"], "--out {tmp}/mine.xlsx: exists and was not written by "
+                                                          "retailsim export; retailsim replaces only its own files"),
+    (["--format", "xlsx", "--out", "{tmp}/book.csv"], "--out {tmp}/book.csv: a spreadsheet's name ends in .xlsx"),
+    (["--out", "{results}"], "--out {results}: holds retailsim's set results, which this command does not replace"),
+]
+
+
+@pytest.mark.parametrize("options, message", REFUSALS)
+def test_export_never_overwrites_what_retailsim_did_not_write(comparison, tmp_path: Path, capsys, options,
+                                                              message) -> None:
+    out, _ = comparison
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep")
+    (tmp_path / "mine.xlsx").write_text("not a spreadsheet of ours")
+    fill = {"tmp": tmp_path, "results": out}
+    assert main(["export", str(out), *(o.format(**fill) for o in options)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("retailsim: error: " + message.format(**fill)) and err.count("\n") == 1
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep"
+    assert (tmp_path / "mine.xlsx").read_text() == "not a spreadsheet of ours"
+
+
+def test_export_of_a_folder_that_is_not_results(tmp_path: Path, capsys) -> None:
+    assert main(["export", str(tmp_path)]) == 2
+    assert "not a results folder written by retailsim run or compare" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_needs_no_openpyxl(comparison, tmp_path: Path, monkeypatch, capsys) -> None:
+    out, _ = comparison
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed
+    assert main(["export", str(out), "--out", str(tmp_path / "csv")]) == 0
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(tmp_path / "b.xlsx")]) == 2
+    assert "--format xlsx needs openpyxl, which is not installed: pip install openpyxl==3.1.5" in capsys.readouterr().err
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+SWEEP = """name: fees
+base: tiny.yaml
+design: grid
+parameters:
+  walmart.walmart_plus.fee_annual: {values: [49, 99]}
+outcomes:
+  both: {metric: membership_share, segment: both, at: 2021-04-26}
+"""
+
+
+def test_validate_checks_scenarios_and_sweeps_and_reports_every_bad_file(tiny_yaml: Path, capsys) -> None:
+    folder = tiny_yaml.parent
+    (folder / "sweep.yaml").write_text(SWEEP)
+    (folder / "bad_sweep.yaml").write_text(SWEEP.replace("values: [49, 99]", "values: [49, -5]"))
+    (folder / "bad.yaml").write_text("name: bad\npopulation: {shopers: 3}\n")
+    files = [folder / name for name in ("bad.yaml", "sweep.yaml", "tiny.yaml", "bad_sweep.yaml", "none.yaml")]
+    assert main(["validate", *map(str, files)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"{folder / 'sweep.yaml'}: ok (sweep fees: grid, 2 points x 1 replicate(s) = 2 runs over tiny)",
+        f"{folder / 'tiny.yaml'}: ok (tiny, 1 events)",
+    ]
+    errors = captured.err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("retailsim: error: ") for line in errors)
+    assert "population.shopers: unknown key 'shopers'" in errors[0]
+    assert "parameters.walmart.walmart_plus.fee_annual: -5 is not valid here" in errors[1]
+    assert "none.yaml: file not found" in errors[2]

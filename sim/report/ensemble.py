@@ -71,10 +71,24 @@ class Ensemble:
         except KeyError:
             return self.table.iloc[0:0]
 
+    @cached_property
+    def _series(self) -> pd.DataFrame:
+        """Every series side by side, pivoted once: index (labels..., date), columns (scenario, seed)."""
+        values = self.table.set_index(["date", "scenario", "seed"], append=True)["value"]
+        if values.index.has_duplicates:  # keep the first of repeated rows, as a pivot would
+            values = values[~values.index.duplicated()]
+        return values.unstack(["scenario", "seed"]).sort_index()
+
     def wide(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """One series as a frame: index date, columns (scenario, seed)."""
-        rows = self.rows(metric, **dimensions)
-        frame = rows.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
+        key = (metric, *(dimensions.get(label, "all") for label in LABELS[1:]))
+        try:
+            frame = self._series.loc[key]
+        except KeyError:
+            rows = self.table.iloc[0:0]
+            frame = rows.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
+        else:
+            frame = frame.dropna(how="all")  # dates on which the series was not recorded
         return frame.reindex(columns=pd.MultiIndex.from_product([self.names, self.seeds]))
 
     def band(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from ..results import Result, replace_atomically
 from . import economics, tables, tilemap, timecharts
 from .ensemble import Ensemble
+from .plain import Figure, as_figure, encoded
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif; margin: 0;
@@ -40,7 +43,7 @@ class Section:
     anchor: str
     title: str
     read: str
-    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    figures: list[tuple[str, Figure | go.Figure]] = field(default_factory=list)  # plain data or Plotly objects
     html: str = ""
 
 
@@ -52,9 +55,10 @@ class Report:
     subtitle: str
     sections: list[Section]
 
-    @property
+    @cached_property
     def figures(self) -> dict[str, go.Figure]:
-        return {key: figure for section in self.sections for key, figure in section.figures}
+        """Every figure as a Plotly figure object (validated), by key."""
+        return {key: as_figure(figure) for section in self.sections for key, figure in section.figures}
 
     def html(self) -> str:
         nav = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in self.sections)
@@ -63,8 +67,9 @@ class Report:
             parts = [f'<section id="{section.anchor}"><h2>{html.escape(section.title)}</h2>',
                      f'<p class="read">{section.read}</p>', section.html]
             for key, figure in section.figures:
-                parts.append(figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"figure-{key}",
-                                            config={"displaylogo": False, "responsive": True}))
+                spec = figure if isinstance(figure, go.Figure) else encoded(figure)
+                parts.append(pio.to_html(spec, full_html=False, include_plotlyjs=False, div_id=f"figure-{key}",
+                                         config={"displaylogo": False, "responsive": True}, validate=False))
             parts.append("</section>")
             body.append("".join(parts))
         return (

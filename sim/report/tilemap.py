@@ -6,11 +6,14 @@ blank offline.) A dropdown switches between measures and scenarios.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ..model.geography import load_states
 from .ensemble import Ensemble
+from .plain import Figure, blank, figure
 from .style import FONT, PERCENT, TEMPLATE
 
 # Measures a strategist asks about by state: (label, metric, dimensions).
@@ -35,32 +38,38 @@ def tile_grid(values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     return z, text
 
 
-def state_map(ensemble: Ensemble) -> go.Figure:
+@lru_cache(maxsize=None)
+def _colourscale(name: str) -> list:
+    """A named colour scale as the list of stops Plotly stores for it."""
+    return go.Heatmap(colorscale=name).to_plotly_json()["colorscale"]
+
+
+def state_map(ensemble: Ensemble) -> Figure:
     """Heat-coloured tiles of the last recorded month, one view per measure and scenario."""
-    fig = go.Figure()
-    buttons = []
+    fig = blank()
+    traces, buttons = [], []
     views = [(label, metric, dims, name) for label, metric, dims in MEASURES for name in ensemble.names]
     for index, (label, metric, dims, scenario) in enumerate(views):
         table = ensemble.state_values(metric, **dims)
         values = (table[scenario] * PERCENT).to_dict() if not table.empty else {}
         z, text = tile_grid(values)
-        fig.add_trace(go.Heatmap(
-            z=np.round(z, 4).tolist(), text=text.tolist(), texttemplate="%{text}", colorscale="Cividis",
-            colorbar={"title": {"text": "%"}}, xgap=3, ygap=3, visible=index == 0, name=f"{label} · {scenario}",
-            hovertemplate="%{text}<extra>" + label + "</extra>",
-        ))
+        traces.append({
+            "type": "heatmap", "z": np.round(z, 4).tolist(), "text": text.tolist(), "texttemplate": "%{text}",
+            "colorscale": _colourscale("Cividis"), "colorbar": {"title": {"text": "%"}}, "xgap": 3, "ygap": 3,
+            "visible": index == 0, "name": f"{label} · {scenario}", "hovertemplate": "%{text}<extra>" + label + "</extra>",
+        })
         title = label if len(ensemble.names) == 1 else f"{label} ({scenario})"
         visible = [i == index for i in range(len(views))]
         buttons.append({"label": title, "method": "update",
                         "args": [{"visible": visible}, {"title.text": _title(title, ensemble)}]})
     fig.update_layout(
-        title={"text": _title(buttons[0]["label"], ensemble)}, template=TEMPLATE, font={"family": FONT},
+        title={"text": _title(buttons[0]["label"], ensemble)}, font={"family": FONT},
         height=520, margin={"t": 110, "l": 20, "r": 20, "b": 20},
         updatemenus=[{"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.12,
                       "yanchor": "top", "showactive": True}],
         xaxis={"visible": False, "scaleanchor": "y"}, yaxis={"visible": False, "autorange": "reversed"},
     )
-    return fig
+    return figure(fig, TEMPLATE, traces)
 
 
 def _title(label: str, ensemble: Ensemble) -> str:

@@ -1,7 +1,7 @@
 """Time charts: spend shares, memberships, delivery reach, differences; each with bands and events.
 
-Builders take an :class:`Ensemble` (tables of finished runs) and return Plotly figures; they never
-run the model.
+Builders take an :class:`Ensemble` (tables of finished runs) and return Plotly figures as data
+(:mod:`.plain`: dicts, no per-trace validation); they never run the model.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .ensemble import Band, Ensemble
+from .plain import Figure, blank, figure
 from .style import (
     CATEGORY_NAMES, CHANNEL_COLOURS, CHANNEL_NAMES, EVENT_COLOUR, FIRM_COLOURS, FIRM_NAMES, FONT, LOCALE_NAMES,
     PERCENT, SCENARIO_DASHES, SEGMENT_COLOURS, SEGMENT_NAMES, TEMPLATE, rgba, scenario_label,
@@ -50,20 +50,27 @@ def _values(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype=np.float32)
 
 
-def add_band(fig: go.Figure, band: Band, scenario: str, name: str, colour: str, dash: str,
-             row: int, col: int, show_legend: bool, group: str) -> None:
+def _axes(col: int) -> dict:
+    """The axes of panel ``col`` of a one-row grid, as ``add_trace(row=1, col=col)`` sets them."""
+    suffix = "" if col == 1 else str(col)
+    return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+
+
+def add_band(traces: list[dict], band: Band, scenario: str, name: str, colour: str, dash: str,
+             col: int, show_legend: bool, group: str) -> None:
     """A mean line and, when there are replicates, its 5-95% band."""
     x = _weekly_x(band.mean.index)
     if not band.low[scenario].equals(band.high[scenario]):
-        fig.add_trace(go.Scatter(**x, y=_values(band.high[scenario]), mode="lines", line={"width": 0},
-                                 hoverinfo="skip", showlegend=False, legendgroup=group), row=row, col=col)
-        fig.add_trace(go.Scatter(**x, y=_values(band.low[scenario]), mode="lines", line={"width": 0},
-                                 fill="tonexty", fillcolor=rgba(colour, 0.18), hoverinfo="skip",
-                                 showlegend=False, legendgroup=group), row=row, col=col)
-    fig.add_trace(go.Scatter(**x, y=_values(band.mean[scenario]), mode="lines", name=name,
-                             line={"color": colour, "dash": dash, "width": 2}, legendgroup=group,
-                             showlegend=show_legend, hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}<extra>" + name + "</extra>"),
-                  row=row, col=col)
+        traces.append({"type": "scatter", **x, "y": _values(band.high[scenario]), "mode": "lines",
+                       "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False, "legendgroup": group,
+                       **_axes(col)})
+        traces.append({"type": "scatter", **x, "y": _values(band.low[scenario]), "mode": "lines",
+                       "line": {"width": 0}, "fill": "tonexty", "fillcolor": rgba(colour, 0.18), "hoverinfo": "skip",
+                       "showlegend": False, "legendgroup": group, **_axes(col)})
+    traces.append({"type": "scatter", **x, "y": _values(band.mean[scenario]), "mode": "lines", "name": name,
+                   "line": {"color": colour, "dash": dash, "width": 2}, "legendgroup": group,
+                   "showlegend": show_legend, "hovertemplate": "%{x|%Y-%m-%d}: %{y:.2f}<extra>" + name + "</extra>",
+                   **_axes(col)})
 
 
 def events_of(ensemble: Ensemble) -> list[tuple[dt.date, str]]:
@@ -84,28 +91,33 @@ def events_of(ensemble: Ensemble) -> list[tuple[dt.date, str]]:
     return sorted(marks)
 
 
-def add_events(fig: go.Figure, ensemble: Ensemble, panels: int) -> None:
-    """Dotted vertical lines on every panel; labels on the first panel."""
+def event_marks(ensemble: Ensemble, panels: int) -> tuple[list[dict], list[dict]]:
+    """Dotted vertical lines on every panel (shapes); labels on the first panel (annotations)."""
+    shapes, annotations = [], []
     for date, label in events_of(ensemble):
         x = date.isoformat()
         for panel in range(1, panels + 1):
             suffix = "" if panel == 1 else str(panel)
-            fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref=f"x{suffix}", yref=f"y{suffix} domain",
-                          line={"color": EVENT_COLOUR, "width": 1, "dash": "dot"}, opacity=0.6)
-        fig.add_annotation(x=x, y=1, xref="x", yref="y domain", text=label, showarrow=False, textangle=-90,
-                           xanchor="right", yanchor="top", font={"size": 9, "color": EVENT_COLOUR},
-                           bgcolor="rgba(255,255,255,0.7)")
+            shapes.append({"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "xref": f"x{suffix}",
+                           "yref": f"y{suffix} domain", "line": {"color": EVENT_COLOUR, "width": 1, "dash": "dot"},
+                           "opacity": 0.6})
+        annotations.append({"x": x, "y": 1, "xref": "x", "yref": "y domain", "text": label, "showarrow": False,
+                            "textangle": -90, "xanchor": "right", "yanchor": "top",
+                            "font": {"size": 9, "color": EVENT_COLOUR}, "bgcolor": "rgba(255,255,255,0.7)"})
+    return shapes, annotations
 
 
 def panel_chart(ensemble: Ensemble, title: str, panel_titles: list[str], panels: list[list[Line]],
                 y_title: str, scale: float = PERCENT, differences: bool = False, height: int = 420,
-                shared_y: bool = True) -> go.Figure:
+                shared_y: bool = True, extra: list[dict] | None = None) -> Figure:
     """Side-by-side panels of lines (one per series and scenario, with bands), with event markers.
 
-    With ``differences`` each line is a what-if minus the baseline, paired by seed.
+    With ``differences`` each line is a what-if minus the baseline, paired by seed. ``extra``
+    traces are drawn last.
     """
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panel_titles, shared_yaxes=shared_y,
-                        horizontal_spacing=0.03 if shared_y else 0.06)
+                        horizontal_spacing=0.03 if shared_y else 0.06, figure=blank())
+    traces: list[dict] = []
     scenarios = ensemble.names[1:] if differences else ensemble.names
     for col, lines in enumerate(panels, start=1):
         for line in lines:
@@ -116,36 +128,36 @@ def panel_chart(ensemble: Ensemble, title: str, panel_titles: list[str], panels:
                 name = line.label if differences else scenario_label(scenario, ensemble.baseline, line.label)
                 if differences:
                     name = f"{line.label} · {scenario}"
-                add_band(fig, band, scenario, name, line.colour, dash, 1, col, show_legend=col == 1,
+                add_band(traces, band, scenario, name, line.colour, dash, col, show_legend=col == 1,
                          group=f"{line.label}|{scenario}")
-    add_events(fig, ensemble, len(panels))
+    shapes, annotations = event_marks(ensemble, len(panels))
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     fig.update_xaxes(title_text="date", type="date")
-    fig.update_layout(title={"text": title}, template=TEMPLATE, height=height, font={"family": FONT},
+    fig.update_layout(title={"text": title}, height=height, font={"family": FONT},
                       hovermode="x unified", legend={"orientation": "h", "y": -0.18},
                       margin={"t": 80, "b": 40, "l": 60, "r": 20})
-    return fig
+    return figure(fig, TEMPLATE, traces + (extra or []), shapes, annotations)
 
 
 def firm_lines(metric: str, **dimensions: str) -> list[Line]:
     return [Line(FIRM_NAMES[f], FIRM_COLOURS[f], metric, {"firm": f, **dimensions}) for f in FIRM_COLOURS]
 
 
-def spend_share_by_category(ensemble: Ensemble) -> go.Figure:
+def spend_share_by_category(ensemble: Ensemble) -> Figure:
     categories = ["grocery", "discretionary", "health", "all"]
     return panel_chart(ensemble, "Share of household spend by firm, per category (all households)",
                        [CATEGORY_NAMES[c] for c in categories],
                        [firm_lines("spend_share", category=c) for c in categories], "share of spend (%)")
 
 
-def spend_share_by_locale(ensemble: Ensemble) -> go.Figure:
+def spend_share_by_locale(ensemble: Ensemble) -> Figure:
     locales = ["urban", "suburban", "rural"]
     return panel_chart(ensemble, "Share of household spend by firm, per locale (all categories)",
                        [LOCALE_NAMES[x] for x in locales],
                        [firm_lines("spend_share", locale=x) for x in locales], "share of spend (%)")
 
 
-def channel_share(ensemble: Ensemble) -> go.Figure:
+def channel_share(ensemble: Ensemble) -> Figure:
     categories = ["grocery", "discretionary", "health"]
     panels = [[Line(CHANNEL_NAMES[k], CHANNEL_COLOURS[k], "channel_share", {"segment": k, "category": c})
                for k in CHANNEL_COLOURS] for c in categories]
@@ -153,19 +165,18 @@ def channel_share(ensemble: Ensemble) -> go.Figure:
                        [CATEGORY_NAMES[c] for c in categories], panels, "share of spend (%)")
 
 
-def membership_composition(ensemble: Ensemble) -> go.Figure:
+def membership_composition(ensemble: Ensemble) -> Figure:
     lines = [Line(SEGMENT_NAMES[s], SEGMENT_COLOURS[s], "membership_share", {"segment": s}) for s in SEGMENT_NAMES]
-    fig = panel_chart(ensemble, "Membership composition: share of households holding none, one or both",
-                      ["All households"], [lines], "share of households (%)", height=460)
-    for segment, date, value, text in PUBLISHED:
-        fig.add_trace(go.Scatter(x=[date.isoformat()], y=[value], mode="markers", name=f"published: {text}",
-                                 marker={"symbol": "diamond", "size": 11, "color": SEGMENT_COLOURS[segment],
-                                         "line": {"color": "black", "width": 1}},
-                                 hovertemplate=text + "<extra></extra>"))
-    return fig
+    published = [{"type": "scatter", "x": [date.isoformat()], "y": [value], "mode": "markers",
+                  "name": f"published: {text}",
+                  "marker": {"symbol": "diamond", "size": 11, "color": SEGMENT_COLOURS[segment],
+                             "line": {"color": "black", "width": 1}},
+                  "hovertemplate": text + "<extra></extra>"} for segment, date, value, text in PUBLISHED]
+    return panel_chart(ensemble, "Membership composition: share of households holding none, one or both",
+                       ["All households"], [lines], "share of households (%)", height=460, extra=published)
 
 
-def delivery_race(ensemble: Ensemble) -> go.Figure:
+def delivery_race(ensemble: Ensemble) -> Figure:
     locales = ["urban", "suburban", "rural", "all"]
     panels = [[
         Line("Amazon same-day", FIRM_COLOURS["amazon"], "amazon_same_day_reach", {"locale": x}),
@@ -176,7 +187,7 @@ def delivery_race(ensemble: Ensemble) -> go.Figure:
                        [LOCALE_NAMES[x] for x in locales], panels, "share of households reached (%)")
 
 
-def differences_over_time(ensemble: Ensemble) -> go.Figure:
+def differences_over_time(ensemble: Ensemble) -> Figure:
     """Each what-if minus the baseline, paired by seed, for the headline measures."""
     panels = [
         [Line(FIRM_NAMES[f], FIRM_COLOURS[f], "spend_share", {"firm": f}) for f in FIRM_COLOURS],

@@ -1,0 +1,79 @@
+"""The Python API for notebooks: ``sim.run`` on a dict, ``sim.compare``, ``sim.sweep`` on a dict design."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.report.ensemble import Ensemble
+from sim.report.tables import difference_rows
+
+TINY = {"name": "tiny", "population": {"shoppers": 300},
+        "horizon": {"start": "2021-01-04", "end": "2021-04-26", "warmup_weeks": 2},
+        "events": [{"date": "2021-03", "label": "Walmart+ fee cut", "set": {"walmart.walmart_plus.fee_annual": 79}}]}
+CHEAP = {**TINY, "name": "cheap", "walmart": {"walmart_plus": {"fee_annual": 49}}}
+
+
+def test_a_dict_runs_exactly_as_the_same_file(tiny_yaml: Path) -> None:
+    document = copy.deepcopy(TINY)
+    from_dict = sim.run(document, seed=3)
+    from_file = sim.run(tiny_yaml, seed=3)
+    assert document == TINY, "the caller's dict is left as it was"
+    assert from_dict.scenario == from_file.scenario
+    pd.testing.assert_frame_equal(from_dict.timeseries, from_file.timeseries)
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"population": {"shopers": 300}}, "<dict>: population.shopers: unknown key 'shopers'; did you mean 'shoppers'?"),
+    ({"walmart": {"walmart_plus": {"fee_annual": -1}}},
+     "<dict>: walmart.walmart_plus.fee_annual: Input should be greater than or equal to 0 (got -1)"),
+    ({"events": [{"date": "2040-01-01", "set": {"walmart.walmart_plus.fee_annual": 79}}]},
+     "<dict>: events[0].date: date 2040-01-01 is outside the horizon; valid dates run from 2021-01-04 to 2030-12-30"),
+    ({"extends": "baseline.yaml"}, "<dict>: extends: a dict cannot name another file; give the file's path to "
+                                   "sim.run and change it with overrides={...}"),
+])
+def test_a_bad_dict_is_one_error_naming_dict(document, message) -> None:
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.run(document)
+    assert str(caught.value) == message
+
+
+def test_compare_returns_the_runs_and_the_reports_differences(tmp_path: Path) -> None:
+    comparison = sim.compare(TINY, CHEAP, replicates=2, seed=7, shoppers=200)
+    assert isinstance(comparison, sim.Comparison)
+    assert comparison.names == ["tiny", "cheap"] and comparison.baseline == "tiny" and comparison.what_ifs == ["cheap"]
+    assert len(comparison.seeds) == 2 and comparison.seeds[0] == 7
+    assert [r.seed for r in comparison.runs("cheap")] == comparison.seeds
+    assert {r.scenario.population.shoppers for r in comparison.results} == {200}
+    table = comparison.differences
+    assert list(table.columns) == ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
+    expected = pd.DataFrame(difference_rows(Ensemble(comparison.results)))
+    pd.testing.assert_frame_equal(table[expected.columns].reset_index(drop=True), expected)
+    folder = comparison.save(tmp_path / "cmp", report=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["differences.csv", "manifest.json", "runs"]
+    assert pd.read_csv(folder / "differences.csv")["mean"].tolist() == pytest.approx(table["mean"].tolist(), rel=1e-12)
+
+
+def test_compare_refuses_twin_names_and_no_what_if() -> None:
+    with pytest.raises(sim.UserError, match="<dict> and <dict>: scenario names must differ"):
+        sim.compare(TINY, TINY, replicates=1)
+    with pytest.raises(sim.UserError, match="compare needs a baseline and at least one what-if"):
+        sim.compare(TINY)
+    with pytest.raises(sim.UserError, match="replicates must be a whole number of at least 1"):
+        sim.compare(TINY, CHEAP, replicates=0)
+
+
+def test_sweep_takes_a_dict_design(tiny_yaml: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tiny_yaml.parent)  # a dict's base: is relative to the working folder
+    design = {"name": "fees", "base": "tiny.yaml", "design": "grid", "seed": 2,
+              "parameters": {"walmart.walmart_plus.fee_annual": {"values": [49, 149]}},
+              "outcomes": {"both": {"metric": "membership_share", "segment": "both", "at": "2021-04-26"}}}
+    runs = sim.sweep(design, workers=1, out=tiny_yaml.parent / "out")
+    assert runs["walmart.walmart_plus.fee_annual"].tolist() == [49, 149]
+    assert runs["error"].isna().all() and runs["both"].iloc[0] >= runs["both"].iloc[1]
+    with pytest.raises(sim.ScenarioError, match=r"^<dict>: parameters.walmart.walmart_plus.fee_annual: range runs"):
+        sim.sweep({**design, "parameters": {"walmart.walmart_plus.fee_annual": {"range": [149, 49]}}})

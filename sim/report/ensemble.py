@@ -45,23 +45,32 @@ class Ensemble:
         self.names = [scenario.name for scenario in self.scenarios]
         self.baseline = self.names[0]
         self.seeds = sorted({result.seed for result in results if result.scenario.name == self.baseline})
+        self.columns = pd.MultiIndex.from_product([self.names, self.seeds])  # of every wide frame
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """All runs in one long table, indexed by the labels (columns date, value, scenario, seed)."""
         frames = []
-        for result in results:
+        for result in self.results:
             frame = result.timeseries.copy()
             for label in LABELS:
                 frame[label] = frame[label].astype(str)
             frame["scenario"], frame["seed"] = result.scenario.name, result.seed
             frames.append(frame)
         table = pd.concat(frames, ignore_index=True)
-        self.table = table.set_index(LABELS).sort_index()
+        return table.set_index(LABELS).sort_index()
 
     @property
     def replicates(self) -> int:
         return len(self.seeds)
 
     @cached_property
+    def start_date(self) -> pd.Timestamp:
+        return pd.Timestamp(min(result.timeseries["date"].min() for result in self.results))
+
+    @cached_property
     def end_date(self) -> pd.Timestamp:
-        return pd.Timestamp(self.table["date"].max())
+        return pd.Timestamp(max(result.timeseries["date"].max() for result in self.results))
 
     def rows(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """Rows of one series (dimensions not named are ``all``), every scenario and seed."""
@@ -74,6 +83,16 @@ class Ensemble:
     @cached_property
     def _series(self) -> pd.DataFrame:
         """Every series side by side, pivoted once: index (labels..., date), columns (scenario, seed)."""
+        first = self.results[0].timeseries
+        runs: dict[tuple[str, int], pd.DataFrame] = {}
+        for result in self.results:  # in order; the first of twin runs, as a pivot keeps
+            runs.setdefault((result.scenario.name, result.seed), result.timeseries)
+        if all(ts[LABELS + ["date"]].equals(first[LABELS + ["date"]]) for ts in runs.values()):
+            # Runs of one layout (the usual case): their values side by side, no reshaping.
+            index = pd.MultiIndex.from_frame(first[LABELS + ["date"]])
+            values = np.column_stack([ts["value"].to_numpy() for ts in runs.values()])
+            frame = pd.DataFrame(values, index=index, columns=pd.MultiIndex.from_tuples(list(runs)))
+            return frame[~frame.index.duplicated()].sort_index()
         values = self.table.set_index(["date", "scenario", "seed"], append=True)["value"]
         if values.index.has_duplicates:  # keep the first of repeated rows, as a pivot would
             values = values[~values.index.duplicated()]
@@ -89,11 +108,14 @@ class Ensemble:
             frame = rows.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
         else:
             frame = frame.dropna(how="all")  # dates on which the series was not recorded
-        return frame.reindex(columns=pd.MultiIndex.from_product([self.names, self.seeds]))
+        return frame.reindex(columns=self.columns)
 
     def band(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
         """Mean and 5-95% band over seeds, per scenario."""
         frame = self.wide(metric, **dimensions) * scale
+        if len(self.seeds) == 1:  # one run per scenario: the mean and both quantiles are its values
+            single = frame.droplevel(1, axis=1)[self.names]
+            return Band(single, single.copy(), single.copy())
         grouped = frame.T.groupby(level=0, sort=False)
         mean = grouped.mean().T[self.names]
         low, high = grouped.quantile(LOW).T[self.names], grouped.quantile(HIGH).T[self.names]
@@ -118,15 +140,22 @@ class Ensemble:
 
     def state_values(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """Mean over seeds of a monthly state metric at the last recorded month: rows state, columns scenario."""
-        metric_rows = self.table.loc[metric]
-        keep = (metric_rows.index.get_level_values("locale").str.len() == 2)
+        try:
+            block = self._series.loc[metric]  # index: firm, category, locale, segment, date
+        except KeyError:
+            return pd.DataFrame()
+        keep = np.asarray(block.index.get_level_values("locale").str.len() == 2)
         for label in ("firm", "category", "segment"):
-            keep &= metric_rows.index.get_level_values(label) == dimensions.get(label, "all")
-        rows = metric_rows.loc[keep].reset_index()
+            keep &= np.asarray(block.index.get_level_values(label) == dimensions.get(label, "all"))
+        rows = block.loc[keep]
+        dates = rows.index.get_level_values("date")
+        rows = rows.loc[np.asarray(dates == dates.max())].dropna(axis=1, how="all")
         if rows.empty:
             return pd.DataFrame()
-        rows = rows[rows["date"] == rows["date"].max()]
-        return rows.pivot_table(index="locale", columns="scenario", values="value", aggfunc="mean")[self.names]
+        rows.index = pd.Index(rows.index.get_level_values("locale").astype(str), name="locale")
+        means = rows.T.groupby(level=0, sort=False).mean().T  # over seeds, per scenario
+        means.columns.name = "scenario"
+        return means.dropna(how="all").sort_index()[self.names]
 
 
 def mean_interval(differences: np.ndarray, level: float = 0.90) -> tuple[float, float, float]:

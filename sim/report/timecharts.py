@@ -75,7 +75,7 @@ def add_band(traces: list[dict], band: Band, scenario: str, name: str, colour: s
 
 def events_of(ensemble: Ensemble) -> list[tuple[dt.date, str]]:
     """Every scenario's events in the horizon; a what-if's own events carry its name."""
-    start = pd.Timestamp(ensemble.table["date"].min()).date()
+    start = ensemble.start_date.date()
     end = ensemble.end_date.date()
     seen, marks = set(), []
     for scenario in ensemble.scenarios:
@@ -131,12 +131,14 @@ def panel_chart(ensemble: Ensemble, title: str, panel_titles: list[str], panels:
                 add_band(traces, band, scenario, name, line.colour, dash, col, show_legend=col == 1,
                          group=f"{line.label}|{scenario}")
     shapes, annotations = event_marks(ensemble, len(panels))
-    fig.update_yaxes(title_text=y_title, row=1, col=1)
-    fig.update_xaxes(title_text="date", type="date")
-    fig.update_layout(title={"text": title}, height=height, font={"family": FONT},
-                      hovermode="x unified", legend={"orientation": "h", "y": -0.18},
-                      margin={"t": 80, "b": 40, "l": 60, "r": 20})
-    return figure(fig, TEMPLATE, traces + (extra or []), shapes, annotations)
+    spec = figure(fig, TEMPLATE, traces + (extra or []), shapes, annotations)
+    layout = spec["layout"]
+    layout["yaxis"]["title"] = {"text": y_title}
+    for col in range(1, len(panels) + 1):
+        layout["xaxis" if col == 1 else f"xaxis{col}"].update(title={"text": "date"}, type="date")
+    layout.update(title={"text": title}, height=height, font={"family": FONT}, hovermode="x unified",
+                  legend={"orientation": "h", "y": -0.18}, margin={"t": 80, "b": 40, "l": 60, "r": 20})
+    return spec
 
 
 def firm_lines(metric: str, **dimensions: str) -> list[Line]:

@@ -13,7 +13,6 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..results import Result
 from ..scenario import Scenario
@@ -164,5 +163,7 @@ def mean_interval(differences: np.ndarray, level: float = 0.90) -> tuple[float, 
     mean = float(differences.mean())
     if len(differences) < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # only intervals need it (a second of importing)
+
     half = stats.t.ppf(0.5 + level / 2, len(differences) - 1) * differences.std(ddof=1) / np.sqrt(len(differences))
     return mean, mean - half, mean + half

@@ -104,6 +104,9 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         raise UserError(f"--format {fmt}: use csv or xlsx")
     folder = Path(folder)
     out = Path(out) if out is not None else default_out(folder, fmt)
+    if Path(os.path.abspath(out)).is_relative_to(os.path.abspath(folder)):
+        raise UserError(f"--out {out}: is inside the results folder {folder}, which would then hold a file retailsim "
+                        "does not replace with its results; choose a place outside it")
     if fmt == "xlsx":
         workbook_module()
         check_spreadsheet_target(out)

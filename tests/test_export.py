@@ -124,7 +124,8 @@ REFUSALS = [
     (["--format", "xlsx", "--out", "{tmp}/mine.xlsx"], "--out {tmp}/mine.xlsx: exists and was not written by "
                                                           "retailsim export; retailsim replaces only its own files"),
     (["--format", "xlsx", "--out", "{tmp}/book.csv"], "--out {tmp}/book.csv: a spreadsheet's name ends in .xlsx"),
-    (["--out", "{results}"], "--out {results}: holds retailsim's set results, which this command does not replace"),
+    (["--out", "{results}"], "--out {results}: is inside the results folder {results}"),
+    (["--format", "xlsx", "--out", "{results}/runs.xlsx"], "--out {results}/runs.xlsx: is inside the results folder"),
 ]
 
 

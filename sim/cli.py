@@ -17,13 +17,12 @@ from .errors import UserError
 from .cli_args import (OneLineParser, parse_assignment, positive, replicate_count, seed_number,  # noqa: F401
                        shopper_count)
 from .limits import MAX_REPLICATES, check_workload
-from .scenario import Scenario, load_scenario
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
 if TYPE_CHECKING:
     from .results import Result
-# The model, pandas, the results files and the report are imported by the commands that need them,
-# so ``retailsim --version``, ``validate`` and ``scenarios`` start fast.
+    from .scenario import Scenario
+# The model, pandas, results files and report are imported by the commands that need them (fast --version).
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
@@ -269,6 +268,7 @@ def command_scenarios(args: argparse.Namespace) -> int:
 
 
 def command_schema(args: argparse.Namespace) -> int:
+    from .scenario import Scenario
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .errors import ScenarioError
+from .bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
+from .errors import COMMAND_LINE, ScenarioError
 from .limits import MAX_REPLICATES
-from .scenario.loader import COMMAND_LINE, parse_yaml
-from .scenario.schema import MAX_SEED, MAX_SHOPPERS
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -18,6 +17,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ScenarioError(COMMAND_LINE, (path.strip() if equals and path.strip() else text)[:60],
                             "expected PATH=VALUE with a dotted path of keys, e.g. "
                             "walmart.walmart_plus.fee_annual=79")
+    from .scenario.loader import parse_yaml  # the YAML reader and the schema load only when --set is used
+
     try:
         return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
     except ScenarioError as error:
@@ -44,7 +45,7 @@ def whole_number(low: int, high: int | None = None):
 positive = whole_number(1)
 seed_number = whole_number(0, MAX_SEED)
 replicate_count = whole_number(1, MAX_REPLICATES)
-shopper_count = whole_number(10, MAX_SHOPPERS)
+shopper_count = whole_number(MIN_SHOPPERS, MAX_SHOPPERS)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,6 +1,9 @@
 """Errors a user can cause and fix: printed as one line by the command line, never a traceback."""
 
 
+COMMAND_LINE = "--set"  # the source that errors name for a value given with --set
+
+
 class UserError(Exception):
     """A problem in the user's input: the message names the file, the place and what is valid."""
 

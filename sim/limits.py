@@ -7,9 +7,12 @@ shares, counts, the horizon of at most a century) live in the scenario schema.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import UserError
-from .scenario import Scenario
+
+if TYPE_CHECKING:  # only for the annotations: the limits load without the schema
+    from .scenario import Scenario
 
 # Runs of one ``run`` or ``compare`` (scenarios x replicates). Their tables are held in memory for
 # the report: about 4.5 MB a ten-year run.

@@ -54,7 +54,8 @@ def test_no_two_units_of_the_package_import_each_other() -> None:
 
 def test_the_lower_floors_import_nothing_above_them() -> None:
     graph = import_graph()
-    assert graph["scenario"] <= {"errors"}
+    assert graph["scenario"] <= {"errors", "bounds"}
+    assert graph["bounds"] == set()
     assert graph["vocabulary"] <= {"scenario"}
     assert graph["firms"] <= {"vocabulary", "scenario", "errors", "streams"}
     assert graph["model"] <= {"vocabulary", "scenario", "firms", "streams", "errors"}

@@ -13,7 +13,7 @@ from typing import Any, Mapping, TypeVar
 
 from pydantic import ValidationError
 
-from ..errors import ScenarioError
+from ..errors import COMMAND_LINE, ScenarioError
 from .paths import PARAMETER_BLOCKS, check_path, model_at, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
@@ -21,7 +21,6 @@ from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yam
 __all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
            "parse_yaml", "read_validated", "read_yaml"]
 T = TypeVar("T")
-COMMAND_LINE = "--set"
 MAX_EXTENDS = 16  # files in one extends: chain
 DIRECTIVES = {"extends", "calibration"}  # resolved by the loader, never part of a loaded scenario
 DEFAULTS = Scenario().model_dump(mode="json", exclude=DIRECTIVES)

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
+
 from .firms import Amazon, Rivals, Walmart
 from .types import (
     FIRST_DATE,
@@ -30,8 +32,6 @@ from .types import (
     Years,
 )
 
-MAX_SEED = 2**63 - 1
-MAX_SHOPPERS = 5_000_000
 MAX_HORIZON_YEARS = 100
 MAX_EVENTS = 100_000
 
@@ -56,7 +56,7 @@ class Horizon(Strict):
 
 
 class Population(Strict):
-    shoppers: int = Field(20_000, ge=10, le=MAX_SHOPPERS, description="Simulated households")
+    shoppers: int = Field(20_000, ge=MIN_SHOPPERS, le=MAX_SHOPPERS, description="Simulated households")
     us_households: Households = Field(131.4e6, gt=0, description="US households the shoppers stand for (ACS 2023)")
     suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
     median_income_usd: float = Field(75_000.0, ge=1_000, le=1_000_000, description="US dollars a year")

@@ -201,3 +201,41 @@ def test_morris_and_python_api(folder: Path) -> None:
 def test_shipped_sweeps_validate(path: Path) -> None:
     sweep, base = load_sweep(path)
     assert sweep.description and base.name == "baseline"
+
+
+def test_a_tiny_sobol_sweep_warns_that_its_sample_is_too_small(folder: Path, capsys) -> None:
+    """4 Sobol base samples cannot support indices: the warning is in the notes, the printed output,
+    the sensitivity table and the report."""
+    path = write_sweep(folder, samples=4)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "out"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    indices = pd.read_parquet(folder / "out" / "sensitivity.parquet")
+    assert {"conf", "low", "high", "warning"} <= set(indices.columns)
+    assert (indices["warning"] != "").any()
+    assert "WARNING sample too small" in printed and "raise samples" in printed
+    assert "sample too small" in (folder / "out" / "report.html").read_text()
+
+
+def test_ishigami_with_enough_samples_gives_bounded_indices_with_intervals_and_no_warning() -> None:
+    """The Ishigami function (no simulation), 4096 Sobol base samples: S1 about 0.31, 0.44, 0;
+    ST about 0.56, 0.44, 0.24; each inside [0, 1] with a 90% interval, and nothing flagged."""
+    import numpy as np
+    from SALib.test_functions import Ishigami
+
+    names = ["a.x1", "a.x2", "a.x3"]
+    sweep = Sweep.model_validate({
+        "base": "unused.yaml", "design": "sobol", "samples": 4096, "seed": 1,
+        "parameters": {name: {"range": [-np.pi, np.pi]} for name in names},
+        "outcomes": {"y": {"metric": "prime_share", "at": "2021-06-01"}},
+    })
+    problem = {"num_vars": 3, "names": names, "bounds": [[-np.pi, np.pi]] * 3}
+    x = sobol_sample.sample(problem, 4096, calc_second_order=False, seed=1)
+    indices, notes = sensitivity.analyze(sweep, pd.DataFrame(x, columns=names), pd.DataFrame({"y": Ishigami.evaluate(x)}), seed=1)
+    assert notes == []
+    assert (indices["warning"] == "").all()
+    assert (indices["conf"] > 0).all() and (indices["low"] < indices["value"]).all() and (indices["value"] < indices["high"]).all()
+    value = indices.set_index(["parameter", "index"])["value"]
+    for (name, index), expected in {("a.x1", "S1"): 0.314, ("a.x2", "S1"): 0.442, ("a.x3", "S1"): 0.0,
+                                    ("a.x1", "ST"): 0.558, ("a.x2", "ST"): 0.442, ("a.x3", "ST"): 0.244}.items():
+        assert value[(name, index)] == pytest.approx(expected, abs=0.05)
+        assert -0.02 <= value[(name, index)] <= 1.0

@@ -14,7 +14,10 @@ import pandas as pd
 from .designs import salib_problem
 from .sweepfile import Sweep
 
-COLUMNS = ["outcome", "parameter", "method", "index", "value", "conf"]
+COLUMNS = ["outcome", "parameter", "method", "index", "value", "conf", "low", "high", "warning"]
+BOUNDED = {"S1", "ST", "delta"}  # indices that lie in [0, 1] by definition
+TOLERANCE = 0.02  # estimates this little outside [0, 1] are noise around a bound
+NEGLIGIBLE = 0.05  # an interval of half-width under this (of the largest mu* for Morris) bounds the index near zero
 
 
 def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, list[str]]:
@@ -30,10 +33,40 @@ def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) 
             notes.append(f"{outcome}: skipped, {int(np.isnan(y).sum())} point(s) have no value (failed runs)")
             continue
         try:
-            rows += _indices(sweep, problem, x, y, outcome, seed)
+            found = _indices(sweep, problem, x, y, outcome, seed)
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as error:
             notes.append(f"{outcome}: {sweep.design} analysis failed ({error})")
+            continue
+        notes += _judge(found, outcome, sweep.samples)
+        rows += found
     return pd.DataFrame(rows, columns=COLUMNS), notes
+
+
+def _judge(rows: list[dict], outcome: str, samples: int) -> list[str]:
+    """Mark each index the sample cannot support (its ``warning``) and say so once per outcome.
+
+    Too small a sample shows as an index of [0, 1] estimated outside it (beyond TOLERANCE), or as a
+    90% interval wider than the index itself; a narrow interval around zero (half-width under
+    NEGLIGIBLE, or under NEGLIGIBLE of the largest mu* for Morris) is a confident "does not matter"."""
+    scale = max([abs(r["value"]) for r in rows if r["index"] == "mu_star"] or [1.0]) or 1.0
+    flagged = []
+    for row in rows:
+        value, conf = row["value"], row["conf"]
+        row["low"], row["high"] = value - conf, value + conf
+        problems = []
+        if row["index"] in BOUNDED and not -TOLERANCE <= value <= 1 + TOLERANCE:
+            problems.append("outside [0, 1]")
+        floor = NEGLIGIBLE * (scale if row["index"] == "mu_star" else 1.0)
+        if np.isfinite(conf) and conf > floor and 2 * conf > abs(value):
+            problems.append("interval wider than the index")
+        row["warning"] = "; ".join(problems)
+        if problems:
+            flagged.append(f"{row['index']} {row['parameter'].split('.')[-1]} {value:.2f} ± {conf:.2f}")
+    if not flagged:
+        return []
+    return [f"{outcome}: WARNING sample too small for trustworthy sensitivity indices (samples: {samples}); "
+            f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than "
+            f"themselves ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples"]
 
 
 def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, outcome: str, seed: int) -> list[dict]:

@@ -239,3 +239,31 @@ def test_ishigami_with_enough_samples_gives_bounded_indices_with_intervals_and_n
                                     ("a.x1", "ST"): 0.558, ("a.x2", "ST"): 0.442, ("a.x3", "ST"): 0.244}.items():
         assert value[(name, index)] == pytest.approx(expected, abs=0.05)
         assert -0.02 <= value[(name, index)] <= 1.0
+
+
+def test_the_sweep_report_opens_in_a_real_browser_with_no_overlapping_sensitivity_labels(folder: Path) -> None:
+    """At 1366x768 the sensitivity panels' labels (parameters, ticks, axis and panel titles) have bounding
+    boxes that do not intersect, the small-sample warning shows, and the page has no script errors."""
+    from .browser import ARTIFACTS, offline_page
+
+    run_sweep(write_sweep(folder, samples=4), workers=1, out=folder / "out", progress=False)
+    with offline_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto((folder / "out" / "report.html").as_uri())
+        page.wait_for_selector("#figure-sensitivity .ytick text")
+        boxes = page.evaluate("""() => [...document.querySelectorAll(
+            '#figure-sensitivity :is(.xtick text, .ytick text, .xtitle, .ytitle, .gtitle, .annotation-text, .bars path)')]
+            .map(e => { const r = e.getBoundingClientRect();
+                        return {t: e.tagName === 'path' ? 'bar' : e.textContent, x: r.x, y: r.y, w: r.width, h: r.height}; })
+            .filter(b => b.w > 0 && b.h > 0 && b.t.trim())""")
+        assert any("fee_annual" in b["t"] for b in boxes) and any(b["t"] == "both" for b in boxes), boxes
+        assert any(b["t"] == "bar" for b in boxes), boxes
+        overlaps = [(a["t"], b["t"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                    if "bar" != a["t"] or "bar" != b["t"]
+                    if a["x"] < b["x"] + b["w"] - 1 and b["x"] < a["x"] + a["w"] - 1
+                    and a["y"] < b["y"] + b["h"] - 1 and b["y"] < a["y"] + a["h"] - 1]
+        assert overlaps == [], overlaps
+        assert page.locator("#sensitivity").get_by_text("Warning: sample too small").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#sensitivity").screenshot(path=str(ARTIFACTS / "sweep_sensitivity.png"))
+        assert page.errors == []

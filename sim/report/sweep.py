@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the report reads a sweep's shape; it never imports the expe
     from ..experiments.sweepfile import Sweep
 
 MAX_OUTCOMES, MAX_PARAMETERS = 4, 6
-POINT_COLOUR, BAR_COLOUR = "#0072B2", "#E69F00"
+POINT_COLOUR, BAR_COLOUR, WARN_COLOUR = "#0072B2", "#E69F00", "#999999"
 
 
 def _short(name: str) -> str:
@@ -65,23 +65,52 @@ def grid_heatmaps(sweep: Sweep, runs: pd.DataFrame) -> go.Figure | None:
 
 
 def sensitivity_bars(sweep: Sweep, indices: pd.DataFrame) -> go.Figure | None:
-    """Sorted bars of the main index per outcome (ST, mu* or delta), with confidence intervals."""
+    """Sorted bars of the main index per outcome (ST, mu* or delta), with confidence intervals; one panel
+    per outcome, stacked, so each panel's parameter labels have the left margin to themselves. Bars the
+    sample cannot support (a ``warning``) are hatched grey."""
     if indices.empty:
         return None
     main = {"sobol": "ST", "morris": "mu_star"}.get(sweep.design, "delta")
     outcomes = [o for o in sweep.outcomes if o in set(indices["outcome"])][:MAX_OUTCOMES]
-    fig = make_subplots(rows=1, cols=len(outcomes), subplot_titles=outcomes, horizontal_spacing=0.12)
-    for col, outcome in enumerate(outcomes, start=1):
+    flagged = _flags(indices)
+    fig = make_subplots(rows=len(outcomes), cols=1, subplot_titles=outcomes, vertical_spacing=0.5 / (len(outcomes) + 1))
+    for row, outcome in enumerate(outcomes, start=1):
         rows = indices[(indices["outcome"] == outcome) & (indices["index"] == main)].sort_values("value")
+        bad = flagged.loc[rows.index].to_numpy()
         fig.add_trace(go.Bar(x=rows["value"], y=[_short(p) for p in rows["parameter"]], orientation="h",
                              error_x={"type": "data", "array": rows["conf"].fillna(0).to_numpy()},
-                             marker={"color": BAR_COLOUR}, showlegend=False, name=outcome,
-                             hovertemplate="%{y}: %{x:.3f}<extra>" + outcome + "</extra>"), row=1, col=col)
-        fig.update_xaxes(title_text=f"{main} (index, unitless)", row=1, col=col)
+                             marker={"color": [WARN_COLOUR if b else BAR_COLOUR for b in bad],
+                                     "pattern": {"shape": ["/" if b else "" for b in bad]}},
+                             customdata=[[c, w or "ok"] for c, w in zip(rows["conf"].fillna(0), flagged.loc[rows.index])],
+                             showlegend=False, name=outcome,
+                             hovertemplate="%{y}: %{x:.3f} ± %{customdata[0]:.3f}<br>%{customdata[1]}<extra>"
+                                           + outcome + "</extra>"), row=row, col=1)
+        fig.update_yaxes(automargin=True, row=row, col=1)
+    fig.update_xaxes(title_text=f"{main} (index, unitless)", row=len(outcomes), col=1)
     label = {"ST": "total-order Sobol index", "mu_star": "Morris mu*", "delta": "delta index"}[main]
+    panel = 40 + 28 * len(sweep.parameters)
     fig.update_layout(title={"text": f"Which levers matter: {label} per parameter, with 90% intervals"},
-                      template=TEMPLATE, font={"family": FONT}, height=120 + 40 * len(sweep.parameters) + 140)
+                      template=TEMPLATE, font={"family": FONT}, height=160 + int(panel * len(outcomes) * 1.4))
     return fig
+
+
+def _flags(indices: pd.DataFrame) -> pd.Series:
+    """Each index's warning ("" when none; sensitivity tables written before warnings have none)."""
+    if "warning" not in indices:
+        return pd.Series("", index=indices.index)
+    return indices["warning"].fillna("").astype(str)
+
+
+def sensitivity_warning(indices: pd.DataFrame) -> str:
+    """A visible paragraph when any index is flagged, naming the outcomes; empty otherwise."""
+    flagged = indices[_flags(indices) != ""] if not indices.empty else indices
+    if flagged.empty:
+        return ""
+    outcomes = ", ".join(html.escape(str(o)) for o in dict.fromkeys(flagged["outcome"]))
+    return (f'<p style="border-left:4px solid {WARN_COLOUR};padding:4px 10px"><b>Warning: sample too small.</b> '
+            f"{len(flagged)} of {len(indices)} indices ({outcomes}) lie outside [0, 1] or have 90% intervals "
+            "wider than the index itself (hatched grey bars); read them as unknown, not as estimates, and "
+            "run the sweep with more samples.</p>")
 
 
 def parallel_coordinates(sweep: Sweep, runs: pd.DataFrame) -> go.Figure:
@@ -117,7 +146,8 @@ def build_sweep_report(sweep: Sweep, runs: pd.DataFrame, indices: pd.DataFrame, 
     if bars is not None:
         sections.append(Section("sensitivity", "Sensitivity", "Sorted from the lever that matters most; whiskers "
                                 "are 90% bootstrap intervals. Sobol total indices near zero mean the outcome does not "
-                                "depend on that lever over its range.", [("sensitivity", bars)]))
+                                "depend on that lever over its range.", [("sensitivity", bars)],
+                                sensitivity_warning(indices)))
     sections.append(Section("parallel", "All runs", "Drag along an axis to select runs.",
                             [("parallel", parallel_coordinates(sweep, runs))]))
     return Report(f"retailsim sweep: {sweep.name}", html.escape(sweep.description.strip()), sections)

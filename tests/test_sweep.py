@@ -251,19 +251,62 @@ def test_the_sweep_report_opens_in_a_real_browser_with_no_overlapping_sensitivit
         page.set_viewport_size({"width": 1366, "height": 768})
         page.goto((folder / "out" / "report.html").as_uri())
         page.wait_for_selector("#figure-sensitivity .ytick text")
-        boxes = page.evaluate("""() => [...document.querySelectorAll(
-            '#figure-sensitivity :is(.xtick text, .ytick text, .xtitle, .ytitle, .gtitle, .annotation-text, .bars path)')]
-            .map(e => { const r = e.getBoundingClientRect();
-                        return {t: e.tagName === 'path' ? 'bar' : e.textContent, x: r.x, y: r.y, w: r.width, h: r.height}; })
-            .filter(b => b.w > 0 && b.h > 0 && b.t.trim())""")
+        boxes = _sensitivity_boxes(page)
         assert any("fee_annual" in b["t"] for b in boxes) and any(b["t"] == "both" for b in boxes), boxes
         assert any(b["t"] == "bar" for b in boxes), boxes
-        overlaps = [(a["t"], b["t"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-                    if "bar" != a["t"] or "bar" != b["t"]
-                    if a["x"] < b["x"] + b["w"] - 1 and b["x"] < a["x"] + a["w"] - 1
-                    and a["y"] < b["y"] + b["h"] - 1 and b["y"] < a["y"] + a["h"] - 1]
+        overlaps = _overlaps(boxes)
         assert overlaps == [], overlaps
         assert page.locator("#sensitivity").get_by_text("Warning: sample too small").count() == 1
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#sensitivity").screenshot(path=str(ARTIFACTS / "sweep_sensitivity.png"))
+        assert page.errors == []
+
+
+def _sensitivity_boxes(page) -> list[dict]:
+    """Bounding boxes of the sensitivity figure's labels (ticks and titles of every panel's axes, panel
+    titles) and bars; Plotly names the second panel's classes x2tick, y2title and so on."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '#figure-sensitivity :is(g[class$="tick"] > text, text[class$="title"], .annotation-text, .bars .point > path)')]
+        .map(e => { const r = e.getBoundingClientRect();
+                    return {t: e.tagName === 'path' ? 'bar' : e.textContent, x: r.x, y: r.y, w: r.width, h: r.height}; })
+        .filter(b => b.w > 0 && b.h > 0 && b.t.trim())""")
+
+
+def _overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of boxes that intersect (by more than a pixel), leaving out bar against bar."""
+    return [(a["t"], b["t"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if "bar" != a["t"] or "bar" != b["t"]
+            if a["x"] < b["x"] + b["w"] - 1 and b["x"] < a["x"] + a["w"] - 1
+            and a["y"] < b["y"] + b["h"] - 1 and b["y"] < a["y"] + a["h"] - 1]
+
+
+def test_the_shipped_sobol_sweeps_sensitivity_panels_do_not_overlap_at_1366(tmp_path: Path) -> None:
+    """levers_sobol's shape (six long-named levers, three outcomes) with synthetic indices, no simulation:
+    at 1366x768 no parameter label, tick or title overlaps another label or a bar."""
+    import numpy as np
+
+    from sim.report.sweep import build_sweep_report
+
+    from .browser import offline_page
+
+    sweep, _ = load_sweep(Path(__file__).resolve().parents[1] / "scenarios/sweeps/levers_sobol.yaml")
+    names, outcomes = list(sweep.parameters), list(sweep.outcomes)
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame({**{n: rng.uniform(size=16) for n in names}, **{o: rng.uniform(size=16) for o in outcomes},
+                         "point": range(16), "seed": 1, "error": None})
+    indices = pd.DataFrame([{"outcome": o, "parameter": n, "method": "sobol", "index": i, "value": v, "conf": 0.04,
+                             "low": v - 0.04, "high": v + 0.04, "warning": ""}
+                            for o in outcomes for i in ("S1", "ST") for n, v in zip(names, rng.uniform(0.1, 0.9, len(names)))])
+    manifest = {"points": 16, "runs": 16, "seeds": [1], "simulation_seconds": 1.0, "notes": []}
+    path = tmp_path / "report.html"
+    path.write_text(build_sweep_report(sweep, runs, indices, manifest).html())
+    with offline_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(path.as_uri())
+        page.wait_for_selector("#figure-sensitivity .ytick text")
+        boxes = _sensitivity_boxes(page)
+        assert sum(b["t"] == "bar" for b in boxes) == len(names) * len(outcomes)
+        assert sum(b["t"] == "rural.investment_per_year_usd" for b in boxes) == len(outcomes)
+        assert _overlaps(boxes) == []
+        assert page.locator("#sensitivity").get_by_text("Warning: sample too small").count() == 0
         assert page.errors == []

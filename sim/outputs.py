@@ -30,25 +30,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .bounds import PLAIN_NAME_PATTERN
 from .errors import UserError
 
 WRITTEN_BY = "retailsim"
 MANIFEST = "manifest.json"
 STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours are ever cleaned up
 # A plain name: what scenario, sweep and set-up names must be, as they become folder names.
-PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-PLAIN_NAME_RULE = "1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
+PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
 MAX_FOLDER_NAME = 200  # bytes; staging siblings add about 30 to a name, and file systems allow 255
 # Manifest keys by which folders written before the marker existed are recognised.
 LEGACY_KEYS = {"run": ("scenario_hash", "seed"), "set": ("runs",), "sweep": ("fingerprint", "sweep"),
                "calibration": ("fingerprint", "method")}
-
-
-def plain_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a folder name of retailsim's, or None when it can."""
-    if PLAIN_NAME.match(name):
-        return None
-    return f"'{name[:40]}{'...' if len(name) > 40 else ''}' is not a plain name; use {PLAIN_NAME_RULE}"
 
 
 def mark(manifest: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -140,12 +133,16 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
                         f"choose a new {option}")
     if contents is not None:
         entries = _without_stale_files(folder, entries, set(contents))
-        foreign = [name for name in entries if name not in set(contents)]
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
-                            f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
+        refuse_foreign(folder, [name for name in entries if name not in set(contents)], option)
     return kind
+
+
+def refuse_foreign(folder: Path, foreign: list[str], option: str = "--out") -> None:
+    """One UserError line naming the entries of ``folder`` that retailsim did not write (if any)."""
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
+                        f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
 
 
 _STALE_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")

@@ -32,7 +32,7 @@ from typing import Any
 import sim
 
 from ..errors import UserError
-from ..outputs import MANIFEST, mark, prepare_output, read_manifest, staging
+from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign, staging
 from ..results import package_version, replace_atomically, write_json
 
 # What never decides the numbers of a run: the layers that drive runs, keep them or show them. Every
@@ -84,11 +84,8 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
         return None
     manifest = read_manifest(folder) or {}
     allowed = set(contents) | {MANIFEST}
-    foreign = sorted(name for name in os.listdir(folder) if name not in allowed and not TEMPORARY.match(name))
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
-                        f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
+    refuse_foreign(folder, sorted(name for name in os.listdir(folder)
+                                  if name not in allowed and not TEMPORARY.match(name)), option)
     version = manifest.get("model_version")
     if version != model_version():
         started = f"model version {version}" if version else "an older retailsim that did not record its model version"

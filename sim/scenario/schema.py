@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
+from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS, PLAIN_NAME_PATTERN
 
 from .firms import Amazon, Rivals, Walmart
 from .types import (
@@ -145,7 +145,7 @@ class Event(Strict):
 class Scenario(Strict):
     """A complete what-if: the world, the firms' levers, and a timeline of events."""
 
-    name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+    name: str = Field("scenario", pattern=PLAIN_NAME_PATTERN,
                       description="Used for the output folder: 1 to 100 letters, digits, '_', '.' or '-', "
                                   "starting with a letter or digit")
     description: str = Field("", max_length=20_000)

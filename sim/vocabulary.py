@@ -95,11 +95,11 @@ REACH = (
 FIRM_SCALARS = {
     "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
     "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",
-    "walmart_dark_store_reach": "walmart",
+    "walmart_dark_store_reach": "walmart", "amazon_rural_stations_beyond_cap": "amazon",
 }
 METRICS = (
     "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
-    "price_index", *LEDGER_LINES, "consumer_surplus", *FIRM_SCALARS, "established_churn",
+    "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio", *FIRM_SCALARS, "established_churn",
 )
 DIMENSION_VALUES = {
     "firm": {*FIRMS, ALL},

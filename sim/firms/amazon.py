@@ -56,7 +56,8 @@ class Amazon(Firm):
         zeros = np.zeros(geography.n_zones)
         # This week's terms, set in ``prepare``: shares of each zone reached, days and fees.
         self.same_day_reach, self.next_day_reach, self.kiosk_reach = zeros, zeros, zeros
-        self.pharmacy_share = self.kiosk_utility = self.extra_days = 0.0
+        self.pharmacy_share = self.extra_days = 0.0
+        self.stations_beyond_cap = 0.0
         self.whole_foods_reach: np.ndarray | None = None  # None while the stores deliver nothing
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
@@ -70,9 +71,7 @@ class Amazon(Firm):
         offer.price[AMAZON] = (
             self.prices() * (1.0 - p.ai.dynamic_pricing_discount * self.ai_level) * (1.0 + self.marketplace_markup)
         )
-        constant = np.asarray(p.assortment.as_tuple()) + p.service_quality
-        constant[DISCRETIONARY] += p.ai.personalization_utility * self.ai_level
-        offer.constant[AMAZON] = constant
+        offer.constant[AMAZON] = np.asarray(p.assortment.as_tuple()) + p.service_quality
         self._delivery(date, offer)
         self._health(date, offer)
         self._whole_foods(date)
@@ -106,7 +105,13 @@ class Amazon(Firm):
         self._stations_started.append(started)
         lagged = len(self._stations_started) - 1 - rural.build_lag_weeks
         self.stations_live = self._stations_started[lagged] if lagged >= 0 else 0.0
-        self.towns_served = self.stations_live * rural.towns_per_station
+        # Stations beyond those that take rural same-day to its cap reach no new town: they are
+        # counted apart (``amazon_rural_stations_beyond_cap``), not as towns served.
+        base = self.params.delivery.same_day_coverage.rural
+        needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
+        useful = min(self.stations_live, needed * self._rural_households / rural.rural_households_per_station)
+        self.stations_beyond_cap = self.stations_live - useful
+        self.towns_served = useful * rural.towns_per_station
         return min(1.0, self.stations_live * rural.rural_households_per_station / self._rural_households)
 
     def _delivery(self, date: dt.date, offer: Offer) -> None:
@@ -142,7 +147,6 @@ class Amazon(Firm):
         self.pharmacy_share = health.pharmacy_same_day.level(date)  # of households with same-day delivery
         kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / self._urban_households)
         self.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
-        self.kiosk_utility = health.kiosk_utility
 
     def _whole_foods(self, date: dt.date) -> None:
         """Share of each urban and suburban zone near a Whole Foods store that delivers same-day."""
@@ -189,26 +193,25 @@ class Amazon(Firm):
         cost = fee.take(state) + costs.waiting * days.take(state, axis=1)
         if "whole_foods" in reach.flags:
             cost[GROCERY] = self._fresh_grocery(reach.whole_foods, costs.waiting[GROCERY], member, cost[GROCERY])
+        # What its own services are worth: recommendations on discretionary purchases, a kiosk at the
+        # clinic for health.
+        cost[DISCRETIONARY] -= self.params.ai.personalization_value_usd_per_order * self.ai_level
+        cost[HEALTH] -= reach.kiosk * self.params.health.kiosk_value_usd_per_order
         return {AMAZON: cost}
 
     def _fresh_grocery(self, near: np.ndarray, waiting: np.ndarray, member: np.ndarray,
                        cost: np.ndarray) -> np.ndarray:
         """Grocery from a Whole Foods store nearby comes the same day, free for Prime members and for a
-        fee otherwise; households near one take the cheaper of that and Amazon's usual delivery."""
-        fresh = np.where(member, 0.0, self.params.whole_foods.nonmember_fee_usd)
-        fresh = fresh + waiting * self.params.delivery.same_day_days
-        return np.where(near, np.minimum(fresh, cost), cost)
-
-    def add_own_utility(self, value: np.ndarray, reach: Reach, access) -> None:
-        """One Medical kiosks make Amazon's health channel worth more to the households they reach."""
-        value[AMAZON, HEALTH] += reach.kiosk * self.kiosk_utility
-        if "whole_foods" in reach.flags:  # fresh produce, meat and dairy from the store
-            value[AMAZON, GROCERY] += reach.whole_foods * self.params.whole_foods.fresh_grocery_utility
+        fee otherwise; households near one take the cheaper of that and Amazon's usual delivery, and
+        gain the fresh produce, meat and dairy Amazon's grocery lacked (dollars an order)."""
+        stores = self.params.whole_foods
+        fresh = np.where(member, 0.0, stores.nonmember_fee_usd) + waiting * self.params.delivery.same_day_days
+        return np.where(near, np.minimum(fresh, cost) - stores.fresh_grocery_value_usd_per_order, cost)
 
     def scalars(self) -> dict[str, float]:
         return {"amazon_rural_stations": self.stations_live, "amazon_rural_towns_served": self.towns_served,
                 "marketplace_fba_share": self.fba_share, "marketplace_price_markup": self.marketplace_markup,
-                "amazon_ai_level": self.ai_level}
+                "amazon_ai_level": self.ai_level, "amazon_rural_stations_beyond_cap": self.stations_beyond_cap}
 
     # -- its accounts ----------------------------------------------------------------------------
     def online_revenue(self, sales: Sales) -> float:

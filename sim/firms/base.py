@@ -7,8 +7,9 @@ of a range of households, for:
 - ``reach``: which of its services reach each household (its own flags, and a state code of
   those that set its costs);
 - ``service_costs``: the dollars, beyond the basket, of using each of its channels (fees,
-  waiting, trips), for members or non-members of its membership;
-- ``add_own_utility`` and ``online_utility``: utility terms of its own (a kiosk, a partner bonus);
+  waiting, trips), for members or non-members of its membership, less the dollars a service of its
+  own is worth where it exists (a clinic in its states, a kiosk, a store that is a service platform);
+- ``agent_values``: the dollars of ease that shopping agents see in its channels (an easy checkout);
 - its membership (``membership`` names the scenario block and the households' columns).
 
 It books a weekly profit and loss from the week's sales and reports its own metrics (``reach_metrics``
@@ -96,12 +97,9 @@ class Firm(mesa.Agent):
         column, ``behaviour``); ``member`` says who holds its membership (None if it has none)."""
         return {}
 
-    def add_own_utility(self, value: np.ndarray, reach: Reach, access) -> None:
-        """Add utility terms of its own to ``value`` (channels, categories, households), in place."""
-
-    def online_utility(self, reach: Reach, access) -> dict[int, np.ndarray]:
-        """Utility of its online channels to households that can shop online: channel -> (households,),
-        netted against the offline penalty."""
+    def agent_values(self, reach: Reach, access) -> dict[int, np.ndarray]:
+        """Dollars of ease a shopping agent sees in its channels: channel -> (households,), zero for
+        households that shop themselves. A lean of the agent's choices, not value to the household."""
         return {}
 
     # -- its membership --------------------------------------------------------------------------

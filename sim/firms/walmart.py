@@ -19,13 +19,18 @@ PLUS_BIT = len(SERVICE_FLAGS)
 class Walmart(Firm):
     """Walmart's levers, each a block of ``scenario.walmart``.
 
-    - Walmart+: fee and perks; members skip delivery fees, pay less for express, save on fuel.
-    - Express (<3 hours) from stores: a household is reached when its nearest store has joined
-      the roll-out and lies within the express radius; dark stores reach urban and suburban
-      households beyond that and cut the cost of an online order.
-    - AI for 1.5 million associates: service quality in stores and online, labour productivity.
-    - Health: pharmacy same-day delivery, clinics that can open or close.
-    - Stores as service platforms (auto care, lockers) make a store trip worth more.
+    - Walmart online as customers see it: pickup at the store, standard delivery, or express (<3
+      hours) where it reaches; each household weighs the three each week (a logit among them).
+    - Walmart+: fee and perks; members pay no delivery fee on orders of $35 or more, less for
+      express, and save on fuel.
+    - Express from stores: a household is reached when its nearest store has joined the roll-out
+      and lies within the express radius; dark stores reach urban and suburban households beyond
+      that and cut the cost of an online order.
+    - AI for 1.5 million associates: a few cents to dollars of better service per purchase, labour
+      productivity.
+    - Health: pharmacy same-day delivery; clinics, worth something only to the households near one
+      in the states that had them.
+    - Stores as service platforms (auto care, lockers) make a trip to such a store worth more.
     - Agentic commerce: a share of households delegate shopping to AI agents that weigh price and
       speed harder and check out easily with Walmart, its partner.
     """
@@ -47,23 +52,40 @@ class Walmart(Firm):
         # This week's terms, set in ``prepare``.
         self.express_rollout = self.pharmacy_share = 0.0  # share of stores offering express; of households reached
         self.dark_store_reach = np.zeros(model.geography.n_zones)
+        self._no_clinics = np.zeros(model.geography.n_zones)
+        self.clinic_reach = self._no_clinics  # share of each zone a clinic reaches
+        self._clinic_states: tuple[str, ...] | None = None
+        self._clinic_zones = self._no_clinics.astype(bool)
+        self._clinic_households = 0.0
+        self._locate_clinics()
+
+    def _locate_clinics(self) -> None:
+        """The zones of the states that have clinics, and their households (US scale)."""
+        states = tuple(self.params.health.clinic_states)
+        if states != self._clinic_states:
+            geography = self.model.geography
+            self._clinic_states, self._clinic_zones = states, geography.zones_in(list(states))
+            self._clinic_households = float(geography.zone_share[self._clinic_zones].sum()
+                                            * self.model.params.population.us_households)
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         self.start_week()
         p = self.params
         self.ai_level = p.ai.tools.level(date)
+        self._locate_clinics()
         self.operating_cost_this_week += (p.ai.associates * p.ai.cost_per_associate_per_year_usd * self.ai_level
                                           / WEEKS_PER_YEAR)
         prices = self.prices()
         offer.price[WALMART_STORE] = prices
         offer.price[WALMART_ONLINE] = prices
-        service = np.asarray(p.assortment.as_tuple()) + p.service_quality + p.ai.service_quality_gain * self.ai_level
-        store = service + p.store_services.level * p.store_services.utility_at_full
-        if p.health.clinics_open:
-            store[HEALTH] += p.health.clinic_utility
-        offer.constant[WALMART_STORE] = store
+        service = np.asarray(p.assortment.as_tuple()) + p.service_quality
+        offer.constant[WALMART_STORE] = service
         offer.constant[WALMART_ONLINE] = service + p.online.channel_utility
         self._fulfillment_network(date, offer)
+        clinics = p.health
+        self.clinic_reach = np.where(self._clinic_zones, min(1.0, clinics.clinics * clinics.households_per_clinic
+                                                             / self._clinic_households), 0.0) \
+            if clinics.clinics_open and self._clinic_households > 0 else self._no_clinics
         self.pharmacy_share = p.health.pharmacy_same_day.level(date)  # of households with express delivery
         # Shopping agents, Walmart's partners, change how the households using them weigh every channel.
         offer.agentic_share = p.agentic.adoption.level(date)
@@ -89,32 +111,45 @@ class Walmart(Firm):
         h = households
         store_express = (h.store_miles <= self.params.express.radius_miles) & (h.rollout_rank < self.express_rollout)
         express = store_express | (h.dark_store_rank < self.dark_store_reach[h.zone])
-        flags = {"express": express, "walmart_pharmacy": express & (h.pharmacy_rank < self.pharmacy_share)}
+        flags = {"express": express, "walmart_pharmacy": express & (h.pharmacy_rank < self.pharmacy_share),
+                 "store_services": h.service_rank < self.params.store_services.level,
+                 "clinic": h.service_rank < self.clinic_reach[h.zone]}
         return Reach(flags, flag_code([flags[name] for name in SERVICE_FLAGS]))
 
     def service_costs(self, reach: Reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
-        """The store trip, and the cheaper of delivery or pickup: the parts Walmart+ changes (members
-        save fuel, pay no standard fee and less for express). Fees and days are written over the 8
-        service states, as Amazon's are."""
-        online = self.params.online
-        trip_share = np.asarray(costs.behaviour.trip_share.as_tuple())
-        trip = costs.trips[self.store_distance] - self.params.fuel_saving_per_trip_usd * member
-        express, pharmacy, plus = STATES
-        fee = np.where(
-            express,
-            np.where(plus, online.member_express_fee_usd, online.express_fee_usd),
-            np.where(plus, 0.0, online.nonmember_delivery_fee_usd),
-        )
-        days = by_category(np.where(express, online.express_days, online.standard_days),
-                           np.where(pharmacy, online.express_days, online.standard_days))
-        state = with_flag(reach.code, member, PLUS_BIT)
-        delivery = fee.take(state) + costs.waiting * days.take(state, axis=1)
-        pickup = np.outer(trip_share * costs.behaviour.pickup_trip_share, trip)
-        return {WALMART_STORE: np.outer(trip_share, trip), WALMART_ONLINE: np.minimum(delivery, pickup)}
+        """The store trip, and online the households' pick of pickup, standard delivery or express:
+        the parts Walmart+ changes (members save fuel, pay no standard fee on orders of $35 or more
+        and less for express); less what Walmart's services are worth (associates' AI tools on every
+        purchase, a clinic for health, a store that is a service platform)."""
+        p, behaviour = self.params, costs.behaviour
+        trip_share = np.asarray(behaviour.trip_share.as_tuple())
+        trip = costs.trips[self.store_distance] - p.fuel_saving_per_trip_usd * member
+        store = np.outer(trip_share, trip - reach.store_services * p.store_services.value_per_trip_usd)
+        store[HEALTH] -= reach.clinic * p.health.clinic_value_usd_per_order
+        online = self.online_options(reach, costs, member)
+        service = p.ai.service_value_usd_per_order * self.ai_level
+        return {WALMART_STORE: store - service, WALMART_ONLINE: soft_minimum(online, behaviour.fulfilment_taste_usd) - service}
 
-    def online_utility(self, reach: Reach, access) -> dict[int, np.ndarray]:
+    def online_options(self, reach: Reach, costs, member: np.ndarray) -> np.ndarray:
+        """Dollars of each way to get an online order, (pickup, delivery, express) x categories x
+        households; express is infinite where it does not reach (for health: pharmacy express)."""
+        online, behaviour = self.params.online, costs.behaviour
+        trip_share = np.asarray(behaviour.trip_share.as_tuple())
+        trip = costs.trips[self.store_distance] - self.params.fuel_saving_per_trip_usd * member
+        free = member & (costs.basket >= online.member_free_delivery_minimum_usd)
+        express, pharmacy, plus = STATES
+        state = with_flag(reach.code, member, PLUS_BIT)
+        fast = by_category(express, pharmacy).take(state, axis=1)
+        express_fee = np.where(plus, online.member_express_fee_usd, online.express_fee_usd).take(state)
+        options = np.empty((3, *costs.waiting.shape))
+        np.multiply.outer(trip_share * behaviour.pickup_trip_share, trip, out=options[0])
+        options[1] = np.where(free, 0.0, online.nonmember_delivery_fee_usd) + costs.waiting * online.standard_days
+        options[2] = np.where(fast, express_fee + costs.waiting * online.express_days, np.inf)
+        return options
+
+    def agent_values(self, reach: Reach, access) -> dict[int, np.ndarray]:
         """Agents check out easily with Walmart, their partner."""
-        return {WALMART_ONLINE: np.where(access.agent, self.params.agentic.partner_utility, 0.0)}
+        return {WALMART_ONLINE: np.where(access.agent, self.params.agentic.partner_value_usd_per_order, 0.0)}
 
     def scalars(self) -> dict[str, float]:
         return {"walmart_ai_level": self.ai_level, "walmart_dark_store_reach": self.dark_store_share}
@@ -132,3 +167,11 @@ class Walmart(Firm):
             1.0 - p.ai.labour_productivity_gain * self.ai_level
         )
         return online + stores
+
+
+def soft_minimum(options: np.ndarray, scale: float) -> np.ndarray:
+    """Expected cost of the cheapest of several options (axis 0) to a household whose liking for
+    each varies by a Gumbel term of ``scale`` dollars: ``-scale * log(sum(exp(-cost / scale)))``
+    (the inclusive value of a nested logit, in dollars). The minimum as ``scale`` goes to 0."""
+    low = options.min(axis=0)
+    return low - scale * np.log(np.exp(-(options - low) / scale).sum(axis=0))

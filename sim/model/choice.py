@@ -3,10 +3,11 @@
 For each category, a household compares the channels (``vocabulary.CHANNELS``). Utility is the
 channel's constant (assortment and service), minus the household's dollar cost of using it (the
 basket at the channel's prices, plus its firm's service costs: fees, travel, the cost of waiting
-for delivery) times its price sensitivity, plus the firms' own utility terms, less the offline
-penalty on online channels, plus habit; the logit's Gumbel noise is the rest. The kernel gathers
-the firms' terms (``sim/firms/base.py``) and names no firm. Everything here is a handful of array
-operations over all households; no Python loop over them.
+for delivery, less what a firm's own services are worth) times its price sensitivity, less the
+offline penalty on online channels; decisions also lean on habit, members' loyalty and shopping
+agents' priorities (:func:`decision_utilities`), and the logit's Gumbel noise is the rest. The
+kernel gathers the firms' terms (``sim/firms/base.py``) and names no firm. Everything here is a
+handful of array operations over all households; no Python loop over them.
 """
 
 from __future__ import annotations
@@ -71,16 +72,17 @@ class HouseholdCosts:
 
     behaviour: ShopperBehaviour
     waiting: np.ndarray  # (categories, households) dollars a day of waiting for delivery
+    basket: np.ndarray  # (households,) dollars of a week's shopping at reference prices
     trips: dict[str, np.ndarray]  # distance column -> (households,) dollars of a return trip
 
     @classmethod
     def of(cls, h: Households, behaviour: ShopperBehaviour, reference_income: float,
            distances: tuple[str, ...]) -> HouseholdCosts:
-        return cls(behaviour, patience(h, behaviour, reference_income),
+        return cls(behaviour, patience(h, behaviour, reference_income), h.budget.sum(axis=0),
                    {column: trip_cost(getattr(h, column), h.value_of_time, behaviour) for column in distances})
 
     def part(self, households: slice) -> HouseholdCosts:
-        return HouseholdCosts(self.behaviour, self.waiting[:, households],
+        return HouseholdCosts(self.behaviour, self.waiting[:, households], self.basket[households],
                               {column: trip[households] for column, trip in self.trips.items()})
 
 
@@ -102,28 +104,61 @@ def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdC
 
 
 def price_weight(h: Households, offer: Offer, access: Access) -> np.ndarray:
-    """Utility of a dollar to each household (AI agents weigh money harder)."""
+    """Utility of a dollar in each household's choices (AI agents weigh money harder)."""
     return h.price_utility * np.where(access.agent, offer.agent_price_focus, 1.0)
 
 
 def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
               members: dict[str, np.ndarray]) -> np.ndarray:
-    """Systematic utility of each channel: shape (channels, categories, households)."""
+    """Systematic utility of each channel as households choose: shape (channels, categories, households)."""
+    return decision_utilities(h, offer, access, costs, firms, members)[0]
+
+
+def decision_utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
+                       members: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The utility households choose by, and its ``lean``: the part that is not their own value.
+
+    Both (channels, categories, households). The household's own (experienced) value of a channel is
+    its constant, less its dollar cost (basket, fees, trips, waiting, less the dollar value of any
+    service a firm adds) at the household's utility of a dollar, less the offline penalty. Decisions
+    also lean on habit (people's, not their agents'), on a member's loyalty to its membership's firm
+    (the sunk-cost effect), and, for households whose AI agent shops, on the agent's harder weight on
+    money and its partner's easy checkout. Welfare counts value, not lean (Leggett 2002)."""
     behaviour = costs.behaviour
-    value = channel_costs(h, offer, access, costs, firms, members)
-    value *= -price_weight(h, offer, access)
+    cost = channel_costs(h, offer, access, costs, firms, members)
+    lean = np.zeros_like(cost)
+    agents = access.agent.any()
+    if agents:  # their agents weigh money harder: (focus - 1) more of every dollar
+        np.multiply(cost, -(h.price_utility * np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)), out=lean)
+    value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
-    online = {}
-    for firm in firms:
-        firm.add_own_utility(value, access.firms[firm.name], access)
-        online.update(firm.online_utility(access.firms[firm.name], access))
     offline = np.where(access.digital, 0.0, behaviour.offline_penalty)
     for channel in ONLINE_CHANNELS:
-        value[channel] -= offline - online[channel] if channel in online else offline
+        value[channel] -= offline
+    for firm in firms:
+        for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
+            lean[channel] += h.price_utility * offer.agent_price_focus * dollars
+        if firm.membership and firm.membership in members:
+            loyalty = firm.membership_terms.loyalty_usd_per_order
+            if loyalty:
+                lean[list(firm.channels)] += members[firm.membership] * (loyalty * h.price_utility)
     # Agents compare channels afresh every week: habit is the household's, not theirs.
-    habit_weight = np.where(access.agent, 0.0, behaviour.habit_weight) if access.agent.any() else behaviour.habit_weight
-    value += h.habit * habit_weight
-    return value
+    habit_weight = np.where(access.agent, 0.0, behaviour.habit_weight) if agents else behaviour.habit_weight
+    lean += h.habit * habit_weight
+    value += lean
+    return value, lean
+
+
+def welfare(top: np.ndarray, weights: np.ndarray, total: np.ndarray, lean: np.ndarray,
+            price_utility: np.ndarray) -> np.ndarray:
+    """Each household's expected consumer surplus of the week's shopping, in dollars.
+
+    ``top``, ``weights`` and ``total`` are :func:`exponentials` of the decision utility. The expected
+    value of what it chooses is the decision logsum less the expected lean of the chosen channel
+    (Leggett 2002; with no lean, the logsum of Small & Rosen 1981), summed over categories and
+    divided by the household's own utility of a dollar."""
+    expected_lean = np.einsum("kci,kci->ci", weights, lean) / total
+    return (top + np.log(total) - expected_lean).sum(axis=0) / price_utility
 
 
 def logsum(value: np.ndarray) -> np.ndarray:

@@ -65,6 +65,8 @@ class Collector:
         self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
+        self.member_firms = [firm for firm in model.firms if firm.membership]
+        self.member_spend = r.layout("member_spend_ratio", firm=[firm.name for firm in self.member_firms])
         self.scalars = {name: r.layout(name, firm=firm) for name, firm in FIRM_SCALARS.items()}
         self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in MEMBERSHIPS}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
@@ -95,6 +97,7 @@ class Collector:
         record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
+        record(self.member_spend, date, [self.member_spend_ratio(firm) for firm in self.member_firms])
         scalars = {name: value for firm in m.firms for name, value in firm.scalars().items()}
         for name, handle in self.scalars.items():  # in the registry's order
             record(handle, date, scalars[name])
@@ -103,6 +106,17 @@ class Collector:
                 if not np.isnan(m.churn[name]):  # undefined until a membership has members past year one
                     record(handle, date, m.churn[name])
             self.monthly_by_state(segment)
+
+    def member_spend_ratio(self, firm) -> float:
+        """A member's spend at the firm over a non-member's, per household (CIRP's measure for Prime)."""
+        m = self.model
+        at_firm = (np.isin(m.choice, firm.channels) * m.spend).sum(axis=0)
+        member = getattr(m.households, firm.membership)
+        members, others = int(member.sum()), int((~member).sum())
+        if not members or not others:
+            return float("nan")
+        outside = at_firm[~member].sum() / others
+        return float(at_firm[member].sum() / members / outside) if outside > 0 else float("nan")
 
     def monthly_by_state(self, segment: np.ndarray) -> None:
         """Membership and spend shares by state, in the first week of each month (for maps)."""

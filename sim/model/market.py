@@ -10,13 +10,13 @@ import numpy as np
 from ..firms import FIRM_TYPES
 from ..scenario import Scenario, apply_changes
 from ..streams import Streams
-from ..vocabulary import FIRMS, N_CATEGORIES, N_CHANNELS, N_LOCALES, Offer, Sales
-from .choice import (Access, HouseholdCosts, draw, exponentials, members_of, price_weight,
-                     update_habit, utilities)
+from ..vocabulary import FIRMS, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEKS_PER_YEAR, Offer, Sales
+from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponentials, members_of,
+                     update_habit, utilities, welfare)
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
-from .memberships import decide, established_churn, membership_values, neighbour_share
+from .memberships import decide, established_churn, membership_values, neighbour_share, perks_value
 from .population import draw_households
 from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
 
@@ -56,6 +56,7 @@ class RetailMarket(mesa.Model):
         n = self.households.n
         self.choice = np.zeros((N_CATEGORIES, n), dtype=np.int8)
         self.spend = np.zeros((N_CATEGORIES, n))
+        self.quantity = np.zeros((N_CATEGORIES, n))  # the baskets bought, at reference prices
         self.surplus = np.zeros(n)
         self.tally: Tally | None = None
         names = [firm.membership for firm in self.membership_firms]
@@ -79,6 +80,8 @@ class RetailMarket(mesa.Model):
         self.apply_events()
         self.firms_prepare_offers()
         self.launch_memberships()
+        if self.steps == 1:
+            self.settle_habits()
         self.households_shop()
         self.firms_book_accounts()
         if self.month_starts():
@@ -114,15 +117,39 @@ class RetailMarket(mesa.Model):
         uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
         valuing = self.month_starts()
         prices = self.offer.price.T.ravel()  # (categories x channels): each household's price by its choice
-        for part, households, access, costs, top, weights, total in self._exponentials():
+        elasticity = np.asarray(self.params.shoppers.own_price_elasticity.as_tuple())[:, None]
+        for part, households, access, costs, lean, top, weights, total in self._exponentials():
             if valuing:
                 self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
                                                            weights, self.firms))
+            self.surplus[part] = welfare(top, weights, total, lean, households.price_utility)
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
-            self.spend[:, part] = households.budget * prices.take(self.choice[:, part] + self._category_offsets)
-            self.surplus[part] = (top + np.log(total)).sum(axis=0) / price_weight(households, self.offer, access)
-        self.tally = tally(h.locale, self.cells, self.choice, self.spend, h.budget)
+            # Each household buys less of a category the more it pays for it (its own-price elasticity).
+            paid = prices.take(self.choice[:, part] + self._category_offsets)
+            self.quantity[:, part] = households.budget * paid ** -elasticity
+            self.spend[:, part] = self.quantity[:, part] * paid
+        self.surplus += self._membership_dollars()
+        self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
+
+    def _membership_dollars(self) -> np.ndarray:
+        """Each household's perks less fees of the memberships it holds, dollars a week."""
+        h, dollars = self.households, 0.0
+        median, elasticity = self.params.population.median_income_usd, self.params.memberships.perks_income_elasticity
+        for firm in self.membership_firms:
+            terms = firm.membership_terms
+            net = perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
+            dollars = dollars + getattr(h, firm.membership) * net / WEEKS_PER_YEAR
+        return dollars
+
+    def settle_habits(self, rounds: int = 30) -> None:
+        """Start each household's habits where its choices would leave them: the choice shares that
+        the first week's offers give with those very habits (a fixed point, reached by repeating
+        ``habit = P(habit)``). Habits that started at zero made the first recorded year drift by
+        points as they formed; the warm-up then only has to absorb the noise of real choices."""
+        for _ in range(rounds):
+            for part, _households, _access, _costs, _lean, _top, weights, total in self._exponentials():
+                self.households.habit[:, :, part] = weights / total
 
     def households_learn(self) -> None:
         """Habits move towards this week's choices (after the week's decisions that use them)."""
@@ -162,7 +189,8 @@ class RetailMarket(mesa.Model):
             neighbours = neighbour_share(held, h.neighbours)
             now, months_now = decide(held, months, self.membership_value[name] + getattr(h, f"{name}_taste"),
                                      neighbours, uniform[row], behaviour,
-                                     available=firm.membership_available(self.date))
+                                     available=firm.membership_available(self.date),
+                                     floor=firm.membership_terms.churn_floor_per_year)
             setattr(h, name, now)
             setattr(h, f"{name}_months", months_now)
             self.churn[name] = established_churn(held, months, now)
@@ -196,7 +224,8 @@ class RetailMarket(mesa.Model):
         return utilities(self.households, self.offer, self.access, self.household_costs(), self.firms, held)
 
     def _exponentials(self):
-        """This week's utilities, part by part: (slice, households, access, costs, max, exp weights, sum).
+        """This week's utilities, part by part: (slice, households, access, costs, lean, max, exp
+        weights, sum).
 
         Parts of ``PART_SIZE`` households keep every temporary array a few megabytes, whatever the
         population: at a million households whole-population temporaries were mapped and unmapped
@@ -206,12 +235,13 @@ class RetailMarket(mesa.Model):
         for start in range(0, h.n, PART_SIZE):
             part = slice(start, min(start + PART_SIZE, h.n))
             households, access, part_costs = h.part(part), self.access.part(part), costs.part(part)
-            value = utilities(households, self.offer, access, part_costs, self.firms, members_of(households, self.firms))
-            yield (part, households, access, part_costs, *exponentials(value, overwrite=True))
+            value, lean = decision_utilities(households, self.offer, access, part_costs, self.firms,
+                                             members_of(households, self.firms))
+            yield (part, households, access, part_costs, lean, *exponentials(value, overwrite=True))
 
     def _value_memberships(self) -> None:
         """Value every membership for every household on this week's offers (no shopping)."""
-        for part, households, access, costs, _top, weights, _total in self._exponentials():
+        for part, households, access, costs, _lean, _top, weights, _total in self._exponentials():
             self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
                                                        weights, self.firms))
 

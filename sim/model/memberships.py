@@ -37,20 +37,25 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
     for firm in firms:
         if firm.membership is None:
             continue
-        gain = _shopping_gain(firm, getattr(h, firm.membership), access, costs, weights, weight)
+        loyalty = h.price_utility * firm.membership_terms.loyalty_usd_per_order
+        gain = _shopping_gain(firm, getattr(h, firm.membership), access, costs, weights, weight, loyalty)
         terms = firm.membership_terms
         values[firm.membership] = gain + perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
     return values
 
 
 def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts, weights: np.ndarray,
-                   weight: np.ndarray) -> np.ndarray:
-    """Dollars a year that holding ``firm``'s membership adds to each household's shopping."""
+                   weight: np.ndarray, loyalty: np.ndarray) -> np.ndarray:
+    """Dollars a year that holding ``firm``'s membership adds to each household's shopping.
+
+    The members' loyalty lean (``loyalty``, utility) is taken out of their weights: it comes with
+    holding the membership and is not what a household expects of it."""
     yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
     reach = access.firms[firm.name]
     with_it, without = firm.service_costs(reach, costs, yes), firm.service_costs(reach, costs, no)
     # Each household's cost as it stands is one of the two: no third evaluation is needed.
     now = {channel: np.where(held, with_it[channel], without[channel]) for channel in firm.channels}
+    unlean = np.exp(-loyalty * held) if np.any(loyalty) else 1.0
     others = [weights[channel] for channel in range(N_CHANNELS) if channel not in firm.channels]
     rest = others[0]
     for other in others[1:]:
@@ -59,7 +64,7 @@ def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts
     def log_total(service: dict[int, np.ndarray]) -> np.ndarray:
         total = rest
         for channel in firm.channels:
-            total = total + weights[channel] * np.exp(-weight * (service[channel] - now[channel]))
+            total = total + weights[channel] * unlean * np.exp(-weight * (service[channel] - now[channel]))
         return np.log(total)
 
     return shopping_value(log_total(with_it), log_total(without), weight)
@@ -94,9 +99,12 @@ def adoption_probability(net_value: np.ndarray, neighbours_holding: np.ndarray,
     return np.minimum(1.0, hazard * sigmoid(net_value / behaviour.value_scale_usd))
 
 
-def churn_probability(net_value: np.ndarray, months_held: np.ndarray, behaviour: MembershipBehaviour) -> np.ndarray:
-    """Monthly chance a member leaves: a floor plus extra churn when it no longer pays."""
-    yearly = behaviour.churn_floor_per_year + behaviour.value_churn_per_year * sigmoid(
+def churn_probability(net_value: np.ndarray, months_held: np.ndarray, behaviour: MembershipBehaviour,
+                      floor: float | None = None) -> np.ndarray:
+    """Monthly chance a member leaves: a floor (the membership's own, or the shared one) plus extra
+    churn when it no longer pays."""
+    floor = behaviour.churn_floor_per_year if floor is None else floor
+    yearly = floor + behaviour.value_churn_per_year * sigmoid(
         -net_value / behaviour.value_scale_usd
     )
     first_year = np.where(months_held < 12, behaviour.first_year_churn_multiplier, 1.0)
@@ -104,12 +112,13 @@ def churn_probability(net_value: np.ndarray, months_held: np.ndarray, behaviour:
 
 
 def decide(holds: np.ndarray, months_held: np.ndarray, net_value: np.ndarray, neighbours_holding: np.ndarray,
-           uniform: np.ndarray, behaviour: MembershipBehaviour, available: bool = True) -> tuple[np.ndarray, np.ndarray]:
+           uniform: np.ndarray, behaviour: MembershipBehaviour, available: bool = True,
+           floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """This month's holders and their months held, from one uniform draw per household."""
     if not available:
         return np.zeros_like(holds), np.zeros_like(months_held)
     join = ~holds & (uniform < adoption_probability(net_value, neighbours_holding, behaviour))
-    leave = holds & (uniform < churn_probability(net_value, months_held, behaviour))
+    leave = holds & (uniform < churn_probability(net_value, months_held, behaviour, floor))
     now = (holds & ~leave) | join
     return now, np.where(now, months_held + 1, 0)
 

@@ -45,6 +45,8 @@ class Households:
     pharmacy_rank: np.ndarray  # order of pharmacy same-day reach
     access_rank: np.ndarray  # order of broadband reach
     tech_rank: np.ndarray  # order of taking up AI shopping agents
+    rival_rank: np.ndarray  # whose rival store is a Kroger banner: those below Kroger's share
+    service_rank: np.ndarray  # order of Walmart stores becoming service platforms (and clinics' reach)
     prime_taste: np.ndarray  # dollars a year of own liking for Prime
     walmart_plus_taste: np.ndarray
     walmart_plus_consider: np.ndarray  # bool: considered Walmart+ at launch
@@ -186,6 +188,7 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     rival_miles = _lognormal(streams["population.rival_distance"], rival_median, world.distance_sigma)
 
     ranks = streams["population.ranks"].random((6, n))
+    store_ranks = streams["population.store_ranks"].random((2, n))  # a stream of their own: the others stay as drawn
     tastes = correlated_pair(streams["population.membership_taste"].standard_normal((2, n)),
                              scenario.memberships.taste_correlation) * scenario.memberships.taste_sd_usd
     consider = streams["population.walmart_plus_consider"].random(n)
@@ -195,7 +198,8 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         zone=zone, state=state, locale=locale, income=income, price_utility=price_utility,
         value_of_time=value_of_time, budget=budget, store_miles=store_miles, rival_miles=rival_miles,
         amazon_rank=ranks[0], rollout_rank=ranks[1], dark_store_rank=ranks[2], pharmacy_rank=ranks[3],
-        access_rank=ranks[4], tech_rank=ranks[5], prime_taste=tastes[0], walmart_plus_taste=tastes[1],
+        access_rank=ranks[4], tech_rank=ranks[5], rival_rank=store_ranks[0], service_rank=store_ranks[1],
+        prime_taste=tastes[0], walmart_plus_taste=tastes[1],
         walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
         neighbours=neighbours,
     )

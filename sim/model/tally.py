@@ -63,8 +63,8 @@ def _choice_tables() -> tuple[np.ndarray, np.ndarray]:
 ORDERS_OF_CODE, USES_OF_CODE = _choice_tables()
 
 
-def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.ndarray, budget: np.ndarray) -> Tally:
-    """Count a week of choices (``choice``, ``spend`` and ``budget`` are (categories, households);
+def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.ndarray, quantity: np.ndarray) -> Tally:
+    """Count a week of choices (``choice``, ``spend`` and ``quantity`` (the baskets at reference prices) are (categories, households);
     ``base`` is :func:`cell_base` of ``locale``).
 
     Dollars are summed per (locale, category, channel) cell; orders and users are counts of the
@@ -74,7 +74,7 @@ def tally(locale: np.ndarray, base: np.ndarray, choice: np.ndarray, spend: np.nd
     households = count_codes(choice_code(choice), locale, N_LOCALES, CHOICE_BITS)  # (locales, codes)
     return Tally(
         spend=np.bincount(cells, weights=spend.ravel(), minlength=size).reshape(shape),
-        base_spend=np.bincount(cells, weights=budget.ravel(), minlength=size).reshape(shape),
+        base_spend=np.bincount(cells, weights=quantity.ravel(), minlength=size).reshape(shape),
         orders=(households @ ORDERS_OF_CODE.T).reshape(shape),
         users=USES_OF_CODE @ households.T,
     )

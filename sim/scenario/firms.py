@@ -52,6 +52,12 @@ class Membership(Strict):
     fee_annual: UsdPerYear = Field(description="Annual fee in US dollars")
     perks_value_usd: UsdPerYear = Field(description="Yearly value of non-shopping perks to a median-income household")
     launch: Date | None = Field(None, description="Launch date; none means it exists before the start")
+    loyalty_usd_per_order: UsdPerOrder = Field(
+        0.0, description="Dollars a member acts as if each purchase from the firm were worth beyond its price and "
+                         "service: the non-economic (sunk-cost or loyalty) lift of Iyengar, Park & Yu (2022); "
+                         "not part of the membership's value when deciding to hold it, nor of welfare")
+    churn_floor_per_year: Share | None = Field(
+        None, description="Yearly churn of members for whom it clearly pays; none uses memberships.churn_floor_per_year")
 
 
 class AmazonDelivery(Strict):
@@ -104,7 +110,9 @@ class AmazonAI(Strict):
 
     programme: Ramp = Ramp(start=dt.date(2023, 1, 1), years=4.0, target=1.0)
     fulfillment_cost_reduction: Share = 0.20
-    personalization_utility: Gain = Field(0.15, description="Utility added to discretionary shopping at full roll-out")
+    personalization_value_usd_per_order: UsdPerOrder = Field(
+        0.5, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
+                         "recommendations; docs/levers.md bounds it by published recommendation lifts)")
     dynamic_pricing_discount: Share = 0.01
     talent_departure_risk_per_year: Share = Field(0.15, description="Chance per year that key AI talent leaves")
     shortfall_on_departure: Share = Field(0.25, description="Share of the programme's effect lost when talent leaves")
@@ -125,7 +133,9 @@ class AmazonHealth(Strict):
     pharmacy_same_day: Ramp = Ramp(start=dt.date(2023, 1, 1), years=3.0, target=0.55)
     kiosks: int = Field(0, ge=0, le=100_000, description="One Medical pharmacy kiosks in operation")
     households_per_kiosk: Households = 40_000
-    kiosk_utility: Gain = 0.5
+    kiosk_value_usd_per_order: UsdPerOrder = Field(
+        3.0, description="Dollars a health purchase at Amazon is worth more to a household a kiosk reaches "
+                         "(a prescription picked up at the clinic visit)")
     pharmacy_days_without_same_day: Days = 2.0
 
 
@@ -140,8 +150,9 @@ class WholeFoods(Strict):
     households_per_store: Households = Field(100_000, description="Urban and suburban households within a store's "
                                              "same-day area (an assumption: 500 stores reach about half of them)")
     nonmember_fee_usd: UsdPerOrder = Field(12.99, description="Fee per fresh-grocery order without Prime")
-    fresh_grocery_utility: Gain = Field(0.6, description="Utility added to Amazon grocery for a household near a "
-                                        "store (produce, meat, dairy); an assumption")
+    fresh_grocery_value_usd_per_order: UsdPerOrder = Field(
+        10.0, description="Dollars a weekly grocery order from Amazon is worth more to a household near a store "
+                          "(produce, meat and dairy it could not buy there before); an assumption")
 
 
 class Advertising(Strict):
@@ -164,7 +175,9 @@ class Amazon(Strict):
     assortment: CategoryValues = CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
-    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0)
+    # Loyalty: fitted so that it is two thirds of Prime's lift on its members' Amazon buying
+    # (Iyengar, Park & Yu 2022); `python benchmarks/demand.py --only lift` prints the split.
+    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0, loyalty_usd_per_order=15.0)
     delivery: AmazonDelivery = AmazonDelivery()
     rural: RuralNetwork = RuralNetwork()
     ai: AmazonAI = AmazonAI()
@@ -176,8 +189,12 @@ class Amazon(Strict):
 
 
 class WalmartOnline(Strict):
+    """Walmart online as customers see it: pickup at a store, standard delivery, or express (<3 hours)."""
+
     channel_utility: Utility = Field(-0.8, description="Utility of Walmart's online channel against its stores")
     nonmember_delivery_fee_usd: UsdPerOrder = 7.95
+    member_free_delivery_minimum_usd: UsdPerOrder = Field(
+        35.0, description="Walmart+ members pay no standard delivery fee on orders of at least this much")
     express_fee_usd: UsdPerOrder = Field(10.0, description="Express (<3 h) fee without Walmart+")
     member_express_fee_usd: UsdPerOrder = Field(6.0, description="Express fee with Walmart+")
     standard_days: Days = 1.0
@@ -204,14 +221,24 @@ class WalmartAI(Strict):
 
     associates: int = Field(1_500_000, ge=0, le=10_000_000)
     tools: Ramp = Ramp(start=dt.date(2023, 6, 1), years=3.0, target=1.0)
-    service_quality_gain: Gain = Field(0.15, description="Utility added to Walmart channels at full roll-out")
+    service_value_usd_per_order: UsdPerOrder = Field(
+        0.5, description="Dollars a purchase at Walmart (store or online) is worth more at full roll-out: "
+                         "associates who answer and find things faster (bounded in docs/levers.md)")
     labour_productivity_gain: Share = 0.05
     cost_per_associate_per_year_usd: UsdPerYear = 100.0
 
 
 class WalmartHealth(Strict):
+    """Pharmacy same-day delivery, and Walmart Health clinics where they are (51 in five states)."""
+
     clinics_open: bool = True
-    clinic_utility: Gain = 0.1
+    clinics: int = Field(51, ge=0, le=10_000, description="Walmart Health clinics (51 when they closed in 2024)")
+    clinic_states: StateCodes = Field(["AR", "FL", "GA", "IL", "TX"], description="States that have the clinics")
+    households_per_clinic: Households = Field(
+        60_000, description="Households within reach of a clinic (an assumption: a store's trade area)")
+    clinic_value_usd_per_order: UsdPerOrder = Field(
+        5.0, description="Dollars a health purchase at a Walmart store is worth more to a household a clinic "
+                         "reaches (a visit and the prescription at one stop)")
     pharmacy_same_day: Ramp = Ramp(start=dt.date(2021, 1, 1), years=3.0, target=0.92)
 
 
@@ -219,14 +246,17 @@ class StoreServices(Strict):
     """Stores as service platforms: auto care, clinics, pickup lockers."""
 
     level: Share = Field(0.2, description="Share of stores run as service platforms")
-    utility_at_full: Gain = 0.3
+    value_per_trip_usd: UsdPerOrder = Field(
+        1.0, description="Dollars a store trip is worth more where the store is a service platform (an errand "
+                         "done on the same trip)")
 
 
 class Agentic(Strict):
     """AI shopping agents (Walmart's partnership with Google Gemini)."""
 
     adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
-    partner_utility: Gain = Field(0.3, description="Agents' ease of checkout with the partner")
+    partner_value_usd_per_order: UsdPerOrder = Field(
+        2.0, description="Dollars of ease an agent sees in checking out with its partner, per purchase")
     price_focus: float = Field(2.0, gt=0, le=20, description="How much more agents weigh price and speed")
 
 
@@ -235,7 +265,9 @@ class Walmart(Strict):
     assortment: CategoryValues = CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
-    walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15))
+    # Loyalty fitted as Prime's (two thirds of the lift; benchmarks/demand.py --only lift).
+    walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15),
+                                          loyalty_usd_per_order=2.0)
     fuel_saving_per_trip_usd: UsdPerOrder = 0.8
     online: WalmartOnline = WalmartOnline()
     express: Express = Express()
@@ -251,16 +283,21 @@ class Turnaround(Strict):
     """A leadership change (Kroger's new chief executive) phasing in better service and prices."""
 
     programme: Ramp = Ramp(start=dt.date(2026, 2, 9), years=2.0, target=0.0)
-    service_gain_at_full: Gain = 0.3
+    service_gain_usd_per_order_at_full: UsdPerOrder = Field(
+        3.0, description="Dollars a purchase at a Kroger store is worth more once the turnaround is complete")
     price_cut_at_full: Share = 0.03
 
 
 class Rivals(Strict):
-    """Kroger, Target, Costco and local stores as one aggregate."""
+    """Kroger, Target, Costco and local stores as one aggregate; Kroger's own programmes reach the
+    households whose store is a Kroger banner (``kroger_share``)."""
 
     prices: CategoryPrices = CategoryPrices(grocery=1.03, discretionary=1.04, health=1.02)
     assortment: CategoryValues = CategoryValues(grocery=1.0, discretionary=0.9, health=1.0)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
+    kroger_share: Share = Field(
+        0.15, description="Share of the rivals' shoppers whose store is a Kroger banner (Kroger's $147B of sales "
+                          "against the rivals' aggregate): the households a Kroger turnaround reaches")
     turnaround: Turnaround = Turnaround()

@@ -14,7 +14,7 @@ from typing import Any, Mapping, TypeVar
 from pydantic import ValidationError
 
 from ..errors import COMMAND_LINE, ScenarioError
-from .paths import PARAMETER_BLOCKS, check_path, model_at, set_path, suggest
+from .paths import PARAMETER_BLOCKS, check_path, model_at, renamed, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
 
@@ -143,7 +143,8 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
     elif kind == "extra_forbidden":
         model = model_at(root, loc)
         choices = list(model.model_fields) if model else []
-        message = f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
+        message = renamed(".".join(map(str, loc))) if root is Scenario else None
+        message = message or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
     elif kind == "missing":
         message = "required key is missing"
     elif not isinstance(first.get("input"), (dict, list)):

@@ -43,6 +43,32 @@ def model_at(root: type[BaseModel], parts: tuple[Any, ...]) -> type[BaseModel] |
     return model
 
 
+# Scenario keys that were renamed: old dotted path -> (new dotted path, what changed). A file that
+# still uses an old key fails with a message naming the new one (CHANGELOG.md lists them).
+RENAMED = {
+    "amazon.ai.personalization_utility": ("amazon.ai.personalization_value_usd_per_order", "dollars, not utility"),
+    "amazon.health.kiosk_utility": ("amazon.health.kiosk_value_usd_per_order", "dollars, not utility"),
+    "amazon.whole_foods.fresh_grocery_utility": ("amazon.whole_foods.fresh_grocery_value_usd_per_order",
+                                                 "dollars, not utility"),
+    "walmart.ai.service_quality_gain": ("walmart.ai.service_value_usd_per_order", "dollars, not utility"),
+    "walmart.health.clinic_utility": ("walmart.health.clinic_value_usd_per_order",
+                                      "dollars, and only near a clinic in walmart.health.clinic_states"),
+    "walmart.store_services.utility_at_full": ("walmart.store_services.value_per_trip_usd",
+                                               "dollars a trip, at the stores that offer the services"),
+    "walmart.agentic.partner_utility": ("walmart.agentic.partner_value_usd_per_order", "dollars, not utility"),
+    "rivals.turnaround.service_gain_at_full": ("rivals.turnaround.service_gain_usd_per_order_at_full",
+                                               "dollars, and only at Kroger's stores (rivals.kroger_share)"),
+}
+
+
+def renamed(dotted: str) -> str | None:
+    """The message for a renamed key, or None."""
+    if dotted in RENAMED:
+        new, what = RENAMED[dotted]
+        return f"'{dotted.rsplit('.', 1)[-1]}' was renamed '{new}' ({what}; see CHANGELOG.md)"
+    return None
+
+
 def suggest(name: str, choices: list[str]) -> str:
     """A "did you mean" hint, or the list of valid keys when nothing is close."""
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
@@ -62,6 +88,8 @@ def check_path(root: type[BaseModel], dotted: str, blocks: tuple[str, ...] = EVE
         if model is None:
             return f"'{'.'.join(parts[:depth])}' is a value, not a block"
         if part not in model.model_fields:
+            if renamed(".".join(parts[:depth + 1])):
+                return renamed(".".join(parts[:depth + 1]))
             where = ".".join(parts[:depth]) or "the scenario"
             return f"unknown key '{part}' in {where}; {suggest(part, list(model.model_fields))}"
         model = _model_in(model.model_fields[part].annotation)

@@ -17,6 +17,7 @@ from .firms import Amazon, Rivals, Walmart
 from .types import (
     FIRST_DATE,
     CategoryDollars,
+    CategoryElasticities,
     CategoryShares,
     Date,
     Elasticity,
@@ -88,6 +89,13 @@ class ShopperBehaviour(Strict):
     pickup_trip_share: Share = Field(0.6, description="Cost of a pickup trip as a share of a store trip (no time "
                                                       "in the aisles)")
     trip_share: CategoryShares = CategoryShares(grocery=0.6, discretionary=0.3, health=0.1)
+    own_price_elasticity: CategoryElasticities = Field(
+        CategoryElasticities(grocery=0.5, discretionary=1.0, health=0.3),
+        description="How much less of a category a household buys when the price it pays rises (absolute "
+                    "values): food at home 0.27-0.81 (Andreyeva et al. 2010); see docs/MODEL.md")
+    fulfilment_taste_usd: UsdPerOrder = Field(
+        4.0, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
+                               "express from one week to the next (the scale of the logit among them)")
     wait_cost_per_day_usd: CategoryDollars = CategoryDollars(grocery=8.0, discretionary=2.0, health=6.0)
     habit_weight: Gain = 1.5
     habit_learning_rate: Share = 0.1

@@ -114,6 +114,14 @@ class CategoryDollars(CategoryValues):
     health: UsdPerOrder
 
 
+class CategoryElasticities(CategoryValues):
+    """One elasticity per category (absolute values: 0.5 means -0.5)."""
+
+    grocery: Elasticity
+    discretionary: Elasticity
+    health: Elasticity
+
+
 class LocaleShares(Strict):
     """One share per locale."""
 

@@ -1,0 +1,203 @@
+"""The demand side against its evidence: prints the figures docs/MODEL.md and docs/levers.md quote.
+
+    python benchmarks/demand.py [--shoppers 5000] [--seeds 2] [--only members,elasticity,...]
+
+Each check runs the baseline (and, where it says so, a variant of it) on common seeds:
+
+- ``members``: members' spend at their membership's firm over non-members', by year (CIRP: Prime
+  $1,400 against $600 (2018), ~$1,200 against ~$600 (c. 2023); Walmart's claim for Walmart+ about
+  three times, low confidence), and the share of that lift that is the loyalty lean (Iyengar, Park &
+  Yu 2022: about two thirds).
+- ``elasticity``: each firm's prices 1% higher from January 2026: the change of its volume (sales at
+  reference prices) in the first month and over 2027-2030, as an elasticity; and every firm's prices
+  10% higher: the market's volume by category (Andreyeva et al. 2010: food 0.27-0.81).
+- ``saturation``: membership shares by year to 2040.
+- ``drift``: headline shares (spend by firm, memberships) in the first and last quarter of the
+  first recorded year (the settled-start goal: under half a point).
+- ``fulfilment``: how Walmart's online orders split between pickup, delivery and express in 2025.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sim  # noqa: E402
+from sim.run import resolve  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+FIRM_PRICES = {"amazon": "amazon.prices", "walmart": "walmart.prices", "rivals": "rivals.prices"}
+
+
+def yearly(result: sim.Result, metric: str, **dimensions: str) -> pd.Series:
+    series = result.series(metric, **dimensions)
+    return series.groupby(series.index.year).mean()
+
+
+def until(end: str) -> dict:
+    """Overrides that end the baseline at ``end``, dropping its later events."""
+    events = [e.model_dump(mode="json") for e in sim.load_scenario(BASELINE).events if e.date.isoformat() <= end]
+    return {"horizon.end": end, "events": events}
+
+
+def runs(overrides: dict, seeds: list[int], shoppers: int) -> list[sim.Result]:
+    scenario = resolve(BASELINE, {"population.shoppers": shoppers, **overrides})
+    return [sim.run(scenario, seed=seed) for seed in seeds]
+
+
+def members(seeds: list[int], shoppers: int) -> None:
+    """Members' spend ratio, with and without the loyalty lean."""
+    print("## members' spend at their firm over non-members' (mean over seeds)")
+    with_lean = runs({}, seeds, shoppers)
+    without = runs({"amazon.prime.loyalty_usd_per_order": 0.0,
+                    "walmart.walmart_plus.loyalty_usd_per_order": 0.0}, seeds, shoppers)
+    for firm in ("amazon", "walmart"):
+        ratio = pd.concat([yearly(r, "member_spend_ratio", firm=firm) for r in with_lean], axis=1).mean(axis=1)
+        plain = pd.concat([yearly(r, "member_spend_ratio", firm=firm) for r in without], axis=1).mean(axis=1)
+        print(f"{firm}: " + ", ".join(f"{year} {value:.2f} (no lean {plain[year]:.2f})"
+                                      for year, value in ratio.items() if year in (2021, 2023, 2025, 2030)))
+
+
+def volume(result: sim.Result, firm: str, start: str, end: str) -> float:
+    spend = result.series("revenue", firm=firm)
+    return float(spend[start:end].mean())
+
+
+def elasticity(seeds: list[int], shoppers: int) -> None:
+    """Each firm's own-price elasticity of its volume; the market's by category."""
+    print("## own-price elasticities (prices x1.01 from 2026-01-05)")
+    short = {"horizon.end": "2030-12-30"}
+    base = runs(short, seeds, shoppers)
+    for firm, key in FIRM_PRICES.items():
+        scenario = resolve(BASELINE, {"population.shoppers": shoppers, **short})
+        prices = getattr(getattr(scenario, firm), "prices")
+        raised = {f"{key}.{c}": round(getattr(prices, c) * 1.01, 6) for c in ("grocery", "discretionary", "health")}
+        events = [e.model_dump(mode="json") for e in scenario.events] + [{"date": "2026-01-05", "set": raised}]
+        up = runs({**short, "events": events}, seeds, shoppers)
+        for label, (start, end) in {"first month": ("2026-01-05", "2026-02-01"),
+                                    "2027-2030": ("2027-01-01", "2030-12-31")}.items():
+            # Volume is revenue at reference prices: revenue / 1.01 after the rise.
+            changes = [volume(u, firm, start, end) / 1.01 / volume(b, firm, start, end) - 1 for u, b in zip(up, base)]
+            print(f"{firm:8s} {label:12s} elasticity {np.mean(changes) / 0.01:+.2f}")
+    print("## market volume, every firm's prices x1.10")
+    scenario = resolve(BASELINE, {"population.shoppers": shoppers, **short})
+    raised = {}
+    for firm, key in FIRM_PRICES.items():
+        prices = getattr(scenario, firm).prices
+        raised.update({f"{key}.{c}": round(getattr(prices, c) * 1.10, 6) for c in ("grocery", "discretionary", "health")})
+    up = runs({**short, **raised}, seeds, shoppers)
+    for category in ("grocery", "discretionary", "health"):
+        changes = []
+        for u, b in zip(up, base):
+            total_u = sum(u.series("revenue", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
+            total_b = sum(b.series("revenue", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
+            changes.append(total_u / 1.10 / total_b - 1)
+        print(f"{category:14s} volume {np.mean(changes):+.1%} (elasticity {np.mean(changes) / 0.10:+.2f})")
+
+
+def saturation(seeds: list[int], shoppers: int) -> None:
+    print("## membership shares to 2040")
+    results = runs({"horizon.end": "2040-12-31"}, seeds, shoppers)
+    table = pd.DataFrame({
+        "prime": pd.concat([yearly(r, "prime_share") for r in results], axis=1).mean(axis=1),
+        "walmart_plus": pd.concat([yearly(r, "walmart_plus_share") for r in results], axis=1).mean(axis=1),
+        "both": pd.concat([yearly(r, "membership_share", segment="both") for r in results], axis=1).mean(axis=1),
+    })
+    print(table.round(3).to_string())
+
+
+def drift(seeds: list[int], shoppers: int) -> None:
+    print("## first recorded year: largest change of a headline share, first quarter to last (points)")
+    results = runs(until("2021-12-27"), seeds, shoppers)
+    rows = []
+    for name, selector in [(f"spend {firm}", ("spend_share", {"firm": firm})) for firm in FIRM_PRICES] + [
+            ("prime", ("prime_share", {})), ("walmart_plus", ("walmart_plus_share", {})),
+            ("both", ("membership_share", {"segment": "both"}))]:
+        metric, dimensions = selector
+        moves = [r.series(metric, **dimensions)[:"2021-12-31"] for r in results]
+        change = np.mean([100 * (s.iloc[-13:].mean() - s.iloc[:13].mean()) for s in moves])
+        rows.append((name, change))
+    for name, change in rows:
+        print(f"{name:14s} {change:+.2f}")
+
+
+def fulfilment(seeds: list[int], shoppers: int) -> None:
+    """Walmart online orders by way of fulfilment, in expectation over this week's households."""
+    from sim.firms.walmart import Walmart
+    from sim.model.market import RetailMarket
+    from sim.vocabulary import WALMART_ONLINE
+
+    print("## Walmart online orders by fulfilment, 2025-06 (expected shares)")
+    scenario = resolve(BASELINE, {"population.shoppers": shoppers, **until("2025-06-30")})
+    model = RetailMarket(scenario, seed=seeds[0])
+    model.run_model()
+    walmart = next(firm for firm in model.firms if isinstance(firm, Walmart))
+    h, costs = model.households, model.household_costs()
+    options = walmart.online_options(model.access.firms["walmart"], costs, h.walmart_plus)
+    scale = model.params.shoppers.fulfilment_taste_usd
+    weights = np.exp(-(options - options.min(axis=0)) / scale)
+    weights /= weights.sum(axis=0)
+    chose = model.choice == WALMART_ONLINE
+    shares = (weights * chose).sum(axis=(1, 2)) / chose.sum()
+    print("pickup {:.0%}, delivery {:.0%}, express {:.0%} of {} Walmart online orders".format(*shares, int(chose.sum())))
+
+
+def lift(seeds: list[int], shoppers: int) -> None:
+    """The causal lift of each membership on its members' buying at its firm, split as Iyengar, Park
+    & Yu (2022) split it: the economic part (its fees, waits and trips) and the loyalty lean."""
+    from sim.model.choice import logit
+    from sim.model.market import RetailMarket
+
+    print("## causal lift of a membership on its members' spend at the firm, 2025-06")
+    scenario = resolve(BASELINE, {"population.shoppers": shoppers, **until("2025-06-30")})
+    model = RetailMarket(scenario, seed=seeds[0])
+    model.run_model()
+    h = model.households
+    for firm in model.membership_firms:
+        name, held = firm.membership, getattr(h, firm.membership)
+        terms = firm.membership_terms
+
+        def spend(member: np.ndarray, loyalty: float) -> float:
+            original = terms.loyalty_usd_per_order
+            object.__setattr__(terms, "loyalty_usd_per_order", loyalty)
+            try:
+                probability = logit(model._utilities(**{name: member}))[0]
+            finally:
+                object.__setattr__(terms, "loyalty_usd_per_order", original)
+            at_firm = probability[list(firm.channels)].sum(axis=0) * h.budget
+            return float(at_firm[:, held].sum())
+
+        loyalty = terms.loyalty_usd_per_order
+        without, economic, full = spend(np.zeros_like(held), 0.0), spend(held, 0.0), spend(held, loyalty)
+        print(f"{name}: members buy {full / without - 1:+.0%} at {firm.name} than they would without it: "
+              f"economic {economic / without - 1:+.0%}, loyalty {full / economic - 1:+.0%} "
+              f"(loyalty's share of the lift {(full - economic) / max(full - without, 1e-9):.0%})")
+
+
+CHECKS = {"members": members, "lift": lift, "elasticity": elasticity, "saturation": saturation, "drift": drift,
+          "fulfilment": fulfilment}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shoppers", type=int, default=5000)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only", default=",".join(CHECKS), help="comma-separated: " + ", ".join(CHECKS))
+    args = parser.parse_args()
+    seeds = list(range(1, args.seeds + 1))
+    started = dt.datetime.now()
+    for name in args.only.split(","):
+        CHECKS[name](seeds, args.shoppers)
+    print(f"({args.shoppers} households, seeds {seeds}, {(dt.datetime.now() - started).total_seconds():.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

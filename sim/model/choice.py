@@ -132,7 +132,7 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         np.multiply(cost, -(h.price_utility * np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)), out=lean)
     value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
-    offline = np.where(access.digital, 0.0, behaviour.offline_penalty)
+    offline = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)
     for channel in ONLINE_CHANNELS:
         value[channel] -= offline
     for firm in firms:
@@ -143,7 +143,10 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
             if loyalty:
                 lean[list(firm.channels)] += members[firm.membership] * (loyalty * h.price_utility)
     # Agents compare channels afresh every week: habit is the household's, not theirs.
-    habit_weight = np.where(access.agent, 0.0, behaviour.habit_weight) if agents else behaviour.habit_weight
+    # Habit is worth a share of the category's basket, in the household's own dollars.
+    habit_weight = behaviour.habit_share_of_basket * h.budget * h.price_utility  # (categories, households)
+    if agents:
+        habit_weight = np.where(access.agent, 0.0, habit_weight)
     lean += h.habit * habit_weight
     value += lean
     return value, lean

@@ -111,7 +111,7 @@ class AmazonAI(Strict):
     programme: Ramp = Ramp(start=dt.date(2023, 1, 1), years=4.0, target=1.0)
     fulfillment_cost_reduction: Share = 0.20
     personalization_value_usd_per_order: UsdPerOrder = Field(
-        0.5, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
+        0.8, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
                          "recommendations; docs/levers.md bounds it by published recommendation lifts)")
     dynamic_pricing_discount: Share = 0.01
     talent_departure_risk_per_year: Share = Field(0.15, description="Chance per year that key AI talent leaves")
@@ -151,7 +151,7 @@ class WholeFoods(Strict):
                                              "same-day area (an assumption: 500 stores reach about half of them)")
     nonmember_fee_usd: UsdPerOrder = Field(12.99, description="Fee per fresh-grocery order without Prime")
     fresh_grocery_value_usd_per_order: UsdPerOrder = Field(
-        10.0, description="Dollars a weekly grocery order from Amazon is worth more to a household near a store "
+        6.0, description="Dollars a weekly grocery order from Amazon is worth more to a household near a store "
                           "(produce, meat and dairy it could not buy there before); an assumption")
 
 
@@ -177,7 +177,7 @@ class Amazon(Strict):
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty: fitted so that it is two thirds of Prime's lift on its members' Amazon buying
     # (Iyengar, Park & Yu 2022); `python benchmarks/demand.py --only lift` prints the split.
-    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0, loyalty_usd_per_order=15.0)
+    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0, loyalty_usd_per_order=13.0)
     delivery: AmazonDelivery = AmazonDelivery()
     rural: RuralNetwork = RuralNetwork()
     ai: AmazonAI = AmazonAI()
@@ -222,7 +222,7 @@ class WalmartAI(Strict):
     associates: int = Field(1_500_000, ge=0, le=10_000_000)
     tools: Ramp = Ramp(start=dt.date(2023, 6, 1), years=3.0, target=1.0)
     service_value_usd_per_order: UsdPerOrder = Field(
-        0.5, description="Dollars a purchase at Walmart (store or online) is worth more at full roll-out: "
+        0.3, description="Dollars a purchase at Walmart (store or online) is worth more at full roll-out: "
                          "associates who answer and find things faster (bounded in docs/levers.md)")
     labour_productivity_gain: Share = 0.05
     cost_per_associate_per_year_usd: UsdPerYear = 100.0
@@ -237,7 +237,7 @@ class WalmartHealth(Strict):
     households_per_clinic: Households = Field(
         60_000, description="Households within reach of a clinic (an assumption: a store's trade area)")
     clinic_value_usd_per_order: UsdPerOrder = Field(
-        5.0, description="Dollars a health purchase at a Walmart store is worth more to a household a clinic "
+        2.5, description="Dollars a health purchase at a Walmart store is worth more to a household a clinic "
                          "reaches (a visit and the prescription at one stop)")
     pharmacy_same_day: Ramp = Ramp(start=dt.date(2021, 1, 1), years=3.0, target=0.92)
 
@@ -247,7 +247,7 @@ class StoreServices(Strict):
 
     level: Share = Field(0.2, description="Share of stores run as service platforms")
     value_per_trip_usd: UsdPerOrder = Field(
-        1.0, description="Dollars a store trip is worth more where the store is a service platform (an errand "
+        0.5, description="Dollars a store trip is worth more where the store is a service platform (an errand "
                          "done on the same trip)")
 
 
@@ -256,7 +256,8 @@ class Agentic(Strict):
 
     adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
     partner_value_usd_per_order: UsdPerOrder = Field(
-        2.0, description="Dollars of ease an agent sees in checking out with its partner, per purchase")
+        1.5, description="Dollars of ease an agent sees in checking out with its partner, per purchase (no "
+                         "source; an assumption with a wide band in docs/levers.md)")
     price_focus: float = Field(2.0, gt=0, le=20, description="How much more agents weigh price and speed")
 
 
@@ -267,7 +268,7 @@ class Walmart(Strict):
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty fitted as Prime's (two thirds of the lift; benchmarks/demand.py --only lift).
     walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15),
-                                          loyalty_usd_per_order=2.0)
+                                          loyalty_usd_per_order=2.3)
     fuel_saving_per_trip_usd: UsdPerOrder = 0.8
     online: WalmartOnline = WalmartOnline()
     express: Express = Express()
@@ -284,7 +285,8 @@ class Turnaround(Strict):
 
     programme: Ramp = Ramp(start=dt.date(2026, 2, 9), years=2.0, target=0.0)
     service_gain_usd_per_order_at_full: UsdPerOrder = Field(
-        3.0, description="Dollars a purchase at a Kroger store is worth more once the turnaround is complete")
+        1.0, description="Dollars a purchase at a Kroger store is worth more once the turnaround is complete "
+                         "(about 2% of a $47 Kroger trip, Numerator)")
     price_cut_at_full: Share = 0.03
 
 
@@ -298,6 +300,6 @@ class Rivals(Strict):
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
     kroger_share: Share = Field(
-        0.15, description="Share of the rivals' shoppers whose store is a Kroger banner (Kroger's $147B of sales "
-                          "against the rivals' aggregate): the households a Kroger turnaround reaches")
+        0.14, description="Share of the rivals' shoppers whose store is a Kroger banner (Kroger's 8.9-11.2% of US "
+                          "grocery dollars, Numerator, against the rivals' ~60-65%): the households its turnaround reaches")
     turnaround: Turnaround = Turnaround()

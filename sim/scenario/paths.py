@@ -46,6 +46,9 @@ def model_at(root: type[BaseModel], parts: tuple[Any, ...]) -> type[BaseModel] |
 # Scenario keys that were renamed: old dotted path -> (new dotted path, what changed). A file that
 # still uses an old key fails with a message naming the new one (CHANGELOG.md lists them).
 RENAMED = {
+    "shoppers.habit_weight": ("shoppers.habit_share_of_basket", "a share of the category's basket in dollars, "
+                              "not utility"),
+    "shoppers.offline_penalty": ("shoppers.offline_penalty_usd", "dollars an order, not utility"),
     "amazon.ai.personalization_utility": ("amazon.ai.personalization_value_usd_per_order", "dollars, not utility"),
     "amazon.health.kiosk_utility": ("amazon.health.kiosk_value_usd_per_order", "dollars, not utility"),
     "amazon.whole_foods.fresh_grocery_utility": ("amazon.whole_foods.fresh_grocery_value_usd_per_order",

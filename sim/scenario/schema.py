@@ -77,7 +77,10 @@ class Geography(Strict):
 class ShopperBehaviour(Strict):
     """How households weigh price, time, habit and access when choosing a channel each week."""
 
-    price_utility_per_usd: float = Field(0.03, gt=0, le=10, description="Utility of one dollar for a median-income household")
+    price_utility_per_usd: float = Field(
+        0.016, gt=0, le=10, description="Utility of one dollar for a median-income household: set so that each "
+                                        "firm's long-run own-price elasticity lies in the store-level range of "
+                                        "-1 to -3 (docs/MODEL.md; benchmarks/demand.py measures it)")
     price_income_elasticity: Elasticity = 0.5
     price_sigma: Spread = 0.3
     weekly_budget_usd: CategoryDollars = CategoryDollars(grocery=150.0, discretionary=90.0, health=20.0)
@@ -96,10 +99,18 @@ class ShopperBehaviour(Strict):
     fulfilment_taste_usd: UsdPerOrder = Field(
         4.0, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
                                "express from one week to the next (the scale of the logit among them)")
-    wait_cost_per_day_usd: CategoryDollars = CategoryDollars(grocery=8.0, discretionary=2.0, health=6.0)
-    habit_weight: Gain = 1.5
+    wait_cost_per_day_usd: CategoryDollars = Field(
+        CategoryDollars(grocery=3.0, discretionary=1.5, health=3.0),
+        description="Dollars a day of waiting for delivery, for a median-income household: discretionary so that a "
+                    "business day faster lifts online sales about 1.5% (Fisher, Gallino & Xu 2019); grocery and "
+                    "health from what a third of shoppers would pay for same-day, $5-10 (AlixPartners 2022)")
+    habit_share_of_basket: Share = Field(
+        0.12, description="What shopping where one always shops is worth, as a share of the category's weekly "
+                          "basket: a switching cost of about 12% of a grocery basket (Richards & Liaukonyte 2023)")
     habit_learning_rate: Share = 0.1
-    offline_penalty: Gain = Field(2.0, description="Utility lost ordering online without broadband")
+    offline_penalty_usd: UsdPerOrder = Field(
+        20.0, description="Dollars an online order costs more without home broadband (a phone's small screen "
+                          "and data plan; 15-17% of adults are smartphone-only, Pew)")
 
 
 class MembershipBehaviour(Strict):

@@ -25,11 +25,10 @@ import pyarrow.parquet as pq
 from .errors import UserError
 from .outputs import mark, prepare_output, staging
 from .scenario import Scenario
+from .vocabulary import FIRMS, SEGMENTS
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
 RUNS = "runs"
-SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
-FIRMS = ("amazon", "walmart", "rivals")
 
 
 def package_version() -> str:

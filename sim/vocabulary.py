@@ -21,8 +21,8 @@ HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a year
 MONTHS_PER_YEAR = 12
 
 # -- what households choose among -------------------------------------------------------------
-CHANNELS = ("amazon", "walmart_store", "walmart_online", "rivals")
-AMAZON, WALMART_STORE, WALMART_ONLINE, RIVALS = range(len(CHANNELS))
+CHANNELS = ("amazon", "walmart_store", "walmart_online", "kroger", "rivals")
+AMAZON, WALMART_STORE, WALMART_ONLINE, KROGER, RIVALS = range(len(CHANNELS))
 N_CHANNELS = len(CHANNELS)
 ONLINE_CHANNELS = (AMAZON, WALMART_ONLINE)  # households without broadband pay the offline penalty on these
 GROCERY, DISCRETIONARY, HEALTH = range(len(CATEGORIES))
@@ -31,9 +31,10 @@ URBAN, SUBURBAN, RURAL = range(len(LOCALES))
 N_LOCALES = len(LOCALES)
 
 # -- who sells ----------------------------------------------------------------------------------
-FIRMS = ("amazon", "walmart", "rivals")
+# "rivals" are the other grocers and general merchandisers (Costco, Target, Albertsons, local stores).
+FIRMS = ("amazon", "walmart", "kroger", "rivals")
 FIRM_OF_CHANNEL = np.array([FIRMS.index("amazon"), FIRMS.index("walmart"), FIRMS.index("walmart"),
-                            FIRMS.index("rivals")])
+                            FIRMS.index("kroger"), FIRMS.index("rivals")])
 # Households' memberships, each a firm's (its scenario block and the households' columns): membership
 # k is bit k of a household's segment index, Prime + 2 x Walmart+.
 MEMBERSHIPS = ("prime", "walmart_plus")

@@ -1,4 +1,6 @@
-"""Kroger, Target, Costco and local stores as one aggregate competitor."""
+"""The grocers beside Walmart and Amazon: Kroger, and the others (Costco, Target, Albertsons, local
+stores) as one aggregate. Both are store chains with a small online business; Kroger also has a
+turnaround programme and stores near only part of the country."""
 
 from __future__ import annotations
 
@@ -6,52 +8,80 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import RIVALS, Offer, Sales
+from ..vocabulary import KROGER, RIVALS, Offer, Sales
 from .base import Firm, Reach
 
+# Dollars that make a channel no option at all for a household (no store of the chain nearby): its
+# logit weight is exp(-price_utility * this), zero in double precision, without infinities.
+OUT_OF_REACH_USD = 1e5
 
-class Rivals(Firm):
-    """The rest of the market, with its own prices, service and a possible turnaround.
 
-    Kroger's turnaround (a new chief executive in February 2026) phases in better service and
-    lower prices over its ramp, at Kroger's stores only: the service for the households whose rival
-    store is a Kroger banner (``kroger_share`` of them), the price cut in proportion to Kroger's part
-    of the aggregate's sales (the aggregate has one price per category).
-    """
+class Grocer(Firm):
+    """A store chain: prices and assortment from its scenario block, the trip to its nearest store,
+    and a small online share of its orders."""
+
+    def prepare(self, date: dt.date, offer: Offer) -> None:
+        p = self.params
+        (channel,) = self.channels
+        offer.price[channel] = self.prices() * (1.0 - self.price_cut(date))
+        offer.constant[channel] = np.asarray(p.assortment.as_tuple()) + p.service_quality
+        self.ad_yield = 0.0
+
+    def price_cut(self, date: dt.date) -> float:
+        """Share off its prices this week (a programme of its own)."""
+        return 0.0
+
+    def service_costs(self, reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
+        """The trip to its store, the category's share of it."""
+        (channel,) = self.channels
+        return {channel: np.outer(costs.behaviour.trip_share.as_tuple(), costs.trips[self.store_distance])}
+
+    def online_revenue(self, sales: Sales) -> float:
+        return float(sales.spend[list(self.channels)].sum()) * self.params.online_share_of_orders
+
+    def fulfillment_cost(self, sales: Sales) -> float:
+        economics = self.model.params.economics
+        online_orders = float(sales.orders[list(self.channels)].sum()) * self.params.online_share_of_orders
+        visits = float(sales.visits[list(self.channels)].sum())
+        return visits * economics.store_cost_per_trip_usd + online_orders * economics.rival_online_cost_per_order_usd
+
+
+class Rivals(Grocer):
+    """The other grocers and general merchandisers, as one aggregate with its own prices and service."""
 
     name = "rivals"
     channels = (RIVALS,)
     store_distance = "rival_miles"
 
+
+class Kroger(Grocer):
+    """Kroger and its banners: an option for the households near one of its stores.
+
+    Its turnaround (a new chief executive in February 2026) phases in better service (dollars a
+    purchase) and lower prices over its ramp.
+    """
+
+    name = "kroger"
+    channels = (KROGER,)
+    store_distance = "kroger_miles"
+
     def __init__(self, model) -> None:
         super().__init__(model)
-        self.turnaround = 0.0  # how far Kroger's turnaround has come this week
+        self.turnaround = 0.0  # how far the turnaround has come this week
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
-        p = self.params
-        turnaround = p.turnaround.programme.level(date)
-        self.turnaround = turnaround
-        offer.price[RIVALS] = self.prices() * (1.0 - p.turnaround.price_cut_at_full * turnaround * p.kroger_share)
-        offer.constant[RIVALS] = np.asarray(p.assortment.as_tuple()) + p.service_quality
-        self.ad_yield = 0.0
+        self.turnaround = self.params.turnaround.programme.level(date)
+        super().prepare(date, offer)
+
+    def price_cut(self, date: dt.date) -> float:
+        return self.params.turnaround.price_cut_at_full * self.turnaround
 
     def reach(self, households, offer: Offer) -> Reach:
-        """The households whose rival store is a Kroger banner."""
-        return Reach({"kroger": households.rival_rank < self.params.kroger_share})
+        """The households with one of its stores among their options."""
+        return Reach({"kroger_store": households.rival_rank < self.params.households_reached})
 
     def service_costs(self, reach, costs, member: np.ndarray | None) -> dict[int, np.ndarray]:
-        """The trip to a rival store, the category's share of it, less the turnaround's better service
-        at a Kroger store."""
-        trip = np.outer(costs.behaviour.trip_share.as_tuple(), costs.trips[self.store_distance])
-        gain = self.params.turnaround.service_gain_usd_per_order_at_full * self.turnaround
-        return {RIVALS: trip - reach.kroger * gain if gain else trip}
-
-    def online_revenue(self, sales: Sales) -> float:
-        return float(sales.spend[RIVALS].sum()) * self.params.online_share_of_orders
-
-    def fulfillment_cost(self, sales: Sales) -> float:
-        economics = self.model.params.economics
-        online_orders = float(sales.orders[RIVALS].sum()) * self.params.online_share_of_orders
-        return float(sales.visits[RIVALS]) * economics.store_cost_per_trip_usd + (
-            online_orders * economics.rival_online_cost_per_order_usd
-        )
+        """The trip to its store less the turnaround's better service; no option where no store is near."""
+        trip = super().service_costs(reach, costs, member)[KROGER]
+        trip -= self.params.turnaround.service_gain_usd_per_order_at_full * self.turnaround
+        return {KROGER: np.where(reach.kroger_store, trip, OUT_OF_REACH_USD)}

@@ -39,13 +39,14 @@ class Households:
     budget: np.ndarray  # (categories, n) dollars a week at reference prices
     store_miles: np.ndarray  # to the nearest Walmart
     rival_miles: np.ndarray  # to the nearest rival store
+    kroger_miles: np.ndarray  # to the nearest Kroger-family store, for the households near one
     amazon_rank: np.ndarray  # order of Amazon's same/next-day reach within the zone
     rollout_rank: np.ndarray  # order of Walmart's express-store roll-out
     dark_store_rank: np.ndarray  # order of dark-store reach
     pharmacy_rank: np.ndarray  # order of pharmacy same-day reach
     access_rank: np.ndarray  # order of broadband reach
     tech_rank: np.ndarray  # order of taking up AI shopping agents
-    rival_rank: np.ndarray  # whose rival store is a Kroger banner: those below Kroger's share
+    rival_rank: np.ndarray  # whose options include a Kroger-family store: those below its reach
     service_rank: np.ndarray  # order of Walmart stores becoming service platforms (and clinics' reach)
     prime_taste: np.ndarray  # dollars a year of own liking for Prime
     walmart_plus_taste: np.ndarray
@@ -186,6 +187,8 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     rival_median = np.asarray(world.rival_distance_median_miles.as_tuple())[locale]
     store_miles = _lognormal(streams["population.store_distance"], store_median, world.distance_sigma)
     rival_miles = _lognormal(streams["population.rival_distance"], rival_median, world.distance_sigma)
+    # A Kroger store, where there is one, is about as far as the nearest other grocer.
+    kroger_miles = _lognormal(streams["population.kroger_distance"], rival_median, world.distance_sigma)
 
     ranks = streams["population.ranks"].random((6, n))
     store_ranks = streams["population.store_ranks"].random((2, n))  # a stream of their own: the others stay as drawn
@@ -197,6 +200,7 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     return Households(
         zone=zone, state=state, locale=locale, income=income, price_utility=price_utility,
         value_of_time=value_of_time, budget=budget, store_miles=store_miles, rival_miles=rival_miles,
+        kroger_miles=kroger_miles,
         amazon_rank=ranks[0], rollout_rank=ranks[1], dark_store_rank=ranks[2], pharmacy_rank=ranks[3],
         access_rank=ranks[4], tech_rank=ranks[5], rival_rank=store_ranks[0], service_rank=store_ranks[1],
         prime_taste=tastes[0], walmart_plus_taste=tastes[1],

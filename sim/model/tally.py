@@ -37,14 +37,16 @@ def cell_base(locale: np.ndarray) -> np.ndarray:
     return (locale * N_CATEGORIES + np.arange(N_CATEGORIES)[:, None]) * N_CHANNELS
 
 
-CHOICE_BITS = 2 * N_CATEGORIES  # a household's channel in each category, two bits per category
+CHANNEL_BITS = max(1, (N_CHANNELS - 1).bit_length())  # bits that hold a channel's index
+CHOICE_BITS = CHANNEL_BITS * N_CATEGORIES  # a household's channel in each category, one field per category
 
 
 def choice_code(choice: np.ndarray) -> np.ndarray:
-    """Each household's week as one small code: the channel chosen in category k is bits 2k, 2k+1."""
-    code = choice[0].copy()
+    """Each household's week as one small code: the channel chosen in category k is the k-th field of
+    ``CHANNEL_BITS`` bits."""
+    code = choice[0].astype(np.int32)
     for category in range(1, N_CATEGORIES):
-        code |= np.left_shift(choice[category], 2 * category, dtype=code.dtype)
+        code |= np.left_shift(choice[category], CHANNEL_BITS * category, dtype=np.int32)
     return code
 
 
@@ -53,7 +55,8 @@ def _choice_tables() -> tuple[np.ndarray, np.ndarray]:
     and (channels + firms, codes) 1 where the household used each channel in any category, then each
     firm in any of its channels."""
     codes = np.arange(1 << CHOICE_BITS)
-    chosen = np.stack([(codes >> 2 * category) & 3 for category in range(N_CATEGORIES)])  # (categories, codes)
+    chosen = np.stack([(codes >> CHANNEL_BITS * category) & ((1 << CHANNEL_BITS) - 1)
+                       for category in range(N_CATEGORIES)])  # (categories, codes)
     went = chosen[:, None, :] == np.arange(N_CHANNELS)[None, :, None]  # (categories, channels, codes)
     uses = went.any(axis=0)
     firm_uses = [uses[FIRM_OF_CHANNEL == firm].any(axis=0) for firm in range(len(FIRMS))]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-FIRM_COLOURS = {"amazon": "#E69F00", "walmart": "#0072B2", "rivals": "#009E73"}
-FIRM_NAMES = {"amazon": "Amazon", "walmart": "Walmart", "rivals": "Rivals"}
-CHANNEL_COLOURS = {"amazon": "#E69F00", "walmart_store": "#0072B2", "walmart_online": "#56B4E9", "rivals": "#009E73"}
+FIRM_COLOURS = {"amazon": "#E69F00", "walmart": "#0072B2", "kroger": "#D55E00", "rivals": "#009E73"}
+FIRM_NAMES = {"amazon": "Amazon", "walmart": "Walmart", "kroger": "Kroger", "rivals": "Other grocers"}
+CHANNEL_COLOURS = {"amazon": "#E69F00", "walmart_store": "#0072B2", "walmart_online": "#56B4E9", "kroger": "#D55E00",
+                   "rivals": "#009E73"}
 CHANNEL_NAMES = {"amazon": "Amazon", "walmart_store": "Walmart store", "walmart_online": "Walmart delivery/pickup",
-                 "rivals": "Rivals"}
+                 "kroger": "Kroger", "rivals": "Other grocers"}
 SEGMENT_COLOURS = {"none": "#7F7F7F", "prime_only": "#E69F00", "walmart_plus_only": "#0072B2", "both": "#CC79A7"}
 SEGMENT_NAMES = {"none": "No membership", "prime_only": "Prime only", "walmart_plus_only": "Walmart+ only",
                  "both": "Both"}

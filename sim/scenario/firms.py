@@ -177,7 +177,7 @@ class Amazon(Strict):
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty: fitted so that it is two thirds of Prime's lift on its members' Amazon buying
     # (Iyengar, Park & Yu 2022); `python benchmarks/demand.py --only lift` prints the split.
-    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0, loyalty_usd_per_order=13.0)
+    prime: Membership = Membership(fee_annual=119.0, perks_value_usd=20.0, loyalty_usd_per_order=12.0)
     delivery: AmazonDelivery = AmazonDelivery()
     rural: RuralNetwork = RuralNetwork()
     ai: AmazonAI = AmazonAI()
@@ -268,7 +268,7 @@ class Walmart(Strict):
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty fitted as Prime's (two thirds of the lift; benchmarks/demand.py --only lift).
     walmart_plus: Membership = Membership(fee_annual=98.0, perks_value_usd=90.0, launch=dt.date(2020, 9, 15),
-                                          loyalty_usd_per_order=2.3)
+                                          loyalty_usd_per_order=2.6)
     fuel_saving_per_trip_usd: UsdPerOrder = 0.8
     online: WalmartOnline = WalmartOnline()
     express: Express = Express()
@@ -281,7 +281,8 @@ class Walmart(Strict):
 
 
 class Turnaround(Strict):
-    """A leadership change (Kroger's new chief executive) phasing in better service and prices."""
+    """A leadership change (Kroger's new chief executive, a former Walmart U.S. chief, February 2026)
+    phasing in better service and lower prices at Kroger's stores."""
 
     programme: Ramp = Ramp(start=dt.date(2026, 2, 9), years=2.0, target=0.0)
     service_gain_usd_per_order_at_full: UsdPerOrder = Field(
@@ -291,15 +292,29 @@ class Turnaround(Strict):
 
 
 class Rivals(Strict):
-    """Kroger, Target, Costco and local stores as one aggregate; Kroger's own programmes reach the
-    households whose store is a Kroger banner (``kroger_share``)."""
+    """The other grocers and general merchandisers (Costco, Target, Albertsons, local stores) as one
+    aggregate."""
 
     prices: CategoryPrices = CategoryPrices(grocery=1.03, discretionary=1.04, health=1.02)
     assortment: CategoryValues = CategoryValues(grocery=1.0, discretionary=0.9, health=1.0)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
-    kroger_share: Share = Field(
-        0.14, description="Share of the rivals' shoppers whose store is a Kroger banner (Kroger's 8.9-11.2% of US "
-                          "grocery dollars, Numerator, against the rivals' ~60-65%): the households its turnaround reaches")
+
+
+class Kroger(Rivals):
+    """Kroger and its banners (Ralphs, Fred Meyer, King Soopers, Harris Teeter...): 2,719 stores in 35
+    states and DC, 2,254 pharmacies, about 10% of US grocery dollars. Its stores are an option only
+    for the households that live near one (``households_reached``)."""
+
+    prices: CategoryPrices = CategoryPrices(grocery=1.05, discretionary=1.06, health=1.02)
+    assortment: CategoryValues = Field(
+        CategoryValues(grocery=0.0, discretionary=-3.0, health=0.0),
+        description="Utility of its assortment: grocery fitted to its share of US grocery dollars "
+                    "(calibration/targets.yaml); little general merchandise; a pharmacy in most stores")
+    online_share_of_orders: Share = Field(0.09, description="Share of its sales ordered online (pickup and "
+                                          "delivery, about $13B of $147B)")
+    households_reached: Share = Field(
+        0.45, description="Share of households with a Kroger-family store among their options (2,719 stores "
+                          "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()

@@ -12,10 +12,10 @@ from pydantic import BaseModel
 
 # Blocks an event may change while a run is under way. The others shape the run itself
 # (calendar, population, geography draws, seed) and can only be set before it starts.
-EVENT_BLOCKS = ("amazon", "walmart", "rivals", "shoppers", "memberships", "economics", "returns")
+EVENT_BLOCKS = ("amazon", "walmart", "kroger", "rivals", "shoppers", "memberships", "economics", "returns")
 # Blocks whose values a sweep may vary and a calibration may fit (the world's set-up too).
 PARAMETER_BLOCKS = ("population", "geography", "shoppers", "memberships", "economics", "returns", "amazon", "walmart",
-                    "rivals")
+                    "kroger", "rivals")
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -59,9 +59,13 @@ RENAMED = {
     "walmart.store_services.utility_at_full": ("walmart.store_services.value_per_trip_usd",
                                                "dollars a trip, at the stores that offer the services"),
     "walmart.agentic.partner_utility": ("walmart.agentic.partner_value_usd_per_order", "dollars, not utility"),
-    "rivals.turnaround.service_gain_at_full": ("rivals.turnaround.service_gain_usd_per_order_at_full",
-                                               "dollars, and only at Kroger's stores (rivals.kroger_share)"),
+    "rivals.turnaround.service_gain_at_full": ("kroger.turnaround.service_gain_usd_per_order_at_full",
+                                               "Kroger is a firm of its own; dollars, not utility"),
+    "kroger.turnaround.service_gain_at_full": ("kroger.turnaround.service_gain_usd_per_order_at_full",
+                                               "dollars, not utility"),
 }
+# Blocks that moved: every key under the old block now lives under the new one.
+MOVED = {"rivals.turnaround": ("kroger.turnaround", "Kroger is a firm of its own, apart from the other rivals")}
 
 
 def renamed(dotted: str) -> str | None:
@@ -69,6 +73,9 @@ def renamed(dotted: str) -> str | None:
     if dotted in RENAMED:
         new, what = RENAMED[dotted]
         return f"'{dotted.rsplit('.', 1)[-1]}' was renamed '{new}' ({what}; see CHANGELOG.md)"
+    for old, (new, what) in MOVED.items():
+        if dotted == old or dotted.startswith(old + "."):
+            return f"'{old}' moved to '{new}{dotted[len(old):]}' ({what}; see CHANGELOG.md)"
     return None
 
 

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS, PLAIN_NAME_PATTERN
 
-from .firms import Amazon, Rivals, Walmart
+from .firms import Amazon, Kroger, Rivals, Walmart
 from .types import (
     FIRST_DATE,
     CategoryDollars,
@@ -182,6 +182,7 @@ class Scenario(Strict):
     returns: Returns = Returns()
     amazon: Amazon = Amazon()
     walmart: Walmart = Walmart()
+    kroger: Kroger = Kroger()
     rivals: Rivals = Rivals()
     events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
 

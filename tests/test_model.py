@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.firms import Amazon, Rivals, Walmart
+from sim.firms import Amazon, Kroger, Rivals, Walmart
 from sim.model.choice import logsum, price_weight
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
 from sim.results import select
+from sim.vocabulary import AMAZON, WALMART_ONLINE, WALMART_STORE
 
 from .conftest import SHIPPED, small
 
@@ -53,7 +54,7 @@ def test_required_metrics_and_dimensions(result: sim.Result) -> None:
     assert set(table.loc[table.metric == "membership_share", "segment"].astype(str)) == {
         "none", "prime_only", "walmart_plus_only", "both"}
     spend = table[table.metric == "spend_share"]
-    assert {"amazon", "walmart", "rivals"} == set(spend["firm"].astype(str))
+    assert {"amazon", "walmart", "kroger", "rivals"} == set(spend["firm"].astype(str))
     assert {"urban", "suburban", "rural", "all", "TX", "CA"} <= set(spend["locale"].astype(str))
     assert {"grocery", "discretionary", "health", "all"} == set(spend["category"].astype(str))
 
@@ -63,8 +64,8 @@ def test_households_are_one_agent_set_and_firms_are_mesa_agents() -> None:
     model.step()
     households = model.households
     assert len(households) == 50 and len(households.frame()) == 50
-    assert [len(model.agents_by_type[kind]) for kind in (Amazon, Walmart, Rivals)] == [1, 1, 1]
-    assert len(model.agents) == 3, "no per-household Python objects"
+    assert [len(model.agents_by_type[kind]) for kind in (Amazon, Walmart, Kroger, Rivals)] == [1, 1, 1, 1]
+    assert len(model.agents) == 4, "no per-household Python objects"
     row = 7
     one = households.look(row, model.geography.state_codes)
     assert one["locale"] in ("urban", "suburban", "rural") and len(one["state"]) == 2
@@ -75,7 +76,9 @@ def test_households_are_one_agent_set_and_firms_are_mesa_agents() -> None:
 
 
 def test_membership_values_equal_a_full_recomputation() -> None:
-    """Rescaling only the membership's channels gives the same values as recomputing every utility."""
+    """Rescaling only the membership's channels gives the same values as recomputing every utility
+    with and without it, less the members' loyalty lean on its channels (which comes with holding it
+    and is no part of what a household expects of it)."""
     model = RetailMarket(small(population__shoppers=300))
     for _ in range(10):
         model.step()
@@ -85,13 +88,56 @@ def test_membership_values_equal_a_full_recomputation() -> None:
     weight = price_weight(h, model.offer, model.access)
     median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity
     values = model.membership_value
-    direct = shopping_value(logsum(model._utilities(prime=yes)), logsum(model._utilities(prime=no)),
+    with_prime = model._utilities(prime=yes)
+    with_prime[AMAZON] -= h.price_utility * p.amazon.prime.loyalty_usd_per_order
+    direct = shopping_value(logsum(with_prime), logsum(model._utilities(prime=no)),
                             weight) + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
     assert values["prime"] == pytest.approx(direct - p.amazon.prime.fee_annual, rel=1e-9, abs=1e-6)
-    direct = shopping_value(logsum(model._utilities(walmart_plus=yes)), logsum(model._utilities(walmart_plus=no)),
+    with_plus = model._utilities(walmart_plus=yes)
+    with_plus[[WALMART_STORE, WALMART_ONLINE]] -= h.price_utility * p.walmart.walmart_plus.loyalty_usd_per_order
+    direct = shopping_value(logsum(with_plus), logsum(model._utilities(walmart_plus=no)),
                             weight) + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
     assert values["walmart_plus"] == pytest.approx(direct - p.walmart.walmart_plus.fee_annual, rel=1e-9, abs=1e-6)
     assert np.ptp(values["prime"]) > 10, "values differ between households"
+    assert p.amazon.prime.loyalty_usd_per_order > 0 and p.walmart.walmart_plus.loyalty_usd_per_order > 0
+
+
+def test_habits_start_at_their_fixed_point() -> None:
+    """In the first week, when the households shop, each one's habits are the choice shares that the
+    week's offers give with those habits: one more round of ``habit = P(habit)`` moves them by less
+    than 1e-9, and they are shares (each category's sum to one)."""
+
+    class Probe(RetailMarket):
+        def households_shop(self) -> None:
+            if self.steps == 1:
+                habit = self.households.habit
+                self.settled = habit.copy()
+                self.settle_habits(rounds=1)
+                self.once_more = habit.copy()
+                habit[...] = self.settled
+            super().households_shop()
+
+    model = Probe(small(population__shoppers=300))
+    model.step()
+    settled = model.settled
+    assert settled.sum(axis=0) == pytest.approx(np.ones(settled.shape[1:]))
+    assert np.abs(model.once_more - settled).max() < 1e-9
+    assert np.abs(settled - 1 / settled.shape[0]).max() > 0.1, "not a uniform start"
+
+
+def test_member_spend_ratio_by_hand() -> None:
+    """A member's spend at its membership's firm over a non-member's, household by household."""
+    model = RetailMarket(small(population__shoppers=300))
+    for _ in range(6):
+        model.step()
+    for firm, channels in ((model.amazon, (AMAZON,)), (model.walmart, (WALMART_STORE, WALMART_ONLINE))):
+        held = getattr(model.households, firm.membership)
+        at_firm = [sum(model.spend[c, i] for c in range(3) if model.choice[c, i] in channels)
+                   for i in range(model.households.n)]
+        members = [spend for spend, member in zip(at_firm, held) if member]
+        others = [spend for spend, member in zip(at_firm, held) if not member]
+        expected = (sum(members) / len(members)) / (sum(others) / len(others))
+        assert model.collector.member_spend_ratio(firm) == pytest.approx(expected, rel=1e-12)
 
 
 def test_parts_give_the_same_week_as_one_piece(monkeypatch) -> None:

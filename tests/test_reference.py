@@ -1,4 +1,5 @@
-"""The vectorized kernel against the per-agent reference: the same choices and membership decisions."""
+"""The vectorized kernel against the per-agent reference: the same choices, habits, membership
+decisions and consumer surplus."""
 
 from __future__ import annotations
 
@@ -15,10 +16,18 @@ from .reference import ReferenceMarket
     {},
     {"walmart__agentic__adoption__start": "2021-01-01", "walmart__agentic__adoption__target": 0.6,
      "amazon__satellite__service__start": "2021-01-01", "amazon__satellite__service__target": 0.5,
-     "walmart__dark_stores__count": 40, "amazon__health__kiosks": 300},
-], ids=["defaults", "agents-dark-stores-kiosks"])
+     "walmart__dark_stores__count": 40, "amazon__health__kiosks": 300,
+     # Services that reach some households and not others: Whole Foods fresh grocery, clinics in their
+     # states (enough of them to reach a good part of those states), half the stores service platforms,
+     # Kroger's turnaround under way; members pay no delivery fee from $300 a week (so some do pay).
+     "amazon__whole_foods__roll_out__start": "2020-09-01", "amazon__whole_foods__roll_out__target": 1.0,
+     "walmart__health__clinics": 300, "walmart__store_services__level": 0.5,
+     "kroger__turnaround__programme__start": "2020-06-01", "kroger__turnaround__programme__target": 1.0,
+     "walmart__online__member_free_delivery_minimum_usd": 300.0},
+], ids=["defaults", "agents-dark-stores-kiosks-services"])
 def test_vectorized_and_per_agent_models_make_the_same_decisions(levers: dict) -> None:
-    """Week by week over 29 weeks (seven membership reviews), on 150 households."""
+    """Week by week over 29 weeks (seven membership reviews), on 150 households, from the same start
+    (memberships launched and habits settled household by household in the reference)."""
     scenario = small(population__shoppers=150, horizon__end="2021-04-26", horizon__warmup_weeks=12, **levers)
     fast, slow = RetailMarket(scenario, seed=12), ReferenceMarket(scenario, seed=12)
     weeks = reviews = 0
@@ -28,15 +37,23 @@ def test_vectorized_and_per_agent_models_make_the_same_decisions(levers: dict) -
         slow.step()
         if held is None:
             held = (fast.households.prime.copy(), fast.households.walmart_plus.copy())
+            assert np.array_equal(held[0], slow.households.prime), "launched differently"
+            assert np.array_equal(held[1], slow.households.walmart_plus), "launched differently"
         weeks += 1
         reviews += fast.month_starts()
         assert np.array_equal(fast.choice, slow.choice), f"choices differ in week {weeks}"
         assert np.array_equal(fast.households.prime, slow.households.prime), f"Prime differs in week {weeks}"
         assert np.array_equal(fast.households.walmart_plus, slow.households.walmart_plus), f"Walmart+ in week {weeks}"
         assert np.allclose(fast.households.habit, slow.households.habit, rtol=0, atol=1e-12)
+        assert np.allclose(fast.surplus, slow.surplus, rtol=1e-10, atol=1e-9), f"surplus differs in week {weeks}"
+        assert np.allclose(fast.spend, slow.spend, rtol=1e-12) and np.allclose(fast.quantity, slow.quantity, rtol=1e-12)
     assert weeks == 29 and reviews == 7
     assert np.array_equal(fast.households.prime_months, slow.households.prime_months)
     assert np.array_equal(fast.households.walmart_plus_months, slow.households.walmart_plus_months)
     # The decisions were not trivial: every channel was chosen, and memberships changed hands.
-    assert len(np.unique(fast.choice)) == 4
+    assert len(np.unique(fast.choice)) == fast.choice.max() + 1 == 5
     assert (held[0] != fast.households.prime).any() or (held[1] != fast.households.walmart_plus).any()
+    if levers:  # the scoped services reached some households and missed others
+        flags = fast.access.flags()
+        for flag in ("whole_foods", "clinic", "store_services", "kroger_store", "agent", "kiosk"):
+            assert 0 < flags[flag].sum() < fast.households.n, flag

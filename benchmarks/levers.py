@@ -155,7 +155,8 @@ def run_all(scenarios: dict[str, Path], seeds: list[int], shoppers: int, outcome
 # -- differences -----------------------------------------------------------------------------------------
 
 def period_means(weekly: pd.DataFrame, first: int, last: int) -> pd.Series:
-    """Mean of the weekly values dated in calendar years ``first`` to ``last``, by outcome label."""
+    """Mean of the values dated in calendar years ``first`` to ``last``, by outcome label (weekly
+    values; a series recorded monthly, such as a state's, by its monthly values)."""
     years = pd.DatetimeIndex(weekly["date"]).year
     rows = weekly[(years >= first) & (years <= last)]
     if rows.empty:

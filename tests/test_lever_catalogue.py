@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main as retailsim
+from sim.jobs.executors import default_workers
 from sim.scenario import load_scenario
 
 from .conftest import ROOT, SCENARIOS
@@ -56,7 +57,7 @@ LEVERS = (
 )
 SHOPPERS = 3000  # 19 scenarios x 2 seeds: about 140 CPU seconds (Nov 2026), 70 s on two workers
 SEEDS = [2021, 557503428]  # replicate_seeds(2021, 2): the benchmark's first two seeds
-WORKERS = 2
+WORKERS = min(2, default_workers())
 PERIOD = re.compile(r"^(?P<first>\d{4})(?:\s*[-\u2013]\s*(?P<last>\d{4}))?$")
 SIGNS = {"+": 1, "-": -1, "\u2212": -1, "0": 0}
 

@@ -168,7 +168,7 @@ class ReferenceShopper(mesa.Agent):
             if channel == WALMART_ONLINE:
                 lean += focus * pu * m.params.walmart.agentic.partner_value_usd_per_order
         for name, channels in CHANNELS_OF.items():
-            if loyal[name] and channel in channels:
+            if loyal[name] and channel in channels and not a["agent"]:
                 lean += pu * terms_of(m.params, name).loyalty_usd_per_order
         if not a["agent"]:
             lean += habit[channel, category, i] * b.habit_share_of_basket * h.budget[category, i] * pu
@@ -229,7 +229,7 @@ class ReferenceShopper(mesa.Agent):
             if held:
                 terms = terms_of(p, name)
                 perks = terms.perks_value_usd * ratio ** p.memberships.perks_income_elasticity
-                surplus += (perks - terms.fee_annual) / 52.0
+                surplus += (perks - terms.fee_annual + getattr(h, f"{name}_taste")[i]) / 52.0
         m.surplus[i] = surplus
         rate = p.shoppers.habit_learning_rate
         for category in CATEGORIES:
@@ -313,7 +313,7 @@ class ReferenceMarket(RetailMarket):
             setattr(h, name, joins if consider is None else consider & joins)
             self._launched.add(name)
 
-    def settle_habits(self, rounds: int = 30) -> None:
+    def settle_habits(self, rounds: int = 10) -> None:
         for shopper in self.reference_shoppers:
             shopper.settle(rounds)
 

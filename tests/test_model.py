@@ -121,7 +121,7 @@ def test_habits_start_at_their_fixed_point() -> None:
     model.step()
     settled = model.settled
     assert settled.sum(axis=0) == pytest.approx(np.ones(settled.shape[1:]))
-    assert np.abs(model.once_more - settled).max() < 1e-9
+    assert np.abs(model.once_more - settled).max() < 1e-6  # ten rounds: settle_habits' own promise
     assert np.abs(settled - 1 / settled.shape[0]).max() > 0.1, "not a uniform start"
 
 

@@ -35,6 +35,9 @@ FROZEN = dict(memberships__innovation_p_per_year=0.0, memberships__imitation_q_p
 NEUTRAL_AGENTS = dict(walmart__agentic__price_focus=1.0, walmart__agentic__partner_value_usd_per_order=0.0)
 # No member's loyalty: a lean of its own, which a second lean (habit) can offset as well as add to.
 NO_LOYALTY = dict(amazon__prime__loyalty_usd_per_order=0.0, walmart__walmart_plus__loyalty_usd_per_order=0.0)
+# No member at all: fees no household pays. Launch decisions weigh settled habits, which differ with
+# habit's weight and with delegation, so runs that compare habits keep memberships out of the way.
+NO_MEMBERS = dict(**FROZEN, amazon__prime__fee_annual=10_000.0, walmart__walmart_plus__fee_annual=10_000.0)
 
 
 def agents_from_the_start(share: float) -> dict:
@@ -109,7 +112,7 @@ def test_agents_that_choose_as_the_household_would_leave_surplus_unchanged() -> 
     """With agents that weigh money as the household does, no partner lean and no habit for anyone,
     delegating changes no decision utility: the same draws give the same choices and memberships,
     and consumer surplus is the same to the last bit whether no one or half the households delegate."""
-    common = dict(**NEUTRAL_AGENTS, shoppers__habit_share_of_basket=0.0)
+    common = dict(**NEUTRAL_AGENTS, **NO_LOYALTY, shoppers__habit_share_of_basket=0.0)
     _, people = weeks(5, **common, **agents_from_the_start(0.0))
     _, delegating = weeks(5, **common, **agents_from_the_start(0.5))
     assert not people["agent"].any()
@@ -129,8 +132,8 @@ def test_households_whose_agents_ignore_habit_are_no_worse_off() -> None:
     the same in both runs. Members' loyalty is off: with it, agents would still lean on loyalty, and
     a household's habit can pull against its loyalty as well as with it, so the comparison would not
     be habit against no habit."""
-    _, people = weeks(6, **FROZEN, **NO_LOYALTY, **NEUTRAL_AGENTS, **agents_from_the_start(0.0))
-    _, delegating = weeks(6, **FROZEN, **NO_LOYALTY, **NEUTRAL_AGENTS, **agents_from_the_start(1.0))
+    _, people = weeks(6, **NO_MEMBERS, **NEUTRAL_AGENTS, **agents_from_the_start(0.0))
+    _, delegating = weeks(6, **NO_MEMBERS, **NEUTRAL_AGENTS, **agents_from_the_start(1.0))
     agent = delegating["agent"]
     assert np.array_equal(agent, delegating["digital"]) and 0 < (~agent).sum()
     assert np.array_equal(people["walmart_plus"], delegating["walmart_plus"])
@@ -190,8 +193,8 @@ def test_stronger_habit_never_raises_surplus() -> None:
     worth 30% of the basket instead of none, every household's surplus is at most what it is without
     habit, in every week (its own values are the same; only its choices lean). Were habit counted as
     value, the habit run would come out ahead by the expected habit lean."""
-    _, without = weeks(7, **FROZEN, **NO_LOYALTY, shoppers__habit_share_of_basket=0.0)
-    _, habit = weeks(7, **FROZEN, **NO_LOYALTY, shoppers__habit_share_of_basket=0.3)
+    _, without = weeks(7, **NO_MEMBERS, shoppers__habit_share_of_basket=0.0)
+    _, habit = weeks(7, **NO_MEMBERS, shoppers__habit_share_of_basket=0.3)
     assert np.array_equal(without["walmart_plus"], habit["walmart_plus"])
     assert np.array_equal(without["prime"], habit["prime"])
     loss = without["surplus"] - habit["surplus"]

@@ -11,9 +11,10 @@ import numpy as np
 from ..vocabulary import KROGER, RIVALS, Offer, Sales
 from .base import Firm, Reach
 
-# Dollars that make a channel no option at all for a household (no store of the chain nearby): its
-# logit weight is exp(-price_utility * this), zero in double precision, without infinities.
-OUT_OF_REACH_USD = 1e5
+# Dollars that make a channel no option for a household (no store of the chain nearby): its logit
+# weight is exp(-price_utility * this), below e^-1000 for any household whose utility of a dollar is
+# above 0.001 (the default median is 0.016), without the NaNs an infinity would bring.
+OUT_OF_REACH_USD = 1e6
 
 
 class Grocer(Firm):

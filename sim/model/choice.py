@@ -140,8 +140,9 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
             lean[channel] += h.price_utility * offer.agent_price_focus * dollars
         if firm.membership and firm.membership in members:
             loyalty = firm.membership_terms.loyalty_usd_per_order
-            if loyalty:
-                lean[list(firm.channels)] += members[firm.membership] * (loyalty * h.price_utility)
+            if loyalty:  # the sunk-cost feeling is the household's; its agent does not share it
+                held = members[firm.membership] & ~access.agent if agents else members[firm.membership]
+                lean[list(firm.channels)] += held * (loyalty * h.price_utility)
     # Agents compare channels afresh every week: habit is the household's, not theirs.
     # Habit is worth a share of the category's basket, in the household's own dollars.
     habit_weight = behaviour.habit_share_of_basket * h.budget * h.price_utility  # (categories, households)

@@ -79,6 +79,8 @@ class RetailMarket(mesa.Model):
         self.date = self.dates[self.steps - 1]
         self.apply_events()
         self.firms_prepare_offers()
+        if self.steps == 1:
+            self.settle_habits()  # before the first launches weigh the memberships, and again after
         self.launch_memberships()
         if self.steps == 1:
             self.settle_habits()
@@ -133,20 +135,24 @@ class RetailMarket(mesa.Model):
         self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
 
     def _membership_dollars(self) -> np.ndarray:
-        """Each household's perks less fees of the memberships it holds, dollars a week."""
+        """Each household's perks, own liking, less fees of the memberships it holds, dollars a week
+        (the same terms its membership decisions weigh)."""
         h, dollars = self.households, 0.0
         median, elasticity = self.params.population.median_income_usd, self.params.memberships.perks_income_elasticity
         for firm in self.membership_firms:
             terms = firm.membership_terms
             net = perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
+            net = net + getattr(h, f"{firm.membership}_taste")
             dollars = dollars + getattr(h, firm.membership) * net / WEEKS_PER_YEAR
         return dollars
 
-    def settle_habits(self, rounds: int = 30) -> None:
+    def settle_habits(self, rounds: int = 10) -> None:
         """Start each household's habits where its choices would leave them: the choice shares that
         the first week's offers give with those very habits (a fixed point, reached by repeating
-        ``habit = P(habit)``). Habits that started at zero made the first recorded year drift by
-        points as they formed; the warm-up then only has to absorb the noise of real choices."""
+        ``habit = P(habit)``; habit moves a choice probability by less than a tenth of its own change,
+        so ten rounds settle it to well under 1e-6). Habits that started at zero made the first
+        recorded year drift by points as they formed; the warm-up then only has to absorb the noise
+        of real choices."""
         for _ in range(rounds):
             for part, _households, _access, _costs, _lean, _top, weights, total in self._exponentials():
                 self.households.habit[:, :, part] = weights / total

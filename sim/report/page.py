@@ -12,7 +12,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from ..results import Result, replace_atomically
-from . import economics, tables, tilemap, timecharts
+from . import economics, notes, tables, tilemap, timecharts
 from .ensemble import Ensemble
 from .plain import Figure, as_figure, encoded
 
@@ -34,6 +34,7 @@ table.figures th:first-child, table.about th { text-align: left; font-weight: 60
 table.figures small { color: #777; font-weight: normal; }
 td.sig { font-weight: 700; }
 span.delta { color: #555; }
+ul.notes { font-size: 13px; color: #444; max-width: 1100px; padding-left: 18px; }
 details { margin: 8px 0; } pre { background: #f4f4f4; padding: 10px; max-height: 420px; overflow: auto; }
 """
 
@@ -101,7 +102,7 @@ def build_report(results: list[Result]) -> Report:
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline." if compare else ""),
-                        html=tables.headline_table(ensemble))]
+                        html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
     if compare:
         sections.append(Section(
             "differences", "What the what-ifs change",

@@ -97,8 +97,10 @@ class ShopperBehaviour(Strict):
         description="How much less of a category a household buys when the price it pays rises (absolute "
                     "values): food at home 0.27-0.81 (Andreyeva et al. 2010); see docs/MODEL.md")
     fulfilment_taste_usd: UsdPerOrder = Field(
-        4.0, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
-                               "express from one week to the next (the scale of the logit among them)")
+        7.2, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
+                               "express from one week to the next (the scale of the logit among them): a $5 "
+                               "rise of a same-day fee from $5 to $10 halves its demand (AlixPartners 2022), "
+                               "so 5 / ln 2")
     wait_cost_per_day_usd: CategoryDollars = Field(
         CategoryDollars(grocery=3.0, discretionary=1.5, health=3.0),
         description="Dollars a day of waiting for delivery, for a median-income household: discretionary so that a "

@@ -1,0 +1,45 @@
+"""Read-with-care notes: what a reader must know so that a figure does not mislead.
+
+A lever whose effect a cap or an end date cuts off says so here, as do levels the model does not
+yet calibrate. Each note is one sentence of plain HTML, shown under the headline table.
+"""
+
+from __future__ import annotations
+
+import html
+
+from .ensemble import Ensemble
+
+PROFITS = ("Profit levels are stylised: the ledger has no selling, general and administrative cost, store "
+           "occupancy or technology lines yet, so margins run several times the filings'. Read the "
+           "differences between scenarios, not the levels.")
+
+
+def notes(ensemble: Ensemble) -> list[str]:
+    """The notes for these runs, each naming the scenario it concerns."""
+    found = [PROFITS]
+    end = ensemble.end_date.date()
+    for name, scenario in zip(ensemble.names, ensemble.scenarios):
+        label = html.escape(name)
+        beyond = ensemble.wide("amazon_rural_stations_beyond_cap", firm="amazon")[name].mean(axis=1)
+        if (beyond > 0.5).any():
+            since = beyond[beyond > 0.5].index[0].date()
+            found.append(
+                f"{label}: from {since}, up to {beyond.max():,.0f} of Amazon's rural stations are beyond those "
+                f"that take rural same-day to its cap of {scenario.amazon.rural.max_rural_coverage:.0%}: their "
+                "capital is spent but they reach no new household and serve no new town.")
+        rural = scenario.amazon.rural
+        if rural.end < end and rural.investment_per_year_usd > 0:
+            found.append(f"{label}: Amazon's rural programme stops investing on {rural.end}; rural reach stays "
+                         "where the stations built by then take it.")
+        dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
+        if (dark >= 1.0).any():
+            since = dark[dark >= 1.0].index[0].date()
+            found.append(f"{label}: from {since} Walmart's dark stores reach every urban and suburban household "
+                         "they can; more dark stores add cost, not reach.")
+    return found
+
+
+def notes_html(ensemble: Ensemble) -> str:
+    items = "".join(f"<li>{note}</li>" for note in notes(ensemble))
+    return f'<ul class="notes" id="notes"><strong>Read with care</strong>{items}</ul>'

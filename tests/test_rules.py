@@ -86,7 +86,7 @@ def members(prime: np.ndarray, walmart_plus: np.ndarray) -> dict[str, np.ndarray
     return {"prime": prime, "walmart_plus": walmart_plus}
 
 
-def softmin(options, scale: float = 4.0) -> float:
+def softmin(options, scale: float = 7.2) -> float:
     """The soft minimum written out: -scale x log(sum of exp(-option / scale))."""
     return -scale * math.log(sum(math.exp(-option / scale) for option in options))
 
@@ -106,14 +106,16 @@ def test_channel_costs_by_hand() -> None:
     #   pickup   60% of the category's share of the trip: 0.36 x 14.70 = 5.292, 2.646, 0.882
     #   delivery $7.95 + a day of waiting:              10.95, 9.45, 10.95
     #   express  $10 + 0.1 day of waiting:              10.30, 10.15, 10.30
-    # and the household's expected cost of its pick, a logit among them with a $4 spread of taste:
-    # grocery -4 log(e^-1.323 + e^-2.7375 + e^-2.575) = -4 log(0.26634 + 0.06472 + 0.07615) = 3.594,
-    # below the cheapest option (5.29): the option to pick is worth something.
+    # and the household's expected cost of its pick, a logit among them with a $7.20 spread of taste
+    # (5 / ln 2, AlixPartners): grocery -7.2 log(e^-0.735 + e^-1.5208 + e^-1.4306)
+    # = -7.2 log(0.4795 + 0.2185 + 0.2392) = -7.2 log(0.9372) = 0.467, below the cheapest option
+    # (5.29): the option to pick is worth something.
     pickup = 0.6 * SHARE * WALMART_TRIP
     delivery = 7.95 + WAIT * 1.0
     express = 10 + WAIT * 0.1
     online = [softmin([pickup[c], delivery[c], express[c]]) for c in range(3)]
-    assert online[0] == pytest.approx(3.594, abs=5e-4)
+    assert BEHAVIOUR.fulfilment_taste_usd == 7.2
+    assert online[0] == pytest.approx(0.467, abs=5e-4)
     assert cost[WALMART_ONLINE, :, 0] == pytest.approx(BUDGET + online)
     assert cost[KROGER, :, 0] == pytest.approx(BUDGET + SHARE * KROGER_TRIP)
     assert cost[RIVALS, :, 0] == pytest.approx(BUDGET + SHARE * RIVAL_TRIP)
@@ -132,11 +134,11 @@ def test_soft_minimum() -> None:
     """At most the cheapest option; the cheapest as the spread goes to zero; n equal options are
     worth scale x log(n) less than one; an option out of reach (infinite) counts for nothing."""
     options = np.array([[5.0], [7.0], [9.0]])
-    assert soft_minimum(options, 4.0)[0] == pytest.approx(softmin([5, 7, 9]))
+    assert soft_minimum(options, 4.0)[0] == pytest.approx(softmin([5, 7, 9], 4.0))
     assert soft_minimum(options, 4.0)[0] < 5.0
     assert soft_minimum(options, 1e-3)[0] == pytest.approx(5.0)
     assert soft_minimum(np.full((3, 1), 6.0), 2.0)[0] == pytest.approx(6.0 - 2.0 * math.log(3))
-    assert soft_minimum(np.array([[5.0], [7.0], [np.inf]]), 4.0)[0] == pytest.approx(softmin([5, 7]))
+    assert soft_minimum(np.array([[5.0], [7.0], [np.inf]]), 4.0)[0] == pytest.approx(softmin([5, 7], 4.0))
 
 
 def test_express_only_where_it_reaches_and_for_health_only_with_pharmacy_express() -> None:

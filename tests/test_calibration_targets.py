@@ -85,3 +85,24 @@ def test_a_target_that_could_not_be_simulated_makes_the_loss_infinite() -> None:
 
     fit = evaluate_values([lead, level], [{"y": float("nan"), "x": 0.6}])
     assert np.isnan(fit.table["miss"].iloc[0]) and fit.loss == float("inf")
+
+
+
+def test_calibration_runs_stop_after_the_last_target_and_agree_with_the_full_run() -> None:
+    """Candidates run only up to a week past the last date a target reads; the model runs forward,
+    so those weeks are the full horizon's to the last bit, and every target reads the same value."""
+    from sim.calibration.setup import load_setup
+    from sim.run import resolve
+    from sim.scenario import load_scenario
+
+    calibration = load_setup(TARGETS.parent / "setup.yaml")
+    last = max(target.at or target.over[1] for target in calibration.targets)
+    full_scenario = load_scenario(TARGETS.parents[1] / "scenarios" / "baseline.yaml", calibrated=False)
+    assert last < calibration.base.horizon.end <= last + pd.Timedelta(days=7) < full_scenario.horizon.end
+    assert [e.date for e in calibration.base.events] == [e.date for e in full_scenario.events
+                                                         if e.date <= calibration.base.horizon.end]
+    size = {"population.shoppers": 600}
+    short = sim.run(resolve(calibration.base, size), seed=4).timeseries
+    full = sim.run(resolve(full_scenario, size), seed=4).timeseries
+    early = full[full["date"] <= short["date"].max()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(early, short.reset_index(drop=True))

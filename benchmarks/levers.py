@@ -26,6 +26,7 @@ import re
 import sys
 import time
 from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ DIMENSIONS = ("firm", "category", "segment", "locale")
 OUTCOME = re.compile(r"^(?P<metric>[a-z_]+)(?:\[(?P<dimensions>[^\]]*)\])?$")
 # Smallest effect worth calling a lever's, by unit (a lever below it in every outcome is "dead").
 NOTICEABLE = {"pts": 0.1, "%": 0.5, "usd_bn_per_year": 0.1}
+POOL_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -136,19 +138,32 @@ def weekly_values(path: str, seed: int, shoppers: int, outcomes: tuple[Outcome, 
 def run_all(scenarios: dict[str, Path], seeds: list[int], shoppers: int, outcomes: list[Outcome],
             workers: int | None = None, progress=None) -> dict[tuple[str, int], tuple[pd.DataFrame, float]]:
     """Every scenario at every seed, on a local process pool of ``workers`` (1: in this process):
-    ``(name, seed) -> weekly values`` (see :func:`weekly_values`)."""
+    ``(name, seed) -> weekly values`` (see :func:`weekly_values`).
+
+    A worker process that dies (killed from outside: it has happened on a shared machine) breaks
+    the pool; the runs not yet finished go to a new pool, up to ``POOL_RETRIES`` times. Each run
+    is a pure function of its scenario and seed, so a rerun gives the same values."""
     from sim.jobs.executors import executor
 
     wanted = tuple(dict.fromkeys(outcomes))
     tasks = [(name, seed) for name in scenarios for seed in seeds]
     done: dict[tuple[str, int], tuple[pd.DataFrame, float]] = {}
-    with executor(workers) as (pool, _):
-        futures = {pool.submit(weekly_values, str(scenarios[name]), seed, shoppers, wanted): (name, seed)
-                   for name, seed in tasks}
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            if progress is not None:
-                progress(len(done), len(tasks), futures[future])
+    for attempt in range(POOL_RETRIES + 1):
+        pending = [task for task in tasks if task not in done]
+        try:
+            with executor(workers) as (pool, _):
+                futures = {pool.submit(weekly_values, str(scenarios[name]), seed, shoppers, wanted): (name, seed)
+                           for name, seed in pending}
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
+                    if progress is not None:
+                        progress(len(done), len(tasks), futures[future])
+            return done
+        except BrokenProcessPool:
+            if attempt == POOL_RETRIES:
+                raise
+            print(f"\nbenchmarks/levers.py: a worker process died; rerunning the {len(tasks) - len(done)} runs "
+                  f"not finished on a new pool", file=sys.stderr)
     return done
 
 

@@ -87,12 +87,13 @@ class Outcome:
 
 
 def _main_outcomes() -> list[tuple[Outcome, str]]:
-    """Spend shares by firm (all, grocery, discretionary), Walmart's online channel, memberships,
-    consumer surplus and operating profit by firm; the firms are the model's own."""
+    """Spend shares by firm (all, grocery, discretionary and health: without health the pharmacy
+    and clinic levers would look dead), Walmart's online channel, memberships, consumer surplus and
+    operating profit by firm; the firms are the model's own."""
     from sim.vocabulary import FIRMS
 
     spend = [(Outcome("spend_share", firm=firm, category=category), "pts")
-             for category in ("all", "grocery", "discretionary") for firm in FIRMS]
+             for category in ("all", "grocery", "discretionary", "health") for firm in FIRMS]
     return [*spend, (Outcome("channel_share", segment="walmart_online"), "pts"),
             (Outcome("prime_share"), "pts"), (Outcome("walmart_plus_share"), "pts"),
             (Outcome("membership_share", segment="both"), "pts"), (Outcome("consumer_surplus"), "usd_bn_per_year"),

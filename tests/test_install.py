@@ -43,6 +43,8 @@ def test_in_a_checkout_the_shipped_files_are_the_top_level_folders() -> None:
     assert list(shipped.scenarios())[0] == "baseline"
     assert shipped.scenarios()["lessons/multi_homing"] == ROOT / "scenarios" / "lessons" / "multi_homing.yaml"
     assert set(shipped.lessons()) == {p.stem for p in (ROOT / "scenarios" / "lessons").glob("*.yaml")}
+    assert set(shipped.levers()) == {p.stem for p in (ROOT / "scenarios" / "levers").glob("*.yaml")}
+    assert shipped.scenario_file("levers/prime_fee_up") == ROOT / "scenarios" / "levers" / "prime_fee_up.yaml"
     assert set(shipped.calibration_files()) == {"calibrated", "setup", "targets"}
 
 

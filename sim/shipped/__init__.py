@@ -33,6 +33,7 @@ from ..errors import UserError
 SCENARIOS = "scenarios"
 CALIBRATION = "calibration"
 LESSONS = "lessons"
+LEVERS = "levers"
 SWEEPS = "sweeps"
 BASELINE = "baseline"
 SUFFIXES = (".yaml", ".yml")
@@ -69,6 +70,11 @@ def lessons() -> dict[str, Path]:
     return {path.stem: path for path in sorted(lessons_folder().glob("*.yaml"))}
 
 
+def levers() -> dict[str, Path]:
+    """The lever catalogue's what-ifs (``docs/levers.md``): one mechanism of the articles each."""
+    return {path.stem: path for path in sorted((folder(SCENARIOS) / LEVERS).glob("*.yaml"))}
+
+
 def sweeps() -> dict[str, Path]:
     """The shipped sweep files: name -> file."""
     return {path.stem: path for path in sorted((folder(SCENARIOS) / SWEEPS).glob("*.yaml"))}
@@ -81,10 +87,12 @@ def calibration_files() -> dict[str, Path]:
 
 def scenarios() -> dict[str, Path]:
     """Every shipped scenario by the name a command accepts: the baseline first, then the what-ifs,
-    then the lessons as ``lessons/<name>`` (a lesson may share its stem with a what-if)."""
+    then the lessons as ``lessons/<name>`` and the lever catalogue as ``levers/<name>`` (either may
+    share its stem with a what-if)."""
     what_ifs = sorted(folder(SCENARIOS).glob("*.yaml"), key=lambda path: (path.stem != BASELINE, path.stem))
     return {**{path.stem: path for path in what_ifs},
-            **{f"{LESSONS}/{name}": path for name, path in lessons().items()}}
+            **{f"{LESSONS}/{name}": path for name, path in lessons().items()},
+            **{f"{LEVERS}/{name}": path for name, path in levers().items()}}
 
 
 def project_or_shipped(relative: str) -> Path:

@@ -61,7 +61,10 @@ def format_differences(table: pd.DataFrame) -> list[str]:
     ``*`` marks an interval that excludes zero."""
     if table.empty:
         return []
+    from .report.tables import answers_of
+
     what_ifs = list(dict.fromkeys(table["scenario"]))
+    rows = table.to_dict("records")
     measures = list(dict.fromkeys(zip(table["measure"], table["unit"])))
     labels = [f"{measure} ({unit})" for measure, unit in measures]
     cells = {}
@@ -72,7 +75,8 @@ def format_differences(table: pd.DataFrame) -> list[str]:
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]
     head = "  ".join(f"{name} - {table['baseline'].iloc[0]}".rjust(w) for name, w in zip(what_ifs, widths))
-    lines = ["differences at the end of the horizon (mean [90% interval], * excludes zero):",
+    lines = [*answers_of(rows, table["baseline"].iloc[0], what_ifs, "at the end of the horizon"),
+             "differences at the end of the horizon (mean [90% interval], * excludes zero):",
              f"  {'':<{width}}  {head}"]
     for (measure, _), label in zip(measures, labels):
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)

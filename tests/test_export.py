@@ -52,6 +52,11 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     line = next(text for text in printed.splitlines() if "Walmart+ households (%)" in text)
     assert f"{walmart_plus['mean']:,.2f} [{walmart_plus['low']:,.2f}, {walmart_plus['high']:,.2f}]" in line
     assert f"differences: {out / 'differences.csv'}" in printed
+    # The answer in words comes first, and the report's header carries it too.
+    answer = next(text for text in printed.splitlines() if text.startswith("cheap against tiny, at the end of the horizon: "))
+    assert f"Walmart+ households {walmart_plus['mean']:+.1f} pts" in answer
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert f'<strong class="answer">cheap against tiny, by 2021: ' in report
     assert sorted(p.name for p in out.iterdir()) == ["differences.csv", "manifest.json", "report.html", "runs"]
 
 

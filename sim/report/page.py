@@ -98,7 +98,13 @@ def build_report(results: list[Result]) -> Report:
             "the line is their mean." if k > 1 else "One replicate: no band. Run with --replicates K for bands.")
     what = (f"{html.escape(', '.join(ensemble.names[1:]))} against {html.escape(ensemble.baseline)}"
             if compare else html.escape(ensemble.baseline))
-    subtitle = " ".join(html.escape(s.description.strip()) for s in ensemble.scenarios if s.description)
+    # A comparison's header asks the what-ifs' questions and answers them in words; the baseline's
+    # description stays in "About this run".
+    described = ensemble.scenarios[1:] if compare else ensemble.scenarios
+    subtitle = " ".join(html.escape(s.description.strip()) for s in described if s.description)
+    if compare:
+        subtitle = "".join(f'<strong class="answer">{html.escape(line)}</strong><br>'
+                           for line in tables.answers(ensemble)) + subtitle
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline." if compare else ""),

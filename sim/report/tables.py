@@ -79,6 +79,51 @@ def difference_rows(ensemble: Ensemble) -> list[dict]:
     return rows
 
 
+# Differences smaller than these read as "unchanged" when a run has no interval to judge them by.
+NOTABLE = {"%": 0.1, "% of households": 0.1, "$bn, last 52 weeks": 0.1, "$ per household per week": 0.05}
+
+
+def _moved(row: dict) -> bool:
+    """Whether a difference counts: its 90% interval excludes zero, or, with one replicate (no
+    interval), it is at least the unit's notable size."""
+    if not math.isnan(row["low"]):
+        return row["low"] > 0 or row["high"] < 0
+    return abs(row["mean"]) >= NOTABLE.get(row["unit"], 0.0)
+
+
+def _in_words(row: dict) -> str:
+    value, unit = row["mean"], row["unit"]
+    if unit.startswith("%"):
+        return f"{row['measure']} {value:+.1f} pts"
+    if unit.startswith("$bn"):
+        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.1f}bn a year"
+    return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ')}"
+
+
+def answers(ensemble: Ensemble) -> list[str]:
+    """One sentence per what-if: its largest differences from the baseline by the horizon's end."""
+    return answers_of(difference_rows(ensemble), ensemble.baseline, ensemble.names[1:],
+                      f"by {ensemble.end_date.year}")
+
+
+def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:
+    """One sentence per what-if from the differences' rows, in words ("Walmart+ households +5.5 pts;
+    Walmart operating profit -$2.9bn a year; firms' spend shares unchanged"): the largest four,
+    each scaled by its unit's notable size to rank them."""
+    sentences = []
+    for name in what_ifs:
+        mine = [row for row in rows if row["scenario"] == name and not math.isnan(row["mean"])]
+        moved = sorted((row for row in mine if _moved(row)),
+                       key=lambda row: -abs(row["mean"]) / NOTABLE.get(row["unit"], 1.0))
+        parts = [_in_words(row) for row in moved[:4]]
+        shares = [row for row in mine if row["measure"].endswith("share of spend")]
+        if shares and not any(_moved(row) for row in shares):
+            parts.append("firms' spend shares unchanged")
+        body = "; ".join(parts) if parts else "no difference from the baseline stands out"
+        sentences.append(f"{name} against {baseline}, {when}: {body}.")
+    return sentences
+
+
 def differences_table(ensemble: Ensemble) -> str:
     rows = difference_rows(ensemble)
     what_ifs = ensemble.names[1:]

@@ -1,0 +1,43 @@
+"""The answer in words: a comparison's first line says what moved, largest first, in points and dollars."""
+
+from __future__ import annotations
+
+import math
+
+from sim.report.tables import answers_of
+
+
+def row(measure: str, unit: str, mean: float, low: float = math.nan, high: float = math.nan,
+        scenario: str = "cut") -> dict:
+    return {"measure": measure, "unit": unit, "scenario": scenario, "mean": mean, "low": low, "high": high}
+
+
+def test_the_largest_differences_come_first_in_points_and_dollars() -> None:
+    rows = [
+        row("Walmart share of spend", "%", 0.02, -0.01, 0.05),  # its interval holds zero: unchanged
+        row("Amazon share of spend", "%", -0.01, -0.03, 0.01),
+        row("Walmart+ households", "%", 5.84, 5.1, 6.5),
+        row("Walmart operating profit", "$bn, last 52 weeks", -2.2, -2.6, -1.9),
+        row("Consumer surplus", "$ per household per week", 0.06, 0.04, 0.08),
+        row("Both", "% of households", 3.7, 3.2, 4.1),
+    ]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == ("cut against baseline, by 2030: Walmart+ households +5.8 pts; Both +3.7 pts; "
+                        "Walmart operating profit -$2.2bn a year; consumer surplus +$0.06 per household per week; "
+                        "firms' spend shares unchanged.")
+
+
+def test_with_one_replicate_only_notable_sizes_count() -> None:
+    rows = [row("Amazon share of spend", "%", 0.04), row("Prime households", "%", -1.65),
+            row("Amazon operating profit", "$bn, last 52 weeks", 0.05)]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "at the end of the horizon")
+    assert sentence == "cut against baseline, at the end of the horizon: Prime households -1.6 pts; firms' spend shares unchanged."
+    (nothing,) = answers_of([row("Amazon operating profit", "$bn, last 52 weeks", 0.01)], "baseline", ["cut"], "by 2030")
+    assert nothing == "cut against baseline, by 2030: no difference from the baseline stands out."
+
+
+def test_each_what_if_gets_its_own_sentence() -> None:
+    rows = [row("Walmart+ households", "%", 2.0, 1.0, 3.0, scenario="a"),
+            row("Walmart+ households", "%", -2.0, -3.0, -1.0, scenario="b")]
+    assert answers_of(rows, "base", ["a", "b"], "by 2030") == [
+        "a against base, by 2030: Walmart+ households +2.0 pts.", "b against base, by 2030: Walmart+ households -2.0 pts."]

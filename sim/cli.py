@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import (OneLineParser, parse_assignment, positive, replicate_count, seed_number,  # noqa: F401
-                       shopper_count)
+from .cli_args import (OneLineParser, parse_assignment, period, positive, replicate_count,  # noqa: F401
+                       seed_number, shopper_count)
 from .limits import MAX_REPLICATES, check_workload
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
@@ -72,10 +72,10 @@ def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool) -> list[Re
         progress.close()
 
 
-def write_report(results: list[Result], folder: Path) -> Path:
+def write_report(results: list[Result], folder: Path, period: tuple[int, int] | None = None) -> Path:
     from .report import build_report
 
-    return build_report(results).write(folder / REPORT)
+    return build_report(results, period).write(folder / REPORT)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -102,7 +102,8 @@ def save_results(results: list[Result], out: Path, replaces: str | None, report:
     """Results and report (and what ``add`` writes), swapped into ``out`` together; says what they replaced."""
     from .results import RESULT_KINDS, save_set
 
-    writers = ([lambda folder: write_report(results, folder)] if report else []) + ([add] if add else [])
+    period = tuple(extra["period"]) if extra and "period" in extra else None
+    writers = ([lambda folder: write_report(results, folder, period)] if report else []) + ([add] if add else [])
     save_set(results, out, extra, add=lambda folder: [write(folder) for write in writers])
     if replaces in RESULT_KINDS:
         print(f"replaced: the earlier results in {out}")
@@ -130,8 +131,9 @@ def command_compare(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
-    from .comparison import (DIFFERENCES, check_names, comparison_name, differences, format_differences,
-                             write_differences)
+    from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_names, check_period, comparison_manifest,
+                             comparison_name, differences, format_differences, write_differences,
+                             yearly_differences)
 
     overrides = _overrides(args)
     files = [args.baseline, *args.what_ifs]
@@ -140,22 +142,25 @@ def command_compare(args: argparse.Namespace) -> int:
     check_names(scenarios, files)
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates)
+    check_period(args.period, scenarios, "--period")
     replaces = prepare_results_folder(out)
     seeds = replicate_seeds(scenarios[0].seed if args.seed is None else args.seed, args.replicates)
     results = run_all(scenarios, seeds, args.quiet)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
-    table = differences(results)
-    print("\n".join(format_differences(table)))
-    save_results(results, out, replaces, extra={"baseline": names[0], "what_ifs": names[1:], "seeds": seeds},
-                 add=lambda folder: write_differences(table, folder / DIFFERENCES))
-    print(f"differences: {out / DIFFERENCES}")
+    table, by_year = differences(results, args.period), yearly_differences(results)
+    when = "at the end of the horizon" if args.period is None else "over {}-{}".format(*args.period)
+    print("\n".join(format_differences(table, when)))
+    save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period),
+                 add=lambda folder: [write_differences(table, folder / DIFFERENCES),
+                                     write_differences(by_year, folder / DIFFERENCES_BY_YEAR)])
+    print(f"differences: {out / DIFFERENCES} (year by year: {out / DIFFERENCES_BY_YEAR})")
     return 0
 
 
 def command_report(args: argparse.Namespace) -> int:
     from .outputs import kind_of
-    from .results import MANIFEST, RESULT_KINDS, load_set
+    from .results import MANIFEST, RESULT_KINDS, damaged, load_set, read_json_object
 
     folder = args.results
     if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
@@ -164,7 +169,11 @@ def command_report(args: argparse.Namespace) -> int:
     results = load_set(folder)
     if (folder / REPORT).exists() and not (folder / REPORT).is_file():
         raise UserError(f"{folder}: its {REPORT} is not a file; nothing was written")
-    print(f"report: {write_report(results, folder)}")
+    period = read_json_object(folder / MANIFEST, folder).get("period")
+    if period is not None and not (isinstance(period, list) and len(period) == 2
+                                   and all(isinstance(year, int) for year in period)):
+        raise damaged(folder, f"its {MANIFEST} has a 'period' that is not two years")
+    print(f"report: {write_report(results, folder, tuple(period) if period else None)}")
     return 0
 
 
@@ -191,14 +200,6 @@ def command_dashboard(args: argparse.Namespace) -> int:
     return start(args.scenario, host=args.host, port=args.port, shoppers=args.shoppers, access_code=args.access_code)
 
 
-def print_fit(fit) -> None:
-    """One line per target: within or not, published, simulated mean and spread, miss in tolerances."""
-    for row in fit.table.itertuples():
-        mark = "ok  " if row.within else "MISS"
-        print(f"  {mark} {row.target:<28} published {row.published!s:>8}  simulated {row.simulated_mean:10.4g} "
-              f"(sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances")
-
-
 def command_targets(args: argparse.Namespace) -> int:
     """How well a scenario reproduces the calibration targets (mean over replicates)."""
     from .calibration import evaluate, load_targets
@@ -210,7 +211,7 @@ def command_targets(args: argparse.Namespace) -> int:
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
     print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")
-    print_fit(fit)
+    print("\n".join(fit.lines()))
     print(f"loss (mean squared miss): {fit.loss:.3f}; {int(fit.table['within'].sum())} of {len(fit.table)} within tolerance")
     return 0
 
@@ -223,18 +224,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
                        progress=not args.quiet)
-    table = result.fit.table
-    print(f"{args.method}: {result.simulated} candidates; chosen parameters on fresh seeds: loss {result.fit.loss:.3f}, "
-          f"{int(table['within'].sum())} of {len(table)} targets within tolerance")
-    print_fit(result.fit)
-    print(f"how tightly the targets pin each parameter ({result.identification['basis'].iloc[0]}):")
-    for row in result.identification.to_dict("records"):
-        detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row
-                  else f"{row['share_of_bounds']:.0%} of its bounds")
-        print(f"  {row['parameter']:<48} {result.chosen[row['parameter']]:<12.5g} {row['reading']} ({detail})")
-    if result.calibrated_path is not None:
-        print(f"calibrated: {result.calibrated_path}")
-    print(f"report: {result.folder / 'report.html'}")
+    print("\n".join(result.lines()))
     return 0
 
 
@@ -306,6 +296,8 @@ def add_run_commands(commands) -> None:
     comparer.add_argument("what_ifs", type=scenario_file, nargs="+", metavar="WHATIF",
                           help="what-if scenario files (or shipped names)")
     comparer.add_argument("--out", type=Path, help="output folder (default: reports/<baseline>_vs_<what-if>/)")
+    comparer.add_argument("--period", type=period, metavar="YEARS", help="differences over calendar years, e.g. "
+                          "2026-2030 (shares: the mean; profit: the total), not at the end of the horizon")
     scenario_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
 

@@ -48,6 +48,18 @@ replicate_count = whole_number(1, MAX_REPLICATES)
 shopper_count = whole_number(MIN_SHOPPERS, MAX_SHOPPERS)
 
 
+def period(text: str) -> tuple[int, int]:
+    """``--period``: calendar years ``2026-2030`` (first, last) or one year ``2026``."""
+    first, dash, last = text.strip().partition("-")
+    try:
+        years = (int(first), int(last) if dash else int(first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected years as 2026-2030 or 2026, got '{text[:40]}'") from None
+    if not 1900 <= years[0] <= years[1] <= 2200:
+        raise argparse.ArgumentTypeError(f"expected a first year no later than the last, within 1900-2200, got '{text[:40]}'")
+    return years
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, with its usage errors as one line (the usage itself is for --help) and exit code 2."""
 

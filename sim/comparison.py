@@ -26,24 +26,41 @@ from .scenario import Scenario
 from .scenario.loader import DOCUMENT
 
 DIFFERENCES = "differences.csv"
+DIFFERENCES_BY_YEAR = "differences_by_year.csv"
 COLUMNS = ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
 
 
-def differences(results: list[Result]) -> pd.DataFrame:
+def differences(results: list[Result], period: tuple[int, int] | None = None) -> pd.DataFrame:
     """The report's differences table as a DataFrame: one row per measure and what-if.
 
     ``mean`` is the mean paired difference (what-if minus baseline, seed by seed), ``low`` and
     ``high`` its 90% interval (empty with one replicate), ``significant`` whether the interval
-    excludes zero (bold in the report). Empty when the results hold one scenario.
+    excludes zero (bold in the report). At the end of the horizon, or over the calendar years
+    ``period`` (first, last: shares and surplus averaged over its weeks, money summed; the unit
+    says which). Empty when the results hold one scenario.
     """
     from .report.ensemble import Ensemble
     from .report.tables import difference_rows
 
     ensemble = Ensemble(results)
-    table = pd.DataFrame(difference_rows(ensemble), columns=["measure", "unit", "scenario", "mean", "low", "high"])
-    table.insert(2, "baseline", ensemble.baseline)
+    return _table(difference_rows(ensemble, period), ensemble.baseline, COLUMNS)
+
+
+def yearly_differences(results: list[Result]) -> pd.DataFrame:
+    """The differences year by year over the horizon (``differences_by_year.csv``): the columns of
+    :func:`differences` and ``year``; each year's mean, or for money the year's total."""
+    from .report.ensemble import Ensemble
+    from .report.tables import yearly_difference_rows
+
+    ensemble = Ensemble(results)
+    return _table(yearly_difference_rows(ensemble), ensemble.baseline, ["year", *COLUMNS])
+
+
+def _table(rows: list[dict], baseline: str, columns: list[str]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=[c for c in columns if c not in ("baseline", "significant")])
+    table.insert(columns.index("baseline"), "baseline", baseline)
     table["significant"] = (table["low"] > 0) | (table["high"] < 0)
-    return table[COLUMNS]
+    return table[columns]
 
 
 def write_differences(table: pd.DataFrame, path: Path) -> Path:
@@ -56,9 +73,9 @@ def _number(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:,.2f}"
 
 
-def format_differences(table: pd.DataFrame) -> list[str]:
-    """The differences table as lines of text: one line per measure, one column per what-if;
-    ``*`` marks an interval that excludes zero."""
+def format_differences(table: pd.DataFrame, when: str = "at the end of the horizon") -> list[str]:
+    """The differences table as lines of text, after each what-if's answer in words: one line per
+    measure, one column per what-if; ``*`` marks an interval that excludes zero."""
     if table.empty:
         return []
     from .report.tables import answers_of
@@ -75,8 +92,8 @@ def format_differences(table: pd.DataFrame) -> list[str]:
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]
     head = "  ".join(f"{name} - {table['baseline'].iloc[0]}".rjust(w) for name, w in zip(what_ifs, widths))
-    lines = [*answers_of(rows, table["baseline"].iloc[0], what_ifs, "at the end of the horizon"),
-             "differences at the end of the horizon (mean [90% interval], * excludes zero):",
+    lines = [*answers_of(rows, table["baseline"].iloc[0], what_ifs, when),
+             f"differences {when} (mean [90% interval], * excludes zero):",
              f"  {'':<{width}}  {head}"]
     for (measure, _), label in zip(measures, labels):
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
@@ -110,6 +127,12 @@ class Comparison:
     results: list[Result]
     seeds: list[int]
     differences: pd.DataFrame = field(repr=False)
+    period: tuple[int, int] | None = None  # the years ``differences`` cover (None: the horizon's end)
+
+    @property
+    def by_year(self) -> pd.DataFrame:
+        """The differences year by year over the horizon."""
+        return yearly_differences(self.results)
 
     @property
     def names(self) -> list[str]:
@@ -138,17 +161,18 @@ class Comparison:
         return save_set(self.results, directory, self.manifest_extra(), add=self.write_files(report))
 
     def manifest_extra(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "what_ifs": self.what_ifs, "seeds": self.seeds}
+        return comparison_manifest(self.names, self.seeds, self.period)
 
     def write_files(self, report: bool = True):
         """A callback for :func:`sim.results.save_set`: the differences table and the report."""
 
         def write(folder: Path) -> None:
             write_differences(self.differences, folder / DIFFERENCES)
+            write_differences(self.by_year, folder / DIFFERENCES_BY_YEAR)
             if report:
                 from .report import build_report
 
-                build_report(self.results).write(folder / "report.html")
+                build_report(self.results, self.period).write(folder / "report.html")
 
         return write
 
@@ -160,9 +184,10 @@ def _label(source: ScenarioLike) -> str:
 
 
 def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5, seed: int | None = None,
-            shoppers: int | None = None) -> Comparison:
+            shoppers: int | None = None, period: tuple[int, int] | None = None) -> Comparison:
     """Run a baseline and what-ifs over ``replicates`` common seeds (from ``seed``, default the
-    baseline's) and return the runs and their differences table.
+    baseline's) and return the runs and their differences table (at the end of the horizon, or over
+    the calendar years ``period``, e.g. ``(2026, 2030)``).
 
     Each scenario is a path, a :class:`Scenario` or a dict laid out like a scenario file.
     """
@@ -175,6 +200,24 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
     check_workload(scenarios, replicates)
+    check_period(period, scenarios)
     seeds = replicate_seeds(scenarios[0].seed if seed is None else int(seed), replicates)
     results = run_replicates(scenarios, seeds)
-    return Comparison(results, seeds, differences(results))
+    return Comparison(results, seeds, differences(results, period), period)
+
+
+def check_period(period: tuple[int, int] | None, scenarios: list[Scenario], option: str = "period") -> None:
+    """A period lies within every scenario's recorded years (checked before any run)."""
+    if period is None:
+        return
+    first = max(s.horizon.start.year for s in scenarios)
+    last = min(s.horizon.end.year for s in scenarios)
+    if not first <= period[0] <= period[1] <= last:
+        raise UserError(f"{option} {period[0]}-{period[1]}: the scenarios record {first} to {last}; choose years "
+                        f"within them")
+
+
+def comparison_manifest(names: list[str], seeds: list[int], period: tuple[int, int] | None) -> dict[str, Any]:
+    """What a comparison folder's manifest adds: its scenarios, seeds, and the period of its differences."""
+    extra = {"baseline": names[0], "what_ifs": names[1:], "seeds": seeds}
+    return extra if period is None else {**extra, "period": list(period)}

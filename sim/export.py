@@ -2,7 +2,8 @@
 
 The tables: ``timeseries`` (the tidy time series of every run, with its scenario and seed),
 ``summary`` (each run's headline figures, one row per figure) and, for a comparison,
-``differences`` (the report's differences table, :func:`sim.comparison.differences`).
+``differences`` (the report's differences table at the end of the horizon,
+:func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year).
 
 CSV is written by pandas alone, into a folder that carries retailsim's manifest (kind ``export``),
 swapped into place like a results folder. The spreadsheet needs openpyxl; it is one file written to
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .comparison import DIFFERENCES, differences
+from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, yearly_differences
 from .errors import UserError
 from .outputs import kind_of, mark, prepare_output, staging
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
@@ -28,7 +29,7 @@ from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, 
 FORMATS = ("csv", "xlsx")
 KIND = "export"
 TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
-EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, MANIFEST)
+EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, MANIFEST)
 CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace
 OPENPYXL = "openpyxl==3.1.5"
 
@@ -77,6 +78,7 @@ def tables(results: list[Result], spreadsheet: bool = False) -> dict[str, pd.Dat
              "summary": summary_table(results)}
     if len({result.scenario.name for result in results}) > 1:
         named["differences"] = differences(results)
+        named["differences_by_year"] = yearly_differences(results)
     return named
 
 

@@ -202,7 +202,7 @@ def write_json(path: Path, data: Any) -> None:
 
 # What a results folder may hold; ``prepare_output`` refuses to replace one holding anything else.
 RESULT_KINDS = ("run", "set")
-RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html", "differences.csv")
+RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html", "differences.csv", "differences_by_year.csv")
 
 
 def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None,

@@ -57,7 +57,8 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     assert f"Walmart+ households {walmart_plus['mean']:+.1f} pts" in answer
     report = (out / "report.html").read_text(encoding="utf-8")
     assert f'<strong class="answer">cheap against tiny, by 2021: ' in report
-    assert sorted(p.name for p in out.iterdir()) == ["differences.csv", "manifest.json", "report.html", "runs"]
+    assert sorted(p.name for p in out.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json",
+                                                     "report.html", "runs"]
 
 
 def test_a_comparison_folder_with_its_differences_can_be_replaced(comparison, tmp_path: Path) -> None:
@@ -75,8 +76,8 @@ def test_csv_export_of_a_comparison(comparison, tmp_path: Path, capsys) -> None:
     target = tmp_path / "csv"
     assert main(["export", str(out), "--out", str(target)]) == 0
     assert capsys.readouterr().out.strip() == f"csv: {target}"
-    assert sorted(p.name for p in target.iterdir()) == ["differences.csv", "manifest.json", "summary.csv",
-                                                        "timeseries.csv"]
+    assert sorted(p.name for p in target.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json",
+                                                        "summary.csv", "timeseries.csv"]
     results = load_set(out)
     series = pd.read_csv(target / "timeseries.csv")
     assert list(series.columns) == ["scenario", "seed", "date", "metric", "firm", "category", "locale", "segment",
@@ -102,7 +103,7 @@ def test_xlsx_export_has_a_sheet_a_table(comparison, tmp_path: Path) -> None:
     target = tmp_path / "cmp.xlsx"
     assert main(["export", str(out), "--format", "xlsx", "--out", str(target)]) == 0
     book = openpyxl.load_workbook(target, read_only=True)
-    assert book.sheetnames == ["timeseries", "summary", "differences"]
+    assert book.sheetnames == ["timeseries", "summary", "differences", "differences_by_year"]
     sheet = [[cell for cell in row] for row in book["differences"].iter_rows(values_only=True)]
     csv = pd.read_csv(out / "differences.csv")
     assert list(sheet[0]) == list(csv.columns) and len(sheet) == len(csv) + 1
@@ -191,3 +192,49 @@ def test_validate_checks_scenarios_and_sweeps_and_reports_every_bad_file(tiny_ya
     assert "population.shopers: unknown key 'shopers'" in errors[0]
     assert "parameters.walmart.walmart_plus.fee_annual: -5 is not valid here" in errors[1]
     assert "none.yaml: file not found" in errors[2]
+
+
+def test_differences_over_a_period_and_year_by_year(tmp_path) -> None:
+    """Over a period, a share's difference is the mean over its weeks of the paired differences and
+    profit's is their total; year by year, each year's; and a period outside the horizon is refused
+    before any run."""
+    import numpy as np
+
+    import sim
+    from sim.comparison import DIFFERENCES_BY_YEAR
+
+    tiny = {"name": "tiny", "population": {"shoppers": 300}, "horizon": {"start": "2021-01-04", "end": "2022-03-28",
+                                                                           "warmup_weeks": 2}}
+    cheap = {**tiny, "name": "cheap", "walmart": {"walmart_plus": {"fee_annual": 49}}}
+    comparison = sim.compare(tiny, cheap, replicates=2, period=(2021, 2021))
+    table = comparison.differences.set_index("measure")
+    row = table.loc["Walmart+ households"]
+    assert row["unit"] == "%, mean 2021"
+    by_hand = []
+    for seed in comparison.seeds:
+        series = {r.scenario.name: r.series("walmart_plus_share")["2021"] for r in comparison.results if r.seed == seed}
+        by_hand.append(100 * (series["cheap"] - series["tiny"]).mean())
+    assert row["mean"] == pytest.approx(np.mean(by_hand), rel=1e-12)
+    profit = table.loc["Walmart operating profit"]
+    assert profit["unit"] == "$bn, 2021 total"
+    totals = [sum(sign * r.series("operating_profit", firm="walmart")["2021"].sum() / 1e9
+                  for r, sign in ((r, 1 if r.scenario.name == "cheap" else -1) for r in comparison.results
+                                  if r.seed == seed)) for seed in comparison.seeds]
+    assert profit["mean"] == pytest.approx(np.mean(totals), rel=1e-9)
+    yearly = comparison.by_year
+    assert sorted(yearly["year"].unique()) == [2021, 2022]
+    same = yearly[(yearly["year"] == 2021)].set_index("measure")
+    assert same.loc["Walmart+ households", "mean"] == pytest.approx(row["mean"], rel=1e-12)
+    folder = comparison.save(tmp_path / "cmp")
+    assert pd.read_csv(folder / DIFFERENCES_BY_YEAR).shape == (len(yearly), len(yearly.columns))
+    assert json.loads((folder / "manifest.json").read_text())["period"] == [2021, 2021]
+    assert "over 2021" in (folder / "report.html").read_text(encoding="utf-8")
+    # Outside the recorded years: one line, nothing run or written.
+    (tmp_path / "tiny.yaml").write_text(json.dumps(tiny))
+    (tmp_path / "cheap.yaml").write_text(json.dumps(cheap))
+    with pytest.raises(sim.UserError, match="period 2024-2025: the scenarios record 2021 to 2022"):
+        sim.compare(tmp_path / "tiny.yaml", tmp_path / "cheap.yaml", period=(2024, 2025))
+    assert main(["compare", str(tmp_path / "tiny.yaml"), str(tmp_path / "cheap.yaml"), "--period", "2024-2025",
+                 "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()
+    assert main(["compare", str(tmp_path / "tiny.yaml"), str(tmp_path / "cheap.yaml"), "--period", "2026-2024"]) == 2

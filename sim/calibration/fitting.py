@@ -67,6 +67,20 @@ class CalibrationResult:
         """Parameter sets simulated by the search (each over the set-up's seeds)."""
         return int(self.history["simulations"].iloc[-1]) if self.method == "abc" else len(self.trials)
 
+    def lines(self) -> list[str]:
+        """What ``retailsim calibrate`` prints: the fit on fresh seeds, and how the targets pin each parameter."""
+        table = self.fit.table
+        lines = [f"{self.method}: {self.simulated} candidates; chosen parameters on fresh seeds: loss "
+                 f"{self.fit.loss:.3f}, {int(table['within'].sum())} of {len(table)} targets within tolerance",
+                 *self.fit.lines(), f"how tightly the targets pin each parameter ({self.identification['basis'].iloc[0]}):"]
+        for row in self.identification.to_dict("records"):
+            detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row
+                      else f"{row['share_of_bounds']:.0%} of its bounds")
+            lines.append(f"  {row['parameter']:<48} {self.chosen[row['parameter']]:<12.5g} {row['reading']} ({detail})")
+        if self.calibrated_path is not None:
+            lines.append(f"calibrated: {self.calibrated_path}")
+        return [*lines, f"report: {self.folder / 'report.html'}"]
+
 
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
               dask: str | None = None, out: str | Path | None = None, population: int = 24, batch: int = 4,

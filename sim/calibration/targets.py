@@ -83,6 +83,12 @@ class Fit:
     def all_within(self) -> bool:
         return bool(self.table["within"].all())
 
+    def lines(self) -> list[str]:
+        """One line per target: within or not, published, simulated mean and spread, miss in tolerances."""
+        return [f"  {'ok  ' if row.within else 'MISS'} {row.target:<28} published {row.published!s:>8}  "
+                f"simulated {row.simulated_mean:10.4g} (sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances"
+                for row in self.table.itertuples()]
+
 
 def evaluate(targets: list[Target], results: list[Result]) -> Fit:
     """Each target's simulated mean and spread over the runs, its miss, and the loss."""

@@ -137,6 +137,21 @@ class Ensemble:
         values = frame.iloc[-52:].sum() if last_year_sum else frame.iloc[-1]
         return values.unstack(level=1)  # rows: scenario, columns: seed
 
+    def over(self, metric: str, years: tuple[int, int], scale: float = 1.0, total: bool = False,
+             **dimensions: str) -> pd.DataFrame:
+        """Per scenario and seed, the mean over the weeks of calendar years ``years`` (first, last),
+        or with ``total`` their sum (money over the period)."""
+        frame = self.wide(metric, **dimensions) * scale
+        dates = frame.index.year if isinstance(frame.index, pd.DatetimeIndex) else pd.DatetimeIndex(frame.index).year
+        rows = frame.loc[(dates >= years[0]) & (dates <= years[1])]
+        values = rows.sum() if total else rows.mean()
+        return values.unstack(level=1)
+
+    @property
+    def years(self) -> list[int]:
+        """The calendar years the recorded weeks touch."""
+        return list(range(self.start_date.year, self.end_date.year + 1))
+
     def state_values(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """Mean over seeds of a monthly state metric at the last recorded month: rows state, columns scenario."""
         try:

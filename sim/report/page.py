@@ -89,8 +89,9 @@ class Report:
         return path
 
 
-def build_report(results: list[Result]) -> Report:
-    """The report for finished runs: one scenario, or a baseline (the first) and what-ifs."""
+def build_report(results: list[Result], period: tuple[int, int] | None = None) -> Report:
+    """The report for finished runs: one scenario, or a baseline (the first) and what-ifs; a
+    comparison's differences at the end of the horizon, or over the calendar years ``period``."""
     ensemble = Ensemble(results)
     compare = len(ensemble.names) > 1
     k = ensemble.replicates
@@ -104,18 +105,22 @@ def build_report(results: list[Result]) -> Report:
     subtitle = " ".join(html.escape(s.description.strip()) for s in described if s.description)
     if compare:
         subtitle = "".join(f'<strong class="answer">{html.escape(line)}</strong><br>'
-                           for line in tables.answers(ensemble)) + subtitle
+                           for line in tables.answers(ensemble, period)) + subtitle
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline." if compare else ""),
                         html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
     if compare:
+        when = ("at the end of the horizon" if period is None else
+                f"over {tables.period_label(period)} (shares and surplus: the period's mean; profit: its total)")
         sections.append(Section(
             "differences", "What the what-ifs change",
-            "Each figure is what-if minus baseline on the same seeds, so the difference is the levers', not "
-            "chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
-            "where it excludes zero. The chart shows the same differences over time with their 5-95% band.",
-            [("differences", timecharts.differences_over_time(ensemble))], tables.differences_table(ensemble)))
+            f"Each figure is what-if minus baseline on the same seeds, {when}, so the difference is the levers', "
+            "not chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
+            "where it excludes zero. Below the table, the same differences year by year. The chart shows the "
+            "differences over time with their 5-95% band.",
+            [("differences", timecharts.differences_over_time(ensemble))],
+            tables.differences_table(ensemble, period) + tables.yearly_table(ensemble)))
     sections += [
         Section("spend", "Who wins the spend", f"Share of household spend captured by each firm. {band} "
                 "Dotted verticals mark the scenarios' events. What-ifs are dashed.",

@@ -67,20 +67,48 @@ def headline_table(ensemble: Ensemble) -> str:
     return f'<table class="figures" id="headline-table"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 
-def difference_rows(ensemble: Ensemble) -> list[dict]:
-    """End-of-horizon differences (what-if minus baseline, paired by seed) with 90% intervals."""
+def period_unit(measure: Measure, years: tuple[int, int]) -> str:
+    """A measure's unit over a period: shares and surplus are means over its weeks, money its total."""
+    span = period_label(years)
+    return f"$bn, {span} total" if measure.last_year_sum else f"{measure.unit}, mean {span}"
+
+
+def difference_rows(ensemble: Ensemble, period: tuple[int, int] | None = None) -> list[dict]:
+    """Differences (what-if minus baseline, paired by seed) with 90% intervals: at the end of the
+    horizon, or over the calendar years ``period`` (first, last): means of shares and surplus over
+    its weeks, money summed over them."""
     rows = []
     for measure in DIFFERENCES:
-        values = _end_values(ensemble, measure)
+        if period is None:
+            values, unit = _end_values(ensemble, measure), measure.unit
+        else:
+            values = ensemble.over(measure.metric, period, scale=measure.scale, total=measure.last_year_sum,
+                                   **measure.dimensions)
+            unit = period_unit(measure, period)
         for name in ensemble.names[1:]:
             mean, low, high = mean_interval(values.loc[name].to_numpy() - values.loc[ensemble.baseline].to_numpy())
-            rows.append({"measure": measure.label, "unit": measure.unit, "scenario": name,
+            rows.append({"measure": measure.label, "unit": unit, "scenario": name,
                          "mean": mean, "low": low, "high": high})
     return rows
 
 
+def yearly_difference_rows(ensemble: Ensemble) -> list[dict]:
+    """The differences year by year over the horizon (each year's mean, or its money's total), with
+    a ``year`` column."""
+    return [{**row, "year": year} for year in ensemble.years for row in difference_rows(ensemble, (year, year))]
+
+
 # Differences smaller than these read as "unchanged" when a run has no interval to judge them by.
 NOTABLE = {"%": 0.1, "% of households": 0.1, "$bn, last 52 weeks": 0.1, "$ per household per week": 0.05}
+
+
+def _notable(unit: str) -> float:
+    """The notable size of a difference in ``unit`` (a period's unit reads as its measure's)."""
+    if unit.startswith("$bn"):  # a period's total: the yearly size for each of its years
+        span = unit.removeprefix("$bn, ").removesuffix(" total").split("-")
+        years = int(span[-1]) - int(span[0]) + 1 if unit.endswith(" total") else 1
+        return NOTABLE["$bn, last 52 weeks"] * years
+    return next((size for name, size in NOTABLE.items() if unit.split(",")[0] == name), 1.0)
 
 
 def _moved(row: dict) -> bool:
@@ -88,7 +116,7 @@ def _moved(row: dict) -> bool:
     interval), it is at least the unit's notable size."""
     if not math.isnan(row["low"]):
         return row["low"] > 0 or row["high"] < 0
-    return abs(row["mean"]) >= NOTABLE.get(row["unit"], 0.0)
+    return abs(row["mean"]) >= _notable(row["unit"])
 
 
 def _in_words(row: dict) -> str:
@@ -96,14 +124,20 @@ def _in_words(row: dict) -> str:
     if unit.startswith("%"):
         return f"{row['measure']} {value:+.1f} pts"
     if unit.startswith("$bn"):
-        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.1f}bn a year"
-    return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ')}"
+        total = "a year" if "total" not in unit else "in all"
+        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.1f}bn {total}"
+    return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
 
 
-def answers(ensemble: Ensemble) -> list[str]:
-    """One sentence per what-if: its largest differences from the baseline by the horizon's end."""
-    return answers_of(difference_rows(ensemble), ensemble.baseline, ensemble.names[1:],
-                      f"by {ensemble.end_date.year}")
+def answers(ensemble: Ensemble, period: tuple[int, int] | None = None) -> list[str]:
+    """One sentence per what-if: its largest differences from the baseline by the horizon's end, or
+    over ``period``."""
+    when = f"by {ensemble.end_date.year}" if period is None else f"over {period_label(period)}"
+    return answers_of(difference_rows(ensemble, period), ensemble.baseline, ensemble.names[1:], when)
+
+
+def period_label(period: tuple[int, int]) -> str:
+    return f"{period[0]}" if period[0] == period[1] else f"{period[0]}-{period[1]}"
 
 
 def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:
@@ -114,7 +148,7 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
     for name in what_ifs:
         mine = [row for row in rows if row["scenario"] == name and not math.isnan(row["mean"])]
         moved = sorted((row for row in mine if _moved(row)),
-                       key=lambda row: -abs(row["mean"]) / NOTABLE.get(row["unit"], 1.0))
+                       key=lambda row: -abs(row["mean"]) / _notable(row["unit"]))
         parts = [_in_words(row) for row in moved[:4]]
         shares = [row for row in mine if row["measure"].endswith("share of spend")]
         if shares and not any(_moved(row) for row in shares):
@@ -124,8 +158,8 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
     return sentences
 
 
-def differences_table(ensemble: Ensemble) -> str:
-    rows = difference_rows(ensemble)
+def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None) -> str:
+    rows = difference_rows(ensemble, period)
     what_ifs = ensemble.names[1:]
     head = "".join(f"<th>{html.escape(name)} − {html.escape(ensemble.baseline)}</th>" for name in what_ifs)
     body = []
@@ -136,9 +170,34 @@ def differences_table(ensemble: Ensemble) -> str:
             interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
             significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
             cells.append(f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>')
-        body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
+        body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="differences-table"><tr><th></th>{head}</tr>{"".join(body)}</table>'
+
+
+def points(unit: str) -> str:
+    """A difference's unit: a difference of percentages is in percentage points."""
+    return unit.replace("% of households", "pts of households").replace("%", "pts") if unit.startswith("%") else unit
+
+
+def yearly_table(ensemble: Ensemble) -> str:
+    """Each what-if's differences year by year (bold where the 90% interval excludes zero), folded."""
+    rows = yearly_difference_rows(ensemble)
+    years = ensemble.years
+    blocks = []
+    for name in ensemble.names[1:]:
+        head = "".join(f"<th>{year}</th>" for year in years)
+        body = []
+        for measure in DIFFERENCES:
+            mine = {r["year"]: r for r in rows if r["scenario"] == name and r["measure"] == measure.label}
+            unit = "$bn a year" if measure.last_year_sum else points(measure.unit)
+            cells = "".join(f'<td class="{"sig" if _moved(mine[y]) and not math.isnan(mine[y]["low"]) else ""}">'
+                            f'{_number(mine[y]["mean"], 2)}</td>' for y in years)
+            body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(unit)}</small></th>{cells}</tr>")
+        blocks.append(f"<details><summary>{html.escape(name)} − {html.escape(ensemble.baseline)}, year by year "
+                      f"(each year's mean; money: the year's total)</summary><table class=\"figures yearly\">"
+                      f"<tr><th></th>{head}</tr>{''.join(body)}</table></details>")
+    return "".join(blocks)
 
 
 def about(ensemble: Ensemble) -> str:

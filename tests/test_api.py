@@ -54,7 +54,7 @@ def test_compare_returns_the_runs_and_the_reports_differences(tmp_path: Path) ->
     expected = pd.DataFrame(difference_rows(Ensemble(comparison.results)))
     pd.testing.assert_frame_equal(table[expected.columns].reset_index(drop=True), expected)
     folder = comparison.save(tmp_path / "cmp", report=False)
-    assert sorted(p.name for p in folder.iterdir()) == ["differences.csv", "manifest.json", "runs"]
+    assert sorted(p.name for p in folder.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json", "runs"]
     assert pd.read_csv(folder / "differences.csv")["mean"].tolist() == pytest.approx(table["mean"].tolist(), rel=1e-12)
 
 

@@ -330,7 +330,7 @@ def test_each_lever_extends_the_baseline_changes_something_and_validates(lever: 
     assert scenario.events[:len(baseline.events)] == baseline.events  # the baseline's events are kept
     assert _plain(path) != _plain(SCENARIOS / "baseline.yaml")
     assert retailsim(["validate", str(path)]) == 0
-    assert f"ok ({lever}," in capsys.readouterr().out
+    assert f"ok (lever_{lever}," in capsys.readouterr().out
 
 
 def test_the_whole_foods_lever_is_the_shipped_what_if() -> None:

@@ -46,7 +46,8 @@ def households(n: int = 1, **columns) -> Households:
         budget=BUDGET[:, None] * ones, store_miles=5.0 * ones, rival_miles=2.0 * ones, kroger_miles=3.0 * ones,
         amazon_rank=zeros, rollout_rank=zeros, dark_store_rank=ones, pharmacy_rank=zeros, access_rank=zeros,
         tech_rank=ones, rival_rank=zeros, service_rank=ones, prime_taste=zeros, walmart_plus_taste=zeros,
-        walmart_plus_consider=zeros.astype(bool), neighbours=np.zeros((n, 0), dtype=np.int64),
+        walmart_plus_consider=zeros.astype(bool), prime_consider=np.ones(n, dtype=bool),
+        neighbours=np.zeros((n, 0), dtype=np.int64),
     )
     base.update(columns)
     return Households(**base)
@@ -180,15 +181,15 @@ def test_members_deliver_free_from_the_minimum_basket() -> None:
 
 
 def test_store_services_only_at_the_stores_that_offer_them() -> None:
-    """A service-platform store (``service_rank`` below the level, 0.2) makes the trip worth $0.50
-    more, spread over the categories by their share of the trip: 0.30, 0.15, 0.05; others see no change."""
+    """A service-platform store (``service_rank`` below the level, 0.2) makes the trip worth $2.50
+    more, spread over the categories by their share of the trip: 1.50, 0.75, 0.25; others see no change."""
     h = households(3, service_rank=np.array([0.1, 0.2, 0.9]))
     walmart = firms()[1]
     reach = walmart.reach(h, offer())
     assert reach.store_services.tolist() == [True, False, False]
     costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES)
     service = walmart.service_costs(reach, costs, np.zeros(3, bool))
-    assert service[WALMART_STORE][:, 0] == pytest.approx(SHARE * (WALMART_TRIP - 0.5))
+    assert service[WALMART_STORE][:, 0] == pytest.approx(SHARE * (WALMART_TRIP - 2.5))
     assert service[WALMART_STORE][:, 1] == pytest.approx(SHARE * WALMART_TRIP)
     assert service[WALMART_STORE][:, 2] == pytest.approx(SHARE * WALMART_TRIP)
     assert np.array_equal(service[WALMART_ONLINE][:, 0], service[WALMART_ONLINE][:, 2]), "online is no store trip"
@@ -340,7 +341,7 @@ def test_service_costs_follow_the_rules_in_every_state() -> None:
         assert amazon[:, i] == pytest.approx([fee + wait[0] * days, fee + wait[1] * days - 0.8 * 0.7,
                                               fee + wait[2] * health - kiosk], rel=1e-12)
         trip = costs.trips["store_miles"][i] - (2.5 if plus[i] else 0.0)
-        services = 0.5 if flag['store_services'][i] else 0.0
+        services = 2.5 if flag['store_services'][i] else 0.0
         clinic = np.array([0.0, 0.0, 2.5 if flag['clinic'][i] else 0.0])
         assert store[:, i] == pytest.approx(SHARE * (trip - services) - clinic - 0.3 * 0.6, rel=1e-12)
         free = plus[i] and h.budget[:, i].sum() >= 35.0

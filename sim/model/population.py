@@ -51,6 +51,7 @@ class Households:
     prime_taste: np.ndarray  # dollars a year of own liking for Prime
     walmart_plus_taste: np.ndarray
     walmart_plus_consider: np.ndarray  # bool: considered Walmart+ at launch
+    prime_consider: np.ndarray  # bool: had weighed Prime by the first week
     neighbours: np.ndarray  # (n, degree) indexes of the households each one hears from
     prime: np.ndarray = field(default=None)  # bool
     walmart_plus: np.ndarray = field(default=None)  # bool
@@ -195,6 +196,7 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     tastes = correlated_pair(streams["population.membership_taste"].standard_normal((2, n)),
                              scenario.memberships.taste_correlation) * scenario.memberships.taste_sd_usd
     consider = streams["population.walmart_plus_consider"].random(n)
+    prime_consider = streams["population.prime_consider"].random(n)  # its own stream: the others stay as drawn
     neighbours = draw_network(zone, state, people.network_degree, people.network_same_zone_share,
                               streams["population.network"])
     return Households(
@@ -205,5 +207,6 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         access_rank=ranks[4], tech_rank=ranks[5], rival_rank=store_ranks[0], service_rank=store_ranks[1],
         prime_taste=tastes[0], walmart_plus_taste=tastes[1],
         walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
+        prime_consider=prime_consider < scenario.memberships.prime_initial_consideration,
         neighbours=neighbours,
     )

@@ -249,8 +249,9 @@ class StoreServices(Strict):
 
     level: Share = Field(0.2, description="Share of stores run as service platforms")
     value_per_trip_usd: UsdPerOrder = Field(
-        0.5, description="Dollars a store trip is worth more where the store is a service platform (an errand "
-                         "done on the same trip)")
+        2.5, description="Dollars a week's store trip is worth more where the store is a service platform (an "
+                         "errand done on the same trip): $0.20-1.00 on a ~$47 trip, 0.4-2% of it, is $1-5 on the "
+                         "model's weekly trip, which carries the week's ~$260 basket (docs/levers.md)")
 
 
 class Agentic(Strict):

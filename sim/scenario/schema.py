@@ -132,6 +132,10 @@ class MembershipBehaviour(Strict):
     walmart_plus_initial_consideration: Share = Field(
         0.25, description="Share of households that consider Walmart+ at launch (Delivery Unlimited's reach)"
     )
+    prime_initial_consideration: Share = Field(
+        1.0, description="Share of households that had weighed Prime by the first week (the others find it "
+                         "through word of mouth): 1 starts Prime at its long-run choice; below 1 it was still "
+                         "diffusing in 2021 (63.4% of households, rising to about 68% by 2025)")
     perks_income_elasticity: Elasticity = 0.5
 
 

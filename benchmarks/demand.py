@@ -34,7 +34,7 @@ import sim  # noqa: E402
 from sim.run import resolve  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
-FIRM_PRICES = {"amazon": "amazon.prices", "walmart": "walmart.prices", "rivals": "rivals.prices"}
+FIRM_PRICES = {"amazon": "amazon.prices", "walmart": "walmart.prices", "kroger": "kroger.prices", "rivals": "rivals.prices"}
 
 
 def yearly(result: sim.Result, metric: str, **dimensions: str) -> pd.Series:

@@ -41,3 +41,26 @@ def test_each_what_if_gets_its_own_sentence() -> None:
             row("Walmart+ households", "%", -2.0, -3.0, -1.0, scenario="b")]
     assert answers_of(rows, "base", ["a", "b"], "by 2030") == [
         "a against base, by 2030: Walmart+ households +2.0 pts.", "b against base, by 2030: Walmart+ households -2.0 pts."]
+
+
+def test_read_with_care_names_caps_and_end_dates_once_for_all_scenarios_they_concern() -> None:
+    """Amazon's doubled rural programme builds stations past the coverage cap; both scenarios end
+    their programmes inside the horizon: one note each, naming the scenarios it concerns."""
+    import sim
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import PROFITS, notes
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    results = [sim.run(root / "baseline.yaml", seed=3, shoppers=300),
+               sim.run(root / "levers" / "amazon_rural_push.yaml", seed=3, shoppers=300)]
+    said = notes(Ensemble(results))
+    assert said[0] == PROFITS
+    beyond = [note for note in said if "beyond those that take rural same-day to its cap of 85%" in note]
+    assert len(beyond) >= 1 and any(note.startswith("lever_amazon_rural_push") or ", lever_amazon_rural_push" in note
+                                    for note in beyond)
+    stops = [note for note in said if "rural programme stops investing" in note]
+    assert sorted(stops) == sorted(["baseline: Amazon's rural programme stops investing on 2026-12-31; rural reach "
+                                    "stays where the stations built by then take it.",
+                                    "lever_amazon_rural_push: Amazon's rural programme stops investing on 2028-12-31; "
+                                    "rural reach stays where the stations built by then take it."])
+    assert len(said) == len(set(said))

@@ -16,28 +16,27 @@ PROFITS = ("Profit levels are stylised: the ledger has no selling, general and a
 
 
 def notes(ensemble: Ensemble) -> list[str]:
-    """The notes for these runs, each naming the scenario it concerns."""
-    found = [PROFITS]
+    """The notes for these runs; a note that holds for several scenarios names them together."""
+    found: dict[str, list[str]] = {}
     end = ensemble.end_date.date()
     for name, scenario in zip(ensemble.names, ensemble.scenarios):
-        label = html.escape(name)
         beyond = ensemble.wide("amazon_rural_stations_beyond_cap", firm="amazon")[name].mean(axis=1)
         if (beyond > 0.5).any():
             since = beyond[beyond > 0.5].index[0].date()
-            found.append(
-                f"{label}: from {since}, up to {beyond.max():,.0f} of Amazon's rural stations are beyond those "
-                f"that take rural same-day to its cap of {scenario.amazon.rural.max_rural_coverage:.0%}: their "
-                "capital is spent but they reach no new household and serve no new town.")
+            found.setdefault(
+                f"from {since}, up to {beyond.max():,.0f} of Amazon's rural stations are beyond those that take "
+                f"rural same-day to its cap of {scenario.amazon.rural.max_rural_coverage:.0%}: their capital is "
+                "spent but they reach no new household and serve no new town.", []).append(name)
         rural = scenario.amazon.rural
         if rural.end < end and rural.investment_per_year_usd > 0:
-            found.append(f"{label}: Amazon's rural programme stops investing on {rural.end}; rural reach stays "
-                         "where the stations built by then take it.")
+            found.setdefault(f"Amazon's rural programme stops investing on {rural.end}; rural reach stays where the "
+                             "stations built by then take it.", []).append(name)
         dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()
-            found.append(f"{label}: from {since} Walmart's dark stores reach every urban and suburban household "
-                         "they can; more dark stores add cost, not reach.")
-    return found
+            found.setdefault(f"from {since} Walmart's dark stores reach every urban and suburban household they "
+                             "can; more dark stores add cost, not reach.", []).append(name)
+    return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()]
 
 
 def notes_html(ensemble: Ensemble) -> str:

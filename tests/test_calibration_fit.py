@@ -247,7 +247,7 @@ def test_a_scenario_naming_a_bad_calibrated_file_gives_one_clear_line(tmp_path: 
     with pytest.raises(ScenarioError, match=r"s.yaml:2: calibration: file 'fitted.yaml' not found"):
         load_scenario(tmp_path / "s.yaml")
     (tmp_path / "fitted.yaml").write_text("parameters:\n  amazon.prime.fee: 3\n")
-    with pytest.raises(ScenarioError, match=r"fitted.yaml:2: parameters.amazon.prime.fee: .*valid keys: fee_annual"):
+    with pytest.raises(ScenarioError, match=r"fitted.yaml:2: parameters.amazon.prime.fee: .*valid keys: .*fee_annual"):
         load_scenario(tmp_path / "s.yaml")
     (tmp_path / "fitted.yaml").write_text("parameters:\n  amazon.prime.fee_annual: -3\n")
     with pytest.raises(ScenarioError, match=r"fitted.yaml:2: amazon.prime.fee_annual"):

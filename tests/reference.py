@@ -279,8 +279,9 @@ class ReferenceShopper(mesa.Agent):
         """Values are judged on this week's offers and last month's neighbours (all decide at once)."""
         m, h, i = self.model, self.model.households, self.index
         a = self.access()
-        prime_value = self.net_value(a, "prime", m.habit_seen) + h.prime_taste[i]
-        plus_value = self.net_value(a, "walmart_plus", m.habit_seen) + h.walmart_plus_taste[i]
+        self.values = {name: self.net_value(a, name, m.habit_seen) for name in ("prime", "walmart_plus")}
+        prime_value = self.values["prime"] + h.prime_taste[i]
+        plus_value = self.values["walmart_plus"] + h.walmart_plus_taste[i]
         neighbours = h.neighbours[i]
         prime_share = float(np.mean(m.prime_before[neighbours])) if len(neighbours) else 0.0
         plus_share = float(np.mean(m.plus_before[neighbours])) if len(neighbours) else 0.0

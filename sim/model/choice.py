@@ -139,10 +139,9 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
             lean[channel] += h.price_utility * offer.agent_price_focus * dollars
         if firm.membership and firm.membership in members:
-            loyalty = firm.membership_terms.loyalty_usd_per_order
-            if loyalty:  # the sunk-cost feeling is the household's; its agent does not share it
-                held = members[firm.membership] & ~access.agent if agents else members[firm.membership]
-                lean[list(firm.channels)] += held * (loyalty * h.price_utility)
+            loyalty = loyalty_lean(h, access, firm, members[firm.membership])
+            if loyalty is not None:
+                lean[list(firm.channels)] += loyalty
     # Agents compare channels afresh every week: habit is the household's, not theirs.
     # Habit is worth a share of the category's basket, in the household's own dollars.
     habit_weight = behaviour.habit_share_of_basket * h.budget * h.price_utility  # (categories, households)
@@ -151,6 +150,21 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     lean += h.habit * habit_weight
     value += lean
     return value, lean
+
+
+def loyalty_lean(h: Households, access: Access, firm, held: np.ndarray) -> np.ndarray | None:
+    """Utility a member's loyalty adds to each of its membership firm's channels, per household.
+
+    The sunk-cost feeling is the household's: zero where it does not hold ``firm``'s membership
+    (``held``) and where its AI agent shops (the agent does not share it). None when the membership
+    carries no loyalty at all. One definition for the choice (:func:`decision_utilities`) and for
+    the membership's value, which takes it out (:func:`~sim.model.memberships.membership_values`)."""
+    dollars = firm.membership_terms.loyalty_usd_per_order
+    if not dollars:
+        return None
+    if access.agent.any():
+        held = held & ~access.agent
+    return held * (dollars * h.price_utility)
 
 
 def welfare(top: np.ndarray, weights: np.ndarray, total: np.ndarray, lean: np.ndarray,

@@ -16,7 +16,7 @@ from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponenti
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .geography import Geography
-from .memberships import decide, established_churn, membership_values, neighbour_share, perks_value
+from .memberships import decide, established_churn, membership_values, neighbour_share, perks_less_fee
 from .population import draw_households
 from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
 
@@ -138,11 +138,8 @@ class RetailMarket(mesa.Model):
         """Each household's perks, own liking, less fees of the memberships it holds, dollars a week
         (the same terms its membership decisions weigh)."""
         h, dollars = self.households, 0.0
-        median, elasticity = self.params.population.median_income_usd, self.params.memberships.perks_income_elasticity
         for firm in self.membership_firms:
-            terms = firm.membership_terms
-            net = perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
-            net = net + getattr(h, f"{firm.membership}_taste")
+            net = perks_less_fee(firm, h, self.params) + getattr(h, f"{firm.membership}_taste")
             dollars = dollars + getattr(h, firm.membership) * net / WEEKS_PER_YEAR
         return dollars
 

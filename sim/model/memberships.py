@@ -15,7 +15,7 @@ import numpy as np
 
 from ..scenario.schema import MembershipBehaviour, Scenario
 from ..vocabulary import N_CHANNELS, WEEKS_PER_YEAR
-from .choice import Access, HouseholdCosts, Offer, price_weight
+from .choice import Access, HouseholdCosts, Offer, loyalty_lean, price_weight
 from .population import Households
 
 
@@ -32,30 +32,37 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
     differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
     """
     weight = price_weight(h, offer, access)
-    median, elasticity = params.population.median_income_usd, params.memberships.perks_income_elasticity
     values = {}
     for firm in firms:
         if firm.membership is None:
             continue
-        loyalty = h.price_utility * firm.membership_terms.loyalty_usd_per_order
-        gain = _shopping_gain(firm, getattr(h, firm.membership), access, costs, weights, weight, loyalty)
-        terms = firm.membership_terms
-        values[firm.membership] = gain + perks_value(terms.perks_value_usd, h.income, median, elasticity) - terms.fee_annual
+        held = getattr(h, firm.membership)
+        gain = _shopping_gain(firm, held, access, costs, weights, weight, loyalty_lean(h, access, firm, held))
+        values[firm.membership] = gain + perks_less_fee(firm, h, params)
     return values
 
 
+def perks_less_fee(firm, h: Households, params: Scenario) -> np.ndarray:
+    """Dollars a year of ``firm``'s membership beside shopping: its perks less its fee, per household."""
+    terms = firm.membership_terms
+    perks = perks_value(terms.perks_value_usd, h.income, params.population.median_income_usd,
+                        params.memberships.perks_income_elasticity)
+    return perks - terms.fee_annual
+
+
 def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts, weights: np.ndarray,
-                   weight: np.ndarray, loyalty: np.ndarray) -> np.ndarray:
+                   weight: np.ndarray, loyalty: np.ndarray | None) -> np.ndarray:
     """Dollars a year that holding ``firm``'s membership adds to each household's shopping.
 
-    The members' loyalty lean (``loyalty``, utility) is taken out of their weights: it comes with
-    holding the membership and is not what a household expects of it."""
+    The members' loyalty lean (``loyalty``, utility, from :func:`~sim.model.choice.loyalty_lean`:
+    zero for non-members and for households whose agent shops) is taken out of their weights: it
+    comes with holding the membership and is not what a household expects of it."""
     yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
     reach = access.firms[firm.name]
     with_it, without = firm.service_costs(reach, costs, yes), firm.service_costs(reach, costs, no)
     # Each household's cost as it stands is one of the two: no third evaluation is needed.
     now = {channel: np.where(held, with_it[channel], without[channel]) for channel in firm.channels}
-    unlean = np.exp(-loyalty * held) if np.any(loyalty) else 1.0
+    unlean = np.exp(-loyalty) if loyalty is not None else 1.0
     others = [weights[channel] for channel in range(N_CHANNELS) if channel not in firm.channels]
     rest = others[0]
     for other in others[1:]:

@@ -223,7 +223,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     setup = args.setup or calibration_setup(write=not args.no_write)
     result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
-                       progress=not args.quiet)
+                       progress=not args.quiet, start_from=args.start_from)
     print("\n".join(result.lines()))
     return 0
 
@@ -330,6 +330,8 @@ def add_job_commands(commands) -> None:
     calibrator.add_argument("--population", type=positive, default=24, help="ABC particles per generation (default 24)")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
+    calibrator.add_argument("--start-from", type=Path, metavar="FILE",
+                            help="an earlier fit (calibrated.yaml) whose values are the first candidate (optuna)")
     calibrator.set_defaults(handler=command_calibrate)
 
 

@@ -225,6 +225,34 @@ def test_an_interrupted_calibration_resumes_and_a_changed_one_is_refused(tmp_pat
         calibrate(setup, budget=6, workers=1, out=tmp_path / "work", write=False, progress=False)
 
 
+def test_a_refit_starts_from_an_earlier_fit_when_asked(tmp_path: Path) -> None:
+    """``--start-from``: the earlier fit's values (clipped into the bounds) are the first candidate
+    scored, the rest are drawn as usual; a folder started from another point is not resumed."""
+    name, other = "amazon.prime.perks_value_usd", "memberships.walmart_plus_initial_consideration"
+    setup = synthetic_setup(tmp_path, {name: BOUNDS[name], other: BOUNDS[other]}, replicates=1)
+    earlier = tmp_path / "earlier.yaml"
+    earlier.write_text(yaml.safe_dump({"parameters": {name: 1e6, other: 0.123, "not.a.free.parameter": 3.0}}))
+    result = calibrate(setup, budget=3, batch=3, workers=1, out=tmp_path / "work", write=False, progress=False,
+                       start_from=earlier)
+    first = result.trials.iloc[0]
+    assert first[name] == BOUNDS[name][1] and first[other] == pytest.approx(0.123)  # clipped to the bound
+    assert len(result.trials) == 3 and result.trials[other].nunique() == 3  # the others drawn
+    earlier.write_text(yaml.safe_dump({"parameters": {name: 10.0, other: 0.123}}))
+    with pytest.raises(UserError, match="holds a different calibration"):
+        calibrate(setup, budget=3, workers=1, out=tmp_path / "work", write=False, progress=False, start_from=earlier)
+    for text, message in [("parameters: [1, 2]", "has no 'parameters:' mapping"),
+                          ("parameters: {x.y: 1.0}", "names none of the set-up's free parameters"),
+                          ("{{{", "cannot be read")]:
+        earlier.write_text(text)
+        with pytest.raises(UserError, match=message):
+            calibrate(setup, budget=3, workers=1, out=tmp_path / "other", write=False, progress=False,
+                      start_from=earlier)
+        assert not (tmp_path / "other").exists()
+    with pytest.raises(UserError, match="only the optuna method"):
+        calibrate(setup, method="abc", budget=30, population=10, workers=1, out=tmp_path / "other",
+                  write=False, progress=False, start_from=earlier)
+
+
 # -- errors -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("change, message", [
     ("amazon.prime.perks_value_usd: {range: [150, 0], why: test}", r"setup.yaml:\d+: parameters.*wrong way round"),

@@ -33,6 +33,7 @@ from ..jobs.executors import check_workers, executor
 from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.inputs import MAX_RUNS
 from ..results import package_version, replace_atomically
+from ..scenario.loader import display
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
@@ -84,30 +85,37 @@ class CalibrationResult:
 
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
               dask: str | None = None, out: str | Path | None = None, population: int = 24, batch: int = 4,
-              write: bool = True, progress: bool = True) -> CalibrationResult:
+              write: bool = True, progress: bool = True, start_from: str | Path | None = None) -> CalibrationResult:
     """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
 
     ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
     seeds; rerunning the same command in the same ``out`` folder resumes and extends to the budget.
+    ``start_from`` (optuna only) names an earlier fit (a ``calibrated.yaml``) whose parameters are
+    the first candidate scored: a refit after a model change starts from where the last one ended,
+    and the search goes on from there as it would from any candidate.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     calibration = load_setup(setup_path)
+    start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
     check_sizes(calibration, method, budget, population, batch)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
-        claim(folder, "calibration", {"fingerprint": calibration.fingerprint(), "method": method,
-                                      "setup": str(calibration.source)}, CONTENTS,
-              "a different calibration (the set-up, targets, base scenario or method changed since it started)")
+        identity = {"fingerprint": calibration.fingerprint(), "method": method, "setup": str(calibration.source)}
+        if start is not None:
+            identity["start"] = start
+        claim(folder, "calibration", identity, CONTENTS,
+              "a different calibration (the set-up, targets, base scenario, method or --start-from changed since "
+              "it started)")
         with hold(folder):
             candidates = Candidates(calibration, pool, seeds)
             try:
                 if method == "optuna":
                     trials, chosen, history, posterior = run_optuna(calibration, candidates, folder, budget, batch,
-                                                                    progress, warn)
+                                                                    progress, warn, start)
                 else:
                     trials, chosen, history, posterior = run_abc(calibration, candidates, folder, budget, population,
                                                                   pool, count, progress)
@@ -131,6 +139,30 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
 MAX_OPTUNA_BUDGET = 20_000
 MAX_BATCH = 1_000  # optuna candidates asked at once (more than the workers of any cluster)
 MAX_POPULATION = 100_000  # ABC particles a generation
+
+
+def starting_point(calibration: Calibration, path: str | Path, method: str) -> dict[str, float | int]:
+    """The free parameters' values in an earlier fit's file, inside the set-up's bounds (one-line errors)."""
+    if method != "optuna":
+        raise UserError("--start-from: only the optuna method starts from a point (ABC draws from the priors)")
+    path = Path(path)
+    try:
+        document = read_calibrated(path)
+    except (OSError, yaml.YAMLError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        raise UserError(f"--start-from {display(path)}: cannot be read ({reason})") from None
+    values = document.get("parameters") if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise UserError(f"--start-from {display(path)}: has no 'parameters:' mapping (a calibrated.yaml has one)")
+    start = {}
+    for name, parameter in calibration.parameters.items():
+        value = values.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            start[name] = parameter.clip(value)
+    if not start:
+        raise UserError(f"--start-from {display(path)}: names none of the set-up's free parameters "
+                        f"({', '.join(calibration.parameters)})")
+    return start
 
 
 def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int) -> None:

@@ -85,8 +85,10 @@ def recover_journal(journal: Path) -> str | None:
 
 
 def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, batch: int,
-                progress: bool, warn=None):
+                progress: bool, warn=None, start: dict | None = None):
     """TPE then CMA-ES, a batch at a time; resumable from the journal, and resumed = uninterrupted.
+
+    ``start`` (some or all of the free parameters) is the first candidate asked, the others drawn.
 
     Only scored candidates are written to the journal, one line each (``add_trial``). Each batch
     is proposed by a fresh sampler (seeded from the set-up's seed and where the batch starts) over
@@ -98,6 +100,7 @@ def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, b
     from tqdm import tqdm
 
     study = _open_study(calibration, folder, warn)
+    first = start
 
     def scored() -> list:
         """Candidates scored so far, in order (a candidate whose runs failed counts)."""
@@ -112,7 +115,8 @@ def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, b
         for start, size in batch_starts(budget, batch):
             if start + size <= len(finished):
                 continue
-            asked = _propose(calibration, finished[:start], start, start >= explored, finished[:explored], size)
+            asked = _propose(calibration, finished[:start], start, start >= explored, finished[:explored], size,
+                             first if start == 0 else None)
             _score(study, candidates, asked[len(finished) - start:], bar)
             finished = scored()
             losses = [t.value for t in finished if t.state == TrialState.COMPLETE]
@@ -184,8 +188,10 @@ def _optuna_result(calibration: Calibration, finished: list):
     return trials, dict(best.params), history, None
 
 
-def _propose(calibration: Calibration, before: list, start: int, refine: bool, explored: list, size: int) -> list:
-    """The ``size`` candidates of the batch that starts after the scored candidates ``before``."""
+def _propose(calibration: Calibration, before: list, start: int, refine: bool, explored: list, size: int,
+             first: dict | None = None) -> list:
+    """The ``size`` candidates of the batch that starts after the scored candidates ``before``
+    (``first``, if given, is the batch's first candidate; any parameter it leaves out is drawn)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -203,6 +209,8 @@ def _propose(calibration: Calibration, before: list, start: int, refine: bool, e
                                                  n_startup_trials=max(10, 2 * len(parameters)))
         memory = optuna.create_study(direction="minimize", sampler=sampler)
         memory.add_trials(before)
+        if first:
+            memory.enqueue_trial(first, skip_if_exists=False)
         for _ in range(size):
             trial = memory.ask()
             for name, parameter in parameters.items():

@@ -91,7 +91,7 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
         started = f"model version {version}" if version else "an older retailsim that did not record its model version"
         raise UserError(f"{option} {folder}: was started with {started}, and this is {model_version()}; runs of two "
                         f"model versions are never mixed: choose a new {option}, or delete {folder} to start over")
-    if any(manifest.get(key) != value for key, value in identity.items() if key in ("fingerprint", "method")):
+    if any(manifest.get(key) != identity.get(key) for key in ("fingerprint", "method", "start")):
         raise UserError(f"{option} {folder}: holds {changed}; choose a new {option}, or delete {folder} to start over")
     return manifest
 

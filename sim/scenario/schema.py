@@ -109,7 +109,9 @@ class ShopperBehaviour(Strict):
     habit_share_of_basket: Share = Field(
         0.12, description="What shopping where one always shops is worth, as a share of the category's weekly "
                           "basket: a switching cost of about 12% of a grocery basket (Richards & Liaukonyte 2023)")
-    habit_learning_rate: Share = 0.1
+    habit_learning_rate: Share = Field(
+        0.125, description="Weight of this week's choice in the habit, per week (a weekly shopping trip): one "
+                           "minus Guadagni & Little's (1983) smoothing constant of 0.875 per purchase occasion")
     offline_penalty_usd: UsdPerOrder = Field(
         20.0, description="Dollars an online order costs more without home broadband (a phone's small screen "
                           "and data plan; 15-17% of adults are smartphone-only, Pew)")

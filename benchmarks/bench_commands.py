@@ -1,20 +1,27 @@
-"""Whole commands, as a user waits for them: wall seconds of ``retailsim`` in fresh processes.
+"""Whole commands, as a user waits for them: wall and CPU seconds of ``retailsim`` in fresh processes.
 
 Times ``retailsim --version`` and ``retailsim run scenarios/baseline.yaml`` at its default size
 (report included, and with ``--no-report``), each in a new process, and splits one run into its
 phases (import, simulate, write results, build and write the report) in a separate process. The
-figures are medians over ``--repeats``. With ``--checkout`` the same commands run on another
+figures are medians over ``--repeats``; CPU seconds (user + system of the child process) move less
+than wall seconds on a shared machine. With ``--checkout`` the same commands run on another
 checkout's ``sim`` (a git worktree of an older commit), old and new alternating, so a shared and
 noisy machine loads both alike::
 
     python benchmarks/bench_commands.py --repeats 7
     git worktree add /tmp/old <commit> && python benchmarks/bench_commands.py --checkout /tmp/old
+
+``--profile`` instead runs the run's phases under cProfile (once per checkout, alternating) and
+prints profiled seconds by phase, down to the parts of a week: a count that depends far less on
+the machine's load than wall time, though every Python call costs more under the profiler.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,41 +44,100 @@ COMMAND = PREAMBLE + r"""
 from sim.cli import main
 sys.exit(main(sys.argv[2:]))
 """
+# argv: checkout, scenario, output folder, and a file for cProfile's statistics or "".
 PHASES = PREAMBLE + r"""
 import json, time
-started = time.perf_counter()
-import sim.cli
-from sim.experiments import run_replicates
-from sim.report import build_report
-from sim.results import save_set
-from sim.run import resolve
-imported = time.perf_counter()
-scenario = resolve(sys.argv[2])
-results = run_replicates([scenario], [scenario.seed])
-simulated = time.perf_counter()
+clocks = (time.perf_counter, time.process_time)
+marks = {}
+def mark(name):
+    marks[name] = [clock() for clock in clocks]
+profiler = None
+if sys.argv[4]:
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
+mark("start")
+def load_modules():
+    global sim, run_replicates, build_report, save_set, resolve
+    import sim.cli
+    from sim.experiments import run_replicates
+    from sim.report import build_report
+    from sim.results import save_set
+    from sim.run import resolve
+load_modules()
+mark("imported")
+def simulate():
+    scenario = resolve(sys.argv[2])
+    return run_replicates([scenario], [scenario.seed])
+results = simulate()
+mark("simulated")
 report = []
 def write_report(folder):
-    begun = time.perf_counter()
+    begun = [clock() for clock in clocks]
     build_report(results).write(folder / "report.html")
-    report.append(time.perf_counter() - begun)
-save_set(results, sys.argv[3], add=write_report)
-saved = time.perf_counter()
-print(json.dumps({"import": imported - started, "simulate": simulated - imported,
-                  "results": saved - simulated - report[0], "report": report[0], "package": sim.__file__}))
+    report.append([clock() - b for clock, b in zip(clocks, begun)])
+def write_results():
+    save_set(results, sys.argv[3], add=write_report)
+write_results()
+mark("saved")
+if profiler is not None:
+    profiler.disable()
+    profiler.dump_stats(sys.argv[4])
+def between(a, b, clock):
+    return marks[b][clock] - marks[a][clock]
+figures = {}
+for clock, unit in ((0, "wall"), (1, "cpu")):
+    figures[f"import {unit}"] = between("start", "imported", clock)
+    figures[f"simulate {unit}"] = between("imported", "simulated", clock)
+    figures[f"results {unit}"] = between("simulated", "saved", clock) - report[0][clock]
+    figures[f"report {unit}"] = report[0][clock]
+figures["package"] = sim.__file__
+print(json.dumps(figures))
 """
 
+# Profiled phases: (label, file the function is in, function name). Cumulative seconds of each;
+# indented labels are parts of the one above (a function called from several phases, such as the
+# utilities, counts all its calls: the weekly ones, settling habits and launches).
+PROFILE_PHASES = (
+    ("import", "<string>", "load_modules"),
+    ("simulate", "<string>", "simulate"),
+    ("  build the model", "sim/model/market.py", "__init__"),
+    ("  settle habits (2 x 10 rounds)", "sim/model/market.py", "settle_habits"),
+    ("  launch memberships", "sim/model/market.py", "launch_memberships"),
+    ("  firms prepare offers, access", "sim/model/market.py", "firms_prepare_offers"),
+    ("  households shop", "sim/model/market.py", "households_shop"),
+    ("    utilities (all calls)", "sim/model/choice.py", "decision_utilities"),
+    ("      firms' service costs", "sim/model/choice.py", "channel_costs"),
+    ("    exponentials of the logit (all calls)", "sim/model/choice.py", "exponentials"),
+    ("    membership valuation (monthly)", "sim/model/memberships.py", "membership_values"),
+    ("    welfare", "sim/model/choice.py", "welfare"),
+    ("    draws", "sim/model/choice.py", "draw"),
+    ("    tally", "sim/model/tally.py", "tally"),
+    ("  firms book accounts", "sim/model/market.py", "firms_book_accounts"),
+    ("  membership reviews (monthly)", "sim/model/market.py", "households_review_memberships"),
+    ("  habits learn", "sim/model/market.py", "households_learn"),
+    ("  data collection", "sim/model/collect.py", "weekly"),
+    ("  the results table", "sim/model/metrics.py", "table"),
+    ("write results and report", "<string>", "write_results"),
+    ("  build the report", "sim/report/page.py", "build_report"),
+)
 
-def wall(script: str, checkout: str, *args: str) -> float:
+
+def wall(script: str, checkout: str, *args: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh process."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, checkout, *args], capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise SystemExit(f"the command failed ({args}):\n{done.stderr[-2000:]}")
-    return seconds
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return seconds, cpu
 
 
-def phases(checkout: str, out: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", PHASES, checkout, str(SCENARIO), str(out)],
+def phases(checkout: str, out: Path, stats: str = "") -> dict:
+    done = subprocess.run([sys.executable, "-c", PHASES, checkout, str(SCENARIO), str(out), stats],
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"the phase run failed:\n{done.stderr[-2000:]}")
@@ -81,12 +147,11 @@ def phases(checkout: str, out: Path) -> dict:
 def measure(checkout: str, scratch: Path, index: int) -> dict:
     """One round of every measurement for one checkout."""
     out = scratch / f"run-{index}"
-    figures = {
-        "--version": wall(COMMAND, checkout, "--version"),
-        "run + report": wall(COMMAND, checkout, "run", str(SCENARIO), "--out", str(out), "--quiet"),
-        "run --no-report": wall(COMMAND, checkout, "run", str(SCENARIO), "--out", str(out) + "-bare", "--quiet",
-                                "--no-report"),
-    }
+    figures = {}
+    for name, args in (("--version", ("--version",)),
+                       ("run + report", ("run", str(SCENARIO), "--out", str(out), "--quiet")),
+                       ("run --no-report", ("run", str(SCENARIO), "--out", f"{out}-bare", "--quiet", "--no-report"))):
+        figures[f"{name} wall"], figures[f"{name} cpu"] = wall(COMMAND, checkout, *args)
     figures.update({f"phase {k}": v for k, v in phases(checkout, scratch / f"phases-{index}").items()
                     if k != "package"})
     for folder in scratch.iterdir():
@@ -94,24 +159,41 @@ def measure(checkout: str, scratch: Path, index: int) -> dict:
     return figures
 
 
+def profiled(checkout: str, scratch: Path, index: int) -> dict:
+    """Profiled seconds by phase of one run (see ``PROFILE_PHASES``), and the profile's total."""
+    stats_file = scratch / f"profile-{index}.out"
+    phases(checkout, scratch / f"phases-{index}", str(stats_file))
+    stats = pstats.Stats(str(stats_file)).stats
+    figures = {"total profiled": sum(entry[2] for entry in stats.values())}
+    for label, file, function in PROFILE_PHASES:
+        found = [entry for (path, _line, name), entry in stats.items()
+                 if name == function and path.replace("\\", "/").endswith(file)]
+        figures[label] = sum(entry[3] for entry in found) if found else float("nan")
+    shutil.rmtree(scratch / f"phases-{index}", ignore_errors=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--checkout", default="", help="also measure the sim package of this checkout, alternating")
+    parser.add_argument("--profile", action="store_true", help="profiled seconds by phase instead of timings")
     args = parser.parse_args()
     checkouts = {"this checkout": ""} | ({f"{args.checkout}": args.checkout} if args.checkout else {})
     rounds: dict[str, list[dict]] = {name: [] for name in checkouts}
+    one_round = profiled if args.profile else measure
     with tempfile.TemporaryDirectory(prefix="bench-commands-") as scratch:
         for index in range(args.repeats):
             for name, checkout in (checkouts.items() if index % 2 == 0 else reversed(checkouts.items())):
-                rounds[name].append(measure(checkout, Path(scratch), index))
-                print(f"round {index + 1} {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in rounds[name][-1].items()),
+                rounds[name].append(one_round(checkout, Path(scratch), index))
+                print(f"round {index + 1} {name}: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in rounds[name][-1].items()),
                       file=sys.stderr, flush=True)
     keys = list(rounds["this checkout"][0])
-    print(f"medians of {args.repeats} rounds, wall seconds")
-    print(f"{'':<22}" + "".join(f"{name[-24:]:>26}" for name in checkouts))
+    unit = "profiled seconds" if args.profile else "seconds (wall: elapsed; cpu: user + system)"
+    print(f"medians of {args.repeats} rounds, {unit}")
+    print(f"{'':<42}" + "".join(f"{name[-24:]:>26}" for name in checkouts))
     for key in keys:
-        print(f"{key:<22}" + "".join(f"{statistics.median(r[key] for r in rounds[name]):>26.2f}" for name in checkouts))
+        print(f"{key:<42}" + "".join(f"{statistics.median(r[key] for r in rounds[name]):>26.2f}" for name in checkouts))
 
 
 if __name__ == "__main__":

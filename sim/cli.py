@@ -16,6 +16,7 @@ from . import __version__
 from .errors import UserError
 from .cli_args import (OneLineParser, parse_assignment, period, positive, replicate_count,  # noqa: F401
                        seed_number, shopper_count)
+from .cli_discover import add_discover_command
 from .limits import MAX_REPLICATES, check_workload
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
@@ -377,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_commands(commands)
     add_job_commands(commands)
+    add_discover_command(commands)
     add_other_commands(commands)
     return parser
 

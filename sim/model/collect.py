@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..vocabulary import (ALL, CATEGORIES, CHANNELS, DIMENSION_VALUES, FIRM_OF_CHANNEL, FIRM_SCALARS, FIRMS,
-                          LEDGER_LINES, LOCALES, MEMBERSHIPS, METRICS, N_CATEGORIES, N_LOCALES, REACH, SEGMENTS)
+                          LEDGER_LINES, LOCALES, MEMBERSHIPS, METRICS, N_CATEGORIES, N_CHANNELS, N_LOCALES, REACH,
+                          SEGMENTS)
 from .metrics import Recorder, shares, with_totals
 from .tally import code_bits, count_codes, flag_code
 
@@ -66,6 +67,7 @@ class Collector:
         self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
         self.member_firms = [firm for firm in model.firms if firm.membership]
+        self.firm_channel = {firm.name: np.isin(np.arange(N_CHANNELS), firm.channels) for firm in self.member_firms}
         self.member_spend = r.layout("member_spend_ratio", firm=[firm.name for firm in self.member_firms])
         self.scalars = {name: r.layout(name, firm=firm) for name, firm in FIRM_SCALARS.items()}
         self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in MEMBERSHIPS}
@@ -110,7 +112,8 @@ class Collector:
     def member_spend_ratio(self, firm) -> float:
         """A member's spend at the firm over a non-member's, per household (CIRP's measure for Prime)."""
         m = self.model
-        at_firm = (np.isin(m.choice, firm.channels) * m.spend).sum(axis=0)
+        # Whether each choice went to the firm: a lookup by channel (``np.isin`` sorted every week).
+        at_firm = (self.firm_channel[firm.name].take(m.choice) * m.spend).sum(axis=0)
         member = getattr(m.households, firm.membership)
         members, others = int(member.sum()), int((~member).sum())
         if not members or not others:

@@ -118,8 +118,12 @@ class RetailMarket(mesa.Model):
         h = self.households
         uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
         valuing = self.month_starts()
-        prices = self.offer.price.T.ravel()  # (categories x channels): each household's price by its choice
+        prices = self.offer.price.T  # (categories, channels): each household's price by its choice
         elasticity = np.asarray(self.params.shoppers.own_price_elasticity.as_tuple())[:, None]
+        # Each household buys less of a category the more it pays for it (its own-price elasticity):
+        # the factor for each of the few (category, channel) prices, then each household's by its choice.
+        response = (prices ** -elasticity).ravel()
+        prices = prices.ravel()
         for part, households, access, costs, lean, top, weights, total in self._exponentials():
             if valuing:
                 self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
@@ -127,10 +131,9 @@ class RetailMarket(mesa.Model):
             self.surplus[part] = welfare(top, weights, total, lean, households.price_utility)
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
-            # Each household buys less of a category the more it pays for it (its own-price elasticity).
-            paid = prices.take(self.choice[:, part] + self._category_offsets)
-            self.quantity[:, part] = households.budget * paid ** -elasticity
-            self.spend[:, part] = self.quantity[:, part] * paid
+            chosen = self.choice[:, part] + self._category_offsets
+            self.quantity[:, part] = households.budget * response.take(chosen)
+            self.spend[:, part] = self.quantity[:, part] * prices.take(chosen)
         self.surplus += self._membership_dollars()
         self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
 

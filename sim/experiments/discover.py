@@ -166,6 +166,7 @@ def _cases(folder: Path, runs: pd.DataFrame, parameters: list[str], condition: C
     missing = [name for name in ["point", condition.outcome, *parameters] if name not in runs.columns]
     if missing:
         raise UserError(f"{folder}: its {RUNS} has no column {missing[0]}; the folder is damaged")
+    parameters = [name for name in runs.columns if name in set(parameters)]  # the sweep file's order
     usable = runs[runs["error"].isna()] if "error" in runs.columns else runs
     usable = usable[usable[condition.outcome].notna()]
     if len(usable) < len(runs):

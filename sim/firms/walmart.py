@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import HEALTH, RURAL, WALMART_ONLINE, WALMART_STORE, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import HEALTH, N_CATEGORIES, RURAL, WALMART_ONLINE, WALMART_STORE, WEEKS_PER_YEAR, Offer, Sales
 from .base import Firm, Reach
 from .states import by_category, flag_code, state_flags, with_flag
 
@@ -14,6 +14,10 @@ from .states import by_category, flag_code, state_flags, with_flag
 SERVICE_FLAGS = ("express", "walmart_pharmacy")
 STATES = state_flags(len(SERVICE_FLAGS) + 1)
 PLUS_BIT = len(SERVICE_FLAGS)
+# Each category's row of ``Walmart.online_cost``'s table in each state (2 * express reaches the
+# order + Walmart+), as a cell of (rows, categories): row * categories + category.
+ONLINE_CELL = ((2 * by_category(STATES[0], STATES[1]).astype(np.intp) + STATES[PLUS_BIT]) * N_CATEGORIES
+               + np.arange(N_CATEGORIES)[:, None])
 
 
 class Walmart(Firm):
@@ -126,26 +130,59 @@ class Walmart(Firm):
         trip = costs.trips[self.store_distance] - p.fuel_saving_per_trip_usd * member
         store = np.outer(trip_share, trip - reach.store_services * p.store_services.value_per_trip_usd)
         store[HEALTH] -= reach.clinic * p.health.clinic_value_usd_per_order
-        online = self.online_options(reach, costs, member)
         service = p.ai.service_value_usd_per_order * self.ai_level
-        return {WALMART_STORE: store - service, WALMART_ONLINE: soft_minimum(online, behaviour.fulfilment_taste_usd) - service}
+        return {WALMART_STORE: store - service, WALMART_ONLINE: self.online_cost(reach, costs, member) - service}
 
     def online_options(self, reach: Reach, costs, member: np.ndarray) -> np.ndarray:
         """Dollars of each way to get an online order, (pickup, delivery, express) x categories x
         households; express is infinite where it does not reach (for health: pharmacy express)."""
+        express, pharmacy, plus = STATES
+        state = with_flag(reach.code, member, PLUS_BIT)
+        fast = by_category(express, pharmacy).take(state, axis=1)
+        express_fee = np.where(plus, self.params.online.member_express_fee_usd,
+                               self.params.online.express_fee_usd).take(state)
+        return self._options(costs, member, fast, express_fee)
+
+    def _options(self, costs, member: np.ndarray, fast: np.ndarray, express_fee: np.ndarray) -> np.ndarray:
+        """:meth:`online_options` from each household's flags: ``member`` (households,) and ``fast``
+        (express reaches the order) and ``express_fee``, (categories, households); or the same with
+        a leading axis of states, broadcast (``member`` (states, 1), the others (states, 1, 1))."""
         online, behaviour = self.params.online, costs.behaviour
         trip_share = np.asarray(behaviour.trip_share.as_tuple())
         trip = costs.trips[self.store_distance] - self.params.fuel_saving_per_trip_usd * member
         free = member & (costs.basket >= online.member_free_delivery_minimum_usd)
-        express, pharmacy, plus = STATES
-        state = with_flag(reach.code, member, PLUS_BIT)
-        fast = by_category(express, pharmacy).take(state, axis=1)
-        express_fee = np.where(plus, online.member_express_fee_usd, online.express_fee_usd).take(state)
-        options = np.empty((3, *costs.waiting.shape))
-        np.multiply.outer(trip_share * behaviour.pickup_trip_share, trip, out=options[0])
-        options[1] = np.where(free, 0.0, online.nonmember_delivery_fee_usd) + costs.waiting * online.standard_days
+        options = np.empty((3, *np.broadcast_shapes(fast.shape, costs.waiting.shape)))
+        options[0] = (trip_share * behaviour.pickup_trip_share)[:, None] * trip[..., None, :]
+        options[1] = np.where(free, 0.0, online.nonmember_delivery_fee_usd)[..., None, :] + costs.waiting * online.standard_days
         options[2] = np.where(fast, express_fee + costs.waiting * online.express_days, np.inf)
         return options
+
+    def online_cost(self, reach: Reach, costs, member: np.ndarray) -> np.ndarray:
+        """Expected dollars of the cheapest way to get an online order (the soft minimum of
+        :meth:`online_options`), (categories, households).
+
+        For a household and category it depends only on its fixed terms (trip, waiting, basket) and
+        two flags: express reaches the order, and Walmart+. So it is computed for the four
+        combinations of every household once (while those terms and Walmart's online terms hold) and
+        each household's flags pick its own each week: the same numbers, without nine exponentials
+        per household every week and at every membership valuation."""
+        table = self._online_table(costs)  # (rows, categories, households), row = 2 * fast + member
+        state = with_flag(reach.code, member, PLUS_BIT)
+        n = len(state)
+        return table.reshape(-1).take(ONLINE_CELL.take(state, axis=1) * n + np.arange(n))
+
+    def _online_table(self, costs) -> np.ndarray:
+        terms = (self.params.online, self.params.fuel_saving_per_trip_usd)
+        key = ("walmart.online", costs.span)
+        held = costs.derived.get(key)
+        if held is None or held[0] != terms:
+            online = self.params.online
+            member = np.array([False, True, False, True])[:, None]  # the rows: 2 * fast + member
+            fast = np.array([False, False, True, True])[:, None, None]
+            express_fee = np.where(member, online.member_express_fee_usd, online.express_fee_usd)[..., None]
+            options = self._options(costs, member, fast, express_fee)
+            held = costs.derived[key] = (terms, soft_minimum(options, costs.behaviour.fulfilment_taste_usd))
+        return held[1]
 
     def agent_values(self, reach: Reach, access) -> dict[int, np.ndarray]:
         """Agents check out easily with Walmart, their partner."""

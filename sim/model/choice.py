@@ -12,7 +12,7 @@ handful of array operations over all households; no Python loop over them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,6 +74,10 @@ class HouseholdCosts:
     waiting: np.ndarray  # (categories, households) dollars a day of waiting for delivery
     basket: np.ndarray  # (households,) dollars of a week's shopping at reference prices
     trips: dict[str, np.ndarray]  # distance column -> (households,) dollars of a return trip
+    span: tuple[int, int, int] | None = None  # which households of the population these are (None: all)
+    # Tables a firm derives from these terms (by name and span), kept as long as the terms hold and
+    # shared by every part of the population: see ``Walmart.online_cost``.
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, h: Households, behaviour: ShopperBehaviour, reference_income: float,
@@ -82,8 +86,12 @@ class HouseholdCosts:
                    {column: trip_cost(getattr(h, column), h.value_of_time, behaviour) for column in distances})
 
     def part(self, households: slice) -> HouseholdCosts:
+        # A part of a part gets tables of its own (its span is not counted from the population's start).
+        whole = self.span is None
         return HouseholdCosts(self.behaviour, self.waiting[:, households], self.basket[households],
-                              {column: trip[households] for column, trip in self.trips.items()})
+                              {column: trip[households] for column, trip in self.trips.items()},
+                              households.indices(len(self.basket)) if whole else None,
+                              self.derived if whole else {})
 
 
 def members_of(h: Households, firms) -> dict[str, np.ndarray]:

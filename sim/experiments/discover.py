@@ -152,6 +152,8 @@ def default_out(folder: Path, condition: Condition, by: str = "run") -> Path:
     """Beside the sweep folder, never inside it (a sweep folder holds only what the sweep writes):
     ``SWEEP-discover/<condition>/`` (``<condition>-by-point`` for design points)."""
     folder = Path(folder)
+    if folder.name in ("", ".", ".."):  # run from inside the sweep folder: name it by its real name
+        folder = folder.resolve()
     return folder.parent / f"{folder.name}-discover" / (condition.slug + ("-by-point" if by == "point" else ""))
 
 

@@ -54,7 +54,7 @@ def test_spend_lines_are_the_replicate_means(report, comparison) -> None:
 def test_band_edges_are_the_5th_and_95th_percentiles(report, comparison) -> None:
     figure = report.figures["memberships"]
     runs = [r.series("membership_share", segment="both").to_numpy() for r in comparison if r.scenario.name == "base"]
-    band = [t for t in figure.data if t.legendgroup == "Both|base" and t.name is None]
+    band = [t for t in figure.data if t.legendgroup == "Both" and t.meta == "base" and t.name is None]
     assert len(band) == 2
     assert np.allclose(band[0].y, 100 * np.quantile(runs, 0.95, axis=0), atol=1e-5)
     assert np.allclose(band[1].y, 100 * np.quantile(runs, 0.05, axis=0), atol=1e-5)
@@ -92,14 +92,15 @@ def test_difference_table_is_the_paired_difference(comparison) -> None:
 
 def test_profit_bridge_adds_up(report) -> None:
     for waterfall in report.figures["bridge"].data:
-        steps, total = np.array(waterfall.y[:-1]), waterfall.y[-1]
+        values = waterfall.x if waterfall.orientation == "h" else waterfall.y  # bars run across
+        steps, total = np.array(values[:-1]), values[-1]
         assert steps.sum() == pytest.approx(total, abs=1e-4)
 
 
 def test_events_are_marked_on_every_time_chart(report) -> None:
     for key in ("spend-category", "spend-locale", "channels", "memberships", "delivery", "economics", "differences"):
         figure = report.figures[key]
-        labels = [a.text for a in figure.layout.annotations]
+        labels = [a.hovertext for a in figure.layout.annotations]  # the number's full label
         assert "Walmart+ fee cut to $59 (cut)" in labels, key
         assert any(shape.x0 == "2021-09-06" for shape in figure.layout.shapes), key
 
@@ -107,8 +108,9 @@ def test_events_are_marked_on_every_time_chart(report) -> None:
 def test_every_figure_has_a_title_and_axis_units(report) -> None:
     for key, figure in report.figures.items():
         assert figure.layout.title.text, key
-        if key != "map":
-            assert re.search(r"\(|\$|%", figure.layout.yaxis.title.text or ""), f"{key}: y axis without unit"
+        if key != "map":  # the value axis carries the unit (the y axis; the x axis where bars run across)
+            value_axis = figure.layout.xaxis if key == "bridge" else figure.layout.yaxis
+            assert re.search(r"\(|\$|%", value_axis.title.text or ""), f"{key}: value axis without unit"
 
 
 def test_baseline_report_stays_under_10_mb(tmp_path: Path) -> None:

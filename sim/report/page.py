@@ -34,6 +34,7 @@ table.figures th:first-child, table.about th { text-align: left; font-weight: 60
 table.figures small { color: #777; font-weight: normal; }
 td.sig { font-weight: 700; }
 span.delta { color: #555; }
+p.events { color: #555; font-size: 13px; max-width: 1100px; margin: 4px 0 8px; }
 ul.notes { font-size: 13px; color: #444; max-width: 1100px; padding-left: 18px; }
 details { margin: 8px 0; } pre { background: #f4f4f4; padding: 10px; max-height: 420px; overflow: auto; }
 """
@@ -108,8 +109,12 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
                            for line in tables.answers(ensemble, period)) + subtitle
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
-                        + (" In brackets: the change against the baseline." if compare else ""),
+                        + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
+                           if compare else ""),
                         html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
+    events = timecharts.events_key(ensemble)
+    marks = ("Numbered dotted verticals mark the scenarios' events (listed above the charts; hover a number for its label). "
+             if events else "")
     if compare:
         when = ("at the end of the horizon" if period is None else
                 f"over {tables.period_label(period)} (shares and surplus: the period's mean; profit: its total)")
@@ -118,26 +123,35 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
             f"Each figure is what-if minus baseline on the same seeds, {when}, so the difference is the levers', "
             "not chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
             "where it excludes zero. Below the table, the same differences year by year. The chart shows the "
-            "differences over time with their 5-95% band.",
+            "differences over time in percentage points, one column per what-if, with their 5-95% band: spend "
+            f"shares by firm above, memberships below, each row with its own legend. {marks}",
             [("differences", timecharts.differences_over_time(ensemble))],
-            tables.differences_table(ensemble, period) + tables.yearly_table(ensemble)))
+            tables.differences_table(ensemble, period) + tables.yearly_table(ensemble) + events))
+        # Levels would hide differences of a fraction of a point under one line: the differences
+        # lead (above), and the levels below say where to read them.
+        levels = (f"{band} Colours are the series (legend on the right), line styles the scenarios (key below each "
+                  f"chart, the baseline solid); only the baseline carries its band. A what-if's line lies on the baseline's "
+                  f"where their difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
+    else:
+        levels = f"{band} {marks}"
     sections += [
-        Section("spend", "Who wins the spend", f"Share of household spend captured by each firm. {band} "
-                "Dotted verticals mark the scenarios' events. What-ifs are dashed.",
+        Section("spend", "Who wins the spend", f"Share of household spend captured by each firm. {levels}",
                 [("spend-category", timecharts.spend_share_by_category(ensemble)),
                  ("spend-locale", timecharts.spend_share_by_locale(ensemble)),
-                 ("channels", timecharts.channel_share(ensemble))]),
+                 ("channels", timecharts.channel_share(ensemble))], events),
         Section("memberships", "Memberships: who holds Prime, Walmart+, or both",
-                f"Shares of households by membership. Diamonds are published survey points to compare with. {band}",
-                [("memberships", timecharts.membership_composition(ensemble))]),
-        Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {band}",
-                [("delivery", timecharts.delivery_race(ensemble))]),
+                f"Shares of households by membership. Diamonds are published survey points to compare with. {levels}",
+                [("memberships", timecharts.membership_composition(ensemble))], events),
+        Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {levels}",
+                [("delivery", timecharts.delivery_race(ensemble))], events),
         Section("map", "By state", "The last recorded month, mean over replicates. Use the menu to change the "
                 "measure (and the scenario). Grey tiles: no simulated household in that state.",
                 [("map", tilemap.state_map(ensemble))]),
-        Section("economics", "Firm economics", f"Stylised profit and loss of each firm, in US$ billion a year. {band} "
-                "The waterfalls show which profit-and-loss lines moved operating profit over the last year.",
-                [("economics", economics.firm_economics(ensemble)), ("bridge", economics.profit_bridge(ensemble))]),
+        Section("economics", "Firm economics", f"Stylised profit and loss of each firm, in US$ billion a year. {levels}"
+                "The waterfalls show which profit-and-loss lines moved operating profit over the last year"
+                + (" (the menu picks the what-if)." if len(ensemble.names) > 2 else "."),
+                [("economics", economics.firm_economics(ensemble)), ("bridge", economics.profit_bridge(ensemble))],
+                events),
         Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
     ]
     return Report(f"retailsim report: {what}", subtitle, sections)

@@ -17,6 +17,10 @@ LOCALE_NAMES = {"urban": "Urban", "suburban": "Suburban", "rural": "Rural", "all
 # Scenarios are told apart by line style (the baseline solid); colours stay the firms'.
 SCENARIO_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 EVENT_COLOUR = "#555555"
+# The line-style key of a comparison is grey: its entries say which scenario, never which firm.
+KEY_COLOUR = "#555555"
+# A waterfall's rises and falls in greys: green and vermilion already mean the other grocers and Kroger.
+RISE_COLOUR, FALL_COLOUR = "#4D4D4D", "#B3B3B3"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 TEMPLATE = "plotly_white"
 PERCENT = 100.0
@@ -31,3 +35,4 @@ def rgba(hex_colour: str, alpha: float) -> str:
 
 def scenario_label(name: str, baseline: str, firm_label: str) -> str:
     return firm_label if name == baseline else f"{firm_label} · {name}"
+

@@ -59,8 +59,9 @@ def headline_table(ensemble: Ensemble) -> str:
         cells = []
         for name in ensemble.names:
             cell = _number(values[name])
-            if name != ensemble.baseline:
-                cell += f' <span class="delta">({values[name] - values[ensemble.baseline]:+,.1f})</span>'
+            if name != ensemble.baseline:  # a change of a percentage is in points
+                unit = " pts" if measure.unit.startswith("%") else ""
+                cell += f' <span class="delta">({values[name] - values[ensemble.baseline]:+,.1f}{unit})</span>'
             cells.append(f"<td>{cell}</td>")
         rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
                     f"{''.join(cells)}</tr>")

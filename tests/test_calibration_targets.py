@@ -23,7 +23,8 @@ def test_every_target_names_its_source_and_a_tolerance_following_confidence() ->
     ids = {t.id for t in targets}
     assert {"both_2021", "both_2025", "walmart_plus_2021", "walmart_plus_2025", "prime_2021", "prime_2025",
             "prime_churn", "express_mid_2025", "express_end_2025", "rural_towns_apr_2025", "rural_towns_end_2025",
-            "amazon_leads_discretionary", "walmart_leads_grocery"} <= ids
+            "amazon_leads_discretionary", "walmart_leads_grocery", "kroger_grocery_share",
+            "walmart_ecommerce_fy2024", "walmart_ecommerce_fy2025"} <= ids
     for target in targets:
         assert target.source and target.tolerance > 0
         if target.value is not None and target.value <= 1 and target.metric.metric != "established_churn":
@@ -57,6 +58,20 @@ def test_misses_are_in_tolerances_and_bounds_count_only_shortfalls() -> None:
     assert fit.loss == pytest.approx((2.0 ** 2 + 0.0) / 2)
     short = evaluate([lead], [synthetic({"spend_share|amazon": 0.2, "spend_share|walmart": 0.3})])
     assert short.table["miss"].iloc[0] == pytest.approx(-2.0)
+
+
+def test_a_share_target_divides_by_the_sum_of_its_series() -> None:
+    """``share_of``: Walmart's online share of its own sales from two channels' shares of all spend."""
+    online = Target(id="e", description="d", metric={"metric": "spend_share", "firm": "amazon"},
+                    share_of=[{"metric": "spend_share", "firm": "amazon"}, {"metric": "spend_share", "firm": "walmart"}],
+                    over=["2024-02-01", "2025-01-31"], value=0.2, tolerance=0.03, confidence="H", source="somewhere")
+    fit = evaluate([online], [synthetic({"spend_share|amazon": 0.1, "spend_share|walmart": 0.3})])
+    assert fit.table["simulated_mean"].iloc[0] == pytest.approx(0.25)
+    assert fit.table["miss"].iloc[0] == pytest.approx(0.05 / 0.03)
+    with pytest.raises(ValueError, match="at most one of minus or share_of"):
+        Target(id="e", description="d", metric={"metric": "prime_share"}, minus={"metric": "prime_share"},
+               share_of=[{"metric": "prime_share"}], at="2025-01-01", value=0.2, tolerance=0.03, confidence="H",
+               source="somewhere")
 
 
 def test_a_bad_target_file_gives_one_clear_line(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Calibration targets and the simulated-moments comparison of runs against them.
 
-A target is a series of the results (a metric with its dimensions, optionally minus another) at a date or
-averaged over a period, with a published value (or a lower bound) and a tolerance. The fit of a set
+A target is a series of the results (a metric with its dimensions, optionally minus another or as a
+share of several) at a date or averaged over a period, with a published value (or a lower bound)
+and a tolerance. The fit of a set
 of runs (one scenario over several seeds) reports each target's simulated mean and spread, its miss
 in tolerances, and the loss: the mean of squared misses (only shortfalls count for bounds).
 """
@@ -27,6 +28,9 @@ class Target(Strict):
     description: str
     metric: MetricSeries
     minus: MetricSeries | None = None
+    share_of: list[MetricSeries] | None = Field(
+        None, min_length=1, description="The metric as a share of these series' sum (e.g. Walmart's online "
+                                        "spend over its online and store spend)")
     at: Date | None = None
     over: tuple[Date, Date] | None = None
     value: float | None = None
@@ -41,6 +45,8 @@ class Target(Strict):
             raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
         if (self.value is None) == (self.above is None):
             raise ValueError("give exactly one of value or above")
+        if self.minus is not None and self.share_of is not None:
+            raise ValueError("give at most one of minus or share_of")
         return self
 
     def outcome(self, series: MetricSeries) -> Outcome:
@@ -51,6 +57,9 @@ class Target(Strict):
         value = outcome_value(result.timeseries, self.outcome(self.metric))
         if self.minus is not None:
             value -= outcome_value(result.timeseries, self.outcome(self.minus))
+        if self.share_of is not None:
+            whole = sum(outcome_value(result.timeseries, self.outcome(series)) for series in self.share_of)
+            value = value / whole if whole > 0 else float("nan")
         return value
 
     def miss(self, simulated: float) -> float:

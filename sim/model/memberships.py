@@ -60,21 +60,26 @@ def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts
     yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
     reach = access.firms[firm.name]
     with_it, without = firm.service_costs(reach, costs, yes), firm.service_costs(reach, costs, no)
-    # Each household's cost as it stands is one of the two: no third evaluation is needed.
-    now = {channel: np.where(held, with_it[channel], without[channel]) for channel in firm.channels}
     unlean = np.exp(-loyalty) if loyalty is not None else 1.0
     others = [weights[channel] for channel in range(N_CHANNELS) if channel not in firm.channels]
     rest = others[0]
     for other in others[1:]:
         rest = rest + other
+    # A channel's weight moves by exp(-weight x (cost either way - cost as it stands)). Each household's
+    # cost as it stands is one of the two, where the factor is exp(-0) = 1 exactly: so only the other
+    # way needs an exponential (members without it, others with it), one per household and channel.
+    scale_with, scale_without = {}, {}
+    for channel in firm.channels:
+        moved = np.exp(-weight * np.where(held, without[channel] - with_it[channel], with_it[channel] - without[channel]))
+        scale_with[channel], scale_without[channel] = np.where(held, 1.0, moved), np.where(held, moved, 1.0)
 
-    def log_total(service: dict[int, np.ndarray]) -> np.ndarray:
+    def log_total(scale: dict[int, np.ndarray]) -> np.ndarray:
         total = rest
         for channel in firm.channels:
-            total = total + weights[channel] * unlean * np.exp(-weight * (service[channel] - now[channel]))
+            total = total + weights[channel] * unlean * scale[channel]
         return np.log(total)
 
-    return shopping_value(log_total(with_it), log_total(without), weight)
+    return shopping_value(log_total(scale_with), log_total(scale_without), weight)
 
 
 def shopping_value(logsum_with: np.ndarray, logsum_without: np.ndarray, price_utility: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ class RetailMarket(mesa.Model):
         names = [firm.membership for firm in self.membership_firms]
         self.membership_value = {name: np.zeros(n) for name in names}  # net dollars a year, before taste
         self.churn = dict.fromkeys(names, float("nan"))  # yearly, members past year one
+        self._net: dict[str, tuple] = {}  # membership -> (its terms, net dollars a year): see _net_yearly
         self._launched: set[str] = set()  # memberships whose launch households have weighed
         self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
         self._costs: HouseholdCosts | None = None
@@ -142,9 +143,19 @@ class RetailMarket(mesa.Model):
         (the same terms its membership decisions weigh)."""
         h, dollars = self.households, 0.0
         for firm in self.membership_firms:
-            net = perks_less_fee(firm, h, self.params) + getattr(h, f"{firm.membership}_taste")
-            dollars = dollars + getattr(h, firm.membership) * net / WEEKS_PER_YEAR
+            dollars = dollars + getattr(h, firm.membership) * self._net_yearly(firm) / WEEKS_PER_YEAR
         return dollars
+
+    def _net_yearly(self, firm) -> np.ndarray:
+        """Each household's perks and own liking less the fee of ``firm``'s membership, dollars a year;
+        recomputed only when the terms it depends on change (perks rise with income: a power per household)."""
+        terms = (firm.membership_terms, self.params.population.median_income_usd,
+                 self.params.memberships.perks_income_elasticity)
+        held = self._net.get(firm.membership)
+        if held is None or held[0] != terms:
+            net = perks_less_fee(firm, self.households, self.params) + getattr(self.households, f"{firm.membership}_taste")
+            held = self._net[firm.membership] = (terms, net)
+        return held[1]
 
     def settle_habits(self, rounds: int = 10) -> None:
         """Start each household's habits where its choices would leave them: the choice shares that

@@ -149,7 +149,8 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         if firm.membership and firm.membership in members:
             loyalty = loyalty_lean(h, access, firm, members[firm.membership])
             if loyalty is not None:
-                lean[list(firm.channels)] += loyalty
+                for channel in firm.channels:  # in place (a list index would copy and write back)
+                    lean[channel] += loyalty
     # Agents compare channels afresh every week: habit is the household's, not theirs.
     # Habit is worth a share of the category's basket, in the household's own dollars.
     habit_weight = behaviour.habit_share_of_basket * h.budget * h.price_utility  # (categories, households)

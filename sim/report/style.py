@@ -15,7 +15,8 @@ CATEGORY_NAMES = {"grocery": "Grocery and essentials", "discretionary": "Discret
                   "health": "Health and pharmacy", "all": "All categories"}
 LOCALE_NAMES = {"urban": "Urban", "suburban": "Suburban", "rural": "Rural", "all": "All households"}
 # Scenarios are told apart by line style (the baseline solid); colours stay the firms'.
-SCENARIO_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+# Six styles a legend's short swatch still tells apart (a long dash alone reads as solid there).
+SCENARIO_DASHES = ["solid", "dash", "dot", "dashdot", "longdashdot", "8px,3px,2px,3px,2px,3px"]
 EVENT_COLOUR = "#555555"
 # The line-style key of a comparison is grey: its entries say which scenario, never which firm.
 KEY_COLOUR = "#555555"

@@ -14,7 +14,7 @@ import sim
 from sim.cli import main
 from sim.errors import UserError
 from sim.experiments import prim
-from sim.experiments.discover import BOX, REPORT, TRAJECTORY, discover, number, parse_where
+from sim.experiments.discover import BOX, REPORT, TRAJECTORY, number, parse_where
 from sim.experiments.sweep import RUNS, run_sweep
 
 FEE, PRIME = "walmart.walmart_plus.fee_annual", "amazon.prime.fee_annual"

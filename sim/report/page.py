@@ -145,7 +145,8 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
         Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {levels}",
                 [("delivery", timecharts.delivery_race(ensemble))], events),
         Section("map", "By state", "The last recorded month, mean over replicates. Use the menu to change the "
-                "measure (and the scenario). Grey tiles: no simulated household in that state.",
+                "measure (and the scenario: a what-if shows its difference from the baseline, in points). "
+                "Grey tiles: no simulated household in that state.",
                 [("map", tilemap.state_map(ensemble))]),
         Section("economics", "Firm economics", f"Stylised profit and loss of each firm, in US$ billion a year. {levels}"
                 "The waterfalls show which profit-and-loss lines moved operating profit over the last year"

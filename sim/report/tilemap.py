@@ -25,8 +25,9 @@ MEASURES = [
 ]
 
 
-def tile_grid(values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """z and label grids (rows x cols of the tile map) for values keyed by USPS code."""
+def tile_grid(values: dict[str, float], signed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """z and label grids (rows x cols of the tile map) for values keyed by USPS code (``signed``:
+    differences in points, labelled with their sign and a decimal)."""
     states = load_states()
     rows, cols = states["tile_row"].max() + 1, states["tile_col"].max() + 1
     z = np.full((rows, cols), np.nan)
@@ -34,7 +35,8 @@ def tile_grid(values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     for code, row, col in zip(states["code"], states["tile_row"], states["tile_col"]):
         value = values.get(code, np.nan)
         z[row, col] = value
-        text[row, col] = code if np.isnan(value) else f"{code}<br>{value:.0f}%"
+        text[row, col] = code if np.isnan(value) else (f"{code}<br>{value:+.1f}" if signed else
+                                                       f"{code}<br>{value:.0f}%")
     return z, text
 
 
@@ -45,20 +47,27 @@ def _colourscale(name: str) -> list:
 
 
 def state_map(ensemble: Ensemble) -> Figure:
-    """Heat-coloured tiles of the last recorded month, one view per measure and scenario."""
+    """Heat-coloured tiles of the last recorded month, one view per measure and scenario: the
+    baseline's levels, and each what-if's difference from it in points (the levels of two
+    scenarios a fraction of a point apart would look the same)."""
     fig = blank()
     traces, buttons = [], []
     views = [(label, metric, dims, name) for label, metric, dims in MEASURES for name in ensemble.names]
     for index, (label, metric, dims, scenario) in enumerate(views):
         table = ensemble.state_values(metric, **dims)
-        values = (table[scenario] * PERCENT).to_dict() if not table.empty else {}
-        z, text = tile_grid(values)
+        difference = scenario != ensemble.baseline
+        values = {} if table.empty else ((table[scenario] - table[ensemble.baseline]) * PERCENT if difference
+                                         else table[scenario] * PERCENT).to_dict()
+        z, text = tile_grid(values, signed=difference)
+        colours = ({"colorscale": _colourscale("RdBu"), "zmid": 0.0, "colorbar": {"title": {"text": "pts"}}}
+                   if difference else {"colorscale": _colourscale("Cividis"), "colorbar": {"title": {"text": "%"}}})
         traces.append({
             "type": "heatmap", "z": np.round(z, 4).tolist(), "text": text.tolist(), "texttemplate": "%{text}",
-            "colorscale": _colourscale("Cividis"), "colorbar": {"title": {"text": "%"}}, "xgap": 3, "ygap": 3,
+            **colours, "xgap": 3, "ygap": 3,
             "visible": index == 0, "name": f"{label} · {scenario}", "hovertemplate": "%{text}<extra>" + label + "</extra>",
         })
-        title = label if len(ensemble.names) == 1 else f"{label} ({scenario})"
+        title = (label if len(ensemble.names) == 1 else
+                 f"{label}: {scenario} − {ensemble.baseline}, pts" if difference else f"{label} ({scenario})")
         visible = [i == index for i in range(len(views))]
         buttons.append({"label": title, "method": "update",
                         "args": [{"visible": visible}, {"title.text": _title(title, ensemble)}]})

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.cli import main
@@ -64,6 +66,30 @@ def test_peeling_trades_coverage_for_density_step_by_step(seed: int) -> None:
     assert chosen.coverage >= 0.5
     assert chosen.density == max(box.density for box in trajectory if box.coverage >= 0.5)
     assert prim.choose(trajectory, 1.0).coverage == 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(5, 120), columns=st.integers(1, 3),
+       levels=st.sampled_from([2, 3, 0]), share=st.floats(0.05, 0.95), min_coverage=st.floats(0.05, 1.0))
+def test_every_box_counts_what_its_limits_hold(seed: int, count: int, columns: int, levels: int, share: float,
+                                              min_coverage: float) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, levels, (count, columns)) if levels else rng.normal(0, 1, (count, columns))
+    x = pd.DataFrame(values, columns=[f"p{j}" for j in range(columns)])
+    hit = rng.uniform(0, 1, count) < share
+    if not hit.any():
+        hit[0] = True
+    cases = prim.Cases(x, hit)
+    trajectory = prim.peel(cases)
+    chosen = prim.choose(trajectory, min_coverage)
+    for box in [*trajectory, *prim.paste(cases, chosen)]:
+        inside = np.ones(count, dtype=bool)
+        for name, (low, high) in box.limits.items():
+            inside &= (x[name] >= low).to_numpy() & (x[name] <= high).to_numpy()
+        assert (box.cases, box.hits) == (inside.sum(), (inside & hit).sum())
+        assert box.coverage == pytest.approx(box.hits / hit.sum()) and box.density == pytest.approx(box.hits / box.cases)
+        assert box.mass == pytest.approx(box.cases / count)
+    assert chosen.coverage >= min_coverage - 1e-12 and chosen in trajectory
 
 
 def test_pasting_widens_a_box_cut_too_far_where_that_raises_its_density() -> None:

@@ -61,7 +61,9 @@ def headline_table(ensemble: Ensemble) -> str:
             cell = _number(values[name])
             if name != ensemble.baseline:  # a change of a percentage is in points
                 unit = " pts" if measure.unit.startswith("%") else ""
-                cell += f' <span class="delta">({values[name] - values[ensemble.baseline]:+,.1f}{unit})</span>'
+                change = values[name] - values[ensemble.baseline]
+                change = 0.0 if abs(change) < 0.05 else change  # "+0.0", not "-0.0"
+                cell += f' <span class="delta">({change:+,.1f}{unit})</span>'
             cells.append(f"<td>{cell}</td>")
         rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
                     f"{''.join(cells)}</tr>")
@@ -122,11 +124,12 @@ def _moved(row: dict) -> bool:
 
 def _in_words(row: dict) -> str:
     value, unit = row["mean"], row["unit"]
+    digits = 1 if abs(value) >= 0.05 else 2  # a difference that counts never reads "0.0"
     if unit.startswith("%"):
-        return f"{row['measure']} {value:+.1f} pts"
+        return f"{row['measure']} {value:+.{digits}f} pts"
     if unit.startswith("$bn"):
         total = "a year" if "total" not in unit else "in all"
-        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.1f}bn {total}"
+        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.{digits}f}bn {total}"
     return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
 
 

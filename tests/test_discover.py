@@ -230,6 +230,11 @@ def test_folders_that_are_not_finished_sweeps_are_refused(swept: Path, tmp_path:
     manifest = json.loads((swept / "manifest.json").read_text())
     (running / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
     assert_refused(["discover", str(running), "--where", "both > 0.1"], "the sweep is not finished", capsys, tmp_path)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text(json.dumps(manifest))
+    (damaged / RUNS).write_bytes(b"PAR1 not really")
+    assert_refused(["discover", str(damaged), "--where", "both > 0.1"], f"its {RUNS} cannot be read", capsys, tmp_path)
     assert_refused(["discover", str(swept), "--where", f"both > {middle(swept)}", "--out", str(tmp_path)],
                    "was not written by retailsim", capsys, tmp_path)
     assert_refused(["discover", str(swept), "--where", "both > 0.1", "--min-coverage", "1.5"],

@@ -197,7 +197,11 @@ def discover(folder: str | Path, where: str, min_coverage: float = prim.MIN_COVE
                         f"(got {min_coverage}, {alpha}, {min_mass})")
     parameters, outcomes, _ = read_sweep_folder(folder)
     condition = parse_where(where, outcomes)
-    x, outcome, notes = _cases(folder, pd.read_parquet(folder / RUNS), parameters, condition, by)
+    try:
+        runs = pd.read_parquet(folder / RUNS)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise UserError(f"{folder}: its {RUNS} cannot be read ({str(error)[:80]}); the folder is damaged") from None
+    x, outcome, notes = _cases(folder, runs, parameters, condition, by)
     if x.empty or x.shape[1] == 0:
         raise UserError(f"{folder}: no {by} with a measured {condition.outcome} and numeric parameters to discover on")
     hit = condition.holds(outcome)

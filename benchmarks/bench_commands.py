@@ -12,8 +12,9 @@ noisy machine loads both alike::
     git worktree add /tmp/old <commit> && python benchmarks/bench_commands.py --checkout /tmp/old
 
 ``--profile`` instead runs the run's phases under cProfile (once per checkout, alternating) and
-prints profiled seconds by phase, down to the parts of a week: a count that depends far less on
-the machine's load than wall time, though every Python call costs more under the profiler.
+prints profiled seconds by phase, down to the parts of a week. The profiler's clock is the
+process's CPU time, not cProfile's default (elapsed time, which counts the waits of a loaded
+machine against whatever function was running); every Python call costs more under the profiler.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def mark(name):
 profiler = None
 if sys.argv[4]:
     import cProfile
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: a loaded machine's waits are not counted
     profiler.enable()
 mark("start")
 def load_modules():

@@ -129,9 +129,10 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
             tables.differences_table(ensemble, period) + tables.yearly_table(ensemble) + events))
         # Levels would hide differences of a fraction of a point under one line: the differences
         # lead (above), and the levels below say where to read them.
+        own_band = "; only the baseline carries its band" if k > 1 else ""
         levels = (f"{band} Colours are the series (legend on the right), line styles the scenarios (key below each "
-                  f"chart, the baseline solid); only the baseline carries its band. A what-if's line lies on the baseline's "
-                  f"where their difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
+                  f"chart, the baseline solid){own_band}. A what-if's line lies on the baseline's where their "
+                  f"difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
     else:
         levels = f"{band} {marks}"
     sections += [

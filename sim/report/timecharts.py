@@ -215,8 +215,9 @@ def panel_chart(ensemble: Ensemble, title: str, panel_titles: list[str], panels:
     for col in range(1, len(panels) + 1):
         layout[_axis_key("x", col)].update(type="date")
     names = [line.label for line in panels[0]] + [t["name"] for t in extra or [] if t.get("showlegend", True)]
-    # The key's rows (an entry: its swatch and about 7 pixels a character, in about 1,150 pixels a row).
-    key_rows = -(-sum(45 + 7 * len(name) + 40 for name in ensemble.names) // 1150)
+    # The key's rows: an entry is its swatch and gaps (85 pixels) and about 7 pixels a character,
+    # in about 1,150 pixels a row.
+    key_rows = -(-sum(85 + 7 * len(name) for name in ensemble.names) // 1150)
     bottom = 40 + 24 * key_rows if compare else 40
     layout.update(title={"text": title}, height=height + (bottom - 40), font={"family": FONT}, hovermode="x unified",
                   margin={"t": 80, "b": bottom, "l": 60, "r": _legend_px(names + [legend_title])}, **layout_legends)

@@ -1,1 +1,1 @@
-"""The live classroom dashboard (Mesa's SolaraViz); ``retailsim dashboard`` serves it."""
+"""The live classroom dashboard (a Solara page over the market model); ``retailsim dashboard`` serves it."""

@@ -1,77 +1,202 @@
-"""The classroom dashboard: Mesa's SolaraViz with retailsim's levers, monitors and live charts.
+"""The classroom dashboard: one Solara page with retailsim's levers, monitors and live charts.
 
 Served by ``retailsim dashboard`` (``sim/dashboard/serve.py``); also ``solara run sim.dashboard.app``
 (then the scenario comes from ``RETAILSIM_DASHBOARD_SCENARIO``). Importing this module opens no
 file and builds no model: each browser session builds its own model when its page first renders.
+
+Why a page of our own and not Mesa's SolaraViz: SolaraViz (Mesa 3.3.1) always draws its "Controls"
+card with the Play Interval and Render Interval sliders and the Use Threads box, puts the
+components in draggable grid cells under a "Page 0" tab, and its Step button advances
+``render_interval`` steps; none of that has an option to turn it off, and its sliders show their
+values only while dragged. Hiding all that with CSS would leave a Step that does what the CSS hides.
+The controls it gives us are about forty lines here (Reset, play/pause, Step; the preset, the seed
+and the sliders), with the same model class (:class:`~sim.dashboard.model.DashboardMarket`), so
+this page is the simpler honest route. Every week is one Step; Play runs one week at a time and
+redraws after each.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+
+import ipyvuetify
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+import traitlets
+from plotly.graph_objs import FigureWidget
 
 from . import model as market
 from . import panels
-from .levers import sliders
+from .levers import shown, sliders
 from .model import DashboardMarket, preset, presets
+
+PLAY_PAUSE_SECONDS = 0.02  # between weeks while playing (the week's step and redraw take longer)
+SIDEBAR_PX = 300
+
+CSS = f"""
+.retailsim-page {{ display: flex; gap: 12px; width: 100%; box-sizing: border-box; padding: 4px 8px; }}
+.retailsim-side {{ flex: 0 0 {SIDEBAR_PX}px; width: {SIDEBAR_PX}px; min-width: 0; }}
+.retailsim-main {{ flex: 1 1 0; min-width: 0; }}
+.retailsim-charts {{ display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }}
+.retailsim-chart {{ min-width: 0; overflow: hidden; border: 1px solid #e0e0e0; border-radius: 4px; }}
+.retailsim-monitors {{ columns: 3 220px; column-gap: 16px; font-size: 13px; line-height: 1.45; }}
+.retailsim-monitor {{ display: block; break-inside: avoid; }}
+.retailsim-lesson {{ font-size: 13px; line-height: 1.35; margin: 4px 0 6px 0; color: #333;
+                     max-height: 5.4em; overflow-y: auto; }}
+.retailsim-side .v-input {{ margin-top: 0 !important; padding-top: 0 !important; }}
+.retailsim-side .v-input__slot {{ margin-bottom: 0 !important; }}
+.retailsim-side .v-messages {{ display: none; }}
+.retailsim-side .v-label {{ font-size: 13px !important; }}
+.retailsim-title {{ font-size: 16px; font-weight: 600; margin: 2px 0 6px 0; }}
+.retailsim-note {{ font-size: 12px; color: #555; margin-bottom: 4px; }}
+"""
 
 
 @solara.component
-def Monitors(model):
-    update_counter.get()
-    with solara.Card("Monitors"), solara.Column(gap="2px"):
+def Layout(children=[]):  # noqa: B006 - Solara's signature
+    """The whole window is the page: no app bar, no navigation, no framework chrome."""
+    return solara.Column(children=children, style={"padding": "0", "width": "100%"})
+
+
+class FitCharts(ipyvuetify.VuetifyTemplate):
+    """The width of each chart's cell, measured in the browser (``widths``, pixels).
+
+    Plotly's widget draws its first frame before it is in the page, at Plotly's default 700 px,
+    and never refits to its container by itself; so the page measures the cells (now, and whenever
+    they change: a resized window, a projector) and the charts are drawn at exactly that width."""
+
+    widths = traitlets.List(traitlets.Int()).tag(sync=True)
+    template = traitlets.Unicode("""
+<template><span style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    this.timer = setInterval(() => {
+      const widths = [...document.querySelectorAll(".retailsim-chart")].map(cell => cell.clientWidth);
+      if (widths.length && widths.join(",") !== (this.widths || []).join(",")) { this.widths = widths; }
+    }, 250);
+  },
+  destroyed() { clearInterval(this.timer); },
+};
+</script>""").tag(sync=True)
+
+
+@solara.component
+def Monitors(model, tick: int):
+    with solara.Div(classes=["retailsim-monitors"]):
         for name, value in panels.monitors(model).items():
             solara.Text(f"{name}: {value}", classes=["retailsim-monitor"])
 
 
 @solara.component
-def Lesson(model):
-    update_counter.get()
-    with solara.Card(f"Lesson: {model.scenario.name}"):
-        solara.Text(model.scenario.description or "(no description)")  # Markdown would need KaTeX from a CDN
+def LiveFigure(chart: dict, version: tuple, width: int | None):
+    """A Plotly widget made once per session; each redraw sends only the traces' data (x, y, z,
+    text) when the traces are the same, not a whole new figure. ``version`` names the model and
+    week the chart shows (comparing it is cheaper than comparing charts)."""
+    element = FigureWidget.element()
+
+    def update():
+        panels.update_widget(solara.get_widget(element), chart, width)
+
+    solara.use_effect(update, [version, width])
+    return element
 
 
-def live_chart(build):
-    """A component redrawing one of ``panels``' figures whenever the model steps."""
-
-    @solara.component
-    def Chart(model):
-        update_counter.get()
-        solara.FigurePlotly(build(model))
-
-    Chart.__name__ = Chart.__qualname__ = build.__name__
-    return Chart
+@solara.component
+def Charts(model, tick: int, widths: list[int]):
+    charts = [build(model) for build in panels.CHARTS]
+    with solara.Div(classes=["retailsim-charts"]):
+        for index, chart in enumerate(charts):
+            with solara.Div(classes=["retailsim-chart"]):
+                LiveFigure(chart, (id(model), tick), widths[index] if index < len(widths) else None)
 
 
-CHARTS = [live_chart(build) for build in (panels.spend_chart, panels.membership_chart, panels.delivery_chart,
-                                          panels.state_map)]
-COMPONENTS = [(Monitors, 0), (Lesson, 0), *((chart, 0) for chart in CHARTS)]
-
-
-def model_params() -> dict:
-    """Preset (by name only), seed and the levers: every range and default comes from the schema."""
-    names = list(presets())
-    start = preset(market.START)
-    return {
-        "scenario": {"type": "Select", "value": names[0], "values": names, "label": "Lesson preset"},
-        "seed": {"type": "InputText", "value": str(start.seed), "label": "Seed (Reset reruns with it)"},
-        "shoppers": market.SHOPPERS,
-        **sliders(start),
-    }
+@solara.component
+def Lever(spec: dict, value, on_value):
+    label = f"{spec['label']}: {shown(spec['path'], value)}"  # the value always in sight, with its unit
+    if spec["type"] == "Checkbox":
+        solara.Checkbox(label=label, value=value, on_value=on_value)
+    elif spec["type"] == "SliderInt":
+        solara.SliderInt(label, value=int(value), min=spec["min"], max=spec["max"], step=spec["step"],
+                         on_value=on_value, thumb_label=False)
+    else:
+        solara.SliderFloat(label, value=float(value), min=spec["min"], max=spec["max"], step=spec["step"],
+                           on_value=on_value, thumb_label=False)
 
 
 @solara.component
 def Page():
     """One browser session's dashboard: its own model, made when the session's page first renders
     (Reset replaces it with a new one of the same session)."""
-    params = solara.use_memo(model_params, dependencies=[])
-    model = solara.use_memo(lambda: DashboardMarket(shoppers=market.SHOPPERS), dependencies=[])
-    SolaraViz(
-        model,
-        components=COMPONENTS,
-        model_params=params,
-        name=f"retailsim classroom: {market.start_name()}",
-        play_interval=50,  # SolaraViz sleeps this long between steps
-        render_interval=3,  # redraw the charts every third week: rendering, not the model, is the bottleneck
-    )
+    names = solara.use_memo(lambda: list(presets()), dependencies=[])
+    first = solara.use_memo(lambda: DashboardMarket(shoppers=market.SHOPPERS), dependencies=[])
+    model = solara.use_reactive(first)
+    tick = solara.use_reactive(0)  # weeks stepped in this model: every change redraws
+    playing = solara.use_reactive(False)
+    chosen = solara.use_reactive(names[0])
+    seed = solara.use_reactive(str(first.seed))
+    moved = solara.use_reactive({})  # lever keyword -> value, only the levers moved on this preset
+    error = solara.use_reactive(None)
+    lock = solara.use_memo(threading.Lock, dependencies=[])
+    widths = solara.use_reactive([])  # of the chart cells, measured in the browser
+    specs = solara.use_memo(lambda: sliders(preset(market.presets()[chosen.value])), dependencies=[chosen.value])
+
+    def step_once() -> None:
+        with lock:
+            if model.value.running:
+                model.value.step()  # exactly one week
+        tick.value += 1
+
+    def play() -> None:
+        try:
+            while playing.value and model.value.running:
+                step_once()
+                time.sleep(PLAY_PAUSE_SECONDS)
+        except Exception as problem:  # noqa: BLE001 - shown in the page, not lost in a thread
+            error.value = f"error while playing: {problem}"
+        playing.value = False
+
+    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+
+    def reset() -> None:
+        playing.value = False
+        try:
+            with lock:
+                model.value = DashboardMarket(scenario=chosen.value, seed=seed.value, shoppers=market.SHOPPERS,
+                                              **moved.value)
+            error.value = None
+        except Exception as problem:  # noqa: BLE001 - a bad seed is one line in the page
+            error.value = str(problem)
+        tick.value = 0
+
+    def choose(name: str) -> None:
+        chosen.value = name
+        moved.value = {}  # the sliders start from the new preset's own values
+
+    solara.Style(CSS)
+    solara.Title("retailsim dashboard")
+    with solara.Div(classes=["retailsim-page"]):
+        with solara.Div(classes=["retailsim-side"]):
+            solara.Div(children=[f"retailsim: {market.start_name()}"], classes=["retailsim-title"])
+            with solara.Row(justify="space-between"):
+                solara.Button("Reset", color="primary", on_click=reset)
+                solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
+                              on_click=lambda: playing.set(not playing.value), disabled=not model.value.running)
+                solara.Button("Step", color="primary", on_click=step_once,
+                              disabled=playing.value or not model.value.running)
+            solara.Div(children=["Step: one week. Preset, seed and sliders apply at Reset."],
+                       classes=["retailsim-note"])
+            if error.value:
+                solara.Error(error.value)
+            solara.Select("Lesson preset", value=chosen.value, values=names, on_value=choose)
+            solara.InputText("Seed (Reset reruns with it)", value=seed.value, on_value=seed.set)
+            for key, spec in specs.items():
+                Lever(spec, moved.value.get(key, spec["value"]),
+                      lambda value, key=key: moved.set({**moved.value, key: value}))
+        with solara.Div(classes=["retailsim-main"]):
+            Monitors(model.value, tick.value)
+            lesson = model.value.scenario
+            solara.Div(children=[f"Lesson: {lesson.name}. {lesson.description or ''}"],
+                       classes=["retailsim-lesson"])
+            Charts(model.value, tick.value, widths.value)
+            FitCharts.element(widths=widths.value, on_widths=widths.set)

@@ -16,35 +16,44 @@ import annotated_types
 from ..scenario import Scenario
 from ..scenario.paths import get_path, model_at
 
-# The main levers a teacher moves (labels are the schema's descriptions where it has one).
-LEVERS = (
-    "walmart.walmart_plus.fee_annual",
-    "amazon.prime.fee_annual",
-    "walmart.express.radius_miles",
-    "walmart.dark_stores.count",
-    "amazon.rural.investment_per_year_usd",
-    "amazon.ai.programme.target",
-    "walmart.ai.tools.target",
-    "returns.fraud_share_of_returns",
-    "walmart.agentic.adoption.target",
-    "amazon.satellite.service.target",
-)
-LABELS = {
-    "walmart.walmart_plus.fee_annual": "Walmart+ fee ($/yr)",
-    "amazon.prime.fee_annual": "Prime fee ($/yr)",
-    "walmart.express.radius_miles": "Walmart express radius (miles)",
-    "walmart.dark_stores.count": "Walmart dark stores",
-    "amazon.rural.investment_per_year_usd": "Amazon rural investment ($/yr)",
-    "amazon.ai.programme.target": "Amazon AI automation (0-1)",
-    "walmart.ai.tools.target": "Walmart AI for associates (0-1)",
-    "returns.fraud_share_of_returns": "Return fraud (share of returns)",
-    "walmart.agentic.adoption.target": "AI shopping agents (share)",
-    "amazon.satellite.service.target": "Satellite broadband (share reached)",
+# The main levers a teacher moves: dotted path -> (label, unit). The unit sets how the value is
+# shown beside its label and the slider's step; bounds and defaults come from the schema.
+LEVER_TABLE = {
+    "walmart.walmart_plus.fee_annual": ("Walmart+ fee", "usd_per_year"),
+    "amazon.prime.fee_annual": ("Prime fee", "usd_per_year"),
+    "walmart.express.radius_miles": ("Walmart express radius", "miles"),
+    "walmart.dark_stores.count": ("Walmart dark stores", "stores"),
+    "amazon.rural.investment_per_year_usd": ("Amazon rural investment", "usd_bn_per_year"),
+    "amazon.ai.programme.target": ("Amazon AI automation", "share_of_plan"),
+    "walmart.ai.tools.target": ("Walmart AI for associates", "share_of_plan"),
+    "returns.fraud_share_of_returns": ("Return fraud", "share_of_returns"),
+    "walmart.agentic.adoption.target": ("AI shopping agents", "share_of_households"),
+    "amazon.satellite.service.target": ("Satellite broadband", "share_reached"),
+}
+LEVERS = tuple(LEVER_TABLE)
+LABELS = {path: label for path, (label, _) in LEVER_TABLE.items()}
+# unit -> (how a value is written, the slider's step)
+UNITS = {
+    "usd_per_year": (lambda v: f"${v:,.0f}/yr", 1.0),
+    "usd_bn_per_year": (lambda v: f"${v / 1e9:,.1f}bn/yr", 1e8),
+    "miles": (lambda v: f"{v:,.1f} miles", 0.1),
+    "stores": (lambda v: f"{v:,.0f} stores", 1),
+    "share_of_plan": (lambda v: f"{v:.0%} of plan", 0.01),
+    "share_of_returns": (lambda v: f"{v:.0%} of returns", 0.01),
+    "share_of_households": (lambda v: f"{v:.0%} of households", 0.01),
+    "share_reached": (lambda v: f"{v:.0%} reached", 0.01),
 }
 
 
+def shown(dotted_path: str, value: float | bool) -> str:
+    """A lever's value as the dashboard writes it beside the label: ``$98/yr``, ``30% of returns``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return UNITS[LEVER_TABLE[dotted_path][1]][0](value)
+
+
 def keyword(dotted: str) -> str:
-    """A dotted path as a Python keyword (SolaraViz passes parameters by keyword)."""
+    """A dotted path as a Python keyword (the model takes its levers by keyword)."""
     return dotted.replace(".", "__")
 
 
@@ -65,21 +74,23 @@ def _bounds(dotted_path: str) -> tuple[float | None, float | None]:
 
 
 def slider(scenario: Scenario, dotted_path: str) -> dict[str, Any]:
-    """A SolaraViz user-parameter spec for one lever, from the schema and the scenario's value."""
+    """One lever's slider (kind, bounds, step, starting value, label, path), from the schema, the
+    lever's unit and the scenario's value."""
     value = get_path(scenario, dotted_path)
-    label = LABELS.get(dotted_path, dotted_path)
+    label, unit = LEVER_TABLE[dotted_path]
     if isinstance(value, bool):
-        return {"type": "Checkbox", "value": value, "label": label}
+        return {"type": "Checkbox", "value": value, "label": label, "path": dotted_path}
     low, high = _bounds(dotted_path)
     low = 0.0 if low is None else low
     if high is None or (high > 1.0 and float(value) > 0.0 and high > 10.0 * float(value)):
         # No bound above, or only a sanity limit far above the value (a $10,000 fee): twice the value.
         high = min(max(2.0 * float(value), low + 1.0), high if high is not None else math.inf)
+    step = UNITS[unit][1]
     if isinstance(value, int):
         return {"type": "SliderInt", "value": value, "min": int(low), "max": int(math.ceil(high)),
-                "step": max(1, int((high - low) // 100)), "label": label}
-    step = (high - low) / 100.0
-    return {"type": "SliderFloat", "value": float(value), "min": low, "max": high, "step": step, "label": label}
+                "step": int(step), "label": label, "path": dotted_path}
+    return {"type": "SliderFloat", "value": float(value), "min": low, "max": high, "step": float(step), "label": label,
+            "path": dotted_path}
 
 
 def sliders(scenario: Scenario) -> dict[str, dict[str, Any]]:

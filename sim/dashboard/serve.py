@@ -53,7 +53,9 @@ OFFLINE_ENVIRONMENT = {
     "SOLARA_ASSETS_CDN": OFFLINE_CDN,
     "SOLARA_ASSETS_PROXY": "True",  # serve the local front end (else the page would name the CDN)
     "SOLARA_MODE": "production",
-    "SOLARA_CHECK_HOOKS": "off",  # Mesa's SolaraViz trips Solara's rules-of-hooks lint at every start
+    "SOLARA_CHECK_HOOKS": "off",  # the lint reads every component's source at start; nothing to check at run time
+    "SOLARA_THEME_SHOW_BANNER": "False",  # no "This website runs on Solara" badge over the charts
+    "SOLARA_THEME_TITLE": "retailsim dashboard",
     "SOLARA_APP": "sim.dashboard.app",
 }
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -244,6 +246,8 @@ def offline() -> None:
     import solara.settings as solara_settings
 
     server_settings.telemetry.mixpanel_enable = False
+    server_settings.theme.show_banner = False
+    server_settings.theme.title = OFFLINE_ENVIRONMENT["SOLARA_THEME_TITLE"]
     solara_settings.assets.cdn = OFFLINE_CDN
     if not solara_settings.assets.proxy:
         raise UserError("Solara's local front end is unavailable (its cache folder could not be made), and the "

@@ -1,0 +1,152 @@
+"""The dashboard on a projector's screen, in a real browser: at 1366x768 and 1280x800 every chart
+is whole inside its card and the window, every lever shows its value with its unit, no framework
+control is left over, and Step is one week."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+
+import pytest
+
+from sim.dashboard.levers import LEVERS
+
+from .browser import ARTIFACTS, chromium, offline_browser
+from .test_dashboard import answers, free_port, monitors, port_is_free, start_dashboard, stop, wait_until
+
+SCREENS = [(1366, 768), (1280, 800)]
+# What each lever shows, untouched, on the baseline (written out: the test does not reuse the
+# dashboard's own formatting).
+SHOWN = {"Walmart+ fee": "$98/yr", "Prime fee": "$119/yr", "Walmart express radius": "13.9 miles",
+         "Walmart dark stores": "0 stores", "Amazon rural investment": "$1.6bn/yr",
+         "Amazon AI automation": "100% of plan", "Walmart AI for associates": "100% of plan",
+         "Return fraud": "10% of returns", "AI shopping agents": "10% of households",
+         "Satellite broadband": "50% reached"}
+STRAY = ("Page 0", "Use Threads", "Play Interval", "Render Interval", "runs on Solara")
+
+# Each plot's drawing (Plotly's outer SVG), its legend and its card (the cell it is drawn in).
+BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
+    const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width, top: r.top, bottom: r.bottom}; };
+    const card = plot.closest('.retailsim-chart, .vue-grid-item, .v-card') || plot.parentElement;
+    const legend = plot.querySelector('g.legend');
+    const tiles = [...plot.querySelectorAll('text')].filter(t => ['ME', 'FL', 'MA'].includes(t.textContent.slice(0, 2)));
+    return {svg: box(plot.querySelector('svg.main-svg')), card: box(card), legend: legend ? box(legend) : null,
+            east: tiles.map(box)};
+})"""
+
+
+@pytest.fixture(scope="module")
+def dashboard():
+    """``retailsim dashboard`` on a loopback port for this module's browsers, stopped with Ctrl-C."""
+    chromium()
+    port = free_port()
+    process = start_dashboard("--port", str(port))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: answers(url) == 200 or process.poll() is not None, 120, "the dashboard starting")
+        if process.poll() is not None:
+            pytest.fail("the dashboard did not start: " + process.stderr.read()[-2000:])
+        yield url
+    finally:
+        if process.poll() is None:
+            code, _, err = stop(process, signal.SIGINT)
+            assert code == 0, err[-2000:]
+            assert port_is_free("127.0.0.1", port)
+
+
+def open_at(new_page, url: str, width: int, height: int):
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_selector(".retailsim-monitor", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+    return page
+
+
+def press_step(page) -> tuple[str, str]:
+    """Press Step once; the week shown before and after."""
+    before = monitors(page)["Week"]
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function("w => [...document.querySelectorAll('.retailsim-monitor')]"
+                           ".some(m => m.innerText.startsWith('Week: ') && m.innerText !== 'Week: ' + w)",
+                           arg=before, timeout=30_000)
+    return before, monitors(page)["Week"]
+
+
+def fits(boxes: list[dict], width: int) -> bool:
+    """Every plot inside its card, every card and legend and the map's eastern tiles on the screen."""
+    for plot in boxes:
+        svg, card = plot["svg"], plot["card"]
+        inside = card["left"] - 0.5 <= svg["left"] and svg["right"] <= card["right"] + 0.5
+        parts = [svg, card, *([plot["legend"]] if plot["legend"] else []), *plot["east"]]
+        if not inside or svg["width"] > card["width"] + 0.5 or any(p["right"] > width + 0.5 for p in parts):
+            return False
+        legend = plot["legend"]
+        if legend and (legend["right"] > card["right"] + 0.5 or legend["bottom"] > svg["bottom"] + 0.5):
+            return False
+        if any(tile["right"] > card["right"] + 0.5 for tile in plot["east"]):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_every_chart_is_whole_on_a_projector_screen(dashboard, width, height) -> None:
+    with offline_browser(allow=dashboard) as new_page:
+        page = open_at(new_page, dashboard, width, height)
+        for _ in range(3):  # lines need points, and the legends their entries
+            press_step(page)
+        try:
+            wait_until(lambda: fits(page.evaluate(BOXES), width), 15, "every chart fitting its card")
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"dashboard_{width}x{height}.png"))
+        boxes = page.evaluate(BOXES)
+        assert len(boxes) == 4 and sum(1 for plot in boxes if plot["east"]) == 1, "the state map shows its East Coast"
+        assert all(plot["legend"] for plot in boxes[:3]), "the line charts show their legends"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing beyond the window's width"
+        assert page.errors == []
+
+
+def test_no_framework_controls_are_left(dashboard) -> None:
+    with offline_browser(allow=dashboard) as new_page:
+        page = open_at(new_page, dashboard, 1366, 768)
+        body = page.inner_text("body").lower()  # as shown: "PAGE 0" is "Page 0" in capitals
+        assert [stray for stray in STRAY if stray.lower() in body] == []
+        assert page.errors == []
+
+
+def test_levers_show_their_values_with_units_without_being_touched(dashboard) -> None:
+    assert len(SHOWN) == len(LEVERS)
+    with offline_browser(allow=dashboard) as new_page:
+        page = open_at(new_page, dashboard, 1366, 768)
+        for label, value in SHOWN.items():  # without touching any slider
+            lever = page.locator(".v-input").filter(has_text=label)
+            assert lever.count() == 1, label
+            assert f"{label}: {value}" in lever.inner_text(), lever.inner_text()
+            assert lever.locator("[role=slider]").count() == 1
+        assert page.errors == []
+
+
+def test_step_is_one_week_and_play_runs_week_by_week(dashboard) -> None:
+    with offline_browser(allow=dashboard) as new_page:
+        page = open_at(new_page, dashboard, 1280, 800)
+        for _ in range(2):
+            before, after = press_step(page)
+            assert dt.date.fromisoformat(after) - dt.date.fromisoformat(before) == dt.timedelta(days=7)
+        # Play: record every week the page shows, then pause.
+        page.evaluate("""() => { window.weeks = [];
+            const seen = () => { const m = [...document.querySelectorAll('.retailsim-monitor')]
+                .find(m => m.innerText.startsWith('Week: ')); if (m) window.weeks.push(m.innerText.slice(6)); };
+            seen(); new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+        page.get_by_role("button", name="▶ Play").click()
+        page.wait_for_function("new Set(window.weeks).size >= 4", timeout=60_000)
+        page.get_by_role("button", name="❚❚ Pause").click()
+        page.get_by_role("button", name="Step", exact=True).wait_for(state="visible")
+        wait_until(lambda: page.get_by_role("button", name="Step", exact=True).is_enabled(), 30, "Step enabled again")
+        weeks = sorted({dt.date.fromisoformat(week) for week in page.evaluate("window.weeks")})
+        gaps = {(later - earlier).days for earlier, later in zip(weeks, weeks[1:])}
+        assert 7 in gaps and all(gap % 7 == 0 for gap in gaps), gaps
+        paused = monitors(page)["Week"]
+        page.wait_for_timeout(1000)
+        assert monitors(page)["Week"] == paused, "Pause stops the weeks"
+        assert page.errors == []

@@ -53,8 +53,9 @@ def state_map(ensemble: Ensemble) -> Figure:
     fig = blank()
     traces, buttons = [], []
     views = [(label, metric, dims, name) for label, metric, dims in MEASURES for name in ensemble.names]
+    tables = {label: ensemble.state_values(metric, **dims) for label, metric, dims in MEASURES}  # once a measure
     for index, (label, metric, dims, scenario) in enumerate(views):
-        table = ensemble.state_values(metric, **dims)
+        table = tables[label]
         difference = scenario != ensemble.baseline
         values = {} if table.empty else ((table[scenario] - table[ensemble.baseline]) * PERCENT if difference
                                          else table[scenario] * PERCENT).to_dict()

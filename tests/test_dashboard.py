@@ -55,7 +55,16 @@ def test_the_dashboard_model_starts_at_the_horizon_and_has_lesson_presets() -> N
     assert {"multi_homing", "word_of_mouth", "last_mile_race", "return_fraud",
             "automation_vs_augmentation"} <= set(presets())
     lesson = DashboardMarket(scenario="word_of_mouth", shoppers=200)
-    assert lesson.params.memberships.imitation_q_per_year == 0.76 and lesson.scenario.description
+    assert lesson.params.memberships.imitation_q_per_year == 1.0 and lesson.scenario.description
+
+
+def test_the_sliders_start_from_the_chosen_presets_values() -> None:
+    """Choosing a preset shows its own lever values, and an untouched lever keeps the preset's value
+    (only moved levers reach the model): the last-mile race keeps its doubled rural investment."""
+    race = presets()["last_mile_race"]
+    specs = sliders(load_scenario(race))
+    assert specs["amazon__rural__investment_per_year_usd"]["value"] == 3.2e9
+    assert build(race, 1, 100, {}).amazon.rural.investment_per_year_usd == 3.2e9
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -78,12 +78,12 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     measure, one column per what-if; ``*`` marks an interval that excludes zero."""
     if table.empty:
         return []
-    from .report.tables import answers_of
+    from .report.tables import answers_of, points
 
     what_ifs = list(dict.fromkeys(table["scenario"]))
     rows = table.to_dict("records")
     measures = list(dict.fromkeys(zip(table["measure"], table["unit"])))
-    labels = [f"{measure} ({unit})" for measure, unit in measures]
+    labels = [f"{measure} ({points(unit)})" for measure, unit in measures]  # a difference of shares is in points
     cells = {}
     for row in table.itertuples():
         interval = "" if math.isnan(row.low) else f" [{_number(row.low)}, {_number(row.high)}]"

@@ -49,7 +49,7 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     assert walmart_plus["mean"] > 0
     assert "differences at the end of the horizon (mean [90% interval], * excludes zero):" in printed
     assert "cheap - tiny" in printed
-    line = next(text for text in printed.splitlines() if "Walmart+ households (%)" in text)
+    line = next(text for text in printed.splitlines() if "Walmart+ households (pts)" in text)
     assert f"{walmart_plus['mean']:,.2f} [{walmart_plus['low']:,.2f}, {walmart_plus['high']:,.2f}]" in line
     assert f"differences: {out / 'differences.csv'}" in printed
     # The answer in words comes first, and the report's header carries it too.

@@ -116,23 +116,8 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
     marks = ("Numbered dotted verticals mark the scenarios' events (listed above the charts; hover a number for its label). "
              if events else "")
     if compare:
-        when = ("at the end of the horizon" if period is None else
-                f"over {tables.period_label(period)} (shares and surplus: the period's mean; profit: its total)")
-        sections.append(Section(
-            "differences", "What the what-ifs change",
-            f"Each figure is what-if minus baseline on the same seeds, {when}, so the difference is the levers', "
-            "not chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
-            "where it excludes zero. Below the table, the same differences year by year. The chart shows the "
-            "differences over time in percentage points, one column per what-if, with their 5-95% band: spend "
-            f"shares by firm above, memberships below, each row with its own legend. {marks}",
-            [("differences", timecharts.differences_over_time(ensemble))],
-            tables.differences_table(ensemble, period) + tables.yearly_table(ensemble) + events))
-        # Levels would hide differences of a fraction of a point under one line: the differences
-        # lead (above), and the levels below say where to read them.
-        own_band = "; only the baseline carries its band" if k > 1 else ""
-        levels = (f"{band} Colours are the series (legend on the right), line styles the scenarios (key below each "
-                  f"chart, the baseline solid){own_band}. A what-if's line lies on the baseline's where their "
-                  f"difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
+        difference, levels = _differences_section(ensemble, period, band, marks, events)
+        sections.append(difference)
     else:
         levels = f"{band} {marks}"
     sections += [
@@ -157,3 +142,25 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
         Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
     ]
     return Report(f"retailsim report: {what}", subtitle, sections)
+
+
+def _differences_section(ensemble: Ensemble, period: tuple[int, int] | None, band: str, marks: str,
+                         events: str) -> tuple[Section, str]:
+    """A comparison's "What the what-ifs change" (differences lead: levels would hide a fraction of a
+    point under one line), and the text that tells readers of the level charts where to look."""
+    when = ("at the end of the horizon" if period is None else
+            f"over {tables.period_label(period)} (shares and surplus: the period's mean; profit: its total)")
+    section = Section(
+        "differences", "What the what-ifs change",
+        f"Each figure is what-if minus baseline on the same seeds, {when}, so the difference is the levers', "
+        "not chance's. In brackets: the 90% confidence interval of the mean difference over replicates; bold "
+        "where it excludes zero. Below the table, the same differences year by year. The chart shows the "
+        "differences over time in percentage points, one column per what-if, with their 5-95% band: spend "
+        f"shares by firm above, memberships below, each row with its own legend. {marks}",
+        [("differences", timecharts.differences_over_time(ensemble))],
+        tables.differences_table(ensemble, period) + tables.yearly_table(ensemble) + events)
+    own_band = "; only the baseline carries its band" if ensemble.replicates > 1 else ""
+    levels = (f"{band} Colours are the series (legend on the right), line styles the scenarios (key below each "
+              f"chart, the baseline solid){own_band}. A what-if's line lies on the baseline's where their "
+              f"difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
+    return section, levels

@@ -30,7 +30,8 @@ from . import panels
 from .levers import shown, sliders
 from .model import DashboardMarket, preset, presets
 
-PLAY_PAUSE_SECONDS = 0.02  # between weeks while playing (the week's step and redraw take longer)
+PLAY_PAUSE_SECONDS = 0.02  # between weeks while playing, once the browser has painted the last one
+PAINT_TIMEOUT_SECONDS = 3.0  # a browser that does not answer does not stop Play
 SIDEBAR_PX = 300
 
 CSS = f"""
@@ -39,10 +40,10 @@ CSS = f"""
 .retailsim-main {{ flex: 1 1 0; min-width: 0; }}
 .retailsim-charts {{ display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }}
 .retailsim-chart {{ min-width: 0; overflow: hidden; border: 1px solid #e0e0e0; border-radius: 4px; }}
-.retailsim-monitors {{ columns: 3 220px; column-gap: 16px; font-size: 13px; line-height: 1.45; }}
+.retailsim-monitors {{ columns: 4 200px; column-gap: 14px; font-size: 13px; line-height: 1.4; }}
 .retailsim-monitor {{ display: block; break-inside: avoid; }}
 .retailsim-lesson {{ font-size: 13px; line-height: 1.35; margin: 4px 0 6px 0; color: #333;
-                     max-height: 5.4em; overflow-y: auto; }}
+                     max-height: 4.1em; overflow-y: auto; }}
 .retailsim-side .v-input {{ margin-top: 0 !important; padding-top: 0 !important; }}
 .retailsim-side .v-input__slot {{ margin-bottom: 0 !important; }}
 .retailsim-side .v-messages {{ display: none; }}
@@ -58,18 +59,26 @@ def Layout(children=[]):  # noqa: B006 - Solara's signature
     return solara.Column(children=children, style={"padding": "0", "width": "100%"})
 
 
-class FitCharts(ipyvuetify.VuetifyTemplate):
-    """The width of each chart's cell, measured in the browser (``widths``, pixels).
+class Browser(ipyvuetify.VuetifyTemplate):
+    """What the page learns from the browser: the width of each chart's cell (``widths``, pixels)
+    and the last redraw it has painted (``drawn``, echoing ``tick``).
 
     Plotly's widget draws its first frame before it is in the page, at Plotly's default 700 px,
     and never refits to its container by itself; so the page measures the cells (now, and whenever
-    they change: a resized window, a projector) and the charts are drawn at exactly that width."""
+    they change: a resized window, a projector) and the charts are drawn at exactly that width.
+    ``drawn`` paces Play: the next week is stepped only once the browser has painted the last one,
+    so a slow browser never falls weeks behind the model (and Pause stops what is on the screen)."""
 
     widths = traitlets.List(traitlets.Int()).tag(sync=True)
+    tick = traitlets.Int(0).tag(sync=True)
+    drawn = traitlets.Int(0).tag(sync=True)
     template = traitlets.Unicode("""
 <template><span style="display: none"></span></template>
 <script>
 module.exports = {
+  watch: {
+    tick(value) { requestAnimationFrame(() => requestAnimationFrame(() => { this.drawn = value; })); },
+  },
   mounted() {
     this.timer = setInterval(() => {
       const widths = [...document.querySelectorAll(".retailsim-chart")].map(cell => cell.clientWidth);
@@ -131,7 +140,8 @@ def Page():
     names = solara.use_memo(lambda: list(presets()), dependencies=[])
     first = solara.use_memo(lambda: DashboardMarket(shoppers=market.SHOPPERS), dependencies=[])
     model = solara.use_reactive(first)
-    tick = solara.use_reactive(0)  # weeks stepped in this model: every change redraws
+    tick = solara.use_reactive(0)  # redraws asked for in this session: every change redraws
+    drawn = solara.use_memo(lambda: {"tick": 0, "event": threading.Event()}, dependencies=[])
     playing = solara.use_reactive(False)
     chosen = solara.use_reactive(names[0])
     seed = solara.use_reactive(str(first.seed))
@@ -147,10 +157,19 @@ def Page():
                 model.value.step()  # exactly one week
         tick.value += 1
 
+    def painted(value: int) -> None:  # the browser has painted redraw ``value``
+        drawn["tick"] = value
+        drawn["event"].set()
+
     def play() -> None:
         try:
             while playing.value and model.value.running:
                 step_once()
+                asked = tick.value
+                while drawn["tick"] < asked and playing.value:  # wait for the browser (at most a few seconds)
+                    drawn["event"].clear()
+                    if not drawn["event"].wait(PAINT_TIMEOUT_SECONDS):
+                        break
                 time.sleep(PLAY_PAUSE_SECONDS)
         except Exception as problem:  # noqa: BLE001 - shown in the page, not lost in a thread
             error.value = f"error while playing: {problem}"
@@ -167,7 +186,7 @@ def Page():
             error.value = None
         except Exception as problem:  # noqa: BLE001 - a bad seed is one line in the page
             error.value = str(problem)
-        tick.value = 0
+        tick.value += 1
 
     def choose(name: str) -> None:
         chosen.value = name
@@ -199,4 +218,4 @@ def Page():
             solara.Div(children=[f"Lesson: {lesson.name}. {lesson.description or ''}"],
                        classes=["retailsim-lesson"])
             Charts(model.value, tick.value, widths.value)
-            FitCharts.element(widths=widths.value, on_widths=widths.set)
+            Browser.element(widths=widths.value, on_widths=widths.set, tick=tick.value, on_drawn=painted)

@@ -8,7 +8,8 @@ Operating profit is shown as a change, not a level: the model's profit levels ar
 the firms' filings (its accounts are stylised; issue 15), so a level on the screen would read as a
 fact it is not. The change since the run's first quarter answers what the lessons ask (did a lever
 raise or lower a firm's profit, and roughly by how much against the other firm), and is marked
-stylised because it carries the same accounts.
+stylised because it carries the same accounts. It compares 13-week averages (the latest against the
+run's first): one week's profit swings by billions of dollars a year.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def monitors(model) -> dict[str, str]:
     for segment in SEGMENTS:
         values[SEGMENT_NAMES[segment]] = f"{recorder.series('membership_share', segment=segment)[1][-1]:.1%}"
     for firm in ("amazon", "walmart"):
-        values[f"{FIRM_NAMES[firm]} profit change"] = profit_change(recorder, firm)
+        values[f"{FIRM_NAMES[firm]} profit change (stylised)"] = profit_change(recorder, firm)
     return values
 
 
@@ -45,15 +46,15 @@ PROFIT_WEEKS = 13  # a quarter: one week's profit swings by several billion doll
 
 
 def profit_change(recorder, firm: str) -> str:
-    """Operating profit of the latest quarter less the run's first quarter, annualised, in words."""
-    profit = recorder.series("operating_profit", firm=firm)[1]
+    """Operating profit of the latest 13 weeks less the run's first 13, annualised, in words."""
+    dates, profit = recorder.series("operating_profit", firm=firm)
     if len(profit) < 2 * PROFIT_WEEKS:
         return f"shown after {2 * PROFIT_WEEKS} weeks"
     change = (profit[-PROFIT_WEEKS:].mean() - profit[:PROFIT_WEEKS].mean()) * 52 / 1e9
-    return f"{change:+,.1f} $bn/yr since the first quarter (stylised)"
+    return f"{change:+,.1f} $bn/yr since {dates[0].year} Q{(dates[0].month - 1) // 3 + 1}"
 
 
-CHART_HEIGHT = 300  # two rows of charts under the monitors nearly fit a 768-pixel-high screen
+CHART_HEIGHT = 280  # two rows of charts under the monitors and the lesson fit a 768-pixel-high screen
 
 # A chart is a plain figure dict ({"data": [traces], "layout": {...}}), not a ``go.Figure``: a
 # go.Figure validates and deep-copies its template at every build (about 0.1 s of CPU a chart),

@@ -49,7 +49,7 @@ CSS = f"""
 .retailsim-side .v-messages {{ display: none; }}
 .retailsim-side .v-label {{ font-size: 13px !important; }}
 .retailsim-title {{ font-size: 16px; font-weight: 600; margin: 2px 0 6px 0; }}
-.retailsim-note {{ font-size: 12px; color: #555; margin-bottom: 4px; }}
+.retailsim-note {{ font-size: 12px; color: #555; margin-bottom: 12px; }}
 """
 
 

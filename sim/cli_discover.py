@@ -46,7 +46,7 @@ def command_discover(args: argparse.Namespace) -> int:
 
 def add_discover_command(commands) -> None:
     """``discover``: its arguments and handler."""
-    from .experiments.prim import ALPHA, MIN_COVERAGE
+    from .experiments.prim_options import ALPHA, MIN_COVERAGE
 
     finder = commands.add_parser("discover", help="find the lever ranges of a finished sweep under which a condition "
                                                   "on an outcome holds (PRIM scenario discovery)")

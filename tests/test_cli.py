@@ -97,3 +97,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     process.stdout.close()  # the reader leaves before the command writes anything
     error = process.stderr.read().decode()
     assert process.wait() == 141 and "Traceback" not in error, error
+
+
+def test_version_and_help_load_neither_the_model_nor_the_data_libraries() -> None:
+    """``retailsim --version`` builds every command's parser: a command's options must not import
+    numpy, pandas or Mesa (each parser's defaults come from light modules)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom sim.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('numpy', 'pandas', 'mesa', 'sim.model', 'plotly') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

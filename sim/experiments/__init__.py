@@ -4,6 +4,14 @@ The machinery sweeps share with calibrations (folders, workers, the run store, e
 :mod:`sim.jobs`.
 """
 
-from .replicates import replicate_seeds, run_replicates
-
 __all__ = ["replicate_seeds", "run_replicates"]
+
+
+def __getattr__(name: str):
+    """``replicate_seeds`` and ``run_replicates`` on first use: importing a light module of this
+    package (``prim_options`` for the command line) must not load the model."""
+    if name in __all__:
+        from . import replicates
+
+        return getattr(replicates, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,9 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-ALPHA = 0.05  # the share of the box's cases one peel removes (Friedman & Fisher suggest 0.05-0.10)
-MIN_MASS = 0.05  # peeling stops before the box holds fewer than this share of all cases
-MIN_COVERAGE = 0.8  # the chosen box: the densest with at least this coverage
+from .prim_options import ALPHA, MIN_COVERAGE, MIN_MASS
 
 
 @dataclass(frozen=True)

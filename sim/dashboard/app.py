@@ -134,6 +134,50 @@ def Lever(spec: dict, value, on_value):
 
 
 @solara.component
+def Setup(names: list[str], chosen, seed, moved):
+    """The lesson preset, the seed and the levers (reactive values of the page; used at Reset)."""
+    specs = solara.use_memo(lambda: sliders(preset(market.presets()[chosen.value])), dependencies=[chosen.value])
+
+    def choose(name: str) -> None:
+        chosen.value = name
+        moved.value = {}  # the sliders start from the new preset's own values
+
+    solara.Select("Lesson preset", value=chosen.value, values=names, on_value=choose)
+    solara.InputText("Seed (Reset reruns with it)", value=seed.value, on_value=seed.set)
+    for key, spec in specs.items():
+        Lever(spec, moved.value.get(key, spec["value"]), lambda value, key=key: moved.set({**moved.value, key: value}))
+
+
+@solara.component
+def Buttons(running: bool, playing, on_reset, on_step):
+    with solara.Row(justify="space-between"):
+        solara.Button("Reset", color="primary", on_click=on_reset)
+        solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
+                      on_click=lambda: playing.set(not playing.value), disabled=not running)
+        solara.Button("Step", color="primary", on_click=on_step, disabled=playing.value or not running)
+    solara.Div(children=["Step: one week. Preset, seed and sliders apply at Reset."], classes=["retailsim-note"])
+
+
+@solara.component
+def Board(model, tick: int, widths, on_drawn):
+    """The monitors, the lesson and the charts."""
+    Monitors(model, tick)
+    solara.Div(children=[f"Lesson: {model.scenario.name}. {model.scenario.description or ''}"],
+               classes=["retailsim-lesson"])
+    Charts(model, tick, widths.value)
+    Browser.element(widths=widths.value, on_widths=widths.set, tick=tick, on_drawn=on_drawn)
+
+
+def wait_for_paint(drawn: dict, asked: int, playing) -> None:
+    """Until the browser has painted redraw ``asked``, Pause is pressed, or it stays silent for
+    ``PAINT_TIMEOUT_SECONDS``."""
+    while drawn["tick"] < asked and playing.value:
+        drawn["event"].clear()
+        if not drawn["event"].wait(PAINT_TIMEOUT_SECONDS):
+            return
+
+
+@solara.component
 def Page():
     """One browser session's dashboard: its own model, made when the session's page first renders
     (Reset replaces it with a new one of the same session)."""
@@ -149,7 +193,6 @@ def Page():
     error = solara.use_reactive(None)
     lock = solara.use_memo(threading.Lock, dependencies=[])
     widths = solara.use_reactive([])  # of the chart cells, measured in the browser
-    specs = solara.use_memo(lambda: sliders(preset(market.presets()[chosen.value])), dependencies=[chosen.value])
 
     def step_once() -> None:
         with lock:
@@ -165,11 +208,7 @@ def Page():
         try:
             while playing.value and model.value.running:
                 step_once()
-                asked = tick.value
-                while drawn["tick"] < asked and playing.value:  # wait for the browser (at most a few seconds)
-                    drawn["event"].clear()
-                    if not drawn["event"].wait(PAINT_TIMEOUT_SECONDS):
-                        break
+                wait_for_paint(drawn, tick.value, playing)
                 time.sleep(PLAY_PAUSE_SECONDS)
         except Exception as problem:  # noqa: BLE001 - shown in the page, not lost in a thread
             error.value = f"error while playing: {problem}"
@@ -188,34 +227,14 @@ def Page():
             error.value = str(problem)
         tick.value += 1
 
-    def choose(name: str) -> None:
-        chosen.value = name
-        moved.value = {}  # the sliders start from the new preset's own values
-
     solara.Style(CSS)
     solara.Title("retailsim dashboard")
     with solara.Div(classes=["retailsim-page"]):
         with solara.Div(classes=["retailsim-side"]):
             solara.Div(children=[f"retailsim: {market.start_name()}"], classes=["retailsim-title"])
-            with solara.Row(justify="space-between"):
-                solara.Button("Reset", color="primary", on_click=reset)
-                solara.Button("❚❚ Pause" if playing.value else "▶ Play", color="primary",
-                              on_click=lambda: playing.set(not playing.value), disabled=not model.value.running)
-                solara.Button("Step", color="primary", on_click=step_once,
-                              disabled=playing.value or not model.value.running)
-            solara.Div(children=["Step: one week. Preset, seed and sliders apply at Reset."],
-                       classes=["retailsim-note"])
+            Buttons(model.value.running, playing, reset, step_once)
             if error.value:
                 solara.Error(error.value)
-            solara.Select("Lesson preset", value=chosen.value, values=names, on_value=choose)
-            solara.InputText("Seed (Reset reruns with it)", value=seed.value, on_value=seed.set)
-            for key, spec in specs.items():
-                Lever(spec, moved.value.get(key, spec["value"]),
-                      lambda value, key=key: moved.set({**moved.value, key: value}))
+            Setup(names, chosen, seed, moved)
         with solara.Div(classes=["retailsim-main"]):
-            Monitors(model.value, tick.value)
-            lesson = model.value.scenario
-            solara.Div(children=[f"Lesson: {lesson.name}. {lesson.description or ''}"],
-                       classes=["retailsim-lesson"])
-            Charts(model.value, tick.value, widths.value)
-            Browser.element(widths=widths.value, on_widths=widths.set, tick=tick.value, on_drawn=painted)
+            Board(model.value, tick.value, widths, painted)

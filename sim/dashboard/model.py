@@ -91,13 +91,13 @@ def whole_number(value: object, what: str) -> int:
 
 
 class DashboardMarket(RetailMarket):
-    """The market as SolaraViz creates it: every parameter by keyword (levers as ``a__b__c``).
+    """The market as the dashboard's page creates it: every parameter by keyword (levers as ``a__b__c``).
 
     ``scenario`` is a preset name (default: the scenario the dashboard started with)."""
 
     def __init__(self, scenario: str | None = None, seed: int | str = 2021,
                  shoppers: int | None = None, **kwargs: Any) -> None:
-        # SolaraViz passes every lever by keyword, and accepts only a var-keyword named kwargs.
+        # The page passes the moved levers by keyword (``a__b__c``), only those moved.
         name = start_name() if scenario is None else scenario
         file = preset_file(name)  # before anything is opened
         households = SHOPPERS if shoppers is None else whole_number(shoppers, "shoppers")

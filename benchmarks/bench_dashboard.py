@@ -59,8 +59,8 @@ def recording_widget():
 
     def size(change) -> None:
         if change["new"] is not None:
-            SENT.setdefault(id(widget), []).append(len(json.dumps(change["new"], default=lambda v: v.tolist() if hasattr(v, "tolist")
-                                              else str(v))))
+            text = json.dumps(change["new"], default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+            SENT.setdefault(id(widget), []).append(len(text))
 
     widget.observe(size, names=["_py2js_addTraces", "_py2js_deleteTraces", "_py2js_relayout", "_py2js_restyle",
                                 "_py2js_update"])
@@ -86,8 +86,8 @@ def bench_model(shoppers: int, weeks: int) -> dict[str, float]:
     _, build_cpu, model = timed(lambda: DashboardMarket(shoppers=shoppers))
     ours = [recording_widget() for _ in panels.CHARTS]
     theirs = [recording_widget() for _ in panels.CHARTS]
-    rows: dict[str, list[float]] = {key: [] for key in ("step", "step_cpu", "figures", "update", "update_whole",
-                                                         "kb", "kb_whole")}
+    keys = ("step", "step_cpu", "figures", "update", "update_whole", "kb", "kb_whole")
+    rows: dict[str, list[float]] = {key: [] for key in keys}
     for _ in range(weeks):
         wall, cpu, _ = timed(model.step)
         rows["step"].append(wall)

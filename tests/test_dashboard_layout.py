@@ -26,10 +26,12 @@ STRAY = ("Page 0", "Use Threads", "Play Interval", "Render Interval", "runs on S
 
 # Each plot's drawing (Plotly's outer SVG), its legend and its card (the cell it is drawn in).
 BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
-    const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width, top: r.top, bottom: r.bottom}; };
+    const box = e => { const r = e.getBoundingClientRect();
+                       return {left: r.left, right: r.right, width: r.width, top: r.top, bottom: r.bottom}; };
     const card = plot.closest('.retailsim-chart, .vue-grid-item, .v-card') || plot.parentElement;
     const legend = plot.querySelector('g.legend');
-    const tiles = [...plot.querySelectorAll('text')].filter(t => ['ME', 'FL', 'MA'].includes(t.textContent.slice(0, 2)));
+    const tiles = [...plot.querySelectorAll('text')]
+        .filter(t => ['ME', 'FL', 'MA'].includes(t.textContent.slice(0, 2)));
     return {svg: box(plot.querySelector('svg.main-svg')), card: box(card), legend: legend ? box(legend) : null,
             east: tiles.map(box)};
 })"""
@@ -140,7 +142,9 @@ def test_step_is_one_week_and_play_runs_week_by_week(dashboard) -> None:
         page.evaluate("""() => { window.weeks = [];
             const seen = () => { const m = [...document.querySelectorAll('.retailsim-monitor')]
                 .find(m => m.innerText.startsWith('Week: ')); if (m) window.weeks.push(m.innerText.slice(6)); };
-            seen(); new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+            seen();
+            new MutationObserver(seen).observe(document.body,
+                                               {subtree: true, childList: true, characterData: true}); }""")
         page.get_by_role("button", name="▶ Play").click()
         page.wait_for_function("new Set(window.weeks).size >= 4", timeout=60_000)
         page.get_by_role("button", name="❚❚ Pause").click()

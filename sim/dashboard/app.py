@@ -11,8 +11,8 @@ components in draggable grid cells under a "Page 0" tab, and its Step button adv
 values only while dragged. Hiding all that with CSS would leave a Step that does what the CSS hides.
 The controls it gives us are about forty lines here (Reset, play/pause, Step; the preset, the seed
 and the sliders), with the same model class (:class:`~sim.dashboard.model.DashboardMarket`), so
-this page is the simpler honest route. Every week is one Step; Play runs one week at a time and
-redraws after each.
+this page is the simpler honest route. Every week is one Step; Play runs one week at a time,
+redraws after each, and steps the next only once the browser has painted the last (``Browser``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,8 +151,15 @@ def stop(process: subprocess.Popen, sig: int, seconds: float = 15) -> tuple[int,
 
 @pytest.fixture(scope="module")
 def dashboard():
-    """``retailsim dashboard`` on a loopback port, shared by the module's browser tests; stopped with
-    Ctrl-C (SIGINT) at the end, which must be quiet: exit 0, one line, the port free."""
+    """``retailsim dashboard`` on a loopback port, shared by the module's browser tests."""
+    with served_dashboard() as url:
+        yield url
+
+
+@contextmanager
+def served_dashboard():
+    """``retailsim dashboard`` on a free loopback port (its URL); stopped with Ctrl-C (SIGINT) at the
+    end, which must be quiet: exit 0, one line, the port free."""
     chromium()  # skip early (or fail in CI) without a browser
     port = free_port()
     process = start_dashboard("--port", str(port))

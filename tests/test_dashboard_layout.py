@@ -5,14 +5,13 @@ control is left over, and Step is one week."""
 from __future__ import annotations
 
 import datetime as dt
-import signal
 
 import pytest
 
 from sim.dashboard.levers import LEVERS
 
-from .browser import ARTIFACTS, chromium, offline_browser
-from .test_dashboard import answers, free_port, monitors, port_is_free, start_dashboard, stop, wait_until
+from .browser import ARTIFACTS, offline_browser
+from .test_dashboard import monitors, served_dashboard, wait_until
 
 SCREENS = [(1366, 768), (1280, 800)]
 # What each lever shows, untouched, on the baseline (written out: the test does not reuse the
@@ -40,20 +39,8 @@ BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
 @pytest.fixture(scope="module")
 def dashboard():
     """``retailsim dashboard`` on a loopback port for this module's browsers, stopped with Ctrl-C."""
-    chromium()
-    port = free_port()
-    process = start_dashboard("--port", str(port))
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until(lambda: answers(url) == 200 or process.poll() is not None, 120, "the dashboard starting")
-        if process.poll() is not None:
-            pytest.fail("the dashboard did not start: " + process.stderr.read()[-2000:])
+    with served_dashboard() as url:
         yield url
-    finally:
-        if process.poll() is None:
-            code, _, err = stop(process, signal.SIGINT)
-            assert code == 0, err[-2000:]
-            assert port_is_free("127.0.0.1", port)
 
 
 def open_at(new_page, url: str, width: int, height: int):

@@ -13,7 +13,8 @@ The rules, for one household, category ``c`` and channel ``k``:
 - dollars ``D_k``: the basket at the channel's prices, plus the firm's service dollars (fees, trips,
   waiting; Walmart online the soft minimum of pickup, delivery and express), less the dollars its
   own services are worth (AI tools, personalization, a kiosk, a clinic, a service-platform store,
-  fresh grocery from Whole Foods, Kroger's turnaround);
+  fresh grocery from Whole Foods, Kroger's turnaround), and less its lasting liking for the firm
+  (``shoppers.firm_taste_sd_usd``; none by default);
 - the household's own value ``V_k = constant_k - b * D_k - b * offline penalty`` (online channels,
   no broadband), with ``b`` its utility of a dollar;
 - the lean ``L_k``: habit ``habit_k * share * basket_c * b`` (people, not agents); a member's
@@ -40,6 +41,7 @@ CATEGORIES, CHANNELS = range(3), range(N_CHANNELS)
 ONLINE = (AMAZON, WALMART_ONLINE)
 CHANNELS_OF = {"prime": (AMAZON,), "walmart_plus": (WALMART_STORE, WALMART_ONLINE)}
 MEMBERSHIP_FIRM = {"prime": "amazon", "walmart_plus": "walmart"}
+FIRM_OF = {AMAZON: 0, WALMART_STORE: 1, WALMART_ONLINE: 1, KROGER: 2, N_CHANNELS - 1: 3}  # FIRMS' order
 
 
 def sigmoid(x: float) -> float:
@@ -158,6 +160,8 @@ class ReferenceShopper(mesa.Agent):
         m, h, i, offer = self.model, self.model.households, self.index, self.model.offer
         b, pu = m.params.shoppers, h.price_utility[i]
         dollars = h.budget[category, i] * offer.price[channel, category] + service
+        if h.firm_taste is not None:  # the household's lasting liking for the channel's firm
+            dollars -= h.firm_taste[FIRM_OF[channel], i]
         value = offer.constant[channel, category] - pu * dollars
         if channel in ONLINE and not a["digital"]:
             value -= pu * b.offline_penalty_usd

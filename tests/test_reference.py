@@ -25,7 +25,10 @@ from .reference import ReferenceMarket
      "amazon__whole_foods__roll_out__start": "2020-09-01", "amazon__whole_foods__roll_out__target": 1.0,
      "walmart__health__clinics": 300, "walmart__store_services__level": 0.5,
      "kroger__turnaround__programme__start": "2020-06-01", "kroger__turnaround__programme__target": 1.0,
-     "walmart__online__member_free_delivery_minimum_usd": 300.0},
+     "walmart__online__member_free_delivery_minimum_usd": 300.0,
+     # Households' lasting liking for each firm (dollars off each of its orders).
+     "shoppers__firm_taste_sd_usd__amazon": 25.0, "shoppers__firm_taste_sd_usd__walmart": 15.0,
+     "shoppers__firm_taste_sd_usd__rivals": 5.0},
 ], ids=["defaults", "agents-dark-stores-kiosks-services"])
 def test_vectorized_and_per_agent_models_make_the_same_decisions(levers: dict) -> None:
     """Week by week over 29 weeks (seven membership reviews), on 150 households, from the same start

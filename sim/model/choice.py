@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..scenario.schema import ShopperBehaviour
-from ..vocabulary import N_CHANNELS, ONLINE_CHANNELS, Offer
+from ..vocabulary import FIRM_OF_CHANNEL, N_CHANNELS, ONLINE_CHANNELS, Offer
 from .population import Households
 
 __all__ = ["Access", "HouseholdCosts", "Offer", "utilities"]
@@ -108,6 +108,8 @@ def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdC
         service = firm.service_costs(access.firms[firm.name], costs, members.get(firm.membership))
         for channel, dollars in service.items():
             cost[channel] += dollars
+    if h.firm_taste is not None:  # a household's lasting liking for a firm: dollars off each of its orders
+        cost -= h.firm_taste[FIRM_OF_CHANNEL][:, None, :]
     return cost
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..scenario.schema import Scenario
 from ..streams import Streams
-from ..vocabulary import (CATEGORIES, CHANNELS, HOURS_WORKED_PER_YEAR, LOCALES, MEMBERSHIPS, N_CATEGORIES,
+from ..vocabulary import (CATEGORIES, CHANNELS, FIRMS, HOURS_WORKED_PER_YEAR, LOCALES, MEMBERSHIPS, N_CATEGORIES,
                           N_CHANNELS, RURAL, SEGMENTS)
 from .geography import Geography, allocate
 
@@ -53,6 +53,7 @@ class Households:
     walmart_plus_consider: np.ndarray  # bool: considered Walmart+ at launch
     prime_consider: np.ndarray  # bool: had weighed Prime by the first week
     neighbours: np.ndarray  # (n, degree) indexes of the households each one hears from
+    firm_taste: np.ndarray | None = field(default=None)  # (firms, n) dollars an order of lasting liking; None: none
     prime: np.ndarray = field(default=None)  # bool
     walmart_plus: np.ndarray = field(default=None)  # bool
     prime_months: np.ndarray = field(default=None)  # months held
@@ -106,8 +107,8 @@ class Households:
         """A contiguous range of households as views: writes (habits) reach the whole population."""
         columns = {}
         for name, column in vars(self).items():
-            if name == "budget":
-                columns[name] = column[:, households]
+            if name in ("budget", "firm_taste"):
+                columns[name] = None if column is None else column[:, households]
             elif name == "habit":
                 columns[name] = column[:, :, households]
             else:
@@ -199,6 +200,10 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     prime_consider = streams["population.prime_consider"].random(n)  # its own stream: the others stay as drawn
     neighbours = draw_network(zone, state, people.network_degree, people.network_same_zone_share,
                               streams["population.network"])
+    spread = np.asarray([getattr(shopping.firm_taste_sd_usd, firm) for firm in FIRMS])
+    # Its own stream, drawn only when some firm has a spread: a scenario without one is unchanged.
+    firm_taste = (streams["population.firm_taste"].standard_normal((len(spread), n)) * spread[:, None]
+                  if spread.any() else None)
     return Households(
         zone=zone, state=state, locale=locale, income=income, price_utility=price_utility,
         value_of_time=value_of_time, budget=budget, store_miles=store_miles, rival_miles=rival_miles,
@@ -208,5 +213,5 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         prime_taste=tastes[0], walmart_plus_taste=tastes[1],
         walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
         prime_consider=prime_consider < scenario.memberships.prime_initial_consideration,
-        neighbours=neighbours,
+        neighbours=neighbours, firm_taste=firm_taste,
     )

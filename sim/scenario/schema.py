@@ -21,6 +21,7 @@ from .types import (
     CategoryShares,
     Date,
     Elasticity,
+    FirmDollars,
     Gain,
     Households,
     LocaleShares,
@@ -96,6 +97,10 @@ class ShopperBehaviour(Strict):
         CategoryElasticities(grocery=0.5, discretionary=1.0, health=0.3),
         description="How much less of a category a household buys when the price it pays rises (absolute "
                     "values): food at home 0.27-0.81 (Andreyeva et al. 2010); see docs/MODEL.md")
+    firm_taste_sd_usd: FirmDollars = Field(
+        FirmDollars(), description="Spread across households of a lasting liking for each firm, in dollars an "
+                                   "order (normal, mean 0): who buys more where. 0, the default, draws none; "
+                                   "a non-zero spread lets members' selection show in their spend (CIRP)")
     fulfilment_taste_usd: UsdPerOrder = Field(
         7.2, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
                                "express from one week to the next (the scale of the logit among them): a $5 "

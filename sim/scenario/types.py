@@ -114,6 +114,16 @@ class CategoryDollars(CategoryValues):
     health: UsdPerOrder
 
 
+class FirmDollars(Strict):
+    """Dollars per firm, in the order amazon, walmart, kroger, rivals (``vocabulary.FIRMS``)."""
+
+    amazon: UsdPerOrder = 0.0
+    walmart: UsdPerOrder = 0.0
+    kroger: UsdPerOrder = 0.0
+    rivals: UsdPerOrder = 0.0
+
+
+
 class CategoryElasticities(CategoryValues):
     """One elasticity per category (absolute values: 0.5 means -0.5)."""
 

@@ -13,10 +13,10 @@ The rules, for one household, category ``c`` and channel ``k``:
 - dollars ``D_k``: the basket at the channel's prices, plus the firm's service dollars (fees, trips,
   waiting; Walmart online the soft minimum of pickup, delivery and express), less the dollars its
   own services are worth (AI tools, personalization, a kiosk, a clinic, a service-platform store,
-  fresh grocery from Whole Foods, Kroger's turnaround), and less its lasting liking for the firm
-  (``shoppers.firm_taste_sd_usd``; none by default);
-- the household's own value ``V_k = constant_k - b * D_k - b * offline penalty`` (online channels,
-  no broadband), with ``b`` its utility of a dollar;
+  fresh grocery from Whole Foods, Kroger's turnaround);
+- the household's own value ``V_k = constant_k - b * D_k - b * offline penalty + b * taste_f``
+  (the penalty on online channels without broadband; ``taste_f`` its lasting liking for the
+  channel's firm, ``shoppers.firm_taste_sd_usd``), with ``b`` its utility of a dollar;
 - the lean ``L_k``: habit ``habit_k * share * basket_c * b`` (people, not agents); a member's
   loyalty ``loyalty * b`` on its membership firm's channels; for an agent ``-(focus - 1) * b * D_k``
   and, on Walmart online, ``focus * b * partner dollars``;
@@ -160,9 +160,9 @@ class ReferenceShopper(mesa.Agent):
         m, h, i, offer = self.model, self.model.households, self.index, self.model.offer
         b, pu = m.params.shoppers, h.price_utility[i]
         dollars = h.budget[category, i] * offer.price[channel, category] + service
-        if h.firm_taste is not None:  # the household's lasting liking for the channel's firm
-            dollars -= h.firm_taste[FIRM_OF[channel], i]
         value = offer.constant[channel, category] - pu * dollars
+        if h.firm_taste is not None:  # the household's lasting liking for the channel's firm (not its agent's focus)
+            value += pu * h.firm_taste[FIRM_OF[channel], i]
         if channel in ONLINE and not a["digital"]:
             value -= pu * b.offline_penalty_usd
         lean = 0.0

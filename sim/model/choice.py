@@ -108,8 +108,6 @@ def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdC
         service = firm.service_costs(access.firms[firm.name], costs, members.get(firm.membership))
         for channel, dollars in service.items():
             cost[channel] += dollars
-    if h.firm_taste is not None:  # a household's lasting liking for a firm: dollars off each of its orders
-        cost -= h.firm_taste[FIRM_OF_CHANNEL][:, None, :]
     return cost
 
 
@@ -142,6 +140,8 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         np.multiply(cost, -(h.price_utility * np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)), out=lean)
     value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
+    if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
+        value += h.price_utility * h.firm_taste[FIRM_OF_CHANNEL][:, None, :]  # not scaled by an agent's focus
     offline = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)
     for channel in ONLINE_CHANNELS:
         value[channel] -= offline

@@ -85,10 +85,10 @@ def recover_journal(journal: Path) -> str | None:
 
 
 def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, batch: int,
-                progress: bool, warn=None, start: dict | None = None):
+                progress: bool, warn=None, first: dict | None = None):
     """TPE then CMA-ES, a batch at a time; resumable from the journal, and resumed = uninterrupted.
 
-    ``start`` (some or all of the free parameters) is the first candidate asked, the others drawn.
+    ``first`` (some or all of the free parameters) is the first candidate asked, the others drawn.
 
     Only scored candidates are written to the journal, one line each (``add_trial``). Each batch
     is proposed by a fresh sampler (seeded from the set-up's seed and where the batch starts) over
@@ -100,7 +100,6 @@ def run_optuna(calibration: Calibration, candidates: Candidates, folder: Path, b
     from tqdm import tqdm
 
     study = _open_study(calibration, folder, warn)
-    first = start
 
     def scored() -> list:
         """Candidates scored so far, in order (a candidate whose runs failed counts)."""

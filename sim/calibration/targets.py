@@ -2,9 +2,9 @@
 
 A target is a series of the results (a metric with its dimensions, optionally minus another or as a
 share of several) at a date or averaged over a period, with a published value (or a lower bound)
-and a tolerance. The fit of a set
-of runs (one scenario over several seeds) reports each target's simulated mean and spread, its miss
-in tolerances, and the loss: the mean of squared misses (only shortfalls count for bounds).
+and a tolerance. The fit of a set of runs (one scenario over several seeds) reports each target's
+simulated mean and spread, its miss in tolerances, and the loss: the mean of squared misses (only
+shortfalls count for bounds).
 """
 
 from __future__ import annotations

@@ -123,7 +123,6 @@ class FirmDollars(Strict):
     rivals: UsdPerOrder = 0.0
 
 
-
 class CategoryElasticities(CategoryValues):
     """One elasticity per category (absolute values: 0.5 means -0.5)."""
 

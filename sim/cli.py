@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import (OneLineParser, parse_assignment, period, positive, replicate_count,  # noqa: F401
-                       seed_number, shopper_count)
+from .cli_args import OneLineParser, job_options, parse_assignment, period, positive, scenario_options
 from .cli_discover import add_discover_command
-from .limits import MAX_REPLICATES, check_workload
+from .limits import check_workload
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
 if TYPE_CHECKING:
@@ -262,25 +261,6 @@ def command_schema(args: argparse.Namespace) -> int:
     from .scenario import Scenario
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
-
-
-def scenario_options(command: argparse.ArgumentParser) -> None:
-    """The options of every command that runs scenarios."""
-    command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
-    command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
-                         help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
-    command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
-    command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                         help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def job_options(command: argparse.ArgumentParser, out_help: str) -> None:
-    """The options of the resumable jobs (sweep, calibrate)."""
-    command.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
-    command.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
-    command.add_argument("--out", type=Path, help=out_help)
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_run_commands(commands) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from .bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
@@ -67,3 +68,22 @@ class OneLineParser(argparse.ArgumentParser):
         command = self.prog.removeprefix("retailsim").strip()
         where = f"{command}: " if command else ""
         self.exit(2, f"retailsim: error: {where}{message}; see '{self.prog} --help'\n")
+
+
+def scenario_options(command: argparse.ArgumentParser) -> None:
+    """The options of every command that runs scenarios."""
+    command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
+    command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
+                         help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
+    command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
+    command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                         help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def job_options(command: argparse.ArgumentParser, out_help: str) -> None:
+    """The options of the resumable jobs (sweep, calibrate)."""
+    command.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")
+    command.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
+    command.add_argument("--out", type=Path, help=out_help)
+    command.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -46,6 +46,7 @@ def whole_number(low: int, high: int | None = None):
 positive = whole_number(1)
 seed_number = whole_number(0, MAX_SEED)
 replicate_count = whole_number(1, MAX_REPLICATES)
+draw_count = whole_number(1, MAX_REPLICATES)  # parameter draws: as replicates (sim.experiments.posterior)
 shopper_count = whole_number(MIN_SHOPPERS, MAX_SHOPPERS)
 
 
@@ -87,3 +88,13 @@ def job_options(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--dask", metavar="ADDRESS", help="'local' for a Dask LocalCluster, or a scheduler address")
     command.add_argument("--out", type=Path, help=out_help)
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def draw_options(command: argparse.ArgumentParser) -> None:
+    """``--parameter-draws`` and ``--posterior`` (compare, sweep): runs over the calibration's posterior."""
+    command.add_argument("--parameter-draws", type=draw_count, metavar="K",
+                         help="run over K draws from the calibration's posterior, each over the same seeds "
+                              "(K x replicates runs a scenario); the report separates parameter and run-noise bands")
+    command.add_argument("--posterior", type=Path, metavar="FILE",
+                         help="posterior CSV for --parameter-draws (default: posterior.csv beside the baseline's "
+                              "calibrated.yaml, written by retailsim calibrate --method abc)")

@@ -19,7 +19,8 @@ import pandas as pd
 
 from .errors import UserError
 from .limits import check_workload
-from .experiments.replicates import replicate_seeds, run_replicates
+from .experiments.posterior import Posterior, check_draws, describe, drawn_scenarios, find_posterior, load_posterior
+from .experiments.replicates import replicate_seeds, run_draws, run_replicates
 from .results import Result, save_set
 from .run import ScenarioLike, resolve
 from .scenario import Scenario
@@ -28,6 +29,9 @@ from .scenario.loader import DOCUMENT
 DIFFERENCES = "differences.csv"
 DIFFERENCES_BY_YEAR = "differences_by_year.csv"
 COLUMNS = ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
+# Added after them when the runs cover parameter draws (``parameter_draws``): the 5th-95th
+# percentiles over draws of each draw's mean difference.
+PARAMETER_COLUMNS = ["parameter_low", "parameter_high"]
 
 
 def differences(results: list[Result], period: tuple[int, int] | None = None) -> pd.DataFrame:
@@ -38,12 +42,16 @@ def differences(results: list[Result], period: tuple[int, int] | None = None) ->
     excludes zero (bold in the report). At the end of the horizon, or over the calendar years
     ``period`` (first, last: shares and surplus averaged over its weeks, money summed; the unit
     says which). Empty when the results hold one scenario.
+
+    Over parameter draws, ``low`` and ``high`` are the 90% interval of the mean over seeds (run
+    noise; each seed's difference averaged over the draws), and ``parameter_low`` and
+    ``parameter_high`` the 5th-95th percentiles over draws of each draw's mean difference.
     """
     from .report.ensemble import Ensemble
     from .report.tables import difference_rows
 
     ensemble = Ensemble(results)
-    return _table(difference_rows(ensemble, period), ensemble.baseline, COLUMNS)
+    return _table(difference_rows(ensemble, period), ensemble.baseline, _columns(ensemble))
 
 
 def yearly_differences(results: list[Result]) -> pd.DataFrame:
@@ -53,7 +61,11 @@ def yearly_differences(results: list[Result]) -> pd.DataFrame:
     from .report.tables import yearly_difference_rows
 
     ensemble = Ensemble(results)
-    return _table(yearly_difference_rows(ensemble), ensemble.baseline, ["year", *COLUMNS])
+    return _table(yearly_difference_rows(ensemble), ensemble.baseline, ["year", *_columns(ensemble)])
+
+
+def _columns(ensemble) -> list[str]:
+    return COLUMNS + PARAMETER_COLUMNS if ensemble.draws else COLUMNS
 
 
 def _table(rows: list[dict], baseline: str, columns: list[str]) -> pd.DataFrame:
@@ -84,16 +96,19 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     rows = table.to_dict("records")
     measures = list(dict.fromkeys(zip(table["measure"], table["unit"])))
     labels = [f"{measure} ({points(unit)})" for measure, unit in measures]  # a difference of shares is in points
+    drawn = "parameter_low" in table.columns
     cells = {}
     for row in table.itertuples():
         interval = "" if math.isnan(row.low) else f" [{_number(row.low)}, {_number(row.high)}]"
-        cells[(row.measure, row.scenario)] = f"{_number(row.mean)}{interval}{' *' if row.significant else '  '}"
+        spread = f" {{{_number(row.parameter_low)}, {_number(row.parameter_high)}}}" if drawn else ""
+        cells[(row.measure, row.scenario)] = f"{_number(row.mean)}{interval}{spread}{' *' if row.significant else '  '}"
     width = max(map(len, labels))
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]
     head = "  ".join(f"{name} - {table['baseline'].iloc[0]}".rjust(w) for name, w in zip(what_ifs, widths))
     lines = [*answers_of(rows, table["baseline"].iloc[0], what_ifs, when),
-             f"differences {when} (mean [90% interval], * excludes zero):",
+             f"differences {when} (mean [90% interval{' over seeds' if drawn else ''}]"
+             + (" {5-95% over parameter draws}" if drawn else "") + ", * excludes zero):",
              f"  {'':<{width}}  {head}"]
     for (measure, _), label in zip(measures, labels):
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
@@ -128,6 +143,7 @@ class Comparison:
     seeds: list[int]
     differences: pd.DataFrame = field(repr=False)
     period: tuple[int, int] | None = None  # the years ``differences`` cover (None: the horizon's end)
+    draws: dict[str, Any] | None = None  # with parameter draws: the posterior, the particles drawn
 
     @property
     def by_year(self) -> pd.DataFrame:
@@ -147,7 +163,7 @@ class Comparison:
         return self.names[1:]
 
     def runs(self, scenario: str) -> list[Result]:
-        """The runs of one scenario, one per seed."""
+        """The runs of one scenario, one per seed (per draw and seed over parameter draws)."""
         return [result for result in self.results if result.scenario.name == scenario]
 
     def save(self, directory: str | Path, report: bool = True) -> Path:
@@ -161,7 +177,7 @@ class Comparison:
         return save_set(self.results, directory, self.manifest_extra(), add=self.write_files(report))
 
     def manifest_extra(self) -> dict[str, Any]:
-        return comparison_manifest(self.names, self.seeds, self.period)
+        return comparison_manifest(self.names, self.seeds, self.period, self.draws)
 
     def write_files(self, report: bool = True):
         """A callback for :func:`sim.results.save_set`: the differences table and the report."""
@@ -184,12 +200,18 @@ def _label(source: ScenarioLike) -> str:
 
 
 def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5, seed: int | None = None,
-            shoppers: int | None = None, period: tuple[int, int] | None = None) -> Comparison:
+            shoppers: int | None = None, period: tuple[int, int] | None = None, parameter_draws: int | None = None,
+            posterior: str | Path | None = None) -> Comparison:
     """Run a baseline and what-ifs over ``replicates`` common seeds (from ``seed``, default the
     baseline's) and return the runs and their differences table (at the end of the horizon, or over
     the calendar years ``period``, e.g. ``(2026, 2030)``).
 
     Each scenario is a path, a :class:`Scenario` or a dict laid out like a scenario file.
+
+    ``parameter_draws=K`` runs them all over K particles drawn from the calibration's posterior
+    (``posterior``, default ``posterior.csv`` beside the baseline's calibrated file), each draw over
+    the same seeds: K x ``replicates`` runs a scenario. The differences then hold both the run-noise
+    interval and the parameter interval (:func:`differences`); see docs/calibration.md.
     """
     if not what_ifs:
         raise UserError("compare needs a baseline and at least one what-if")
@@ -199,11 +221,42 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     check_names(scenarios, [_label(source) for source in sources])
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
-    check_workload(scenarios, replicates)
+    draws = None if parameter_draws is None else check_draws(parameter_draws)
+    check_workload(scenarios, replicates * (draws or 1))
     check_period(period, scenarios)
-    seeds = replicate_seeds(scenarios[0].seed if seed is None else int(seed), replicates)
-    results = run_replicates(scenarios, seeds)
-    return Comparison(results, seeds, differences(results, period), period)
+    root = scenarios[0].seed if seed is None else int(seed)
+    plan = None if draws is None else plan_draws(sources, overrides or {}, scenarios, draws, posterior, root)
+    seeds = replicate_seeds(root, replicates)
+    results = run_replicates(scenarios, seeds) if plan is None else run_draws(plan.scenarios, seeds, plan.particles)
+    return Comparison(results, seeds, differences(results, period), period, None if plan is None else plan.manifest())
+
+
+@dataclass(frozen=True)
+class DrawPlan:
+    """The scenarios of each parameter draw, and the posterior particles they come from."""
+
+    posterior: Posterior
+    particles: list[int]
+    scenarios: list[list[Scenario]]  # per draw: the baseline and what-ifs with the draw's values
+
+    def manifest(self) -> dict[str, Any]:
+        return describe(self.posterior, self.particles)
+
+    def count(self, replicates: int) -> str:
+        """The run count, said before the runs start."""
+        distinct, names = len(set(self.particles)), len(self.scenarios[0])
+        return (f"{len(self.particles)} parameter draws from {self.manifest()['posterior']} ({distinct} distinct "
+                f"particle(s)) x {replicates} replicate(s) x {names} scenarios = {distinct * replicates * names} runs")
+
+
+def plan_draws(sources: list[ScenarioLike], overrides: Mapping[str, Any], scenarios: list[Scenario], draws: Any,
+               posterior: str | Path | None, root: int) -> DrawPlan:
+    """Check the draws and the posterior (one line each, before any run) and make every draw's scenarios."""
+    draws = check_draws(draws)
+    loaded = load_posterior(find_posterior(sources[0], posterior), scenarios[0])
+    particles = loaded.draw(draws, root)
+    return DrawPlan(loaded, particles,
+                    [drawn_scenarios(sources, overrides, loaded.values(particle)) for particle in particles])
 
 
 def check_period(period: tuple[int, int] | None, scenarios: list[Scenario], option: str = "period") -> None:
@@ -217,7 +270,10 @@ def check_period(period: tuple[int, int] | None, scenarios: list[Scenario], opti
                         f"within them")
 
 
-def comparison_manifest(names: list[str], seeds: list[int], period: tuple[int, int] | None) -> dict[str, Any]:
-    """What a comparison folder's manifest adds: its scenarios, seeds, and the period of its differences."""
+def comparison_manifest(names: list[str], seeds: list[int], period: tuple[int, int] | None,
+                        draws: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a comparison folder's manifest adds: its scenarios, seeds, the period of its differences
+    and, over parameter draws, where they came from."""
     extra = {"baseline": names[0], "what_ifs": names[1:], "seeds": seeds}
-    return extra if period is None else {**extra, "period": list(period)}
+    extra = extra if period is None else {**extra, "period": list(period)}
+    return extra if draws is None else {**extra, "parameter_draws": draws}

@@ -80,6 +80,9 @@ def summarize(timeseries: pd.DataFrame) -> dict[str, Any]:
         "walmart_plus_share": _last(timeseries, "walmart_plus_share"),
         "operating_profit_usd_last_year": {firm: _last_year(timeseries, "operating_profit", firm=firm) for firm in FIRMS},
         "revenue_usd_last_year": {firm: _last_year(timeseries, "revenue", firm=firm) for firm in FIRMS},
+        "gmv_usd_last_year": {firm: _last_year(timeseries, "gmv", firm=firm) for firm in FIRMS},
+        "operating_margin_last_year": {firm: _last_year(timeseries, "operating_profit", firm=firm)
+                                       / _last_year(timeseries, "revenue", firm=firm) for firm in FIRMS},
         "amazon_same_day_reach": _last(timeseries, "amazon_same_day_reach"),
         "amazon_rural_same_day_reach": _last(timeseries, "amazon_same_day_reach", locale="rural"),
         "walmart_express_coverage": _last(timeseries, "walmart_express_coverage"),
@@ -207,7 +210,8 @@ RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html", "differences
 
 def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None,
              add: Callable[[Path], None] | None = None) -> Path:
-    """Write several runs: ``runs/<scenario>/seed-<seed>/`` each, plus a manifest listing them.
+    """Write several runs: ``runs/<scenario>/seed-<seed>/`` each (``.../draw-<k>/seed-<seed>/`` over
+    parameter draws), plus a manifest listing them.
 
     A set of one run is written as a plain results folder (the files at the top). ``add`` writes
     more files (the report) into the folder before it replaces the earlier one, so results and
@@ -220,10 +224,13 @@ def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any]
         else:
             listing = []
             for result in results:
-                where = Path(RUNS) / result.scenario.name / f"seed-{result.seed}"
+                draw = result.manifest.get("parameter_draw")  # runs over posterior draws repeat their seeds
+                leaf = f"seed-{result.seed}" if draw is None else f"draw-{draw}/seed-{result.seed}"
+                where = Path(RUNS) / result.scenario.name / leaf
                 (temporary / where).mkdir(parents=True)
                 result.write_files(temporary / where)
-                listing.append({"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()})
+                entry = {"scenario": result.scenario.name, "seed": result.seed, "path": where.as_posix()}
+                listing.append(entry if draw is None else {**entry, "parameter_draw": draw})
             manifest = {"runs": listing, "package_version": package_version(), **(extra or {})}
             write_json(temporary / MANIFEST, mark(manifest, "set"))
         if add is not None:

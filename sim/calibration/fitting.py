@@ -42,10 +42,11 @@ from .targets import Fit
 METHODS = ("optuna", "abc")
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
+POSTERIOR = "posterior.csv"  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
 DEFAULT_BUDGET = {"optuna": 300, "abc": 600}
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
-CONTENTS = (TRIALS, REPORT, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
+CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
             ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm")
 
 
@@ -258,8 +259,12 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
     document = calibrated_document(calibration, result, budget, seeds, check_seeds)
     replace_atomically(folder / TRIALS, lambda path: result.trials.to_parquet(path, index=False))
     build_calibration_report(calibration, result, document).write(folder / REPORT)
+    if result.posterior is not None:
+        write_posterior(calibration, result.posterior, folder / POSTERIOR)
     if result.calibrated_path is not None:
         write_calibrated(result.calibrated_path, document)
+        if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
+            write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
     manifest = {"fingerprint": calibration.fingerprint(), "method": result.method, "setup": str(calibration.source),
                 "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
                 "calibrated": str(result.calibrated_path) if result.calibrated_path else None}
@@ -300,6 +305,20 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         "identification_basis": basis,
         "identification": identification,
     }
+
+
+def posterior_table(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
+    """ABC's last population as ``--parameter-draws`` reads it: a column per free parameter (its
+    dotted key; values as a scenario takes them, integers rounded) and ``weight`` (summing to 1)."""
+    table = pd.DataFrame({name: [parameter.clip(value) for value in posterior[name]]
+                          for name, parameter in calibration.parameters.items()})
+    table["weight"] = posterior["weight"].to_numpy(dtype=float) / float(posterior["weight"].sum())
+    return table
+
+
+def write_posterior(calibration: Calibration, posterior: pd.DataFrame, path: Path) -> None:
+    table = posterior_table(calibration, posterior)
+    replace_atomically(path, lambda temporary: table.to_csv(temporary, index=False, lineterminator="\n"))
 
 
 def _round(value: float) -> float | int:

@@ -8,6 +8,7 @@ same seeds, so a difference between scenarios is the levers', not the noise's.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,4 +36,20 @@ def run_replicates(scenarios: Sequence[Scenario], seeds: Sequence[int],
             if on_run is not None:
                 on_run(scenario, seed)
             results.append(run(scenario, seed, progress=progress))
+    return results
+
+
+def run_draws(draws: Sequence[Sequence[Scenario]], seeds: Sequence[int], particles: Sequence[int],
+              on_run: Callable[[Scenario, int], None] | None = None,
+              progress: Callable[[object], None] | None = None) -> list[Result]:
+    """Every draw's scenarios at every seed (:func:`run_replicates`, draw by draw); each run's
+    manifest records its draw number (``parameter_draw``) and posterior particle. A particle drawn
+    twice is run once: its runs would be the same, number for number."""
+    results: list[Result] = []
+    done: dict[int, list[Result]] = {}
+    for number, (particle, scenarios) in enumerate(zip(particles, draws)):
+        if particle not in done:
+            done[particle] = run_replicates(scenarios, seeds, on_run, progress)
+        results += [replace(run, manifest={**run.manifest, "parameter_draw": number, "posterior_particle": particle})
+                    for run in done[particle]]
     return results

@@ -43,8 +43,16 @@ class Ensemble:
                 self.scenarios.append(result.scenario)
         self.names = [scenario.name for scenario in self.scenarios]
         self.baseline = self.names[0]
-        self.seeds = sorted({result.seed for result in results if result.scenario.name == self.baseline})
-        self.columns = pd.MultiIndex.from_product([self.names, self.seeds])  # of every wide frame
+        mine = [result for result in results if result.scenario.name == self.baseline]
+        self.seeds = sorted({result.seed for result in mine})
+        # Runs over posterior draws (``--parameter-draws``) repeat their seeds in every draw: a run is
+        # then known by draw and seed, and ``keys`` label those pairs (without draws: the seeds).
+        self.draws = sorted({d for d in (_draw(result) for result in mine) if d is not None})
+        pairs = sorted({(_draw(result), result.seed) for result in mine}, key=lambda pair: (pair[0] or 0, pair[1]))
+        self.keys = [self.key(*pair) for pair in pairs]
+        self.draw_of = pd.Series([pair[0] for pair in pairs], index=self.keys)  # each key's draw
+        self.seed_of = pd.Series([pair[1] for pair in pairs], index=self.keys)
+        self.columns = pd.MultiIndex.from_product([self.names, self.keys])  # of every wide frame
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -54,14 +62,20 @@ class Ensemble:
             frame = result.timeseries.copy()
             for label in LABELS:
                 frame[label] = frame[label].astype(str)
-            frame["scenario"], frame["seed"] = result.scenario.name, result.seed
+            frame["scenario"], frame["seed"] = result.scenario.name, self.key(_draw(result), result.seed)
             frames.append(frame)
         table = pd.concat(frames, ignore_index=True)
         return table.set_index(LABELS).sort_index()
 
+    @staticmethod
+    def key(draw: int | None, seed: int) -> int | str:
+        """A run's label among a scenario's runs: its seed, or with parameter draws draw and seed."""
+        return seed if draw is None else f"draw {draw} seed {seed}"
+
     @property
     def replicates(self) -> int:
-        return len(self.seeds)
+        """Runs per scenario (replicates, times parameter draws when there are draws)."""
+        return len(self.keys)
 
     @cached_property
     def start_date(self) -> pd.Timestamp:
@@ -85,7 +99,7 @@ class Ensemble:
         first = self.results[0].timeseries
         runs: dict[tuple[str, int], pd.DataFrame] = {}
         for result in self.results:  # in order; the first of twin runs, as a pivot keeps
-            runs.setdefault((result.scenario.name, result.seed), result.timeseries)
+            runs.setdefault((result.scenario.name, self.key(_draw(result), result.seed)), result.timeseries)
         if all(ts[LABELS + ["date"]].equals(first[LABELS + ["date"]]) for ts in runs.values()):
             # Runs of one layout (the usual case): their values side by side, no reshaping.
             index = pd.MultiIndex.from_frame(first[LABELS + ["date"]])
@@ -112,7 +126,7 @@ class Ensemble:
     def band(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
         """Mean and 5-95% band over seeds, per scenario."""
         frame = self.wide(metric, **dimensions) * scale
-        if len(self.seeds) == 1:  # one run per scenario: the mean and both quantiles are its values
+        if len(self.keys) == 1:  # one run per scenario: the mean and both quantiles are its values
             single = frame.droplevel(1, axis=1)[self.names]
             return Band(single, single.copy(), single.copy())
         grouped = frame.T.groupby(level=0, sort=False)
@@ -121,15 +135,33 @@ class Ensemble:
         return Band(mean, low, high)
 
     def paired_difference(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
-        """What-if minus baseline, seed by seed: mean and 5-95% band over seeds, per what-if."""
+        """What-if minus baseline, seed by seed: mean and 5-95% band over seeds, per what-if. Over
+        parameter draws the band is run noise alone: the spread of the differences about their
+        draw's mean, pooled over draws, around the mean of all runs."""
         frame = self.wide(metric, **dimensions) * scale
         base = frame[self.baseline]
         what_ifs = self.names[1:]
         differences = {name: frame[name] - base for name in what_ifs}
         mean = pd.DataFrame({name: d.mean(axis=1) for name, d in differences.items()})
+        if self.draws:
+            draws = self.draw_of.to_numpy()
+            noise = {name: d - d.T.groupby(draws).transform("mean").T for name, d in differences.items()}
+            low = pd.DataFrame({name: mean[name] + n.quantile(LOW, axis=1) for name, n in noise.items()})
+            high = pd.DataFrame({name: mean[name] + n.quantile(HIGH, axis=1) for name, n in noise.items()})
+            return Band(mean, low, high)
         low = pd.DataFrame({name: d.quantile(LOW, axis=1) for name, d in differences.items()})
         high = pd.DataFrame({name: d.quantile(HIGH, axis=1) for name, d in differences.items()})
         return Band(mean, low, high)
+
+    def parameter_difference(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
+        """What-if minus baseline over parameter draws: each draw's mean paired difference (over its
+        seeds), and their mean and 5th-95th percentiles over draws, per what-if."""
+        frame = self.wide(metric, **dimensions) * scale
+        base, draws = frame[self.baseline], self.draw_of.to_numpy()
+        per_draw = {name: (frame[name] - base).T.groupby(draws).mean().T for name in self.names[1:]}
+        return Band(pd.DataFrame({name: d.mean(axis=1) for name, d in per_draw.items()}),
+                    pd.DataFrame({name: d.quantile(LOW, axis=1) for name, d in per_draw.items()}),
+                    pd.DataFrame({name: d.quantile(HIGH, axis=1) for name, d in per_draw.items()}))
 
     def at_end(self, metric: str, scale: float = 1.0, last_year_sum: bool = False, **dimensions: str) -> pd.DataFrame:
         """Per scenario and seed, the value at the end of the horizon (or summed over its last 52 weeks)."""
@@ -170,6 +202,23 @@ class Ensemble:
         means = rows.T.groupby(level=0, sort=False).mean().T  # over seeds, per scenario
         means.columns.name = "scenario"
         return means.dropna(how="all").sort_index()[self.names]
+
+
+def _draw(result: Result) -> int | None:
+    """The parameter draw a run belongs to (``None``: a run without draws)."""
+    draw = result.manifest.get("parameter_draw")
+    return None if draw is None else int(draw)
+
+
+def draw_intervals(differences: np.ndarray, draws: np.ndarray, seeds: np.ndarray,
+                   level: float = 0.90) -> tuple[float, float, float, float, float]:
+    """Paired differences over parameter draws: their mean; the ``level`` confidence interval of
+    the mean over seeds (each seed's difference averaged over the draws, since every draw uses the
+    same seeds); and the 5th-95th percentiles over draws of each draw's mean difference."""
+    table = pd.DataFrame({"difference": np.asarray(differences, dtype=float), "draw": draws, "seed": seeds})
+    mean, low, high = mean_interval(table.groupby("seed", sort=True)["difference"].mean().to_numpy(), level)
+    by_draw = table.groupby("draw", sort=True)["difference"].mean().to_numpy()
+    return mean, low, high, float(np.quantile(by_draw, LOW)), float(np.quantile(by_draw, HIGH))
 
 
 def mean_interval(differences: np.ndarray, level: float = 0.90) -> tuple[float, float, float]:

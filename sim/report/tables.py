@@ -10,7 +10,7 @@ import numpy as np
 import yaml
 
 from ..results import package_version
-from .ensemble import Ensemble, mean_interval
+from .ensemble import Ensemble, draw_intervals, mean_interval
 from .style import FIRM_NAMES, PERCENT, SEGMENT_NAMES
 
 
@@ -79,7 +79,9 @@ def period_unit(measure: Measure, years: tuple[int, int]) -> str:
 def difference_rows(ensemble: Ensemble, period: tuple[int, int] | None = None) -> list[dict]:
     """Differences (what-if minus baseline, paired by seed) with 90% intervals: at the end of the
     horizon, or over the calendar years ``period`` (first, last): means of shares and surplus over
-    its weeks, money summed over them."""
+    its weeks, money summed over them. Over parameter draws, ``low`` and ``high`` are the run-noise
+    interval (:func:`~sim.report.ensemble.draw_intervals`) and ``parameter_low`` and
+    ``parameter_high`` the 5th-95th percentiles over draws of each draw's mean difference."""
     rows = []
     for measure in DIFFERENCES:
         if period is None:
@@ -89,9 +91,17 @@ def difference_rows(ensemble: Ensemble, period: tuple[int, int] | None = None) -
                                    **measure.dimensions)
             unit = period_unit(measure, period)
         for name in ensemble.names[1:]:
-            mean, low, high = mean_interval(values.loc[name].to_numpy() - values.loc[ensemble.baseline].to_numpy())
-            rows.append({"measure": measure.label, "unit": unit, "scenario": name,
-                         "mean": mean, "low": low, "high": high})
+            paired = values.loc[name].to_numpy() - values.loc[ensemble.baseline].to_numpy()
+            row = {"measure": measure.label, "unit": unit, "scenario": name}
+            if ensemble.draws:
+                keys = values.columns
+                mean, low, high, parameter_low, parameter_high = draw_intervals(
+                    paired, ensemble.draw_of[keys].to_numpy(), ensemble.seed_of[keys].to_numpy())
+                row.update(mean=mean, low=low, high=high, parameter_low=parameter_low, parameter_high=parameter_high)
+            else:
+                mean, low, high = mean_interval(paired)
+                row.update(mean=mean, low=low, high=high)
+            rows.append(row)
     return rows
 
 
@@ -163,6 +173,8 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
 
 
 def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None) -> str:
+    if ensemble.draws:
+        return draws_table(ensemble, difference_rows(ensemble, period))
     rows = difference_rows(ensemble, period)
     what_ifs = ensemble.names[1:]
     head = "".join(f"<th>{html.escape(name)} − {html.escape(ensemble.baseline)}</th>" for name in what_ifs)
@@ -177,6 +189,36 @@ def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None)
         body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="differences-table"><tr><th></th>{head}</tr>{"".join(body)}</table>'
+
+
+def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
+    """The differences over parameter draws: per what-if, the mean with its run-noise interval, and
+    the spread over draws (the parameters' uncertainty), each in its own column."""
+    what_ifs, draws = ensemble.names[1:], len(ensemble.draws)
+    head = "".join(f'<th colspan="2">{html.escape(name)} − {html.escape(ensemble.baseline)}</th>' for name in what_ifs)
+    sub = (f"<th>mean [90% interval over {len(ensemble.seeds)} seed(s)]</th>"
+           f"<th>parameters: 5-95% over {draws} draws</th>") * len(what_ifs)
+    body = []
+    for measure in DIFFERENCES:
+        cells = []
+        for name in what_ifs:
+            row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
+            interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
+            significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
+            robust = significant and (row["parameter_low"] > 0 if row["low"] > 0 else row["parameter_high"] < 0)
+            cells.append(f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>'
+                         f'<td class="{"sig" if robust else ""}">{_number(row["parameter_low"], 2)} to '
+                         f'{_number(row["parameter_high"], 2)}</td>')
+        body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
+                    f"{''.join(cells)}</tr>")
+    note = (f"<p>Over {draws} draws from the calibration's posterior, each over the same seeds. The first column "
+            "of each what-if is run noise: the 90% interval of the mean difference over seeds (each seed's "
+            "difference averaged over the draws). The second is what the calibration leaves uncertain: the 5th "
+            "to 95th percentiles, over draws, of each draw's mean difference. Bold in the first where the interval "
+            "excludes zero; in the second where, besides, every draw's spread stays on that side of zero (the "
+            "sign holds across the posterior).</p>")
+    return (f'{note}<table class="figures" id="differences-table"><tr><th></th>{head}</tr><tr><th></th>{sub}</tr>'
+            f'{"".join(body)}</table>')
 
 
 def points(unit: str) -> str:
@@ -208,9 +250,17 @@ def about(ensemble: Ensemble) -> str:
     """The resolved scenarios, seeds, versions and run times."""
     seconds = [r.manifest.get("run_seconds", float("nan")) for r in ensemble.results]
     versions = {r.manifest.get("package_version", "unknown") for r in ensemble.results}
+    seeds = ", ".join(str(s) for s in ensemble.seeds)
     facts = [
         ("Scenarios", ", ".join(ensemble.names) + f" (baseline: {ensemble.baseline})"),
-        ("Seeds", ", ".join(str(s) for s in ensemble.seeds) + f" ({ensemble.replicates} replicate(s), common to every scenario)"),
+        ("Seeds", seeds + f" ({ensemble.replicates} replicate(s), common to every scenario)" if not ensemble.draws else
+         seeds + f" ({len(ensemble.seeds)} replicate(s) x {len(ensemble.draws)} parameter draws = "
+         f"{ensemble.replicates} runs a scenario; every draw uses these seeds, and the level charts' bands pool "
+         "draws and seeds)"),
+        *([("Parameter draws", f"{len(ensemble.draws)}, posterior particles " + ", ".join(
+            str(r.manifest.get("posterior_particle", "?")) for r in ensemble.results if r.scenario.name ==
+            ensemble.baseline and r.seed == ensemble.seeds[0]) + " (the resolved scenarios below are draw 0's)")]
+          if ensemble.draws else []),
         ("Households simulated", ", ".join(sorted({str(s.population.shoppers) for s in ensemble.scenarios}))),
         ("Model version", ", ".join(sorted(versions))),
         ("Run time", f"{np.nansum(seconds):.1f} s for {len(seconds)} run(s), median {np.nanmedian(seconds):.1f} s"),

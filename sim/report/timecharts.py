@@ -79,6 +79,29 @@ def add_band(traces: list[dict], band: Band, scenario: str, name: str, colour: s
                    "hovertemplate": f"%{{x|%Y-%m-%d}}: %{{y:.2f}}{unit}<extra>{hover or name}</extra>", **common})
 
 
+def add_parameter_band(traces: list[dict], band: Band, scenario: str, colour: str, panel: int, group: str,
+                       legend: str) -> None:
+    """The spread over parameter draws as dotted edges in the series' colour (no fill, so it reads
+    apart from the run-noise band): each draw's mean, 5th and 95th percentiles over draws."""
+    common = {"type": "scatter", **_weekly_x(band.mean.index), "mode": "lines", "hoverinfo": "skip",
+              "showlegend": False, "line": {"color": colour, "width": 1, "dash": "dot"}, "legendgroup": group,
+              "legend": legend, "meta": scenario, **_axes(panel)}
+    traces += [{**common, "y": _values(edge[scenario])} for edge in (band.low, band.high)]
+
+
+def band_key(draws: int, legend: str) -> tuple[list[dict], dict]:
+    """The key of the two bands of a comparison over parameter draws (grey, below the panels)."""
+    common = {"type": "scatter", "x": [None], "y": [None], "mode": "lines", "legend": legend, "hoverinfo": "skip",
+              "xaxis": "x", "yaxis": "y"}
+    traces = [{**common, "name": "run noise: 5-95% over seeds within a draw", "fill": "toself",
+               "fillcolor": rgba(KEY_COLOUR, 0.18), "line": {"width": 0}, "legendgroup": "band|noise"},
+              {**common, "name": f"parameters: 5-95% over {draws} posterior draws",
+               "line": {"color": KEY_COLOUR, "dash": "dot", "width": 1}, "legendgroup": "band|parameters"}]
+    layout = {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container", "yanchor": "bottom",
+              "title": {"text": "bands:"}, "itemclick": False, "itemdoubleclick": False, "font": {"size": 12}}
+    return traces, layout
+
+
 def events_of(ensemble: Ensemble) -> list[tuple[dt.date, str]]:
     """Every scenario's events in the horizon; a what-if's own events carry its name."""
     start = ensemble.start_date.date()
@@ -296,7 +319,9 @@ DIFFERENCE_ROWS = [
 
 def differences_over_time(ensemble: Ensemble) -> Figure:
     """Each what-if minus the baseline, paired by seed, for the headline measures: a row per group
-    of measures, a column per what-if (small multiples), each row with its own legend."""
+    of measures, a column per what-if (small multiples), each row with its own legend. Over
+    parameter draws each line has two bands: run noise (filled) and the spread over draws (dotted
+    edges), explained by a key below the panels."""
     what_ifs = ensemble.names[1:]
     cols, rows = len(what_ifs), len(DIFFERENCE_ROWS)
     titles = [_fitted(name, PLOT_PX * 0.85 / cols) for name in what_ifs]
@@ -305,16 +330,23 @@ def differences_over_time(ensemble: Ensemble) -> Figure:
                         figure=blank())
     traces: list[dict] = []
     layout_legends = {}
+    drawn = bool(ensemble.draws)
     for row, (legend_title, _, lines) in enumerate(DIFFERENCE_ROWS, start=1):
         legend = "legend" if row == 1 else f"legend{row}"
         for line in lines:
             band = ensemble.paired_difference(line.metric, scale=PERCENT, **line.dimensions)
+            spread = ensemble.parameter_difference(line.metric, scale=PERCENT, **line.dimensions) if drawn else None
             for col, name in enumerate(what_ifs, start=1):
-                add_band(traces, band, name, line.label, line.colour, "solid", (row - 1) * cols + col,
-                         show_legend=col == 1, group=f"{legend_title}|{line.label}", legend=legend, unit=" pts",
-                         hover=f"{line.label} · {name}")
+                group, panel = f"{legend_title}|{line.label}", (row - 1) * cols + col
+                if spread is not None:
+                    add_parameter_band(traces, spread, name, line.colour, panel, group, legend)
+                add_band(traces, band, name, line.label, line.colour, "solid", panel, show_legend=col == 1,
+                         group=group, legend=legend, unit=" pts", hover=f"{line.label} · {name}")
         top = fig.layout[_axis_key("y", (row - 1) * cols + 1)].domain[1]
         layout_legends[legend] = series_legend(legend_title, y=top)
+    if drawn:  # a key of the two bands, below the panels
+        key, layout_legends[f"legend{rows + 1}"] = band_key(len(ensemble.draws), f"legend{rows + 1}")
+        traces += key
     first = fig.layout.xaxis.domain
     shapes, annotations = event_marks(ensemble, rows * cols, first[1] - first[0])
     spec = figure(fig, TEMPLATE, traces, shapes, annotations)
@@ -326,7 +358,8 @@ def differences_over_time(ensemble: Ensemble) -> Figure:
     for panel in range(1, rows * cols + 1):
         layout[_axis_key("x", panel)].update(type="date")
     names = [line.label for _, _, lines in DIFFERENCE_ROWS for line in lines] + [t for t, _, _ in DIFFERENCE_ROWS]
+    bottom = 70 if drawn else 40
     layout.update(title={"text": "What changed against the baseline (what-if minus baseline, same seeds)"},
-                  height=280 * rows + 60, font={"family": FONT}, hovermode="x unified",
-                  margin={"t": 80, "b": 40, "l": 60, "r": _legend_px(names)}, **layout_legends)
+                  height=280 * rows + 20 + bottom, font={"family": FONT}, hovermode="x unified",
+                  margin={"t": 80, "b": bottom, "l": 60, "r": _legend_px(names)}, **layout_legends)
     return spec

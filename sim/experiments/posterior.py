@@ -1,0 +1,186 @@
+"""Parameter draws: scenarios over particles of the calibration's posterior (``--parameter-draws K``).
+
+The posterior is a CSV file (``calibration/posterior.csv``, written by ``retailsim calibrate
+--method abc`` beside ``calibrated.yaml``): one row per particle, a column per free parameter named
+by its dotted scenario key, and a ``weight`` column. K particles are drawn by weight with
+systematic resampling, from the ``parameter_draws`` stream of the run's root seed, so the same
+command draws the same particles. Each draw's values override the calibrated ones in the baseline
+and every what-if alike, except where a scenario sets that key itself (in its files, or with
+``--set``): a lever keeps its own value. ``docs/calibration.md`` says why and how to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError, UserError
+from ..jobs.inputs import check_parameter
+from ..limits import MAX_REPLICATES
+from ..run import ScenarioLike, resolve
+from ..scenario import Scenario
+from ..scenario.loader import display, read_yaml
+from ..streams import Streams
+
+POSTERIOR = "posterior.csv"  # beside calibrated.yaml
+WEIGHT = "weight"
+MAX_PARAMETER_DRAWS = MAX_REPLICATES  # the runs (draws x replicates x scenarios) are bounded by sim.limits
+DRAW = "parameter_draw"  # the manifest key of a run's draw number
+HOW = "retailsim calibrate --method abc writes it beside calibrated.yaml"
+FILE_KEYS = ("extends", "calibration", "events", "name", "description", "seed")  # not parameter values
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A weighted sample of the free parameters: ``particles`` (a column per dotted key) and ``weights``."""
+
+    path: Path
+    particles: pd.DataFrame
+    weights: np.ndarray
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.particles.columns)
+
+    def draw(self, draws: int, root_seed: int) -> list[int]:
+        """``draws`` particle numbers by weight: systematic resampling (one uniform offset, then
+        evenly spaced points through the cumulative weights), from the root seed's own stream."""
+        offset = Streams(root_seed)["parameter_draws"].random()
+        cumulative = np.cumsum(self.weights) / self.weights.sum()
+        cumulative[-1] = 1.0
+        positions = (offset + np.arange(draws)) / draws
+        return [int(i) for i in np.searchsorted(cumulative, positions, side="right")]
+
+    def values(self, particle: int) -> dict[str, float | int]:
+        """One particle's values as scenario overrides (whole numbers stay whole)."""
+        row = self.particles.iloc[particle]
+        return {name: int(row[name]) if pd.api.types.is_integer_dtype(self.particles[name]) else float(row[name])
+                for name in self.particles.columns}
+
+
+def check_draws(draws: Any) -> int:
+    """The number of draws, 1 to :data:`MAX_PARAMETER_DRAWS` (one line otherwise)."""
+    if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= MAX_PARAMETER_DRAWS:
+        raise UserError(f"parameter draws must be a whole number from 1 to {MAX_PARAMETER_DRAWS:,} (got {draws!r})")
+    return draws
+
+
+def calibration_of(source: ScenarioLike) -> tuple[Path, Path] | None:
+    """The scenario file that names a ``calibration:`` (it or the nearest file it extends) and the
+    calibrated file it names; ``None`` for a Scenario, a dict, or a file chain with no calibration."""
+    if not isinstance(source, (str, Path)):
+        return None
+    path = Path(source).resolve()
+    for _ in range(32):  # the loader already refused cycles and chains over its own limit
+        data, _ = read_yaml(path)
+        if isinstance(data.get("calibration"), str):
+            return path, (path.parent / data["calibration"]).resolve()
+        if not isinstance(data.get("extends"), str):
+            return None
+        path = (path.parent / data["extends"]).resolve()
+    return None
+
+
+def find_posterior(baseline: ScenarioLike, given: str | Path | None) -> Path:
+    """The posterior file: ``given``, or ``posterior.csv`` beside the baseline's calibrated file."""
+    if given is not None:
+        path = Path(given)
+        if not path.is_file():
+            raise UserError(f"--posterior {display(path)}: no such file; give a posterior CSV ({HOW})")
+        return path
+    linked = calibration_of(baseline)
+    if linked is None:
+        raise UserError(f"--parameter-draws: the baseline names no calibration: file, so there is no posterior "
+                        f"beside it; give --posterior FILE ({HOW})")
+    path = linked[1].parent / POSTERIOR
+    if not path.is_file():
+        raise UserError(f"--parameter-draws: no posterior file {display(path)} (beside {linked[1].name}, which "
+                        f"{display(linked[0])} names); {HOW} (the optuna method has none), or give --posterior FILE")
+    return path
+
+
+def load_posterior(path: Path, baseline: Scenario) -> Posterior:
+    """The posterior file checked before any run: a ``weight`` column of finite, non-negative
+    weights that do not all vanish, and every other column a value of the scenario that may vary,
+    every particle's value valid there. Each problem is one line naming the file."""
+    source = display(path)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise UserError(f"{source}: cannot be read as a posterior CSV ({str(error).splitlines()[0][:80]})") from None
+    if WEIGHT not in table.columns:
+        raise UserError(f"{source}: no '{WEIGHT}' column; a posterior has a column per parameter (its dotted key) "
+                        f"and a '{WEIGHT}' column")
+    if table.empty or len(table.columns) < 2:
+        raise UserError(f"{source}: {'no particles' if table.empty else 'no parameter columns'}; {HOW}")
+    numbers = table.apply(pd.to_numeric, errors="coerce")
+    bad = [name for name in table.columns if numbers[name].isna().any() or not np.isfinite(numbers[name]).all()]
+    if bad:
+        raise UserError(f"{source}: column '{bad[0]}' holds a value that is not a finite number")
+    weights = numbers[WEIGHT].to_numpy(dtype=float)
+    if (weights < 0).any() or weights.sum() <= 0:
+        row = int(np.argmax(weights < 0)) + 2 if (weights < 0).any() else None
+        raise UserError(f"{source}: weights must be zero or more and not all zero"
+                        + (f" (line {row} has {weights[row - 2]:g})" if row else ""))
+    particles = numbers.drop(columns=WEIGHT)
+    for name in particles.columns:
+        values = sorted({particles[name].min().item(), particles[name].max().item()})
+        try:
+            check_parameter(baseline, str(name), values, {}, source, verb="drawn")
+        except ScenarioError as error:
+            raise UserError(f"{source}: column '{name}': {error.message}") from None
+    return Posterior(path, particles, weights)
+
+
+def own_keys(source: ScenarioLike, overrides: Mapping[str, Any]) -> set[str]:
+    """The dotted keys a scenario sets itself: in its file and the files it extends (not in their
+    calibrated file), in a dict, and in ``overrides`` (``--set``). A :class:`Scenario` object keeps
+    no record of where its values came from, so only ``overrides`` count for it."""
+    keys = set(overrides)
+    if isinstance(source, Mapping):
+        keys |= _leaves(dict(source))
+    elif isinstance(source, (str, Path)):
+        path = Path(source).resolve()
+        for _ in range(32):
+            data, _ = read_yaml(path)
+            keys |= _leaves({k: v for k, v in data.items() if k not in FILE_KEYS})
+            if not isinstance(data.get("extends"), str):
+                break
+            path = (path.parent / data["extends"]).resolve()
+    return keys
+
+
+def _leaves(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        keys |= _leaves(value, f"{dotted}.") if isinstance(value, dict) and value else {dotted}
+    return keys
+
+
+def _sets(own: set[str], key: str) -> bool:
+    return any(key == mine or key.startswith(f"{mine}.") for mine in own)
+
+
+def drawn_scenarios(sources: Sequence[ScenarioLike], overrides: Mapping[str, Any],
+                    values: Mapping[str, Any]) -> list[Scenario]:
+    """Each scenario with one draw's ``values`` over its calibrated ones, except the keys it sets
+    itself; ``overrides`` (``--set``, ``--shoppers``) on top, as always."""
+    scenarios = []
+    for source in sources:
+        own = own_keys(source, overrides)
+        changes = {key: value for key, value in values.items() if not _sets(own, key)}
+        scenarios.append(resolve(source, {**changes, **overrides}))
+    return scenarios
+
+
+def describe(posterior: Posterior, particles: list[int]) -> dict[str, Any]:
+    """What a comparison's manifest records of its draws."""
+    return {"posterior": display(posterior.path), "draws": len(particles), "resampling": "systematic",
+            "particles": particles, "parameters": posterior.parameters,
+            "effective_particles": round(float(posterior.weights.sum() ** 2 / (posterior.weights ** 2).sum()), 1)}

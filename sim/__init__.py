@@ -20,6 +20,7 @@ from .errors import ScenarioError, UserError
 if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use (see __getattr__)
     from .comparison import Comparison, compare
     from .experiments.discover import discover
+    from .experiments.game import game
     from .experiments.sweep import sweep
     from .results import Result
     from .run import run
@@ -29,10 +30,10 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time these load on fi
 # ``retailsim --version``) stays fast, and each command imports only what it needs.
 _LAZY = {"Result": ".results", "Scenario": ".scenario", "load_scenario": ".scenario", "run": ".run",
          "sweep": ".experiments.sweep", "compare": ".comparison", "Comparison": ".comparison",
-         "discover": ".experiments.discover"}
+         "discover": ".experiments.discover", "game": ".experiments.game"}
 
 __all__ = ["Comparison", "Result", "Scenario", "ScenarioError", "UserError", "__version__", "compare", "discover",
-           "load_scenario", "run", "sweep"]
+           "game", "load_scenario", "run", "sweep"]
 
 
 def _package_version() -> str:

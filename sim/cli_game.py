@@ -1,0 +1,29 @@
+"""``retailsim game FILE``: the payoff table of a game file over common seeds (resumable, on a process
+pool or Dask), its best responses and pure-strategy Nash equilibria, and a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .cli_args import job_options
+
+
+def command_game(args: argparse.Namespace) -> int:
+    """Play the game, print its equilibria in words, and where the tables and the report are."""
+    from .experiments.game import EQUILIBRIA, PAYOFFS, REPORT, run_game
+
+    result = run_game(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet)
+    print("\n".join(result.lines()))
+    print(f"payoffs: {result.folder / PAYOFFS}\nequilibria: {result.folder / EQUILIBRIA}\n"
+          f"report: {result.folder / REPORT}")
+    return 0
+
+
+def add_game_command(commands) -> None:
+    """``game``: its arguments and handler."""
+    player = commands.add_parser("game", help="the payoff table of the firms' lever menus (resumable), its best "
+                                              "responses and pure-strategy Nash equilibria")
+    player.add_argument("file", type=Path, help="game YAML file (e.g. scenarios/games/membership_fees.yaml)")
+    job_options(player, "output folder (default: reports/games/<game name>/)")
+    player.set_defaults(handler=command_game)

@@ -35,6 +35,7 @@ CALIBRATION = "calibration"
 LESSONS = "lessons"
 LEVERS = "levers"
 SWEEPS = "sweeps"
+GAMES = "games"
 BASELINE = "baseline"
 SUFFIXES = (".yaml", ".yml")
 
@@ -78,6 +79,11 @@ def levers() -> dict[str, Path]:
 def sweeps() -> dict[str, Path]:
     """The shipped sweep files: name -> file."""
     return {path.stem: path for path in sorted((folder(SCENARIOS) / SWEEPS).glob("*.yaml"))}
+
+
+def games() -> dict[str, Path]:
+    """The shipped game files (``retailsim game``): name -> file."""
+    return {path.stem: path for path in sorted((folder(SCENARIOS) / GAMES).glob("*.yaml"))}
 
 
 def calibration_files() -> dict[str, Path]:
@@ -154,4 +160,5 @@ def listing() -> list[str]:
 
     return [*section("scenarios (retailsim run NAME, compare, validate, targets, dashboard):", scenarios()),
             *section("sweeps (retailsim sweep PATH):", sweeps()),
+            *(section("games (retailsim game PATH):", games()) if games() else []),
             *section("calibration (retailsim targets --targets PATH; calibrate PATH --no-write):", calibration_files())]

@@ -221,3 +221,25 @@ def test_the_shipped_example_game_loads() -> None:
     path = Path(__file__).resolve().parents[1] / "scenarios" / "games" / "membership_fees.yaml"
     game, base = load_game(path)
     assert game.cells() == 9 and base.population.shoppers == game.shoppers
+
+
+def test_a_base_event_that_would_undo_a_choice_is_refused(folder: Path, capsys) -> None:
+    (folder / "base.yaml").write_text(BASE + "events:\n  - {date: 2021-06-07, label: fee cut, "
+                                             "set: {walmart.walmart_plus.fee_annual: 59}}\n")
+    assert main(["game", "game.yaml", "--workers", "1", "--out", "out", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"players.walmart.walmart.walmart_plus.fee_annual: the base scenario's event of 2021-06-07 "
+                     r"\(fee cut\) sets this lever after the players choose it on 2021-01-04", err), err
+    (folder / "game.yaml").write_text(GAME + "set: {walmart.walmart_plus.fee_annual: 79}\n")
+    assert main(["game", "game.yaml", "--workers", "1", "--out", "out", "--quiet"]) == 2
+    assert "set.walmart.walmart_plus.fee_annual: is a lever of the game" in capsys.readouterr().err
+
+
+def test_dask_gives_the_same_table_as_one_process(folder: Path) -> None:
+    pytest.importorskip("distributed")
+    (folder / "game.yaml").write_text(GAME.replace("replicates: 2", "replicates: 1"))
+    inline = sim.game("game.yaml", workers=1, out="inline")
+    dask = sim.game("game.yaml", workers=2, dask="local", out="dask")
+    assert (folder / "dask" / PAYOFFS).read_bytes() == (folder / "inline" / PAYOFFS).read_bytes()
+    assert inline.solution.equilibria == dask.solution.equilibria
+    assert any("one replicate: no estimate of run noise" in line for line in dask.lines())

@@ -97,8 +97,8 @@ def elasticity(seeds: list[int], shoppers: int) -> None:
     for category in ("grocery", "discretionary", "health"):
         changes = []
         for u, b in zip(up, base):
-            total_u = sum(u.series("revenue", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
-            total_b = sum(b.series("revenue", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
+            total_u = sum(u.series("gmv", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
+            total_b = sum(b.series("gmv", key="by_category", firm=f, category=category).mean() for f in FIRM_PRICES)
             changes.append(total_u / 1.10 / total_b - 1)
         print(f"{category:14s} volume {np.mean(changes):+.1%} (elasticity {np.mean(changes) / 0.10:+.2f})")
 

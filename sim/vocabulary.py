@@ -40,11 +40,14 @@ FIRM_OF_CHANNEL = np.array([FIRMS.index("amazon"), FIRMS.index("walmart"), FIRMS
 MEMBERSHIPS = ("prime", "walmart_plus")
 SEGMENTS = ("none", "prime_only", "walmart_plus_only", "both")
 
-# The profit-and-loss lines every firm books each week, in US dollars (national scale).
-LEDGER_LINES = (
-    "revenue", "cost_of_goods", "fulfillment_cost", "membership_revenue", "ad_revenue",
-    "fraud_loss", "operating_cost", "capex", "depreciation", "operating_profit",
-)
+# The profit-and-loss lines every firm books each week, in US dollars (national scale). ``gmv`` is
+# what shoppers spend at the firm's channels (at Amazon, sellers' goods too); ``revenue`` is what the
+# firm books, the sum of ``REVENUE_LINES`` (its own sales first); operating profit is revenue less the
+# sum of ``COST_LINES`` (docs/MODEL.md, "Profit and loss"; docs/accounts.md for every unit cost).
+REVENUE_LINES = ("sales", "seller_fees", "membership_revenue", "ad_revenue")
+COST_LINES = ("cost_of_goods", "fulfillment_cost", "store_labour", "store_costs", "overhead", "content_cost",
+              "fraud_loss", "operating_cost", "depreciation")
+LEDGER_LINES = ("revenue", "gmv", *REVENUE_LINES, *COST_LINES, "capex", "operating_profit")
 
 
 @dataclass(frozen=True)

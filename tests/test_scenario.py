@@ -53,9 +53,7 @@ def test_partial_block_keeps_the_other_defaults(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "name: p\nwalmart: {ads: {dsp_deal: 2025-10}, walmart_plus: {fee_annual: 79}}\n")
     scenario = load_scenario(path)
     defaults = Scenario()
-    assert scenario.walmart.ads.revenue_per_active_household_week_usd == (
-        defaults.walmart.ads.revenue_per_active_household_week_usd
-    )
+    assert scenario.walmart.ads.revenue_share_of_sales == defaults.walmart.ads.revenue_share_of_sales == 0.0065
     assert scenario.walmart.walmart_plus.perks_value_usd == defaults.walmart.walmart_plus.perks_value_usd
     assert scenario.walmart.ads.dsp_deal == dt.date(2025, 10, 1)
 

@@ -76,7 +76,7 @@ class Amazon(Firm):
         self._health(date, offer)
         self._whole_foods(date)
         self._satellites(date, offer)
-        self.ad_yield = p.ads.revenue_per_active_household_week_usd * (
+        self.ad_yield = p.ads.revenue_share_of_sales * (
             1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
         )
 
@@ -221,8 +221,20 @@ class Amazon(Firm):
         """Amazon bears fraud on its own (first-party) sales; sellers bear the rest."""
         return 1.0 - self.params.marketplace.third_party_unit_share
 
+    def own_share(self) -> float:
+        """Amazon sells the first-party share of its shoppers' spend; sellers sell the rest."""
+        return 1.0 - self.params.marketplace.third_party_unit_share
+
+    def seller_fees(self, gmv: float) -> float:
+        """Commission on every seller's sale, and fulfilment fees on the sales Amazon fulfils for them."""
+        market = self.params.marketplace
+        return market.third_party_unit_share * gmv * (market.referral_fee_share + self.fba_share * market.fba_fee_share)
+
     def fulfillment_cost(self, sales: Sales) -> float:
-        per_order = self.params.delivery.fulfillment_cost_per_order_usd
-        return float(sales.orders[AMAZON].sum()) * per_order * (
+        """Fulfilment and shipping of the orders Amazon fulfils: its own and its sellers' Fulfilled-by-Amazon
+        ones (sellers ship the rest themselves), less what automation saves."""
+        market = self.params.marketplace
+        fulfilled = 1.0 - market.third_party_unit_share * (1.0 - self.fba_share)
+        return float(sales.orders[AMAZON].sum()) * fulfilled * self.params.delivery.fulfillment_cost_per_order_usd * (
             1.0 - self.params.ai.fulfillment_cost_reduction * self.ai_level
         )

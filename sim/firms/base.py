@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from ..vocabulary import LEDGER_LINES, N_CATEGORIES, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import COST_LINES, LEDGER_LINES, N_CATEGORIES, REVENUE_LINES, WEEKS_PER_YEAR, Offer, Sales
 
 __all__ = ["LEDGER_LINES", "Firm", "Reach", "Sales"]
 
@@ -68,9 +68,9 @@ class Firm(mesa.Agent):
         self.capex_to_date = 0.0
         self.capex_this_week = 0.0
         self.operating_cost_this_week = 0.0
-        self.ad_yield = 0.0
+        self.ad_yield = 0.0  # advertising revenue per dollar its shoppers spend, this week
         self.ledger = dict.fromkeys(LEDGER_LINES, 0.0)
-        self.revenue_by_category = np.zeros(N_CATEGORIES)
+        self.gmv_by_category = np.zeros(N_CATEGORIES)
 
     @property
     def params(self):
@@ -119,6 +119,7 @@ class Firm(mesa.Agent):
         return {}
 
     def fulfillment_cost(self, sales: Sales) -> float:
+        """Picking and delivering its online orders (dollars this week)."""
         raise NotImplementedError
 
     def online_revenue(self, sales: Sales) -> float:
@@ -128,31 +129,51 @@ class Firm(mesa.Agent):
         """Share of online revenue whose fraudulent returns this firm bears itself."""
         return 1.0
 
+    def own_share(self) -> float:
+        """Share of its shoppers' spend on goods it sells itself (the rest is sellers', at a marketplace)."""
+        return 1.0
+
+    def seller_fees(self, gmv: float) -> float:
+        """Commissions and fulfilment fees from the sellers of its marketplace (dollars this week)."""
+        return 0.0
+
+    def labour_saving(self) -> float:
+        """Share of store labour its programmes save this week."""
+        return 0.0
+
     def membership_revenue(self, sales: Sales) -> float:
         if self.membership is None:
             return 0.0
         return sales.members[self.membership] * self.membership_terms.fee_annual / WEEKS_PER_YEAR
 
     def book(self, sales: Sales) -> None:
-        """Book the week's profit and loss from the week's sales."""
-        economics, returns = self.model.params.economics, self.model.params.returns
+        """Book the week's profit and loss from the week's sales: each line a unit cost of the firm's
+        ``accounts`` block (or a programme's) times a quantity the week simulated."""
+        economics, returns, accounts = self.model.params.economics, self.model.params.returns, self.params.accounts
         channels = list(self.channels)
-        self.revenue_by_category = sales.spend[channels].sum(axis=0)
-        revenue = float(self.revenue_by_category.sum())
-        goods = float((sales.base_spend[channels] * np.asarray(economics.cost_of_goods_share.as_tuple())).sum())
-        fraud = self.online_revenue(sales) * returns.fraud_cost_share * self.fraud_exposure()
-        depreciation = self.capex_to_date / (economics.depreciation_years * WEEKS_PER_YEAR)
-        fees = self.membership_revenue(sales)
-        ads = sales.active[self.name] * self.ad_yield
-        fulfillment = self.fulfillment_cost(sales)
-        profit = revenue - goods - fulfillment + fees + ads - fraud - self.operating_cost_this_week - depreciation
-        self.ledger = {
-            "revenue": revenue, "cost_of_goods": goods, "fulfillment_cost": fulfillment,
-            "membership_revenue": fees, "ad_revenue": ads, "fraud_loss": fraud,
-            "operating_cost": self.operating_cost_this_week, "capex": self.capex_this_week,
-            "depreciation": depreciation, "operating_profit": profit,
+        self.gmv_by_category = sales.spend[channels].sum(axis=0)
+        gmv = float(self.gmv_by_category.sum())
+        own = self.own_share()
+        goods_at_cost = float((sales.base_spend[channels] * np.asarray(economics.cost_of_goods_share.as_tuple())).sum())
+        members = sales.members[self.membership] if self.membership else 0.0
+        ledger = {
+            "gmv": gmv, "sales": own * gmv, "seller_fees": self.seller_fees(gmv),
+            "membership_revenue": self.membership_revenue(sales), "ad_revenue": gmv * self.ad_yield,
+            "cost_of_goods": own * accounts.goods_cost_index * goods_at_cost,
+            "fulfillment_cost": self.fulfillment_cost(sales),
+            "store_labour": accounts.store_labour_share_of_sales * gmv * (1.0 - self.labour_saving()),
+            "store_costs": accounts.stores * accounts.store_cost_per_store_year_usd / WEEKS_PER_YEAR,
+            "overhead": accounts.overhead_per_year_usd / WEEKS_PER_YEAR + accounts.overhead_share_of_sales * gmv,
+            "content_cost": members * accounts.content_cost_per_member_year_usd / WEEKS_PER_YEAR,
+            "fraud_loss": self.online_revenue(sales) * returns.fraud_cost_share * self.fraud_exposure(),
+            "operating_cost": self.operating_cost_this_week,
+            "depreciation": self.capex_to_date / (economics.depreciation_years * WEEKS_PER_YEAR),
+            "capex": self.capex_this_week,
         }
-        self.month_profit += profit
+        ledger["revenue"] = sum(ledger[line] for line in REVENUE_LINES)
+        ledger["operating_profit"] = ledger["revenue"] - sum(ledger[line] for line in COST_LINES)
+        self.ledger = {line: ledger[line] for line in LEDGER_LINES}
+        self.month_profit += ledger["operating_profit"]
 
     def spend_capital(self, dollars: float) -> None:
         self.capex_this_week += dollars

@@ -41,10 +41,9 @@ class Grocer(Firm):
         return float(sales.spend[list(self.channels)].sum()) * self.params.online_share_of_orders
 
     def fulfillment_cost(self, sales: Sales) -> float:
-        economics = self.model.params.economics
+        """Picking and delivering its online orders (store labour and costs are in its accounts block)."""
         online_orders = float(sales.orders[list(self.channels)].sum()) * self.params.online_share_of_orders
-        visits = float(sales.visits[list(self.channels)].sum())
-        return visits * economics.store_cost_per_trip_usd + online_orders * economics.rival_online_cost_per_order_usd
+        return online_orders * self.params.accounts.online_cost_per_order_usd
 
 
 class Rivals(Grocer):

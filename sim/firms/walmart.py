@@ -94,7 +94,7 @@ class Walmart(Firm):
         # Shopping agents, Walmart's partners, change how the households using them weigh every channel.
         offer.agentic_share = p.agentic.adoption.level(date)
         offer.agent_price_focus = p.agentic.price_focus
-        self.ad_yield = p.ads.revenue_per_active_household_week_usd * (
+        self.ad_yield = p.ads.revenue_share_of_sales * (
             1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
         )
 
@@ -196,14 +196,15 @@ class Walmart(Firm):
         return float(sales.spend[WALMART_ONLINE].sum())
 
     def fulfillment_cost(self, sales: Sales) -> float:
-        p, economics = self.params, self.model.params.economics
-        online = float(sales.orders[WALMART_ONLINE].sum()) * p.online.fulfillment_cost_per_order_usd * (
+        """Delivering online orders (store labour picks them), less what dark stores save."""
+        p = self.params
+        return float(sales.orders[WALMART_ONLINE].sum()) * p.online.fulfillment_cost_per_order_usd * (
             1.0 - p.dark_stores.fulfillment_cost_discount * self.dark_store_share
         )
-        stores = float(sales.visits[WALMART_STORE]) * economics.store_cost_per_trip_usd * (
-            1.0 - p.ai.labour_productivity_gain * self.ai_level
-        )
-        return online + stores
+
+    def labour_saving(self) -> float:
+        """Associates' AI tools make store labour more productive."""
+        return self.params.ai.labour_productivity_gain * self.ai_level
 
 
 def soft_minimum(options: np.ndarray, scale: float) -> np.ndarray:

@@ -64,7 +64,7 @@ class Collector:
         self.reach = {metric: r.layout(metric, locale=PLACES) for metric in REACH}
         self.price = r.layout("price_index", firm=FIRMS, category=CATEGORIES)
         self.ledger = {line: r.layout(line, firm=FIRMS) for line in LEDGER_LINES}
-        self.revenue = r.layout("revenue", key="by_category", firm=FIRMS, category=CATEGORIES)
+        self.gmv = r.layout("gmv", key="by_category", firm=FIRMS, category=CATEGORIES)
         self.surplus = r.layout("consumer_surplus", locale=PLACES)
         self.member_firms = [firm for firm in model.firms if firm.membership]
         self.firm_channel = {firm.name: np.isin(np.arange(N_CHANNELS), firm.channels) for firm in self.member_firms}
@@ -96,7 +96,7 @@ class Collector:
         record(self.price, date, m.offer.price[self.price_channels])
         for line, handle in self.ledger.items():
             record(handle, date, [firm.ledger[line] for firm in m.firms])
-        record(self.revenue, date, np.stack([firm.revenue_by_category for firm in m.firms]))
+        record(self.gmv, date, np.stack([firm.gmv_by_category for firm in m.firms]))
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
         record(self.member_spend, date, [self.member_spend_ratio(firm) for firm in self.member_firms])

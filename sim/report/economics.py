@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from plotly.subplots import make_subplots
 
-from ..vocabulary import LEDGER_LINES
+from ..vocabulary import COST_LINES, LEDGER_LINES, REVENUE_LINES
 from .ensemble import Ensemble
 from .plain import Figure, blank, figure
 from .style import BILLIONS_A_YEAR, FALL_COLOUR, FIRM_COLOURS, FIRM_NAMES, FONT, RISE_COLOUR, TEMPLATE
 from .timecharts import firm_lines, panel_chart
 
-# How each ledger line enters operating profit.
-PROFIT_SIGNS = {
-    "revenue": 1, "cost_of_goods": -1, "fulfillment_cost": -1, "membership_revenue": 1, "ad_revenue": 1,
-    "fraud_loss": -1, "operating_cost": -1, "depreciation": -1,
-}
+# How each ledger line enters operating profit (revenue and shopper spend are sums, capital is not a cost).
+PROFIT_SIGNS = {**dict.fromkeys(REVENUE_LINES, 1), **dict.fromkeys(COST_LINES, -1)}
 LINE_NAMES = {
-    "revenue": "Revenue", "cost_of_goods": "Cost of goods", "fulfillment_cost": "Fulfillment",
-    "membership_revenue": "Membership fees", "ad_revenue": "Advertising", "fraud_loss": "Fraud losses",
-    "operating_cost": "AI programmes", "depreciation": "Depreciation", "operating_profit": "Operating profit",
+    "revenue": "Revenue", "gmv": "Shopper spend", "sales": "Own sales", "seller_fees": "Seller fees",
+    "membership_revenue": "Membership fees", "ad_revenue": "Advertising", "cost_of_goods": "Cost of goods",
+    "fulfillment_cost": "Fulfilment and delivery", "store_labour": "Store labour", "store_costs": "Stores' other costs",
+    "overhead": "Technology, marketing, G&A", "content_cost": "Members' video and music", "fraud_loss": "Fraud losses",
+    "operating_cost": "AI programmes", "depreciation": "Programmes' depreciation", "operating_profit": "Operating profit",
 }
-assert set(PROFIT_SIGNS) | {"capex", "operating_profit"} == set(LEDGER_LINES)
+assert set(PROFIT_SIGNS) | {"revenue", "gmv", "capex", "operating_profit"} == set(LEDGER_LINES)
 
 
 def firm_economics(ensemble: Ensemble) -> Figure:

@@ -10,9 +10,11 @@ import html
 
 from .ensemble import Ensemble
 
-PROFITS = ("Profit levels are stylised: the ledger has no selling, general and administrative cost, store "
-           "occupancy or technology lines yet, so margins run several times the filings'. Read the "
-           "differences between scenarios, not the levels.")
+PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North America 2021-2025, Walmart U.S. "
+           "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
+           "other cost from the filings (docs/accounts.md). The model's dollars do not grow with prices or the "
+           "market, so revenue stays near its 2024 level throughout, and Amazon's 2022 loss (a network built for "
+           "the pandemic) is not reproduced.")
 
 
 def notes(ensemble: Ensemble) -> list[str]:

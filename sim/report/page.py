@@ -134,7 +134,9 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
                 "measure (and the scenario: a what-if shows its difference from the baseline, in points). "
                 "Grey tiles: no simulated household in that state.",
                 [("map", tilemap.state_map(ensemble))]),
-        Section("economics", "Firm economics", f"Stylised profit and loss of each firm, in US$ billion a year. {levels}"
+        Section("economics", "Firm economics", f"Profit and loss of each firm, in US$ billion a year: booked revenue (at Amazon, its own "
+                "sales, sellers' fees, advertising and Prime; shopper spend is larger) and operating profit, on "
+                f"accounts fitted to the filings (docs/accounts.md). {levels}"
                 "The waterfalls show which profit-and-loss lines moved operating profit over the last year"
                 + (" (the menu picks the what-if)." if len(ensemble.names) > 2 else "."),
                 [("economics", economics.firm_economics(ensemble)), ("bridge", economics.profit_bridge(ensemble))],

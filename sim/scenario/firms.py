@@ -70,7 +70,11 @@ class AmazonDelivery(Strict):
     standard_days: Days = 2.0
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
-    fulfillment_cost_per_order_usd: UsdPerOrder = 8.0
+    fulfillment_cost_per_order_usd: UsdPerOrder = Field(
+        27.1, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+                          "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
+                          "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
+                          "global ratios give about $31, an upper bound (docs/accounts.md)")
 
 
 class RuralProject(Strict):
@@ -122,7 +126,12 @@ class AmazonAI(Strict):
 class Marketplace(Strict):
     """Third-party sellers: how they respond to the cost of return fraud (see ``returns``)."""
 
-    third_party_unit_share: Share = 0.60
+    third_party_unit_share: Share = Field(0.60, description="Share of units sold by third-party sellers (Amazon: "
+                                          "60-62% in 2024-2025), used as their share of shopper spend")
+    referral_fee_share: Share = Field(0.15, description="Commission on a seller's sale (Amazon's referral fee: 15% in "
+                                      "most categories, 8% on cheap grocery and health items)")
+    fba_fee_share: Share = Field(0.30, description="Fulfilment fees, storage included, as a share of the price of a "
+                                 "Fulfilled-by-Amazon sale (20-35% of a typical seller's revenue, Marketplace Pulse)")
     seller_pass_through: Share = Field(0.65, description="Share of fraud cost sellers pass into prices")
     fba_base_share: Share = 0.80
     fba_exit_sensitivity: float = Field(6.0, ge=0, le=100, description="Fall in FBA share per unit of fraud cost over sales")
@@ -156,7 +165,9 @@ class WholeFoods(Strict):
 
 
 class Advertising(Strict):
-    revenue_per_active_household_week_usd: UsdPerOrder = 1.2
+    revenue_share_of_sales: Share = Field(
+        0.088, description="Advertising revenue per dollar shoppers spend at the firm: Amazon $56.2B on about $639B "
+                           "of shopper spend in 2024 (docs/accounts.md); grows with shopping, not with visits alone")
     dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
     dsp_uplift: float = Field(0.025, ge=0, le=10, description="Rise of ad yield after the deal (0.025 = +2.5%): "
                               "a tenth more business for the demand-side platform, about a quarter of Amazon's "
@@ -170,6 +181,26 @@ class Satellite(Strict):
     capex_per_year_usd: Capital = 1.5e9
     build_years_before_service: float = Field(1.0, ge=0, le=10, description="Years of capital spending before "
                                               "the service starts (satellites are launched first)")
+
+
+class Accounts(Strict):
+    """A firm's costs beyond its programmes, each a unit cost times a quantity the model simulates
+    (docs/accounts.md gives each figure's filing and arithmetic). Defaults are none: each firm's block
+    sets its own."""
+
+    goods_cost_index: float = Field(1.0, gt=0, le=2, description="The firm's cost of goods against the market's "
+                                    "category cost shares (economics.cost_of_goods_share)")
+    store_labour_share_of_sales: Share = Field(0.0, description="Store labour (shelves, tills, in-store picking) "
+                                               "per dollar of the firm's sales")
+    stores: int = Field(0, ge=0, le=100_000, description="Stores the firm runs")
+    store_cost_per_store_year_usd: Capital = Field(0.0, description="Occupancy, depreciation and other operating "
+                                                   "costs of a store a year, labour apart")
+    overhead_per_year_usd: Capital = Field(0.0, description="Technology, marketing and general costs a year, fixed")
+    overhead_share_of_sales: Share = Field(0.0, description="Operating costs per dollar of sales, where the firm is "
+                                           "an aggregate whose stores and fixed costs are not counted")
+    online_cost_per_order_usd: UsdPerOrder = Field(0.0, description="Picking and delivering an online order")
+    content_cost_per_member_year_usd: UsdPerYear = Field(0.0, description="Cost of the membership's perks (video, "
+                                                         "music) per member a year")
 
 
 class Amazon(Strict):
@@ -188,6 +219,11 @@ class Amazon(Strict):
     whole_foods: WholeFoods = WholeFoods()
     ads: Advertising = Advertising()
     satellite: Satellite = Satellite()
+    accounts: Accounts = Field(Accounts(
+        goods_cost_index=1.10, overhead_per_year_usd=47e9, content_cost_per_member_year_usd=64.0),
+        description="First-party goods cost 77.6% of sales (1.10 x the market's shares on Amazon's mix); technology, "
+                    "marketing and G&A 12.3% of 2024 shopper spend, fixed in dollars; Prime Video and Music 46% of "
+                    "subscription revenue, $64 a member (docs/accounts.md)")
 
 
 class WalmartOnline(Strict):
@@ -201,7 +237,9 @@ class WalmartOnline(Strict):
     member_express_fee_usd: UsdPerOrder = Field(6.0, description="Express fee with Walmart+")
     standard_days: Days = 1.0
     express_days: Days = 0.1
-    fulfillment_cost_per_order_usd: UsdPerOrder = 6.0
+    fulfillment_cost_per_order_usd: UsdPerOrder = Field(
+        6.0, description="Delivering an online order beyond the store labour that picks it (no public figure; an "
+                         "assumption, docs/accounts.md)")
 
 
 class Express(Strict):
@@ -280,7 +318,13 @@ class Walmart(Strict):
     health: WalmartHealth = WalmartHealth()
     store_services: StoreServices = StoreServices()
     agentic: Agentic = Agentic()
-    ads: Advertising = Advertising(revenue_per_active_household_week_usd=0.4)
+    ads: Advertising = Field(Advertising(revenue_share_of_sales=0.0065), description="Walmart Connect: "
+                             "$4.4B of global advertising on $674.5B of net sales, FY2025 (docs/accounts.md)")
+    accounts: Accounts = Field(Accounts(
+        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.46e6),
+        description="Store labour 11.6% of sales (1.5 million associates at $17.50 an hour with benefits); "
+                    "4,605 stores; a store's other costs fitted to Walmart U.S.'s operating margins FY2022-FY2026 "
+                    "(calibration/accounts.yaml; the filing's OSG&A less labour gives $11.1M; docs/accounts.md)")
 
 
 class Turnaround(Strict):
@@ -303,6 +347,10 @@ class Rivals(Strict):
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
+    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2395, online_cost_per_order_usd=9.0),
+                               description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
+                                           "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
+                                           "online order $9 (an assumption)")
 
 
 class Kroger(Rivals):
@@ -321,3 +369,9 @@ class Kroger(Rivals):
         0.45, description="Share of households with a Kroger-family store among their options (2,719 stores "
                           "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()
+    accounts: Accounts = Field(Accounts(
+        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=7.31e6,
+        online_cost_per_order_usd=9.0),
+        description="Store labour 9.0% of sales (about 409,000 associates at $25 an hour with benefits); 2,719 "
+                    "stores; a store's other costs fitted to Kroger's operating margins FY2023-FY2024 "
+                    "(calibration/accounts.yaml; OG&A less labour, rent and depreciation give $6.0M; docs/accounts.md)")

@@ -63,6 +63,15 @@ RENAMED = {
                                                "Kroger is a firm of its own; dollars, not utility"),
     "kroger.turnaround.service_gain_at_full": ("kroger.turnaround.service_gain_usd_per_order_at_full",
                                                "dollars, not utility"),
+    "economics.store_cost_per_trip_usd": ("walmart.accounts.store_labour_share_of_sales",
+                                          "store costs are per dollar of sales and per store in each firm's "
+                                          "accounts block (walmart., kroger., rivals.accounts)"),
+    "economics.rival_online_cost_per_order_usd": ("rivals.accounts.online_cost_per_order_usd",
+                                                  "each grocer's own accounts block (and kroger.accounts)"),
+    "amazon.ads.revenue_per_active_household_week_usd": ("amazon.ads.revenue_share_of_sales",
+                                                         "advertising grows with shopper spend"),
+    "walmart.ads.revenue_per_active_household_week_usd": ("walmart.ads.revenue_share_of_sales",
+                                                          "advertising grows with shopper spend"),
 }
 # Blocks that moved: every key under the old block now lives under the new one.
 MOVED = {"rivals.turnaround": ("kroger.turnaround", "Kroger is a firm of its own, apart from the other rivals")}

@@ -161,8 +161,6 @@ class Returns(Strict):
 
 class Economics(Strict):
     cost_of_goods_share: CategoryShares = CategoryShares(grocery=0.76, discretionary=0.68, health=0.72)
-    store_cost_per_trip_usd: UsdPerOrder = 5.0
-    rival_online_cost_per_order_usd: UsdPerOrder = 9.0
     depreciation_years: Years = Field(10.0, gt=0)
 
 

@@ -42,14 +42,17 @@ UNITS = {
     "share_of_returns": (lambda v: f"{v:.0%} of returns", 0.01),
     "share_of_households": (lambda v: f"{v:.0%} of households", 0.01),
     "share_reached": (lambda v: f"{v:.0%} reached", 0.01),
+    "price_index": (lambda v: f"{v:.2f} x the reference basket", 0.01),
+    "share_of_orders": (lambda v: f"{v:.0%} of orders", 0.01),
 }
 
 
-def shown(dotted_path: str, value: float | bool) -> str:
-    """A lever's value as the dashboard writes it beside the label: ``$98/yr``, ``30% of returns``."""
+def shown(dotted_path: str, value: float | bool, table: dict[str, tuple[str, str]] | None = None) -> str:
+    """A lever's value as the dashboard writes it beside the label: ``$98/yr``, ``30% of returns``
+    (``table``: path -> (label, unit), default the dashboard's ``LEVER_TABLE``)."""
     if isinstance(value, bool):
         return "on" if value else "off"
-    return UNITS[LEVER_TABLE[dotted_path][1]][0](value)
+    return UNITS[(table or LEVER_TABLE)[dotted_path][1]][0](value)
 
 
 def keyword(dotted: str) -> str:
@@ -61,7 +64,8 @@ def dotted(keyword_name: str) -> str:
     return keyword_name.replace("__", ".")
 
 
-def _bounds(dotted_path: str) -> tuple[float | None, float | None]:
+def bounds(dotted_path: str) -> tuple[float | None, float | None]:
+    """The schema's bounds of a numeric scenario key (low, high; None where it sets none)."""
     parts = tuple(dotted_path.split("."))
     field = model_at(Scenario, parts).model_fields[parts[-1]]
     low = high = None
@@ -73,14 +77,14 @@ def _bounds(dotted_path: str) -> tuple[float | None, float | None]:
     return low, high
 
 
-def slider(scenario: Scenario, dotted_path: str) -> dict[str, Any]:
+def slider(scenario: Scenario, dotted_path: str, table: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
     """One lever's slider (kind, bounds, step, starting value, label, path), from the schema, the
-    lever's unit and the scenario's value."""
+    lever's unit and the scenario's value (``table``: path -> (label, unit), default ``LEVER_TABLE``)."""
     value = get_path(scenario, dotted_path)
-    label, unit = LEVER_TABLE[dotted_path]
+    label, unit = (table or LEVER_TABLE)[dotted_path]
     if isinstance(value, bool):
         return {"type": "Checkbox", "value": value, "label": label, "path": dotted_path}
-    low, high = _bounds(dotted_path)
+    low, high = bounds(dotted_path)
     low = 0.0 if low is None else low
     if high is None or (high > 1.0 and float(value) > 0.0 and high > 10.0 * float(value)):
         # No bound above, or only a sanity limit far above the value (a $10,000 fee): twice the value.

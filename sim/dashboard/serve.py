@@ -186,8 +186,8 @@ class AccessGate:
     gets a plain 403 (a websocket is refused before it is accepted), and the wrapped app never sees
     it. Without one (loopback): a request passes only if its Host header names this machine."""
 
-    def __init__(self, app: Callable, code: str | None, port: int) -> None:
-        self.app, self.code, self.cookie = app, code, f"retailsim_dashboard_{port}"
+    def __init__(self, app: Callable, code: str | None, port: int, forbidden: bytes = FORBIDDEN) -> None:
+        self.app, self.code, self.cookie, self.forbidden = app, code, f"retailsim_dashboard_{port}", forbidden
         self.token = None if code is None else hmac.new(code.encode(), b"retailsim dashboard", hashlib.sha256).hexdigest()
 
     def _cookie_ok(self, scope: Scope) -> bool:
@@ -218,7 +218,7 @@ class AccessGate:
                 cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Lax"
                 return await _plain(send, 303, b"", [(b"location", location.encode("latin-1")),
                                                      (b"set-cookie", cookie.encode())])
-        return await self._refuse(scope, receive, send, FORBIDDEN)
+        return await self._refuse(scope, receive, send, self.forbidden)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Callable, send: Callable, body: bytes) -> None:
@@ -238,16 +238,17 @@ async def _plain(send: Callable, status: int, body: bytes, headers: list | None 
 
 # -- the server --------------------------------------------------------------------------------------
 
-def offline() -> None:
+def offline(app: str = OFFLINE_ENVIRONMENT["SOLARA_APP"], title: str = OFFLINE_ENVIRONMENT["SOLARA_THEME_TITLE"]) -> None:
     """Solara's settings for a server that contacts nothing (environment first: Solara reads it at
-    import; then the loaded settings themselves, in case Solara was imported already)."""
-    os.environ.update(OFFLINE_ENVIRONMENT)
+    import; then the loaded settings themselves, in case Solara was imported already), serving the
+    page module ``app`` under ``title``."""
+    os.environ.update({**OFFLINE_ENVIRONMENT, "SOLARA_APP": app, "SOLARA_THEME_TITLE": title})
     import solara.server.settings as server_settings
     import solara.settings as solara_settings
 
     server_settings.telemetry.mixpanel_enable = False
     server_settings.theme.show_banner = False
-    server_settings.theme.title = OFFLINE_ENVIRONMENT["SOLARA_THEME_TITLE"]
+    server_settings.theme.title = title
     solara_settings.assets.cdn = OFFLINE_CDN
     if not solara_settings.assets.proxy:
         raise UserError("Solara's local front end is unavailable (its cache folder could not be made), and the "
@@ -260,14 +261,21 @@ def application(options: Options) -> Callable:
 
     model.configure(options.scenario, options.shoppers)
     os.environ.update({"RETAILSIM_DASHBOARD_SCENARIO": str(options.scenario),
-                       "RETAILSIM_DASHBOARD_SHOPPERS": str(options.shoppers),
-                       "SERVER_NAME": options.host, "SERVER_PORT": str(options.port)})
-    offline()
+                       "RETAILSIM_DASHBOARD_SHOPPERS": str(options.shoppers)})
+    return gated_solara(options)
+
+
+def gated_solara(options: Options, app: str = OFFLINE_ENVIRONMENT["SOLARA_APP"],
+                 title: str = OFFLINE_ENVIRONMENT["SOLARA_THEME_TITLE"], forbidden: bytes = FORBIDDEN) -> Callable:
+    """Solara's Starlette app serving the page module ``app``, offline, behind the access gate (the
+    dashboard's and the classroom game's)."""
+    os.environ.update({"SERVER_NAME": options.host, "SERVER_PORT": str(options.port)})
+    offline(app, title)
     # Plain http on a classroom address: Solara warns at every page that its cookie cannot be samesite=none.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
-    from solara.server.starlette import app
+    from solara.server.starlette import app as starlette_app
 
-    return AccessGate(app, options.access_code, options.port)
+    return AccessGate(starlette_app, options.access_code, options.port, forbidden)
 
 
 def _server_class():
@@ -299,33 +307,40 @@ def _server_class():
     return Server
 
 
-def serve(options: Options, out=None, err=None) -> int:
-    """Bind, announce, serve until a stop signal; 0 when stopped by one."""
+def announcement(options: Options) -> list[str]:
+    """What ``retailsim dashboard`` prints once it listens: the address to open."""
+    if options.access_code is None:
+        return [f"dashboard: {options.url}  (Ctrl-C to stop)"]
+    return [f"dashboard: {options.url}?code={options.access_code}  (access code {options.access_code}; "
+            f"Ctrl-C to stop)"]
+
+
+def serve(options: Options, out=None, err=None, *, name: str = "dashboard", lines: list[str] | None = None,
+          app: Callable[[Options], Callable] = application) -> int:
+    """Bind, announce (``lines``, default the dashboard's), serve ``app(options)`` until a stop
+    signal; 0 when stopped by one. ``name`` starts the lines written to stderr."""
     out, err = out or sys.stdout, err or sys.stderr
     sock = listen(options.host, options.port)
     try:
         if options.host not in LOOPBACK:
-            print(f"retailsim: warning: --host {options.host} lets other machines reach the dashboard; "
+            print(f"retailsim: warning: --host {options.host} lets other machines reach the {name}; "
                   f"they need its access code", file=err, flush=True)
-        if options.access_code is None:
-            print(f"dashboard: {options.url}  (Ctrl-C to stop)", file=out, flush=True)
-        else:
-            print(f"dashboard: {options.url}?code={options.access_code}  (access code {options.access_code}; "
-                  f"Ctrl-C to stop)", file=out, flush=True)
+        for line in announcement(options) if lines is None else lines:
+            print(line, file=out, flush=True)
         import uvicorn
 
-        app = application(options)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+        asgi_app = app(options)
+        config = uvicorn.Config(asgi_app, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=GRACE_SECONDS)
         server = _server_class()(config)
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl-C before the server took over the signals
-        print("dashboard: stopped", file=err, flush=True)
+        print(f"{name}: stopped", file=err, flush=True)
         return 0
     finally:
         sock.close()
     how = f" ({signal.Signals(server.stopped_by).name})" if server.stopped_by else ""
-    print(f"dashboard: stopped{how}", file=err, flush=True)
+    print(f"{name}: stopped{how}", file=err, flush=True)
     return 0
 
 

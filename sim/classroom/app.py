@@ -1,0 +1,220 @@
+"""The classroom game's page (Solara): a join form, a team's page and the teacher's page.
+
+Served by ``retailsim classroom`` (``sim/classroom/serve.py``). Every browser session has its own
+page state (who it is: the teacher, a team, or nobody yet); the market is the server's one
+:class:`~sim.classroom.game.Game` (``state.GAME``). Each session waits on the game's changes in a
+thread of its own and redraws when the game moves. Every action goes through the game's methods,
+which check it; a page shows only its :func:`~sim.classroom.view.view` of the game.
+
+Why Solara, as the solo dashboard: one Python process already serves many sessions with their own
+state, the module-level game is shared by all of them, and the dashboard's server (access gate,
+offline front end, clean stops) serves it unchanged. No second web framework, no new dependency.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import solara
+
+from ..dashboard.app import CSS as DASHBOARD_CSS
+from ..dashboard.app import Layout  # noqa: F401 - Solara's layout for this page: no app bar
+from . import state
+from .board import CSS, Board
+from .charts import charts
+from .game import GameError
+from .levers import GAME_LEVERS, TEAM_FIRMS, cost, firm_name, written
+from .record import EVENTS
+from .view import view
+
+WAKE_SECONDS = 1.0  # a session's watcher looks for a stop this often while the game is still
+
+
+def _status(seen: dict, left: float | None) -> str:
+    if seen["finished"]:
+        return "The game is over: the market reached the end of the scenario."
+    clock = "" if left is None else (" · time is up" if left == 0 else f" · {int(left) // 60}:{int(left) % 60:02d} left")
+    paused = " · PAUSED by the teacher" if seen["paused"] else ""
+    weeks = "a quarter" if seen["weeks_per_round"] == 13 else f"{seen['weeks_per_round']} weeks"
+    return f"Round {seen['round']}: decide for {weeks} from {seen['next_week']}{clock}{paused}"
+
+
+@solara.component
+def Status(seen: dict):
+    """The round, the time left (ticking each second on a timer) and whether the game is paused."""
+    game = state.GAME
+    left = solara.use_reactive(game.time_left())
+
+    def tick(cancel) -> None:
+        while game.time_left() is not None and not cancel.wait(1.0):
+            left.set(game.time_left())
+
+    solara.use_thread(tick, dependencies=[seen["version"]], intrusive_cancel=False)
+    solara.Div(children=[_status(seen, game.time_left() if left.value is not None else None)],
+               classes=["classroom-status"])
+
+
+@solara.component
+def Lever(spec: dict, value, on_value):
+    """A lever: its name and value (with the unit) on a line of their own, the slider under them."""
+    solara.Div(children=[f"{spec['label']}: {written(spec['path'], value)}"], classes=["classroom-lever"])
+    if spec["type"] == "SliderInt":
+        solara.SliderInt("", value=int(value), min=spec["min"], max=spec["max"], step=spec["step"],
+                         on_value=on_value, thumb_label=False)
+    else:
+        solara.SliderFloat("", value=float(value), min=spec["min"], max=spec["max"], step=spec["step"],
+                           on_value=on_value, thumb_label=False)
+
+
+@solara.component
+def Join(on_joined):
+    """The join form: team name, firm (unless the teacher named the teams), the join code."""
+    game = state.GAME
+    name, code, error = solara.use_reactive(""), solara.use_reactive(""), solara.use_reactive(None)
+    firm = solara.use_reactive(TEAM_FIRMS[0])
+    roster = dict(game.settings.roster)
+
+    def join() -> None:
+        try:
+            on_joined(name.value.strip(), game.join(name.value, firm.value, code.value))
+        except GameError as problem:
+            error.value = str(problem)
+
+    with solara.Div(style={"max-width": "420px", "margin": "24px auto"}):
+        solara.Div(children=["retailsim classroom: join the game"], classes=["retailsim-title"])
+        solara.InputText("Team name", value=name, continuous_update=True)
+        if roster:
+            solara.Div(children=[f"The teams: {', '.join(f'{t} ({firm_name(f)})' for t, f in roster.items())}"],
+                       classes=["classroom-line"])
+        else:
+            solara.Select("Firm your team runs", value=firm.value, values=list(TEAM_FIRMS), on_value=firm.set)
+        solara.InputText("Join code (from your teacher)", value=code, continuous_update=True)
+        solara.Button("Join", color="primary", on_click=join)
+        if error.value:
+            solara.Error(error.value)
+
+
+@solara.component
+def TeamSide(team: str, seen: dict):
+    """A team's levers, each with its cost, and the Submit button."""
+    game, firm = state.GAME, seen["firm"]
+    specs = game.specs[firm]
+    draft = solara.use_reactive({})
+    message, error = solara.use_reactive(None), solara.use_reactive(None)
+
+    def reset() -> None:  # a new round starts from the firm's levers as they stand (or this team's submission)
+        draft.set(seen["mine"] or game.current(firm))
+        message.set(None)
+        error.set(None)
+
+    solara.use_effect(reset, [seen["round"]])
+    values = {**game.current(firm), **draft.value}
+
+    def submit() -> None:
+        try:
+            game.submit(team, {path: values[path] for path in GAME_LEVERS[firm]})
+            message.value, error.value = f"Submitted for round {seen['round']}: you may change it until the market " \
+                                         "advances.", None
+        except GameError as problem:
+            error.value = str(problem)
+
+    solara.Div(children=[f"Team {team} · {firm_name(firm)}"], classes=["retailsim-title"])
+    Status(seen)
+    with game.lock:
+        costs = {path: cost(path, values[path], game.market.model) for path in specs}
+    for path, spec in specs.items():
+        Lever(spec, values[path], lambda value, path=path: draft.set({**draft.value, path: value}))
+        solara.Div(children=[f"Cost: {costs[path]}"], classes=["classroom-cost"])
+    solara.Button("Submit decisions", color="primary", on_click=submit,
+                  disabled=seen["finished"] or seen["paused"])
+    if message.value:
+        solara.Success(message.value)
+    if error.value:
+        solara.Error(error.value)
+    solara.Div(children=["Teams sharing a firm: each lever is the median of their submissions this round; a lever "
+                         "nobody submits stays as it is."], classes=["retailsim-note"])
+
+
+@solara.component
+def TeacherSide(seen: dict):
+    """The teacher's controls: advance, pause, reveal, inject an event, rewind, export."""
+    game = state.GAME
+    error = solara.use_reactive(None)
+    event = solara.use_reactive(next(iter(EVENTS.values()))[0])
+    target = solara.use_reactive("1")
+
+    def act(action) -> None:
+        try:
+            action()
+            error.value = None
+        except GameError as problem:
+            error.value = str(problem)
+
+    solara.Div(children=["Teacher · join code"], classes=["retailsim-title"])
+    solara.Div(children=[game.settings.join_code], classes=["classroom-code"])
+    solara.Div(children=[state.STUDENTS.replace("classroom: ", "")], classes=["retailsim-note"])
+    Status(seen)
+    submitted = sum(1 for _, _, done in seen["teams"] if done)
+    solara.Div(children=[f"Teams: {submitted} of {len(seen['teams'])} submitted: " + ", ".join(
+        f"{name} ({firm_name(firm)}){' ✓' if done else ''}" for name, firm, done in seen["teams"])],
+        classes=["classroom-line", "classroom-teams"])
+    with solara.Row():
+        solara.Button("Advance the market", color="primary", on_click=lambda: act(game.advance),
+                      disabled=seen["finished"] or seen["paused"])
+        solara.Button("Resume" if seen["paused"] else "Pause", on_click=lambda: act(lambda: game.pause(not seen["paused"])))
+    solara.Button("Hide rivals' decisions" if seen["revealed"] else "Reveal rivals' decisions",
+                  on_click=lambda: act(lambda: game.reveal(not seen["revealed"])))
+    labels = {label: key for key, (label, *_rest) in EVENTS.items()}
+    solara.Select("Event from the articles", value=event.value, values=list(labels), on_value=event.set)
+    solara.Button("Inject at the next round", on_click=lambda: act(lambda: game.inject(labels[event.value])))
+    if seen["queued"]:
+        solara.Div(children=[f"Next round: {', '.join(seen['queued'])}"], classes=["classroom-line"])
+    with solara.Row():
+        solara.Select("Rewind to round", value=target.value, values=[str(r) for r in range(1, seen["round"] + 1)],
+                      on_value=target.set)
+        solara.Button("Rewind", on_click=lambda: act(lambda: game.rewind(target.value)))
+    with solara.Column(gap="4px"):
+        solara.FileDownload(lambda: game.export()[0].encode(), filename="classroom_decisions.csv",
+                            label="Decisions (CSV)")
+        solara.FileDownload(lambda: game.export()[1].encode(), filename="classroom_results.csv",
+                            label="Results (CSV)")
+    if error.value:
+        solara.Error(error.value)
+
+
+@solara.component
+def Page():
+    """One browser session: the teacher (the address carries the teacher's key), a team once it has
+    joined, or the join form."""
+    game = state.GAME
+    router = solara.use_router()
+    key = parse_qs(router.search or "").get("teacher", [None])[0]
+    teacher = state.is_teacher(key)
+    me = solara.use_reactive(None)  # this session's team, once joined
+    version = solara.use_reactive(game.version)
+    widths = solara.use_reactive([])
+
+    def watch(cancel) -> None:  # redraw when the game changes (any session's action)
+        seen = game.version
+        while not cancel.is_set():
+            seen = game.wait(seen, WAKE_SECONDS)
+            version.set(seen)
+
+    solara.use_thread(watch, dependencies=[], intrusive_cancel=False)
+    solara.Style(DASHBOARD_CSS + CSS)
+    solara.Title("retailsim classroom")
+    if not teacher and me.value is None:
+        Join(lambda name, firm: me.set(name))
+        return
+    solara.use_memo(lambda: None, dependencies=[version.value])  # read, so that a new version redraws this session
+    seen = view(game, None if teacher else me.value)
+    with game.lock:
+        figures = charts(game.market, seen, game.before_start)
+    with solara.Div(classes=["retailsim-page"]):
+        with solara.Div(classes=["retailsim-side"]):
+            if teacher:
+                TeacherSide(seen)
+            else:
+                TeamSide(me.value, seen)
+        with solara.Div(classes=["retailsim-main"]):
+            Board(seen, figures, widths)

@@ -72,7 +72,7 @@ class PayoffTable:
 class Deviation:
     """What ``player`` gains by switching, alone, from a profile to ``strategy``: the mean paired
     difference of its payoff, its standard error (NaN with one replicate) and whether the 90%
-    interval excludes zero (None: one replicate, no estimate of noise)."""
+    interval excludes zero (False for a tie; None: one replicate, no estimate of noise)."""
 
     player: int
     strategy: int
@@ -119,7 +119,8 @@ def deviations(table: PayoffTable, profile: tuple[int, ...]) -> list[Deviation]:
             difference = table.runs[tuple(there)][i] - here
             gain = float(difference.mean())
             se = float(difference.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
-            clear = None if k < 2 else bool(abs(gain) > quantile * se and gain != 0.0)
+            tied = abs(gain) <= RELATIVE_TIE * max(abs(here.mean()), abs(here.mean() + gain))
+            clear = False if tied else None if k < 2 else bool(abs(gain) > quantile * se)
             found.append(Deviation(i, s, gain, se, clear))
     return found
 

@@ -8,6 +8,7 @@ nothing of the experiment layer at run time.
 from __future__ import annotations
 
 import html
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,8 +37,9 @@ def _name(firm: str) -> str:
 
 
 def _deviation_words(table: PayoffTable, d: Deviation) -> str:
-    return (f"{_name(table.players[d.player])} {table.strategies[d.player][d.strategy]} "
-            f"({_name(table.players[d.player])}'s gain {_bn(d.gain)} $bn, s.e. {_bn(d.se)})")
+    firm = _name(table.players[d.player])
+    spread = "" if math.isnan(d.se) else f", s.e. {_bn(d.se)}"
+    return f"{firm} {table.strategies[d.player][d.strategy]} ({firm}'s gain {_bn(d.gain)} $bn{spread})"
 
 
 def summary_lines(name: str, metric: str, period: tuple[int, int], solution: Solution) -> list[str]:
@@ -57,7 +59,7 @@ def summary_lines(name: str, metric: str, period: tuple[int, int], solution: Sol
         lines.append(f"Nash equilibrium: {_profile_words(table, profile)} (payoffs $bn: {payoffs})")
         close = solution.close_calls(profile)
         if close:
-            lines.append("  not distinguishable (within run noise) from: "
+            lines.append("  not distinguishable (a tie, or a gain within run noise) from: "
                          + "; ".join(_deviation_words(table, d) for d in close))
         elif solution.robust(profile):
             lines.append("  every unilateral deviation loses by more than the run noise")
@@ -148,14 +150,15 @@ def best_response_html(solution: Solution) -> str:
     """Three or more players: every profile, each player's payoff, * where it best-responds, and its
     best replies to the others' choices; equilibria shaded."""
     table = solution.table
-    head = "".join(f"<th>{html.escape(_name(p))}</th>" for p in table.players)
+    head = "".join(f'<th style="text-align:left">{html.escape(_name(p))}</th>' for p in table.players)
     body = []
     for profile in table.profiles():
         cells = []
         for i in range(len(table.players)):
             best = [table.strategies[i][s] for s in np.flatnonzero(_best_along(solution, profile, i))]
             mark = "*" if solution.best[profile][i] else f" (best: {', '.join(best)})"
-            cells.append(f"<td>{html.escape(table.strategies[i][profile[i]])}: {_bn(table.means[profile][i])}"
+            cells.append(f'<td style="text-align:left">{html.escape(table.strategies[i][profile[i]])}: '
+                         f"{_bn(table.means[profile][i])}"
                          f"{html.escape(mark)}</td>")
         shade = ' style="background:#e8e8e8;font-weight:700"' if profile in solution.equilibria else ""
         body.append(f"<tr{shade}>{''.join(cells)}</tr>")
@@ -178,7 +181,7 @@ def outcome_figure(payoffs: pd.DataFrame, cells: list[int], labels: list[str]) -
     return fig
 
 
-def outcome_html(payoffs: pd.DataFrame, cells: list[int], labels: list[str]) -> str:
+def outcome_html(table: PayoffTable, payoffs: pd.DataFrame, cells: list[int], labels: list[str]) -> str:
     """Memberships and consumer surplus in the last year of the period, one row per equilibrium."""
     if not cells:
         return "<p>No equilibrium to show.</p>"
@@ -190,7 +193,8 @@ def outcome_html(payoffs: pd.DataFrame, cells: list[int], labels: list[str]) -> 
         rows = payoffs[payoffs["cell"] == cell].set_index("firm")
         first = rows.iloc[0]
         values = [first["prime_share"] * PERCENT, first["walmart_plus_share"] * PERCENT, first["both_share"] * PERCENT]
-        body.append(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{v:.1f}</td>" for v in values)
+        words = _profile_words(table, table.profiles()[cell])
+        body.append(f'<tr><th>{html.escape(label)}: <small>{html.escape(words)}</small></th>' + "".join(f"<td>{v:.1f}</td>" for v in values)
                     + f"<td>{first['consumer_surplus']:.2f}</td>"
                     + "".join(f"<td>{_bn(rows.loc[f, 'payoff_mean'])}</td>" for f in firms) + "</tr>")
     return f'<table class="figures" id="equilibrium-outcomes"><tr>{head}</tr>{"".join(body)}</table>'
@@ -220,12 +224,12 @@ def build_game_report(game: Game, payoffs: pd.DataFrame, solution: Solution, man
         section = Section("payoffs", "Best responses per profile", read, html=best_response_html(solution))
     shown = solution.equilibria or solution.near
     cells = [table.profiles().index(p) for p in shown]
-    labels = [_profile_words(table, p) for p in shown]
+    labels = [f"{'equilibrium' if solution.equilibria else 'within noise'} {n}" for n in range(1, len(shown) + 1)]
     kind = "equilibria" if solution.equilibria else "profiles within run noise of an equilibrium"
     figure = outcome_figure(payoffs, cells, labels)
     outcomes = Section("outcomes", "The market at the equilibria", f"The {kind}: spend shares, memberships and "
                        f"consumer surplus over the last year of {span} (means over replicates).",
-                       [("outcomes", figure)] if figure is not None else [], outcome_html(payoffs, cells, labels))
+                       [("outcomes", figure)] if figure is not None else [], outcome_html(table, payoffs, cells, labels))
     about = (f"Base scenario {html.escape(manifest['base_scenario']['name'])}, seeds "
              f"{', '.join(map(str, manifest['seeds']))}, {manifest['runs']} runs, "
              f"{manifest['simulation_seconds']:.0f} s of simulation.")

@@ -16,6 +16,7 @@ from . import __version__
 from .errors import UserError
 from .cli_args import OneLineParser, job_options, parse_assignment, period, positive, scenario_options
 from .cli_discover import add_discover_command
+from .cli_game import add_game_command
 from .limits import check_workload
 from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
 
@@ -359,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(commands)
     add_job_commands(commands)
     add_discover_command(commands)
+    add_game_command(commands)
     add_other_commands(commands)
     return parser
 

@@ -100,7 +100,8 @@ def find_posterior(baseline: ScenarioLike, given: str | Path | None) -> Path:
     path = linked[1].parent / POSTERIOR
     if not path.is_file():
         raise UserError(f"--parameter-draws: no posterior file {display(path)} (beside {linked[1].name}, which "
-                        f"{display(linked[0])} names); {HOW} (the optuna method has none), or give --posterior FILE")
+                        f"{display(linked[0])} names); make it with 'retailsim calibrate --method abc' (the optuna "
+                        "method makes none), or give --posterior FILE")
     return path
 
 
@@ -167,16 +168,17 @@ def _sets(own: set[str], key: str) -> bool:
     return any(key == mine or key.startswith(f"{mine}.") for mine in own)
 
 
+def draw_changes(values: Mapping[str, Any], own: set[str]) -> dict[str, Any]:
+    """One draw's values as overrides, less the keys a scenario sets itself (``own``)."""
+    return {key: value for key, value in values.items() if not _sets(own, key)}
+
+
 def drawn_scenarios(sources: Sequence[ScenarioLike], overrides: Mapping[str, Any],
                     values: Mapping[str, Any]) -> list[Scenario]:
     """Each scenario with one draw's ``values`` over its calibrated ones, except the keys it sets
     itself; ``overrides`` (``--set``, ``--shoppers``) on top, as always."""
-    scenarios = []
-    for source in sources:
-        own = own_keys(source, overrides)
-        changes = {key: value for key, value in values.items() if not _sets(own, key)}
-        scenarios.append(resolve(source, {**changes, **overrides}))
-    return scenarios
+    return [resolve(source, {**draw_changes(values, own_keys(source, overrides)), **overrides})
+            for source in sources]
 
 
 def describe(posterior: Posterior, particles: list[int]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import UserError
 from ..jobs.executors import check_workers, executor
 from ..jobs.folders import claim, complete, hold, warn
+from ..jobs.folders import fingerprint as folder_fingerprint
 from ..jobs.outcomes import OutcomeValues
 from ..jobs.runs import Runs, execute
 from ..jobs.store import RunStore, run_key
@@ -28,7 +29,8 @@ from ..scenario.loader import DOCUMENT
 from . import sensitivity
 from .designs import sample
 from .replicates import replicate_seeds
-from .sweepfile import Sweep, SweepLike, check_drawn, load_sweep
+from .posterior import check_draws, describe, draw_changes, find_posterior, load_posterior, own_keys
+from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, check_drawn, load_sweep
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
 DEFAULT_FOLDER = Path("reports") / "sweeps"
@@ -44,14 +46,18 @@ class SweepResult:
     notes: list[str]
 
 
-def _tasks(sweep: Sweep, base: Scenario, points: pd.DataFrame) -> Iterator[dict]:
-    """The sweep's runs in design order (point-major), made one at a time as they are needed."""
+def _tasks(sweep: Sweep, base: Scenario, points: pd.DataFrame, draws: list[dict] | None = None) -> Iterator[dict]:
+    """The sweep's runs in design order (point-major; then draw-major over parameter draws, each
+    draw's values under the point's), made one at a time as they are needed."""
     seeds, base_hash, names = replicate_seeds(sweep.seed, sweep.replicates), scenario_hash(base), list(sweep.parameters)
     for point, *values in zip(points["point"], *(points[name] for name in names)):
         overrides = {name: _plain(value) for name, value in zip(names, values)}
-        for replicate, seed in enumerate(seeds):
-            yield {"key": run_key(base_hash, overrides, seed), "point": int(point), "replicate": replicate,
-                   "seed": seed, "overrides": overrides}
+        for draw, drawn in enumerate(draws or [None]):
+            changes = overrides if drawn is None else {**drawn, **overrides}
+            for replicate, seed in enumerate(seeds):
+                task = {"key": run_key(base_hash, changes, seed), "point": int(point), "replicate": replicate,
+                        "seed": seed, "overrides": changes}
+                yield task if drawn is None else {**task, "draw": draw}
 
 
 def _plain(value: Any) -> Any:
@@ -59,35 +65,60 @@ def _plain(value: Any) -> Any:
 
 
 def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
-              progress: bool = True) -> SweepResult:
+              progress: bool = True, parameter_draws: int | None = None,
+              posterior: str | Path | None = None) -> SweepResult:
     """Run (or finish) a sweep; returns its runs, one row per run, and its sensitivity indices.
 
     Everything that can be refused is refused before the folder is touched: the file (its size
     against :data:`~sim.experiments.sweepfile.MAX_RUNS` first, before anything is sampled), the
-    values the design drew, the workers, the Dask address (connected to first), and the folder.
+    values the design drew, the parameter draws and their posterior, the workers, the Dask address
+    (connected to first), and the folder. With ``parameter_draws=K`` every point runs over K draws
+    from the calibration's posterior (as ``compare`` does), each over the same seeds; a row's
+    ``draw`` says which.
     """
     sweep, base = load_sweep(path)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / sweep.name
+    plan = None if parameter_draws is None else _plan_draws(path, sweep, base, parameter_draws, posterior)
     check_workers(workers, dask)
     points = sample(sweep)
     check_drawn(path, sweep, base, points)
     fingerprint = sweep.fingerprint(base)
+    draws = None if plan is None else plan["values"]
+    if plan is not None:  # a folder holds the runs of one set of draws
+        fingerprint = folder_fingerprint({"sweep": fingerprint, "draws": plan["manifest"], "values": draws})
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
         file = DOCUMENT if isinstance(path, Mapping) else str(path)
-        claim(folder, "sweep", {"fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "file": file},
-              CONTENTS, "results of a different sweep (the design, parameters, outcomes, seed or base scenario "
-              "changed since it started)")
+        identity = {"fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "file": file}
+        if plan is not None:
+            identity["parameter_draws"] = plan["manifest"]
+        claim(folder, "sweep", identity, CONTENTS, "results of a different sweep (the design, parameters, outcomes, "
+              "seed, base scenario or parameter draws changed since it started)")
         with hold(folder):
             store = RunStore(folder / STORE)
             done = store.finished(outcomes=list(sweep.outcomes))
             warn(store.damaged)
-            total = sweep.runs
-            remaining = sum(task["key"] not in done for task in _tasks(sweep, base, points))
+            total = sweep.runs * len(draws or [None])
+            remaining = sum(task["key"] not in done for task in _tasks(sweep, base, points, draws))
             started = time.perf_counter()
             if remaining:
-                pending = (task for task in _tasks(sweep, base, points) if task["key"] not in done)
+                pending = (task for task in _tasks(sweep, base, points, draws) if task["key"] not in done)
                 _execute(sweep, base, pending, remaining, store, pool, count, progress, already=total - remaining)
-            return _finish(sweep, base, folder, store, points, fingerprint, time.perf_counter() - started)
+            return _finish(sweep, base, folder, store, points, fingerprint, time.perf_counter() - started, plan)
+
+
+def _plan_draws(path: SweepLike, sweep: Sweep, base: Scenario, draws: int, posterior: str | Path | None) -> dict:
+    """The draws' values for every point (less the keys the base file, the sweep's ``set:`` or its
+    parameters give), checked before any work: the count, the runs it makes, the posterior."""
+    draws = check_draws(draws)
+    if sweep.runs * draws > MAX_RUNS:
+        raise UserError(f"--parameter-draws {draws}: {sweep.runs:,} runs x {draws} draws is over the limit of "
+                        f"{MAX_RUNS:,} runs for one sweep; use fewer draws, samples or replicates")
+    source = base_file(path, sweep)
+    loaded = load_posterior(find_posterior(source, posterior), base)
+    particles = loaded.draw(draws, sweep.seed)
+    own = own_keys(source, sweep.set) | set(sweep.parameters)
+    return {"values": [draw_changes(loaded.values(particle), own) for particle in particles],
+            "manifest": describe(loaded, particles)}
 
 
 def _execute(sweep: Sweep, base: Scenario, pending: Iterator[dict], remaining: int, store: RunStore, pool, count: int,
@@ -106,15 +137,17 @@ def _execute(sweep: Sweep, base: Scenario, pending: Iterator[dict], remaining: i
 
 
 def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points: pd.DataFrame,
-            fingerprint: str, seconds: float) -> SweepResult:
+            fingerprint: str, seconds: float, plan: dict | None = None) -> SweepResult:
     rows, simulated, names = [], 0.0, list(sweep.outcomes)
-    for task in _tasks(sweep, base, points):
+    for task in _tasks(sweep, base, points, None if plan is None else plan["values"]):
         record = store.get(task["key"], names)
         if record is None:
             warn(store.damaged)
             raise UserError(f"{folder}: the record of run {task['key']} was lost while the sweep ran; run the same "
                             "command again to run it")
         row = {"point": task["point"], "replicate": task["replicate"], "seed": task["seed"], "key": task["key"]}
+        if "draw" in task:
+            row["draw"] = task["draw"]
         row.update(task["overrides"])
         row.update(record["outcomes"])
         row["error"] = record["error"]
@@ -130,6 +163,8 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
         "points": len(points), "runs": len(runs), "failures": failures, "notes": notes,
         "simulation_seconds": round(simulated, 3), "wall_seconds_last_session": round(seconds, 3),
     }
+    if plan is not None:
+        manifest["parameter_draws"] = plan["manifest"]
     from ..report.sweep import build_sweep_report
 
     replace_atomically(folder / RUNS, lambda path: runs.to_parquet(path, index=False, compression="zstd"))
@@ -140,9 +175,13 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
 
 
 def sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
-          progress: bool = False) -> pd.DataFrame:
+          progress: bool = False, parameter_draws: int | None = None,
+          posterior: str | Path | None = None) -> pd.DataFrame:
     """Run a sweep from Python (a notebook, say) and return its runs as a DataFrame.
 
     ``path`` is a sweep file or a dict laid out like one (its ``base:`` relative to the working
-    folder; errors name ``<dict>``)."""
-    return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress).runs
+    folder; errors name ``<dict>``). ``parameter_draws=K`` runs every point over K draws from the
+    calibration's posterior (``posterior``, default beside the base's calibrated file); the
+    ``draw`` column says which."""
+    return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress, parameter_draws=parameter_draws,
+                     posterior=posterior).runs

@@ -141,12 +141,18 @@ def read_sweep(design: SweepLike) -> tuple[Sweep, Origins, str, Path]:
     return sweep, origins, source, Path(design).parent
 
 
+def base_file(design: SweepLike, sweep: Sweep) -> Path:
+    """The sweep's base scenario file (relative to the sweep file, or to the working folder for a dict)."""
+    folder = Path.cwd() if isinstance(design, Mapping) else Path(design).parent
+    return (folder / sweep.base).resolve()
+
+
 def load_sweep(path: SweepLike) -> tuple[Sweep, Scenario]:
     """The validated sweep (a file, or a dict laid out like one) and its base scenario (with the
     sweep's fixed overrides applied)."""
     sweep, origins, source, folder = read_sweep(path)
     _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
-    base_path = (folder / sweep.base).resolve()
+    base_path = base_file(path, sweep)
     if not base_path.is_file():
         raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(folder)})")
     fixed = dict(sweep.set)

@@ -195,7 +195,8 @@ def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
     """The differences over parameter draws: per what-if, the mean with its run-noise interval, and
     the spread over draws (the parameters' uncertainty), each in its own column."""
     what_ifs, draws = ensemble.names[1:], len(ensemble.draws)
-    head = "".join(f'<th colspan="2">{html.escape(name)} − {html.escape(ensemble.baseline)}</th>' for name in what_ifs)
+    head = "".join(f'<th colspan="2">{html.escape(name)} − {html.escape(ensemble.baseline)}</th>'
+                   for name in what_ifs)
     sub = (f"<th>mean [90% interval over {len(ensemble.seeds)} seed(s)]</th>"
            f"<th>parameters: 5-95% over {draws} draws</th>") * len(what_ifs)
     body = []

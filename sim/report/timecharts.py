@@ -82,7 +82,10 @@ def add_band(traces: list[dict], band: Band, scenario: str, name: str, colour: s
 def add_parameter_band(traces: list[dict], band: Band, scenario: str, colour: str, panel: int, group: str,
                        legend: str) -> None:
     """The spread over parameter draws as dotted edges in the series' colour (no fill, so it reads
-    apart from the run-noise band): each draw's mean, 5th and 95th percentiles over draws."""
+    apart from the run-noise band): each draw's mean, 5th and 95th percentiles over draws. None
+    where it has no width (one draw)."""
+    if band.low[scenario].equals(band.high[scenario]):
+        return
     common = {"type": "scatter", **_weekly_x(band.mean.index), "mode": "lines", "hoverinfo": "skip",
               "showlegend": False, "line": {"color": colour, "width": 1, "dash": "dot"}, "legendgroup": group,
               "legend": legend, "meta": scenario, **_axes(panel)}

@@ -113,9 +113,14 @@ def _arrows(fig: go.Figure, solution: Solution, player: int, col: int) -> None:
         target[player] = int(np.flatnonzero(_best_along(solution, profile, player))[0])
         gain = next(d for d in solution.deviations(profile) if d.player == player and d.strategy == target[player])
         faint = gain.distinguishable is False
-        fig.add_annotation(x=target[1], y=target[0], ax=profile[1], ay=profile[0], xref=f"x{axis}", yref=f"y{axis}",
-                           axref=f"x{axis}", ayref=f"y{axis}", showarrow=True, arrowhead=2, arrowwidth=2, text="",
-                           arrowcolor=rgba(colour, 0.35 if faint else 0.95), standoff=14, startstandoff=14)
+        # Beside the cells' numbers, not through them: the row firm's arrows right of centre, the column firm's
+        # below; arrows from neighbouring strategies alternate their offset, so one never hides another.
+        shift = 0.18 + 0.14 * (profile[player] % 2)
+        dx, dy = (shift, 0.0) if player == 0 else (0.0, shift)
+        fig.add_annotation(x=target[1] + dx, y=target[0] + dy, ax=profile[1] + dx, ay=profile[0] + dy,
+                           xref=f"x{axis}", yref=f"y{axis}", axref=f"x{axis}", ayref=f"y{axis}", showarrow=True,
+                           arrowhead=2, arrowwidth=2, text="", arrowcolor=rgba(colour, 0.35 if faint else 0.95),
+                           standoff=8, startstandoff=8)
 
 
 def _best_along(solution: Solution, profile: tuple[int, ...], player: int) -> np.ndarray:

@@ -36,6 +36,19 @@ def test_prisoners_dilemma_has_one_equilibrium_both_defect() -> None:
     assert any(line.startswith("Nash equilibrium: Walmart defect and Amazon defect") for line in lines)
 
 
+def test_the_report_draws_an_arrow_from_every_cell_a_firm_would_leave_and_outlines_the_equilibrium() -> None:
+    from sim.report.game import payoff_heatmaps
+
+    dilemma = solve(table([[(-1, -1), (-3, 0)], [(0, -3), (-2, -2)]], (("cooperate", "defect"),) * 2))
+    figure = payoff_heatmaps(dilemma)
+    arrows = [a for a in figure.layout.annotations if a.showarrow]
+    assert len(arrows) == 4  # each firm leaves "cooperate" in two cells
+    assert {(round(a.ay), round(a.y)) for a in arrows if a.xref == "x"} == {(0, 1)}  # the row firm: down to defect
+    assert {(round(a.ax), round(a.x)) for a in arrows if a.xref == "x2"} == {(0, 1)}  # the column firm: right
+    outlines = [shape for shape in figure.layout.shapes if shape.type == "rect"]
+    assert len(outlines) == 2 and {(s.x0 + 0.5, s.y0 + 0.5) for s in outlines} == {(1.0, 1.0)}
+
+
 def test_a_coordination_game_has_both_equilibria_and_matching_pennies_none() -> None:
     battle = table([[(2, 1), (0, 0)], [(0, 0), (1, 2)]])
     assert nash_equilibria(battle) == [(0, 0), (1, 1)]
@@ -221,6 +234,10 @@ def test_the_shipped_example_game_loads() -> None:
     path = Path(__file__).resolve().parents[1] / "scenarios" / "games" / "membership_fees.yaml"
     game, base = load_game(path)
     assert game.cells() == 9 and base.population.shoppers == game.shoppers
+    from sim.cli_game import game_file
+    from sim.shipped import games
+
+    assert games()["membership_fees"] == path and game_file("membership_fees") == path
 
 
 def test_a_base_event_that_would_undo_a_choice_is_refused(folder: Path, capsys) -> None:

@@ -155,6 +155,10 @@ def payoff_table(game: Game, runs: pd.DataFrame) -> PayoffTable:
     players = list(game.players)
     ordered = runs.sort_values(["cell", "replicate"])
     values = ordered[[f"payoff:{p}" for p in players]].to_numpy()  # (cells * replicates, players)
+    missing = [p for p, column in zip(players, values.T) if not np.isfinite(column).all()]
+    if missing:
+        raise UserError(f"{game.name}: the runs did not record {game.payoff.metric} for {missing[0]} over "
+                        f"{game.payoff.period[0]}-{game.payoff.period[1]}; choose another payoff metric")
     sizes = tuple(len(game.strategies(p)) for p in players)
     array = values.reshape(*sizes, game.replicates, len(players))
     labels = tuple(tuple(lever_label(p, s) for s in game.strategies(p)) for p in players)

@@ -260,3 +260,19 @@ def test_dask_gives_the_same_table_as_one_process(folder: Path) -> None:
     assert (folder / "dask" / PAYOFFS).read_bytes() == (folder / "inline" / PAYOFFS).read_bytes()
     assert inline.solution.equilibria == dask.solution.equilibria
     assert any("one replicate: no estimate of run noise" in line for line in dask.lines())
+
+
+def test_cells_share_their_history_until_the_choices_take_effect(folder: Path) -> None:
+    from sim.experiments.game import _tasks
+    from sim.experiments.gamefile import load_game
+    from sim.scenario.loader import override
+
+    (folder / "base.yaml").write_text(BASE.replace("end: 2021-12-27", "end: 2022-06-27"))
+    (folder / "game.yaml").write_text(GAME.replace("period: 2021", "period: 2022"))
+    game, base = load_game("game.yaml")
+    first, last = (task for task in _tasks(game, base) if task["replicate"] == 0 and task["cell"] in (0, 3))
+    runs = [sim.run(override(base, task["overrides"], "game"), seed=task["seed"]).timeseries for task in (first, last)]
+    before, after = (pd.Timestamp("2022-01-01") > runs[0]["date"]), (runs[0]["date"] >= pd.Timestamp("2022-01-01"))
+    assert runs[0].loc[before, "value"].equals(runs[1].loc[before, "value"]), "the same seeds and history before 2022"
+    prime = (runs[0]["metric"] == "prime_share") & after
+    assert not np.allclose(runs[0].loc[prime, "value"], runs[1].loc[prime, "value"]), "the Prime fee matters after"

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 import solara
 
 from ..dashboard.app import CSS as DASHBOARD_CSS
-from ..dashboard.app import Layout  # noqa: F401 - Solara's layout for this page: no app bar
+from ..dashboard.app import Layout  # Solara's layout for this page: no app bar, no framework chrome
 from . import state
 from .board import CSS, Board
 from .charts import charts
@@ -27,6 +27,7 @@ from .levers import GAME_LEVERS, TEAM_FIRMS, cost, firm_name, written
 from .record import EVENTS
 from .view import view
 
+__all__ = ["Layout", "Page"]
 WAKE_SECONDS = 1.0  # a session's watcher looks for a stop this often while the game is still
 
 
@@ -87,7 +88,9 @@ def Join(on_joined):
             solara.Div(children=[f"The teams: {', '.join(f'{t} ({firm_name(f)})' for t, f in roster.items())}"],
                        classes=["classroom-line"])
         else:
-            solara.Select("Firm your team runs", value=firm.value, values=list(TEAM_FIRMS), on_value=firm.set)
+            names = {firm_name(f): f for f in TEAM_FIRMS}
+            solara.Select("Firm your team runs", value=firm_name(firm.value), values=list(names),
+                          on_value=lambda name: firm.set(names.get(name, name)))
         solara.InputText("Join code (from your teacher)", value=code, continuous_update=True)
         solara.Button("Join", color="primary", on_click=join)
         if error.value:

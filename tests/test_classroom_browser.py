@@ -1,0 +1,203 @@
+"""The classroom game in real browsers: a teacher and three teams, each in a Chromium context of its
+own (own cookies, own server session), play three rounds of ``retailsim classroom``. Decisions reach
+the shared market, each team sees only what it should, the teacher's controls work, every chart is
+whole at 1366x768, and nothing errors (no console errors, no Python tracebacks)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .browser import ARTIFACTS, chromium, offline_browser
+from .test_dashboard import ROOT, answers, free_port, port_is_free, stop, wait_until
+from .test_dashboard_layout import BOXES, fits
+
+JOIN_CODE = "ABC123"
+SCREEN = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    """``retailsim classroom`` on a free loopback port: (url, teacher key, the process)."""
+    chromium()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--shoppers", "1000", "--port", str(port),
+                                "--join-code", JOIN_CODE, "--teams-per-firm", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: answers(url) == 200 or process.poll() is not None, 120, "the classroom starting")
+        if process.poll() is not None:
+            pytest.fail("the classroom did not start: " + process.stderr.read()[-2000:])
+        teacher = process.stdout.readline().strip()
+        students = process.stdout.readline().strip()
+        assert teacher.startswith(f"classroom: teacher page {url}?teacher=") and teacher.endswith("Ctrl-C to stop)")
+        assert students == f"classroom: students open {url} and join with code {JOIN_CODE}"
+        yield url, teacher.split("teacher=")[1].split()[0], process
+    finally:
+        if process.poll() is None:
+            code, out, err = stop(process, signal.SIGINT)
+            # Nothing else on stderr: no Python traceback from any page, no warning.
+            assert (code, err.strip()) == (0, "classroom: stopped (SIGINT)"), err[-3000:]
+            assert port_is_free("127.0.0.1", port)
+
+
+def text(page) -> str:
+    return page.inner_text("body")
+
+
+def shows(page, words: str, seconds: float = 60) -> None:
+    page.wait_for_function("w => document.body.innerText.includes(w)", arg=words, timeout=seconds * 1000)
+
+
+def opened(new_page, url: str):
+    """A new context's page at ``url``, loading (the pages load side by side; each waits later)."""
+    page = new_page()
+    page.set_viewport_size(SCREEN)
+    page.goto(url, wait_until="commit")
+    return page
+
+
+def join(page, team: str, firm: str, code: str = JOIN_CODE) -> None:
+    shows(page, "join the game")
+    page.get_by_label("Team name").fill(team)
+    page.locator(".v-select").filter(has_text="Firm your team runs").click()
+    page.locator(".menuable__content__active .v-list-item__title").filter(has_text=firm).click()
+    page.get_by_label("Join code (from your teacher)").fill(code)
+    page.get_by_role("button", name="Join").click()
+
+
+def move(page, lever: str, key: str, times: int, expect: str) -> None:
+    """Press ``key`` ``times`` times on ``lever``'s slider (the n-th lever of the page), until the
+    page shows ``expect`` beside its name."""
+    labels = page.locator(".classroom-lever").all_inner_texts()
+    index = next(i for i, label in enumerate(labels) if label.startswith(lever + ":"))
+    slider = page.locator(".retailsim-side [role=slider]").nth(index)
+    slider.focus()
+    for _ in range(times):
+        slider.press(key)
+    shows(page, f"{lever}: {expect}", 15)
+
+
+def submit(page, round_number: int) -> None:
+    page.get_by_role("button", name="Submit decisions").click()
+    shows(page, f"Submitted for round {round_number}", 15)
+
+
+def advance(teacher, pages, round_number: int) -> None:
+    teacher.get_by_role("button", name="Advance the market").click()
+    for page in [teacher, *pages]:
+        shows(page, f"Results of round {round_number}")
+        shows(page, f"Round {round_number + 1}: decide")
+
+
+def choose(page, select: str, option: str) -> None:
+    page.locator(".v-select").filter(has_text=select).click()
+    page.locator(".menuable__content__active .v-list-item__title").filter(has_text=option).first.click()
+
+
+def league(page) -> str:
+    return page.locator(".classroom-league").inner_text()
+
+
+def whole(page) -> None:
+    """Every chart whole within the window (as the solo dashboard's layout test)."""
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=30_000)
+    wait_until(lambda: fits(page.evaluate(BOXES), SCREEN["width"], SCREEN["height"]), 20, "every chart fitting")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SCREEN["width"]
+
+
+def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
+    url, key, process = classroom
+    with offline_browser(allow=url) as new_page:
+        teacher = opened(new_page, f"{url}?teacher={key}")
+        red, blue, green = (opened(new_page, url) for _ in range(3))
+        stranger = opened(new_page, url + "?teacher=not-the-key")  # a wrong key: a student's join form, no more
+        join(stranger, "Red", "Amazon", "WRONG9")
+        shows(stranger, "that is not this game's join code: ask your teacher for it")
+        for page, team, firm in ((red, "Red", "Amazon"), (blue, "Blue", "Walmart"), (green, "Green", "Kroger")):
+            join(page, team, firm)
+        for page, team, firm in ((red, "Red", "Amazon"), (blue, "Blue", "Walmart"), (green, "Green", "Kroger")):
+            shows(page, f"Team {team} · {firm}")
+        shows(teacher, JOIN_CODE)
+        shows(teacher, "Teams: 0 of 3 submitted")
+        # A second team for Amazon is refused: the teacher allowed one team a firm.
+        stranger.get_by_label("Team name").fill("Purple")
+        stranger.get_by_label("Join code (from your teacher)").fill(JOIN_CODE)
+        stranger.get_by_role("button", name="Join").click()
+        shows(stranger, "Amazon already has 1 teams: choose another firm")
+
+        # Round 1: Red cuts the Prime fee by $10; Blue submits Walmart's levers as they are; Green sends nothing.
+        move(red, "Prime fee", "ArrowLeft", 10, "$129/yr")
+        submit(red, 1)
+        submit(blue, 1)
+        shows(teacher, "Teams: 2 of 3 submitted")
+        advance(teacher, [red, blue, green], 1)
+        shows(red, "Prime fee: $129/yr")  # the lever as the market now runs it, read from the model
+        assert "Prime fee" in text(teacher) and "$129/yr" in teacher.locator(".classroom-decisions").inner_text()
+        assert "Prime fee" not in text(blue) and "Prime fee" not in text(green), "rivals' decisions are hidden"
+        assert "Rivals' decisions are hidden" in text(blue)
+
+        # Round 2: the teacher injects a fraud surge and reveals the rivals' decisions; Blue cuts Walmart+.
+        choose(teacher, "Event from the articles", "Return fraud surge")
+        teacher.get_by_role("button", name="Inject at the next round").click()
+        shows(teacher, "Next round: Return fraud surge")
+        assert "Return fraud surge" not in text(red), "the teacher's plans are the teacher's"
+        teacher.get_by_role("button", name="Reveal rivals' decisions").click()
+        shows(blue, "Prime fee")
+        assert "$129/yr" in blue.locator(".classroom-decisions").inner_text()
+        move(blue, "Walmart+ fee", "ArrowLeft", 5, "$93/yr")
+        submit(blue, 2)
+        advance(teacher, [red, blue, green], 2)
+        shows(red, "Events this round: Return fraud surge")
+        assert "Walmart+ fee" in red.locator(".classroom-decisions").inner_text()
+
+        # Round 3: pause (no decisions), resume, hide again; Green raises Kroger's grocery prices.
+        teacher.get_by_role("button", name="Hide rivals' decisions").click()
+        teacher.get_by_role("button", name="Pause").click()
+        shows(green, "PAUSED by the teacher")
+        wait_until(lambda: green.get_by_role("button", name="Submit decisions").is_disabled(), 15, "decisions closed")
+        teacher.get_by_role("button", name="Resume").click()
+        wait_until(lambda: green.get_by_role("button", name="Submit decisions").is_enabled(), 15, "decisions open")
+        wait_until(lambda: "Walmart+ fee" not in text(red), 15, "the rivals hidden again")
+        move(green, "Prices, grocery", "ArrowRight", 4, "1.09 x the reference basket")
+        submit(green, 3)
+        advance(teacher, [red, blue, green], 3)
+        played = league(teacher)
+        assert league(red) == played and "Green" in played
+
+        # Rewind to round 3 and replay it with the same decision: the same results.
+        choose(teacher, "Rewind to round", "3")
+        teacher.get_by_role("button", name="Rewind", exact=True).click()
+        for page in (teacher, green):
+            shows(page, "Round 3: decide")
+            shows(page, "Results of round 2")
+        shows(green, "Prices, grocery: 1.05 x the reference basket")
+        move(green, "Prices, grocery", "ArrowRight", 4, "1.09 x the reference basket")
+        submit(green, 3)
+        advance(teacher, [red, blue, green], 3)
+        assert league(teacher) == played
+
+        # The history, downloaded as the teacher would.
+        with teacher.expect_download() as download:
+            teacher.get_by_role("button", name="Decisions (CSV)").click()
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+        assert {"round": "1", "team": "Red", "lever": "amazon.prime.fee_annual", "value": "129.0"}.items() <= \
+            next(row for row in rows if row["team"] == "Red" and row["lever"] == "amazon.prime.fee_annual").items()
+        assert any(row["team"] == "teacher" and row["value"] == "fraud_surge" for row in rows)
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in (("teacher", teacher), ("team", red)):
+            page.evaluate("window.scrollTo(0, 0)")
+            try:
+                whole(page)
+            finally:
+                page.screenshot(path=str(ARTIFACTS / f"classroom_{name}_1366x768.png"))
+        for page in (teacher, red, blue, green, stranger):
+            assert page.errors == []

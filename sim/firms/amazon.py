@@ -211,7 +211,8 @@ class Amazon(Firm):
     def scalars(self) -> dict[str, float]:
         return {"amazon_rural_stations": self.stations_live, "amazon_rural_towns_served": self.towns_served,
                 "marketplace_fba_share": self.fba_share, "marketplace_price_markup": self.marketplace_markup,
-                "amazon_ai_level": self.ai_level, "amazon_rural_stations_beyond_cap": self.stations_beyond_cap}
+                "amazon_ai_level": self.ai_level, "amazon_rural_stations_beyond_cap": self.stations_beyond_cap,
+                "prime_fee_usd": self.membership_terms.fee_annual}
 
     # -- its accounts ----------------------------------------------------------------------------
     def online_revenue(self, sales: Sales) -> float:

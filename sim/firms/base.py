@@ -62,6 +62,7 @@ class Firm(mesa.Agent):
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
         self.price_multiplier = 1.0  # set by adaptive pricing, 1.0 otherwise
+        self.strategic_multiplier = np.ones(N_CATEGORIES)  # set by strategic conduct's reviews, 1.0 otherwise
         self._price_direction = -1.0
         self._last_month_profit: float | None = None
         self.month_profit = 0.0
@@ -78,8 +79,8 @@ class Firm(mesa.Agent):
         return getattr(self.model.params, self.name)
 
     def prices(self) -> np.ndarray:
-        """Price index per category: the scenario's prices times the adaptive multiplier."""
-        return np.asarray(self.params.prices.as_tuple()) * self.price_multiplier
+        """Price index per category: the scenario's prices times the adaptive and strategic multipliers."""
+        return np.asarray(self.params.prices.as_tuple()) * self.price_multiplier * self.strategic_multiplier
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         """Advance this week's programmes and write what shoppers will see into ``offer``."""
@@ -147,12 +148,18 @@ class Firm(mesa.Agent):
         return sales.members[self.membership] * self.membership_terms.fee_annual / WEEKS_PER_YEAR
 
     def book(self, sales: Sales) -> None:
-        """Book the week's profit and loss from the week's sales: each line a unit cost of the firm's
-        ``accounts`` block (or a programme's) times a quantity the week simulated."""
+        """Book the week's profit and loss from the week's sales."""
+        self.gmv_by_category = sales.spend[list(self.channels)].sum(axis=0)
+        self.ledger = self.accounts(sales)
+        self.month_profit += self.ledger["operating_profit"]
+
+    def accounts(self, sales: Sales) -> dict[str, float]:
+        """The profit and loss of a week's ``sales`` (changes nothing): each line a unit cost of the
+        firm's ``accounts`` block (or a programme's) times a quantity of the week. Every line is linear
+        in the sales, or does not depend on them (``sim/model/conduct.py`` relies on it)."""
         economics, returns, accounts = self.model.params.economics, self.model.params.returns, self.params.accounts
         channels = list(self.channels)
-        self.gmv_by_category = sales.spend[channels].sum(axis=0)
-        gmv = float(self.gmv_by_category.sum())
+        gmv = float(sales.spend[channels].sum())
         own = self.own_share()
         goods_at_cost = float((sales.base_spend[channels] * np.asarray(economics.cost_of_goods_share.as_tuple())).sum())
         members = sales.members[self.membership] if self.membership else 0.0
@@ -172,8 +179,7 @@ class Firm(mesa.Agent):
         }
         ledger["revenue"] = sum(ledger[line] for line in REVENUE_LINES)
         ledger["operating_profit"] = ledger["revenue"] - sum(ledger[line] for line in COST_LINES)
-        self.ledger = {line: ledger[line] for line in LEDGER_LINES}
-        self.month_profit += ledger["operating_profit"]
+        return {line: ledger[line] for line in LEDGER_LINES}
 
     def spend_capital(self, dollars: float) -> None:
         self.capex_this_week += dollars

@@ -189,7 +189,8 @@ class Walmart(Firm):
         return {WALMART_ONLINE: np.where(access.agent, self.params.agentic.partner_value_usd_per_order, 0.0)}
 
     def scalars(self) -> dict[str, float]:
-        return {"walmart_ai_level": self.ai_level, "walmart_dark_store_reach": self.dark_store_share}
+        return {"walmart_ai_level": self.ai_level, "walmart_dark_store_reach": self.dark_store_share,
+                "walmart_plus_fee_usd": self.membership_terms.fee_annual}
 
     # -- its accounts ----------------------------------------------------------------------------
     def online_revenue(self, sales: Sales) -> float:

@@ -15,6 +15,7 @@ from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponenti
                      update_habit, utilities, welfare)
 from .allocator import keep_freed_memory
 from .collect import Collector
+from .conduct import PriceConduct
 from .geography import Geography
 from .memberships import decide, established_churn, membership_values, neighbour_share, perks_less_fee
 from .population import draw_households
@@ -66,6 +67,7 @@ class RetailMarket(mesa.Model):
         self._launched: set[str] = set()  # memberships whose launch households have weighed
         self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
         self._costs: HouseholdCosts | None = None
+        self.conduct = PriceConduct(self) if scenario.conduct == "strategic" else None
         self.collector = Collector(self)
 
     @staticmethod
@@ -109,9 +111,12 @@ class RetailMarket(mesa.Model):
             self.params = apply_changes(self.params, self._events.pop(0).set)
 
     def firms_prepare_offers(self) -> None:
+        """Firms write their offers; under strategic conduct, at a review, they then set their prices."""
         for firm in self.firms:
             firm.prepare(self.date, self.offer)
         self.access = Access.of(self.households, self.offer, self.firms)
+        if self.conduct is not None and self.conduct.due(self.date):
+            self.conduct.review()
 
     def households_shop(self) -> None:
         """Every household picks a channel per category (one logit draw each). In the first week of

@@ -7,7 +7,7 @@ parameters and defaults from :class:`Scenario`; nothing else declares a default.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -164,6 +164,30 @@ class Economics(Strict):
     depreciation_years: Years = Field(10.0, gt=0)
 
 
+class Strategy(Strict):
+    """How strategic firms review their prices (``conduct: strategic``; docs/strategy.md)."""
+
+    firms: list[Literal["amazon", "walmart", "kroger", "rivals"]] = Field(
+        ["amazon", "walmart", "kroger", "rivals"], max_length=4,
+        description="Firms that set their prices as best responses; the others keep the scenario's")
+    categories: list[Literal["grocery", "discretionary", "health"]] = Field(
+        ["grocery", "discretionary"], max_length=3,
+        description="Categories whose prices strategic firms set; health is left out by default: insurers' "
+                    "contracts set most prescription prices, and a firm's health demand in the model is "
+                    "inelastic (about -0.55), where no price maximises profit (docs/strategy.md)")
+    review_weeks: int = Field(13, ge=1, le=520, description="Weeks between price reviews (13: quarterly)")
+    max_step: Share = Field(0.02, description="Largest change of a price at one review (0.02 = 2%)")
+    floor: float = Field(0.7, gt=0, le=10, description="Lowest multiplier of the scenario's prices")
+    ceiling: float = Field(1.5, gt=0, le=10, description="Highest multiplier of the scenario's prices")
+    difference: float = Field(0.005, gt=0, le=0.1, description="Relative price step of the derivatives")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Strategy:
+        if self.floor > 1.0 or self.ceiling < 1.0:
+            raise ValueError(f"floor ({self.floor}) must be at most 1 and ceiling ({self.ceiling}) at least 1")
+        return self
+
+
 class Event(Strict):
     """A change of levers at a date, e.g. ``{date: 2026-03, set: {walmart.walmart_plus.fee_annual: 79}}``."""
 
@@ -195,6 +219,10 @@ class Scenario(Strict):
     walmart: Walmart = Walmart()
     kroger: Kroger = Kroger()
     rivals: Rivals = Rivals()
+    conduct: Literal["fixed", "strategic"] = Field(
+        "fixed", description="fixed: prices follow the scenario; strategic: firms in strategy.firms set their "
+                             "category prices as best responses to their rivals' (docs/strategy.md)")
+    strategy: Strategy = Strategy()
     events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
 
     @model_validator(mode="after")

@@ -1,0 +1,165 @@
+"""Strategic prices: each firm sets its category prices as a best response to its rivals' (Bertrand-Nash).
+
+With ``conduct: strategic`` every ``strategy.review_weeks`` a firm chooses, for each category, the
+multiplier of its scenario prices that maximises its objective given its rivals' current prices,
+using the model's own demand: the expected logit choices of every household (no draw) at candidate
+prices, turned into expected sales and booked by the firm's own ledger (``Firm.accounts``).
+
+**The objective.** At the model's price sensitivity a firm's weekly operating profit still rises
+with its prices at the scenario's levels: the static markups the logit implies are several times
+the filed margins (``docs/strategy.md`` gives the figures). Real retailers price below that static
+optimum; a customer is worth more than one week's margin (habits, memberships, advertising
+traffic). As merger simulations do (Nevo 2000: marginal costs backed out so that observed prices
+satisfy the first-order conditions), the model measures at the start of the horizon, for each firm
+and category, the value ``w`` of a dollar of goods sold (at reference prices) beyond the week's
+profit that makes the scenario's prices a Nash equilibrium, and holds it: the objective is
+operating profit + ``w`` x goods sold. From then on prices move only when demand or costs move
+(memberships, delivery reach, automation, a rival's price or fee), which is what a what-if asks.
+
+**The step.** Each review takes one Newton step per firm and category on the objective, from
+central differences of ``strategy.difference`` in its multiplier, all firms at once against the
+rivals' prices of the review (a simultaneous best-response iteration that settles over reviews),
+limited to ``strategy.max_step`` and kept within ``[strategy.floor, strategy.ceiling]``. Categories
+are separate logits, so one evaluation moves all of a firm's categories together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..vocabulary import CATEGORIES, N_CATEGORIES, Sales
+
+
+def expected_sales(model) -> Sales:
+    """The week's sales households would make in expectation at the offer's current prices: each
+    household's choice probabilities times its basket (no random draw), scaled to US households."""
+    h, w, offer = model.households, model.weight, model.offer
+    elasticity = np.asarray(model.params.shoppers.own_price_elasticity.as_tuple())  # (categories,)
+    response = offer.price ** -elasticity  # (channels, categories): quantity per reference dollar
+    orders = np.zeros_like(offer.price)
+    base = np.zeros_like(offer.price)
+    for part, households, _access, _costs, _lean, _top, weights, total in model._exponentials():
+        weights /= total  # (channels, categories, households)
+        orders += weights.sum(axis=2)
+        base += np.einsum("kci,ci->kc", weights, households.budget)
+    base *= response * w
+    members = {firm.membership: float(getattr(h, firm.membership).sum()) * w for firm in model.membership_firms}
+    zeros = np.zeros(offer.price.shape[0])
+    return Sales(spend=base * offer.price, orders=orders * w, visits=zeros, active={}, members=members,
+                 base_spend=base)
+
+
+def masked(sales: Sales, category: int | None) -> Sales:
+    """The same week with only one category's purchases (None: none at all; memberships stay)."""
+    keep = np.zeros(N_CATEGORIES)
+    if category is not None:
+        keep[category] = 1.0
+    return Sales(spend=sales.spend * keep, orders=sales.orders * keep, visits=sales.visits, active=sales.active,
+                 members=sales.members, base_spend=sales.base_spend * keep)
+
+
+def category_profits(firm, sales: Sales) -> np.ndarray:
+    """The firm's operating profit from each category's purchases (categories,), fixed costs apart.
+
+    Every ledger line is linear in the week's spend, orders and goods by channel and category, plus
+    terms that do not depend on them (fees of members, stores, overhead), so each category's share
+    of profit is exact: the ledger of that category alone, less the ledger of no purchases."""
+    fixed = firm.accounts(masked(sales, None))["operating_profit"]
+    return np.array([firm.accounts(masked(sales, c))["operating_profit"] - fixed for c in range(N_CATEGORIES)])
+
+
+class PriceConduct:
+    """The price reviews of the strategic firms, and the value of a customer each one holds."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.firms = [firm for firm in model.firms if firm.name in self.settings.firms]
+        self.customer_value: dict[str, np.ndarray] = {}  # firm -> (categories,) dollars per reference dollar
+
+    @property
+    def settings(self):
+        """The scenario's ``strategy`` block as it stands this week (after events)."""
+        return self.model.params.strategy
+
+    def due(self, date) -> bool:
+        """A review at the first week of the horizon and every ``review_weeks`` after it."""
+        start = self.model.scenario.horizon.start
+        return date >= start and (date - start).days // 7 % self.settings.review_weeks == 0
+
+    def review(self) -> None:
+        """Every strategic firm's Newton step at once, against the rivals' prices of this week; at the
+        first review, the value of a customer that makes this week's prices an equilibrium."""
+        at_prices = expected_sales(self.model)
+        slopes = {firm.name: self.slopes(firm, at_prices) for firm in self.firms}
+        if not self.customer_value:
+            self.customer_value = {name: np.where(self.categories, -slope[0] / slope[2], 0.0)
+                                   for name, slope in slopes.items()}
+            return
+        for firm in self.firms:
+            self.move(firm, *slopes[firm.name])
+
+    def objective_slopes(self, firm) -> tuple[np.ndarray, np.ndarray]:
+        """The first and second derivatives of the firm's objective in its multipliers, per category."""
+        profit_slope, profit_curve, goods_slope, goods_curve = self.slopes(firm, expected_sales(self.model))
+        value = self.customer_value.get(firm.name, 0.0)
+        return profit_slope + value * goods_slope, profit_curve + value * goods_curve
+
+    def slopes(self, firm, at_prices: Sales) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """First and second derivatives of the firm's profit and of its goods sold (reference dollars)
+        in its multipliers, per category: central differences of ``strategy.difference``. Categories
+        are separate choices, so one evaluation moves all of a firm's categories together."""
+        step, channels = self.settings.difference, list(firm.channels)
+        profit, goods = {}, {}
+        for shift in (-step, step):
+            with self.prices_scaled(firm, 1.0 + shift):
+                sales = expected_sales(self.model)
+            profit[shift], goods[shift] = category_profits(firm, sales), sales.base_spend[channels].sum(axis=0)
+        profit[0.0], goods[0.0] = category_profits(firm, at_prices), at_prices.base_spend[channels].sum(axis=0)
+        slope = [(f[step] - f[-step]) / (2 * step) for f in (profit, goods)]
+        curve = [(f[step] - 2 * f[0.0] + f[-step]) / step**2 for f in (profit, goods)]
+        return slope[0], curve[0], slope[1], curve[1]
+
+    def move(self, firm, profit_slope, profit_curve, goods_slope, goods_curve) -> None:
+        """One Newton step on profit + value x goods, at most ``max_step``, in each category the firm
+        prices where the objective has a maximum to step to (it holds its price where it has none)."""
+        s = self.settings
+        value = self.customer_value[firm.name]
+        slope = profit_slope + value * goods_slope
+        curve = profit_curve + value * goods_curve
+        moving = (curve < 0) & self.categories  # a maximum to step towards, in a category the firm prices
+        newton = np.where(moving, -slope / np.where(moving, curve, -1.0), 0.0)
+        change = np.clip(newton, -s.max_step, s.max_step)  # derivatives are in relative changes
+        self.apply(firm, np.clip(firm.strategic_multiplier * (1.0 + change), s.floor, s.ceiling))
+
+    @property
+    def categories(self) -> np.ndarray:
+        """Which categories' prices the strategic firms set (booleans, one per category)."""
+        return np.isin(CATEGORIES, self.settings.categories)
+
+    def prices_scaled(self, firm, factor: float) -> _Scaled:
+        return _Scaled(self.model.offer, firm, firm.strategic_multiplier * factor)
+
+    def apply(self, firm, multiplier: np.ndarray) -> None:
+        """Set the firm's multipliers and this week's offer to match (next week's ``prepare`` reads them)."""
+        ratio = multiplier / firm.strategic_multiplier
+        for channel in firm.channels:
+            self.model.offer.price[channel] *= ratio
+        firm.strategic_multiplier = np.asarray(multiplier, dtype=float)
+
+
+class _Scaled:
+    """The firm's offer prices at other multipliers for the length of a ``with`` block."""
+
+    def __init__(self, offer, firm, multiplier: np.ndarray) -> None:
+        self.offer, self.firm, self.multiplier = offer, firm, multiplier
+
+    def __enter__(self) -> None:
+        self.saved = {channel: self.offer.price[channel].copy() for channel in self.firm.channels}
+        ratio = self.multiplier / self.firm.strategic_multiplier
+        for channel in self.firm.channels:
+            self.offer.price[channel] *= ratio
+
+    def __exit__(self, *_exc) -> None:
+        for channel, prices in self.saved.items():
+            self.offer.price[channel] = prices
+

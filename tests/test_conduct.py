@@ -1,0 +1,138 @@
+"""Strategic conduct: prices as best responses to rivals' prices (Bertrand-Nash on the model's own
+demand), and fixed conduct exactly as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+import sim.model.choice
+from sim.cli import main
+from sim.model.conduct import expected_sales
+from sim.model.market import RetailMarket
+from sim.vocabulary import CATEGORIES, CHANNELS
+
+GROCERY = CATEGORIES.index("grocery")
+
+
+def market_at_start(shoppers: int = 1500, conduct: str = "strategic", firms: list[str] | None = None) -> RetailMarket:
+    """A market stepped to the first week of its horizon, offers prepared, before the week's review."""
+    changes = {"population": {"shoppers": shoppers}, "conduct": conduct,
+               "horizon": {"start": "2021-01-04", "end": "2021-12-27", "warmup_weeks": 4}}
+    if firms is not None:
+        changes["strategy"] = {"firms": firms}
+    model = RetailMarket(sim.Scenario(**changes), seed=5)
+    model.conduct, conduct_now = None, model.conduct  # step the warm-up without reviews
+    while model.dates[model.steps] < model.scenario.horizon.start:
+        model.step()
+    model.steps += 1
+    model.date = model.dates[model.steps - 1]
+    model.apply_events()
+    for firm in model.firms:
+        firm.prepare(model.date, model.offer)
+    model.access = sim.model.choice.Access.of(model.households, model.offer, model.firms)
+    model.conduct = conduct_now
+    return model
+
+
+def test_fixed_conduct_ignores_the_strategy_block() -> None:
+    scenario = sim.Scenario(population={"shoppers": 400}, horizon={"start": "2021-01-04", "end": "2021-09-27",
+                                                                    "warmup_weeks": 4})
+    plain = sim.run(scenario, seed=3).timeseries
+    settings = sim.run(scenario, seed=3, overrides={"conduct": "fixed", "strategy.review_weeks": 1,
+                                                    "strategy.firms": ["amazon"]}).timeseries
+    pd.testing.assert_frame_equal(plain, settings)
+
+
+def test_expected_sales_are_what_households_buy_on_average() -> None:
+    model = market_at_start(shoppers=6000, conduct="fixed")
+    expected = expected_sales(model)
+    model.households_shop()
+    realised = model._sales()
+    for channel in (CHANNELS.index("amazon"), CHANNELS.index("walmart_store"), CHANNELS.index("rivals")):
+        assert realised.spend[channel].sum() == pytest.approx(expected.spend[channel].sum(), rel=0.03)
+        assert realised.orders[channel].sum() == pytest.approx(expected.orders[channel].sum(), rel=0.03)
+
+
+def test_the_first_review_makes_the_scenarios_prices_an_equilibrium() -> None:
+    model = market_at_start()
+    model.conduct.review()
+    for firm in model.conduct.firms:
+        slope, curve = model.conduct.objective_slopes(firm)
+        revenue = expected_sales(model).spend[list(firm.channels)].sum(axis=0)
+        priced = model.conduct.categories
+        assert np.all(np.abs(slope[priced]) < 1e-6 * revenue[priced]), firm.name
+        assert np.all(curve[priced] < 0), f"{firm.name}: not a maximum"
+
+
+def test_after_a_cost_falls_reviews_reach_a_new_equilibrium_that_meets_its_first_order_conditions() -> None:
+    """Amazon's fulfilment gets cheaper: it cuts prices (cost pass-through), its rivals answer, and
+    repeated reviews settle where every strategic firm's objective is flat in its own prices."""
+    model = market_at_start()
+    model.conduct.review()
+    model.params = model.params.model_copy(update={"amazon": model.params.amazon.model_copy(update={
+        "delivery": model.params.amazon.delivery.model_copy(update={"fulfillment_cost_per_order_usd": 15.0})})})
+    for _ in range(40):
+        model.conduct.review()
+    priced = model.conduct.categories
+    for firm in model.conduct.firms:
+        slope, curve = model.conduct.objective_slopes(firm)
+        revenue = expected_sales(model).spend[list(firm.channels)].sum(axis=0)
+        assert np.all(np.abs(slope[priced]) < 1e-4 * revenue[priced]), (firm.name, slope / revenue)
+        assert np.all(curve[priced] < 0)
+    amazon = model.amazon.strategic_multiplier
+    assert amazon[GROCERY] < 0.99 and amazon[CATEGORIES.index("discretionary")] < 0.99
+    assert model.walmart.strategic_multiplier[GROCERY] < 1.0  # strategic complements: rivals follow
+    assert np.all(model.amazon.strategic_multiplier[~priced] == 1.0)  # health is not priced by default
+
+
+def test_rivals_answer_a_walmart_grocery_price_cut_by_cutting_theirs() -> None:
+    """Basker & Noel (2009): grocers near a new Walmart cut prices 1-1.2%. Walmart keeps the scenario's
+    prices (not strategic) and cuts grocery 5%; the strategic grocers cut, by a fraction of it. (Amazon's
+    answer is near zero either way: the shoppers Walmart takes from it are its most price-sensitive.)"""
+    answers = {}
+    for cut in (0.0, 0.05):
+        model = market_at_start(firms=["amazon", "kroger", "rivals"])
+        model.conduct.review()
+        for channel in (CHANNELS.index("walmart_store"), CHANNELS.index("walmart_online")):
+            model.offer.price[channel, GROCERY] *= 1.0 - cut
+        for _ in range(30):
+            model.conduct.review()
+        answers[cut] = {firm.name: firm.strategic_multiplier[GROCERY] for firm in model.conduct.firms}
+    for name in ("kroger", "rivals"):  # Walmart's closest rivals in grocery; Amazon's grocery hardly overlaps
+        change = answers[0.05][name] / answers[0.0][name] - 1.0
+        assert -0.05 < change < -0.0005, (name, change)
+
+
+def test_a_strategic_run_is_reproducible_and_its_prices_answer_a_cost_change() -> None:
+    scenario = sim.Scenario(population={"shoppers": 500}, conduct="strategic",
+                            horizon={"start": "2021-01-04", "end": "2022-06-27", "warmup_weeks": 4},
+                            events=[{"date": "2021-07-05", "set": {"amazon.delivery.fulfillment_cost_per_order_usd": 12.0}}])
+    first, second = sim.run(scenario, seed=8).timeseries, sim.run(scenario, seed=8).timeseries
+    pd.testing.assert_frame_equal(first, second)
+    prices = first[(first["metric"] == "price_index") & (first["firm"] == "amazon")
+                   & (first["category"] == "grocery") & (first["locale"] == "all")].set_index("date")["value"]
+    before = prices[prices.index < pd.Timestamp("2021-07-05")]
+    assert before.max() / before.min() - 1 < 1e-3  # an equilibrium from the start: little changes, little moves
+    assert prices.iloc[-1] < 0.97 * before.iloc[0]  # fulfilment at $12 instead of $27: cheaper prices
+
+
+@pytest.mark.parametrize("text, words", [
+    ("conduct: nash", ["conduct", "fixed", "strategic"]),
+    ("conduct: strategic\nstrategy: {floor: 1.2}", ["floor"]),
+    ("strategy: {firms: [target]}", ["firms", "amazon"]),
+])
+def test_bad_conduct_settings_give_one_line(tmp_path, capsys, text: str, words: list[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"name: c\n{text}\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "c.yaml" in error
+    assert all(word in error for word in words), error
+
+
+def test_market_without_strategy_has_no_conduct() -> None:
+    model = RetailMarket(sim.Scenario(population={"shoppers": 300}), seed=1)
+    assert model.conduct is None

@@ -136,3 +136,15 @@ def test_bad_conduct_settings_give_one_line(tmp_path, capsys, text: str, words: 
 def test_market_without_strategy_has_no_conduct() -> None:
     model = RetailMarket(sim.Scenario(population={"shoppers": 300}), seed=1)
     assert model.conduct is None
+
+
+def test_a_report_of_strategic_runs_says_prices_are_answers() -> None:
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import notes
+
+    scenario = sim.Scenario(name="answers", population={"shoppers": 300}, conduct="strategic",
+                            horizon={"start": "2021-01-04", "end": "2021-06-28", "warmup_weeks": 4})
+    fixed = scenario.model_copy(update={"name": "fixed", "conduct": "fixed"})
+    said = notes(Ensemble([sim.run(fixed, seed=1), sim.run(scenario, seed=1)]))
+    strategic = [note for note in said if "prices are strategic" in note]
+    assert len(strategic) == 1 and strategic[0].startswith("answers:") and "grocery and discretionary" in strategic[0]

@@ -33,6 +33,13 @@ def notes(ensemble: Ensemble) -> list[str]:
         if rural.end < end and rural.investment_per_year_usd > 0:
             found.setdefault(f"Amazon's rural programme stops investing on {rural.end}; rural reach stays where the "
                              "stations built by then take it.", []).append(name)
+        if scenario.conduct == "strategic":
+            found.setdefault(
+                f"prices are strategic: every {scenario.strategy.review_weeks} weeks "
+                f"{', '.join(scenario.strategy.firms)} set their {' and '.join(scenario.strategy.categories)} prices "
+                "as best responses to their rivals', valuing a dollar of goods sold at what makes the start's prices "
+                "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
+                "with it.", []).append(name)
         dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()

@@ -1,4 +1,4 @@
-"""``retailsim validate``: scenario and sweep files alike, each checked as the command that runs it would."""
+"""``retailsim validate``: scenario, sweep and game files alike, each checked as the command that runs it would."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from .scenario import load_scenario
 from .scenario.yamlfile import MAX_FILE_BYTES
 
 
-SWEEP_KEYS = re.compile(r"^(design|parameters)[ \t]*:", re.MULTILINE)
+TOP_KEYS = re.compile(r"^(design|parameters|players)[ \t]*:", re.MULTILINE)
 
 
-def is_sweep_file(path: Path) -> bool:
-    """A sweep file has top-level ``design:`` and ``parameters:`` keys (a scenario has neither).
+def top_keys(path: Path) -> set[str]:
+    """Which of the keys that tell a sweep (``design:`` and ``parameters:``) or a game (``players:``)
+    from a scenario (which has none of them) the file has at the top level.
 
     A look at the text, not a parse (a scenario of 10,000 events is parsed once, by its loader);
     anything but a readable regular file of at most ``MAX_FILE_BYTES`` is left to the scenario
@@ -21,20 +22,39 @@ def is_sweep_file(path: Path) -> bool:
     path = Path(path)
     try:
         if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return False
+            return set()
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return {found.group(1) for found in SWEEP_KEYS.finditer(text)} == {"design", "parameters"}
+        return set()
+    return {found.group(1) for found in TOP_KEYS.finditer(text)}
+
+
+def is_sweep_file(path: Path) -> bool:
+    """A sweep file has top-level ``design:`` and ``parameters:`` keys."""
+    return {"design", "parameters"} <= top_keys(path)
+
+
+def is_game_file(path: Path) -> bool:
+    """A game file has a top-level ``players:`` key (and no sweep design)."""
+    return "players" in top_keys(path) and not is_sweep_file(path)
 
 
 def validate_file(path: Path) -> str:
-    """The ``ok`` line of one valid scenario or sweep file; a bad one raises its one-line UserError."""
+    """The ``ok`` line of one valid scenario, sweep or game file; a bad one raises its one-line UserError."""
     if is_sweep_file(path):
         from .experiments.sweepfile import load_sweep
 
         sweep, base = load_sweep(path)
         return (f"{path}: ok (sweep {sweep.name}: {sweep.design}, {sweep.points():,} points x {sweep.replicates} "
                 f"replicate(s) = {sweep.runs:,} runs over {base.name})")
+    if is_game_file(path):
+        from .experiments.gamefile import load_game
+
+        game, base = load_game(path)
+        cells = 1
+        for player in game.players:
+            cells *= len(game.strategies(player))
+        return (f"{path}: ok (game {game.name}: {' x '.join(game.players)}, {cells} cells x {game.replicates} "
+                f"replicate(s) over {base.name})")
     scenario = load_scenario(path)
     return f"{path}: ok ({scenario.name}, {len(scenario.events)} events)"

@@ -162,6 +162,16 @@ def test_bad_game_files_give_exit_2_and_one_line_before_any_work(folder: Path, c
     assert not (folder / "out").exists(), "nothing is written before the file is valid"
 
 
+def test_validate_checks_game_files_as_the_game_command_does(folder: Path, capsys) -> None:
+    (folder / "game.yaml").write_text(GAME)
+    (folder / "bad.yaml").write_text(GAME.replace("  amazon:\n", "  amazn:\n", 1))
+    assert main(["validate", "game.yaml"]) == 0
+    assert re.search(r"game.yaml: ok \(game .*: .* x .*, \d+ cells x \d+ replicate", capsys.readouterr().out)
+    assert main(["validate", "game.yaml", "bad.yaml"]) == 2
+    out, err = capsys.readouterr()
+    assert "game.yaml: ok" in out and "did you mean 'amazon'" in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_folder_the_tool_did_not_write_is_left_alone(folder: Path, capsys) -> None:
     (folder / "notes").mkdir()
     (folder / "notes" / "mine.txt").write_text("keep me")

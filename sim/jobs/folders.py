@@ -38,7 +38,8 @@ from ..results import package_version, replace_atomically, write_json
 # What never decides the numbers of a run: the layers that drive runs, keep them or show them. Every
 # other source file of the package (the model, the firms, the scenario schema and defaults, the run
 # and its random streams, and any module added beside them) is part of the model version.
-NOT_MODEL = ("calibration", "cli.py", "dashboard", "experiments", "jobs", "outputs.py", "report")
+NOT_MODEL = ("calibration", "classroom", "comparison.py", "dashboard", "experiments", "export.py", "jobs",
+             "outputs.py", "report", "shipped", "validation.py")
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
 
 
@@ -53,7 +54,8 @@ def model_version() -> str:
     digest = hashlib.sha256()
     for file in sorted(root.rglob("*.py")):
         name = file.relative_to(root).as_posix()
-        if name.split("/")[0] not in NOT_MODEL:
+        top = name.split("/")[0]
+        if top not in NOT_MODEL and not top.startswith("cli"):  # cli.py, cli_args.py, cli_game.py, ...
             digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
     return f"{package_version()}+{digest.hexdigest()[:12]}"
 

@@ -62,12 +62,14 @@ def _market_line(seen: dict[str, Any]) -> str:
 
 
 @solara.component
-def Charts(charts: list[dict], version: int, widths):
+def Charts(charts: list[dict], played: tuple, widths):
+    """The charts, redrawn only when the market has moved (``played``: the round and the next week;
+    a team's submission changes the game, not the charts) or the cells' widths change."""
     with solara.Div(classes=["retailsim-charts"]):
         for index, chart in enumerate(charts):
             with solara.Div(classes=["retailsim-chart"]):
-                LiveFigure(chart, (version,), widths.value[index] if index < len(widths.value) else None)
-    Browser.element(widths=widths.value, on_widths=widths.set, tick=version, on_drawn=lambda value: None)
+                LiveFigure(chart, played, widths.value[index] if index < len(widths.value) else None)
+    Browser.element(widths=widths.value, on_widths=widths.set, tick=0, on_drawn=lambda value: None)
 
 
 @solara.component
@@ -96,5 +98,5 @@ def Board(seen: dict[str, Any], charts: list[dict], widths):
     solara.Div(children=[_headline(seen)], classes=["classroom-head"])
     League(seen)
     solara.Div(children=[_market_line(seen)], classes=["classroom-line"])
-    Charts(charts, seen["version"], widths)
+    Charts(charts, (seen["round"], seen["next_week"]), widths)
     Decisions(seen)

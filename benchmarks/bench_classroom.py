@@ -8,6 +8,7 @@ decisions, then times
   them, play the round's weeks, read the results;
 - **pages**: what each page then computes on the server, for the teacher and the three teams:
   its view of the game and the four charts' data (``view``, ``charts``);
+- **rewind**: once, at the end, back to the last round (every earlier round replayed);
 
 and prints medians (wall and CPU time; the machine may be shared). With ``--browser`` it also starts
 ``retailsim classroom`` and times a round in headless Chromium with the teacher's page and three
@@ -78,6 +79,8 @@ def bench_server(shoppers: int, round_length: str, rounds: int) -> dict[str, lis
                     charts(game.market, view(game, team), game.before_start)
 
         times["pages wall"].append(timed(pages)[0])
+    wall = timed(lambda: game.rewind(rounds))[0]
+    print(f"  rewind to round {rounds} (replaying {rounds - 1} rounds): {wall:.2f} s")
     return times
 
 

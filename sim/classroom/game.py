@@ -13,6 +13,7 @@ submit leaves its firm's levers to the others (or as they were).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hmac
 import re
@@ -71,16 +72,14 @@ class Game:
         self.rounds: list[Round] = []
         self.pending: dict[str, dict[str, Any]] = {}
         self.queued: list[str] = []  # events for the next round
-        self._restart()
+        s = settings
+        self.market = ClassroomMarket(s.scenario, s.start, s.weeks_per_round)
+        self._first = copy.deepcopy(self.market)  # the market at the first round: rewinds replay from here
+        self.start = self.market.next_date()
+        self.before_start = self.start - dt.timedelta(weeks=s.weeks_per_round)  # where the charts begin
         self.specs = specs(self.market.model.params)  # the levers' ranges, fixed for the game
         self.before = self.market.results(settings.weeks_per_round)  # the quarter before round 1
         self._open_round()
-
-    def _restart(self) -> None:
-        s = self.settings
-        self.market = ClassroomMarket(s.scenario, s.start, s.weeks_per_round)
-        self.start = self.market.next_date()
-        self.before_start = self.start - dt.timedelta(weeks=s.weeks_per_round)  # where the charts begin
 
     def _open_round(self) -> None:
         self.pending, self.queued = {}, []
@@ -199,8 +198,9 @@ class Game:
 
     def rewind(self, to_round: object) -> None:
         """Back to the start of round ``to_round`` (1 to the current round): the market is rebuilt and
-        the recorded rounds before it replayed (the model is deterministic for a scenario and seed);
-        the later rounds are forgotten."""
+        the recorded rounds before it replayed from a copy of the market at the first round (the
+        model is deterministic for a scenario and seed, its random streams copied with it); the
+        later rounds are forgotten."""
         with self.lock:
             try:
                 target = int(str(to_round))
@@ -209,7 +209,7 @@ class Game:
             if not 1 <= target <= self.round:
                 raise GameError(f"rewind to a round from 1 to {self.round}")
             kept = self.rounds[:target - 1]
-            self._restart()
+            self.market = copy.deepcopy(self._first)
             for played in kept:
                 self.market.apply(played.applied)
                 for changes in played.events.values():

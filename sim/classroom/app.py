@@ -36,7 +36,7 @@ def _status(seen: dict, left: float | None) -> str:
         return "The game is over: the market reached the end of the scenario."
     clock = "" if left is None else (" · time is up" if left == 0 else f" · {int(left) // 60}:{int(left) % 60:02d} left")
     paused = " · PAUSED by the teacher" if seen["paused"] else ""
-    weeks = "a quarter" if seen["weeks_per_round"] == 13 else f"{seen['weeks_per_round']} weeks"
+    weeks = {13: "a quarter", 52: "a year"}.get(seen["weeks_per_round"], f"{seen['weeks_per_round']} weeks")
     return f"Round {seen['round']}: decide for {weeks} from {seen['next_week']}{clock}{paused}"
 
 
@@ -206,10 +206,10 @@ def Page():
     solara.use_thread(watch, dependencies=[], intrusive_cancel=False)
     solara.Style(DASHBOARD_CSS + CSS)
     solara.Title("retailsim classroom")
+    solara.use_memo(lambda: None, dependencies=[version.value])  # read, so that a new version redraws this session
     if not teacher and me.value is None:
         Join(lambda name, firm: me.set(name))
         return
-    solara.use_memo(lambda: None, dependencies=[version.value])  # read, so that a new version redraws this session
     seen = view(game, None if teacher else me.value)
     with game.lock:
         figures = charts(game.market, seen, game.before_start)

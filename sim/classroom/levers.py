@@ -96,7 +96,7 @@ def check_value(spec: dict[str, Any], value: object) -> float | int | bool:
         if number != int(number):
             raise GameError(f"{label}: expected a whole number, got {number:g}")
         return int(number)
-    return number
+    return round(number, 6)  # a slider's steps leave float noise (1.0900000000000003)
 
 
 def _excerpt(value: object) -> str:

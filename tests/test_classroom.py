@@ -191,6 +191,15 @@ def test_rewind_replays_the_recorded_rounds_exactly(played) -> None:
     game.submit("Blue", {"walmart.walmart_plus.fee_annual": 59.0})
     again = game.advance()
     assert again.results == before[0] and game.market.model.params == before[1]
+    game.rewind(1)  # the copy of the first round's market is untouched by the rounds played since
+    assert game.market.next_date() == game.start and game.rounds == []
+    assert game.market.model.params.amazon.prime.fee_annual == 139.0
+    for team, values in ({"Red": {"amazon.prime.fee_annual": 99.0}, "Blue": {"walmart.dark_stores.count": 40}}).items():
+        game.submit(team, values)
+    assert game.advance().results == first.results
+    game.inject("fraud_surge")
+    game.submit("Blue", {"walmart.walmart_plus.fee_annual": 59.0})
+    assert game.advance().results == before[0]
     with pytest.raises(GameError, match="^rewind to a round from 1 to 3$"):
         game.rewind(7)
     with pytest.raises(GameError, match="^rewind to a round from 1 to 3$"):
@@ -248,3 +257,36 @@ def test_the_history_exports_as_csv(played) -> None:
     assert ("kroger", "members_millions") not in metrics
     assert all(path in GAME_LEVERS[row["firm"]] for row in decisions if row["team"] != "teacher"
                for path in [row["lever"]])
+
+
+# -- the command's addresses and codes -------------------------------------------------------------------
+
+def test_the_printed_addresses_carry_the_codes_and_only_the_teachers_key_opens_the_controls() -> None:
+    from sim.classroom import state
+    from sim.classroom.serve import FORBIDDEN_PAGE, lines, settings
+    from sim.dashboard.serve import check
+
+    options = check(baseline(), "0.0.0.0", "8765", HOUSEHOLDS, "class-code-1")
+    game_settings = settings(options, join_code="abc123")
+    teacher, students = lines(options, game_settings, "teacher-key")
+    assert teacher.startswith("classroom: teacher page http://0.0.0.0:8765/?code=class-code-1&teacher=teacher-key")
+    assert students == "classroom: students open http://0.0.0.0:8765/?code=class-code-1 and join with code ABC123"
+    assert b"retailsim classroom" in FORBIDDEN_PAGE and b"access code" in FORBIDDEN_PAGE
+    assert check(baseline()).access_code is None, "loopback needs no access code"
+    assert len(settings(check(baseline(), shoppers=HOUSEHOLDS)).join_code) == 6
+    state.configure(None, "teacher-key", students)
+    assert state.is_teacher("teacher-key") and not state.is_teacher("teacher-kez")
+    assert not state.is_teacher(None) and not state.is_teacher(["teacher-key"])
+
+
+def test_the_game_ends_with_the_scenario() -> None:
+    game = new_game(start=dt.date(2030, 9, 30))
+    game.join("Red", "amazon", "ABC123")
+    game.submit("Red", {"amazon.prices.grocery": 1.0900000000000003})
+    assert game.pending["Red"]["amazon.prices.grocery"] == 1.09
+    assert game.advance().weeks == 13 and not game.finished
+    last = game.advance()  # the horizon's last week: a shorter round
+    assert game.finished and last.last == game.market.model.scenario.horizon.end and last.weeks == 1
+    for refused in (lambda: game.submit("Red", {"amazon.prime.fee_annual": 99.0}), game.advance):
+        with pytest.raises(GameError, match="^the game is over: the market has reached the end of the scenario$"):
+            refused()

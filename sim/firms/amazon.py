@@ -76,9 +76,7 @@ class Amazon(Firm):
         self._health(date, offer)
         self._whole_foods(date)
         self._satellites(date, offer)
-        self.ad_yield = p.ads.revenue_share_of_sales * (
-            1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
-        )
+        self.ad_yield = self.advertising_yield(date)
 
     def _talent_lottery(self, date: dt.date) -> None:
         """Once a year, draw whether key AI talent leaves (drawn every year, used only if it does)."""

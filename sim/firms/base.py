@@ -142,6 +142,14 @@ class Firm(mesa.Agent):
         """Share of store labour its programmes save this week."""
         return 0.0
 
+    def advertising_yield(self, date: dt.date) -> float:
+        """Advertising revenue per dollar its shoppers spend this week: the ``ads`` block's share, as far
+        as its growth has come, lifted by the ad-exchange deal once it is signed."""
+        ads = self.params.ads
+        growth = ads.growth.level(date) if ads.growth is not None else 1.0
+        deal = ads.dsp_uplift if ads.dsp_deal is not None and date >= ads.dsp_deal else 0.0
+        return ads.revenue_share_of_sales * growth * (1.0 + deal)
+
     def membership_revenue(self, sales: Sales) -> float:
         if self.membership is None:
             return 0.0

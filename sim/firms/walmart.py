@@ -94,9 +94,7 @@ class Walmart(Firm):
         # Shopping agents, Walmart's partners, change how the households using them weigh every channel.
         offer.agentic_share = p.agentic.adoption.level(date)
         offer.agent_price_focus = p.agentic.price_focus
-        self.ad_yield = p.ads.revenue_share_of_sales * (
-            1.0 + (p.ads.dsp_uplift if p.ads.dsp_deal is not None and date >= p.ads.dsp_deal else 0.0)
-        )
+        self.ad_yield = self.advertising_yield(date)
 
     def _fulfillment_network(self, date: dt.date, offer: Offer) -> None:
         p = self.params

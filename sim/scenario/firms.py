@@ -71,7 +71,7 @@ class AmazonDelivery(Strict):
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
     fulfillment_cost_per_order_usd: UsdPerOrder = Field(
-        27.1, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+        25.0, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
                           "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
                           "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
                           "global ratios give about $31, an upper bound (docs/accounts.md)")
@@ -113,7 +113,11 @@ class AmazonAI(Strict):
     """Automation (fulfillment, personalization, dynamic pricing) and its talent risk."""
 
     programme: Ramp = Ramp(start=dt.date(2023, 1, 1), years=4.0, target=1.0)
-    fulfillment_cost_reduction: Share = 0.20
+    fulfillment_cost_reduction: Share = Field(
+        0.05, description="Share of fulfilment and shipping cost automation saves at full roll-out: Morgan Stanley "
+                          "(Nowak, Oct 2025) expects $2-4B a year by 2027 with a tenth of orders in robotic "
+                          "warehouses, $4.9-6.1B at a quarter (the robotic sites cut fulfilment cost per order 20-40%, "
+                          "Shreveport 25%), 2-7% of the model's $89B a year of US fulfilment and shipping")
     personalization_value_usd_per_order: UsdPerOrder = Field(
         0.8, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
                          "recommendations; docs/levers.md bounds it by published recommendation lifts)")
@@ -168,6 +172,8 @@ class Advertising(Strict):
     revenue_share_of_sales: Share = Field(
         0.088, description="Advertising revenue per dollar shoppers spend at the firm: Amazon $56.2B on about $639B "
                            "of shopper spend in 2024 (docs/accounts.md); grows with shopping, not with visits alone")
+    growth: Ramp | None = Field(None, description="How far the share has come: revenue_share_of_sales x its level "
+                                "(none: the share throughout)")
     dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
     dsp_uplift: float = Field(0.025, ge=0, le=10, description="Rise of ad yield after the deal (0.025 = +2.5%): "
                               "a tenth more business for the demand-side platform, about a quarter of Amazon's "
@@ -217,7 +223,11 @@ class Amazon(Strict):
     marketplace: Marketplace = Marketplace()
     health: AmazonHealth = AmazonHealth()
     whole_foods: WholeFoods = WholeFoods()
-    ads: Advertising = Advertising()
+    ads: Advertising = Field(
+        Advertising(growth=Ramp(start=dt.date(2020, 7, 1), years=4.0, initial=0.5, target=1.0)),
+        description="Amazon's advertising grew from about 5.5% of shopper spend in 2021 to 8.8% in 2024 ($31.2B to "
+                    "$56.2B against derived spend of $572B and $639B; docs/accounts.md): half the 2024 share in "
+                    "mid-2020, rising linearly to all of it by mid-2024, then held")
     satellite: Satellite = Satellite()
     accounts: Accounts = Field(Accounts(
         goods_cost_index=1.10, overhead_per_year_usd=47e9, content_cost_per_member_year_usd=64.0),

@@ -28,7 +28,7 @@ def classroom():
     chromium()
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--shoppers", "1000", "--port", str(port),
-                                "--join-code", JOIN_CODE, "--teams-per-firm", "1"],
+                                "--join-code", JOIN_CODE, "--teams-per-firm", "1", "--minutes", "30"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -127,6 +127,10 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
             shows(page, f"Team {team} · {firm}")
         shows(teacher, JOIN_CODE)
         shows(teacher, "Teams: 0 of 3 submitted")
+        # The round's timer (--minutes 30) counts down on every page.
+        clock = red.locator(".classroom-status").inner_text()
+        assert clock.startswith("Round 1: decide for a quarter from 2025-01-06 · 2") and clock.endswith(" left")
+        wait_until(lambda: red.locator(".classroom-status").inner_text() != clock, 10, "the clock ticking")
         # A second team for Amazon is refused: the teacher allowed one team a firm.
         stranger.get_by_label("Team name").fill("Purple")
         stranger.get_by_label("Join code (from your teacher)").fill(JOIN_CODE)

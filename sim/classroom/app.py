@@ -44,15 +44,17 @@ def _status(seen: dict, left: float | None) -> str:
 def Status(seen: dict):
     """The round, the time left (ticking each second on a timer) and whether the game is paused."""
     game = state.GAME
-    left = solara.use_reactive(game.time_left())
+    # A counter, not the time: use_reactive(x) follows x when x changes, so a value read at each
+    # render would set itself and render again without end.
+    seconds = solara.use_reactive(0)
 
     def tick(cancel) -> None:
         while game.time_left() is not None and not cancel.wait(1.0):
-            left.set(game.time_left())
+            seconds.set(seconds.value + 1)
 
     solara.use_thread(tick, dependencies=[seen["version"]], intrusive_cancel=False)
-    solara.Div(children=[_status(seen, game.time_left() if left.value is not None else None)],
-               classes=["classroom-status"])
+    solara.use_memo(lambda: None, dependencies=[seconds.value])  # read: each tick redraws this line
+    solara.Div(children=[_status(seen, game.time_left())], classes=["classroom-status"])
 
 
 @solara.component
@@ -194,7 +196,7 @@ def Page():
     key = parse_qs(router.search or "").get("teacher", [None])[0]
     teacher = state.is_teacher(key)
     me = solara.use_reactive(None)  # this session's team, once joined
-    version = solara.use_reactive(game.version)
+    version = solara.use_reactive(0)  # the game's version this session has seen (set by ``watch``)
     widths = solara.use_reactive([])
 
     def watch(cancel) -> None:  # redraw when the game changes (any session's action)

@@ -188,6 +188,13 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
         advance(teacher, [red, blue, green], 3)
         assert league(teacher) == played
 
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in (("teacher", teacher), ("team", red)):
+            page.evaluate("window.scrollTo(0, 0)")
+            try:
+                whole(page)
+            finally:
+                page.screenshot(path=str(ARTIFACTS / f"classroom_{name}_1366x768.png"))
         # The history, downloaded as the teacher would.
         with teacher.expect_download() as download:
             teacher.get_by_role("button", name="Decisions (CSV)").click()
@@ -196,12 +203,5 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
             next(row for row in rows if row["team"] == "Red" and row["lever"] == "amazon.prime.fee_annual").items()
         assert any(row["team"] == "teacher" and row["value"] == "fraud_surge" for row in rows)
 
-        ARTIFACTS.mkdir(exist_ok=True)
-        for name, page in (("teacher", teacher), ("team", red)):
-            page.evaluate("window.scrollTo(0, 0)")
-            try:
-                whole(page)
-            finally:
-                page.screenshot(path=str(ARTIFACTS / f"classroom_{name}_1366x768.png"))
         for page in (teacher, red, blue, green, stranger):
             assert page.errors == []

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import OneLineParser, job_options, parse_assignment, period, positive, scenario_options
+from .cli_args import OneLineParser, draw_options, job_options, parse_assignment, period, positive, scenario_options
+from .cli_classroom import add_classroom_command
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
 from .limits import check_workload
@@ -62,12 +63,16 @@ class Progress:
             self.bar.close()
 
 
-def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool) -> list[Result]:
-    """Every scenario at every seed, with one progress bar."""
-    from .experiments import run_replicates
+def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any = None) -> list[Result]:
+    """Every scenario at every seed (of every parameter draw in ``plan``), with one progress bar."""
+    from .experiments.replicates import run_draws, run_replicates
 
-    progress = Progress(scenarios, len(seeds), quiet)
+    if plan is not None and not quiet:
+        print(plan.count(len(seeds)), file=sys.stderr)
+    progress = Progress(scenarios, len(seeds) * (1 if plan is None else len(set(plan.particles))), quiet)
     try:
+        if plan is not None:
+            return run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe, progress=progress.step)
         return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step)
     finally:
         progress.close()
@@ -133,7 +138,7 @@ def command_compare(args: argparse.Namespace) -> int:
     from .run import resolve
 
     from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_names, check_period, comparison_manifest,
-                             comparison_name, differences, format_differences, write_differences,
+                             comparison_name, differences, format_differences, plan_draws, write_differences,
                              yearly_differences)
 
     overrides = _overrides(args)
@@ -142,17 +147,19 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
-    check_workload(scenarios, args.replicates)
+    check_workload(scenarios, args.replicates * (args.parameter_draws or 1))
     check_period(args.period, scenarios, "--period")
+    root = scenarios[0].seed if args.seed is None else args.seed
+    plan = args.parameter_draws and plan_draws(files, overrides, scenarios, args.parameter_draws, args.posterior, root)
     replaces = prepare_results_folder(out)
-    seeds = replicate_seeds(scenarios[0].seed if args.seed is None else args.seed, args.replicates)
-    results = run_all(scenarios, seeds, args.quiet)
+    seeds = replicate_seeds(root, args.replicates)
+    results = run_all(scenarios, seeds, args.quiet, plan)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
     table, by_year = differences(results, args.period), yearly_differences(results)
     when = "at the end of the horizon" if args.period is None else "over {}-{}".format(*args.period)
     print("\n".join(format_differences(table, when)))
-    save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period),
+    save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period, plan and plan.manifest()),
                  add=lambda folder: [write_differences(table, folder / DIFFERENCES),
                                      write_differences(by_year, folder / DIFFERENCES_BY_YEAR)])
     print(f"differences: {out / DIFFERENCES} (year by year: {out / DIFFERENCES_BY_YEAR})")
@@ -181,7 +188,8 @@ def command_report(args: argparse.Namespace) -> int:
 def command_sweep(args: argparse.Namespace) -> int:
     from .experiments.sweep import run_sweep
 
-    result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet)
+    result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
+                       parameter_draws=args.parameter_draws, posterior=args.posterior)
     runs = len(result.runs)
     print(f"{runs} runs, {result.failures} failed; sensitivity: {len(result.sensitivity)} indices")
     for note in result.notes:
@@ -281,6 +289,7 @@ def add_run_commands(commands) -> None:
     comparer.add_argument("--period", type=period, metavar="YEARS", help="differences over calendar years, e.g. "
                           "2026-2030 (shares: the mean; profit: the total), not at the end of the horizon")
     scenario_options(comparer)
+    draw_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
 
 
@@ -289,6 +298,7 @@ def add_job_commands(commands) -> None:
     sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
     sweeper.add_argument("file", type=Path, help="sweep YAML file")
     job_options(sweeper, "output folder (default: reports/sweeps/<sweep name>/)")
+    draw_options(sweeper)
     sweeper.set_defaults(handler=command_sweep)
 
     checker = commands.add_parser("targets", help="how well a scenario reproduces the calibration targets")
@@ -360,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(commands)
     add_job_commands(commands)
     add_discover_command(commands)
+    add_classroom_command(commands)
     add_game_command(commands)
     add_other_commands(commands)
     return parser

@@ -30,7 +30,6 @@ from ..streams import Streams
 POSTERIOR = "posterior.csv"  # beside calibrated.yaml
 WEIGHT = "weight"
 MAX_PARAMETER_DRAWS = MAX_REPLICATES  # the runs (draws x replicates x scenarios) are bounded by sim.limits
-DRAW = "parameter_draw"  # the manifest key of a run's draw number
 HOW = "retailsim calibrate --method abc writes it beside calibrated.yaml"
 FILE_KEYS = ("extends", "calibration", "events", "name", "description", "seed")  # not parameter values
 

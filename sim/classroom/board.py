@@ -58,7 +58,7 @@ def _market_line(seen: dict[str, Any]) -> str:
     events = seen["rounds"][-1]["events"] if seen["rounds"] else []
     news = f" Events this round: {', '.join(events)}." if events else ""
     return (f"Consumer welfare ${market['consumer_surplus_usd']:,.2f} a household a week; households with both "
-            f"memberships {market['both_memberships']:.1%}. *Profit is the model's stylised accounts.{news}")
+            f"memberships {market['both_memberships']:.1%}. *Profit is on accounts fitted to the filings' margins (docs/accounts.md).{news}")
 
 
 @solara.component

@@ -39,12 +39,12 @@ def membership_chart(market, since) -> Chart:
 
 
 def profit_chart(seen: dict[str, Any]) -> Chart:
-    """Operating profit by round, $bn a year (stylised accounts), the quarter before the game first."""
+    """Operating profit by round, $bn a year (accounts fitted to the filings), the quarter before the game first."""
     labels = ["before"] + [f"R{r['number']}" for r in seen["rounds"]]
     results = [seen["before"]] + [r["results"] for r in seen["rounds"]]
     bars = [{"type": "bar", "name": FIRM_NAMES[f], "x": labels, "marker": {"color": FIRM_COLOURS[f]},
              "y": [round(r["firms"][f]["operating_profit_usd_bn"], 3) for r in results]} for f in TEAM_FIRMS]
-    return {"data": bars, "layout": _layout("Operating profit by round (stylised)", "$bn a year", barmode="group")}
+    return {"data": bars, "layout": _layout("Operating profit by round", "$bn a year", barmode="group")}
 
 
 def welfare_chart(market, since) -> Chart:

@@ -86,7 +86,7 @@ class ClassroomMarket:
 
     def results(self, weeks: int) -> dict[str, Any]:
         """The last ``weeks`` weeks in brief: per firm its share of spend, members (millions),
-        revenue and operating profit ($bn a year, the model's stylised accounts) and margin; for
+        revenue and operating profit ($bn a year, accounts fitted to the filings) and margin; for
         the market, consumer welfare ($ a household a week) and the memberships' shares."""
         recorder, households = self.model.collector.recorder, self.model.params.population.us_households
 

@@ -4,12 +4,11 @@ Charts reuse the report's colours and the report's tile map; they read only the 
 so a step costs milliseconds, not a results table. They set no width: each fills its grid cell
 (``app.py``), so the newest weeks, the legends and the map's East Coast stay in view at 1280 px.
 
-Operating profit is shown as a change, not a level: the model's profit levels are several times
-the firms' filings (its accounts are stylised; issue 15), so a level on the screen would read as a
-fact it is not. The change since the run's first quarter answers what the lessons ask (did a lever
-raise or lower a firm's profit, and roughly by how much against the other firm), and is marked
-stylised because it carries the same accounts. It compares 13-week averages (the latest against the
-run's first): one week's profit swings by billions of dollars a year.
+Operating profit is shown as its latest 13-week level and its change since the run's first quarter:
+the level is on accounts fitted to the firms' filed margins (docs/accounts.md), and the change
+answers what the lessons ask (did a lever raise or lower a firm's profit, and by how much against
+the other firm). Both are 13-week averages, annualised: one week's profit swings by billions of
+dollars a year.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ def monitors(model) -> dict[str, str]:
     for segment in SEGMENTS:
         values[SEGMENT_NAMES[segment]] = f"{recorder.series('membership_share', segment=segment)[1][-1]:.1%}"
     for firm in ("amazon", "walmart"):
-        values[f"{FIRM_NAMES[firm]} profit change (stylised)"] = profit_change(recorder, firm)
+        values[f"{FIRM_NAMES[firm]} operating profit"] = profit_change(recorder, firm)
     return values
 
 
@@ -46,12 +45,13 @@ PROFIT_WEEKS = 13  # a quarter: one week's profit swings by several billion doll
 
 
 def profit_change(recorder, firm: str) -> str:
-    """Operating profit of the latest 13 weeks less the run's first 13, annualised, in words."""
+    """Operating profit of the latest 13 weeks, annualised, and its change from the run's first 13, in words."""
     dates, profit = recorder.series("operating_profit", firm=firm)
     if len(profit) < 2 * PROFIT_WEEKS:
         return f"shown after {2 * PROFIT_WEEKS} weeks"
-    change = (profit[-PROFIT_WEEKS:].mean() - profit[:PROFIT_WEEKS].mean()) * 52 / 1e9
-    return f"{change:+,.1f} $bn/yr since {dates[0].year} Q{(dates[0].month - 1) // 3 + 1}"
+    level = profit[-PROFIT_WEEKS:].mean() * 52 / 1e9
+    change = level - profit[:PROFIT_WEEKS].mean() * 52 / 1e9
+    return f"{level:,.1f} $bn/yr ({change:+,.1f} since {dates[0].year} Q{(dates[0].month - 1) // 3 + 1})"
 
 
 CHART_HEIGHT = 280  # two rows of charts under the monitors and the lesson fit a 768-pixel-high screen

@@ -74,14 +74,17 @@ def join(page, team: str, firm: str, code: str = JOIN_CODE) -> None:
 
 
 def move(page, lever: str, key: str, times: int, expect: str) -> None:
-    """Press ``key`` ``times`` times on ``lever``'s slider (the n-th lever of the page), until the
-    page shows ``expect`` beside its name."""
+    """Press ``key`` ``times`` times on ``lever``'s slider (the n-th lever of the page), one press at a
+    time (each waits for the page to show the new value: a press sent before the server's answer
+    to the last could be undone by it), until the page shows ``expect`` beside its name."""
     labels = page.locator(".classroom-lever").all_inner_texts()
     index = next(i for i, label in enumerate(labels) if label.startswith(lever + ":"))
-    slider = page.locator(".retailsim-side [role=slider]").nth(index)
+    label, slider = page.locator(".classroom-lever").nth(index), page.locator(".retailsim-side [role=slider]").nth(index)
     slider.focus()
     for _ in range(times):
+        before = label.inner_text()
         slider.press(key)
+        wait_until(lambda: label.inner_text() != before, 15, f"{lever} moving")
     shows(page, f"{lever}: {expect}", 15)
 
 

@@ -80,8 +80,9 @@ def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any 
 
 def write_report(results: list[Result], folder: Path, period: tuple[int, int] | None = None) -> Path:
     from .report import build_report
+    from .rivals import read_answers
 
-    return build_report(results, period).write(folder / REPORT)
+    return build_report(results, period, read_answers(folder)).write(folder / REPORT)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -109,7 +110,7 @@ def save_results(results: list[Result], out: Path, replaces: str | None, report:
     from .results import RESULT_KINDS, save_set
 
     period = tuple(extra["period"]) if extra and "period" in extra else None
-    writers = ([lambda folder: write_report(results, folder, period)] if report else []) + ([add] if add else [])
+    writers = ([add] if add else []) + ([lambda folder: write_report(results, folder, period)] if report else [])
     save_set(results, out, extra, add=lambda folder: [write(folder) for write in writers])
     if replaces in RESULT_KINDS:
         print(f"replaced: the earlier results in {out}")
@@ -137,6 +138,7 @@ def command_compare(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
+    from .rivals import rivals_answer
     from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_names, check_period, comparison_manifest,
                              comparison_name, differences, format_differences, plan_draws, write_differences,
                              yearly_differences)
@@ -159,8 +161,9 @@ def command_compare(args: argparse.Namespace) -> int:
     table, by_year = differences(results, args.period), yearly_differences(results)
     when = "at the end of the horizon" if args.period is None else "over {}-{}".format(*args.period)
     print("\n".join(format_differences(table, when)))
+    answered = args.rivals_answer and rivals_answer(scenarios, seeds, results, table, args, run_all)
     save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period, plan and plan.manifest()),
-                 add=lambda folder: [write_differences(table, folder / DIFFERENCES),
+                 add=lambda folder: [write_differences(table, folder / DIFFERENCES), answered and answered(folder),
                                      write_differences(by_year, folder / DIFFERENCES_BY_YEAR)])
     print(f"differences: {out / DIFFERENCES} (year by year: {out / DIFFERENCES_BY_YEAR})")
     return 0
@@ -288,6 +291,8 @@ def add_run_commands(commands) -> None:
     comparer.add_argument("--out", type=Path, help="output folder (default: reports/<baseline>_vs_<what-if>/)")
     comparer.add_argument("--period", type=period, metavar="YEARS", help="differences over calendar years, e.g. "
                           "2026-2030 (shares: the mean; profit: the total), not at the end of the horizon")
+    comparer.add_argument("--rivals-answer", action="store_true", help="also run every scenario with strategic "
+                          "prices and say what each firm answers (answers.csv, docs/strategy.md)")
     scenario_options(comparer)
     draw_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)

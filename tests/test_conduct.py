@@ -149,3 +149,42 @@ def test_a_report_of_strategic_runs_says_prices_are_answers() -> None:
     said = notes(Ensemble([sim.run(fixed, seed=1), sim.run(scenario, seed=1)]))
     strategic = [note for note in said if "prices are strategic" in note]
     assert len(strategic) == 1 and strategic[0].startswith("answers:") and "grocery and discretionary" in strategic[0]
+
+
+def test_compare_with_the_rivals_answer_says_what_each_firm_answers(tmp_path, capsys) -> None:
+    """The what-if runs again with strategic prices, against a strategic baseline on the same seeds:
+    answers.csv holds every measure without and with the answer and each firm's price answer; the
+    report has the section, and rebuilding the report keeps it."""
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\npopulation: {shoppers: 400}\n"
+                    "horizon: {start: 2021-01-04, end: 2021-12-27, warmup_weeks: 2}\n", encoding="utf-8")
+    cut = tmp_path / "cut.yaml"
+    cut.write_text("name: cut\nextends: base.yaml\nevents:\n"
+                   "  - {date: 2021-04, set: {walmart.prices.grocery: 0.9}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["compare", str(base), str(cut), "--replicates", "2", "--rivals-answer", "--out", str(out),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "cut against base, with the rivals' answer (strategic prices): Amazon" in printed
+    table = pd.read_csv(out / "answers.csv")
+    assert list(table.columns) == ["measure", "unit", "scenario", "without", "with", "answer"]
+    prices = table[table["unit"] == "% against the baseline"].set_index("measure")
+    assert len(prices) == 12 and prices.loc["Walmart grocery prices", "without"] < -5.0  # its own cut, 39 of 52 weeks
+    assert prices.loc["Other grocers grocery prices", "answer"] < 0  # the nearest rivals answer with a cut
+    assert (table["answer"] - (table["with"] - table["without"])).abs().max() < 1e-3  # six digits in the file
+    assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
+    assert main(["report", str(out)]) == 0
+    assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_rivals_answer_needs_a_conduct_to_change(tmp_path, capsys) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\nconduct: strategic\npopulation: {shoppers: 300}\n"
+                    "horizon: {start: 2021-01-04, end: 2021-03-29, warmup_weeks: 2}\n", encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text("name: other\nextends: base.yaml\n", encoding="utf-8")
+    assert main(["compare", str(base), str(other), "--replicates", "1", "--rivals-answer", "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "already has strategic conduct" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

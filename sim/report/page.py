@@ -12,7 +12,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from ..results import Result, replace_atomically
-from . import economics, notes, tables, tilemap, timecharts
+from . import economics, notes, rivals, tables, tilemap, timecharts
 from .ensemble import Ensemble
 from .plain import Figure, as_figure, encoded
 
@@ -90,9 +90,10 @@ class Report:
         return path
 
 
-def build_report(results: list[Result], period: tuple[int, int] | None = None) -> Report:
+def build_report(results: list[Result], period: tuple[int, int] | None = None, answers=None) -> Report:
     """The report for finished runs: one scenario, or a baseline (the first) and what-ifs; a
-    comparison's differences at the end of the horizon, or over the calendar years ``period``."""
+    comparison's differences at the end of the horizon, or over the calendar years ``period``; with
+    ``answers`` (``sim.rivals``), a section on what the rivals answer."""
     ensemble = Ensemble(results)
     compare = len(ensemble.names) > 1
     k = ensemble.replicates
@@ -112,6 +113,8 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None) -
                         + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
                            if compare else ""),
                         html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
+    if answers is not None and compare:
+        sections.append(rivals.answers_section(answers, ensemble.baseline))
     events = timecharts.events_key(ensemble)
     marks = ("Numbered dotted verticals mark the scenarios' events (listed above the charts; hover a number for its label). "
              if events else "")
@@ -166,3 +169,4 @@ def _differences_section(ensemble: Ensemble, period: tuple[int, int] | None, ban
               f"chart, the baseline solid){own_band}. A what-if's line lies on the baseline's where their "
               f"difference is under a line's width: read it in \"What the what-ifs change\". {marks}")
     return section, levels
+

@@ -19,7 +19,7 @@ from sim.model.memberships import (adoption_probability, churn_probability, deci
 from sim.model.population import Households
 from sim.model.tally import cell_base, tally
 from sim.scenario import Scenario, apply_changes
-from sim.vocabulary import (AMAZON, DISCRETIONARY, GROCERY, HEALTH, KROGER, N_CHANNELS, RIVALS, WALMART_ONLINE,
+from sim.vocabulary import (AMAZON, DISCRETIONARY, GROCERY, HEALTH, KROGER, N_CATEGORIES, N_CHANNELS, RIVALS, WALMART_ONLINE,
                             WALMART_STORE, Offer)
 
 # Travel 25 mph, $0.30 a mile, 15 minutes in the store; trip shares .6/.3/.1; waits $3/$1.5/$3 a day
@@ -70,7 +70,7 @@ def firms(scenario: Scenario | None = None, n_zones: int = 1) -> tuple:
     for kind in FIRM_TYPES:
         firm = object.__new__(kind)
         firm.model = SimpleNamespace(params=scenario or Scenario())
-        firm.price_multiplier = 1.0
+        firm.price_multiplier, firm.strategic_multiplier = 1.0, np.ones(N_CATEGORIES)
         made.append(firm)
     amazon, walmart, kroger, _rivals = made
     zeros, ones = np.zeros(n_zones), np.ones(n_zones)

@@ -183,12 +183,18 @@ def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None)
         cells = []
         for name in what_ifs:
             row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
-            interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
-            significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
-            cells.append(f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>')
+            cells.append(_mean_cell(row)[0])
         body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="differences-table"><tr><th></th>{head}</tr>{"".join(body)}</table>'
+
+
+def _mean_cell(row: dict) -> tuple[str, bool]:
+    """A difference's cell (mean and its 90% interval over seeds, bold where it excludes zero), and
+    whether it does."""
+    interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
+    significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
+    return f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>', significant
 
 
 def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
@@ -204,11 +210,9 @@ def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
         cells = []
         for name in what_ifs:
             row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
-            interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
-            significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
+            cell, significant = _mean_cell(row)
             robust = significant and (row["parameter_low"] > 0 if row["low"] > 0 else row["parameter_high"] < 0)
-            cells.append(f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>'
-                         f'<td class="{"sig" if robust else ""}">{_number(row["parameter_low"], 2)} to '
+            cells.append(f'{cell}<td class="{"sig" if robust else ""}">{_number(row["parameter_low"], 2)} to '
                          f'{_number(row["parameter_high"], 2)}</td>')
         body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")

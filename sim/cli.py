@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import OneLineParser, draw_options, job_options, parse_assignment, period, positive, scenario_options
+from .cli_args import (OneLineParser, draw_options, job_options, parse_assignment, period, positive,
+                       scenario_options, server_options)
 from .cli_classroom import add_classroom_command
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
@@ -138,7 +139,7 @@ def command_compare(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
-    from .rivals import rivals_answer
+    from .rivals import check_rivals_answer, rivals_answer
     from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_names, check_period, comparison_manifest,
                              comparison_name, differences, format_differences, plan_draws, write_differences,
                              yearly_differences)
@@ -151,6 +152,8 @@ def command_compare(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates * (args.parameter_draws or 1))
     check_period(args.period, scenarios, "--period")
+    if args.rivals_answer:
+        check_rivals_answer(scenarios, args)
     root = scenarios[0].seed if args.seed is None else args.seed
     plan = args.parameter_draws and plan_draws(files, overrides, scenarios, args.parameter_draws, args.posterior, root)
     replaces = prepare_results_folder(out)
@@ -337,12 +340,7 @@ def add_other_commands(commands) -> None:
     dashboard = commands.add_parser("dashboard", help="serve the live classroom dashboard in the browser")
     dashboard.add_argument("scenario", type=scenario_file, nargs="?",
                            help="scenario file or shipped name (default: the shipped baseline)")
-    dashboard.add_argument("--port", default="8765", metavar="N", help="port to listen on, 1-65535 (default 8765)")
-    dashboard.add_argument("--host", default="127.0.0.1", metavar="IP",
-                           help="address to listen on (default 127.0.0.1: this machine only; any other needs an access code)")
-    dashboard.add_argument("--access-code", metavar="CODE",
-                           help="code a browser must present (8-64 letters, digits, - or _; default: a random one "
-                                "when --host is not 127.0.0.1)")
+    server_options(dashboard)
     dashboard.add_argument("--shoppers", type=positive, help="households in the dashboard's model (default 2000)")
     dashboard.set_defaults(handler=command_dashboard)
 

@@ -98,3 +98,13 @@ def draw_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--posterior", type=Path, metavar="FILE",
                          help="posterior CSV for --parameter-draws (default: posterior.csv beside the baseline's "
                               "calibrated.yaml, written by retailsim calibrate --method abc)")
+
+
+def server_options(command: argparse.ArgumentParser) -> None:
+    """The options of the commands that serve pages (dashboard, classroom): where to listen, and the code."""
+    command.add_argument("--port", default="8765", metavar="N", help="port to listen on, 1-65535 (default 8765)")
+    command.add_argument("--host", default="127.0.0.1", metavar="IP",
+                         help="address to listen on (default 127.0.0.1: this machine only; any other needs an access code)")
+    command.add_argument("--access-code", metavar="CODE",
+                         help="code a browser must present (8-64 letters, digits, - or _; default: a random one when "
+                              "--host is not 127.0.0.1)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cli_args import positive
+from .cli_args import positive, server_options
 from .shipped import scenario_file
 
 
@@ -43,11 +43,6 @@ def add_classroom_command(commands) -> None:
                       help="a round's timer: decisions close when it ends (default 0: no timer)")
     game.add_argument("--join-code", metavar="CODE", help="the code teams type to join, 4-12 letters or digits "
                                                           "(default: a random one of 6)")
-    game.add_argument("--port", default="8765", metavar="N", help="port to listen on, 1-65535 (default 8765)")
-    game.add_argument("--host", default="127.0.0.1", metavar="IP",
-                      help="address to listen on (default 127.0.0.1: this machine only; any other needs an access code)")
-    game.add_argument("--access-code", metavar="CODE",
-                      help="code a browser must present (8-64 letters, digits, - or _; default: a random one when "
-                           "--host is not 127.0.0.1)")
+    server_options(game)
     game.add_argument("--shoppers", type=positive, help="households in the shared market (default 5000)")
     game.set_defaults(handler=command_classroom)

@@ -22,7 +22,6 @@ from .results import Result
 from .vocabulary import CATEGORIES, FIRMS
 
 ANSWERS = "answers.csv"
-ANSWERED = "with_rivals_answer"  # the subfolder holding the strategic comparison
 
 
 def strategic(scenario):
@@ -39,13 +38,9 @@ def price_changes(results: list[Result], period: tuple[int, int] | None) -> pd.D
     rows = []
     for firm in FIRMS:
         for category in CATEGORIES:
-            frame = ensemble.wide("price_index", firm=firm, category=category)
-            if period is not None:
-                years = pd.DatetimeIndex(frame.index).year
-                frame = frame.loc[(years >= period[0]) & (years <= period[1])]
-            else:
-                frame = frame.iloc[-52:]
-            level = frame.mean().unstack(level=1)  # scenario x seed
+            # scenario x seed; over the last 52 weeks a sum, whose ratios are the means'
+            level = (ensemble.over("price_index", period, firm=firm, category=category) if period is not None
+                     else ensemble.at_end("price_index", last_year_sum=True, firm=firm, category=category))
             for name in ensemble.names[1:]:
                 change = (level.loc[name] / level.loc[ensemble.baseline] - 1.0).mean() * 100.0
                 rows.append({"scenario": name, "firm": firm, "category": category, "price_change_pct": change})
@@ -69,16 +64,20 @@ def answers(without: pd.DataFrame, with_answer: pd.DataFrame, prices_without: pd
     return table[keys + ["without", "with", "answer"]]
 
 
+def check_rivals_answer(scenarios: list, args: Any) -> None:
+    """``--rivals-answer`` needs a conduct to change, and no parameter draws: one line, before any run."""
+    if getattr(args, "parameter_draws", None):
+        raise UserError("--rivals-answer: not with --parameter-draws yet (run them as two comparisons)")
+    if all(scenario.conduct == "strategic" for scenario in scenarios):
+        raise UserError("--rivals-answer: every scenario already has strategic conduct; compare them as they are")
+
+
 def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], without: pd.DataFrame, args: Any,
                   run_all: Callable) -> Callable[[Path], Path]:
     """Run ``scenarios`` again with strategic prices on the same ``seeds``, print the answers in words,
     and return the writer of ``answers.csv`` (for the results folder)."""
     from .comparison import differences
 
-    if getattr(args, "parameter_draws", None):
-        raise UserError("--rivals-answer: not with --parameter-draws yet (run them as two comparisons)")
-    if all(scenario.conduct == "strategic" for scenario in scenarios):
-        raise UserError("--rivals-answer: every scenario already has strategic conduct; compare them as they are")
     answered = run_all([strategic(scenario) for scenario in scenarios], seeds, args.quiet)
     table = answers(without, differences(answered, args.period), price_changes(results, args.period),
                     price_changes(answered, args.period))

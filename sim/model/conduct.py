@@ -96,11 +96,12 @@ class PriceConduct:
                                    for name, slope in slopes.items()}
             return
         for firm in self.firms:
-            self.move(firm, *slopes[firm.name])
+            self.move(firm, *self.objective_slopes(firm, slopes[firm.name]))
 
-    def objective_slopes(self, firm) -> tuple[np.ndarray, np.ndarray]:
-        """The first and second derivatives of the firm's objective in its multipliers, per category."""
-        profit_slope, profit_curve, goods_slope, goods_curve = self.slopes(firm, expected_sales(self.model))
+    def objective_slopes(self, firm, slopes=None) -> tuple[np.ndarray, np.ndarray]:
+        """The first and second derivatives of the firm's objective (profit + value x goods) in its
+        multipliers, per category; from ``slopes`` (of :meth:`slopes`) if given."""
+        profit_slope, profit_curve, goods_slope, goods_curve = slopes or self.slopes(firm, expected_sales(self.model))
         value = self.customer_value.get(firm.name, 0.0)
         return profit_slope + value * goods_slope, profit_curve + value * goods_curve
 
@@ -119,13 +120,10 @@ class PriceConduct:
         curve = [(f[step] - 2 * f[0.0] + f[-step]) / step**2 for f in (profit, goods)]
         return slope[0], curve[0], slope[1], curve[1]
 
-    def move(self, firm, profit_slope, profit_curve, goods_slope, goods_curve) -> None:
-        """One Newton step on profit + value x goods, at most ``max_step``, in each category the firm
-        prices where the objective has a maximum to step to (it holds its price where it has none)."""
+    def move(self, firm, slope: np.ndarray, curve: np.ndarray) -> None:
+        """One Newton step on the objective, at most ``max_step``, in each category the firm prices
+        where the objective has a maximum to step to (it holds its price where it has none)."""
         s = self.settings
-        value = self.customer_value[firm.name]
-        slope = profit_slope + value * goods_slope
-        curve = profit_curve + value * goods_curve
         moving = (curve < 0) & self.categories  # a maximum to step towards, in a category the firm prices
         newton = np.where(moving, -slope / np.where(moving, curve, -1.0), 0.0)
         change = np.clip(newton, -s.max_step, s.max_step)  # derivatives are in relative changes
@@ -141,10 +139,15 @@ class PriceConduct:
 
     def apply(self, firm, multiplier: np.ndarray) -> None:
         """Set the firm's multipliers and this week's offer to match (next week's ``prepare`` reads them)."""
-        ratio = multiplier / firm.strategic_multiplier
-        for channel in firm.channels:
-            self.model.offer.price[channel] *= ratio
+        rescale(self.model.offer, firm, multiplier)
         firm.strategic_multiplier = np.asarray(multiplier, dtype=float)
+
+
+def rescale(offer, firm, multiplier: np.ndarray) -> None:
+    """The firm's offer prices as they would be at ``multiplier`` instead of its current multipliers."""
+    ratio = multiplier / firm.strategic_multiplier
+    for channel in firm.channels:
+        offer.price[channel] *= ratio
 
 
 class _Scaled:
@@ -155,9 +158,7 @@ class _Scaled:
 
     def __enter__(self) -> None:
         self.saved = {channel: self.offer.price[channel].copy() for channel in self.firm.channels}
-        ratio = self.multiplier / self.firm.strategic_multiplier
-        for channel in self.firm.channels:
-            self.offer.price[channel] *= ratio
+        rescale(self.offer, self.firm, self.multiplier)
 
     def __exit__(self, *_exc) -> None:
         for channel, prices in self.saved.items():

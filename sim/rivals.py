@@ -5,7 +5,9 @@ The same comparison runs twice on the same seeds: as the scenarios say (their ow
 its prices as best responses, ``docs/strategy.md``). Each what-if is compared with the baseline of
 its own conduct, so the strategic baseline's own drift cancels. The answer is the difference of the
 two effects: what the rivals' price moves add to (or take from) the what-if's effect, and each
-firm's price change, which is its answer (less any change the what-if itself scripts).
+firm's price change, which is its answer (less any change the what-if itself scripts). The runs are
+paired by seed, so each seed has its own answer (its strategic effect less its fixed one); their 90%
+interval is the differences table's (:func:`sim.report.ensemble.mean_interval`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import Any, Callable
 import pandas as pd
 
 from .errors import UserError
+from .report.ensemble import mean_interval
 from .report.rivals import PRICES, sentences
 from .report.style import FIRM_NAMES
 from .results import Result
 from .vocabulary import CATEGORIES, FIRMS
 
 ANSWERS = "answers.csv"
+ANSWER_COLUMNS = ["without", "with", "answer", "answer_low", "answer_high", "answer_significant"]
 
 
 def strategic(scenario):
@@ -30,8 +34,8 @@ def strategic(scenario):
 
 
 def price_changes(results: list[Result], period: tuple[int, int] | None) -> pd.DataFrame:
-    """Each what-if's price index against the baseline's, in percent, by firm and category: mean over
-    seeds of the period's mean (or the last 52 weeks)."""
+    """Each what-if's price index against the baseline's, in percent, by firm, category and seed: the
+    period's mean (or the last 52 weeks') of the what-if's over the baseline's on the same seed."""
     from .report.ensemble import Ensemble
 
     ensemble = Ensemble(results)
@@ -42,26 +46,50 @@ def price_changes(results: list[Result], period: tuple[int, int] | None) -> pd.D
             level = (ensemble.over("price_index", period, firm=firm, category=category) if period is not None
                      else ensemble.at_end("price_index", last_year_sum=True, firm=firm, category=category))
             for name in ensemble.names[1:]:
-                change = (level.loc[name] / level.loc[ensemble.baseline] - 1.0).mean() * 100.0
-                rows.append({"scenario": name, "firm": firm, "category": category, "price_change_pct": change})
+                change = (level.loc[name] / level.loc[ensemble.baseline] - 1.0) * 100.0
+                rows += [{"scenario": name, "firm": firm, "category": category, "seed": seed,
+                          "price_change_pct": value} for seed, value in change.items()]
     return pd.DataFrame(rows)
 
 
-def answers(without: pd.DataFrame, with_answer: pd.DataFrame, prices_without: pd.DataFrame,
-            prices_with: pd.DataFrame) -> pd.DataFrame:
+def effects(results: list[Result], period: tuple[int, int] | None) -> pd.DataFrame:
+    """Each what-if's effect seed by seed on every row of the answers table (columns measure, unit,
+    scenario, seed, effect): the differences table of each seed's runs alone, whose ``mean`` is that
+    seed's paired difference (a term of the full table's mean), then each firm's price change."""
+    from .comparison import differences
+
+    keys = ["measure", "unit", "scenario", "seed"]
+    seeds = sorted({result.seed for result in results})
+    measures = pd.concat([differences([r for r in results if r.seed == seed], period).assign(seed=seed)
+                          for seed in seeds], ignore_index=True).rename(columns={"mean": "effect"})
+    prices = price_changes(results, period)
+    prices = pd.DataFrame({
+        "measure": [f"{FIRM_NAMES[f]} {c} prices" for f, c in zip(prices["firm"], prices["category"])],
+        "unit": PRICES, "scenario": prices["scenario"], "seed": prices["seed"], "effect": prices["price_change_pct"]})
+    return pd.concat([measures[keys + ["effect"]], prices], ignore_index=True)
+
+
+def answers(without: pd.DataFrame, with_answer: pd.DataFrame, effects_without: pd.DataFrame,
+            effects_with: pd.DataFrame) -> pd.DataFrame:
     """One table: the differences table's measures (``without`` the answer, ``with`` it, and the
-    ``answer``: with less without), then each firm's price change by category as measures of their own."""
+    ``answer``: with less without), then each firm's price change by category as measures of their own
+    (means over seeds of :func:`effects`). ``answer_low`` and ``answer_high`` are the 90% interval of
+    the answer over seeds, from each seed's answer (its strategic effect less its fixed one; empty with
+    one replicate), ``answer_significant`` whether it excludes zero."""
     keys = ["measure", "unit", "scenario"]
     merged = without[keys + ["mean"]].merge(with_answer[keys + ["mean"]], on=keys, suffixes=("_without", "_with"))
     merged = merged.rename(columns={"mean_without": "without", "mean_with": "with"})
-    prices = prices_without.merge(prices_with, on=["scenario", "firm", "category"], suffixes=("_without", "_with"))
-    prices = pd.DataFrame({
-        "measure": [f"{FIRM_NAMES[f]} {c} prices" for f, c in zip(prices["firm"], prices["category"])],
-        "unit": PRICES, "scenario": prices["scenario"],
-        "without": prices["price_change_pct_without"], "with": prices["price_change_pct_with"]})
+    paired = effects_without.merge(effects_with, on=keys + ["seed"], suffixes=("_without", "_with"))
+    prices = paired[paired["unit"] == PRICES].groupby(keys, sort=False)[["effect_without", "effect_with"]].mean()
+    prices = prices.reset_index().rename(columns={"effect_without": "without", "effect_with": "with"})
     table = pd.concat([merged, prices], ignore_index=True)
     table["answer"] = table["with"] - table["without"]
-    return table[keys + ["without", "with", "answer"]]
+    paired["answer"] = paired["effect_with"] - paired["effect_without"]
+    intervals = [(*key, *mean_interval(seeds["answer"].to_numpy())[1:])
+                 for key, seeds in paired.groupby(keys, sort=False)]
+    table = table.merge(pd.DataFrame(intervals, columns=keys + ["answer_low", "answer_high"]), on=keys, how="left")
+    table["answer_significant"] = (table["answer_low"] > 0) | (table["answer_high"] < 0)
+    return table[keys + ANSWER_COLUMNS]
 
 
 def check_rivals_answer(scenarios: list, args: Any) -> None:
@@ -79,8 +107,8 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
     from .comparison import differences
 
     answered = run_all([strategic(scenario) for scenario in scenarios], seeds, args.quiet)
-    table = answers(without, differences(answered, args.period), price_changes(results, args.period),
-                    price_changes(answered, args.period))
+    table = answers(without, differences(answered, args.period), effects(results, args.period),
+                    effects(answered, args.period))
     for line in sentences(table, scenarios[0].name):
         print(line)
 

@@ -3,6 +3,8 @@ demand), and fixed conduct exactly as before."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,15 +168,26 @@ def test_compare_with_the_rivals_answer_says_what_each_firm_answers(tmp_path, ca
                  "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "cut against base, with the rivals' answer (strategic prices): Amazon" in printed
+    assert "run noise" in printed  # each answer said with its interval over the 2 seeds
     table = pd.read_csv(out / "answers.csv")
-    assert list(table.columns) == ["measure", "unit", "scenario", "without", "with", "answer"]
+    columns = ["measure", "unit", "scenario", "without", "with", "answer", "answer_low", "answer_high",
+               "answer_significant"]
+    assert list(table.columns) == columns  # the first six as they were: columns are added, never renamed
+    assert table["answer_low"].notna().all()  # six digits in the file:
+    assert ((table["answer_low"] <= table["answer"] + 1e-4) & (table["answer"] <= table["answer_high"] + 1e-4)).all()
+    assert (table["answer_significant"] == ((table["answer_low"] > 0) | (table["answer_high"] < 0))).all()
     prices = table[table["unit"] == "% against the baseline"].set_index("measure")
     assert len(prices) == 12 and prices.loc["Walmart grocery prices", "without"] < -5.0  # its own cut, 39 of 52 weeks
     assert prices.loc["Other grocers grocery prices", "answer"] < 0  # the nearest rivals answer with a cut
     assert (table["answer"] - (table["with"] - table["without"])).abs().max() < 1e-3  # six digits in the file
     assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
     assert main(["report", str(out)]) == 0
-    assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
+    rebuilt = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="answers-table"' in rebuilt and "<th>its 90% interval</th>" in rebuilt
+    assert list(pd.read_csv(out / "answers.csv").columns) == columns
+    low, high = table.set_index("measure").loc["Other grocers grocery prices", ["answer_low", "answer_high"]]
+    cell = re.search(r"<td>Other grocers grocery prices</td>.*?<td[^>]*>([-+][\d.]+) to ([-+][\d.]+)</td></tr>", rebuilt)
+    assert cell is not None and [float(x) for x in cell.groups()] == pytest.approx([low, high], abs=0.006)
 
 
 def test_the_rivals_answer_needs_a_conduct_to_change(tmp_path, capsys) -> None:

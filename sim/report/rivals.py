@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import math
 
 import pandas as pd
 
@@ -11,12 +12,33 @@ from ..vocabulary import FIRMS
 from .style import FIRM_NAMES
 
 PRICES = "% against the baseline"  # the unit of the answers table's price rows
-SMALLEST = 0.005  # percent: price answers below this read as "no price answer"
+SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no price answer"
+
+
+def _digits(row) -> int:
+    """Decimals that show an answer's interval: 2, or up to 4 for a narrow one (small price answers)."""
+    low, high = row.get("answer_low"), row.get("answer_high")
+    if low is None or math.isnan(low) or high <= low:
+        return 2
+    return max(2, min(4, -math.floor(math.log10(high - low))))
+
+
+def _interval(row, percent: bool = False) -> tuple[str, str, bool]:
+    """An answer's 90% interval over seeds: in words, as a table cell, and whether it excludes zero
+    (tells the answer from run noise)."""
+    low, sign, digits = row.get("answer_low"), "%" if percent else "", _digits(row)
+    if low is None:  # an answers.csv written before the intervals
+        return "no interval in this answers.csv: run the comparison again for one", "n/a", False
+    if math.isnan(low):
+        return "one replicate: no interval, run noise unknown", "n/a (one replicate)", False
+    significant = bool(row["answer_significant"])
+    bounds = f"{low:+.{digits}f}{sign} to {row['answer_high']:+.{digits}f}{sign}"
+    return f"90% interval {bounds}: {'beyond' if significant else 'within'} run noise", bounds, significant
 
 
 def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
-    """Per what-if, in words: each firm's price answer (its largest category) and the measures the
-    answer moves most."""
+    """Per what-if, in words: each firm's price answer (its largest category) with its interval, and the
+    measures the answer moves most."""
     lines = []
     for name, rows in table.groupby("scenario", sort=False):
         prices = rows[rows["unit"] == PRICES]
@@ -24,18 +46,30 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
         for firm in FIRMS:
             own = prices[prices["measure"].str.startswith(FIRM_NAMES[firm] + " ")]
             top = own.loc[own["answer"].abs().idxmax()]
-            if abs(top["answer"]) < SMALLEST:
+            interval = _interval(top, percent=True)[0]
+            bounds = [top.get("answer_low"), top.get("answer_high")]
+            if all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [top["answer"], *bounds]):
                 said.append(f"{FIRM_NAMES[firm]} no price answer")
             else:
                 category = top["measure"][len(FIRM_NAMES[firm]) + 1:-len(" prices")]
-                said.append(f"{FIRM_NAMES[firm]} {category} prices {top['answer']:+.2f}%")
+                said.append(f"{FIRM_NAMES[firm]} {category} prices {top['answer']:+.{_digits(top)}f}% ({interval})")
         others = rows[rows["unit"] != PRICES]
         moved = others.reindex(others["answer"].abs().sort_values(ascending=False).index).head(2)
         effects = "; ".join(f"{row['measure']} {row['without']:+.2f} without the answer, {row['with']:+.2f} with it "
-                            f"({row['unit']})" for _, row in moved.iterrows())
+                            f"({row['unit']}; the answer {row['answer']:+.{_digits(row)}f}, {_interval(row)[0]})"
+                            for _, row in moved.iterrows())
         lines.append(f"{name} against {baseline}, with the rivals' answer (strategic prices): "
-                     f"{', '.join(said)}. {effects}.")
+                     f"{'; '.join(said)}. {effects}.")
     return lines
+
+
+def _row(row) -> str:
+    _, bounds, significant = _interval(row)
+    bold, digits = f' class="{"sig" if significant else ""}"', _digits(row)
+    return (f"<tr><td>{html.escape(str(row['scenario']))}</td><td>{html.escape(str(row['measure']))}</td>"
+            f"<td>{html.escape(str(row['unit']))}</td><td>{row['without']:+.{digits}f}</td>"
+            f"<td>{row['with']:+.{digits}f}</td><td{bold}>{row['answer']:+.{digits}f}</td>"
+            f"<td{bold}>{html.escape(bounds)}</td></tr>")
 
 
 def answers_section(answers, baseline: str):
@@ -43,16 +77,16 @@ def answers_section(answers, baseline: str):
     from .page import Section  # the page imports this module
 
     said = "".join(f"<p><strong>{html.escape(line)}</strong></p>" for line in sentences(answers, baseline))
-    rows = "".join(
-        f"<tr><td>{html.escape(str(row['scenario']))}</td><td>{html.escape(str(row['measure']))}</td>"
-        f"<td>{html.escape(str(row['unit']))}</td><td>{row['without']:+.2f}</td><td>{row['with']:+.2f}</td>"
-        f"<td><strong>{row['answer']:+.2f}</strong></td></tr>" for _, row in answers.iterrows())
+    rows = "".join(_row(row) for _, row in answers.iterrows())
     table = ('<table class="figures" id="answers-table"><tr><th>what-if</th><th>measure</th><th>unit</th>'
-             f"<th>without the answer</th><th>with it</th><th>the answer</th></tr>{rows}</table>")
+             "<th>without the answer</th><th>with it</th><th>the answer</th><th>its 90% interval</th></tr>"
+             f"{rows}</table>")
     return Section("answers", "With the rivals' answer",
                    "The same what-ifs run again on the same seeds with every firm setting its grocery and "
                    "discretionary prices as best responses to the others' (conduct: strategic, "
                    "docs/strategy.md), each against the baseline under the same conduct. Without the answer: "
                    "the rivals stand still, as in the rest of this report. Prices are each firm's change against "
-                   "the baseline; the answer is what the rivals' moves change. It has no interval yet: read an answer "
-                   "smaller than the run noise of the differences table as none.", html=said + table)
+                   "the baseline; the answer is what the rivals' moves change. Its interval is over seeds: each "
+                   "seed's answer is its strategic effect less its fixed one. Bold where the interval excludes "
+                   "zero; an answer whose interval holds zero is within run noise: read it as none.",
+                   html=said + table)

@@ -238,7 +238,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     setup = args.setup or calibration_setup(write=not args.no_write)
     result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
-                       progress=not args.quiet, start_from=args.start_from)
+                       progress=not args.quiet, start_from=args.start_from, fit_through=args.fit_through)
     print("\n".join(result.lines()))
     return 0
 
@@ -322,12 +322,17 @@ def add_job_commands(commands) -> None:
     calibrator.add_argument("setup", type=Path, nargs="?",
                             help="calibration set-up (default: calibration/setup.yaml in this folder; the shipped one "
                                  "with --no-write)")
-    calibrator.add_argument("--method", choices=("optuna", "abc"), default="optuna",
-                            help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc)")
+    calibrator.add_argument("--method", choices=("optuna", "abc", "bank"), default="optuna",
+                            help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc); bank: "
+                                 "posterior from a stored bank of prior simulations (rejection ABC, regression-adjusted)")
     calibrator.add_argument("--budget", type=positive, metavar="N",
-                            help="candidates (optuna, default 300) or simulated particles (abc, default 600)")
+                            help="candidates (optuna, default 300), simulated particles (abc, default 600) or the "
+                                 "bank's simulations (bank, default 2000)")
     job_options(calibrator, "working folder (default: reports/calibration/<name>-<method>/)")
-    calibrator.add_argument("--population", type=positive, default=24, help="ABC particles per generation (default 24)")
+    calibrator.add_argument("--population", type=positive, help="ABC particles per generation (default 24); bank: "
+                            "simulations accepted (default 5%% of the bank)")
+    calibrator.add_argument("--fit-through", type=int, default=2023, metavar="YEAR",
+                            help="bank: the out-of-sample test fits the targets to YEAR and predicts the later ones")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
     calibrator.add_argument("--start-from", type=Path, metavar="FILE",

@@ -1,4 +1,5 @@
-"""Fit the free parameters to the targets: simulated method of moments (optuna) or ABC-SMC (pyabc).
+"""Fit the free parameters to the targets: simulated method of moments (optuna), ABC-SMC (pyabc), or
+rejection ABC with regression adjustment on a stored bank of simulations (``bank``).
 
 Every candidate parameter set runs the base scenario over the set-up's common seeds; its loss is
 the mean squared miss of the targets in tolerances (:func:`sim.calibration.targets.evaluate_values`).
@@ -9,8 +10,12 @@ the mean squared miss of the targets in tolerances (:func:`sim.calibration.targe
   calibration resumes where it stopped.
 - ``abc``: pyabc's ABC-SMC with uniform (or log-uniform) priors over the bounds and the same loss
   as its distance; it returns a weighted posterior sample, stored in an SQLite database (resumable).
+- ``bank``: ``budget`` prior draws, each run once and stored (resumable, extendable); the posterior
+  is read from the bank without running anything again, and checked on the bank's own simulations
+  as synthetic truths (coverage) and on a fit to the early targets alone (out of sample). See
+  :mod:`sim.calibration.bank`.
 
-The chosen parameters (optuna's best candidate, or the ABC posterior's closest particle) are run
+The chosen parameters (optuna's best candidate, or the posterior's closest particle or simulation) are run
 once more on fresh seeds, and that out-of-sample fit is what ``calibrated.yaml`` records.
 """
 
@@ -34,20 +39,23 @@ from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.inputs import MAX_RUNS
 from ..results import package_version, replace_atomically
 from ..scenario.loader import display
+from .bank import BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, write_table
+from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
 from .targets import Fit
 
-METHODS = ("optuna", "abc")
+METHODS = ("optuna", "abc", "bank")
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
 POSTERIOR = "posterior.csv"  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
-DEFAULT_BUDGET = {"optuna": 300, "abc": 600}
+DEFAULT_BUDGET = {"optuna": 300, "abc": 600, "bank": 2000}
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
 CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
-            ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm")
+            ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm", BANK, BANK_STORE, COVERAGE,
+            OUT_OF_SAMPLE, CHECKS)
 
 
 @dataclass
@@ -60,9 +68,10 @@ class CalibrationResult:
     chosen: dict[str, Any]
     fit: Fit  # of the chosen parameters, on fresh seeds
     identification: pd.DataFrame  # per parameter: how tightly the targets pin it (see _profile, _posterior_ranges)
-    posterior: pd.DataFrame | None  # ABC only: the last population's particles and weights
-    history: pd.DataFrame  # optuna: best loss by candidate; ABC: epsilon by generation
+    posterior: pd.DataFrame | None  # ABC and bank: the posterior's particles and weights
+    history: pd.DataFrame  # optuna: best loss by candidate; ABC: epsilon by generation; bank: losses in order
     calibrated_path: Path | None
+    diagnostics: dict[str, Any] | None = None  # bank: coverage, out_of_sample, tradeoffs (tables), fit_through
 
     @property
     def simulated(self) -> int:
@@ -72,9 +81,11 @@ class CalibrationResult:
     def lines(self) -> list[str]:
         """What ``retailsim calibrate`` prints: the fit on fresh seeds, and how the targets pin each parameter."""
         table = self.fit.table
-        lines = [f"{self.method}: {self.simulated} candidates; chosen parameters on fresh seeds: loss "
+        unit = "simulations in the bank" if self.method == "bank" else "candidates"
+        lines = [f"{self.method}: {self.simulated} {unit}; chosen parameters on fresh seeds: loss "
                  f"{self.fit.loss:.3f}, {int(table['within'].sum())} of {len(table)} targets within tolerance",
-                 *self.fit.lines(), f"how tightly the targets pin each parameter ({self.identification['basis'].iloc[0]}):"]
+                 *self.fit.lines(), *diagnostic_lines(self.diagnostics),
+                 f"how tightly the targets pin each parameter ({self.identification['basis'].iloc[0]}):"]
         for row in self.identification.to_dict("records"):
             detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row
                       else f"{row['share_of_bounds']:.0%} of its bounds")
@@ -85,8 +96,9 @@ class CalibrationResult:
 
 
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
-              dask: str | None = None, out: str | Path | None = None, population: int = 24, batch: int = 4,
-              write: bool = True, progress: bool = True, start_from: str | Path | None = None) -> CalibrationResult:
+              dask: str | None = None, out: str | Path | None = None, population: int | None = None, batch: int = 4,
+              write: bool = True, progress: bool = True, start_from: str | Path | None = None,
+              fit_through: int = 2023) -> CalibrationResult:
     """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
 
     ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
@@ -94,18 +106,24 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     ``start_from`` (optuna only) names an earlier fit (a ``calibrated.yaml``) whose parameters are
     the first candidate scored: a refit after a model change starts from where the last one ended,
     and the search goes on from there as it would from any candidate.
+
+    ``population`` is ABC's particles a generation (default 24), or the simulations the bank's
+    posterior accepts (default 5% of the bank). ``fit_through`` (bank) is the last year of the
+    targets the out-of-sample test fits; the later ones are predicted.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     calibration = load_setup(setup_path)
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
-    check_sizes(calibration, method, budget, population, batch)
+    population = (24 if method == "abc" else accepted_count(budget, None)) if population is None else population
+    check_sizes(calibration, method, budget, population, batch, fit_through)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
-        identity = {"fingerprint": calibration.fingerprint(), "method": method, "setup": str(calibration.source)}
+        identity = {"fingerprint": folder_fingerprint(calibration, method), "method": method,
+                    "setup": str(calibration.source)}
         if start is not None:
             identity["start"] = start
         claim(folder, "calibration", identity, CONTENTS,
@@ -114,12 +132,15 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         with hold(folder):
             candidates = Candidates(calibration, pool, seeds)
             try:
-                if method == "optuna":
-                    trials, chosen, history, posterior = run_optuna(calibration, candidates, folder, budget, batch,
-                                                                    progress, warn, start)
+                if method == "bank":
+                    trials, chosen, history, posterior, diagnostics = fit_bank(calibration, folder, budget, population,
+                                                                               pool, count, progress, fit_through)
                 else:
-                    trials, chosen, history, posterior = run_abc(calibration, candidates, folder, budget, population,
-                                                                  pool, count, progress)
+                    diagnostics = None
+                    trials, chosen, history, posterior = (
+                        run_optuna(calibration, candidates, folder, budget, batch, progress, warn, start)
+                        if method == "optuna" else
+                        run_abc(calibration, candidates, folder, budget, population, pool, count, progress))
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
                                   "again to resume it") from None
@@ -130,9 +151,15 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
             identification = (_posterior_ranges(calibration, posterior) if posterior is not None
                               else _profile(calibration, candidates, chosen))
             result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
-                                       history, calibration.calibrated_path if write else None)
+                                       history, calibration.calibrated_path if write else None, diagnostics)
             _finish(calibration, result, budget, seeds, check_seeds)
     return result
+
+
+def folder_fingerprint(calibration: Calibration, method: str) -> str:
+    """What a calibration folder may be resumed with: the whole set-up, or for a bank only what
+    decides its simulations (a refit with other published values or tolerances reads the same bank)."""
+    return bank_fingerprint(calibration) if method == "bank" else calibration.fingerprint()
 
 
 # Candidates of one optuna search: TPE and CMA-ES cost grows with the candidates they weigh (and
@@ -140,6 +167,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
 MAX_OPTUNA_BUDGET = 20_000
 MAX_BATCH = 1_000  # optuna candidates asked at once (more than the workers of any cluster)
 MAX_POPULATION = 100_000  # ABC particles a generation
+MIN_BANK = 10  # simulations in a bank: fewer leave nothing to accept and compare
 
 
 def starting_point(calibration: Calibration, path: str | Path, method: str) -> dict[str, float | int]:
@@ -166,12 +194,21 @@ def starting_point(calibration: Calibration, path: str | Path, method: str) -> d
     return start
 
 
-def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int) -> None:
-    """Refuse, before any work and in one line, a budget, population or batch out of bounds."""
+def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int,
+                fit_through: int = 2023) -> None:
+    """Refuse, before any work and in one line, a budget, population, batch or (bank) split year out of bounds."""
     limit = MAX_OPTUNA_BUDGET if method == "optuna" else MAX_RUNS
     if not 1 <= budget <= limit:
-        raise UserError(f"--budget {budget}: give 1 to {limit:,} ({'candidates' if method == 'optuna' else 'particles'}"
-                        f" for {method})")
+        unit = {"optuna": "candidates", "abc": "particles", "bank": "simulations"}[method]
+        raise UserError(f"--budget {budget}: give 1 to {limit:,} ({unit} for {method})")
+    if method == "bank":
+        if budget < MIN_BANK:
+            raise UserError(f"--budget {budget}: a bank needs at least {MIN_BANK} simulations (2,000 is the default)")
+        if not 2 <= population < budget:
+            raise UserError(f"--population {population}: give 2 to {budget - 1:,} simulations to accept (fewer than "
+                            f"the bank's {budget:,})")
+        split_targets(calibration.targets, fit_through)
+        return
     runs = budget * calibration.setup.replicates
     if runs > MAX_RUNS:
         raise UserError(f"--budget {budget:,} x {calibration.setup.replicates} replicates = {runs:,} runs is over the "
@@ -261,11 +298,14 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
     build_calibration_report(calibration, result, document).write(folder / REPORT)
     if result.posterior is not None:
         write_posterior(calibration, result.posterior, folder / POSTERIOR)
+    for name, file in (("coverage", COVERAGE), ("out_of_sample", OUT_OF_SAMPLE), ("checks", CHECKS)):
+        if result.diagnostics:
+            write_table(result.diagnostics[name], folder / file)
     if result.calibrated_path is not None:
         write_calibrated(result.calibrated_path, document)
         if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
             write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
-    manifest = {"fingerprint": calibration.fingerprint(), "method": result.method, "setup": str(calibration.source),
+    manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method, "setup": str(calibration.source),
                 "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
                 "calibrated": str(result.calibrated_path) if result.calibrated_path else None}
     complete(folder, manifest, "calibration")
@@ -288,7 +328,8 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         identification[row["parameter"]] = entry
     basis = result.identification["basis"].iloc[0] if len(result.identification) else ""
     return {
-        "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle"}[
+        "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle",
+                   "bank": "rejection ABC with regression adjustment on a bank of simulations, nearest simulation"}[
             result.method],
         "date": dt.date.today().isoformat(),
         "version": package_version(),
@@ -296,7 +337,8 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         "fingerprint": calibration.fingerprint(),
         "budget": budget,
         "candidates": result.simulated,
-        "runs_per_candidate": f"{len(seeds)} seeds x {calibration.setup.shoppers} households",
+        "runs_per_candidate": (f"1 seed x {calibration.setup.shoppers} households" if result.method == "bank"
+                               else f"{len(seeds)} seeds x {calibration.setup.shoppers} households"),
         "check": f"{len(check_seeds)} fresh seeds x {calibration.setup.shoppers} households",
         "loss": round(result.fit.loss, 4),
         "within": f"{int(result.fit.table['within'].sum())} of {len(result.fit.table)} targets",
@@ -304,6 +346,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         "fit": fit,
         "identification_basis": basis,
         "identification": identification,
+        **checks_document(result.diagnostics),
     }
 
 

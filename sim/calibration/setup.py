@@ -53,6 +53,8 @@ class Setup(Strict):
     base: str = Field(description="Scenario to calibrate (relative to this file)")
     targets: str = Field(description="Targets file (relative to this file)")
     calibrated: str = Field(description="Where the fitted parameters are written (relative to this file)")
+    checks: str | None = Field(None, description="Published figures the fit is not given (a targets file, relative "
+                                                 "to this file): the bank's posterior predicts them")
     shoppers: int = Field(5000, ge=10, le=MAX_SHOPPERS, description="Households in each candidate run")
     replicates: int = Field(3, ge=1, le=MAX_REPLICATES, description="Seeds per candidate (common to all candidates)")
     check_replicates: int = Field(5, ge=1, le=MAX_REPLICATES,
@@ -71,6 +73,7 @@ class Calibration:
     source: Path
     calibrated_path: Path
     targets_path: Path
+    checks: tuple[Target, ...] = ()  # figures the fit is not given; only the bank measures them
 
     @property
     def parameters(self) -> dict[str, FreeParameter]:
@@ -89,8 +92,8 @@ def load_setup(path: str | Path) -> Calibration:
     path = Path(path)
     setup, origins, source = read_validated(path, Setup)
     folder = path.resolve().parent
-    for key in ("base", "targets"):
-        if not (folder / getattr(setup, key)).is_file():
+    for key in ("base", "targets", "checks"):
+        if getattr(setup, key) is not None and not (folder / getattr(setup, key)).is_file():
             raise fail(origins, source, (key,), f"file '{getattr(setup, key)}' not found (looked in {display(folder)})")
     base = load_scenario(folder / setup.base, {"population.shoppers": setup.shoppers}, calibrated=False)
     for dotted, parameter in setup.parameters.items():
@@ -98,8 +101,13 @@ def load_setup(path: str | Path) -> Calibration:
                         verb="calibrated")
     targets_path = folder / setup.targets
     targets = load_targets(targets_path)
-    return Calibration(setup, through_last_target(base, targets), targets, path.resolve(), folder / setup.calibrated,
-                       targets_path)
+    checks = load_targets(folder / setup.checks) if setup.checks is not None else []
+    repeated = sorted({check.id for check in checks} & {target.id for target in targets})
+    if repeated:
+        raise fail(origins, source, ("checks",), f"'{repeated[0]}' is a target too: a check is a figure the fit is "
+                                                 "not given, so give it another id or leave it out of the checks")
+    return Calibration(setup, through_last_target(base, [*targets, *checks]), targets, path.resolve(),
+                       folder / setup.calibrated, targets_path, tuple(checks))
 
 
 def through_last_target(base: Scenario, targets) -> Scenario:

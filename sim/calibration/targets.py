@@ -28,6 +28,9 @@ class Target(Strict):
     description: str
     metric: MetricSeries
     minus: MetricSeries | None = None
+    plus: list[MetricSeries] | None = Field(
+        None, min_length=1, description="Series added to the metric (e.g. online grocery: Amazon's grocery share "
+                                        "plus Walmart online's)")
     share_of: list[MetricSeries] | None = Field(
         None, min_length=1, description="The metric as a share of these series' sum (e.g. Walmart's online "
                                         "spend over its online and store spend)")
@@ -45,8 +48,8 @@ class Target(Strict):
             raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
         if (self.value is None) == (self.above is None):
             raise ValueError("give exactly one of value or above")
-        if self.minus is not None and self.share_of is not None:
-            raise ValueError("give at most one of minus or share_of")
+        if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
+            raise ValueError("give at most one of minus, plus or share_of")
         return self
 
     def outcome(self, series: MetricSeries) -> Outcome:
@@ -57,6 +60,8 @@ class Target(Strict):
         value = outcome_value(result.timeseries, self.outcome(self.metric))
         if self.minus is not None:
             value -= outcome_value(result.timeseries, self.outcome(self.minus))
+        for series in self.plus or []:
+            value += outcome_value(result.timeseries, self.outcome(series))
         if self.share_of is not None:
             whole = sum(outcome_value(result.timeseries, self.outcome(series)) for series in self.share_of)
             value = value / whole if whole > 0 else float("nan")

@@ -1,8 +1,8 @@
 """Parameter draws: scenarios over particles of the calibration's posterior (``--parameter-draws K``).
 
 The posterior is a CSV file (``calibration/posterior.csv``, written by ``retailsim calibrate
---method abc`` beside ``calibrated.yaml``): one row per particle, a column per free parameter named
-by its dotted scenario key, and a ``weight`` column. K particles are drawn by weight with
+--method bank`` or ``--method abc`` beside ``calibrated.yaml``): one row per particle, a column per
+free parameter named by its dotted scenario key, and a ``weight`` column. K particles are drawn by weight with
 systematic resampling, from the ``parameter_draws`` stream of the run's root seed, so the same
 command draws the same particles. Each draw's values override the calibrated ones in the baseline
 and every what-if alike, except where a scenario sets that key itself (in its files, or with
@@ -30,7 +30,7 @@ from ..streams import Streams
 POSTERIOR = "posterior.csv"  # beside calibrated.yaml
 WEIGHT = "weight"
 MAX_PARAMETER_DRAWS = MAX_REPLICATES  # the runs (draws x replicates x scenarios) are bounded by sim.limits
-HOW = "retailsim calibrate --method abc writes it beside calibrated.yaml"
+HOW = "retailsim calibrate --method bank writes it beside calibrated.yaml"
 FILE_KEYS = ("extends", "calibration", "events", "name", "description", "seed")  # not parameter values
 
 
@@ -99,7 +99,7 @@ def find_posterior(baseline: ScenarioLike, given: str | Path | None) -> Path:
     path = linked[1].parent / POSTERIOR
     if not path.is_file():
         raise UserError(f"--parameter-draws: no posterior file {display(path)} (beside {linked[1].name}, which "
-                        f"{display(linked[0])} names); make it with 'retailsim calibrate --method abc' (the optuna "
+                        f"{display(linked[0])} names); make it with 'retailsim calibrate --method bank' (the optuna "
                         "method makes none), or give --posterior FILE")
     return path
 

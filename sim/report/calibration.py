@@ -68,6 +68,16 @@ def search_figure(result: CalibrationResult) -> go.Figure:
                                  line={"color": BEST, "width": 2.5, "shape": "hv"}))
         fig.update_layout(title={"text": "Loss over the search (mean squared miss in tolerances; log scale)"},
                           xaxis_title="candidate", yaxis_title="loss", yaxis_type="log")
+    elif result.method == "bank":
+        fig.add_trace(go.Scatter(x=history["rank"], y=history["loss"], mode="lines", name="simulation",
+                                 line={"color": CANDIDATE, "width": 2},
+                                 hovertemplate="%{x}th nearest<br>loss %{y:.3g}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=[1, len(history)], y=[history["threshold"].iloc[0]] * 2, mode="lines",
+                                 name="acceptance threshold", line={"color": BEST, "width": 2, "dash": "dash"}))
+        fig.update_layout(title={"text": "The bank: every simulation's loss, nearest first (log scales); those under "
+                                         "the threshold make the posterior"},
+                          xaxis_title="simulations, nearest first", yaxis_title="loss", yaxis_type="log",
+                          xaxis_type="log")
     else:
         fig.add_trace(go.Scatter(x=history["simulations"], y=history["epsilon"], mode="lines+markers",
                                  name="epsilon", line={"color": BEST, "width": 2.5},
@@ -134,6 +144,45 @@ def identification_table(calibration: Calibration, result: CalibrationResult) ->
             f"<p class='read'>Reading from: {basis}.</p>")
 
 
+def checks_tables(result: CalibrationResult) -> str:
+    """The bank's coverage on synthetic truths, the out-of-sample test and the parameters that trade off."""
+    cover = result.diagnostics["coverage"]
+    rows = "".join(f"<tr><th>{html.escape(row.parameter)}</th><td>{row.coverage:.2f}</td><td>{row.mean_width:.0%}</td>"
+                   f"<td>{row.coverage_rejection:.2f}</td><td>{row.mean_width_rejection:.0%}</td></tr>"
+                   for row in cover.itertuples())
+    coverage = ("<table class='figures'><tr><th>parameter</th><th>coverage (adjusted)</th><th>width</th>"
+                f"<th>coverage (rejection only)</th><th>width</th></tr>{rows}</table>"
+                f"<p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths inside their 90% interval "
+                "(0.90 is honest; less is overconfident), and the interval's mean width as a share of the bounds.</p>")
+    sample = result.diagnostics["out_of_sample"]
+    rows = "".join(f"<tr><th>{html.escape(row.target)}</th><td>{html.escape(row.role)}</td><td>{row.published:.4g}</td>"
+                   f"<td>{row.predicted_mean:.4g} ({row.predicted_low:.4g} - {row.predicted_high:.4g})</td>"
+                   f"<td>{row.miss:+.2f}</td><td>{'yes' if row.within else '<b>no</b>'}</td></tr>"
+                   for row in sample.itertuples())
+    fitted = int((sample["role"] == "fitted").sum())
+    prediction = ("<table class='figures'><tr><th>target</th><th>role</th><th>published</th>"
+                  f"<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th></tr>{rows}</table>"
+                  f"<p class='read'>Fitted on the {fitted} targets that end by {result.diagnostics['fit_through']}; "
+                  "the later targets are predicted from the accepted simulations, which never saw them.</p>")
+    pairs = result.diagnostics["tradeoffs"]
+    rows = "".join(f"<tr><th>{html.escape(row.first)}</th><td>{html.escape(row.second)}</td><td>{row.correlation:+.2f}"
+                   "</td></tr>" for row in pairs.itertuples()) or "<tr><td colspan='3'>none above 0.3</td></tr>"
+    trade = ("<table class='figures'><tr><th>parameter</th><th>trades off with</th><th>posterior correlation</th></tr>"
+             f"{rows}</table><p class='read'>Pairs the targets tie together: they fix a combination, not each one.</p>")
+    checks = result.diagnostics["checks"]
+    rows = "".join(f"<tr><th>{html.escape(row.check)}</th><td>{row.published:.4g} &plusmn;{row.tolerance:.3g}</td>"
+                   f"<td>{row.predicted_mean:.4g} ({row.predicted_low:.4g} - {row.predicted_high:.4g})</td>"
+                   f"<td>{row.miss:+.2f}</td><td>{'yes' if row.within else '<b>no</b>'}</td>"
+                   f"<td>{row.prior_low:.4g} - {row.prior_high:.4g}</td><td>{row.prior_within:.0%}</td></tr>"
+                   for row in checks.itertuples())
+    unseen = ("" if not len(checks) else
+              "<table class='figures'><tr><th>published figure, not given to the fit</th><th>published</th>"
+              "<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th><th>whole bank (5-95%)</th>"
+              f"<th>bank within tolerance</th></tr>{rows}</table><p class='read'>A figure that few or none of the "
+              "bank's simulations reach is missed by the model's structure, whatever its parameters.</p>")
+    return coverage + prediction + trade + unseen
+
+
 def build_calibration_report(calibration: Calibration, result: CalibrationResult, document: dict[str, Any]) -> Report:
     within = int(result.fit.table["within"].sum())
     subtitle = (f"{html.escape(document['method'])}; {document['candidates']} candidates, each "
@@ -145,9 +194,10 @@ def build_calibration_report(calibration: Calibration, result: CalibrationResult
                 "Each target's simulated mean on fresh seeds (not those of the search) against the published value, "
                 "in units of its tolerance. The table gives the values in their own units.",
                 [("targets", targets_figure(result))], targets_table(result)),
-        Section("search", "The search", "How the loss fell as candidates were tried."
-                if result.method == "optuna" else "How ABC-SMC tightened its acceptance threshold.",
-                [("search", search_figure(result))]),
+        Section("search", "The search", {"optuna": "How the loss fell as candidates were tried.",
+                                         "abc": "How ABC-SMC tightened its acceptance threshold.",
+                                         "bank": "How near the bank's simulations came to the published figures."}[
+            result.method], [("search", search_figure(result))]),
         Section("parameters", "The parameters and how well the facts pin them",
                 ("Each dot is a candidate: a parameter whose low-loss candidates spread across its bounds is left loose "
                  "by the targets. The table moves each parameter a tenth of its bounds either way from the chosen value, "
@@ -158,4 +208,9 @@ def build_calibration_report(calibration: Calibration, result: CalibrationResult
                  "parameter down; one as wide as the prior means they leave it loose."),
                 [("parameters", parameters_figure(calibration, result))], identification_table(calibration, result)),
     ]
+    if result.diagnostics:
+        sections.append(Section("checks", "Is the posterior honest?",
+                                "The posterior's 90% intervals on synthetic truths (simulations of the bank taken in "
+                                "turn as the truth, their posterior from the rest), and a fit to the early targets that "
+                                "predicts the later ones.", [], checks_tables(result)))
     return Report(f"Calibration: {calibration.setup.name}", subtitle, sections)

@@ -127,6 +127,10 @@ def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path) -> None
     assert set(pd.read_csv(work / "out_of_sample.csv")["role"]) == {"fitted", "predicted"}
     calibrated = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())
     assert set(calibrated["coverage_90"]) == set(BOUNDS) and "out_of_sample" in calibrated
+    # The adjusted posterior is written only when its intervals hold on the synthetic truths.
+    honest = min(row["adjusted"] for row in calibrated["coverage_90"].values()) >= 0.8
+    assert calibrated["posterior"].startswith("regression-adjusted" if honest else "rejection only")
+    assert wider.diagnostics["adjusted"] == honest
     assert "Is the posterior honest?" in (work / "report.html").read_text(encoding="utf-8")
     # The check is measured in every simulation and predicted from the accepted ones, never fitted.
     checks = pd.read_csv(work / "checks.csv").set_index("check")

@@ -39,7 +39,7 @@ from ..results import package_version, replace_atomically, write_json
 # other source file of the package (the model, the firms, the scenario schema and defaults, the run
 # and its random streams, and any module added beside them) is part of the model version.
 NOT_MODEL = ("calibration", "classroom", "comparison.py", "dashboard", "experiments", "export.py", "jobs",
-             "outputs.py", "report", "shipped", "validation.py")
+             "outputs.py", "report", "rivals.py", "shipped", "validation.py")
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
 
 

@@ -153,7 +153,9 @@ def checks_tables(result: CalibrationResult) -> str:
     coverage = ("<table class='figures'><tr><th>parameter</th><th>coverage (adjusted)</th><th>width</th>"
                 f"<th>coverage (rejection only)</th><th>width</th></tr>{rows}</table>"
                 f"<p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths inside their 90% interval "
-                "(0.90 is honest; less is overconfident), and the interval's mean width as a share of the bounds.</p>")
+                "(0.90 is honest; less is overconfident), and the interval's mean width as a share of the bounds. "
+                f"The posterior written is the <b>{'regression-adjusted' if result.diagnostics['adjusted'] else 'rejection-only'}"
+                "</b> one: the adjusted one is used only when every parameter's coverage is at least 0.8.</p>")
     sample = result.diagnostics["out_of_sample"]
     rows = "".join(f"<tr><th>{html.escape(row.target)}</th><td>{html.escape(row.role)}</td><td>{row.published:.4g}</td>"
                    f"<td>{row.predicted_mean:.4g} ({row.predicted_low:.4g} - {row.predicted_high:.4g})</td>"

@@ -170,3 +170,23 @@ def test_bad_bank_options_are_one_line_before_any_work(tmp_path: Path, capsys, a
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1, error
     assert not (tmp_path / "work").exists()
+
+
+def test_the_shipped_posterior_is_valid_for_the_shipped_baseline() -> None:
+    """calibration/posterior.csv (from the bank) names every free parameter of the set-up, each
+    value inside its bounds, and loads for --parameter-draws against the shipped baseline."""
+    from sim.experiments.posterior import find_posterior, load_posterior
+    from sim.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    baseline = root / "scenarios" / "baseline.yaml"
+    path = find_posterior(baseline, None)
+    assert path.resolve() == (root / "calibration" / "posterior.csv").resolve()
+    table = pd.read_csv(path)
+    setup = load_setup(root / "calibration" / "setup.yaml")
+    assert list(table.columns) == [*setup.parameters, "weight"]
+    assert table["weight"].sum() == pytest.approx(1.0) and (table["weight"] > 0).all()
+    for name, parameter in setup.parameters.items():
+        assert table[name].between(*parameter.range).all(), name
+    loaded = load_posterior(path, load_scenario(baseline))
+    assert len(loaded.draw(8, 0)) == 8

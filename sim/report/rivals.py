@@ -69,7 +69,7 @@ def _row(row) -> str:
     return (f"<tr><td>{html.escape(str(row['scenario']))}</td><td>{html.escape(str(row['measure']))}</td>"
             f"<td>{html.escape(str(row['unit']))}</td><td>{row['without']:+.{digits}f}</td>"
             f"<td>{row['with']:+.{digits}f}</td><td{bold}>{row['answer']:+.{digits}f}</td>"
-            f"<td{bold}>{html.escape(bounds)}</td></tr>")
+            f'<td{bold} style="white-space: nowrap">{html.escape(bounds)}</td></tr>')
 
 
 def answers_section(answers, baseline: str):

@@ -238,7 +238,8 @@ def command_calibrate(args: argparse.Namespace) -> int:
     setup = args.setup or calibration_setup(write=not args.no_write)
     result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                        out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
-                       progress=not args.quiet, start_from=args.start_from, fit_through=args.fit_through)
+                       progress=not args.quiet, start_from=args.start_from, fit_through=args.fit_through,
+                       waves=args.waves)
     print("\n".join(result.lines()))
     return 0
 
@@ -333,6 +334,8 @@ def add_job_commands(commands) -> None:
                             "simulations accepted (default 5%% of the bank)")
     calibrator.add_argument("--fit-through", type=int, default=2023, metavar="YEAR",
                             help="bank: the out-of-sample test fits the targets to YEAR and predicts the later ones")
+    calibrator.add_argument("--waves", type=int, default=1, help="bank: waves of --budget simulations, each later "
+                            "one drawn near the posterior so far (default 1)")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
     calibrator.add_argument("--start-from", type=Path, metavar="FILE",

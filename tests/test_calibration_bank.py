@@ -85,6 +85,35 @@ def test_trade_offs_and_the_out_of_sample_split() -> None:
     assert table.loc["c", "predicted_low"] < 0.9 < table.loc["c", "predicted_high"]
 
 
+def test_a_second_wave_narrows_the_posterior_and_stays_honest() -> None:
+    """A second wave drawn near the first wave's posterior, weighed back to the prior, gives a
+    narrower rejection posterior around the truth, and its 90% intervals still hold about 90% of
+    synthetic truths drawn from the prior (the first wave)."""
+    from sim.calibration.waves import Proposal, importance, wave_design
+
+    calibration, first = linear_problem(size=1500)
+    first = first.assign(wave=0)
+    proposal = Proposal(calibration, posterior(calibration, first, accept=75, adjust=False))
+    design = wave_design(calibration, proposal, 1500, wave=1)
+    rng = np.random.default_rng(9)
+    second = pd.DataFrame({"simulation": np.arange(1500, 3000), "wave": 1, "x": design["x"], "y": design["y"],
+                           "target.a": design["x"] + rng.normal(0, 0.05, 1500),
+                           "target.b": design["y"] + rng.normal(0, 0.05, 1500),
+                           "target.c": design["x"] + design["y"] + rng.normal(0, 0.05, 1500), "error": None})
+    assert design["x"].between(0, 1).all() and abs(design["x"].median() - 0.3) < 0.1  # drawn near the posterior
+    both = pd.concat([first, second], ignore_index=True)
+    weights = importance(calibration, both, {1: proposal})
+    assert weights.mean() == pytest.approx(1.0) and (weights[both["wave"] == 1] < weights[both["wave"] == 0].max()).all()
+    one = posterior(calibration, first, accept=75, adjust=False)
+    two = posterior(calibration, both, accept=75, adjust=False, importance=weights)
+    for name, truth in (("x", 0.3), ("y", 0.6)):
+        low, high = interval(two, name)
+        assert low < truth < high
+        assert high - low < 0.8 * np.subtract(*interval(one, name)[::-1])
+    table = coverage(calibration, both, accept=75, truths=150, adjust=False, importance=weights)
+    assert table["coverage"].between(0.8, 0.99).all(), table
+
+
 # -- the bank on the model ----------------------------------------------------------------------
 def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path) -> None:
     setup = synthetic_setup(tmp_path, BOUNDS, replicates=1)

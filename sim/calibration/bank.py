@@ -83,36 +83,51 @@ def prior_design(calibration: Calibration, budget: int) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def bank_tasks(calibration: Calibration, budget: int) -> list[dict]:
-    """One task a simulation: its parameter set and its own seed (derived from the set-up's seed)."""
-    design = prior_design(calibration, budget)
-    seeds = replicate_seeds(calibration.setup.seed + 2, budget)  # + 1 is the check seeds' root
+def bank_tasks(calibration: Calibration, budget: int, wave: int = 0, design: pd.DataFrame | None = None) -> list[dict]:
+    """One task a simulation: its parameter set (the prior's for the first wave, ``design`` for a
+    later one) and its own seed (derived from the set-up's seed and the wave)."""
+    design = prior_design(calibration, budget) if design is None else design
+    seeds = replicate_seeds(calibration.setup.seed + 2 + wave, budget)  # + 1 is the check seeds' root
     base_hash = scenario_hash(calibration.base)
     tasks = []
     for index, (values, seed) in enumerate(zip(design.to_dict("records"), seeds)):
         overrides = {name: (int(value) if isinstance(value, (int, np.integer)) else float(value))
                      for name, value in values.items()}
-        tasks.append({"key": run_key(base_hash, overrides, seed), "simulation": index, "seed": seed,
-                      "overrides": overrides})
+        tasks.append({"key": run_key(base_hash, overrides, seed), "simulation": wave * budget + index, "wave": wave,
+                      "seed": seed, "overrides": overrides})
     return tasks
 
 
-def run_bank(calibration: Calibration, folder: Path, budget: int, pool: Executor, count: int,
-             progress: bool) -> pd.DataFrame:
-    """Run the bank's missing simulations (resumable) and return it: one row per simulation, its
+def run_bank(calibration: Calibration, folder: Path, budget: int, pool: Executor, count: int, progress: bool,
+             accept: int, waves: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """Run the bank's missing simulations (resumable), wave after wave, and return it with each
+    simulation's importance weight (:mod:`sim.calibration.waves`): one row per simulation, its wave,
     parameters, seed and every target's value (``target.<id>``); also written to ``bank.parquet``."""
+    from .waves import Proposal, importance, wave_design
+
+    bank, proposals = _run_wave(calibration, folder, bank_tasks(calibration, budget), pool, count, progress), {}
+    for wave in range(1, waves):
+        weights = importance(calibration, bank, proposals)
+        proposals[wave] = Proposal(calibration, posterior(calibration, bank, accept, adjust=False, importance=weights))
+        tasks = bank_tasks(calibration, budget, wave, wave_design(calibration, proposals[wave], budget, wave))
+        bank = pd.concat([bank, _run_wave(calibration, folder, tasks, pool, count, progress)], ignore_index=True)
+    replace_atomically(folder / BANK, lambda path: bank.to_parquet(path, index=False))
+    return bank, importance(calibration, bank, proposals)
+
+
+def _run_wave(calibration: Calibration, folder: Path, tasks: list[dict], pool: Executor, count: int,
+              progress: bool) -> pd.DataFrame:
     from tqdm import tqdm
 
     store = RunStore(folder / BANK_STORE)
     names = [target.id for target in measured(calibration)]
-    tasks = bank_tasks(calibration, budget)
     done = store.finished({task["key"] for task in tasks}, names)
     warn(store.damaged)
     pending = [task for task in tasks if task["key"] not in done]
     if pending:
         runs = Runs(calibration.base.model_dump(mode="json"), TargetValues(measured(calibration)), "calibration")
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), unit="simulation",
-                   disable=not progress or None, desc=f"{calibration.setup.name} (bank)")
+                   disable=not progress or None, desc=f"{calibration.setup.name} (bank, wave {tasks[0]['wave'] + 1})")
         try:
             execute(runs, iter(pending), len(pending), store.put, pool, count, bar,
                     f"interrupted: finished simulations are kept in {store.folder}; run the same command again to "
@@ -126,11 +141,9 @@ def run_bank(calibration: Calibration, folder: Path, budget: int, pool: Executor
             warn(store.damaged)
             raise UserError(f"{folder}: the record of simulation {task['simulation']} was lost while the bank ran; "
                             "run the same command again to run it")
-        rows.append({"simulation": task["simulation"], "seed": task["seed"], **task["overrides"],
+        rows.append({"simulation": task["simulation"], "wave": task["wave"], "seed": task["seed"], **task["overrides"],
                      **{f"target.{name}": record["outcomes"][name] for name in names}, "error": record["error"]})
-    bank = pd.DataFrame(rows)
-    replace_atomically(folder / BANK, lambda path: bank.to_parquet(path, index=False))
-    return bank
+    return pd.DataFrame(rows)
 
 
 # -- the posterior ------------------------------------------------------------------------------
@@ -167,16 +180,20 @@ def from_unbounded(parameter: FreeParameter, values: np.ndarray) -> np.ndarray:
 
 
 def posterior(calibration: Calibration, bank: pd.DataFrame, accept: int, targets: list[Target] | None = None,
-              observed: dict[str, float] | None = None, adjust: bool = True) -> pd.DataFrame:
+              observed: dict[str, float] | None = None, adjust: bool = True,
+              importance: np.ndarray | None = None) -> pd.DataFrame:
     """The posterior sample: the ``accept`` simulations nearest the targets, each parameter
     regression-adjusted (unless ``adjust=False``), with kernel weights summing to 1.
 
     ``targets`` (default: all) are the ones conditioned on; ``observed`` replaces their published
-    values. The table has a column per parameter, ``weight``, ``loss`` (the simulation's own) and
-    ``simulation`` (its row in the bank), nearest first.
+    values. ``importance`` (one per row of the bank) weighs a bank of several waves back to the prior.
+    The table has a column per parameter, ``weight``, ``loss`` (the simulation's own) and
+    ``simulation`` (its number in the bank), nearest first.
     """
     targets = calibration.targets if targets is None else targets
-    usable = bank[np.isfinite(bank[[f"target.{t.id}" for t in targets]].to_numpy(dtype=float)).all(axis=1)]
+    finite = np.isfinite(bank[[f"target.{t.id}" for t in targets]].to_numpy(dtype=float)).all(axis=1)
+    usable = bank[finite]
+    importance = np.ones(len(usable)) if importance is None else np.asarray(importance, dtype=float)[finite]
     if len(usable) <= accept:
         raise UserError(f"the bank has {len(usable)} usable simulations, not more than the {accept} to accept; "
                         "give a larger --budget or a smaller --population")
@@ -185,7 +202,7 @@ def posterior(calibration: Calibration, bank: pd.DataFrame, accept: int, targets
     order = np.argsort(loss, kind="stable")
     kept, bandwidth = order[:accept], np.sqrt(loss[order[accept]])
     weight = 1 - loss[kept] / bandwidth ** 2 if bandwidth > 0 else np.ones(accept)
-    weight = np.maximum(weight, 1e-12)
+    weight = np.maximum(weight, 1e-12) * importance[kept]
     weight = weight / weight.sum()
     table = {}
     regressors = miss[kept][:, [t.value is not None for t in targets]]

@@ -22,18 +22,21 @@ from .targets import Target
 
 
 def coverage(calibration: Calibration, bank: pd.DataFrame, accept: int, truths: int = 100,
-             adjust: bool = True) -> pd.DataFrame:
+             adjust: bool = True, importance: np.ndarray | None = None) -> pd.DataFrame:
     """How often a synthetic truth's parameter lies in its 90% posterior interval.
 
     ``truths`` simulations of the bank (drawn with the set-up's seed among those that meet the
     lower bounds, as the published figures do) are each taken as the truth: their simulated target
     values stand for the published ones, and their posterior is computed from the rest of the bank.
-    An honest posterior covers about 0.9 of them; far less means it is overconfident.
+    An honest posterior covers about 0.9 of them; far less means it is overconfident. The truths are
+    drawn from the first wave (the prior's draws); a bank of several waves is weighed by ``importance``.
     """
     names = [f"target.{t.id}" for t in calibration.targets]
     finite = np.isfinite(bank[names].to_numpy(dtype=float)).all(axis=1)
     bounds = (misses(calibration.targets, bank)[:, [t.value is None for t in calibration.targets]] == 0).all(axis=1)
-    candidates = np.flatnonzero(finite & bounds)
+    first = bank["wave"].to_numpy() == 0 if "wave" in bank else np.ones(len(bank), dtype=bool)
+    candidates = np.flatnonzero(finite & bounds & first)
+    importance = np.ones(len(bank)) if importance is None else np.asarray(importance, dtype=float)
     generator = np.random.default_rng(calibration.setup.seed)
     chosen = generator.choice(candidates, size=min(truths, len(candidates)), replace=False)
     inside = {name: [] for name in calibration.parameters}
@@ -41,7 +44,8 @@ def coverage(calibration: Calibration, bank: pd.DataFrame, accept: int, truths: 
     for row in chosen:
         truth = bank.iloc[row]
         observed = {t.id: float(truth[f"target.{t.id}"]) for t in calibration.targets if t.value is not None}
-        sample = posterior(calibration, bank.drop(index=bank.index[row]), accept, observed=observed, adjust=adjust)
+        sample = posterior(calibration, bank.drop(index=bank.index[row]), accept, observed=observed, adjust=adjust,
+                           importance=np.delete(importance, row))
         for name, parameter in calibration.parameters.items():
             low, high = interval(sample, name)
             inside[name].append(low <= float(truth[name]) <= high)
@@ -91,8 +95,11 @@ def out_of_sample(calibration: Calibration, bank: pd.DataFrame, accept: int, fit
     The prediction of a later target is the posterior predictive: the accepted simulations'
     values of it, weighted as the posterior weighs them (no simulation is run again). ``within``
     compares the predicted mean with the published figure in its tolerance, as the fit's targets are.
+    Only the first wave is read: later waves were drawn near what every target says, the later
+    ones included, so they would leak the answer.
     """
     early, late = split_targets(calibration.targets, fit_through)
+    bank = bank[bank["wave"] == 0] if "wave" in bank else bank
     sample = posterior(calibration, bank, accept, targets=early, adjust=False)
     rows = []
     simulated = bank.set_index("simulation").loc[sample["simulation"]]
@@ -118,7 +125,8 @@ def predictive_checks(calibration: Calibration, bank: pd.DataFrame, sample: pd.D
     rows = []
     for check in getattr(calibration, "checks", ()):
         values = simulated[f"target.{check.id}"].to_numpy(dtype=float)
-        everywhere = bank[f"target.{check.id}"].to_numpy(dtype=float)
+        prior_draws = bank[bank["wave"] == 0] if "wave" in bank else bank
+        everywhere = prior_draws[f"target.{check.id}"].to_numpy(dtype=float)
         mean = float(np.average(values, weights=sample["weight"]))
         low, high = weighted_quantiles(values, sample["weight"].to_numpy(), [0.05, 0.95])
         prior = np.array([check.miss(value) for value in everywhere[np.isfinite(everywhere)]])
@@ -140,11 +148,11 @@ HONEST_COVERAGE = 0.8
 
 
 def fit_bank(calibration: Calibration, folder: Path, budget: int, accept: int, pool: Executor, count: int,
-             progress: bool, fit_through: int):
+             progress: bool, fit_through: int, waves: int = 1):
     """The bank method of :func:`sim.calibration.fitting.calibrate`: run (or finish) the bank, read the
     posterior from it, and check it. Returns the bank as trials (every simulation with its loss),
     the nearest simulation's parameters, the losses in order, the posterior, and the checks."""
-    bank = run_bank(calibration, folder, budget, pool, count, progress)
+    bank, weights = run_bank(calibration, folder, budget, pool, count, progress, accept, waves)
     miss = misses(calibration.targets, bank)
     loss = (miss ** 2).mean(axis=1)
     if not np.isfinite(loss).any():
@@ -157,14 +165,15 @@ def fit_bank(calibration: Calibration, folder: Path, budget: int, accept: int, p
     chosen = {name: bank[name].iloc[nearest] for name in calibration.parameters}
     chosen = {name: (int(value) if isinstance(value, (int, np.integer)) else float(value))
               for name, value in chosen.items()}
-    adjusted = coverage(calibration, bank, accept, adjust=True)
-    rejection = coverage(calibration, bank, accept, adjust=False)
+    adjusted = coverage(calibration, bank, accept, adjust=True, importance=weights)
+    rejection = coverage(calibration, bank, accept, adjust=False, importance=weights)
     adjust = bool(adjusted["coverage"].min() >= HONEST_COVERAGE)
-    sample = posterior(calibration, bank, accept, adjust=adjust)
+    sample = posterior(calibration, bank, accept, adjust=adjust, importance=weights)
     checked = adjusted.assign(coverage_rejection=rejection["coverage"], mean_width_rejection=rejection["mean_width"])
     diagnostics = {"coverage": checked, "out_of_sample": out_of_sample(calibration, bank, accept, fit_through),
                    "tradeoffs": tradeoffs(calibration, sample), "checks": predictive_checks(calibration, bank, sample),
-                   "fit_through": fit_through, "adjusted": adjust}
+                   "fit_through": fit_through, "adjusted": adjust, "waves": waves,
+                   "effective": float(1 / (sample["weight"] ** 2).sum())}
     return trials, chosen, bank_history(loss, accept), sample, diagnostics
 
 
@@ -180,7 +189,8 @@ def diagnostic_lines(diagnostics: dict | None) -> list[str]:
              f"regression-adjusted {cover['coverage'].min():.2f} to {cover['coverage'].max():.2f} by parameter, "
              f"rejection only {cover['coverage_rejection'].min():.2f} to {cover['coverage_rejection'].max():.2f}; "
              f"the posterior written is {'regression-adjusted' if diagnostics['adjusted'] else 'rejection only'} "
-             f"(coverage {cover[shipped].min():.2f} at worst)"]
+             f"(coverage {cover[shipped].min():.2f} at worst; {diagnostics['effective']:.0f} effective simulations; "
+             f"{diagnostics['waves']} wave(s))"]
     sample = diagnostics["out_of_sample"]
     predicted = sample[sample["role"] == "predicted"]
     lines.append(f"out of sample (fitted on {int((sample['role'] == 'fitted').sum())} targets to "

@@ -41,6 +41,7 @@ from ..results import package_version, replace_atomically
 from ..scenario.loader import display
 from .bank import BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, write_table
 from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
+from .waves import MAX_WAVES
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
@@ -98,7 +99,7 @@ class CalibrationResult:
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
               dask: str | None = None, out: str | Path | None = None, population: int | None = None, batch: int = 4,
               write: bool = True, progress: bool = True, start_from: str | Path | None = None,
-              fit_through: int = 2023) -> CalibrationResult:
+              fit_through: int = 2023, waves: int = 1) -> CalibrationResult:
     """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
 
     ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
@@ -109,7 +110,8 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
 
     ``population`` is ABC's particles a generation (default 24), or the simulations the bank's
     posterior accepts (default 5% of the bank). ``fit_through`` (bank) is the last year of the
-    targets the out-of-sample test fits; the later ones are predicted.
+    targets the out-of-sample test fits; the later ones are predicted. ``waves`` (bank) runs that
+    many waves of ``budget`` simulations, each later one drawn near the posterior so far.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
@@ -117,7 +119,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
     population = (24 if method == "abc" else accepted_count(budget, None)) if population is None else population
-    check_sizes(calibration, method, budget, population, batch, fit_through)
+    check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
@@ -133,8 +135,8 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
             candidates = Candidates(calibration, pool, seeds)
             try:
                 if method == "bank":
-                    trials, chosen, history, posterior, diagnostics = fit_bank(calibration, folder, budget, population,
-                                                                               pool, count, progress, fit_through)
+                    trials, chosen, history, posterior, diagnostics = fit_bank(
+                        calibration, folder, budget, population, pool, count, progress, fit_through, waves)
                 else:
                     diagnostics = None
                     trials, chosen, history, posterior = (
@@ -195,7 +197,7 @@ def starting_point(calibration: Calibration, path: str | Path, method: str) -> d
 
 
 def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int,
-                fit_through: int = 2023) -> None:
+                fit_through: int = 2023, waves: int = 1) -> None:
     """Refuse, before any work and in one line, a budget, population, batch or (bank) split year out of bounds."""
     limit = MAX_OPTUNA_BUDGET if method == "optuna" else MAX_RUNS
     if not 1 <= budget <= limit:
@@ -208,6 +210,9 @@ def check_sizes(calibration: Calibration, method: str, budget: int, population: 
             raise UserError(f"--population {population}: give 2 to {budget - 1:,} simulations to accept (fewer than "
                             f"the bank's {budget:,})")
         split_targets(calibration.targets, fit_through)
+        if not 1 <= waves <= MAX_WAVES or budget * waves > MAX_RUNS:
+            raise UserError(f"--waves {waves}: give 1 to {MAX_WAVES} waves of --budget simulations, at most "
+                            f"{MAX_RUNS:,} simulations in all")
         return
     runs = budget * calibration.setup.replicates
     if runs > MAX_RUNS:

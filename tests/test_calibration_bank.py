@@ -187,6 +187,7 @@ def test_a_check_that_is_also_a_target_is_refused_in_one_line(tmp_path: Path) ->
     (["--budget", "20", "--population", "20"], "--population 20: give 2 to 19"),
     (["--budget", "5"], "a bank needs at least 10 simulations"),
     (["--fit-through", "2030"], "--fit-through 2030: give a year with targets on both sides"),
+    (["--waves", "0"], "--waves 0: give 1 to 10 waves"),
 ])
 def test_bad_bank_options_are_one_line_before_any_work(tmp_path: Path, capsys, arguments, message) -> None:
     root = Path(__file__).resolve().parents[1]

@@ -179,9 +179,9 @@ def checks_tables(result: CalibrationResult) -> str:
                    for row in checks.itertuples())
     unseen = ("" if not len(checks) else
               "<table class='figures'><tr><th>published figure, not given to the fit</th><th>published</th>"
-              "<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th><th>whole bank (5-95%)</th>"
-              f"<th>bank within tolerance</th></tr>{rows}</table><p class='read'>A figure that few or none of the "
-              "bank's simulations reach is missed by the model's structure, whatever its parameters.</p>")
+              "<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th><th>prior draws, first wave (5-95%)</th>"
+              f"<th>prior draws within tolerance</th></tr>{rows}</table><p class='read'>A figure that few or none of the "
+              "prior's simulations reach is missed by the model's structure, whatever its parameters.</p>")
     return coverage + prediction + trade + unseen
 
 

@@ -68,7 +68,7 @@ def test_a_share_target_divides_by_the_sum_of_its_series() -> None:
     fit = evaluate([online], [synthetic({"spend_share|amazon": 0.1, "spend_share|walmart": 0.3})])
     assert fit.table["simulated_mean"].iloc[0] == pytest.approx(0.25)
     assert fit.table["miss"].iloc[0] == pytest.approx(0.05 / 0.03)
-    with pytest.raises(ValueError, match="at most one of minus or share_of"):
+    with pytest.raises(ValueError, match="at most one of minus, plus or share_of"):
         Target(id="e", description="d", metric={"metric": "prime_share"}, minus={"metric": "prime_share"},
                share_of=[{"metric": "prime_share"}], at="2025-01-01", value=0.2, tolerance=0.03, confidence="H",
                source="somewhere")
@@ -104,14 +104,14 @@ def test_a_target_that_could_not_be_simulated_makes_the_loss_infinite() -> None:
 
 
 def test_calibration_runs_stop_after_the_last_target_and_agree_with_the_full_run() -> None:
-    """Candidates run only up to a week past the last date a target reads; the model runs forward,
+    """Candidates run only up to a week past the last date a target or check reads; the model runs forward,
     so those weeks are the full horizon's to the last bit, and every target reads the same value."""
     from sim.calibration.setup import load_setup
     from sim.run import resolve
     from sim.scenario import load_scenario
 
     calibration = load_setup(TARGETS.parent / "setup.yaml")
-    last = max(target.at or target.over[1] for target in calibration.targets)
+    last = max(target.at or target.over[1] for target in [*calibration.targets, *calibration.checks])
     full_scenario = load_scenario(TARGETS.parents[1] / "scenarios" / "baseline.yaml", calibrated=False)
     assert last < calibration.base.horizon.end <= last + pd.Timedelta(days=7) < full_scenario.horizon.end
     assert [e.date for e in calibration.base.events] == [e.date for e in full_scenario.events

@@ -41,7 +41,7 @@ def linear_problem(size: int = 3000, seed: int = 1):
                          "target.a": x + rng.normal(0, noise, size), "target.b": y + rng.normal(0, noise, size),
                          "target.c": x + y + rng.normal(0, noise, size), "error": None})
     targets = [_target("a", 0.3, noise), _target("b", 0.6, noise), _target("c", 0.9, noise, at="2024-01-01")]
-    calibration = SimpleNamespace(parameters=parameters, targets=targets, setup=SimpleNamespace(seed=seed))
+    calibration = SimpleNamespace(parameters=parameters, targets=targets, checks=(), setup=SimpleNamespace(seed=seed))
     return calibration, bank
 
 
@@ -76,7 +76,8 @@ def test_trade_offs_and_the_out_of_sample_split() -> None:
     """c = x + y ties x and y together once a and b are left out: fitting on c (2024) alone, the
     posterior's correlation is strongly negative; a fit through 2022 (a and b) predicts c."""
     calibration, bank = linear_problem()
-    only_c = SimpleNamespace(parameters=calibration.parameters, targets=calibration.targets[2:], setup=calibration.setup)
+    only_c = SimpleNamespace(parameters=calibration.parameters, targets=calibration.targets[2:], checks=(),
+                             setup=calibration.setup)
     pairs = tradeoffs(only_c, posterior(only_c, bank, accept=300, adjust=False))
     assert list(pairs[["first", "second"]].iloc[0]) == ["x", "y"] and pairs["correlation"].iloc[0] < -0.6
     table = out_of_sample(calibration, bank, accept=150, fit_through=2022).set_index("target")

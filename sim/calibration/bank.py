@@ -41,9 +41,9 @@ LEVEL = 0.9  # the posterior intervals the coverage check and the reports use (5
 EDGE = 1e-6  # how close to a bound the logit scale goes
 
 
-def accepted_count(budget: int, population: int | None) -> int:
-    """Simulations the posterior keeps: ``population`` if given, else 5% of the bank (at least 20)."""
-    return population if population is not None else max(20, budget // 20)
+def accepted_count(budget: int) -> int:
+    """Simulations the posterior keeps when ``--population`` does not say: 5% of the bank (at least 20)."""
+    return max(20, budget // 20)
 
 
 # -- the bank -----------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def bank_fingerprint(calibration: Calibration) -> str:
 
 def measured(calibration: Calibration) -> list[Target]:
     """What each simulation of the bank measures: the targets, then the checks."""
-    return [*calibration.targets, *getattr(calibration, "checks", ())]
+    return [*calibration.targets, *calibration.checks]
 
 
 def prior_design(calibration: Calibration, budget: int) -> pd.DataFrame:

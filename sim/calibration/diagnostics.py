@@ -123,7 +123,7 @@ def predictive_checks(calibration: Calibration, bank: pd.DataFrame, sample: pd.D
     not of its parameters."""
     simulated = bank.set_index("simulation").loc[sample["simulation"]]
     rows = []
-    for check in getattr(calibration, "checks", ()):
+    for check in calibration.checks:
         values = simulated[f"target.{check.id}"].to_numpy(dtype=float)
         prior_draws = bank[bank["wave"] == 0] if "wave" in bank else bank
         everywhere = prior_draws[f"target.{check.id}"].to_numpy(dtype=float)
@@ -162,9 +162,7 @@ def fit_bank(calibration: Calibration, folder: Path, budget: int, accept: int, p
     trials = bank.drop(columns=["error"]).assign(candidate=bank["simulation"], loss=loss,
                                                  within=(np.abs(miss) <= 1).sum(axis=1))
     nearest = int(np.nanargmin(loss))
-    chosen = {name: bank[name].iloc[nearest] for name in calibration.parameters}
-    chosen = {name: (int(value) if isinstance(value, (int, np.integer)) else float(value))
-              for name, value in chosen.items()}
+    chosen = {name: bank[name].iloc[nearest] for name in calibration.parameters}  # clipped and rounded by calibrate
     adjusted = coverage(calibration, bank, accept, adjust=True, importance=weights)
     rejection = coverage(calibration, bank, accept, adjust=False, importance=weights)
     adjust = bool(adjusted["coverage"].min() >= HONEST_COVERAGE)

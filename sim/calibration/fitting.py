@@ -39,7 +39,8 @@ from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.inputs import MAX_RUNS
 from ..results import package_version, replace_atomically
 from ..scenario.loader import display
-from .bank import BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, write_table
+from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, share_of_bounds,
+                   write_table)
 from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
 from .waves import MAX_WAVES
 from .candidates import Candidates
@@ -118,7 +119,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     calibration = load_setup(setup_path)
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
-    population = (24 if method == "abc" else accepted_count(budget, None)) if population is None else population
+    population = (24 if method == "abc" else accepted_count(budget)) if population is None else population
     check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
@@ -237,7 +238,7 @@ def _posterior_ranges(calibration: Calibration, posterior: pd.DataFrame) -> pd.D
         order = np.argsort(values)
         cumulative = np.cumsum(weights[order]) / weights.sum()
         low, high = (float(values[order][min(np.searchsorted(cumulative, q), len(values) - 1)]) for q in (0.05, 0.95))
-        share = _share(parameter, low, high)
+        share = share_of_bounds(parameter, low, high)
         rows.append({"parameter": name, "plausible_low": low, "plausible_high": high, "share_of_bounds": share,
                      "reading": "pinned" if share < 0.3 else "partly pinned" if share < 0.6 else "loose",
                      "basis": f"posterior 5-95% ({len(values)} particles)"})
@@ -270,7 +271,7 @@ def _profile(calibration: Calibration, candidates: Candidates, chosen: dict[str,
         shifts = pd.concat([(fit.table.set_index("target")["miss"] - base_miss).abs() for fit in fits], axis=1).max(axis=1)
         shift = float(shifts.max())
         rows.append({"parameter": name, "plausible_low": moves[name, -1][0], "plausible_high": moves[name, 1][0],
-                     "share_of_bounds": _share(parameter, moves[name, -1][0], moves[name, 1][0]),
+                     "share_of_bounds": share_of_bounds(parameter, moves[name, -1][0], moves[name, 1][0]),
                      "loss_rise": float(np.mean([fit.loss - base.loss for fit in fits])), "shift": shift,
                      "moves_most": str(shifts.idxmax()),
                      "reading": "pinned" if shift >= 1.0 else "partly pinned" if shift >= 0.25 else "loose",
@@ -288,11 +289,6 @@ def _step(parameter: FreeParameter, value: float, direction: int) -> float:
     return parameter.clip(moved)
 
 
-def _share(parameter: FreeParameter, low: float, high: float) -> float:
-    scale = np.log if parameter.log else (lambda x: x)
-    return float((scale(high) - scale(low)) / (scale(parameter.range[1]) - scale(parameter.range[0])))
-
-
 def _finish(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],
             check_seeds: list[int]) -> None:
     from ..report.calibration import build_calibration_report
@@ -303,15 +299,15 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
     build_calibration_report(calibration, result, document).write(folder / REPORT)
     if result.posterior is not None:
         write_posterior(calibration, result.posterior, folder / POSTERIOR)
-    for name, file in (("coverage", COVERAGE), ("out_of_sample", OUT_OF_SAMPLE), ("checks", CHECKS)):
-        if result.diagnostics:
+    if result.diagnostics:
+        for name, file in (("coverage", COVERAGE), ("out_of_sample", OUT_OF_SAMPLE), ("checks", CHECKS)):
             write_table(result.diagnostics[name], folder / file)
     if result.calibrated_path is not None:
         write_calibrated(result.calibrated_path, document)
         if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
             write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
-    manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method, "setup": str(calibration.source),
-                "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
+    manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method,
+                "setup": str(calibration.source), "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
                 "calibrated": str(result.calibrated_path) if result.calibrated_path else None}
     complete(folder, manifest, "calibration")
 
@@ -365,8 +361,7 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame) -> pd.Dat
 
 
 def write_posterior(calibration: Calibration, posterior: pd.DataFrame, path: Path) -> None:
-    table = posterior_table(calibration, posterior)
-    replace_atomically(path, lambda temporary: table.to_csv(temporary, index=False, lineterminator="\n"))
+    write_table(posterior_table(calibration, posterior), path)
 
 
 def _round(value: float) -> float | int:

@@ -15,6 +15,12 @@ Each check runs the baseline (and, where it says so, a variant of it) on common 
 - ``drift``: headline shares (spend by firm, memberships) in the first and last quarter of the
   first recorded year (the settled-start goal: under half a point).
 - ``fulfilment``: how Walmart's online orders split between pickup, delivery and express in 2025.
+- ``selection``: who the members are, household by household, over Walmart's fiscal 2025 (Feb 2024 -
+  Jan 2025): members' spend and shopping weeks at the firm over non-members', the firm's share of
+  members' and others' own spend, its spread across households, and the share of households that
+  used the firm at all; for the baseline and with a lasting liking for Walmart
+  (``--walmart-taste``, dollars an order; the baseline's is 0). Walmart's claim for Walmart+:
+  members shop about twice as often and spend nearly three times as much (low confidence).
 """
 
 from __future__ import annotations
@@ -182,8 +188,44 @@ def lift(seeds: list[int], shoppers: int) -> None:
               f"(loyalty's share of the lift {(full - economic) / max(full - without, 1e-9):.0%})")
 
 
+def selection(seeds: list[int], shoppers: int, walmart_taste: float = 100.0) -> None:
+    """Members against non-members, household by household, over Walmart's fiscal 2025."""
+    from sim.model.market import RetailMarket
+    from sim.vocabulary import CHANNELS
+
+    print("## who the members are: Walmart's fiscal 2025 (Feb 2024 - Jan 2025), per household")
+    start, end = dt.date(2024, 2, 1), dt.date(2025, 1, 31)
+    for taste in (0.0, walmart_taste):
+        scenario = resolve(BASELINE, {"population.shoppers": shoppers, "shoppers.firm_taste_sd_usd.walmart": taste,
+                                      **until(end.isoformat())})
+        model = RetailMarket(scenario, seed=seeds[0])
+        spend, weeks = np.zeros((len(CHANNELS), shoppers)), np.zeros((len(CHANNELS), shoppers))
+
+        def tally(m: RetailMarket) -> None:
+            if start <= m.date <= end:
+                for channel in range(len(CHANNELS)):
+                    chose = m.choice == channel
+                    spend[channel] += (chose * m.spend).sum(axis=0)
+                    weeks[channel] += chose.any(axis=0)
+
+        model.run_model(tally)
+        h, total = model.households, spend.sum(axis=0)
+        print(f"Walmart liking spread ${taste:.0f} an order:")
+        for firm in model.membership_firms:
+            held, channels = getattr(h, firm.membership), list(firm.channels)
+            at_firm, shopped = spend[channels].sum(axis=0), np.minimum(weeks[channels].sum(axis=0), 52)
+            share = at_firm / total
+            p10, p50, p90 = np.percentile(share, [10, 50, 90])
+            print(f"  {firm.membership} ({held.mean():.0%} of households): spend at {firm.name} "
+                  f"{at_firm[held].mean() / at_firm[~held].mean():.2f}x non-members', weeks shopped there "
+                  f"{shopped[held].mean() / shopped[~held].mean():.2f}x ({shopped[held].mean():.1f} vs "
+                  f"{shopped[~held].mean():.1f}); {firm.name}'s share of own spend: members "
+                  f"{share[held].mean():.1%}, others {share[~held].mean():.1%}, all households p10/50/90 "
+                  f"{p10:.0%}/{p50:.0%}/{p90:.0%}; households that used {firm.name} {(at_firm > 0).mean():.0%}")
+
+
 CHECKS = {"members": members, "lift": lift, "elasticity": elasticity, "saturation": saturation, "drift": drift,
-          "fulfilment": fulfilment}
+          "fulfilment": fulfilment, "selection": selection}
 
 
 def main() -> None:

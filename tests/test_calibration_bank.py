@@ -16,7 +16,7 @@ from sim.calibration.bank import BANK_STORE, interval, posterior, prior_design
 from sim.calibration.diagnostics import coverage, out_of_sample, tradeoffs
 from sim.calibration.fitting import calibrate
 from sim.calibration.setup import FreeParameter, load_setup
-from sim.calibration.targets import Target
+from sim.jobs.targets import Target
 from sim.cli import main
 from sim.errors import ScenarioError
 

@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim.calibration import evaluate, load_targets
-from sim.calibration.targets import Target
+from sim.jobs.targets import Target
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.results import Result
@@ -96,7 +96,7 @@ def test_a_target_that_could_not_be_simulated_makes_the_loss_infinite() -> None:
                   over=["2025-01-01", "2025-12-31"], above=0.0, tolerance=0.05, confidence="H", source="somewhere")
     level = Target(id="x", description="d", metric={"metric": "prime_share"}, at="2025-02-15", value=0.6,
                    tolerance=0.05, confidence="M", source="somewhere")
-    from sim.calibration.targets import evaluate_values
+    from sim.jobs.targets import evaluate_values
 
     fit = evaluate_values([lead, level], [{"y": float("nan"), "x": 0.6}])
     assert np.isnan(fit.table["miss"].iloc[0]) and fit.loss == float("inf")

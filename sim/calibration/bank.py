@@ -33,7 +33,7 @@ from ..jobs.store import RunStore, run_key
 from ..results import replace_atomically, scenario_hash
 from .candidates import TargetValues
 from .setup import Calibration, FreeParameter
-from .targets import Target
+from ..jobs.targets import Target
 
 BANK_STORE, BANK = "store", "bank.parquet"
 COVERAGE, OUT_OF_SAMPLE, CHECKS = "coverage.csv", "out_of_sample.csv", "checks.csv"

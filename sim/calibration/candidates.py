@@ -12,7 +12,7 @@ from typing import Any
 from ..jobs.runs import Runs
 from ..results import Result
 from .setup import Calibration
-from .targets import Fit, Target, evaluate_values, simulate_all
+from ..jobs.targets import Fit, Target, evaluate_values, simulate_all
 
 
 class TargetValues:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import UserError
 from .bank import bank_history, interval, misses, posterior, run_bank, share_of_bounds, to_unbounded, weighted_quantiles
 from .setup import Calibration
-from .targets import Target
+from ..jobs.targets import Target
 
 
 def coverage(calibration: Calibration, bank: pd.DataFrame, accept: int, truths: int = 100,

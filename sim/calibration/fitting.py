@@ -2,7 +2,7 @@
 rejection ABC with regression adjustment on a stored bank of simulations (``bank``).
 
 Every candidate parameter set runs the base scenario over the set-up's common seeds; its loss is
-the mean squared miss of the targets in tolerances (:func:`sim.calibration.targets.evaluate_values`).
+the mean squared miss of the targets in tolerances (:func:`sim.jobs.targets.evaluate_values`).
 
 - ``optuna``: a TPE search over the first 60% of the budget, then CMA-ES warm-started from the best
   tenth of the candidates; they are asked a batch at a time, run on the sweep executors (inline, process
@@ -46,7 +46,7 @@ from .waves import MAX_WAVES
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
-from .targets import Fit
+from ..jobs.targets import Fit
 
 METHODS = ("optuna", "abc", "bank")
 DEFAULT_FOLDER = Path("reports") / "calibration"

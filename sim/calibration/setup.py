@@ -21,7 +21,7 @@ from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import display, read_validated
 from ..scenario.types import Strict
-from .targets import Target, load_targets
+from ..jobs.targets import Target, load_targets
 
 
 class FreeParameter(Strict):

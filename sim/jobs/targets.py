@@ -17,15 +17,17 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..jobs.outcomes import MetricSeries, Outcome, outcome_value
 from ..results import Result
 from ..scenario.loader import read_validated
 from ..scenario.types import Date, Strict
+from .outcomes import MetricSeries, Outcome, outcome_value
 
 
 class Target(Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str
+    label: str | None = Field(None, min_length=3, max_length=80,
+                              description="A few words naming the figure in a report's notes (else the id)")
     metric: MetricSeries
     minus: MetricSeries | None = None
     plus: list[MetricSeries] | None = Field(

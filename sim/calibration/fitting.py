@@ -37,16 +37,16 @@ from ..experiments.replicates import replicate_seeds
 from ..jobs.executors import check_workers, executor
 from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.inputs import MAX_RUNS
+from ..jobs.targets import Fit
 from ..results import package_version, replace_atomically
 from ..scenario.loader import display
-from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, share_of_bounds,
-                   write_table)
+from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, interval,
+                   share_of_bounds, write_table)
 from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
 from .waves import MAX_WAVES
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
-from ..jobs.targets import Fit
 
 METHODS = ("optuna", "abc", "bank")
 DEFAULT_FOLDER = Path("reports") / "calibration"
@@ -228,20 +228,17 @@ def check_sizes(calibration: Calibration, method: str, budget: int, population: 
 
 # -- what the fit says --------------------------------------------------------------------------
 def _posterior_ranges(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
-    """ABC: each parameter's weighted 5th-95th posterior percentiles, as a share of its bounds.
+    """ABC and the bank: each parameter's weighted 5th-95th posterior percentiles (interpolated), as a share of its bounds.
 
     Near 0: the targets pin it down; near 0.9 (a uniform prior's share): they leave it loose.
     """
     rows = []
     for name, parameter in calibration.parameters.items():
-        values, weights = posterior[name].to_numpy(), posterior["weight"].to_numpy()
-        order = np.argsort(values)
-        cumulative = np.cumsum(weights[order]) / weights.sum()
-        low, high = (float(values[order][min(np.searchsorted(cumulative, q), len(values) - 1)]) for q in (0.05, 0.95))
+        low, high = interval(posterior, name)  # the same weighted percentiles as the coverage check's
         share = share_of_bounds(parameter, low, high)
         rows.append({"parameter": name, "plausible_low": low, "plausible_high": high, "share_of_bounds": share,
                      "reading": "pinned" if share < 0.3 else "partly pinned" if share < 0.6 else "loose",
-                     "basis": f"posterior 5-95% ({len(values)} particles)"})
+                     "basis": f"posterior 5-95% ({len(posterior)} particles)"})
     return pd.DataFrame(rows)
 
 

@@ -227,7 +227,7 @@ def mean_interval(differences: np.ndarray, level: float = 0.90) -> tuple[float, 
     mean = float(differences.mean())
     if len(differences) < 2:
         return mean, float("nan"), float("nan")
-    from scipy import stats  # only intervals need it (a second of importing)
+    from scipy.special import stdtrit  # Student's t quantile, as scipy.stats.t.ppf gives it, without scipy.stats' import (about a second)
 
-    half = stats.t.ppf(0.5 + level / 2, len(differences) - 1) * differences.std(ddof=1) / np.sqrt(len(differences))
+    half = stdtrit(len(differences) - 1, 0.5 + level / 2) * differences.std(ddof=1) / np.sqrt(len(differences))
     return mean, mean - half, mean + half

@@ -104,6 +104,8 @@ def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path)
          "value": round(value, 4), "tolerance": 0.01, "confidence": "H", "source": "test"},
         {"id": "far_off", "label": "a missed figure", "description": "d", "metric": share, "over": period,
          "value": 0.9, "tolerance": 0.01, "confidence": "H", "source": "test"},
+        {"id": "bound", "label": "a missed bound", "description": "d", "metric": share, "over": period,
+         "above": 0.95, "tolerance": 0.01, "confidence": "H", "source": "test"},
         {"id": "later", "label": "a figure after the runs", "description": "d", "metric": share,
          "over": ["2031-01-01", "2031-12-31"], "value": 0.9, "tolerance": 0.01, "confidence": "H", "source": "test"}]}
     path = tmp_path / "checks.yaml"
@@ -111,4 +113,4 @@ def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path)
     (note,) = checks_missed(ensemble, path)
     assert note == ("baseline: published figures the calibration was not given, missed by this model beyond their "
                     f"tolerance (docs/calibration.md explains each): a missed figure, {value:.1%} against 90.0% "
-                    "published.")
+                    f"published; a missed bound, {value:.1%} against at least 95.0% published.")

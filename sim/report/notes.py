@@ -72,8 +72,9 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
         if abs(check.miss(value)) <= 1.0:
             continue
         published = check.value if check.value is not None else check.above
-        shown = (f"{value:.1%} against {published:.1%} published" if abs(published) < 1
-                 else f"{value:.2f} against {published:.2g} published")
+        bound = "" if check.value is not None else "at least "
+        shown = (f"{value:.1%} against {bound}{published:.1%} published" if abs(published) < 1
+                 else f"{value:.2f} against {bound}{published:.2g} published")
         items.append(f"{check.label or check.id}, {shown}")
     if not items:
         return []

@@ -68,7 +68,7 @@ def test_read_with_care_names_caps_and_end_dates_once_for_all_scenarios_they_con
 
 def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path) -> None:
     """A check the runs meet is not named; one they miss is, with the runs' mean and the published
-    value; a check dated outside the runs is left out; the shipped checks give the same verdicts as
+    value; a check dated outside the runs, or one they do not record, is left out; the shipped checks give the same verdicts as
     the calibration's own evaluation."""
     import html
 
@@ -106,6 +106,9 @@ def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path)
          "value": 0.9, "tolerance": 0.01, "confidence": "H", "source": "test"},
         {"id": "bound", "label": "a missed bound", "description": "d", "metric": share, "over": period,
          "above": 0.95, "tolerance": 0.01, "confidence": "H", "source": "test"},
+        {"id": "unmeasured", "label": "a figure the runs do not record", "description": "d",
+         "metric": {"metric": "member_spend_ratio", "firm": "kroger"}, "over": period, "value": 3.0, "tolerance": 0.1,
+         "confidence": "H", "source": "test"},
         {"id": "later", "label": "a figure after the runs", "description": "d", "metric": share,
          "over": ["2031-01-01", "2031-12-31"], "value": 0.9, "tolerance": 0.01, "confidence": "H", "source": "test"}]}
     path = tmp_path / "checks.yaml"

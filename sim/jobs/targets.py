@@ -26,7 +26,7 @@ from .outcomes import MetricSeries, Outcome, outcome_value
 class Target(Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str
-    label: str | None = Field(None, min_length=3, max_length=80,
+    label: str | None = Field(None, min_length=3, max_length=120,
                               description="A few words naming the figure in a report's notes (else the id)")
     metric: MetricSeries
     minus: MetricSeries | None = None

@@ -53,16 +53,21 @@ def notes(ensemble: Ensemble) -> list[str]:
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
 
+CONFIDENCE = {"H": "high", "M": "medium", "L": "low"}
+
+
 def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
-    """One note naming the published figures the calibration was not given that the first scenario's
-    runs miss (outside their tolerance), each with the model's value; none when all are met or none
-    falls inside the runs' dates. ``checks``: a checks file (default: the shipped one)."""
+    """One note listing the published figures the calibration was not given that the first
+    scenario's runs miss beyond their tolerance, one line each with the runs' value, the published
+    one, its tolerance and its source's confidence; none when all are met, none can be measured
+    (NaN) or none falls inside those runs' dates. ``checks``: a checks file (default: the shipped one)."""
     from ..jobs.targets import load_targets
     from ..shipped import CALIBRATION, folder
 
     name = ensemble.baseline
     runs = [result for result in ensemble.results if result.scenario.name == name]
-    first, last = ensemble.start_date.date(), ensemble.end_date.date()
+    first = min(result.timeseries["date"].min() for result in runs).date()
+    last = max(result.timeseries["date"].max() for result in runs).date()
     items = []
     for check in load_targets(checks or folder(CALIBRATION) / "checks.yaml"):
         start, end = check.over if check.over is not None else (check.at, check.at)
@@ -71,15 +76,22 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
         value = sum(check.simulate(result) for result in runs) / len(runs)
         if not abs(check.miss(value)) > 1.0:  # within tolerance, or not measurable in these runs (NaN)
             continue
-        published = check.value if check.value is not None else check.above
-        bound = "" if check.value is not None else "at least "
-        shown = (f"{value:.1%} against {bound}{published:.1%} published" if abs(published) < 1
-                 else f"{value:.2f} against {bound}{published:.2g} published")
-        items.append(f"{check.label or check.id}, {shown}")
+        items.append(f"<li>{html.escape(check.label or check.id)}: {_shown(check, value)}</li>")
     if not items:
         return []
-    return [f"{html.escape(name)}: published figures the calibration was not given, missed by this model beyond "
-            f"their tolerance (docs/calibration.md explains each): {html.escape('; '.join(items))}."]
+    return [f"{html.escape(name)}: its runs miss published figures that the calibration was not fitted to "
+            f"(docs/calibration.md, \"Published figures the fit was not given\", reads each):<ul>{''.join(items)}</ul>"]
+
+
+def _shown(check, value: float) -> str:
+    """The runs' value against the published one, with its tolerance and the source's confidence."""
+    published = check.value if check.value is not None else check.above
+    share = check.share_of is not None or check.metric.metric.endswith("share")
+    number = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.3g}")
+    tolerance = f"{check.tolerance * 100:.3g} pts" if share else f"{check.tolerance:.3g}"
+    bound = "at least " if check.value is None else ""
+    return (f"model {number(value)}, published {bound}{number(published)} (tolerance \u00b1{tolerance}; "
+            f"{CONFIDENCE[check.confidence]} confidence)")
 
 
 def notes_html(ensemble: Ensemble) -> str:

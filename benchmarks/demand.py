@@ -18,8 +18,9 @@ Each check runs the baseline (and, where it says so, a variant of it) on common 
 - ``selection``: who the members are, household by household, over Walmart's fiscal 2025 (Feb 2024 -
   Jan 2025): members' spend and shopping weeks at the firm over non-members', the firm's share of
   members' and others' own spend, its spread across households, and the share of households that
-  used the firm at all; for the baseline and with a lasting liking for Walmart
-  (``--walmart-taste``, dollars an order; the baseline's is 0). Walmart's claim for Walmart+:
+  used the firm at all (membership as held at the year's end; a week counts once whichever of the
+  firm's channels it used); for the baseline and with a lasting liking for Walmart
+  (``--walmart-taste 100 150``, dollars an order; the baseline's is 0). Walmart's claim for Walmart+:
   members shop about twice as often and spend nearly three times as much (low confidence).
 """
 
@@ -188,35 +189,40 @@ def lift(seeds: list[int], shoppers: int) -> None:
               f"(loyalty's share of the lift {(full - economic) / max(full - without, 1e-9):.0%})")
 
 
-def selection(seeds: list[int], shoppers: int, walmart_taste: float = 100.0) -> None:
+WALMART_TASTE = [100.0]  # --walmart-taste: the second spread the selection check tries
+
+
+def selection(seeds: list[int], shoppers: int) -> None:
     """Members against non-members, household by household, over Walmart's fiscal 2025."""
     from sim.model.market import RetailMarket
     from sim.vocabulary import CHANNELS
 
     print("## who the members are: Walmart's fiscal 2025 (Feb 2024 - Jan 2025), per household")
     start, end = dt.date(2024, 2, 1), dt.date(2025, 1, 31)
-    for taste in (0.0, walmart_taste):
+    for taste in (0.0, *WALMART_TASTE):
         scenario = resolve(BASELINE, {"population.shoppers": shoppers, "shoppers.firm_taste_sd_usd.walmart": taste,
                                       **until(end.isoformat())})
         model = RetailMarket(scenario, seed=seeds[0])
-        spend, weeks = np.zeros((len(CHANNELS), shoppers)), np.zeros((len(CHANNELS), shoppers))
+        channels_of = {firm.name: list(firm.channels) for firm in model.membership_firms}
+        spend = np.zeros((len(CHANNELS), shoppers))
+        weeks = {name: np.zeros(shoppers) for name in channels_of}  # weeks with any order at the firm
 
         def tally(m: RetailMarket) -> None:
             if start <= m.date <= end:
                 for channel in range(len(CHANNELS)):
-                    chose = m.choice == channel
-                    spend[channel] += (chose * m.spend).sum(axis=0)
-                    weeks[channel] += chose.any(axis=0)
+                    spend[channel] += ((m.choice == channel) * m.spend).sum(axis=0)
+                for name, channels in channels_of.items():
+                    weeks[name] += np.isin(m.choice, channels).any(axis=0)
 
         model.run_model(tally)
         h, total = model.households, spend.sum(axis=0)
         print(f"Walmart liking spread ${taste:.0f} an order:")
         for firm in model.membership_firms:
-            held, channels = getattr(h, firm.membership), list(firm.channels)
-            at_firm, shopped = spend[channels].sum(axis=0), np.minimum(weeks[channels].sum(axis=0), 52)
+            held, channels = getattr(h, firm.membership), list(firm.channels)  # held: at the year's end
+            at_firm, shopped = spend[channels].sum(axis=0), weeks[firm.name]
             share = at_firm / total
             p10, p50, p90 = np.percentile(share, [10, 50, 90])
-            print(f"  {firm.membership} ({held.mean():.0%} of households): spend at {firm.name} "
+            print(f"  {firm.membership} ({held.mean():.0%} of households at the year's end): spend at {firm.name} "
                   f"{at_firm[held].mean() / at_firm[~held].mean():.2f}x non-members', weeks shopped there "
                   f"{shopped[held].mean() / shopped[~held].mean():.2f}x ({shopped[held].mean():.1f} vs "
                   f"{shopped[~held].mean():.1f}); {firm.name}'s share of own spend: members "
@@ -233,7 +239,10 @@ def main() -> None:
     parser.add_argument("--shoppers", type=int, default=5000)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only", default=",".join(CHECKS), help="comma-separated: " + ", ".join(CHECKS))
+    parser.add_argument("--walmart-taste", type=float, nargs="+", default=WALMART_TASTE,
+                        help="selection: spreads of a lasting liking for Walmart to try beside 0, dollars an order")
     args = parser.parse_args()
+    WALMART_TASTE[:] = args.walmart_taste
     seeds = list(range(1, args.seeds + 1))
     started = dt.datetime.now()
     for name in args.only.split(","):

@@ -75,7 +75,7 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
     """The options of every command that runs scenarios."""
     command.add_argument("--seed", type=seed_number, help="root seed of the replicates (default: the scenario's)")
     command.add_argument("--replicates", type=replicate_count, default=1, metavar="K",
-                         help=f"runs per scenario over K common seeds (default 1, at most {MAX_REPLICATES:,})")
+                         help=f"runs per scenario over K common seeds (default %(default)s, at most {MAX_REPLICATES:,})")
     command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
     command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                          help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")

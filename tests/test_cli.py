@@ -109,3 +109,14 @@ def test_version_and_help_load_neither_the_model_nor_the_data_libraries() -> Non
              "print(sorted(m for m in ('numpy', 'pandas', 'mesa', 'sim.model', 'plotly') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_replicates_help_states_each_commands_own_default(capsys) -> None:
+    """run, compare and targets default to 1, 5 and 3 replicates, and each one's --help says so."""
+    for command, default in (("run", 1), ("compare", 5), ("targets", 3)):
+        try:
+            assert main([command, "--help"]) == 0
+        except SystemExit as exit_:
+            assert exit_.code in (0, None)
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"runs per scenario over K common seeds (default {default}, at most 1,000)" in text, command

@@ -30,10 +30,10 @@ from ..experiments.replicates import replicate_seeds
 from ..jobs.folders import fingerprint, warn
 from ..jobs.runs import Runs, execute
 from ..jobs.store import RunStore, run_key
+from ..jobs.targets import Target
 from ..results import replace_atomically, scenario_hash
 from .candidates import TargetValues
 from .setup import Calibration, FreeParameter
-from ..jobs.targets import Target
 
 BANK_STORE, BANK = "store", "bank.parquet"
 COVERAGE, OUT_OF_SAMPLE, CHECKS = "coverage.csv", "out_of_sample.csv", "checks.csv"

@@ -10,9 +10,9 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from ..jobs.runs import Runs
+from ..jobs.targets import Fit, Target, evaluate_values, simulate_all
 from ..results import Result
 from .setup import Calibration
-from ..jobs.targets import Fit, Target, evaluate_values, simulate_all
 
 
 class TargetValues:

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..jobs.targets import Target
 from .bank import bank_history, interval, misses, posterior, run_bank, share_of_bounds, to_unbounded, weighted_quantiles
 from .setup import Calibration
-from ..jobs.targets import Target
 
 
 def coverage(calibration: Calibration, bank: pd.DataFrame, accept: int, truths: int = 100,

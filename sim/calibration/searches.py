@@ -20,11 +20,11 @@ import pandas as pd
 from ..errors import UserError
 from ..jobs.executors import InlineExecutor
 from ..jobs.runs import Runs, run_tasks
+from ..jobs.targets import Target, evaluate_values
 from ..scenario.loader import display
 from ..streams import stream_key
 from .candidates import Candidates
 from .setup import Calibration, FreeParameter
-from ..jobs.targets import Target, evaluate_values
 
 OPTUNA_JOURNAL, ABC_DATABASE = "optuna.journal", "abc.db"
 EXPLORE_SHARE = 0.6  # optuna: TPE explores this share of the budget, then CMA-ES refines from the best

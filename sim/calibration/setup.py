@@ -16,12 +16,12 @@ from pydantic import Field, model_validator
 
 from ..jobs.folders import fingerprint
 from ..jobs.inputs import MAX_REPLICATES, Bounded, check_parameter, fail
+from ..jobs.targets import Target, load_targets
 from ..outputs import PLAIN_NAME
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import display, read_validated
 from ..scenario.types import Strict
-from ..jobs.targets import Target, load_targets
 
 
 class FreeParameter(Strict):

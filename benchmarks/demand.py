@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import sys
 from pathlib import Path
 
@@ -189,17 +190,15 @@ def lift(seeds: list[int], shoppers: int) -> None:
               f"(loyalty's share of the lift {(full - economic) / max(full - without, 1e-9):.0%})")
 
 
-WALMART_TASTE = [100.0]  # --walmart-taste: the second spread the selection check tries
-
-
-def selection(seeds: list[int], shoppers: int) -> None:
-    """Members against non-members, household by household, over Walmart's fiscal 2025."""
+def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...] = (100.0,)) -> None:
+    """Members against non-members, household by household, over Walmart's fiscal 2025, without a
+    lasting liking for Walmart and with each spread of ``walmart_tastes`` (dollars an order)."""
     from sim.model.market import RetailMarket
     from sim.vocabulary import CHANNELS
 
     print("## who the members are: Walmart's fiscal 2025 (Feb 2024 - Jan 2025), per household")
     start, end = dt.date(2024, 2, 1), dt.date(2025, 1, 31)
-    for taste in (0.0, *WALMART_TASTE):
+    for taste in (0.0, *walmart_tastes):
         scenario = resolve(BASELINE, {"population.shoppers": shoppers, "shoppers.firm_taste_sd_usd.walmart": taste,
                                       **until(end.isoformat())})
         model = RetailMarket(scenario, seed=seeds[0])
@@ -239,14 +238,14 @@ def main() -> None:
     parser.add_argument("--shoppers", type=int, default=5000)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only", default=",".join(CHECKS), help="comma-separated: " + ", ".join(CHECKS))
-    parser.add_argument("--walmart-taste", type=float, nargs="+", default=WALMART_TASTE,
+    parser.add_argument("--walmart-taste", type=float, nargs="+", default=[100.0],
                         help="selection: spreads of a lasting liking for Walmart to try beside 0, dollars an order")
     args = parser.parse_args()
-    WALMART_TASTE[:] = args.walmart_taste
+    checks = CHECKS | {"selection": functools.partial(selection, walmart_tastes=tuple(args.walmart_taste))}
     seeds = list(range(1, args.seeds + 1))
     started = dt.datetime.now()
     for name in args.only.split(","):
-        CHECKS[name](seeds, args.shoppers)
+        checks[name](seeds, args.shoppers)
     print(f"({args.shoppers} households, seeds {seeds}, {(dt.datetime.now() - started).total_seconds():.0f} s)")
 
 

@@ -105,7 +105,10 @@ FIRM_SCALARS = {
 METRICS = (
     "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
     "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio", *FIRM_SCALARS, "established_churn",
+    "price_level",
 )
+# Metrics in the model's constant dollars, which an outcome can read in nominal dollars (``nominal: true``).
+MONEY_METRICS = (*LEDGER_LINES, "consumer_surplus")
 DIMENSION_VALUES = {
     "firm": {*FIRMS, ALL},
     "category": {*CATEGORIES, ALL},

@@ -21,7 +21,8 @@ The rules, for one household, category ``c`` and channel ``k``:
   loyalty ``loyalty * b`` on its membership firm's channels; for an agent ``-(focus - 1) * b * D_k``
   and, on Walmart online, ``focus * b * partner dollars``;
 - choice by the logit of ``V + L``; surplus ``(logsum(V + L) - E[L of the chosen]) / b``, plus the
-  perks less the fee of the memberships held, a week (Leggett 2002).
+  perks less the fee of the memberships held, a week (Leggett 2002); a fee counts at its value in
+  constant dollars, the posted fee over the week's price level.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ class ReferenceShopper(mesa.Agent):
             if held:
                 terms = terms_of(p, name)
                 perks = terms.perks_value_usd * ratio ** p.memberships.perks_income_elasticity
-                surplus += (perks - terms.fee_annual + getattr(h, f"{name}_taste")[i]) / 52.0
+                surplus += (perks - terms.fee_annual / m.price_level + getattr(h, f"{name}_taste")[i]) / 52.0
         m.surplus[i] = surplus
         rate = p.shoppers.habit_learning_rate
         for category in CATEGORIES:
@@ -260,7 +261,7 @@ class ReferenceShopper(mesa.Agent):
         weight = h.price_utility[i] * (m.offer.agent_price_focus if a["agent"] else 1.0)
         ratio = h.income[i] / p.population.median_income_usd
         return 52.0 * gain / weight + terms.perks_value_usd * ratio ** p.memberships.perks_income_elasticity \
-            - terms.fee_annual
+            - terms.fee_annual / m.price_level
 
     def decide(self, which: str, holds: bool, months: int, value: float, neighbours: float, u: float,
                available: bool) -> tuple[bool, int]:

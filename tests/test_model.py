@@ -92,12 +92,12 @@ def test_membership_values_equal_a_full_recomputation() -> None:
     with_prime[AMAZON] -= h.price_utility * p.amazon.prime.loyalty_usd_per_order
     direct = shopping_value(logsum(with_prime), logsum(model._utilities(prime=no)),
                             weight) + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
-    assert values["prime"] == pytest.approx(direct - p.amazon.prime.fee_annual, rel=1e-9, abs=1e-6)
+    assert values["prime"] == pytest.approx(direct - model.amazon.membership_fee(), rel=1e-9, abs=1e-6)
     with_plus = model._utilities(walmart_plus=yes)
     with_plus[[WALMART_STORE, WALMART_ONLINE]] -= h.price_utility * p.walmart.walmart_plus.loyalty_usd_per_order
     direct = shopping_value(logsum(with_plus), logsum(model._utilities(walmart_plus=no)),
                             weight) + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
-    assert values["walmart_plus"] == pytest.approx(direct - p.walmart.walmart_plus.fee_annual, rel=1e-9, abs=1e-6)
+    assert values["walmart_plus"] == pytest.approx(direct - model.walmart.membership_fee(), rel=1e-9, abs=1e-6)
     assert np.ptp(values["prime"]) > 10, "values differ between households"
     assert p.amazon.prime.loyalty_usd_per_order > 0 and p.walmart.walmart_plus.loyalty_usd_per_order > 0
 

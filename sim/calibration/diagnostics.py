@@ -74,7 +74,7 @@ def tradeoffs(calibration: Calibration, sample: pd.DataFrame, threshold: float =
 
 
 def last_date(target: Target) -> dt.date:
-    return target.at or target.over[1]
+    return target.end
 
 
 def split_targets(targets: list[Target], fit_through: int) -> tuple[list[Target], list[Target]]:

@@ -114,7 +114,7 @@ def through_last_target(base: Scenario, targets) -> Scenario:
     """The base scenario ended a week after the last date any target reads (its later events
     dropped). The model runs forward, so later weeks cannot move a target; with targets up to 2025
     they were nearly half of every candidate's run."""
-    last = max(target.at or target.over[1] for target in targets)
+    last = max(target.end for target in targets)
     end = last + dt.timedelta(days=7)
     if end >= base.horizon.end:
         return base

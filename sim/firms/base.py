@@ -109,6 +109,11 @@ class Firm(mesa.Agent):
         """Its membership's scenario block (fee, perks, launch), or None."""
         return getattr(self.params, self.membership) if self.membership else None
 
+    def membership_fee(self) -> float:
+        """Its membership's yearly fee in the model's constant dollars: the posted (nominal) fee over
+        this week's price level (``economics.price_level``)."""
+        return self.membership_terms.fee_annual / self.model.price_level
+
     def membership_available(self, date: dt.date) -> bool:
         """Whether its membership can be held at ``date`` (launched, or launched before the start)."""
         launch = self.membership_terms.launch
@@ -153,7 +158,7 @@ class Firm(mesa.Agent):
     def membership_revenue(self, sales: Sales) -> float:
         if self.membership is None:
             return 0.0
-        return sales.members[self.membership] * self.membership_terms.fee_annual / WEEKS_PER_YEAR
+        return sales.members[self.membership] * self.membership_fee() / WEEKS_PER_YEAR
 
     def book(self, sales: Sales) -> None:
         """Book the week's profit and loss from the week's sales."""

@@ -8,9 +8,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from ..vocabulary import DIMENSION_VALUES, METRICS
+from ..vocabulary import DIMENSION_VALUES, METRICS, MONEY_METRICS
 from ..results import Result, select
 from ..scenario.paths import suggest
 from ..scenario.types import Date, Strict
@@ -24,11 +24,15 @@ class MetricSeries(Strict):
     category: str = "all"
     locale: str = "all"
     segment: str = "all"
+    nominal: bool = Field(False, description="Read a money metric in each week's nominal dollars (times the "
+                                             "price_level series) instead of the model's constant dollars")
 
     @model_validator(mode="after")
     def _known(self) -> MetricSeries:
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric '{self.metric}'; {suggest(self.metric, list(METRICS))}")
+        if self.nominal and self.metric not in MONEY_METRICS:
+            raise ValueError(f"nominal applies to money metrics ({', '.join(MONEY_METRICS)}), not '{self.metric}'")
         for dimension, valid in DIMENSION_VALUES.items():
             if getattr(self, dimension) not in valid:
                 raise ValueError(f"{dimension} '{getattr(self, dimension)}' is not one of {', '.join(sorted(valid))}")
@@ -59,6 +63,8 @@ def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:
         return float("nan")
     dates = pd.DatetimeIndex(rows["date"])
     values = rows["value"].to_numpy()
+    if outcome.nominal:
+        values = values * _price_levels(timeseries, dates)
     if outcome.at is not None:
         before = np.flatnonzero(dates <= pd.Timestamp(outcome.at))
         return float(values[before[-1]] if len(before) else values[0])
@@ -68,6 +74,13 @@ def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:
         return float("nan")
     return float({"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max, "last": lambda v: v[-1]}[
         outcome.aggregate](window))
+
+
+def _price_levels(timeseries: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
+    """The ``price_level`` series at ``dates``: NaN where it was not recorded (results older than it)."""
+    level = select(timeseries, "price_level")
+    by_date = pd.Series(level["value"].to_numpy(), index=pd.DatetimeIndex(level["date"]))
+    return by_date.reindex(dates).to_numpy(dtype=float)
 
 
 class OutcomeValues:

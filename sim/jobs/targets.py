@@ -9,6 +9,7 @@ shortfalls count for bounds).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,9 @@ class Target(Strict):
                                         "spend over its online and store spend)")
     at: Date | None = None
     over: tuple[Date, Date] | None = None
+    growth_from: tuple[Date, Date] | None = Field(
+        None, description="The figure as growth: its value over `over` divided by its value over this earlier "
+                          "period, less 1 (e.g. revenue growth from 2021 to 2025)")
     value: float | None = None
     above: float | None = Field(None, description="A lower bound instead of a value")
     tolerance: float = Field(gt=0)
@@ -52,20 +56,42 @@ class Target(Strict):
             raise ValueError("give exactly one of value or above")
         if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
             raise ValueError("give at most one of minus, plus or share_of")
+        if self.growth_from is not None and self.over is None:
+            raise ValueError("growth_from needs over (the later period) rather than at")
         return self
 
-    def outcome(self, series: MetricSeries) -> Outcome:
-        return Outcome(**series.model_dump(), at=self.at, over=self.over, aggregate="mean")
+    @property
+    def start(self) -> dt.date:
+        """The first date the target reads."""
+        return min([period[0] for period in (self.over, self.growth_from) if period is not None]
+                   + ([self.at] if self.at is not None else []))
+
+    @property
+    def end(self) -> dt.date:
+        """The last date the target reads."""
+        return self.over[1] if self.over is not None else self.at
+
+    def outcome(self, series: MetricSeries, over: tuple[dt.date, dt.date] | None = None) -> Outcome:
+        return Outcome(**series.model_dump(), at=self.at if over is None else None, over=over or self.over,
+                       aggregate="mean")
 
     def simulate(self, result: Result) -> float:
         """The model's value of this target in one run."""
-        value = outcome_value(result.timeseries, self.outcome(self.metric))
+        value = self._level(result, None)
+        if self.growth_from is not None:
+            before = self._level(result, self.growth_from)
+            value = value / before - 1.0 if before > 0 else float("nan")
+        return value
+
+    def _level(self, result: Result, over: tuple[dt.date, dt.date] | None) -> float:
+        """The figure at ``at`` or over ``over`` (default: the target's own period)."""
+        value = outcome_value(result.timeseries, self.outcome(self.metric, over))
         if self.minus is not None:
-            value -= outcome_value(result.timeseries, self.outcome(self.minus))
+            value -= outcome_value(result.timeseries, self.outcome(self.minus, over))
         for series in self.plus or []:
-            value += outcome_value(result.timeseries, self.outcome(series))
+            value += outcome_value(result.timeseries, self.outcome(series, over))
         if self.share_of is not None:
-            whole = sum(outcome_value(result.timeseries, self.outcome(series)) for series in self.share_of)
+            whole = sum(outcome_value(result.timeseries, self.outcome(series, over)) for series in self.share_of)
             value = value / whole if whole > 0 else float("nan")
         return value
 

@@ -73,6 +73,7 @@ class Collector:
         self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in MEMBERSHIPS}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
         self.state_spend = r.layout("spend_share", key="state", locale=states, category=CATEGORY_LABELS, firm=FIRMS)
+        self.price_level = r.layout("price_level")
 
     def weekly(self, month_starts: bool) -> None:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
@@ -100,6 +101,7 @@ class Collector:
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
         record(self.member_spend, date, [self.member_spend_ratio(firm) for firm in self.member_firms])
+        record(self.price_level, date, m.price_level)
         scalars = {name: value for firm in m.firms for name, value in firm.scalars().items()}
         for name, handle in self.scalars.items():  # in the registry's order
             record(handle, date, scalars[name])

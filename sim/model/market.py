@@ -42,6 +42,7 @@ class RetailMarket(mesa.Model):
         self.dates = self.calendar(scenario.horizon)
         self.date = self.dates[0]
         self._events = sorted(scenario.events, key=lambda event: event.date)
+        self.price_level = scenario.economics.price_level.factor(self.date)  # nominal over constant dollars
 
         self.geography = Geography.build(scenario)
         self.households = draw_households(scenario, self.geography, self.streams)
@@ -81,6 +82,7 @@ class RetailMarket(mesa.Model):
         """One week, in the order of the model documentation's process overview."""
         self.date = self.dates[self.steps - 1]
         self.apply_events()
+        self.price_level = self.params.economics.price_level.factor(self.date)
         self.firms_prepare_offers()
         if self.steps == 1:
             self.settle_habits()  # before the first launches weigh the memberships, and again after
@@ -153,9 +155,10 @@ class RetailMarket(mesa.Model):
 
     def _net_yearly(self, firm) -> np.ndarray:
         """Each household's perks and own liking less the fee of ``firm``'s membership, dollars a year;
-        recomputed only when the terms it depends on change (perks rise with income: a power per household)."""
+        recomputed only when the terms it depends on change (perks rise with income: a power per household;
+        the fee's value in constant dollars moves with the price level every week)."""
         terms = (firm.membership_terms, self.params.population.median_income_usd,
-                 self.params.memberships.perks_income_elasticity)
+                 self.params.memberships.perks_income_elasticity, self.price_level)
         held = self._net.get(firm.membership)
         if held is None or held[0] != terms:
             net = perks_less_fee(firm, self.households, self.params) + getattr(self.households, f"{firm.membership}_taste")

@@ -16,9 +16,10 @@ from .ensemble import Ensemble
 
 PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North America 2021-2025, Walmart U.S. "
            "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
-           "other cost from the filings (docs/accounts.md). The model's dollars do not grow with prices or the "
-           "market, so revenue stays near its 2024 level throughout, and Amazon's 2022 loss (a network built for "
-           "the pandemic) is not reproduced.")
+           "other cost from the filings (docs/accounts.md). Money is in constant 2024 dollars (CPI-U): membership "
+           "fees are posted in nominal dollars and weighed and booked at their 2024 value. Revenue grows in real "
+           "terms only as far as the model's mechanisms move spending, far less than Amazon's filed growth, and "
+           "Amazon's 2022 loss (a network built for the pandemic) is not reproduced.")
 
 
 def notes(ensemble: Ensemble) -> list[str]:
@@ -70,8 +71,7 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
     last = max(result.timeseries["date"].max() for result in runs).date()
     items = []
     for check in load_targets(checks or folder(CALIBRATION) / "checks.yaml"):
-        start, end = check.over if check.over is not None else (check.at, check.at)
-        if start < first - dt.timedelta(days=7) or end > last:  # the first recorded week may begin a few days in
+        if check.start < first - dt.timedelta(days=7) or check.end > last:  # the first recorded week may begin a few days in
             continue
         value = sum(check.simulate(result) for result in runs) / len(runs)
         if not abs(check.miss(value)) > 1.0:  # within tolerance, or not measurable in these runs (NaN)
@@ -86,7 +86,7 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
 def _shown(check, value: float) -> str:
     """The runs' value against the published one, with its tolerance and the source's confidence."""
     published = check.value if check.value is not None else check.above
-    share = check.share_of is not None or check.metric.metric.endswith("share")
+    share = check.share_of is not None or check.growth_from is not None or check.metric.metric.endswith("share")
     number = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.3g}")
     tolerance = f"{check.tolerance * 100:.3g} pts" if share else f"{check.tolerance:.3g}"
     bound = "at least " if check.value is None else ""

@@ -137,7 +137,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
                 "measure (and the scenario: a what-if shows its difference from the baseline, in points). "
                 "Grey tiles: no simulated household in that state.",
                 [("map", tilemap.state_map(ensemble))]),
-        Section("economics", "Firm economics", f"Profit and loss of each firm, in US$ billion a year: booked revenue (at Amazon, its own "
+        Section("economics", "Firm economics", f"Profit and loss of each firm, in US$ billion a year of constant 2024 dollars: booked revenue (at Amazon, its own "
                 "sales, sellers' fees, advertising and Prime; shopper spend is larger) and operating profit, on "
                 f"accounts fitted to the filings (docs/accounts.md). {levels}"
                 "The waterfalls show which profit-and-loss lines moved operating profit over the last year"

@@ -6,6 +6,7 @@ parameters and defaults from :class:`Scenario`; nothing else declares a default.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any, Literal
 
@@ -159,9 +160,56 @@ class Returns(Strict):
         return self.online_return_rate * self.fraud_share_of_returns * self.loss_per_fraud
 
 
+# CPI-U, all items, US city average, annual averages (BLS series CUUR0000SA0, 1982-84 = 100;
+# docs/growth_evidence.md, 1.1: M, as transcribed; 2025 uses eleven months).
+CPI_U = {2020: 258.811, 2021: 270.970, 2022: 292.655, 2023: 304.702, 2024: 313.689, 2025: 321.943}
+
+
+class PriceLevel(Strict):
+    """The price level that turns the model's constant dollars into the nominal dollars firms post.
+
+    Every dollar in the model is a dollar of ``base_year`` except the membership fees, which a
+    scenario gives as posted (nominal): a household weighs, and a firm books, a fee divided by the
+    level of that week. Each year's index is its annual average, placed at mid-year; between
+    mid-years the level is interpolated linearly, and beyond the first and last years it is held
+    (no forecast: a scenario can add years). A single year gives a flat level of 1."""
+
+    index: dict[int, float] = Field(default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
+                                    description="Annual-average price index by year (any base)")
+    base_year: int = Field(2024, description="The year whose dollars the model counts in (its index is 1)")
+
+    @model_validator(mode="after")
+    def _valid(self) -> PriceLevel:
+        for year, value in self.index.items():
+            if not 1900 <= year <= 2200:
+                raise ValueError(f"index year {year} is not between 1900 and 2200")
+            if not 0 < value < 1e6:
+                raise ValueError(f"index of {year} must be above 0 and below 1,000,000, not {value}")
+        if self.base_year not in self.index:
+            raise ValueError(f"base_year {self.base_year} has no index; give one of {', '.join(map(str, sorted(self.index)))}"
+                             " or add it to index")
+        return self
+
+    def factor(self, on: dt.date) -> float:
+        """The price level on a date over the base year's (1.0 in the base year's dollars)."""
+        years = sorted(self.index)
+        time = on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
+        mids = [year + 0.5 for year in years]
+        if time <= mids[0]:
+            level = self.index[years[0]]
+        elif time >= mids[-1]:
+            level = self.index[years[-1]]
+        else:
+            k = next(k for k in range(1, len(mids)) if time < mids[k])
+            weight = (time - mids[k - 1]) / (mids[k] - mids[k - 1])
+            level = self.index[years[k - 1]] * (1 - weight) + self.index[years[k]] * weight
+        return level / self.index[self.base_year]
+
+
 class Economics(Strict):
     cost_of_goods_share: CategoryShares = CategoryShares(grocery=0.76, discretionary=0.68, health=0.72)
     depreciation_years: Years = Field(10.0, gt=0)
+    price_level: PriceLevel = PriceLevel()
 
 
 class Strategy(Strict):

@@ -60,6 +60,18 @@ def test_misses_are_in_tolerances_and_bounds_count_only_shortfalls() -> None:
     assert short.table["miss"].iloc[0] == pytest.approx(-2.0)
 
 
+def test_an_upper_bound_counts_only_an_excess() -> None:
+    """``below``: online grocery at most 10% (the model counts two firms' online grocery only)."""
+    cap = Target(id="z", description="d", metric={"metric": "spend_share", "firm": "amazon"},
+                 over=["2025-01-01", "2025-12-31"], below=0.10, tolerance=0.02, confidence="M", source="somewhere")
+    under, over = (evaluate([cap], [synthetic({"spend_share|amazon": share})]).table.iloc[0] for share in (0.04, 0.15))
+    assert under["miss"] == 0.0 and under["within"] and under["published"] == "< 0.1"
+    assert over["miss"] == pytest.approx(2.5) and not over["within"]
+    assert cap.misses(np.array([0.04, 0.11, 0.15])) == pytest.approx([0.0, 0.5, 2.5])
+    with pytest.raises(ValueError, match="exactly one of value, above .* or below"):
+        Target(**{**cap.model_dump(), "value": 0.1})
+
+
 def test_a_share_target_divides_by_the_sum_of_its_series() -> None:
     """``share_of``: Walmart's online share of its own sales from two channels' shares of all spend."""
     online = Target(id="e", description="d", metric={"metric": "spend_share", "firm": "amazon"},

@@ -149,15 +149,11 @@ def _run_wave(calibration: Calibration, folder: Path, tasks: list[dict], pool: E
 # -- the posterior ------------------------------------------------------------------------------
 def misses(targets: list[Target], simulated: pd.DataFrame, observed: dict[str, float] | None = None) -> np.ndarray:
     """Each simulation's miss of each target, in tolerances (n x targets). ``observed`` replaces
-    published values (a synthetic truth's); a lower bound counts only a shortfall."""
+    published values (a synthetic truth's); a bound counts only a shortfall or an excess."""
     columns = []
     for target in targets:
         values = simulated[f"target.{target.id}"].to_numpy(dtype=float)
-        if target.value is not None:
-            published = target.value if observed is None else observed.get(target.id, target.value)
-            columns.append((values - published) / target.tolerance)
-        else:
-            columns.append(np.minimum(0.0, values - target.above) / target.tolerance)
+        columns.append(target.misses(values, None if observed is None else observed.get(target.id)))
     return np.column_stack(columns)
 
 

@@ -108,7 +108,7 @@ def out_of_sample(calibration: Calibration, bank: pd.DataFrame, accept: int, fit
             values = simulated[f"target.{target.id}"].to_numpy(dtype=float)
             mean = float(np.average(values, weights=sample["weight"]))
             low, high = weighted_quantiles(values, sample["weight"].to_numpy(), [0.05, 0.95])
-            published = target.value if target.value is not None else target.above
+            published = target.published
             miss = target.miss(mean)
             rows.append({"target": target.id, "role": role, "published": published, "tolerance": target.tolerance,
                          "predicted_mean": mean, "predicted_low": float(low), "predicted_high": float(high),
@@ -130,7 +130,7 @@ def predictive_checks(calibration: Calibration, bank: pd.DataFrame, sample: pd.D
         mean = float(np.average(values, weights=sample["weight"]))
         low, high = weighted_quantiles(values, sample["weight"].to_numpy(), [0.05, 0.95])
         prior = np.array([check.miss(value) for value in everywhere[np.isfinite(everywhere)]])
-        rows.append({"check": check.id, "published": check.value if check.value is not None else check.above,
+        rows.append({"check": check.id, "published": check.published,
                      "tolerance": check.tolerance, "predicted_mean": mean, "predicted_low": float(low),
                      "predicted_high": float(high), "miss": check.miss(mean), "within": bool(abs(check.miss(mean)) <= 1),
                      "prior_within": float(np.mean(np.abs(prior) <= 1)) if len(prior) else float("nan"),

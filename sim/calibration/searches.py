@@ -279,7 +279,7 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
     abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.runs.read.specs),
                        population_size=population, sampler=sampler)
     database = f"sqlite:///{(folder / ABC_DATABASE).resolve()}"
-    observed = {t.id: t.value if t.value is not None else t.above for t in calibration.targets}
+    observed = {t.id: t.published for t in calibration.targets}
     if (folder / ABC_DATABASE).is_file() and (latest := pyabc.History(database)).n_populations > 0:
         abc.load(database, latest.id)  # the latest run: a resumed search goes on from its newest generation
         np.random.seed(batch_seed(calibration.setup.seed, int(latest.total_nr_simulations)))  # not the first draws again

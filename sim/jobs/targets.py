@@ -44,6 +44,7 @@ class Target(Strict):
                           "period, less 1 (e.g. revenue growth from 2021 to 2025)")
     value: float | None = None
     above: float | None = Field(None, description="A lower bound instead of a value")
+    below: float | None = Field(None, description="An upper bound instead of a value")
     tolerance: float = Field(gt=0)
     confidence: Literal["H", "M", "L"]
     source: str = Field(min_length=3)
@@ -52,8 +53,8 @@ class Target(Strict):
     def _complete(self) -> Target:
         if (self.at is None) == (self.over is None):
             raise ValueError("give exactly one of at (a date) or over (a [start, end] period)")
-        if (self.value is None) == (self.above is None):
-            raise ValueError("give exactly one of value or above")
+        if sum(part is not None for part in (self.value, self.above, self.below)) != 1:
+            raise ValueError("give exactly one of value, above (a lower bound) or below (an upper bound)")
         if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
             raise ValueError("give at most one of minus, plus or share_of")
         if self.growth_from is not None and self.over is None:
@@ -95,14 +96,29 @@ class Target(Strict):
             value = value / whole if whole > 0 else float("nan")
         return value
 
+    @property
+    def published(self) -> float:
+        """The published value, or the bound."""
+        return next(number for number in (self.value, self.above, self.below) if number is not None)
+
+    @property
+    def shown(self) -> str:
+        """The published value as the fit's table shows it: ``0.12``, ``> 0.0`` or ``< 0.1``."""
+        return str(self.value) if self.value is not None else f"{'>' if self.above is not None else '<'} {self.published}"
+
     def miss(self, simulated: float) -> float:
-        """Miss in tolerances: signed for values, a shortfall (or 0) for lower bounds; NaN for a
-        value that could not be simulated."""
-        if np.isnan(simulated):
-            return float("nan")
+        """Miss in tolerances: signed for values, a shortfall (or 0) for lower bounds, an excess (or
+        0) for upper bounds; NaN for a value that could not be simulated."""
+        return float(self.misses(np.array([simulated], dtype=float))[0])
+
+    def misses(self, values: np.ndarray, published: float | None = None) -> np.ndarray:
+        """:meth:`miss` of many simulated values at once; ``published`` replaces the published value
+        (a synthetic truth's; bounds keep theirs)."""
         if self.value is not None:
-            return (simulated - self.value) / self.tolerance
-        return min(0.0, simulated - self.above) / self.tolerance
+            return (values - (self.value if published is None else published)) / self.tolerance
+        if self.above is not None:
+            return np.minimum(0.0, values - self.above) / self.tolerance
+        return np.maximum(0.0, values - self.below) / self.tolerance
 
 
 class Targets(Strict):
@@ -150,7 +166,7 @@ def evaluate_values(targets: list[Target], runs: list[dict[str, float]]) -> Fit:
         mean = float(np.mean(values))
         miss = target.miss(mean)
         rows.append({
-            "target": target.id, "published": target.value if target.value is not None else f"> {target.above}",
+            "target": target.id, "published": target.value if target.value is not None else target.shown,
             "tolerance": target.tolerance, "simulated_mean": mean,
             "simulated_sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
             "miss": miss, "within": abs(miss) <= 1.0, "source": target.source,

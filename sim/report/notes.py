@@ -85,11 +85,11 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
 
 def _shown(check, value: float) -> str:
     """The runs' value against the published one, with its tolerance and the source's confidence."""
-    published = check.value if check.value is not None else check.above
+    published = check.published
     share = check.share_of is not None or check.growth_from is not None or check.metric.metric.endswith("share")
     number = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.3g}")
     tolerance = f"{check.tolerance * 100:.3g} pts" if share else f"{check.tolerance:.3g}"
-    bound = "at least " if check.value is None else ""
+    bound = "at least " if check.above is not None else "at most " if check.below is not None else ""
     return (f"model {number(value)}, published {bound}{number(published)} (tolerance \u00b1{tolerance}; "
             f"{CONFIDENCE[check.confidence]} confidence)")
 

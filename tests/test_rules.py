@@ -69,7 +69,7 @@ def firms(scenario: Scenario | None = None, n_zones: int = 1) -> tuple:
     made = []
     for kind in FIRM_TYPES:
         firm = object.__new__(kind)
-        firm.model = SimpleNamespace(params=scenario or Scenario())
+        firm.model = SimpleNamespace(params=scenario or Scenario(), price_level=1.0)
         firm.price_multiplier, firm.strategic_multiplier = 1.0, np.ones(N_CATEGORIES)
         made.append(firm)
     amazon, walmart, kroger, _rivals = made

@@ -16,6 +16,7 @@ import sys
 import time
 import typing
 from pathlib import Path
+from types import SimpleNamespace
 
 import annotated_types
 import pandas as pd
@@ -39,6 +40,13 @@ def _numeric_fields(model: type[BaseModel], prefix: str = "") -> typing.Iterator
         inner = _model_in(field.annotation)
         if inner is not None:
             yield from _numeric_fields(inner, f"{prefix}{name}.")
+            continue
+        if typing.get_origin(field.annotation) is dict:  # a mapping's keys and values, each with its own rules
+            for part, kind in zip(("key", "value"), typing.get_args(field.annotation)):
+                numeric, *rules = typing.get_args(kind) or (kind,)
+                if numeric in (int, float):
+                    metadata = [rule for info in rules for rule in getattr(info, "metadata", [info])]
+                    yield f"{prefix}{name}.<{part}>", SimpleNamespace(metadata=metadata)
             continue
         kinds = set(typing.get_args(field.annotation)) | {field.annotation}
         if kinds & {int, float} and bool not in kinds:

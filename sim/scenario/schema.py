@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -165,6 +165,10 @@ class Returns(Strict):
 CPI_U = {2020: 258.811, 2021: 270.970, 2022: 292.655, 2023: 304.702, 2024: 313.689, 2025: 321.943}
 
 
+IndexYear = Annotated[int, Field(ge=1900, le=2200, description="A calendar year, 1900 to 2200")]
+IndexValue = Annotated[float, Field(gt=0.0, lt=1e6, description="A price index, above 0 and below 1,000,000")]
+
+
 class PriceLevel(Strict):
     """The price level that turns the model's constant dollars into the nominal dollars firms post.
 
@@ -174,17 +178,12 @@ class PriceLevel(Strict):
     mid-years the level is interpolated linearly, and beyond the first and last years it is held
     (no forecast: a scenario can add years). A single year gives a flat level of 1."""
 
-    index: dict[int, float] = Field(default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
-                                    description="Annual-average price index by year (any base)")
-    base_year: int = Field(2024, description="The year whose dollars the model counts in (its index is 1)")
+    index: dict[IndexYear, IndexValue] = Field(default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
+                                               description="Annual-average price index by year (any base)")
+    base_year: IndexYear = Field(2024, description="The year whose dollars the model counts in (its index is 1)")
 
     @model_validator(mode="after")
     def _valid(self) -> PriceLevel:
-        for year, value in self.index.items():
-            if not 1900 <= year <= 2200:
-                raise ValueError(f"index year {year} is not between 1900 and 2200")
-            if not 0 < value < 1e6:
-                raise ValueError(f"index of {year} must be above 0 and below 1,000,000, not {value}")
         if self.base_year not in self.index:
             raise ValueError(f"base_year {self.base_year} has no index; give one of {', '.join(map(str, sorted(self.index)))}"
                              " or add it to index")

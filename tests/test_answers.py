@@ -143,3 +143,25 @@ def test_read_with_care_reads_checks_within_the_first_scenarios_own_dates(tmp_pa
     path.write_text(yaml.safe_dump({"targets": [check]}))
     assert checks_missed(Ensemble([short, full]), path) == []
     assert len(checks_missed(Ensemble([full, short]), path)) == 1
+
+
+def test_a_check_in_nominal_dollars_on_results_older_than_the_price_level_says_it_was_not_read(tmp_path) -> None:
+    """``retailsim report`` rebuilds old folders: results written before ``price_level`` was recorded
+    cannot be read in nominal dollars, and the note says so instead of failing or keeping quiet."""
+    import yaml
+
+    import sim
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import checks_missed
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    run = sim.run(root / "baseline.yaml", seed=3, shoppers=300)
+    run.timeseries = run.timeseries[run.timeseries["metric"] != "price_level"]
+    check = {"id": "growth", "label": "revenue growth", "description": "d", "over": ["2025-01-01", "2025-12-31"],
+             "metric": {"metric": "revenue", "firm": "walmart", "nominal": True},
+             "growth_from": ["2021-01-04", "2021-12-31"], "value": 0.2, "tolerance": 0.03, "confidence": "H",
+             "source": "test"}
+    path = tmp_path / "checks.yaml"
+    path.write_text(yaml.safe_dump({"targets": [check]}))
+    (note,) = checks_missed(Ensemble([run]), path)
+    assert "<li>revenue growth: not read: these results have no price_level series" in note

@@ -19,7 +19,7 @@ from sim.scenario.schema import CPI_U, PriceLevel
 from .conftest import small
 
 
-def test_the_level_is_each_years_index_at_mid_year_over_the_base_years() -> None:
+def test_the_level_is_each_years_index_at_mid_year_over_2024s() -> None:
     level = PriceLevel()
     assert level.factor(dt.date(2024, 7, 2)) == pytest.approx(1.0, abs=1e-4)
     assert level.factor(dt.date(2021, 7, 2)) == pytest.approx(CPI_U[2021] / CPI_U[2024], abs=1e-4)
@@ -38,9 +38,10 @@ def test_the_level_is_each_years_index_at_mid_year_over_the_base_years() -> None
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"base_year": 2019}, "base_year 2019 has no index; give one of 2020, 2021"),
+    ({"index": {2023: 304.7}}, "index has no 2024, the year of the model's dollars"),
     ({"index": {2024: 0.0}}, "greater than 0"),
-    ({"index": {1850: 10.0}, "base_year": 1850}, "greater than or equal to 1900"),
+    ({"index": {1850: 10.0, 2024: 20.0}}, "greater than or equal to 1900"),
+    ({"index": {2023: 304.7, 2024: 1.0}}, r"moves from 304.7 \(2023\) to 1 \(2024\): it mixes two bases"),
     ({"index": {}}, "at least 1 item"),
 ])
 def test_a_bad_price_level_is_refused_with_what_would_be_valid(fields: dict, message: str) -> None:
@@ -49,19 +50,23 @@ def test_a_bad_price_level_is_refused_with_what_would_be_valid(fields: dict, mes
 
 
 def test_a_scenario_file_with_a_bad_price_level_fails_in_one_line(tmp_path, capsys) -> None:
+    """In a file, ``index`` adds to the shipped CPI-U years: a lone ``{2024: 1}`` would put 2023 at
+    305 times 2024, and is refused in one line that says why."""
     from sim.cli import main
 
     path = tmp_path / "bad.yaml"
-    path.write_text("name: bad\neconomics:\n  price_level: {base_year: 2030}\n", encoding="utf-8")
+    path.write_text("name: bad\neconomics:\n  price_level: {index: {2024: 1}}\n", encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "bad.yaml:3" in err[0] and "base_year 2030 has no index" in err[0]
+    assert len(err) == 1 and "bad.yaml:3" in err[0] and "it mixes two bases" in err[0]
 
 
-def _run(fee_scale: float, index: dict[int, float], base_year: int) -> RetailMarket:
+DOUBLED = {2020: 200.0, 2021: 200.0, 2024: 100.0}  # a level of 2 over the small horizon (before mid-2021)
+
+
+def _run(fee_scale: float, index: dict[int, float]) -> RetailMarket:
     model = RetailMarket(small(population__shoppers=300, amazon__prime__fee_annual=119.0 * fee_scale,
-                               walmart__walmart_plus__fee_annual=98.0 * fee_scale,
-                               economics__price_level__index=index, economics__price_level__base_year=base_year))
+                               walmart__walmart_plus__fee_annual=98.0 * fee_scale, economics__price_level__index=index))
     model.run_model()
     return model
 
@@ -70,8 +75,8 @@ def test_fees_count_at_their_value_in_constant_dollars() -> None:
     """Fees twice as high at a price level twice as high are the same fees: every household decides
     alike, and every firm books the same membership income in constant dollars. Only the posted fee
     the firm records differs."""
-    constant = _run(1.0, {2024: 1.0}, 2024)
-    doubled = _run(2.0, {2000: 100.0, 2001: 200.0}, 2000)  # a level of 2 from mid-2001 on
+    constant = _run(1.0, {2024: 1.0})
+    doubled = _run(2.0, DOUBLED)
     assert doubled.price_level == 2.0 and constant.price_level == 1.0
     one, two = constant.collector.recorder.table(), doubled.collector.recorder.table()
     posted = {"prime_fee_usd", "walmart_plus_fee_usd", "price_level"}
@@ -84,8 +89,8 @@ def test_fees_count_at_their_value_in_constant_dollars() -> None:
 def test_a_higher_price_level_makes_the_same_fee_cheaper() -> None:
     """The same posted fee at a price level twice as high is half the fee in constant dollars: more
     households hold the membership, and its income in constant dollars is lower per member."""
-    constant = _run(1.0, {2024: 1.0}, 2024)
-    inflated = _run(1.0, {2000: 100.0, 2001: 200.0}, 2000)
+    constant = _run(1.0, {2024: 1.0})
+    inflated = _run(1.0, DOUBLED)
     members = [model.households.walmart_plus.mean() for model in (constant, inflated)]
     assert members[1] > members[0]
     per_member = [model.walmart.ledger["membership_revenue"] / model.households.walmart_plus.sum()
@@ -122,3 +127,14 @@ def test_a_growth_target_divides_its_period_by_the_earlier_one() -> None:
     assert (target.start, target.end) == (dt.date(2021, 1, 1), dt.date(2025, 12, 31))
     with pytest.raises(ValidationError, match="growth_from needs over"):
         Target(**{**target.model_dump(), "over": None, "at": dt.date(2025, 6, 1)})
+    with pytest.raises(ValidationError, match="growth_from runs the wrong way round"):
+        Target(**{**target.model_dump(), "growth_from": (dt.date(2021, 12, 31), dt.date(2021, 1, 1))})
+    with pytest.raises(ValidationError, match="must start before over"):
+        Target(**{**target.model_dump(), "growth_from": (dt.date(2026, 1, 1), dt.date(2026, 12, 31))})
+
+
+def test_nominal_money_from_results_without_a_price_level_is_refused() -> None:
+    older = TABLE[TABLE["metric"] != "price_level"]
+    nominal = Outcome(metric="revenue", firm="walmart", over=(dt.date(2021, 1, 1), dt.date(2025, 12, 31)), nominal=True)
+    with pytest.raises(ValueError, match="no price_level series"):
+        outcome_value(older, nominal)

@@ -41,7 +41,8 @@ class Target(Strict):
     over: tuple[Date, Date] | None = None
     growth_from: tuple[Date, Date] | None = Field(
         None, description="The figure as growth: its value over `over` divided by its value over this earlier "
-                          "period, less 1 (e.g. revenue growth from 2021 to 2025)")
+                          "period, less 1 (e.g. revenue growth from 2021 to 2025); NaN when the earlier value is "
+                          "not positive")
     value: float | None = None
     above: float | None = Field(None, description="A lower bound instead of a value")
     below: float | None = Field(None, description="An upper bound instead of a value")
@@ -57,8 +58,15 @@ class Target(Strict):
             raise ValueError("give exactly one of value, above (a lower bound) or below (an upper bound)")
         if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
             raise ValueError("give at most one of minus, plus or share_of")
-        if self.growth_from is not None and self.over is None:
-            raise ValueError("growth_from needs over (the later period) rather than at")
+        if self.growth_from is not None:
+            if self.over is None:
+                raise ValueError("growth_from needs over (the later period) rather than at")
+            start, end = self.growth_from
+            if start > end:
+                raise ValueError(f"growth_from runs the wrong way round: write [{end}, {start}]")
+            if start >= self.over[0]:
+                raise ValueError(f"growth_from ({start}) must start before over ({self.over[0]}): growth is from the "
+                                 "earlier period to the later")
         return self
 
     @property
@@ -70,7 +78,8 @@ class Target(Strict):
     @property
     def end(self) -> dt.date:
         """The last date the target reads."""
-        return self.over[1] if self.over is not None else self.at
+        return max([period[1] for period in (self.over, self.growth_from) if period is not None]
+                   + ([self.at] if self.at is not None else []))
 
     def outcome(self, series: MetricSeries, over: tuple[dt.date, dt.date] | None = None) -> Outcome:
         return Outcome(**series.model_dump(), at=self.at if over is None else None, over=over or self.over,

@@ -73,7 +73,11 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
     for check in load_targets(checks or folder(CALIBRATION) / "checks.yaml"):
         if check.start < first - dt.timedelta(days=7) or check.end > last:  # the first recorded week may begin a few days in
             continue
-        value = sum(check.simulate(result) for result in runs) / len(runs)
+        try:
+            value = sum(check.simulate(result) for result in runs) / len(runs)
+        except ValueError as unread:  # results written before a series the check reads (price_level)
+            items.append(f"<li>{html.escape(check.label or check.id)}: not read: {html.escape(str(unread))}</li>")
+            continue
         if not abs(check.miss(value)) > 1.0:  # within tolerance, or not measurable in these runs (NaN)
             continue
         items.append(f"<li>{html.escape(check.label or check.id)}: {_shown(check, value)}</li>")

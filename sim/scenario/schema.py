@@ -169,28 +169,39 @@ IndexYear = Annotated[int, Field(ge=1900, le=2200, description="A calendar year,
 IndexValue = Annotated[float, Field(gt=0.0, lt=1e6, description="A price index, above 0 and below 1,000,000")]
 
 
+BASE_YEAR = 2024  # the year whose dollars the model counts in: its prices, budgets and unit costs are 2024's
+MAX_YEARLY_RATIO = 2.0  # consecutive years' indexes further apart than this mix two bases
+
+
 class PriceLevel(Strict):
     """The price level that turns the model's constant dollars into the nominal dollars firms post.
 
-    Every dollar in the model is a dollar of ``base_year`` except the membership fees, which a
+    Every dollar in the model is a dollar of 2024 (``BASE_YEAR``) except the membership fees, which a
     scenario gives as posted (nominal): a household weighs, and a firm books, a fee divided by the
     level of that week. Each year's index is its annual average, placed at mid-year; between
-    mid-years the level is interpolated linearly, and beyond the first and last years it is held
-    (no forecast: a scenario can add years). A single year gives a flat level of 1."""
+    mid-years the level is interpolated linearly, and before the first mid-year and after the last
+    it is held (no forecast: a scenario can add years). A single year gives a flat level of 1."""
 
-    index: dict[IndexYear, IndexValue] = Field(default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
-                                               description="Annual-average price index by year (any base)")
-    base_year: IndexYear = Field(2024, description="The year whose dollars the model counts in (its index is 1)")
+    index: dict[IndexYear, IndexValue] = Field(
+        default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
+        description=f"Annual-average price index by year, on any one base; it must hold {BASE_YEAR}")
 
     @model_validator(mode="after")
     def _valid(self) -> PriceLevel:
-        if self.base_year not in self.index:
-            raise ValueError(f"base_year {self.base_year} has no index; give one of {', '.join(map(str, sorted(self.index)))}"
-                             " or add it to index")
+        if BASE_YEAR not in self.index:
+            raise ValueError(f"index has no {BASE_YEAR}, the year of the model's dollars; add {BASE_YEAR}'s index "
+                             f"on the same base as {', '.join(map(str, sorted(self.index)))}")
+        years = sorted(self.index)
+        for before, after in zip(years, years[1:]):
+            ratio = self.index[after] / self.index[before]
+            if not 1 / MAX_YEARLY_RATIO <= ratio <= MAX_YEARLY_RATIO:
+                raise ValueError(f"index moves from {self.index[before]:g} ({before}) to {self.index[after]:g} ({after}): "
+                                 "it mixes two bases; in a scenario file index adds to the shipped CPI-U years, so give "
+                                 "every year on their base (2024: 313.689) or replace them all with --set")
         return self
 
     def factor(self, on: dt.date) -> float:
-        """The price level on a date over the base year's (1.0 in the base year's dollars)."""
+        """The price level on a date over 2024's (1.0 in 2024's dollars)."""
         years = sorted(self.index)
         time = on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
         mids = [year + 0.5 for year in years]
@@ -202,7 +213,7 @@ class PriceLevel(Strict):
             k = next(k for k in range(1, len(mids)) if time < mids[k])
             weight = (time - mids[k - 1]) / (mids[k] - mids[k - 1])
             level = self.index[years[k - 1]] * (1 - weight) + self.index[years[k]] * weight
-        return level / self.index[self.base_year]
+        return level / self.index[BASE_YEAR]
 
 
 class Economics(Strict):

@@ -17,7 +17,7 @@ from .allocator import keep_freed_memory
 from .collect import Collector
 from .conduct import PriceConduct
 from .geography import Geography
-from .memberships import decide, established_churn, membership_values, neighbour_share, perks_less_fee
+from .memberships import decide, established_churn, membership_perks, membership_values, neighbour_share
 from .population import draw_households
 from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
 
@@ -64,7 +64,7 @@ class RetailMarket(mesa.Model):
         names = [firm.membership for firm in self.membership_firms]
         self.membership_value = {name: np.zeros(n) for name in names}  # net dollars a year, before taste
         self.churn = dict.fromkeys(names, float("nan"))  # yearly, members past year one
-        self._net: dict[str, tuple] = {}  # membership -> (its terms, net dollars a year): see _net_yearly
+        self._net: dict[str, tuple] = {}  # membership -> (its terms, perks and liking a year): see _net_yearly
         self._launched: set[str] = set()  # memberships whose launch households have weighed
         self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
         self._costs: HouseholdCosts | None = None
@@ -154,16 +154,18 @@ class RetailMarket(mesa.Model):
         return dollars
 
     def _net_yearly(self, firm) -> np.ndarray:
-        """Each household's perks and own liking less the fee of ``firm``'s membership, dollars a year;
-        recomputed only when the terms it depends on change (perks rise with income: a power per household;
-        the fee's value in constant dollars moves with the price level every week)."""
+        """Each household's perks and own liking less the fee of ``firm``'s membership, dollars a year.
+        Perks and liking are kept until the terms they depend on change (perks rise with income: a power
+        per household); the fee, whose value in constant dollars moves with the price level every
+        week, is taken off each time."""
         terms = (firm.membership_terms, self.params.population.median_income_usd,
-                 self.params.memberships.perks_income_elasticity, self.price_level)
+                 self.params.memberships.perks_income_elasticity)
         held = self._net.get(firm.membership)
         if held is None or held[0] != terms:
-            net = perks_less_fee(firm, self.households, self.params) + getattr(self.households, f"{firm.membership}_taste")
-            held = self._net[firm.membership] = (terms, net)
-        return held[1]
+            liked = membership_perks(firm, self.households, self.params) + getattr(self.households,
+                                                                                  f"{firm.membership}_taste")
+            held = self._net[firm.membership] = (terms, liked)
+        return held[1] - firm.membership_fee()
 
     def settle_habits(self, rounds: int = 10) -> None:
         """Start each household's habits where its choices would leave them: the choice shares that

@@ -45,10 +45,13 @@ def membership_values(h: Households, offer: Offer, access: Access, params: Scena
 def perks_less_fee(firm, h: Households, params: Scenario) -> np.ndarray:
     """Dollars a year of ``firm``'s membership beside shopping: its perks less its fee (in constant
     dollars: the posted fee over this week's price level), per household."""
-    terms = firm.membership_terms
-    perks = perks_value(terms.perks_value_usd, h.income, params.population.median_income_usd,
-                        params.memberships.perks_income_elasticity)
-    return perks - firm.membership_fee()
+    return membership_perks(firm, h, params) - firm.membership_fee()
+
+
+def membership_perks(firm, h: Households, params: Scenario) -> np.ndarray:
+    """Dollars a year of ``firm``'s membership's perks to each household (they rise with income)."""
+    return perks_value(firm.membership_terms.perks_value_usd, h.income, params.population.median_income_usd,
+                       params.memberships.perks_income_elasticity)
 
 
 def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts, weights: np.ndarray,

@@ -8,7 +8,6 @@ approximate Bayesian computation using the coverage property" (Aust. N. Z. J. St
 
 from __future__ import annotations
 
-import datetime as dt
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -73,17 +72,13 @@ def tradeoffs(calibration: Calibration, sample: pd.DataFrame, threshold: float =
         "correlation", key=np.abs, ascending=False, ignore_index=True)
 
 
-def last_date(target: Target) -> dt.date:
-    return target.end
-
-
 def split_targets(targets: list[Target], fit_through: int) -> tuple[list[Target], list[Target]]:
     """The targets that end by the end of ``fit_through``, and the later ones; both must be there
     (checked before any work)."""
-    early = [t for t in targets if last_date(t).year <= fit_through]
-    late = [t for t in targets if last_date(t).year > fit_through]
+    early = [t for t in targets if t.end.year <= fit_through]
+    late = [t for t in targets if t.end.year > fit_through]
     if not early or not late:
-        years = sorted({last_date(t).year for t in targets})
+        years = sorted({t.end.year for t in targets})
         raise UserError(f"--fit-through {fit_through}: give a year with targets on both sides (the targets end in "
                         f"{', '.join(map(str, years))}; a year from {years[0]} to {years[-1] - 1})")
     return early, late

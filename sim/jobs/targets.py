@@ -72,14 +72,16 @@ class Target(Strict):
     @property
     def start(self) -> dt.date:
         """The first date the target reads."""
-        return min([period[0] for period in (self.over, self.growth_from) if period is not None]
-                   + ([self.at] if self.at is not None else []))
+        return min(first for first, _ in self._spans())
 
     @property
     def end(self) -> dt.date:
         """The last date the target reads."""
-        return max([period[1] for period in (self.over, self.growth_from) if period is not None]
-                   + ([self.at] if self.at is not None else []))
+        return max(last for _, last in self._spans())
+
+    def _spans(self) -> list[tuple[dt.date, dt.date]]:
+        """The periods the target reads (a date as a period of one day)."""
+        return [span for span in (self.over, self.growth_from, self.at and (self.at, self.at)) if span]
 
     def outcome(self, series: MetricSeries, over: tuple[dt.date, dt.date] | None = None) -> Outcome:
         return Outcome(**series.model_dump(), at=self.at if over is None else None, over=over or self.over,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from sim.jobs.outcomes import MetricSeries, Outcome, outcome_value
+from sim.jobs.outcomes import MetricSeries, MissingSeries, Outcome, outcome_value
 from sim.jobs.targets import Target
 from sim.model.market import RetailMarket
 from sim.scenario.schema import CPI_U, PriceLevel
@@ -136,5 +136,5 @@ def test_a_growth_target_divides_its_period_by_the_earlier_one() -> None:
 def test_nominal_money_from_results_without_a_price_level_is_refused() -> None:
     older = TABLE[TABLE["metric"] != "price_level"]
     nominal = Outcome(metric="revenue", firm="walmart", over=(dt.date(2021, 1, 1), dt.date(2025, 12, 31)), nominal=True)
-    with pytest.raises(ValueError, match="no price_level series"):
+    with pytest.raises(MissingSeries, match="no price_level series"):
         outcome_value(older, nominal)

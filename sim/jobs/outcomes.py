@@ -76,12 +76,16 @@ def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:
         outcome.aggregate](window))
 
 
+class MissingSeries(ValueError):
+    """A run's results lack a series an outcome needs (results written before the model recorded it)."""
+
+
 def _price_levels(timeseries: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
     """The ``price_level`` series at ``dates``; results written before the model recorded it have
     none, and reading them in nominal dollars is refused rather than answered with NaN."""
     level = select(timeseries, "price_level")
     if level.empty:
-        raise ValueError("these results have no price_level series (written before it was recorded), so money "
+        raise MissingSeries("these results have no price_level series (written before it was recorded), so money "
                          "cannot be read in nominal dollars: run the scenario again, or drop nominal")
     by_date = pd.Series(level["value"].to_numpy(), index=pd.DatetimeIndex(level["date"]))
     return by_date.reindex(dates).to_numpy(dtype=float)

@@ -62,6 +62,7 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
     scenario's runs miss beyond their tolerance, one line each with the runs' value, the published
     one, its tolerance and its source's confidence; none when all are met, none can be measured
     (NaN) or none falls inside those runs' dates. ``checks``: a checks file (default: the shipped one)."""
+    from ..jobs.outcomes import MissingSeries
     from ..jobs.targets import load_targets
     from ..shipped import CALIBRATION, folder
 
@@ -75,7 +76,7 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
             continue
         try:
             value = sum(check.simulate(result) for result in runs) / len(runs)
-        except ValueError as unread:  # results written before a series the check reads (price_level)
+        except MissingSeries as unread:  # results written before a series the check reads (price_level)
             items.append(f"<li>{html.escape(check.label or check.id)}: not read: {html.escape(str(unread))}</li>")
             continue
         if not abs(check.miss(value)) > 1.0:  # within tolerance, or not measurable in these runs (NaN)

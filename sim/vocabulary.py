@@ -77,6 +77,7 @@ class Offer:
     broadband: np.ndarray = field(default=None)  # (zones,) share online: the others pay the offline penalty
     agentic_share: float = 0.0  # of online households, delegating their shopping to AI agents
     agent_price_focus: float = 1.0  # how much harder agents weigh money
+    online_gain: float = 0.0  # what ordering online gains against a store, a share of the basket
 
     def __post_init__(self) -> None:
         if self.broadband is None:

@@ -164,8 +164,10 @@ class ReferenceShopper(mesa.Agent):
         value = offer.constant[channel, category] - pu * dollars
         if h.firm_taste is not None:  # the household's lasting liking for the channel's firm (not its agent's focus)
             value += pu * h.firm_taste[FIRM_OF[channel], i]
-        if channel in ONLINE and not a["digital"]:
-            value -= pu * b.offline_penalty_usd
+        if channel in ONLINE:  # what ordering online has gained since the trend began, a share of the basket
+            value += pu * offer.online_gain * h.budget[category, i]
+            if not a["digital"]:
+                value -= pu * b.offline_penalty_usd
         lean = 0.0
         if a["agent"]:
             focus = offer.agent_price_focus

@@ -428,6 +428,25 @@ def test_habit_is_a_share_of_the_basket_in_the_households_own_dollars() -> None:
     assert value - without == pytest.approx(lean)
 
 
+def test_online_gain_is_worth_an_online_price_cut_of_that_share_of_the_basket() -> None:
+    """Online's gain of 5% of the basket is worth, to each household, what a 5% lower price at both
+    online channels is: 0.05 x $150 x 0.016 = 0.12 on Amazon's grocery for the first household,
+    twice that for the second (twice as price-sensitive). It is value, not lean; stores gain nothing."""
+    h, o, market = households(2, price_utility=np.array([PU, 2 * PU])), offer(), firms()
+    costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES)
+    held = members(np.zeros(2, bool), np.zeros(2, bool))
+    base, _ = choice.decision_utilities(h, o, Access.of(h, o, market), costs, market, held)
+    o.online_gain = 0.05
+    gained, lean = choice.decision_utilities(h, o, Access.of(h, o, market), costs, market, held)
+    assert gained[AMAZON, GROCERY, 0] - base[AMAZON, GROCERY, 0] == pytest.approx(0.12)
+    assert gained[WALMART_ONLINE, :, 1] - base[WALMART_ONLINE, :, 1] == pytest.approx(0.05 * BUDGET * 2 * PU)
+    assert gained[[WALMART_STORE, KROGER, RIVALS]] == pytest.approx(base[[WALMART_STORE, KROGER, RIVALS]])
+    o.online_gain = 0.0
+    o.price[[AMAZON, WALMART_ONLINE]] = 0.95
+    cut, cut_lean = choice.decision_utilities(h, o, Access.of(h, o, market), costs, market, held)
+    assert gained == pytest.approx(cut) and lean == pytest.approx(cut_lean)
+
+
 def test_agents_ignore_habit_weigh_dollars_harder_and_lean_to_the_partner() -> None:
     """Two households alike but that the first delegates to an agent (price focus 2, partner $1.50):
     its own value of each channel is the person's; its decision leans by -(2 - 1) x 0.016 x the

@@ -11,7 +11,7 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.types import Ramp
+from sim.scenario.types import Ramp, Trend
 
 from .conftest import SHIPPED
 
@@ -87,6 +87,10 @@ BAD = [
      r"bad.yaml:4: events\[0\].set.population.shoppers: 'population' cannot change during a run"),
     ("horizon backwards", "name: x\nhorizon: {start: 2025-01-06, end: 2024-01-01}\n",
      r"bad.yaml:2: horizon: end \(2024-01-01\) must be after start \(2025-01-06\)$"),
+    ("trend backwards", "name: x\nshoppers:\n  online_gain: {start: 2024-01-01, end: 2023-01-01, per_year: 0.02}\n",
+     r"bad.yaml:3: shoppers.online_gain: end \(2023-01-01\) must come after start \(2024-01-01\)$"),
+    ("trend too steep", "name: x\nshoppers:\n  online_gain: {start: 2024-01-01, per_year: 0.5}\n",
+     r"bad.yaml:3: shoppers.online_gain.per_year: .*less than or equal to 0.2 \(got 0.5\)"),
     ("missing extends", "extends: nothere.yaml\nname: x\n", r"bad.yaml:1: extends: file 'nothere.yaml' not found"),
     ("not a mapping", "- just\n- a list\n", r"bad.yaml: a scenario file must be a mapping"),
 ]
@@ -132,3 +136,13 @@ def test_ramp_levels() -> None:
     assert ramp.level(dt.date(2022, 1, 1)) == pytest.approx(0.2)
     assert ramp.level(dt.date(2023, 1, 1)) == pytest.approx(0.4, abs=1e-3)
     assert ramp.level(dt.date(2030, 1, 1)) == pytest.approx(0.6)
+
+
+def test_trend_levels() -> None:
+    """2% a year from 2022: 0 before, 2% after a year (365.25 days), held from its end."""
+    trend = Trend(start=dt.date(2022, 1, 1), per_year=0.02)
+    assert trend.level(dt.date(2021, 6, 1)) == 0.0 and trend.level(dt.date(2022, 1, 1)) == 0.0
+    assert trend.level(dt.date(2023, 1, 1)) == pytest.approx(0.02 * 365 / 365.25)
+    assert trend.level(dt.date(2032, 1, 1)) == pytest.approx(0.02 * 3652 / 365.25)
+    held = Trend(start=dt.date(2022, 1, 1), end=dt.date(2024, 1, 1), per_year=0.02)
+    assert held.level(dt.date(2030, 1, 1)) == held.level(dt.date(2024, 1, 1)) == pytest.approx(0.02 * 730 / 365.25)

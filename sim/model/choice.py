@@ -142,9 +142,13 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     value += offer.constant[:, :, None]
     if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
         value += h.price_utility * h.firm_taste[FIRM_OF_CHANNEL][:, None, :]  # not scaled by an agent's focus
-    offline = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)
+    # Online channels: what ordering online has gained since the trend began (a share of the basket,
+    # the same for every online channel), less the offline penalty without broadband.
+    online = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)[None, :]
+    if offer.online_gain:
+        online = online - offer.online_gain * h.budget * h.price_utility
     for channel in ONLINE_CHANNELS:
-        value[channel] -= offline
+        value[channel] -= online
     for firm in firms:
         for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
             lean[channel] += h.price_utility * offer.agent_price_focus * dollars

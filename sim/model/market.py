@@ -116,6 +116,7 @@ class RetailMarket(mesa.Model):
         """Firms write their offers; under strategic conduct, at a review, they then set their prices."""
         for firm in self.firms:
             firm.prepare(self.date, self.offer)
+        self.offer.online_gain = self.params.shoppers.online_gain.level(self.date)
         self.access = Access.of(self.households, self.offer, self.firms)
         if self.conduct is not None and self.conduct.due(self.date):
             self.conduct.review()

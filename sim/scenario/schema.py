@@ -30,6 +30,7 @@ from .types import (
     Share,
     Spread,
     Strict,
+    Trend,
     UsdPerOrder,
     UsdPerYear,
     Years,
@@ -121,6 +122,12 @@ class ShopperBehaviour(Strict):
     offline_penalty_usd: UsdPerOrder = Field(
         20.0, description="Dollars an online order costs more without home broadband (a phone's small screen "
                           "and data plan; 15-17% of adults are smartphone-only, Pew)")
+    online_gain: Trend = Field(
+        Trend(start=dt.date(2021, 1, 1)),
+        description="What ordering online gains a year against a store, as a share of the category's basket "
+                    "(per_year), from start: the improvements the model does not price one by one (assortment, "
+                    "apps, payment, trust) behind e-commerce's steady rise; fitted to the growth of Census's "
+                    "e-commerce share of retail from 2021 to 2024 (docs/MODEL.md, 7.1)")
 
 
 class MembershipBehaviour(Strict):

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 CATEGORIES = ("grocery", "discretionary", "health")
 LOCALES = ("urban", "suburban", "rural")
@@ -167,6 +167,26 @@ class Ramp(Strict):
             return 0.0
         progress = 1.0 if self.years == 0 else min(1.0, (on - self.start).days / (365.25 * self.years))
         return self.initial + (self.target - self.initial) * progress
+
+
+class Trend(Strict):
+    """A quantity that grows by ``per_year`` a year from ``start``, held from ``end`` (if given); 0 before
+    ``start``. Used for what ordering online gains a year (``shoppers.online_gain``)."""
+
+    start: Date
+    end: Date | None = None
+    per_year: float = Field(0.0, ge=-0.2, le=0.2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Trend:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must come after start ({self.start})")
+        return self
+
+    def level(self, on: dt.date) -> float:
+        """The trend's level on a date: ``per_year`` times the years since ``start`` (to ``end``)."""
+        last = on if self.end is None else min(on, self.end)
+        return self.per_year * max(0, (last - self.start).days) / 365.25
 
 
 @lru_cache(maxsize=1)

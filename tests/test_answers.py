@@ -66,6 +66,24 @@ def test_read_with_care_names_caps_and_end_dates_once_for_all_scenarios_they_con
     assert len(said) == len(set(said))
 
 
+def test_read_with_care_says_when_online_gains_past_the_years_it_is_fitted_to() -> None:
+    """The baseline's online gain runs on to 2030 and the stall lever's to 2026: a note each, with
+    the date where there is one; a gain held by the end of 2024 is fitted all the way, so no note."""
+    import sim
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import notes
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    results = [sim.run(root / "baseline.yaml", seed=3, shoppers=300),
+               sim.run(root / "levers" / "online_growth_stalls.yaml", seed=3, shoppers=300),
+               sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides={
+                   "name": "held", "shoppers.online_gain.end": "2024-12-31"})]
+    gains = [note for note in notes(Ensemble(results)) if "shoppers.online_gain" in note]
+    assert [note.split(":")[0] for note in gains] == ["baseline", "lever_online_growth_stalls"]
+    assert "2.8% of the basket a year (shoppers.online_gain" in gains[0]
+    assert "a year until 2026-01-01 (shoppers.online_gain" in gains[1]
+
+
 def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path) -> None:
     """A check the runs meet is not named; one they miss is, with the runs' mean and the published
     value; a check dated outside the runs, or one they do not record, is left out; the shipped checks give the same verdicts as

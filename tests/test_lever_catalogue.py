@@ -54,8 +54,9 @@ LEVERS = (
     "dark_stores_scale_up", "amazon_ai_off", "ai_talent_exodus", "walmart_ai_off", "return_fraud_surge",
     "amazon_pharmacy_push", "walmart_clinics_reopen", "satellite_broadband_fast", "dsp_deal_off",
     "store_services_scale_up", "agentic_commerce_fast", "kroger_turnaround_full", "whole_foods_same_day",
+    "online_growth_stalls",
 )
-SHOPPERS = 3000  # 19 scenarios x 2 seeds: about 140 CPU seconds (Nov 2026), 70 s on two workers
+SHOPPERS = 3000  # 20 scenarios x 2 seeds: about 140 CPU seconds (Nov 2026), 70 s on two workers
 SEEDS = [2021, 557503428]  # replicate_seeds(2021, 2): the benchmark's first two seeds
 WORKERS = min(2, default_workers())
 PERIOD = re.compile(r"^(?P<first>\d{4})(?:\s*[-\u2013]\s*(?P<last>\d{4}))?$")

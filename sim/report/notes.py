@@ -18,8 +18,12 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
            "other cost from the filings (docs/accounts.md). Money is in constant 2024 dollars (CPI-U): membership "
            "fees are posted in nominal dollars and weighed and booked at their 2024 value. Revenue grows in real "
-           "terms only as far as the model's mechanisms move spending, far less than Amazon's filed growth, and "
-           "Amazon's 2022 loss (a network built for the pandemic) is not reproduced.")
+           "terms as online gains on stores (at the pace of Census's e-commerce share, 2021-2024) and as "
+           "advertising's share rises: Amazon's grows less than filed (the checks below give the figures), "
+           "and its 2022 loss (a network built for the pandemic) is not reproduced.")
+
+
+FITTED_THROUGH = dt.date(2025, 1, 1)  # the online gain's pace is fitted to 2021-2024 (docs/MODEL.md, 7.1)
 
 
 def notes(ensemble: Ensemble) -> list[str]:
@@ -45,6 +49,13 @@ def notes(ensemble: Ensemble) -> list[str]:
                 "as best responses to their rivals', valuing a dollar of goods sold at what makes the start's prices "
                 "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
                 "with it.", []).append(name)
+        gain = scenario.shoppers.online_gain
+        if gain.per_year > 0 and (gain.end is None or gain.end > FITTED_THROUGH) and end > FITTED_THROUGH:
+            found.setdefault(
+                f"online keeps gaining on stores {gain.per_year:.1%} of the basket a year"
+                f"{f' until {gain.end}' if gain.end else ''} (shoppers.online_gain, the pace of 2021-2024): after "
+                "2024 that is an assumption, and it carries much of online's and Amazon's growth (the "
+                "online_growth_stalls lever, docs/levers.md).", []).append(name)
         dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()

@@ -68,7 +68,8 @@ def test_read_with_care_names_caps_and_end_dates_once_for_all_scenarios_they_con
 
 def test_read_with_care_says_when_online_gains_past_the_years_it_is_fitted_to() -> None:
     """The baseline's online gain runs on to 2030 and the stall lever's to 2026: a note each, with
-    the date where there is one; a gain held by the end of 2024 is fitted all the way, so no note."""
+    the date where there is one; a gain held by the end of 2024 is fitted all the way, so no note;
+    a negative pace is said as such."""
     import sim
     from sim.report.ensemble import Ensemble
     from sim.report.notes import notes
@@ -77,11 +78,15 @@ def test_read_with_care_says_when_online_gains_past_the_years_it_is_fitted_to() 
     results = [sim.run(root / "baseline.yaml", seed=3, shoppers=300),
                sim.run(root / "levers" / "online_growth_stalls.yaml", seed=3, shoppers=300),
                sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides={
-                   "name": "held", "shoppers.online_gain.end": "2024-12-31"})]
+                   "name": "held", "shoppers.online_gain.end": "2024-12-31"}),
+               sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides={
+                   "name": "losing", "shoppers.online_gain.per_year": -0.01})]
     gains = [note for note in notes(Ensemble(results)) if "shoppers.online_gain" in note]
-    assert [note.split(":")[0] for note in gains] == ["baseline", "lever_online_growth_stalls"]
-    assert "2.8% of the basket a year (shoppers.online_gain" in gains[0]
-    assert "a year until 2026-01-01 (shoppers.online_gain" in gains[1]
+    assert [note.split(":")[0] for note in gains] == ["baseline", "lever_online_growth_stalls", "losing"]
+    assert "online loses ground to stores 1.0% of the basket a year to the end" in gains[2]
+    assert "2.8% of the basket a year to the end of the horizon (shoppers.online_gain" in gains[0]
+    assert "2.8% of the basket a year until 2026-01-01 (shoppers.online_gain" in gains[1]
+    assert "online_growth_stalls lever" in gains[0] and "online_growth_stalls lever" not in gains[1]
 
 
 def test_read_with_care_names_the_published_checks_the_baseline_misses(tmp_path) -> None:

@@ -90,7 +90,7 @@ BAD = [
     ("trend backwards", "name: x\nshoppers:\n  online_gain: {start: 2024-01-01, end: 2023-01-01, per_year: 0.02}\n",
      r"bad.yaml:3: shoppers.online_gain: end \(2023-01-01\) must come after start \(2024-01-01\)$"),
     ("trend too steep", "name: x\nshoppers:\n  online_gain: {start: 2024-01-01, per_year: 0.5}\n",
-     r"bad.yaml:3: shoppers.online_gain.per_year: .*less than or equal to 0.2 \(got 0.5\)"),
+     r"bad.yaml:3: shoppers.online_gain.per_year: .*less than or equal to 0.1 \(got 0.5\)"),
     ("missing extends", "extends: nothere.yaml\nname: x\n", r"bad.yaml:1: extends: file 'nothere.yaml' not found"),
     ("not a mapping", "- just\n- a list\n", r"bad.yaml: a scenario file must be a mapping"),
 ]

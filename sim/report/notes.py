@@ -50,12 +50,8 @@ def notes(ensemble: Ensemble) -> list[str]:
                 "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
                 "with it.", []).append(name)
         gain = scenario.shoppers.online_gain
-        if gain.per_year > 0 and (gain.end is None or gain.end > FITTED_THROUGH) and end > FITTED_THROUGH:
-            found.setdefault(
-                f"online keeps gaining on stores {gain.per_year:.1%} of the basket a year"
-                f"{f' until {gain.end}' if gain.end else ''} (shoppers.online_gain, the pace of 2021-2024): after "
-                "2024 that is an assumption, and it carries much of online's and Amazon's growth (the "
-                "online_growth_stalls lever, docs/levers.md).", []).append(name)
+        if gain.per_year and (gain.end is None or gain.end > FITTED_THROUGH) and end > FITTED_THROUGH:
+            found.setdefault(online_gain_note(gain), []).append(name)
         dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()
@@ -63,6 +59,18 @@ def notes(ensemble: Ensemble) -> list[str]:
                              "can; more dark stores add cost, not reach.", []).append(name)
     missed = checks_missed(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
+
+
+def online_gain_note(gain) -> str:
+    """What a reader must know of online's yearly gain on stores when it runs past the years it is fitted to."""
+    moves = "gains on" if gain.per_year > 0 else "loses ground to"
+    pace = f"online {moves} stores {abs(gain.per_year):.1%} of the basket a year"
+    if gain.end is not None:
+        return (f"{pace} until {gain.end} (shoppers.online_gain; the baseline's pace is fitted to 2021-2024): "
+                "its course after 2024 is an assumption.")
+    return (f"{pace} to the end of the horizon (shoppers.online_gain; the baseline's pace is fitted to 2021-2024): "
+            "after 2024 that is an assumption, and it carries much of online's and Amazon's growth and of the "
+            "consumer surplus's rise (the online_growth_stalls lever, docs/levers.md, stops it in 2026).")
 
 
 CONFIDENCE = {"H": "high", "M": "medium", "L": "low"}

@@ -175,7 +175,7 @@ class Trend(Strict):
 
     start: Date
     end: Date | None = None
-    per_year: float = Field(0.0, ge=-0.2, le=0.2)
+    per_year: float = Field(0.0, ge=-0.1, le=0.1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Trend:

@@ -15,19 +15,22 @@ Units (the same as the ``docs/levers.md`` catalogue, read by ``tests/test_lever_
 which imports this module): ``pts`` is the difference of shares times 100; ``%`` the relative
 difference of the level times 100; ``usd_bn_per_year`` the difference of weekly US dollars times 52
 over 1e9. ``consumer_surplus`` is dollars per household a week, so in ``usd_bn_per_year`` it is
-first multiplied by the US households the shoppers stand for (``population.us_households``).
+first multiplied by the US households the shoppers stand for in the middle of the period
+(``population.households_on``: they grow at ``population.household_growth_per_year``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import re
 import sys
 import time
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -119,9 +122,10 @@ def lever_files() -> dict[str, Path]:
 
 # -- the worker side: one run, read into the weekly values of a few outcomes -----------------------------
 
-def weekly_values(path: str, seed: int, shoppers: int, outcomes: tuple[Outcome, ...]) -> tuple[pd.DataFrame, float]:
+def weekly_values(path: str, seed: int, shoppers: int, outcomes: tuple[Outcome, ...]) -> tuple[pd.DataFrame, Any]:
     """Run one scenario file at one seed and size; the weekly values of ``outcomes`` (a table with
-    ``date``, ``outcome`` (its label) and ``value``) and the US households the shoppers stand for."""
+    ``date``, ``outcome`` (its label) and ``value``) and the scenario's population (what US households
+    the shoppers stand for, by date)."""
     import sim
     from sim.results import select
 
@@ -133,11 +137,11 @@ def weekly_values(path: str, seed: int, shoppers: int, outcomes: tuple[Outcome, 
             raise ValueError(f"{outcome.label}: the results hold no such series")
         frames.append(pd.DataFrame({"date": rows["date"].to_numpy(), "outcome": outcome.label,
                                     "value": rows["value"].to_numpy()}))
-    return pd.concat(frames, ignore_index=True), result.scenario.population.us_households
+    return pd.concat(frames, ignore_index=True), result.scenario.population
 
 
 def run_all(scenarios: dict[str, Path], seeds: list[int], shoppers: int, outcomes: list[Outcome],
-            workers: int | None = None, progress=None) -> dict[tuple[str, int], tuple[pd.DataFrame, float]]:
+            workers: int | None = None, progress=None) -> dict[tuple[str, int], tuple[pd.DataFrame, Any]]:
     """Every scenario at every seed, on a local process pool of ``workers`` (1: in this process):
     ``(name, seed) -> weekly values`` (see :func:`weekly_values`).
 
@@ -148,7 +152,7 @@ def run_all(scenarios: dict[str, Path], seeds: list[int], shoppers: int, outcome
 
     wanted = tuple(dict.fromkeys(outcomes))
     tasks = [(name, seed) for name in scenarios for seed in seeds]
-    done: dict[tuple[str, int], tuple[pd.DataFrame, float]] = {}
+    done: dict[tuple[str, int], tuple[pd.DataFrame, Any]] = {}
     for attempt in range(POOL_RETRIES + 1):
         pending = [task for task in tasks if task not in done]
         try:
@@ -206,7 +210,9 @@ def paired_differences(runs: dict, lever: str, baseline: str, seeds: list[int], 
     """The lever's difference from the baseline in one outcome over ``first``-``last``, seed by seed."""
     values = []
     for seed in seeds:
-        (base_weekly, households), (lever_weekly, _) = runs[(baseline, seed)], runs[(lever, seed)]
+        (base_weekly, population), (lever_weekly, _) = runs[(baseline, seed)], runs[(lever, seed)]
+        start, end = dt.date(first, 1, 1), dt.date(last + 1, 1, 1)
+        households = population.households_on(start + (end - start) / 2)
         base = period_means(base_weekly, first, last)[outcome.label]
         what_if = period_means(lever_weekly, first, last)[outcome.label]
         values.append(in_unit(what_if, base, unit, outcome.metric, households))

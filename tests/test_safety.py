@@ -73,7 +73,7 @@ def test_every_number_in_the_schema_has_a_lower_and_an_upper_bound() -> None:
     ("amazon.assortment.grocery", float("-inf")),
     ("walmart.express.radius_miles", 0.0),
     ("amazon.rural.investment_per_year_usd", 1e15),
-    ("population.us_households", float("nan")),
+    ("population.households.2023", float("nan")),
 ])
 def test_non_finite_negative_and_absurd_numbers_are_refused(path: str, value: float) -> None:
     with pytest.raises(ScenarioError) as caught:

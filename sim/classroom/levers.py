@@ -109,7 +109,7 @@ def cost(path: str, value: float, model) -> str:
     p, now = model.params, get_path(model.params, path)
     if path.endswith("fee_annual"):
         membership = path.split(".")[1]
-        members = _latest(model, f"{membership}_share") * p.population.us_households / 1e6
+        members = _latest(model, f"{membership}_share") * model.us_households / 1e6
         return (f"${value * members / 1e3:,.1f}bn a year from today's {members:,.0f}M members "
                 "(fewer join as it rises)")
     if ".prices." in path:

@@ -88,7 +88,7 @@ class ClassroomMarket:
         """The last ``weeks`` weeks in brief: per firm its share of spend, members (millions),
         revenue and operating profit ($bn a year, accounts fitted to the filings) and margin; for
         the market, consumer welfare ($ a household a week) and the memberships' shares."""
-        recorder, households = self.model.collector.recorder, self.model.params.population.us_households
+        recorder, households = self.model.collector.recorder, self.model.us_households
 
         def mean(metric: str, **labels: str) -> float:
             values = recorder.series(metric, **labels)[1][-weeks:]

@@ -46,7 +46,8 @@ class RetailMarket(mesa.Model):
 
         self.geography = Geography.build(scenario)
         self.households = draw_households(scenario, self.geography, self.streams)
-        self.weight = scenario.population.us_households / self.households.n
+        self.us_households = self.weight = 0.0
+        self.count_households()
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
         self.cells = cell_base(self.households.locale)
         self.firms = tuple(kind(self) for kind in FIRM_TYPES)
@@ -71,6 +72,12 @@ class RetailMarket(mesa.Model):
         self.conduct = PriceConduct(self) if scenario.conduct == "strategic" else None
         self.collector = Collector(self)
 
+    def count_households(self) -> None:
+        """This week's US households (``population.household_growth_per_year``) and how many each
+        simulated household stands for."""
+        self.us_households = self.params.population.households_on(self.date)
+        self.weight = self.us_households / self.households.n
+
     @staticmethod
     def calendar(horizon) -> list[dt.date]:
         """The dates of every weekly step, warm-up included."""
@@ -83,6 +90,7 @@ class RetailMarket(mesa.Model):
         self.date = self.dates[self.steps - 1]
         self.apply_events()
         self.price_level = self.params.economics.price_level.factor(self.date)
+        self.count_households()
         self.firms_prepare_offers()
         if self.steps == 1:
             self.settle_habits()  # before the first launches weigh the memberships, and again after

@@ -6,7 +6,6 @@ parameters and defaults from :class:`Scenario`; nothing else declares a default.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Annotated, Any, Literal
 
@@ -24,7 +23,7 @@ from .types import (
     Elasticity,
     FirmDollars,
     Gain,
-    Households,
+    IndexYear,
     LocaleShares,
     LocaleValues,
     Share,
@@ -34,6 +33,7 @@ from .types import (
     UsdPerOrder,
     UsdPerYear,
     Years,
+    yearly,
 )
 
 MAX_HORIZON_YEARS = 100
@@ -59,15 +59,44 @@ class Horizon(Strict):
         return self
 
 
+# US households by year: Census 2020 count (1 April 2020); American Community Survey 1-year
+# estimates 2022-2024 (no 1-year estimates for 2020-21); Harvard Joint Center for Housing Studies'
+# main projection (2024 series) for 2025, 2035 and 2045. docs/MODEL.md, 2 gives the sources.
+US_HOUSEHOLDS = {2020: 126.82e6, 2022: 129.87e6, 2023: 131.33e6, 2024: 132.74e6, 2025: 134.0e6,
+                 2035: 143.0e6, 2045: 148.0e6}
+
+
+USHouseholds = Annotated[float, Field(ge=1e6, le=1e9, description="US households, 1 million to 1 billion")]
+
+
 class Population(Strict):
     shoppers: int = Field(20_000, ge=MIN_SHOPPERS, le=MAX_SHOPPERS, description="Simulated households")
-    us_households: Households = Field(131.4e6, gt=0, description="US households the shoppers stand for (ACS 2023)")
+    households: dict[IndexYear, USHouseholds] = Field(
+        default_factory=lambda: dict(US_HOUSEHOLDS), min_length=1, max_length=200,
+        description="US households the shoppers stand for, by year (placed at mid-year, interpolated "
+                    "between years, held outside them): Census 2020, ACS 1-year 2022-2024, then the Harvard "
+                    "Joint Center's projection; in a file, years add to these")
     suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
     median_income_usd: float = Field(75_000.0, ge=1_000, le=1_000_000, description="US dollars a year")
     income_sigma: Spread = 0.7
     rural_income_ratio: float = Field(0.85, gt=0, le=5)
     network_degree: int = Field(6, ge=0, le=50, description="Neighbours each household hears from")
     network_same_zone_share: Share = Field(0.7, description="Share of neighbours in the same state and locale")
+
+    @model_validator(mode="after")
+    def _counted(self) -> Population:
+        years = sorted(self.households)
+        for before, after in zip(years, years[1:]):
+            ratio = self.households[after] / self.households[before]
+            if not 1 / MAX_YEARLY_RATIO <= ratio <= MAX_YEARLY_RATIO:
+                raise ValueError(f"households go from {self.households[before]:,.0f} ({before}) to "
+                                 f"{self.households[after]:,.0f} ({after}), more than doubling or halving: "
+                                 "give every year in households (131.3 million is 131.3e6)")
+        return self
+
+    def households_on(self, on: dt.date) -> float:
+        """US households on a date (``households``, interpolated between mid-years)."""
+        return yearly(self.households, on)
 
 
 class Geography(Strict):
@@ -172,7 +201,6 @@ class Returns(Strict):
 CPI_U = {2020: 258.811, 2021: 270.970, 2022: 292.655, 2023: 304.702, 2024: 313.689, 2025: 321.943}
 
 
-IndexYear = Annotated[int, Field(ge=1900, le=2200, description="A calendar year, 1900 to 2200")]
 IndexValue = Annotated[float, Field(gt=0.0, lt=1e6, description="A price index, above 0 and below 1,000,000")]
 
 
@@ -209,18 +237,7 @@ class PriceLevel(Strict):
 
     def factor(self, on: dt.date) -> float:
         """The price level on a date over 2024's (1.0 in 2024's dollars)."""
-        years = sorted(self.index)
-        time = on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
-        mids = [year + 0.5 for year in years]
-        if time <= mids[0]:
-            level = self.index[years[0]]
-        elif time >= mids[-1]:
-            level = self.index[years[-1]]
-        else:
-            k = next(k for k in range(1, len(mids)) if time < mids[k])
-            weight = (time - mids[k - 1]) / (mids[k] - mids[k - 1])
-            level = self.index[years[k - 1]] * (1 - weight) + self.index[years[k]] * weight
-        return level / self.index[BASE_YEAR]
+        return yearly(self.index, on) / self.index[BASE_YEAR]
 
 
 class Economics(Strict):

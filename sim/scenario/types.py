@@ -8,6 +8,7 @@ clear error line when the file loads, never NaN in the results.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from functools import lru_cache
@@ -76,6 +77,7 @@ Gain = Annotated[float, Field(ge=0.0, le=10.0, description="Utility added, in lo
 Elasticity = Annotated[float, Field(ge=0.0, le=5.0, description="An elasticity, 0 to 5")]
 Spread = Annotated[float, Field(ge=0.0, le=3.0, description="Standard deviation of a log-normal, 0 to 3")]
 Households = Annotated[float, Field(ge=0.0, le=1e9, description="Households, 0 to 1 billion")]
+IndexYear = Annotated[int, Field(ge=1900, le=2200, description="A calendar year, 1900 to 2200")]
 PriceIndex = Annotated[float, Field(gt=0.0, le=10.0, description="Price index (1.0 = the reference basket), above 0 and at most 10")]
 
 
@@ -187,6 +189,21 @@ class Trend(Strict):
         """The trend's level on a date: ``per_year`` times the years since ``start`` (to ``end``)."""
         last = on if self.end is None else min(on, self.end)
         return self.per_year * max(0, (last - self.start).days) / 365.25
+
+
+def yearly(values: dict[int, float], on: dt.date) -> float:
+    """A yearly series on a date: each year's value is placed at mid-year, interpolated linearly
+    between mid-years and held before the first and after the last (no forecast)."""
+    years = sorted(values)
+    time = on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
+    mids = [year + 0.5 for year in years]
+    if time <= mids[0]:
+        return values[years[0]]
+    if time >= mids[-1]:
+        return values[years[-1]]
+    k = next(k for k in range(1, len(mids)) if time < mids[k])
+    weight = (time - mids[k - 1]) / (mids[k] - mids[k - 1])
+    return values[years[k - 1]] * (1 - weight) + values[years[k]] * weight
 
 
 @lru_cache(maxsize=1)

@@ -1,15 +1,21 @@
 """Fit each firm's least-known unit cost to its filed operating margins (calibration/accounts.yaml).
 
     python calibration/fit_accounts.py [--replicates 3] [--shoppers 5000] [--seed 11] [--fit-through 2023]
+    python calibration/fit_accounts.py --posterior calibration/posterior.csv [--workers 2]
 
 With fixed conduct no price, fee or service depends on a cost, so the accounts do not move demand and
 a firm's margin is an exact linear function of each of its unit costs: two runs on common seeds (the
 baseline's value and a step above it) give the line, and weighted least squares over the firm's
-targets (each miss in tolerances) gives the value. A third run at the fitted values checks the
-prediction. The script prints the fitted values and the fit; it writes nothing: the values go into
-the firms' scenario defaults (``sim/scenario/firms.py``) by hand, with the date, in docs/accounts.md.
-``--fit-through YEAR`` fits only the targets whose period ends by the end of YEAR and shows how the
-fit predicts the later ones (an out-of-sample test).
+targets (each miss in tolerances) gives the value (``sim.calibration.accounts``). A third run at the
+fitted values checks the prediction. The script prints the fitted values and the fit; it writes
+nothing: the values go into the firms' scenario defaults (``sim/scenario/firms.py``) by hand, with
+the date, in docs/accounts.md. ``--fit-through YEAR`` fits only the targets whose period ends by the
+end of YEAR and shows how the fit predicts the later ones (an out-of-sample test).
+
+``--posterior FILE`` instead fits the unit costs of every particle of a posterior (whose demand
+differs from the baseline's) and writes them into FILE as four columns, so that
+``--parameter-draws`` keeps each draw's accounts on the filings. ``retailsim calibrate --method
+bank`` does this itself when its set-up names ``accounts:``; this is for a posterior made before.
 """
 
 from __future__ import annotations
@@ -17,28 +23,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
 from sim.calibration import evaluate, load_targets
+from sim.calibration.accounts import COSTS, FITTED, PARTICLE_REPLICATES, current, fit_particles, solve, stepped
 from sim.experiments import replicate_seeds, run_replicates
+from sim.jobs.executors import executor
+from sim.results import replace_atomically
 from sim.run import resolve
 from sim.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
-# The one unit cost fitted per firm, the least-known of its accounts (docs/accounts.md, 4.3), and a step.
-FITTED = {
-    "amazon": ("amazon.delivery.fulfillment_cost_per_order_usd", 1.0),
-    "walmart": ("walmart.accounts.store_cost_per_store_year_usd", 1e6),
-    "kroger": ("kroger.accounts.store_cost_per_store_year_usd", 1e6),
-    "rivals": ("rivals.accounts.overhead_share_of_sales", 0.01),
-}
-
-
-def current(scenario, dotted: str) -> float:
-    value = scenario
-    for key in dotted.split("."):
-        value = getattr(value, key)
-    return float(value)
 
 
 def fitted_on(target, through: int | None) -> bool:
@@ -50,41 +45,52 @@ def margins(targets, scenario, overrides: dict[str, float], seeds: list[int]):
     return fit.table.set_index("target")["simulated_mean"], fit
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=3)
-    parser.add_argument("--shoppers", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=11, help="root seed (the demand fit used 0 and 1)")
-    parser.add_argument("--fit-through", type=int, metavar="YEAR", help="fit on targets ending by this year only")
-    args = parser.parse_args()
-    targets = load_targets(HERE / "accounts.yaml")
-    scenario = load_scenario(HERE.parent / "scenarios" / "baseline.yaml", {"population.shoppers": args.shoppers})
-    seeds = replicate_seeds(args.seed, args.replicates)
-    start = {dotted: current(scenario, dotted) for dotted, _ in FITTED.values()}
+def fit_baseline(targets, scenario, seeds: list[int], through: int | None) -> None:
+    start = {dotted: current(scenario, dotted) for dotted in COSTS}
     low, _ = margins(targets, scenario, start, seeds)
-    high, _ = margins(targets, scenario, {dotted: value + FITTED[firm][1] for firm, (dotted, _) in FITTED.items()
-                                          for value in [start[dotted]]}, seeds)
-    fitted = {}
-    for firm, (dotted, step) in FITTED.items():
-        own = [t for t in targets if t.metric.firm == firm and fitted_on(t, args.fit_through)]
-        if not own:
-            fitted[dotted] = start[dotted]
-            print(f"{dotted}: {start[dotted]:.6g} kept (no target of {firm}'s to fit)")
-            continue
-        ids = [t.id for t in own]
-        slope = (high[ids] - low[ids]).to_numpy() / step  # margin per unit of the cost
-        weights = np.array([1.0 / t.tolerance for t in own])
-        gap = np.array([t.value for t in own]) - low[ids].to_numpy()
-        change = float(np.sum(weights**2 * slope * gap) / np.sum(weights**2 * slope**2))
-        fitted[dotted] = start[dotted] + change
-        print(f"{dotted}: {start[dotted]:.6g} -> {fitted[dotted]:.6g}")
+    high, _ = margins(targets, scenario, stepped(start), seeds)
+    fitted = solve(targets, low, high, start, lambda target: fitted_on(target, through))
+    for firm, (dotted, _) in FITTED.items():
+        kept = not any(t.metric.firm == firm and fitted_on(t, through) for t in targets)
+        print(f"{dotted}: {start[dotted]:.6g} " + (f"kept (no target of {firm}'s to fit)" if kept
+                                                   else f"-> {fitted[dotted]:.6g}"))
     predicted = {t.id: low[t.id] + (high[t.id] - low[t.id]) / FITTED[t.metric.firm][1]
                  * (fitted[FITTED[t.metric.firm][0]] - start[FITTED[t.metric.firm][0]]) for t in targets}
     _, check = margins(targets, scenario, fitted, seeds)
-    print("\n".join(line + ("" if fitted_on(t, args.fit_through) else "   (not fitted: predicted)")
+    print("\n".join(line + ("" if fitted_on(t, through) else "   (not fitted: predicted)")
                     for line, t in zip(check.lines(), targets)))
     worst = max(abs(check.table.set_index("target")["simulated_mean"][t] - value) for t, value in predicted.items())
     print(f"largest gap between the linear prediction and the check run: {worst:.2e} (exactly linear: ~1e-15)")
+
+
+def fit_posterior(targets, scenario, path: Path, seeds: list[int], workers: int | None) -> None:
+    from tqdm import tqdm
+
+    table = pd.read_csv(path)
+    with executor(workers) as (pool, count), tqdm(total=2 * len(seeds) * len(table), unit="run") as bar:
+        fitted = fit_particles(scenario, targets, table, seeds, pool, count, bar)
+    replace_atomically(path, lambda temporary: fitted.to_csv(temporary, index=False, lineterminator="\n"))
+    spread = fitted[COSTS].describe(percentiles=[0.05, 0.5, 0.95]).loc[["5%", "50%", "95%"]].T
+    print(f"wrote {path}: {len(fitted)} particles' unit costs (5th, 50th, 95th percentiles unweighted)")
+    print(spread.to_string(float_format=lambda value: f"{value:.6g}"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, help=f"seeds (default 3; {PARTICLE_REPLICATES} with --posterior)")
+    parser.add_argument("--shoppers", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=11, help="root seed (the demand fit used 0 and 1)")
+    parser.add_argument("--fit-through", type=int, metavar="YEAR", help="fit on targets ending by this year only")
+    parser.add_argument("--posterior", type=Path, metavar="FILE", help="fit every particle of this posterior CSV")
+    parser.add_argument("--workers", type=int, help="worker processes with --posterior (default: the CPUs)")
+    args = parser.parse_args()
+    targets = load_targets(HERE / "accounts.yaml")
+    scenario = load_scenario(HERE.parent / "scenarios" / "baseline.yaml", {"population.shoppers": args.shoppers})
+    if args.posterior is not None:
+        seeds = replicate_seeds(args.seed, args.replicates or PARTICLE_REPLICATES)
+        fit_posterior(targets, scenario, args.posterior, seeds, args.workers)
+    else:
+        fit_baseline(targets, scenario, replicate_seeds(args.seed, args.replicates or 3), args.fit_through)
 
 
 if __name__ == "__main__":

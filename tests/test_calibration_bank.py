@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.calibration import accounts
 from sim.calibration.bank import BANK_STORE, interval, posterior, prior_design
 from sim.calibration.diagnostics import coverage, out_of_sample, tradeoffs
 from sim.calibration.fitting import calibrate
@@ -116,7 +117,7 @@ def test_a_second_wave_narrows_the_posterior_and_stays_honest() -> None:
 
 
 # -- the bank on the model ----------------------------------------------------------------------
-def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path) -> None:
+def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path, monkeypatch) -> None:
     setup = synthetic_setup(tmp_path, BOUNDS, replicates=1)
     check = {"id": "prime_2023", "description": "a figure the fit is not given", "metric": {"metric": "prime_share"},
              "at": "2023-06-26", "value": 0.5, "tolerance": 0.02, "confidence": "H", "source": "a test"}
@@ -143,14 +144,24 @@ def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path) -> None
     for target in document["targets"]:
         target["tolerance"] *= 2
     (tmp_path / "targets.yaml").write_text(yaml.safe_dump(document))
+    # With accounts: named, each particle of the posterior written gets its unit costs fitted (one seed here).
+    margin = {"id": "rivals_margin_2024", "description": "the other grocers' margin", "confidence": "H",
+              "metric": {"metric": "operating_profit", "firm": "rivals"}, "share_of": [{"metric": "revenue", "firm": "rivals"}],
+              "over": ["2024-01-01", "2024-12-31"], "value": 0.039, "tolerance": 0.01, "source": "a test"}
+    (tmp_path / "accounts.yaml").write_text(yaml.safe_dump({"targets": [margin]}))
+    setup.write_text(setup.read_text() + "accounts: accounts.yaml\n")
+    monkeypatch.setattr(accounts, "PARTICLE_REPLICATES", 1)
     wider = calibrate(setup, method="bank", budget=36, population=8, workers=1, out=work, write=True, progress=False,
                       fit_through=2022)
     assert {path: path.stat().st_mtime_ns for path in store.glob("*.json")} == before
     assert wider.trials["loss"].to_numpy() == pytest.approx(extended.trials["loss"].to_numpy() / 4)
     # What it writes: the posterior beside calibrated.yaml, the checks, and a report with them.
     written = pd.read_csv(tmp_path / "posterior.csv")
-    assert list(written.columns) == [*BOUNDS, "weight"] and len(written) == 8
+    assert list(written.columns) == [*BOUNDS, *accounts.COSTS, "weight"] and len(written) == 8
     assert written["weight"].sum() == pytest.approx(1.0)
+    overhead = written["rivals.accounts.overhead_share_of_sales"]
+    assert overhead.between(0.1, 0.4).all() and overhead.nunique() > 1  # fitted per particle
+    assert (written["kroger.accounts.store_cost_per_store_year_usd"] == 7.29e6).all()  # no target: kept
     for name, (low, high) in BOUNDS.items():
         assert written[name].between(low, high).all()
     assert set(pd.read_csv(work / "coverage.csv")["parameter"]) == set(BOUNDS)

@@ -270,6 +270,7 @@ def test_a_bad_setup_file_gives_one_clear_line(tmp_path: Path, change: str, mess
     text = text.replace("../scenarios/baseline.yaml", str(BASELINE)).replace("targets.yaml",
                                                                                  str(CALIBRATION / "targets.yaml"))
     text = text.replace("checks.yaml", str(CALIBRATION / "checks.yaml"))
+    text = text.replace("accounts.yaml", str(CALIBRATION / "accounts.yaml"))
     (tmp_path / "setup.yaml").write_text(text + "\nparameters:\n  " + change + "\n")
     with pytest.raises(ScenarioError, match=message):
         load_setup(tmp_path / "setup.yaml")

@@ -40,6 +40,7 @@ from ..jobs.inputs import MAX_RUNS
 from ..jobs.targets import Fit
 from ..results import package_version, replace_atomically
 from ..scenario.loader import display
+from .accounts import COSTS, posterior_costs
 from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, interval,
                    share_of_bounds, write_table)
 from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
@@ -126,9 +127,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
         identity = {"fingerprint": folder_fingerprint(calibration, method), "method": method,
-                    "setup": str(calibration.source)}
-        if start is not None:
-            identity["start"] = start
+                    "setup": str(calibration.source), **({"start": start} if start is not None else {})}
         claim(folder, "calibration", identity, CONTENTS,
               "a different calibration (the set-up, targets, base scenario, method or --start-from changed since "
               "it started)")
@@ -147,6 +146,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
                                   "again to resume it") from None
+            posterior = _with_costs(calibration, posterior, pool, count, progress)
             # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
             chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
             check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
@@ -157,6 +157,16 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
                                        history, calibration.calibrated_path if write else None, diagnostics)
             _finish(calibration, result, budget, seeds, check_seeds)
     return result
+
+
+def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, count: int,
+                progress: bool) -> pd.DataFrame | None:
+    """The posterior with each particle's unit costs fitted to the set-up's ``accounts`` (if it names
+    them), so that parameter draws keep every firm's margins on the filings."""
+    if posterior is None or not calibration.accounts:
+        return posterior
+    costs = posterior_costs(calibration, posterior_table(calibration, posterior), pool, count, progress)
+    return posterior.assign(**{name: costs[name].to_numpy() for name in COSTS})
 
 
 def folder_fingerprint(calibration: Calibration, method: str) -> str:
@@ -353,6 +363,9 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame) -> pd.Dat
     dotted key; values as a scenario takes them, integers rounded) and ``weight`` (summing to 1)."""
     table = pd.DataFrame({name: [parameter.clip(value) for value in posterior[name]]
                           for name, parameter in calibration.parameters.items()})
+    for name in COSTS:  # each particle's unit costs, where they were fitted (sim.calibration.accounts)
+        if name in posterior.columns:
+            table[name] = posterior[name].to_numpy(dtype=float)
     table["weight"] = posterior["weight"].to_numpy(dtype=float) / float(posterior["weight"].sum())
     return table
 

@@ -55,6 +55,9 @@ class Setup(Strict):
     calibrated: str = Field(description="Where the fitted parameters are written (relative to this file)")
     checks: str | None = Field(None, description="Published figures the fit is not given (a targets file, relative "
                                                  "to this file): the bank's posterior predicts them")
+    accounts: str | None = Field(None, description="The firms' filed margins (a targets file, relative to this "
+                                                   "file): a posterior's particles get each firm's unit cost "
+                                                   "fitted to them (sim.calibration.accounts)")
     shoppers: int = Field(5000, ge=10, le=MAX_SHOPPERS, description="Households in each candidate run")
     replicates: int = Field(3, ge=1, le=MAX_REPLICATES, description="Seeds per candidate (common to all candidates)")
     check_replicates: int = Field(5, ge=1, le=MAX_REPLICATES,
@@ -74,6 +77,7 @@ class Calibration:
     calibrated_path: Path
     targets_path: Path
     checks: tuple[Target, ...] = ()  # figures the fit is not given; only the bank measures them
+    accounts: tuple[Target, ...] = ()  # filed margins a posterior's unit costs are fitted to
 
     @property
     def parameters(self) -> dict[str, FreeParameter]:
@@ -82,7 +86,8 @@ class Calibration:
     def fingerprint(self) -> str:
         """Hash of what decides every candidate's loss (not the output path or the check seeds),
         the model version included."""
-        content = self.setup.model_dump(mode="json", exclude={"calibrated", "check_replicates", "base", "targets"})
+        content = self.setup.model_dump(mode="json", exclude={"calibrated", "check_replicates", "base", "targets",
+                                                                 "accounts"})
         content["base"] = self.base.model_dump(mode="json")
         content["targets"] = [target.model_dump(mode="json") for target in self.targets]
         return fingerprint(content)
@@ -92,7 +97,7 @@ def load_setup(path: str | Path) -> Calibration:
     path = Path(path)
     setup, origins, source = read_validated(path, Setup)
     folder = path.resolve().parent
-    for key in ("base", "targets", "checks"):
+    for key in ("base", "targets", "checks", "accounts"):
         if getattr(setup, key) is not None and not (folder / getattr(setup, key)).is_file():
             raise fail(origins, source, (key,), f"file '{getattr(setup, key)}' not found (looked in {display(folder)})")
     base = load_scenario(folder / setup.base, {"population.shoppers": setup.shoppers}, calibrated=False)
@@ -106,8 +111,9 @@ def load_setup(path: str | Path) -> Calibration:
     if repeated:
         raise fail(origins, source, ("checks",), f"'{repeated[0]}' is a target too: a check is a figure the fit is "
                                                  "not given, so give it another id or leave it out of the checks")
-    return Calibration(setup, through_last_target(base, [*targets, *checks]), targets, path.resolve(),
-                       folder / setup.calibrated, targets_path, tuple(checks))
+    accounts = load_targets(folder / setup.accounts) if setup.accounts is not None else []
+    return Calibration(setup, through_last_target(base, [*targets, *checks, *accounts]), targets, path.resolve(),
+                       folder / setup.calibrated, targets_path, tuple(checks), tuple(accounts))
 
 
 def through_last_target(base: Scenario, targets) -> Scenario:

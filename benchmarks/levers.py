@@ -16,7 +16,7 @@ which imports this module): ``pts`` is the difference of shares times 100; ``%``
 difference of the level times 100; ``usd_bn_per_year`` the difference of weekly US dollars times 52
 over 1e9. ``consumer_surplus`` is dollars per household a week, so in ``usd_bn_per_year`` it is
 first multiplied by the US households the shoppers stand for in the middle of the period
-(``population.households_on``: they grow at ``population.household_growth_per_year``).
+(``population.households_on``: they grow along ``population.households``).
 """
 
 from __future__ import annotations

@@ -21,13 +21,16 @@ bank`` does this itself when its set-up names ``accounts:``; this is for a poste
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from sim.calibration import evaluate, load_targets
 from sim.calibration.accounts import COSTS, FITTED, PARTICLE_REPLICATES, current, fit_particles, solve, stepped
+from sim.errors import UserError
 from sim.experiments import replicate_seeds, run_replicates
+from sim.experiments.posterior import load_posterior
 from sim.jobs.executors import executor
 from sim.results import replace_atomically
 from sim.run import resolve
@@ -66,13 +69,20 @@ def fit_baseline(targets, scenario, seeds: list[int], through: int | None) -> No
 def fit_posterior(targets, scenario, path: Path, seeds: list[int], workers: int | None) -> None:
     from tqdm import tqdm
 
+    load_posterior(path, scenario)  # one line, before any run, if it is not a posterior the baseline takes
     table = pd.read_csv(path)
-    with executor(workers) as (pool, count), tqdm(total=2 * len(seeds) * len(table), unit="run") as bar:
-        fitted = fit_particles(scenario, targets, table, seeds, pool, count, bar)
+    live = int((table["weight"] > 0).sum())
+    with executor(workers) as (pool, count), tqdm(total=2 * len(seeds) * live, unit="run") as bar:
+        fitted = fit_particles(scenario, targets, table, seeds, pool, count, bar,
+                               f"interrupted: {path} is as it was")
+    dropped = int(((table["weight"] > 0) & (fitted["weight"] == 0)).sum())
+    if dropped == live:
+        raise UserError(f"no particle's margins can meet the filings with valid unit costs; {path} is as it was")
     replace_atomically(path, lambda temporary: fitted.to_csv(temporary, index=False, lineterminator="\n"))
-    spread = fitted[COSTS].describe(percentiles=[0.05, 0.5, 0.95]).loc[["5%", "50%", "95%"]].T
-    print(f"wrote {path}: {len(fitted)} particles' unit costs (5th, 50th, 95th percentiles unweighted)")
-    print(spread.to_string(float_format=lambda value: f"{value:.6g}"))
+    spread = fitted.loc[fitted["weight"] > 0, COSTS].describe(percentiles=[0.05, 0.5, 0.95])
+    print(f"wrote {path}: {live - dropped} particles' unit costs ({dropped} given weight 0: no valid cost meets "
+          "their margins); 5th, 50th, 95th percentiles, unweighted:")
+    print(spread.loc[["5%", "50%", "95%"]].T.to_string(float_format=lambda value: f"{value:.6g}"))
 
 
 def main() -> None:
@@ -86,11 +96,17 @@ def main() -> None:
     args = parser.parse_args()
     targets = load_targets(HERE / "accounts.yaml")
     scenario = load_scenario(HERE.parent / "scenarios" / "baseline.yaml", {"population.shoppers": args.shoppers})
-    if args.posterior is not None:
-        seeds = replicate_seeds(args.seed, args.replicates or PARTICLE_REPLICATES)
-        fit_posterior(targets, scenario, args.posterior, seeds, args.workers)
-    else:
-        fit_baseline(targets, scenario, replicate_seeds(args.seed, args.replicates or 3), args.fit_through)
+    if args.posterior is not None and args.fit_through is not None:
+        parser.error("--fit-through is for the baseline's out-of-sample test, not with --posterior")
+    try:
+        if args.posterior is not None:
+            seeds = replicate_seeds(args.seed, args.replicates or PARTICLE_REPLICATES)
+            fit_posterior(targets, scenario, args.posterior, seeds, args.workers)
+        else:
+            fit_baseline(targets, scenario, replicate_seeds(args.seed, args.replicates or 3), args.fit_through)
+    except UserError as error:
+        print(f"fit_accounts.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def test_each_particle_gets_the_costs_that_put_its_own_margins_on_the_filings() 
     targets = [_margin("rivals", "rivals", 2024, 0.039, 0.01)]
     particles = pd.DataFrame({"rivals.assortment.grocery": [0.8, 1.2], "weight": [0.3, 0.7]})
     with InlineExecutor() as pool:
-        fitted = fit_particles(base, targets, particles, [5], pool, 1, _Bar())
+        fitted = fit_particles(base, targets, particles, [5], pool, 1, _Bar(), "interrupted")
     assert list(fitted.columns) == ["rivals.assortment.grocery", "weight", *COSTS]
     assert fitted["weight"].tolist() == [0.3, 0.7]
     share = fitted[FITTED["rivals"][0]]
@@ -57,6 +57,21 @@ def test_each_particle_gets_the_costs_that_put_its_own_margins_on_the_filings() 
         overrides = {"rivals.assortment.grocery": particles.iloc[number, 0], FITTED["rivals"][0]: share[number]}
         result = run(resolve(base, overrides), seed=5)
         assert targets[0].simulate(result) == pytest.approx(0.039, abs=1e-9)
+
+
+def test_a_particle_no_valid_cost_fits_keeps_the_base_costs_and_weight_zero() -> None:
+    """A filed margin of 95% for the other grocers would need a negative overhead share: no particle
+    meets it with a valid cost, so each keeps the baseline's costs (a file the draws can read) and
+    weighs nothing; a particle of weight 0 is not run at all."""
+    base = load_scenario(SCENARIOS / "baseline.yaml", {"population.shoppers": 300})
+    targets = [_margin("rivals", "rivals", 2024, 0.95, 0.01)]
+    particles = pd.DataFrame({"rivals.assortment.grocery": [0.8, 1.2, 1.0], "weight": [0.5, 0.5, 0.0]})
+    bar = _Bar()
+    with InlineExecutor() as pool:
+        fitted = fit_particles(base, targets, particles, [5], pool, 1, bar, "interrupted")
+    assert fitted["weight"].tolist() == [0.0, 0.0, 0.0]
+    assert (fitted[FITTED["rivals"][0]] == current(base, FITTED["rivals"][0])).all()
+    assert bar.runs == 4  # two live particles x (the base's costs, a step above) x one seed
 
 
 def test_fitting_a_posterior_file_adds_the_costs_and_keeps_everything_else(tmp_path: Path) -> None:
@@ -79,8 +94,10 @@ def test_fitting_a_posterior_file_adds_the_costs_and_keeps_everything_else(tmp_p
 
 
 class _Bar:
+    runs = 0
+
     def update(self, n: int) -> None:
-        pass
+        self.runs += n
 
     def set_postfix(self, **kwargs) -> None:
         pass

@@ -203,7 +203,7 @@ def test_a_check_that_is_also_a_target_is_refused_in_one_line(tmp_path: Path) ->
 ])
 def test_bad_bank_options_are_one_line_before_any_work(tmp_path: Path, capsys, arguments, message) -> None:
     root = Path(__file__).resolve().parents[1]
-    for name in ("setup.yaml", "targets.yaml", "checks.yaml"):
+    for name in ("setup.yaml", "targets.yaml", "checks.yaml", "accounts.yaml"):
         (tmp_path / name).write_text((root / "calibration" / name).read_text())
     setup = tmp_path / "setup.yaml"
     setup.write_text(setup.read_text().replace("../scenarios/baseline.yaml", str(root / "scenarios" / "baseline.yaml")))

@@ -212,9 +212,9 @@ def test_a_clinic_is_worth_something_only_near_one() -> None:
 
 def test_clinics_reach_households_in_their_states_only() -> None:
     """51 clinics of 60,000 households each in AR, FL, GA, IL and TX: 3.06 million households of the
-    30.6 million there (77,219,632 of 331,449,281 people in 2020, of the week's US households: 127.5
-    million in the first week, late 2020, between the 2020 Census's 126.8 and 2022's 129.9), a share
-    of 0.1030 of each of their zones; none elsewhere; none when the clinics close."""
+    30.9 million there (77,219,632 of 331,449,281 people in 2020, of the 132.74 million households a
+    catchment is counted in, ACS 2024), a share of 0.0989 of each of their zones; none elsewhere; none
+    when the clinics close."""
     from sim.model.market import RetailMarket
 
     from .conftest import small
@@ -223,9 +223,9 @@ def test_clinics_reach_households_in_their_states_only() -> None:
     model.step()
     geography, walmart = model.geography, model.walmart
     in_states = geography.zones_in(["AR", "FL", "GA", "IL", "TX"])
-    assert model.us_households == pytest.approx(127.48e6, rel=1e-4)
-    expected = 51 * 60_000 / (model.us_households * 77_219_632 / 331_449_281)
-    assert expected == pytest.approx(0.1030, abs=1e-4)
+    assert model.catchment_households == pytest.approx(132.74e6, rel=1e-4)
+    expected = 51 * 60_000 / (model.catchment_households * 77_219_632 / 331_449_281)
+    assert expected == pytest.approx(0.0989, abs=1e-4)
     assert walmart.clinic_reach[in_states] == pytest.approx(np.full(in_states.sum(), expected), rel=1e-6)
     assert (walmart.clinic_reach[~in_states] == 0).all()
     clinic = model.access.firms["walmart"].clinic

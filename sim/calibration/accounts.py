@@ -19,9 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ScenarioError, UserError
 from ..experiments.replicates import replicate_seeds
+from ..jobs.folders import warn
 from ..jobs.runs import Runs, execute
 from ..jobs.targets import Target
+from ..run import resolve
 from ..scenario import Scenario
 from .candidates import TargetValues
 from .setup import Calibration, through_last_target
@@ -71,43 +74,84 @@ def solve(targets: Sequence[Target], low: pd.Series, high: pd.Series, start: Map
 
 
 def fit_particles(base: Scenario, targets: list[Target], particles: pd.DataFrame, seeds: Sequence[int],
-                  pool: Executor, count: int, bar) -> pd.DataFrame:
+                  pool: Executor, count: int, bar, interrupted: str) -> pd.DataFrame:
     """``particles`` (a column per dotted scenario key, and any ``weight``) with each firm's fitted
-    unit cost as a column (replaced if there): every particle runs at the base's costs and a step
-    above on ``seeds``, through the last date a target reads, on ``pool`` (``count`` workers);
-    ``bar`` (tqdm-like) counts the runs."""
+    unit cost as a column (replaced if there): every particle of positive weight runs at the base's
+    costs and a step above on ``seeds``, through the last date a target reads, on ``pool`` (``count``
+    workers); ``bar`` (tqdm-like) counts the runs. A particle whose margins no valid cost can meet
+    (a negative store cost, say) keeps the base's costs and gets weight 0."""
+    if base.conduct != "fixed":
+        raise UserError("unit costs are fitted under fixed conduct (with strategic prices a cost moves demand); "
+                        "fit them on a scenario with conduct: fixed")
     base = through_last_target(base, targets)
     start = {dotted: current(base, dotted) for dotted in COSTS}
     kept = particles.drop(columns=[name for name in COSTS if name in particles.columns])
     values = kept.drop(columns=[name for name in (WEIGHT,) if name in kept.columns])
+    weights = kept[WEIGHT] if WEIGHT in kept.columns else pd.Series(1.0, index=kept.index)
+    fitted = [dict(start) for _ in range(len(values))]
+    live = [number for number in range(len(values)) if weights.iloc[number] > 0]
+    means = _margins(base, targets, values, live, start, seeds, pool, count, bar, interrupted)
+    for number in live:
+        costs = solve(targets, means.loc[(number, "low")], means.loc[(number, "high")], start)
+        if _valid(base, costs):
+            fitted[number] = costs
+        else:
+            weights.iloc[number] = 0.0
+    if WEIGHT in kept.columns:
+        kept = kept.assign(**{WEIGHT: weights.to_numpy()})
+    return pd.concat([kept, pd.DataFrame(fitted, index=particles.index)], axis=1)
+
+
+def _margins(base: Scenario, targets: list[Target], values: pd.DataFrame, live: list[int], start: Mapping[str, float],
+             seeds: Sequence[int], pool: Executor, count: int, bar, interrupted: str) -> pd.DataFrame:
+    """Every live particle's mean target values at the start costs (``low``) and a step above (``high``)."""
+    records = values.to_dict("records")
     tasks = []
-    for number, row in enumerate(values.to_dict("records")):
+    for number in live:
         overrides = {name: (int(value) if pd.api.types.is_integer_dtype(values[name]) else float(value))
-                     for name, value in row.items()}
+                     for name, value in records[number].items()}
         for side, costs in (("low", start), ("high", stepped(start))):
             tasks += [{"particle": number, "side": side, "overrides": {**overrides, **costs}, "seed": seed}
                       for seed in seeds]
     rows: list[dict] = []
     runs = Runs(base.model_dump(mode="json"), TargetValues(targets), "posterior")
-    execute(runs, iter(tasks), len(tasks), rows.append, pool, count, bar,
-            "interrupted: the unit costs were not fitted and nothing was written")
+    execute(runs, iter(tasks), len(tasks), rows.append, pool, count, bar, interrupted)
     failed = [row for row in rows if row["error"] is not None]
     if failed:
-        raise RuntimeError(f"{len(failed)} accounts run(s) failed; the first: {failed[0]['error']}")
-    table = pd.DataFrame([{"particle": row["particle"], "side": row["side"], **row["outcomes"]} for row in rows])
-    means = table.groupby(["particle", "side"]).mean()
-    fitted = [solve(targets, means.loc[(number, "low")], means.loc[(number, "high")], start)
-              for number in range(len(values))]
-    return pd.concat([kept, pd.DataFrame(fitted, index=particles.index)], axis=1)
+        raise UserError(f"{len(failed)} accounts run(s) of the unit-cost fit failed; the first, particle "
+                        f"{failed[0]['particle'] + 1}: {failed[0]['error']}")
+    table = pd.DataFrame([{"particle": row["particle"], "side": row["side"], **row["outcomes"]} for row in rows],
+                         columns=["particle", "side", *(target.id for target in targets)])
+    return table.groupby(["particle", "side"]).mean()
+
+
+def _valid(base: Scenario, costs: Mapping[str, float]) -> bool:
+    """Whether fitted costs are values the scenario takes (finite, within each field's bounds)."""
+    if not all(np.isfinite(value) for value in costs.values()):
+        return False
+    try:
+        resolve(base, dict(costs))
+    except ScenarioError:
+        return False
+    return True
 
 
 def posterior_costs(calibration: Calibration, table: pd.DataFrame, pool: Executor, count: int,
                     progress: bool) -> pd.DataFrame:
     """A posterior table (:func:`sim.calibration.fitting.posterior_table`) with every particle's unit
-    costs fitted to the set-up's ``accounts`` targets, on the set-up's check seeds."""
+    costs fitted to the set-up's ``accounts`` targets, on the set-up's check seeds. Particles no
+    valid cost fits get weight 0, with a warning; if none is left, one line says so."""
     from tqdm import tqdm
 
     seeds = replicate_seeds(calibration.setup.seed + 1, PARTICLE_REPLICATES)
-    with tqdm(total=2 * len(seeds) * len(table), unit="run", disable=not progress or None,
-              desc=f"{calibration.setup.name} (unit costs of {len(table)} particles)") as bar:
-        return fit_particles(calibration.base, list(calibration.accounts), table, seeds, pool, count, bar)
+    live = int((table[WEIGHT] > 0).sum())
+    with tqdm(total=2 * len(seeds) * live, unit="run", disable=not progress or None,
+              desc=f"{calibration.setup.name} (unit costs of {live} particles)") as bar:
+        fitted = fit_particles(calibration.accounts_base, list(calibration.accounts), table, seeds, pool, count, bar,
+                               "interrupted: the bank is kept; run the same command again to fit the unit costs")
+    dropped = int(((table[WEIGHT] > 0) & (fitted[WEIGHT] == 0)).sum())
+    if dropped == live:
+        raise UserError(f"no particle's margins can meet {calibration.setup.accounts} with valid unit costs")
+    if dropped:
+        warn([f"{dropped} of {live} particles: no valid unit cost meets their filed margins; given weight 0"])
+    return fitted

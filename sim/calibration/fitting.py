@@ -166,7 +166,7 @@ def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, 
     if posterior is None or not calibration.accounts:
         return posterior
     costs = posterior_costs(calibration, posterior_table(calibration, posterior), pool, count, progress)
-    return posterior.assign(**{name: costs[name].to_numpy() for name in COSTS})
+    return posterior.assign(**{name: costs[name].to_numpy() for name in [*COSTS, "weight"]})
 
 
 def folder_fingerprint(calibration: Calibration, method: str) -> str:

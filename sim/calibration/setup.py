@@ -78,6 +78,7 @@ class Calibration:
     targets_path: Path
     checks: tuple[Target, ...] = ()  # figures the fit is not given; only the bank measures them
     accounts: tuple[Target, ...] = ()  # filed margins a posterior's unit costs are fitted to
+    accounts_base: Scenario | None = None  # the base run through the last date they read (None without them)
 
     @property
     def parameters(self) -> dict[str, FreeParameter]:
@@ -112,8 +113,9 @@ def load_setup(path: str | Path) -> Calibration:
         raise fail(origins, source, ("checks",), f"'{repeated[0]}' is a target too: a check is a figure the fit is "
                                                  "not given, so give it another id or leave it out of the checks")
     accounts = load_targets(folder / setup.accounts) if setup.accounts is not None else []
-    return Calibration(setup, through_last_target(base, [*targets, *checks, *accounts]), targets, path.resolve(),
-                       folder / setup.calibrated, targets_path, tuple(checks), tuple(accounts))
+    return Calibration(setup, through_last_target(base, [*targets, *checks]), targets, path.resolve(),
+                       folder / setup.calibrated, targets_path, tuple(checks), tuple(accounts),
+                       through_last_target(base, accounts) if accounts else None)
 
 
 def through_last_target(base: Scenario, targets) -> Scenario:

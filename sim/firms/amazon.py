@@ -106,7 +106,7 @@ class Amazon(Firm):
         # counted apart (``amazon_rural_stations_beyond_cap``), not as towns served.
         base = self.params.delivery.same_day_coverage.rural
         needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
-        rural_households = self.model.us_households * self._rural_share
+        rural_households = self.model.catchment_households * self._rural_share
         useful = min(self.stations_live, needed * rural_households / rural.rural_households_per_station)
         self.stations_beyond_cap = self.stations_live - useful
         self.towns_served = useful * rural.towns_per_station
@@ -143,7 +143,7 @@ class Amazon(Firm):
     def _health(self, date: dt.date, offer: Offer) -> None:
         health, locale = self.params.health, self.model.geography.zone_locale
         self.pharmacy_share = health.pharmacy_same_day.level(date)  # of households with same-day delivery
-        urban_households = self.model.us_households * self._urban_share
+        urban_households = self.model.catchment_households * self._urban_share
         kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / urban_households)
         self.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
 
@@ -151,7 +151,7 @@ class Amazon(Firm):
         """Share of each urban and suburban zone near a Whole Foods store that delivers same-day."""
         stores = self.params.whole_foods
         share = min(1.0, stores.roll_out.level(date) * stores.stores * stores.households_per_store
-                    / (self.model.us_households * (1.0 - self._rural_share)))  # metro households
+                    / (self.model.catchment_households * (1.0 - self._rural_share)))  # metro households
         metro = self.model.geography.zone_locale != RURAL
         self.whole_foods_reach = np.where(metro, share, 0.0) if share > 0 else None
 

@@ -83,7 +83,7 @@ class Walmart(Firm):
         offer.constant[WALMART_STORE] = service
         offer.constant[WALMART_ONLINE] = service + p.online.channel_utility
         self._fulfillment_network(date, offer)
-        clinics, clinic_households = p.health, self.model.us_households * self._clinic_share
+        clinics, clinic_households = p.health, self.model.catchment_households * self._clinic_share
         self.clinic_reach = np.where(self._clinic_zones, min(1.0, clinics.clinics * clinics.households_per_clinic
                                                              / clinic_households), 0.0) \
             if clinics.clinics_open and clinic_households > 0 else self._no_clinics
@@ -100,7 +100,7 @@ class Walmart(Firm):
         if dark.count > self._dark_stores_built:
             self.spend_capital((dark.count - self._dark_stores_built) * dark.capex_per_store_usd)
             self._dark_stores_built = dark.count
-        metro_households = self.model.us_households * self._metro_share
+        metro_households = self.model.catchment_households * self._metro_share
         self.dark_store_share = min(1.0, dark.count * dark.households_per_dark_store / metro_households)
         self.dark_store_reach = np.where(self.model.geography.zone_locale != RURAL, self.dark_store_share, 0.0)
 

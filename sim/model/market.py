@@ -48,6 +48,9 @@ class RetailMarket(mesa.Model):
         self.households = draw_households(scenario, self.geography, self.streams)
         self.us_households = self.weight = 0.0
         self.count_households()
+        # What a catchment (a station's, kiosk's, dark store's or clinic's households) is counted in:
+        # a fixed year's households, so the share of households a catchment holds stays as they grow.
+        self.catchment_households = scenario.population.catchment_households
         self.locale_one_hot = one_hot(self.households.locale, N_LOCALES)
         self.cells = cell_base(self.households.locale)
         self.firms = tuple(kind(self) for kind in FIRM_TYPES)
@@ -73,8 +76,8 @@ class RetailMarket(mesa.Model):
         self.collector = Collector(self)
 
     def count_households(self) -> None:
-        """This week's US households (``population.household_growth_per_year``) and how many each
-        simulated household stands for."""
+        """This week's US households (``population.households``) and how many each simulated
+        household stands for."""
         self.us_households = self.params.population.households_on(self.date)
         self.weight = self.us_households / self.households.n
 

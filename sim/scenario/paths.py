@@ -72,8 +72,8 @@ RENAMED = {
                                                          "advertising grows with shopper spend"),
     "walmart.ads.revenue_per_active_household_week_usd": ("walmart.ads.revenue_share_of_sales",
                                                           "advertising grows with shopper spend"),
-    "population.us_households": ("population.households", "US households by year, e.g. {2023: 131.3e6}, "
-                                 "interpolated between mid-years; one year gives a flat count"),
+    "population.us_households": ("population.households", "a number is a flat count (households: 131.4e6); "
+                                 "by default, US households by year, interpolated between mid-years"),
 }
 # Blocks that moved: every key under the old block now lives under the new one.
 MOVED = {"rivals.turnaround": ("kroger.turnaround", "Kroger is a firm of its own, apart from the other rivals")}

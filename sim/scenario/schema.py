@@ -7,9 +7,10 @@ parameters and defaults from :class:`Scenario`; nothing else declares a default.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS, PLAIN_NAME_PATTERN
 
@@ -60,22 +61,40 @@ class Horizon(Strict):
 
 
 # US households by year: Census 2020 count (1 April 2020); American Community Survey 1-year
-# estimates 2022-2024 (no 1-year estimates for 2020-21); Harvard Joint Center for Housing Studies'
-# main projection (2024 series) for 2025, 2035 and 2045. docs/MODEL.md, 2 gives the sources.
-US_HOUSEHOLDS = {2020: 126.82e6, 2022: 129.87e6, 2023: 131.33e6, 2024: 132.74e6, 2025: 134.0e6,
+# estimates 2021-2024; Harvard Joint Center for Housing Studies' main projection (2024 series) for
+# 2025, 2035 and 2045. docs/MODEL.md, section 2, gives the sources.
+US_HOUSEHOLDS = {2020: 126.82e6, 2021: 127.54e6, 2022: 129.87e6, 2023: 131.33e6, 2024: 132.74e6, 2025: 134.0e6,
                  2035: 143.0e6, 2045: 148.0e6}
+# Catchments (households a rural delivery station, kiosk, dark store, clinic or store reaches) are
+# areas, counted in this year's households: as households grow the share of them a catchment holds stays.
+CATCHMENT_YEAR = 2024
 
 
 USHouseholds = Annotated[float, Field(ge=1e6, le=1e9, description="US households, 1 million to 1 billion")]
 
 
+def _flat_count(value: Any) -> Any:
+    """A number for ``population.households`` is a flat count: one year, held before and after it."""
+    if isinstance(value, str):  # YAML reads 131.3e6 (no sign in the exponent) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not (math.isfinite(value) and 1e6 <= value <= 1e9):
+        raise ValueError("a flat count of US households is 1 million to 1 billion; 131.3 million is 131.3e6")
+    return {CATCHMENT_YEAR: float(value)}
+
+
 class Population(Strict):
     shoppers: int = Field(20_000, ge=MIN_SHOPPERS, le=MAX_SHOPPERS, description="Simulated households")
-    households: dict[IndexYear, USHouseholds] = Field(
+    households: Annotated[dict[IndexYear, USHouseholds], BeforeValidator(_flat_count)] = Field(
         default_factory=lambda: dict(US_HOUSEHOLDS), min_length=1, max_length=200,
-        description="US households the shoppers stand for, by year (placed at mid-year, interpolated "
-                    "between years, held outside them): Census 2020, ACS 1-year 2022-2024, then the Harvard "
-                    "Joint Center's projection; in a file, years add to these")
+        description="US households the shoppers stand for: a number (a flat count), or a mapping of years "
+                    "(placed at mid-year, interpolated between years, held outside them; in a file, years add "
+                    "to the shipped ones): Census 2020, ACS 1-year 2021-2024, then the Harvard Joint Center's "
+                    "projection")
     suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
     median_income_usd: float = Field(75_000.0, ge=1_000, le=1_000_000, description="US dollars a year")
     income_sigma: Spread = 0.7
@@ -95,8 +114,13 @@ class Population(Strict):
         return self
 
     def households_on(self, on: dt.date) -> float:
-        """US households on a date (``households``, interpolated between mid-years)."""
+        """US households on a date: the years interpolated between mid-years (one year: a flat count)."""
         return yearly(self.households, on)
+
+    @property
+    def catchment_households(self) -> float:
+        """The households catchment sizes are counted in (those of ``CATCHMENT_YEAR``, mid-year)."""
+        return self.households_on(dt.date(CATCHMENT_YEAR, 7, 2))
 
 
 class Geography(Strict):

@@ -162,6 +162,13 @@ def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path, monkeyp
     overhead = written["rivals.accounts.overhead_share_of_sales"]
     assert overhead.between(0.1, 0.4).all() and overhead.nunique() > 1  # fitted per particle
     assert (written["kroger.accounts.store_cost_per_store_year_usd"] == 7.29e6).all()  # no target: kept
+    # A refit reads the unit costs' runs from the folder's store and runs none of them again.
+    runs = {path: path.stat().st_mtime_ns for path in (work / accounts.STORE).glob("*.json")}
+    assert len(runs) == 16  # 8 particles x (the base's costs, a step above) x 1 seed
+    calibrate(setup, method="bank", budget=36, population=8, workers=1, out=work, write=True, progress=False,
+              fit_through=2022)
+    assert {path: path.stat().st_mtime_ns for path in (work / accounts.STORE).glob("*.json")} == runs
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "posterior.csv"), written)
     for name, (low, high) in BOUNDS.items():
         assert written[name].between(low, high).all()
     assert set(pd.read_csv(work / "coverage.csv")["parameter"]) == set(BOUNDS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,9 @@ from ..errors import ScenarioError, UserError
 from ..experiments.replicates import replicate_seeds
 from ..jobs.folders import warn
 from ..jobs.runs import Runs, execute
+from ..jobs.store import RunStore, run_key
 from ..jobs.targets import Target
+from ..results import scenario_hash
 from ..run import resolve
 from ..scenario import Scenario
 from .candidates import TargetValues
@@ -38,6 +41,7 @@ FITTED = {
 }
 COSTS = [dotted for dotted, _ in FITTED.values()]
 WEIGHT = "weight"  # a posterior's weight column (sim.experiments.posterior)
+STORE = "accounts_store"  # the unit-cost fit's runs, in a calibration folder
 PARTICLE_REPLICATES = 2  # seeds per particle: a margin's run noise (0.1-0.2 points) is a tenth of a tolerance
 
 
@@ -74,12 +78,13 @@ def solve(targets: Sequence[Target], low: pd.Series, high: pd.Series, start: Map
 
 
 def fit_particles(base: Scenario, targets: list[Target], particles: pd.DataFrame, seeds: Sequence[int],
-                  pool: Executor, count: int, bar, interrupted: str) -> pd.DataFrame:
+                  pool: Executor, count: int, bar, interrupted: str, store: RunStore | None = None) -> pd.DataFrame:
     """``particles`` (a column per dotted scenario key, and any ``weight``) with each firm's fitted
     unit cost as a column (replaced if there): every particle of positive weight runs at the base's
     costs and a step above on ``seeds``, through the last date a target reads, on ``pool`` (``count``
-    workers); ``bar`` (tqdm-like) counts the runs. A particle whose margins no valid cost can meet
-    (a negative store cost, say) keeps the base's costs and gets weight 0."""
+    workers); ``bar`` (tqdm-like) counts the runs, and ``store`` (if given) keeps them, so a refit
+    runs only what it has not run. A particle whose margins no valid cost can meet (a negative store
+    cost, say) keeps the base's costs and gets weight 0."""
     if base.conduct != "fixed":
         raise UserError("unit costs are fitted under fixed conduct (with strategic prices a cost moves demand); "
                         "fit them on a scenario with conduct: fixed")
@@ -90,7 +95,7 @@ def fit_particles(base: Scenario, targets: list[Target], particles: pd.DataFrame
     weights = kept[WEIGHT] if WEIGHT in kept.columns else pd.Series(1.0, index=kept.index)
     fitted = [dict(start) for _ in range(len(values))]
     live = [number for number in range(len(values)) if weights.iloc[number] > 0]
-    means = _margins(base, targets, values, live, start, seeds, pool, count, bar, interrupted)
+    means = _margins(base, targets, values, live, start, seeds, pool, count, bar, interrupted, store)
     for number in live:
         costs = solve(targets, means.loc[(number, "low")], means.loc[(number, "high")], start)
         if _valid(base, costs):
@@ -103,19 +108,29 @@ def fit_particles(base: Scenario, targets: list[Target], particles: pd.DataFrame
 
 
 def _margins(base: Scenario, targets: list[Target], values: pd.DataFrame, live: list[int], start: Mapping[str, float],
-             seeds: Sequence[int], pool: Executor, count: int, bar, interrupted: str) -> pd.DataFrame:
+             seeds: Sequence[int], pool: Executor, count: int, bar, interrupted: str,
+             store: RunStore | None) -> pd.DataFrame:
     """Every live particle's mean target values at the start costs (``low``) and a step above (``high``)."""
-    records = values.to_dict("records")
+    records, base_hash, names = values.to_dict("records"), scenario_hash(base), [target.id for target in targets]
     tasks = []
     for number in live:
         overrides = {name: (int(value) if pd.api.types.is_integer_dtype(values[name]) else float(value))
                      for name, value in records[number].items()}
         for side, costs in (("low", start), ("high", stepped(start))):
-            tasks += [{"particle": number, "side": side, "overrides": {**overrides, **costs}, "seed": seed}
-                      for seed in seeds]
-    rows: list[dict] = []
+            tasks += [{"particle": number, "side": side, "overrides": {**overrides, **costs}, "seed": seed,
+                       "key": run_key(base_hash, {**overrides, **costs}, seed)} for seed in seeds]
+    done = store.finished({task["key"] for task in tasks}, names) if store is not None else set()
+    pending = [task for task in tasks if task["key"] not in done]
+    bar.update(len(tasks) - len(pending))
+    rows: list[dict] = [{**store.get(task["key"], names), **task} for task in tasks if task["key"] in done]
+
+    def keep(row: dict) -> None:
+        rows.append(row)
+        if store is not None:
+            store.put(row)
+
     runs = Runs(base.model_dump(mode="json"), TargetValues(targets), "posterior")
-    execute(runs, iter(tasks), len(tasks), rows.append, pool, count, bar, interrupted)
+    execute(runs, iter(pending), len(pending), keep, pool, count, bar, interrupted)
     failed = [row for row in rows if row["error"] is not None]
     if failed:
         raise UserError(f"{len(failed)} accounts run(s) of the unit-cost fit failed; the first, particle "
@@ -137,10 +152,11 @@ def _valid(base: Scenario, costs: Mapping[str, float]) -> bool:
 
 
 def posterior_costs(calibration: Calibration, table: pd.DataFrame, pool: Executor, count: int,
-                    progress: bool) -> pd.DataFrame:
+                    progress: bool, folder: Path) -> pd.DataFrame:
     """A posterior table (:func:`sim.calibration.fitting.posterior_table`) with every particle's unit
-    costs fitted to the set-up's ``accounts`` targets, on the set-up's check seeds. Particles no
-    valid cost fits get weight 0, with a warning; if none is left, one line says so."""
+    costs fitted to the set-up's ``accounts`` targets, on the set-up's check seeds; the runs are kept
+    in ``folder``/:data:`STORE`, so a refit reruns none. Particles no valid cost fits get weight 0,
+    with a warning; if none is left, one line says so."""
     from tqdm import tqdm
 
     seeds = replicate_seeds(calibration.setup.seed + 1, PARTICLE_REPLICATES)
@@ -148,7 +164,8 @@ def posterior_costs(calibration: Calibration, table: pd.DataFrame, pool: Executo
     with tqdm(total=2 * len(seeds) * live, unit="run", disable=not progress or None,
               desc=f"{calibration.setup.name} (unit costs of {live} particles)") as bar:
         fitted = fit_particles(calibration.accounts_base, list(calibration.accounts), table, seeds, pool, count, bar,
-                               "interrupted: the bank is kept; run the same command again to fit the unit costs")
+                               "interrupted: the bank and the unit costs' runs so far are kept; run the same command "
+                               "again to finish", RunStore(folder / STORE))
     dropped = int(((table[WEIGHT] > 0) & (fitted[WEIGHT] == 0)).sum())
     if dropped == live:
         raise UserError(f"no particle's margins can meet {calibration.setup.accounts} with valid unit costs")

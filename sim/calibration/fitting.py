@@ -40,7 +40,7 @@ from ..jobs.inputs import MAX_RUNS
 from ..jobs.targets import Fit
 from ..results import package_version, replace_atomically
 from ..scenario.loader import display
-from .accounts import COSTS, posterior_costs
+from .accounts import COSTS, STORE as ACCOUNTS_STORE, posterior_costs
 from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, interval,
                    share_of_bounds, write_table)
 from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
@@ -57,8 +57,8 @@ DEFAULT_BUDGET = {"optuna": 300, "abc": 600, "bank": 2000}
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
 CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
-            ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm", BANK, BANK_STORE, COVERAGE,
-            OUT_OF_SAMPLE, CHECKS)
+            ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm", BANK, BANK_STORE, ACCOUNTS_STORE,
+            COVERAGE, OUT_OF_SAMPLE, CHECKS)
 
 
 @dataclass
@@ -146,7 +146,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted: the calibration so far is kept in {folder}; run the same command "
                                   "again to resume it") from None
-            posterior = _with_costs(calibration, posterior, pool, count, progress)
+            posterior = _with_costs(calibration, posterior, pool, count, progress, folder)
             # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
             chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
             check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
@@ -159,13 +159,13 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     return result
 
 
-def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, count: int,
-                progress: bool) -> pd.DataFrame | None:
+def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, count: int, progress: bool,
+                folder: Path) -> pd.DataFrame | None:
     """The posterior with each particle's unit costs fitted to the set-up's ``accounts`` (if it names
     them), so that parameter draws keep every firm's margins on the filings."""
     if posterior is None or not calibration.accounts:
         return posterior
-    costs = posterior_costs(calibration, posterior_table(calibration, posterior), pool, count, progress)
+    costs = posterior_costs(calibration, posterior_table(calibration, posterior), pool, count, progress, folder)
     return posterior.assign(**{name: costs[name].to_numpy() for name in [*COSTS, "weight"]})
 
 

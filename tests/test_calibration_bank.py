@@ -222,8 +222,9 @@ def test_bad_bank_options_are_one_line_before_any_work(tmp_path: Path, capsys, a
 
 
 def test_the_shipped_posterior_is_valid_for_the_shipped_baseline() -> None:
-    """calibration/posterior.csv (from the bank) names every free parameter of the set-up, each
-    value inside its bounds, and loads for --parameter-draws against the shipped baseline."""
+    """calibration/posterior.csv (from the bank) names every free parameter of the set-up and, as the
+    set-up names accounts:, each fitted unit cost; each value inside its bounds; it loads for
+    --parameter-draws against the shipped baseline."""
     from sim.experiments.posterior import find_posterior, load_posterior
     from sim.scenario import load_scenario
 
@@ -233,7 +234,9 @@ def test_the_shipped_posterior_is_valid_for_the_shipped_baseline() -> None:
     assert path.resolve() == (root / "calibration" / "posterior.csv").resolve()
     table = pd.read_csv(path)
     setup = load_setup(root / "calibration" / "setup.yaml")
-    assert list(table.columns) == [*setup.parameters, "weight"]
+    assert setup.setup.accounts is not None
+    assert list(table.columns) == [*setup.parameters, *accounts.COSTS, "weight"]
+    assert (table[accounts.COSTS].nunique() > 1).all()  # fitted particle by particle
     assert table["weight"].sum() == pytest.approx(1.0) and (table["weight"] > 0).all()
     for name, parameter in setup.parameters.items():
         assert table[name].between(*parameter.range).all(), name

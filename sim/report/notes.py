@@ -18,9 +18,10 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
            "other cost from the filings (docs/accounts.md). Money is in constant 2024 dollars (CPI-U): membership "
            "fees are posted in nominal dollars and weighed and booked at their 2024 value. Revenue grows in real "
-           "terms as online gains on stores (at the pace of Census's e-commerce share, 2021-2024) and as "
-           "advertising's share rises: Amazon's grows less than filed (the checks below give the figures), "
-           "and its 2022 loss (a network built for the pandemic) is not reproduced.")
+           "terms as US households grow (5.1% from 2021 to 2025, ACS; population.households), as online gains on "
+           "stores (at the pace of Census's e-commerce share, 2021-2024) and as advertising's share rises; a "
+           "household's real spending does not grow. Amazon's revenue grows less than filed (the checks below "
+           "give the figures), and its 2022 loss (a network built for the pandemic) is not reproduced.")
 
 
 FITTED_THROUGH = dt.date(2025, 1, 1)  # the online gain's pace is fitted to 2021-2024 (docs/MODEL.md, 7.1)

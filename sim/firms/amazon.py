@@ -50,8 +50,10 @@ class Amazon(Firm):
         self.marketplace_markup = 0.0
         self._last_talent_year: int | None = None
         geography = model.geography
-        self._rural_share = geography.locale_share(RURAL)
-        self._urban_share = geography.locale_share(URBAN)
+        # Catchments are counted in a fixed year's households (``model.catchment_households``).
+        self._rural_households = model.catchment_households * geography.locale_share(RURAL)
+        self._urban_households = model.catchment_households * geography.locale_share(URBAN)
+        self._metro_households = model.catchment_households * (1.0 - geography.locale_share(RURAL))
         zeros = np.zeros(geography.n_zones)
         # This week's terms, set in ``prepare``: shares of each zone reached, days and fees.
         self.same_day_reach, self.next_day_reach, self.kiosk_reach = zeros, zeros, zeros
@@ -106,11 +108,10 @@ class Amazon(Firm):
         # counted apart (``amazon_rural_stations_beyond_cap``), not as towns served.
         base = self.params.delivery.same_day_coverage.rural
         needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
-        rural_households = self.model.catchment_households * self._rural_share
-        useful = min(self.stations_live, needed * rural_households / rural.rural_households_per_station)
+        useful = min(self.stations_live, needed * self._rural_households / rural.rural_households_per_station)
         self.stations_beyond_cap = self.stations_live - useful
         self.towns_served = useful * rural.towns_per_station
-        return min(1.0, self.stations_live * rural.rural_households_per_station / rural_households)
+        return min(1.0, self.stations_live * rural.rural_households_per_station / self._rural_households)
 
     def _delivery(self, date: dt.date, offer: Offer) -> None:
         p, geography = self.params, self.model.geography
@@ -143,15 +144,14 @@ class Amazon(Firm):
     def _health(self, date: dt.date, offer: Offer) -> None:
         health, locale = self.params.health, self.model.geography.zone_locale
         self.pharmacy_share = health.pharmacy_same_day.level(date)  # of households with same-day delivery
-        urban_households = self.model.catchment_households * self._urban_share
-        kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / urban_households)
+        kiosk_share = min(1.0, health.kiosks * health.households_per_kiosk / self._urban_households)
         self.kiosk_reach = np.where(locale == URBAN, kiosk_share, 0.0)
 
     def _whole_foods(self, date: dt.date) -> None:
         """Share of each urban and suburban zone near a Whole Foods store that delivers same-day."""
         stores = self.params.whole_foods
         share = min(1.0, stores.roll_out.level(date) * stores.stores * stores.households_per_store
-                    / (self.model.catchment_households * (1.0 - self._rural_share)))  # metro households
+                    / self._metro_households)
         metro = self.model.geography.zone_locale != RURAL
         self.whole_foods_reach = np.where(metro, share, 0.0) if share > 0 else None
 

@@ -50,7 +50,8 @@ class Walmart(Firm):
         self.ai_level = 0.0
         self.dark_store_share = 0.0
         self._dark_stores_built = 0
-        self._metro_share = 1.0 - model.geography.locale_share(RURAL)
+        # Catchments are counted in a fixed year's households (``model.catchment_households``).
+        self._metro_households = model.catchment_households * (1.0 - model.geography.locale_share(RURAL))
         # This week's terms, set in ``prepare``.
         self.express_rollout = self.pharmacy_share = 0.0  # share of stores offering express; of households reached
         self.dark_store_reach = np.zeros(model.geography.n_zones)
@@ -58,16 +59,17 @@ class Walmart(Firm):
         self.clinic_reach = self._no_clinics  # share of each zone a clinic reaches
         self._clinic_states: tuple[str, ...] | None = None
         self._clinic_zones = self._no_clinics.astype(bool)
-        self._clinic_share = 0.0  # of US households, in the states that have clinics
+        self._clinic_households = 0.0
         self._locate_clinics()
 
     def _locate_clinics(self) -> None:
-        """The zones of the states that have clinics, and their share of US households."""
+        """The zones of the states that have clinics, and their households (US scale)."""
         states = tuple(self.params.health.clinic_states)
         if states != self._clinic_states:
             geography = self.model.geography
             self._clinic_states, self._clinic_zones = states, geography.zones_in(list(states))
-            self._clinic_share = float(geography.zone_share[self._clinic_zones].sum())
+            self._clinic_households = float(geography.zone_share[self._clinic_zones].sum()
+                                            * self.model.catchment_households)
 
     def prepare(self, date: dt.date, offer: Offer) -> None:
         self.start_week()
@@ -83,10 +85,10 @@ class Walmart(Firm):
         offer.constant[WALMART_STORE] = service
         offer.constant[WALMART_ONLINE] = service + p.online.channel_utility
         self._fulfillment_network(date, offer)
-        clinics, clinic_households = p.health, self.model.catchment_households * self._clinic_share
+        clinics = p.health
         self.clinic_reach = np.where(self._clinic_zones, min(1.0, clinics.clinics * clinics.households_per_clinic
-                                                             / clinic_households), 0.0) \
-            if clinics.clinics_open and clinic_households > 0 else self._no_clinics
+                                                             / self._clinic_households), 0.0) \
+            if clinics.clinics_open and self._clinic_households > 0 else self._no_clinics
         self.pharmacy_share = p.health.pharmacy_same_day.level(date)  # of households with express delivery
         # Shopping agents, Walmart's partners, change how the households using them weigh every channel.
         offer.agentic_share = p.agentic.adoption.level(date)
@@ -100,8 +102,7 @@ class Walmart(Firm):
         if dark.count > self._dark_stores_built:
             self.spend_capital((dark.count - self._dark_stores_built) * dark.capex_per_store_usd)
             self._dark_stores_built = dark.count
-        metro_households = self.model.catchment_households * self._metro_share
-        self.dark_store_share = min(1.0, dark.count * dark.households_per_dark_store / metro_households)
+        self.dark_store_share = min(1.0, dark.count * dark.households_per_dark_store / self._metro_households)
         self.dark_store_reach = np.where(self.model.geography.zone_locale != RURAL, self.dark_store_share, 0.0)
 
     # -- what it offers each household ----------------------------------------------------------

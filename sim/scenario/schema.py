@@ -34,6 +34,7 @@ from .types import (
     UsdPerOrder,
     UsdPerYear,
     Years,
+    first_jump,
     yearly,
 )
 
@@ -104,13 +105,12 @@ class Population(Strict):
 
     @model_validator(mode="after")
     def _counted(self) -> Population:
-        years = sorted(self.households)
-        for before, after in zip(years, years[1:]):
-            ratio = self.households[after] / self.households[before]
-            if not 1 / MAX_YEARLY_RATIO <= ratio <= MAX_YEARLY_RATIO:
-                raise ValueError(f"households go from {self.households[before]:,.0f} ({before}) to "
-                                 f"{self.households[after]:,.0f} ({after}), more than doubling or halving: "
-                                 "give every year in households (131.3 million is 131.3e6)")
+        jump = first_jump(self.households, MAX_YEARLY_RATIO)
+        if jump is not None:
+            before, after = jump
+            raise ValueError(f"households go from {self.households[before]:,.0f} ({before}) to "
+                             f"{self.households[after]:,.0f} ({after}), more than doubling or halving: "
+                             "give every year in households (131.3 million is 131.3e6)")
         return self
 
     def households_on(self, on: dt.date) -> float:
@@ -250,13 +250,12 @@ class PriceLevel(Strict):
         if BASE_YEAR not in self.index:
             raise ValueError(f"index has no {BASE_YEAR}, the year of the model's dollars; add {BASE_YEAR}'s index "
                              f"on the same base as {', '.join(map(str, sorted(self.index)))}")
-        years = sorted(self.index)
-        for before, after in zip(years, years[1:]):
-            ratio = self.index[after] / self.index[before]
-            if not 1 / MAX_YEARLY_RATIO <= ratio <= MAX_YEARLY_RATIO:
-                raise ValueError(f"index moves from {self.index[before]:g} ({before}) to {self.index[after]:g} ({after}): "
-                                 "it mixes two bases; in a scenario file index adds to the shipped CPI-U years, so give "
-                                 "every year on their base (2024: 313.689) or replace them all with --set")
+        jump = first_jump(self.index, MAX_YEARLY_RATIO)
+        if jump is not None:
+            before, after = jump
+            raise ValueError(f"index moves from {self.index[before]:g} ({before}) to {self.index[after]:g} ({after}): "
+                             "it mixes two bases; in a scenario file index adds to the shipped CPI-U years, so give "
+                             "every year on their base (2024: 313.689) or replace them all with --set")
         return self
 
     def factor(self, on: dt.date) -> float:

@@ -191,6 +191,14 @@ class Trend(Strict):
         return self.per_year * max(0, (last - self.start).days) / 365.25
 
 
+def first_jump(values: dict[int, float], ratio: float) -> tuple[int, int] | None:
+    """The first two neighbouring listed years whose values differ by more than ``ratio`` either way
+    (values on two bases, or in two units), or None."""
+    years = sorted(values)
+    return next(((before, after) for before, after in zip(years, years[1:])
+                 if not 1 / ratio <= values[after] / values[before] <= ratio), None)
+
+
 def yearly(values: dict[int, float], on: dt.date) -> float:
     """A yearly series on a date: each year's value is placed at mid-year, interpolated linearly
     between mid-years and held before the first and after the last (no forecast)."""

@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration import evaluate, load_targets
-from sim.calibration.accounts import COSTS, FITTED, PARTICLE_REPLICATES, current, fit_particles, solve, stepped
+from sim.calibration.accounts import (COSTS, FITTED, PARTICLE_REPLICATES, costs_of, fit_particles, refused, solve,
+                                     stepped)
 from sim.errors import UserError
 from sim.experiments import replicate_seeds, run_replicates
 from sim.experiments.posterior import load_posterior
@@ -49,7 +50,7 @@ def margins(targets, scenario, overrides: dict[str, float], seeds: list[int]):
 
 
 def fit_baseline(targets, scenario, seeds: list[int], through: int | None) -> None:
-    start = {dotted: current(scenario, dotted) for dotted in COSTS}
+    start = costs_of(scenario)
     low, _ = margins(targets, scenario, start, seeds)
     high, _ = margins(targets, scenario, stepped(start), seeds)
     fitted = solve(targets, low, high, start, lambda target: fitted_on(target, through))
@@ -75,7 +76,7 @@ def fit_posterior(targets, scenario, path: Path, seeds: list[int], workers: int 
     with executor(workers) as (pool, count), tqdm(total=2 * len(seeds) * live, unit="run") as bar:
         fitted = fit_particles(scenario, targets, table, seeds, pool, count, bar,
                                f"interrupted: {path} is as it was")
-    dropped = int(((table["weight"] > 0) & (fitted["weight"] == 0)).sum())
+    live, dropped = refused(table, fitted)
     if dropped == live:
         raise UserError(f"no particle's margins can meet the filings with valid unit costs; {path} is as it was")
     replace_atomically(path, lambda temporary: fitted.to_csv(temporary, index=False, lineterminator="\n"))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.accounts import COSTS, FITTED, current, fit_particles, solve
+from sim.calibration.accounts import COSTS, FITTED, costs_of, fit_particles, solve
 from sim.jobs.executors import InlineExecutor
 from sim.jobs.targets import Target
 from sim.run import resolve, run
@@ -52,7 +52,7 @@ def test_each_particle_gets_the_costs_that_put_its_own_margins_on_the_filings() 
     assert share[0] != pytest.approx(share[1], rel=1e-3) and share.between(0.1, 0.4).all()
     for dotted, _ in FITTED.values():
         if dotted != FITTED["rivals"][0]:  # no target of theirs: the baseline's value, for every particle
-            assert (fitted[dotted] == current(base, dotted)).all()
+            assert (fitted[dotted] == costs_of(base)[dotted]).all()
     for number in (0, 1):
         overrides = {"rivals.assortment.grocery": particles.iloc[number, 0], FITTED["rivals"][0]: share[number]}
         result = run(resolve(base, overrides), seed=5)
@@ -70,7 +70,7 @@ def test_a_particle_no_valid_cost_fits_keeps_the_base_costs_and_weight_zero() ->
     with InlineExecutor() as pool:
         fitted = fit_particles(base, targets, particles, [5], pool, 1, bar, "interrupted")
     assert fitted["weight"].tolist() == [0.0, 0.0, 0.0]
-    assert (fitted[FITTED["rivals"][0]] == current(base, FITTED["rivals"][0])).all()
+    assert (fitted[FITTED["rivals"][0]] == costs_of(base)[FITTED["rivals"][0]]).all()
     assert bar.runs == 4  # two live particles x (the base's costs, a step above) x one seed
 
 

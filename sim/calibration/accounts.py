@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ from ..jobs.targets import Target
 from ..results import scenario_hash
 from ..run import resolve
 from ..scenario import Scenario
+from ..scenario.paths import get_path
 from .candidates import TargetValues
 from .setup import Calibration, through_last_target
 
@@ -45,12 +45,9 @@ STORE = "accounts_store"  # the unit-cost fit's runs, in a calibration folder
 PARTICLE_REPLICATES = 2  # seeds per particle: a margin's run noise (0.1-0.2 points) is a tenth of a tolerance
 
 
-def current(scenario: Scenario, dotted: str) -> float:
-    """A scenario's value at a dotted path."""
-    value: Any = scenario
-    for key in dotted.split("."):
-        value = getattr(value, key)
-    return float(value)
+def costs_of(scenario: Scenario) -> dict[str, float]:
+    """The scenario's values of the fitted costs."""
+    return {dotted: float(get_path(scenario, dotted)) for dotted in COSTS}
 
 
 def stepped(start: Mapping[str, float]) -> dict[str, float]:
@@ -89,7 +86,7 @@ def fit_particles(base: Scenario, targets: list[Target], particles: pd.DataFrame
         raise UserError("unit costs are fitted under fixed conduct (with strategic prices a cost moves demand); "
                         "fit them on a scenario with conduct: fixed")
     base = through_last_target(base, targets)
-    start = {dotted: current(base, dotted) for dotted in COSTS}
+    start = costs_of(base)
     kept = particles.drop(columns=[name for name in COSTS if name in particles.columns])
     values = kept.drop(columns=[name for name in (WEIGHT,) if name in kept.columns])
     weights = kept[WEIGHT] if WEIGHT in kept.columns else pd.Series(1.0, index=kept.index)
@@ -151,6 +148,12 @@ def _valid(base: Scenario, costs: Mapping[str, float]) -> bool:
     return True
 
 
+def refused(table: pd.DataFrame, fitted: pd.DataFrame) -> tuple[int, int]:
+    """Particles of positive weight in ``table``, and how many of them :func:`fit_particles` gave weight 0."""
+    live = table[WEIGHT] > 0
+    return int(live.sum()), int((live & (fitted[WEIGHT] == 0)).sum())
+
+
 def posterior_costs(calibration: Calibration, table: pd.DataFrame, pool: Executor, count: int,
                     progress: bool, folder: Path) -> pd.DataFrame:
     """A posterior table (:func:`sim.calibration.fitting.posterior_table`) with every particle's unit
@@ -166,7 +169,7 @@ def posterior_costs(calibration: Calibration, table: pd.DataFrame, pool: Executo
         fitted = fit_particles(calibration.accounts_base, list(calibration.accounts), table, seeds, pool, count, bar,
                                "interrupted: the bank and the unit costs' runs so far are kept; run the same command "
                                "again to finish", RunStore(folder / STORE))
-    dropped = int(((table[WEIGHT] > 0) & (fitted[WEIGHT] == 0)).sum())
+    live, dropped = refused(table, fitted)
     if dropped == live:
         raise UserError(f"no particle's margins can meet {calibration.setup.accounts} with valid unit costs")
     if dropped:

@@ -19,22 +19,42 @@ from sim.scenario.schema import CPI_U, PriceLevel
 from .conftest import small
 
 
-def test_the_level_is_each_years_index_at_mid_year_over_2024s() -> None:
+def _days(year: int) -> list[dt.date]:
+    first = dt.date(year, 1, 1)
+    return [first + dt.timedelta(days=k) for k in range((dt.date(year + 1, 1, 1) - first).days)]
+
+
+def test_each_years_mean_level_is_its_annual_average_over_2024s() -> None:
     level = PriceLevel()
-    assert level.factor(dt.date(2024, 7, 2)) == pytest.approx(1.0, abs=1e-4)
-    assert level.factor(dt.date(2021, 7, 2)) == pytest.approx(CPI_U[2021] / CPI_U[2024], abs=1e-4)
-    # Halfway between two mid-years, halfway between their indexes.
-    assert level.factor(dt.date(2023, 1, 1)) == pytest.approx((CPI_U[2022] + CPI_U[2023]) / 2 / CPI_U[2024], rel=2e-3)
-    # Held beyond the first and last years: no forecast.
-    assert level.factor(dt.date(2019, 3, 1)) == pytest.approx(CPI_U[2020] / CPI_U[2024])
-    assert level.factor(dt.date(2030, 12, 30)) == level.factor(dt.date(2026, 1, 1)) == pytest.approx(
-        CPI_U[2025] / CPI_U[2024])
-    # One year only: constant dollars are nominal dollars.
-    assert PriceLevel(index={2024: 313.689}).factor(dt.date(2021, 1, 4)) == 1.0
-    # The interpolated path keeps each year's average within half a percent of its index.
+    for year in range(2020, 2026):
+        mean = np.mean([level.factor(day) for day in _days(year)])
+        assert mean * CPI_U[2024] == pytest.approx(CPI_U[year], rel=1e-9), year
+    # Weekly (Monday) samples, what the model records, stay within 0.05% of each average.
     for year in range(2021, 2026):
-        days = [dt.date(year, 1, 1) + dt.timedelta(days=k) for k in range(365)]
-        assert np.mean([level.factor(day) for day in days]) * CPI_U[2024] == pytest.approx(CPI_U[year], rel=5e-3)
+        mondays = [day for day in _days(year) if day.weekday() == 0]
+        assert np.mean([level.factor(day) for day in mondays]) * CPI_U[2024] == pytest.approx(CPI_U[year], rel=5e-4)
+    # It rises through each year and is continuous at New Year (no step).
+    assert level.factor(dt.date(2023, 1, 1)) == pytest.approx(level.factor(dt.date(2022, 12, 31)), rel=1e-4)
+    assert level.factor(dt.date(2025, 1, 1)) < level.factor(dt.date(2025, 7, 2)) < level.factor(dt.date(2025, 12, 31))
+    # Held after the last year's end and before the first year's start: no forecast beyond the data.
+    end_2025 = level.factor(dt.date(2025, 12, 31))
+    assert level.factor(dt.date(2030, 12, 30)) == level.factor(dt.date(2026, 6, 1)) == pytest.approx(end_2025, rel=1e-4)
+    assert level.factor(dt.date(2019, 3, 1)) == level.factor(dt.date(2019, 12, 1))
+    # The last year's slope runs on to its end: the level ends 2025 above 2025's average by half a
+    # year of 2024-2025's rise.
+    assert end_2025 * CPI_U[2024] == pytest.approx(CPI_U[2025] + (CPI_U[2025] - CPI_U[2024]) / 2, rel=1e-3)
+    # One year only: constant dollars are nominal dollars.
+    assert PriceLevel(index={2024: 313.689}).factor(dt.date(2021, 1, 4)) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_averages_with_gaps_between_years_are_still_met() -> None:
+    """A scenario may add a year far from the others (a forecast for 2030): every year's mean is
+    still its average, and the path between runs through the gap."""
+    index = {**CPI_U, 2030: 360.0}
+    level = PriceLevel(index=index)
+    for year in (2024, 2025, 2030):
+        assert np.mean([level.factor(day) for day in _days(year)]) * CPI_U[2024] == pytest.approx(index[year], rel=1e-9)
+    assert CPI_U[2025] < level.factor(dt.date(2028, 1, 1)) * CPI_U[2024] < 360.0
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -61,7 +81,9 @@ def test_a_scenario_file_with_a_bad_price_level_fails_in_one_line(tmp_path, caps
     assert len(err) == 1 and "bad.yaml:3" in err[0] and "it mixes two bases" in err[0]
 
 
-DOUBLED = {2020: 200.0, 2021: 200.0, 2024: 100.0}  # a level of 2 over the small horizon (before mid-2021)
+# A level of 2 over the small horizon (before mid-2021): the level is held before 2022, where 2022's
+# mean of 180 on the way down to 2024's 100 puts the start of 2022 at 200.
+DOUBLED = {2022: 180.0, 2024: 100.0}
 
 
 def _run(fee_scale: float, index: dict[int, float]) -> RetailMarket:
@@ -77,7 +99,7 @@ def test_fees_count_at_their_value_in_constant_dollars() -> None:
     the firm records differs."""
     constant = _run(1.0, {2024: 1.0})
     doubled = _run(2.0, DOUBLED)
-    assert doubled.price_level == 2.0 and constant.price_level == 1.0
+    assert doubled.price_level == pytest.approx(2.0, rel=1e-12) and constant.price_level == 1.0
     one, two = constant.collector.recorder.table(), doubled.collector.recorder.table()
     posted = {"prime_fee_usd", "walmart_plus_fee_usd", "price_level"}
     same, differ = ~one["metric"].isin(posted), one["metric"].isin(posted - {"price_level"})

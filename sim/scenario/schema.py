@@ -36,6 +36,7 @@ from .types import (
     Years,
     first_jump,
     yearly,
+    yearly_averages,
 )
 
 MAX_HORIZON_YEARS = 100
@@ -237,9 +238,11 @@ class PriceLevel(Strict):
 
     Every dollar in the model is a dollar of 2024 (``BASE_YEAR``) except the membership fees, which a
     scenario gives as posted (nominal): a household weighs, and a firm books, a fee divided by the
-    level of that week. Each year's index is its annual average, placed at mid-year; between
-    mid-years the level is interpolated linearly, and before the first mid-year and after the last
-    it is held (no forecast: a scenario can add years). A single year gives a flat level of 1."""
+    level of that week. Each year's index is its annual average: the level is linear between
+    mid-years, through mid-year values chosen so that each year's mean is its average
+    (``types.yearly_averages``), runs on at the same slope to the first year's start and the last
+    year's end, and is held beyond them (no forecast: a scenario can add years). A single year
+    gives a flat level of 1."""
 
     index: dict[IndexYear, IndexValue] = Field(
         default_factory=lambda: dict(CPI_U), min_length=1, max_length=200,
@@ -260,7 +263,7 @@ class PriceLevel(Strict):
 
     def factor(self, on: dt.date) -> float:
         """The price level on a date over 2024's (1.0 in 2024's dollars)."""
-        return yearly(self.index, on) / self.index[BASE_YEAR]
+        return yearly_averages(self.index, on) / self.index[BASE_YEAR]
 
 
 class Economics(Strict):

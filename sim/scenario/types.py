@@ -15,6 +15,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
+import numpy as np
+
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 CATEGORIES = ("grocery", "discretionary", "health")
@@ -199,19 +201,57 @@ def first_jump(values: dict[int, float], ratio: float) -> tuple[int, int] | None
                  if not 1 / ratio <= values[after] / values[before] <= ratio), None)
 
 
-def yearly(values: dict[int, float], on: dt.date) -> float:
-    """A yearly series on a date: each year's value is placed at mid-year, interpolated linearly
-    between mid-years and held before the first and after the last (no forecast)."""
-    years = sorted(values)
-    time = on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
+def _year_time(on: dt.date) -> float:
+    """A date as a fractional year, each day at its middle (1 July 2024 is 2024.499)."""
+    return on.year + (on.timetuple().tm_yday - 0.5) / (366 if calendar.isleap(on.year) else 365)
+
+
+def _knot_weights(years: list[int], time: float, extend: bool) -> dict[int, float]:
+    """Each year's weight in a yearly series at ``time`` (the series is linear in its values): its
+    value sits at mid-year, the series is linear between mid-years and held beyond them or, with
+    ``extend``, continues its first and last slopes to the start of the first year and the end of
+    the last, then holds."""
     mids = [year + 0.5 for year in years]
-    if time <= mids[0]:
-        return values[years[0]]
-    if time >= mids[-1]:
-        return values[years[-1]]
-    k = next(k for k in range(1, len(mids)) if time < mids[k])
+    if len(years) == 1:
+        return {years[0]: 1.0}
+    time = min(max(time, years[0]), years[-1] + 1) if extend else min(max(time, mids[0]), mids[-1])
+    k = next((k for k in range(1, len(mids)) if time < mids[k]), len(mids) - 1)
     weight = (time - mids[k - 1]) / (mids[k] - mids[k - 1])
-    return values[years[k - 1]] * (1 - weight) + values[years[k]] * weight
+    return {years[k - 1]: 1.0 - weight, years[k]: weight}
+
+
+def yearly(values: dict[int, float], on: dt.date, *, extend: bool = False) -> float:
+    """A yearly series on a date: each year's value is placed at mid-year, interpolated linearly
+    between mid-years and held before the first and after the last (no forecast); with ``extend``,
+    the end slopes run on to the first year's start and the last year's end before it is held."""
+    weights = _knot_weights(sorted(values), _year_time(on), extend)
+    return sum(values[year] * weight for year, weight in weights.items())
+
+
+@lru_cache(maxsize=16)
+def _knots_for_means(averages: tuple[tuple[int, float], ...]) -> dict[int, float]:
+    years = [year for year, _ in averages]
+    mean_weights = np.zeros((len(years), len(years)))
+    for row, year in enumerate(years):
+        days = 366 if calendar.isleap(year) else 365
+        for day in range(days):
+            on = dt.date(year, 1, 1) + dt.timedelta(days=day)
+            for knot, weight in _knot_weights(years, _year_time(on), True).items():
+                mean_weights[row, years.index(knot)] += weight
+        mean_weights[row] /= days
+    knots = np.linalg.solve(mean_weights, [value for _, value in averages])
+    return dict(zip(years, knots.tolist()))
+
+
+def yearly_averages(averages: dict[int, float], on: dt.date) -> float:
+    """A series of annual averages on a date: the ``yearly(..., extend=True)`` path through
+    mid-year values chosen so that each year's mean over its days is that year's average.
+
+    Placing the averages themselves at mid-year makes a rising series' years too high (the weeks
+    of a year also lean on the years around it) and, once held from the last mid-year, its last
+    year too low. Each year's mean weighs its own mid-year value by at least 3/4, so the linear
+    system is diagonally dominant and has one solution."""
+    return yearly(_knots_for_means(tuple(sorted(averages.items()))), on, extend=True)
 
 
 @lru_cache(maxsize=1)

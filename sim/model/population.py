@@ -183,7 +183,8 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         shopping.price_sigma,
     )
     value_of_time = shopping.value_of_time_share_of_wage * income / float(HOURS_WORKED_PER_YEAR)
-    budget = np.outer(shopping.weekly_budget_usd.as_tuple(), relative ** shopping.budget_income_elasticity)
+    elasticity = np.array(shopping.budget_income_elasticity.as_tuple())[:, None]
+    budget = np.array(shopping.weekly_budget_usd.as_tuple())[:, None] * relative[None, :] ** elasticity
 
     store_median = np.asarray(world.store_distance_median_miles.as_tuple())[locale]
     rival_median = np.asarray(world.rival_distance_median_miles.as_tuple())[locale]

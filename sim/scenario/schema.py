@@ -75,6 +75,18 @@ CATCHMENT_YEAR = 2024
 USHouseholds = Annotated[float, Field(ge=1e6, le=1e9, description="US households, 1 million to 1 billion")]
 
 
+def _each_category(value: Any) -> Any:
+    """One number for a per-category field is the same number for every category."""
+    if isinstance(value, str):  # YAML reads 3e-1 (no dot) as a string
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return {"grocery": value, "discretionary": value, "health": value}
+
+
 def _flat_count(value: Any) -> Any:
     """A number for ``population.households`` is a flat count: one year, held before and after it."""
     if isinstance(value, str):  # YAML reads 131.3e6 (no sign in the exponent) as a string
@@ -98,9 +110,15 @@ class Population(Strict):
                     "to the shipped ones): Census 2020, ACS 1-year 2021-2024, then the Harvard Joint Center's "
                     "projection")
     suburban_share_of_nonrural: Share = Field(0.66, description="AHS 2017: 52% suburban, 27% urban, 21% rural")
-    median_income_usd: float = Field(75_000.0, ge=1_000, le=1_000_000, description="US dollars a year")
-    income_sigma: Spread = 0.7
-    rural_income_ratio: float = Field(0.85, gt=0, le=5)
+    median_income_usd: float = Field(
+        83_730.0, ge=1_000, le=1_000_000, description="Median household income outside rural areas, US dollars a "
+                                                      "year: Census CPS ASEC 2024, $83,730 (all households)")
+    income_sigma: Spread = Field(
+        0.92, description="Spread of log household income: a lognormal's Gini is 2 Phi(sigma / sqrt 2) - 1, and "
+                          "Census's household Gini of 0.485 (CPS 2023) gives 0.92")
+    rural_income_ratio: float = Field(
+        0.965, gt=0, le=5, description="Rural households' median income over urban households': ACS 2011-2015, "
+                                       "$52,386 against $54,296 (Census, 8 Dec 2016)")
     network_degree: int = Field(6, ge=0, le=50, description="Neighbours each household hears from")
     network_same_zone_share: Share = Field(0.7, description="Share of neighbours in the same state and locale")
 
@@ -140,9 +158,21 @@ class ShopperBehaviour(Strict):
                                         "-1 to -3 (docs/MODEL.md; benchmarks/demand.py measures it)")
     price_income_elasticity: Elasticity = 0.5
     price_sigma: Spread = 0.3
-    weekly_budget_usd: CategoryDollars = CategoryDollars(grocery=150.0, discretionary=90.0, health=20.0)
-    budget_income_elasticity: Elasticity = 0.3
-    value_of_time_share_of_wage: float = Field(0.5, ge=0, le=5, description="Value of an hour as a share of the hourly wage")
+    weekly_budget_usd: CategoryDollars = Field(
+        CategoryDollars(grocery=150.0, discretionary=93.0, health=16.5),
+        description="A median-income household's weekly spend at reference prices, set so that the mean over "
+                    "households is the BLS Consumer Expenditure Survey's 2024 mean per consumer unit: groceries "
+                    "and essentials $154, general merchandise $103, drugs and medical supplies $17 a week "
+                    "(docs/MODEL.md, 7.8)")
+    budget_income_elasticity: Annotated[
+        CategoryElasticities, BeforeValidator(_each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
+        CategoryElasticities(grocery=0.3, discretionary=0.5, health=0.3),
+        description="How a household's budget rises with its income, budget ~ (income / median) ^ elasticity: "
+                    "the slope across the CE's 2024 income quintiles, food at home 0.32, apparel 0.44, "
+                    "furnishings 0.55, drugs about 0.27 (one number sets all three)")
+    value_of_time_share_of_wage: float = Field(
+        0.5, ge=0, le=5, description="Value of an hour as a share of hourly household income (income / 2,080): US DOT's "
+                                     "guidance for local personal travel, 50% (range 35-60%)")
     travel_cost_per_mile_usd: float = Field(0.30, ge=0, le=100, description="US dollars a mile")
     travel_speed_mph: float = Field(25.0, gt=0, le=200, description="Miles an hour")
     minutes_in_store: float = Field(15.0, ge=0, le=240, description="Minutes a store trip takes inside the store")

@@ -23,8 +23,9 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "household's real spending does not grow. Amazon's revenue grows less than filed (the checks below "
            "give the figures), and its 2022 loss (a network built for the pandemic) is not reproduced. Households' "
            "budgets are the Consumer Expenditure Survey's, which counts half to three quarters of what the national "
-           "accounts do: revenue levels are approximate (Walmart U.S. about 8% above its filing, Amazon below its "
-           "North America segment, Kroger without fuel), so quote margins and differences before levels.")
+           "accounts do, so the model's market is smaller and firms' shares of it differ from their national "
+           "shares: revenue levels are approximate (Walmart U.S. about 8% above its filing, Amazon below its North "
+           "America segment, Kroger without fuel). Quote margins and differences rather than levels.")
 
 
 FITTED_THROUGH = dt.date(2025, 1, 1)  # the online gain's pace is fitted to 2021-2024 (docs/MODEL.md, 7.1)

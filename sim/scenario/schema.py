@@ -75,30 +75,33 @@ CATCHMENT_YEAR = 2024
 USHouseholds = Annotated[float, Field(ge=1e6, le=1e9, description="US households, 1 million to 1 billion")]
 
 
+def _number(value: Any) -> float | None:
+    """A number given as a number or as text (YAML reads 3e-1 or 131.3e6, with no dot or no sign in
+    the exponent, as a string); None for anything else, left to the field's own validation."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 def _each_category(value: Any) -> Any:
     """One number for a per-category field is the same number for every category."""
-    if isinstance(value, str):  # YAML reads 3e-1 (no dot) as a string
-        try:
-            value = float(value)
-        except ValueError:
-            return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    return {"grocery": value, "discretionary": value, "health": value}
+    number = _number(value)
+    return value if number is None else {"grocery": number, "discretionary": number, "health": number}
 
 
 def _flat_count(value: Any) -> Any:
     """A number for ``population.households`` is a flat count: one year, held before and after it."""
-    if isinstance(value, str):  # YAML reads 131.3e6 (no sign in the exponent) as a string
-        try:
-            value = float(value)
-        except ValueError:
-            return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    number = _number(value)
+    if number is None:
         return value
-    if not (math.isfinite(value) and 1e6 <= value <= 1e9):
+    if not (math.isfinite(number) and 1e6 <= number <= 1e9):
         raise ValueError("a flat count of US households is 1 million to 1 billion; 131.3 million is 131.3e6")
-    return {CATCHMENT_YEAR: float(value)}
+    return {CATCHMENT_YEAR: number}
 
 
 class Population(Strict):

@@ -231,13 +231,14 @@ def yearly(values: dict[int, float], on: dt.date, *, extend: bool = False) -> fl
 @lru_cache(maxsize=16)
 def _knots_for_means(averages: tuple[tuple[int, float], ...]) -> dict[int, float]:
     years = [year for year, _ in averages]
+    column = {year: k for k, year in enumerate(years)}
     mean_weights = np.zeros((len(years), len(years)))
     for row, year in enumerate(years):
         days = 366 if calendar.isleap(year) else 365
         for day in range(days):
             on = dt.date(year, 1, 1) + dt.timedelta(days=day)
             for knot, weight in _knot_weights(years, _year_time(on), True).items():
-                mean_weights[row, years.index(knot)] += weight
+                mean_weights[row, column[knot]] += weight
         mean_weights[row] /= days
     knots = np.linalg.solve(mean_weights, [value for _, value in averages])
     return dict(zip(years, knots.tolist()))

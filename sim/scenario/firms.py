@@ -213,7 +213,11 @@ class Accounts(Strict):
 
 
 class Amazon(Strict):
-    prices: CategoryPrices = CategoryPrices(grocery=1.06, discretionary=0.97, health=1.02)
+    prices: CategoryPrices = Field(
+        CategoryPrices(grocery=1.06, discretionary=0.95, health=1.02),
+        description="Price indices against Walmart's: general merchandise 0.95 from Profitero's like-for-like "
+                    "studies (Walmart.com 6% above Amazon in 2021, about 5% in 2024); grocery and health are "
+                    "assumptions (docs/MODEL.md 7.9)")
     assortment: CategoryValues = CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
@@ -375,7 +379,11 @@ class Kroger(Rivals):
     states and DC, 2,254 pharmacies, about 10% of US grocery dollars. Its stores are an option only
     for the households that live near one (``households_reached``)."""
 
-    prices: CategoryPrices = CategoryPrices(grocery=1.05, discretionary=1.06, health=1.02)
+    prices: CategoryPrices = Field(
+        CategoryPrices(grocery=1.08, discretionary=1.06, health=1.02),
+        description="Price indices against Walmart's: grocery 1.08 between Kroger's own +2-3% on its most popular "
+                    "items (FTC v. Kroger, 2024) and shelf checks of +10-17% (BofA 2021, Dataweave 2023); "
+                    "general merchandise and health are assumptions (docs/MODEL.md 7.9)")
     assortment: CategoryValues = Field(
         CategoryValues(grocery=0.0, discretionary=-3.0, health=0.0),
         description="Utility of its assortment: grocery fitted to its share of US grocery dollars "

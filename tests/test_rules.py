@@ -258,7 +258,7 @@ def test_kroger_is_an_option_only_near_its_stores_and_its_turnaround_only_helps_
     kroger.prepare(day, o)
     rivals.prepare(day, o)
     assert kroger.turnaround == pytest.approx(level)
-    assert o.price[KROGER] == pytest.approx(np.array([1.05, 1.06, 1.02]) * (1 - 0.03 * level))
+    assert o.price[KROGER] == pytest.approx(np.array([1.08, 1.06, 1.02]) * (1 - 0.03 * level))
     assert o.price[RIVALS] == pytest.approx([1.03, 1.04, 1.02])
     reach = kroger.reach(h, o)
     assert reach.kroger_store.tolist() == [True, False]
@@ -532,7 +532,7 @@ def test_membership_rules_by_hand() -> None:
     half = np.array([0.5])
     assert adoption_probability(np.array([0.0]), half, MEMBERS)[0] == pytest.approx((0.03 + 0.38 * 0.5) / 12 * 0.5)
     assert churn_probability(np.array([0.0]), np.array([24]), MEMBERS)[0] == pytest.approx((0.02 + 0.15 * 0.5) / 12)
-    assert churn_probability(np.array([0.0]), np.array([3]), MEMBERS)[0] == pytest.approx(2 * (0.02 + 0.15 * 0.5) / 12)
+    assert churn_probability(np.array([0.0]), np.array([3]), MEMBERS)[0] == pytest.approx(3.5 * (0.02 + 0.15 * 0.5) / 12)
     # A membership's own churn floor replaces the shared one.
     assert churn_probability(np.array([0.0]), np.array([24]), MEMBERS, floor=0.10)[0] == pytest.approx(
         (0.10 + 0.15 * 0.5) / 12)

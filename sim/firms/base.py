@@ -191,6 +191,7 @@ class Firm(mesa.Agent):
             "capex": self.capex_this_week,
         }
         ledger["revenue"] = sum(ledger[line] for line in REVENUE_LINES)
+        ledger["fulfillment_cost"] += accounts.excess_fulfillment_cost_share * ledger["revenue"]
         ledger["operating_profit"] = ledger["revenue"] - sum(ledger[line] for line in COST_LINES)
         return {line: ledger[line] for line in LEDGER_LINES}
 

@@ -71,7 +71,7 @@ class AmazonDelivery(Strict):
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
     fulfillment_cost_per_order_usd: UsdPerOrder = Field(
-        25.04, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+        24.65, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
                           "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
                           "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
                           "global ratios give about $31, an upper bound (docs/accounts.md)")
@@ -210,6 +210,9 @@ class Accounts(Strict):
     online_cost_per_order_usd: UsdPerOrder = Field(0.0, description="Picking and delivering an online order")
     content_cost_per_member_year_usd: UsdPerYear = Field(0.0, description="Cost of the membership's perks (video, "
                                                          "music) per member a year")
+    excess_fulfillment_cost_share: Share = Field(
+        0.0, description="Fulfilment costs beyond the per-order cost, per dollar of the firm's revenue, while an event "
+                         "sets it: idle capacity, over-staffing and their write-downs as the firm reported them")
 
 
 class Amazon(Strict):

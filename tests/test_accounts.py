@@ -3,6 +3,7 @@ the lines they should, and margins that match the filings on seeds the fit never
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,8 @@ def test_excess_fulfilment_costs_are_a_share_of_revenue_and_move_nothing_else() 
     before, after = ledger(base), ledger(excess)
     extra = (after["fulfillment_cost"] - before["fulfillment_cost"]).xs("amazon", level="firm")
     np.testing.assert_allclose(extra, 0.05 * before.xs("amazon", level="firm")["revenue"], rtol=1e-9)
+    profit = (before["operating_profit"] - after["operating_profit"]).xs("amazon", level="firm")
+    np.testing.assert_allclose(profit, extra, rtol=1e-9)
     unchanged = before.columns.drop(["fulfillment_cost", "operating_profit"])
     pd.testing.assert_frame_equal(before[unchanged], after[unchanged])
     for firm in ("walmart", "kroger", "rivals"):
@@ -96,12 +99,20 @@ def test_excess_fulfilment_costs_are_a_share_of_revenue_and_move_nothing_else() 
                                   excess.timeseries[~money].reset_index(drop=True))
 
 
-def test_the_baseline_books_amazons_excess_capacity_in_2022_only() -> None:
-    events = [event for event in load_scenario(ROOT / "scenarios" / "baseline.yaml").events
-              if "amazon.accounts.excess_fulfillment_cost_share" in event.set]
-    shares = {event.date: event.set["amazon.accounts.excess_fulfillment_cost_share"] for event in events}
-    assert min(shares).year == 2022 and shares[max(shares)] == 0.0 and max(shares).isoformat() == "2023-01-01"
-    assert 0.02 < np.mean([share for date, share in shares.items() if date.year == 2022]) < 0.03
+def test_the_baseline_books_amazons_reported_excess_of_2022_and_nothing_after() -> None:
+    """2.5% of Amazon's 2022 revenue (docs/accounts.md 6.3), none in 2021 or 2023."""
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml", {"population.shoppers": 2000})
+    end = dt.date(2023, 6, 26)
+    scenario = baseline.model_copy(update={"horizon": baseline.horizon.model_copy(update={"end": end}),
+                                           "events": [e for e in baseline.events if e.date <= end]})
+    key = "amazon.accounts.excess_fulfillment_cost_share"
+    plain = scenario.model_copy(update={"events": [e for e in scenario.events if key not in e.set]})
+    books, without = ledger(sim.run(scenario, seed=8)), ledger(sim.run(plain, seed=8))
+    amazon, reference = books.xs("amazon", level="firm"), without.xs("amazon", level="firm")
+    year = pd.to_datetime(amazon.index).year
+    extra = amazon["fulfillment_cost"] - reference["fulfillment_cost"]
+    assert extra[year == 2022].sum() / amazon.loc[year == 2022, "revenue"].sum() == pytest.approx(0.025, abs=0.001)
+    assert (extra[year != 2022].abs() < 1e-6 * amazon.loc[year != 2022, "revenue"]).all()
 
 
 def test_return_fraud_drives_sellers_from_fba_which_cuts_amazons_fees_and_its_fulfilment() -> None:
@@ -133,7 +144,8 @@ def test_stores_cost_by_the_store_not_by_the_dollar() -> None:
 
 
 def test_the_filed_margins_are_met_on_seeds_the_fit_never_used() -> None:
-    """Every accounts target, on fresh seeds (Amazon's 2022 since its excess capacity is booked)."""
+    """Every accounts target, on fresh seeds; Amazon's 2022 is met through an input, the excess
+    capacity Amazon reported (docs/accounts.md 6.3), so it is not an independent check."""
     targets = load_targets(ACCOUNTS)
     scenario = through_last_target(load_scenario(ROOT / "scenarios" / "baseline.yaml",
                                                  {"population.shoppers": 5000}), targets)

@@ -93,7 +93,10 @@ def test_after_a_cost_falls_reviews_reach_a_new_equilibrium_that_meets_its_first
 def test_rivals_answer_a_walmart_grocery_price_cut_by_cutting_theirs() -> None:
     """Basker & Noel (2009): grocers near a new Walmart cut prices 1-1.2%. Walmart keeps the scenario's
     prices (not strategic) and cuts grocery 5%; the strategic grocers cut, by a fraction of it. (Amazon's
-    answer is near zero either way: the shoppers Walmart takes from it are its most price-sensitive.)"""
+    answer is near zero either way: the shoppers Walmart takes from it are its most price-sensitive.)
+    The other grocers' answer is the size Basker & Noel measured (1.4% here); Kroger's is a cut but a
+    small one in this first-week market (0.02%; 0.05% when its grocery price was an unsourced 1.05),
+    0.2% a year into the strategic baseline (docs/MODEL.md 7.7b), so only its sign is asserted."""
     answers = {}
     for cut in (0.0, 0.05):
         model = market_at_start(firms=["amazon", "kroger", "rivals"])
@@ -103,9 +106,9 @@ def test_rivals_answer_a_walmart_grocery_price_cut_by_cutting_theirs() -> None:
         for _ in range(30):
             model.conduct.review()
         answers[cut] = {firm.name: firm.strategic_multiplier[GROCERY] for firm in model.conduct.firms}
-    for name in ("kroger", "rivals"):  # Walmart's closest rivals in grocery; Amazon's grocery hardly overlaps
-        change = answers[0.05][name] / answers[0.0][name] - 1.0
-        assert -0.05 < change < -0.0005, (name, change)
+    change = {name: answers[0.05][name] / answers[0.0][name] - 1.0 for name in ("kroger", "rivals")}
+    assert -0.05 < change["rivals"] < -0.005, change  # Walmart's closest rivals in grocery
+    assert -0.05 < change["kroger"] < -1e-5, change  # a cut, not a rise (deterministic: no noise to exceed)
 
 
 def test_a_strategic_run_is_reproducible_and_its_prices_answer_a_cost_change() -> None:

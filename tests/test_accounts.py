@@ -14,7 +14,7 @@ import sim
 from sim.calibration import evaluate, load_targets
 from sim.cli import main
 from sim.experiments import replicate_seeds, run_replicates
-from sim.calibration.setup import through_last_target
+from sim.calibration.setup import ended, through_last_target
 from sim.scenario import load_scenario
 from sim.vocabulary import COST_LINES, FIRMS, LEDGER_LINES, REVENUE_LINES
 
@@ -101,10 +101,8 @@ def test_excess_fulfilment_costs_are_a_share_of_revenue_and_move_nothing_else() 
 
 def test_the_baseline_books_amazons_reported_excess_of_2022_and_nothing_after() -> None:
     """2.5% of Amazon's 2022 revenue (docs/accounts.md 6.3), none in 2021 or 2023."""
-    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml", {"population.shoppers": 2000})
-    end = dt.date(2023, 6, 26)
-    scenario = baseline.model_copy(update={"horizon": baseline.horizon.model_copy(update={"end": end}),
-                                           "events": [e for e in baseline.events if e.date <= end]})
+    scenario = ended(load_scenario(ROOT / "scenarios" / "baseline.yaml", {"population.shoppers": 2000}),
+                     dt.date(2023, 6, 26))
     key = "amazon.accounts.excess_fulfillment_cost_share"
     plain = scenario.model_copy(update={"events": [e for e in scenario.events if key not in e.set]})
     books, without = ledger(sim.run(scenario, seed=8)), ledger(sim.run(plain, seed=8))

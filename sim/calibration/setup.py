@@ -118,13 +118,16 @@ def load_setup(path: str | Path) -> Calibration:
                        through_last_target(base, accounts) if accounts else None)
 
 
-def through_last_target(base: Scenario, targets) -> Scenario:
-    """The base scenario ended a week after the last date any target reads (its later events
-    dropped). The model runs forward, so later weeks cannot move a target; with targets up to 2025
-    they were nearly half of every candidate's run."""
-    last = max(target.end for target in targets)
-    end = last + dt.timedelta(days=7)
+def ended(base: Scenario, end: dt.date) -> Scenario:
+    """The base scenario ended on ``end``, its later events dropped (unchanged if it ends sooner).
+    The model runs forward, so nothing after ``end`` can change a week before it."""
     if end >= base.horizon.end:
         return base
     return base.model_copy(update={"horizon": base.horizon.model_copy(update={"end": end}),
                                    "events": [event for event in base.events if event.date <= end]})
+
+
+def through_last_target(base: Scenario, targets) -> Scenario:
+    """The base scenario ended a week after the last date any target reads: later weeks cannot move
+    a target, and with targets up to 2025 they were nearly half of every candidate's run."""
+    return ended(base, max(target.end for target in targets) + dt.timedelta(days=7))

@@ -24,9 +24,11 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "give the figures); its 2022 loss is met through an input, the excess capacity Amazon reported "
            "(docs/accounts.md 6.3), not by a mechanism. Households' "
            "budgets are the Consumer Expenditure Survey's, which counts half to three quarters of what the national "
-           "accounts do, so the model's market is smaller and firms' shares of it differ from their national "
-           "shares: revenue levels are approximate (Walmart U.S. about 8% above its filing, Amazon below its North "
-           "America segment, Kroger without fuel). Quote margins and differences rather than levels.")
+           "accounts do, so the model's market is smaller than the one the filings' sales come from, while "
+           "shares are fitted to household panels' (Walmart's and Kroger's of grocery, Numerator): revenue levels "
+           "are approximate (Walmart U.S. about 18% below its filing at its measured share of grocery, Amazon "
+           "below its North America segment, Kroger without fuel). Quote margins and differences rather than "
+           "levels.")
 
 
 FITTED_THROUGH = dt.date(2025, 1, 1)  # the online gain's pace is fitted to 2021-2024 (docs/MODEL.md, 7.1)

@@ -71,7 +71,7 @@ class AmazonDelivery(Strict):
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
     fulfillment_cost_per_order_usd: UsdPerOrder = Field(
-        24.65, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+        24.85, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
                           "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
                           "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
                           "global ratios give about $31, an upper bound (docs/accounts.md)")
@@ -328,7 +328,11 @@ class Agentic(Strict):
 
 class Walmart(Strict):
     prices: CategoryPrices = CategoryPrices(grocery=1.0, discretionary=1.0, health=1.0)
-    assortment: CategoryValues = CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0)
+    assortment: CategoryValues = Field(
+        CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0),
+        description="Utility of its assortment against the other grocers': grocery fitted to Walmart U.S.'s "
+                    "share of US grocery dollars (calibration/targets.yaml; 0.4 is the unfitted prior); "
+                    "general merchandise and health are assumptions (docs/MODEL.md 7.9)")
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty fitted as Prime's (two thirds of the lift; benchmarks/demand.py --only lift).
@@ -345,7 +349,7 @@ class Walmart(Strict):
     ads: Advertising = Field(Advertising(revenue_share_of_sales=0.0065), description="Walmart Connect: "
                              "$4.4B of global advertising on $674.5B of net sales, FY2025 (docs/accounts.md)")
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=10.01e6),
+        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=8.10e6),
         description="Store labour 11.6% of sales (1.5 million associates at $17.50 an hour with benefits); "
                     "4,605 stores; a store's other costs fitted to Walmart U.S.'s operating margins FY2022-FY2026 "
                     "(calibration/accounts.yaml; the filing's OSG&A less labour gives $11.1M; docs/accounts.md)")
@@ -371,7 +375,7 @@ class Rivals(Strict):
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
-    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2394, online_cost_per_order_usd=9.0),
+    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2367, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
                                            "online order $9 (an assumption)")
@@ -398,7 +402,7 @@ class Kroger(Rivals):
                           "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=7.89e6,
+        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=7.99e6,
         online_cost_per_order_usd=9.0),
         description="Store labour 9.0% of sales (about 409,000 associates at $25 an hour with benefits); 2,719 "
                     "stores; a store's other costs fitted to Kroger's operating margins FY2023-FY2024 "

@@ -12,7 +12,9 @@ import datetime as dt
 import html
 from pathlib import Path
 
+from ..vocabulary import FIRMS
 from .ensemble import Ensemble
+from .style import FIRM_NAMES
 
 PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North America 2021-2025, Walmart U.S. "
            "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
@@ -51,12 +53,7 @@ def notes(ensemble: Ensemble) -> list[str]:
             found.setdefault(f"Amazon's rural programme stops investing on {rural.end}; rural reach stays where the "
                              "stations built by then take it.", []).append(name)
         if scenario.conduct == "strategic":
-            found.setdefault(
-                f"prices are strategic: every {scenario.strategy.review_weeks} weeks "
-                f"{', '.join(scenario.strategy.firms)} set their {' and '.join(scenario.strategy.categories)} prices "
-                "as best responses to their rivals', valuing a dollar of goods sold at what makes the start's prices "
-                "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
-                "with it.", []).append(name)
+            found.setdefault(strategic_note(ensemble, name, scenario), []).append(name)
         gain = scenario.shoppers.online_gain
         if gain.per_year and (gain.end is None or gain.end > FITTED_THROUGH) and end > FITTED_THROUGH:
             found.setdefault(online_gain_note(gain), []).append(name)
@@ -67,6 +64,23 @@ def notes(ensemble: Ensemble) -> list[str]:
                              "can; more dark stores add cost, not reach.", []).append(name)
     missed = checks_missed(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
+
+
+def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
+    """What strategic prices are, and which firms price into a loss by the end (their last 52 weeks)."""
+    text = (f"prices are strategic: every {scenario.strategy.review_weeks} weeks "
+            f"{', '.join(scenario.strategy.firms)} set their {' and '.join(scenario.strategy.categories)} prices "
+            "as best responses to their rivals', valuing a dollar of goods sold at what makes the start's prices "
+            "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
+            "with it.")
+    losing = [FIRM_NAMES[firm] for firm in FIRMS
+              if ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]
+    if losing:
+        text += (f" An operating loss over the horizon's last 52 weeks: {', '.join(losing)}. The value of a dollar "
+                 "of goods sold is held while AI shopping agents make demand more price-elastic, so it rewards "
+                 "volume past where the week's margin pays: read these profits as a what-if under that "
+                 "assumption, not a forecast.")
+    return text
 
 
 def online_gain_note(gain) -> str:

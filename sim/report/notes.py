@@ -76,10 +76,10 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     losing = [FIRM_NAMES[firm] for firm in FIRMS
               if ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]
     if losing:
-        text += (f" An operating loss over the horizon's last 52 weeks: {', '.join(losing)}. The value of a dollar "
-                 "of goods sold is held while AI shopping agents make demand more price-elastic, so it rewards "
-                 "volume past where the week's margin pays: read these profits as a what-if under that "
-                 "assumption, not a forecast.")
+        text += (f" An operating loss over the horizon's last 52 weeks: {', '.join(losing)}. A price decision "
+                 "weighs variable profit only (store costs are fixed), no firm can close stores, and the value of a "
+                 "dollar of goods sold is held while AI shopping agents make demand more price-elastic: read these "
+                 "profits as a what-if under those assumptions, not a forecast.")
     return text
 
 

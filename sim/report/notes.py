@@ -67,19 +67,24 @@ def notes(ensemble: Ensemble) -> list[str]:
 
 
 def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
-    """What strategic prices are, and which firms price into a loss by the end (their last 52 weeks)."""
-    text = (f"prices are strategic: every {scenario.strategy.review_weeks} weeks "
-            f"{', '.join(scenario.strategy.firms)} set their {' and '.join(scenario.strategy.categories)} prices "
-            "as best responses to their rivals', valuing a dollar of goods sold at what makes the start's prices "
-            "an equilibrium (docs/MODEL.md, 7.7b); the price index shows each firm's answer, and profits move "
-            "with it.")
-    losing = [FIRM_NAMES[firm] for firm in FIRMS
-              if ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]
+    """What strategic prices are, and which strategic firms end in an operating loss (their last 52
+    weeks, or the whole horizon if shorter)."""
+    strategy = scenario.strategy
+    text = (f"prices are strategic: every {strategy.review_weeks} weeks {', '.join(strategy.firms)} set their "
+            f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
+            "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the price index "
+            "shows each firm's answer, and profits move with it.")
+    losing = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
+              for firm in FIRMS if firm in strategy.firms
+              and ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]
     if losing:
-        text += (f" An operating loss over the horizon's last 52 weeks: {', '.join(losing)}. A price decision "
-                 "weighs variable profit only (store costs are fixed), no firm can close stores, and the value of a "
-                 "dollar of goods sold is held while AI shopping agents make demand more price-elastic: read these "
-                 "profits as a what-if under those assumptions, not a forecast.")
+        agents = scenario.walmart.agentic.adoption
+        text += (f" An operating loss over its last 52 weeks (or the whole horizon, if shorter): {', '.join(losing)}. "
+                 "Under strategic prices a loss can persist: no firm can close stores or leave, each holds the "
+                 "value of a customer it measured at the start, and rivals' cuts answer each other"
+                 + ("; AI shopping agents also make demand more price-elastic from "
+                    f"{agents.start:%Y}" if agents.target > 0 and agents.start < ensemble.end_date.date() else "")
+                 + ". Read these profits as a what-if under those assumptions, not a forecast.")
     return text
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 import sim
+from sim.calibration.setup import ended
 from sim.scenario import load_scenario
 from sim.scenario.schema import Event
 
@@ -39,11 +40,10 @@ def timeseries(changes: dict, seed: int, end: dt.date | None = None, cut: bool =
     """One run of the baseline with ``changes``, to ``end`` and with Walmart's grocery cut if asked."""
     scenario = load_scenario(BASELINE, changes)
     if end is not None:
-        events = [event for event in scenario.events if event.date <= end]
-        if cut:
-            events.append(Event(date=CUT_FROM, set={"walmart.prices.grocery": 0.95}))
-        scenario = scenario.model_copy(update={"events": events,
-                                               "horizon": scenario.horizon.model_copy(update={"end": end})})
+        scenario = ended(scenario, end)
+    if cut:
+        scenario = scenario.model_copy(update={"events": [*scenario.events,
+                                                          Event(date=CUT_FROM, set={"walmart.prices.grocery": 0.95})]})
     return sim.run(scenario, seed=seed).timeseries
 
 

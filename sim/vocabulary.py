@@ -52,10 +52,11 @@ LEDGER_LINES = ("revenue", "gmv", *REVENUE_LINES, *COST_LINES, "capex", "operati
 
 @dataclass(frozen=True)
 class Sales:
-    """A week's purchases, scaled to US households."""
+    """A week's purchases: dollars and orders at national size (``RetailMarket.to_sales``), visits,
+    active shoppers and members in US households."""
 
     spend: np.ndarray  # (channels, categories) dollars
-    orders: np.ndarray  # (channels, categories) household-category purchases
+    orders: np.ndarray  # (channels, categories) household-category purchases, at national size
     visits: np.ndarray  # (channels,) households that used the channel at all
     active: dict[str, float]  # households that bought anything from each firm
     members: dict[str, float]  # households holding each membership

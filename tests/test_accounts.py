@@ -79,6 +79,54 @@ def test_unit_costs_change_the_accounts_and_nothing_else() -> None:
     assert (dearer.loc[profit, "value"].to_numpy() < base.loc[profit, "value"].to_numpy()).all()
 
 
+# Ledger lines that are a quantity of purchases (dollars or orders) times a unit value, and those
+# that are not (fees per member, content per member, costs per store, programmes' capital).
+PURCHASE_LINES = ("gmv", "sales", "seller_fees", "ad_revenue", "cost_of_goods", "fulfillment_cost", "store_labour",
+                  "overhead", "fraud_loss")
+OTHER_LINES = ("membership_revenue", "content_cost", "store_costs", "operating_cost", "capex", "depreciation")
+
+
+def test_budget_coverage_counts_purchases_at_national_size_and_nothing_households_do() -> None:
+    """``shoppers.budget_coverage``: households choose on the survey's baskets; a category's sales
+    and orders are theirs over the share of national spending the survey records. Halving every
+    category's coverage doubles every purchase line of every firm exactly, leaves fees, stores and
+    programmes alone, and moves no share, membership or price."""
+    scenario = small(**{"horizon.end": "2021-06-28"})
+    base = sim.run(scenario, seed=4)
+    coverage = scenario.shoppers.budget_coverage
+    halved = sim.run(scenario, seed=4, overrides={f"shoppers.budget_coverage.{name}": value / 2
+                                                  for name, value in coverage.model_dump().items()})
+    money = base.timeseries["metric"].isin(LEDGER_LINES)
+    pd.testing.assert_frame_equal(base.timeseries[~money].reset_index(drop=True),
+                                  halved.timeseries[~money].reset_index(drop=True))
+    before, after = ledger(base), ledger(halved)
+    assert (before[list(PURCHASE_LINES)] > 0).any().all()
+    np.testing.assert_allclose(after[list(PURCHASE_LINES)], 2 * before[list(PURCHASE_LINES)], rtol=1e-9)
+    pd.testing.assert_frame_equal(after[list(OTHER_LINES)], before[list(OTHER_LINES)], rtol=1e-12)
+
+
+def test_one_categorys_coverage_moves_its_sales_and_the_shares_over_all_categories() -> None:
+    """Halving grocery's coverage doubles every firm's grocery sales and no other category's; each
+    category's own shares stay, while shares over all categories weigh grocery twice as much."""
+    scenario = small(**{"horizon.end": "2021-06-28"})
+    base = sim.run(scenario, seed=4).timeseries
+    grocery = scenario.shoppers.budget_coverage.grocery
+    halved = sim.run(scenario, seed=4, overrides={"shoppers.budget_coverage.grocery": grocery / 2}).timeseries
+    by_category = (base["metric"] == "gmv") & (base["category"] != "all")
+    expected = np.where(base.loc[by_category, "category"] == "grocery", 2.0, 1.0)
+    np.testing.assert_allclose(halved.loc[by_category, "value"].to_numpy(),
+                               expected * base.loc[by_category, "value"].to_numpy(), rtol=1e-9)
+    shares = base["metric"].isin(["spend_share", "channel_share"])
+    own = shares & (base["category"] != "all")
+    np.testing.assert_allclose(halved.loc[own, "value"].to_numpy(), base.loc[own, "value"].to_numpy(), rtol=1e-9)
+    late = base["date"] == base["date"].max()
+    pick = lambda frame, category: frame[(frame["metric"] == "spend_share") & late & (frame["firm"] == "walmart")
+                                         & (frame["locale"] == "all") & (frame["category"] == category)]["value"].item()
+    # Walmart's share over all categories moves toward its (higher) share of grocery.
+    assert pick(base, "grocery") > pick(base, "all")
+    assert pick(base, "all") < pick(halved, "all") < pick(base, "grocery")
+
+
 def test_excess_fulfilment_costs_are_a_share_of_revenue_and_move_nothing_else() -> None:
     """Amazon's 2022 excess capacity (the baseline's events): fulfilment per dollar of revenue, no
     other line, no other firm and no household touched."""

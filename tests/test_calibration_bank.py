@@ -4,6 +4,7 @@ and is reused by a refit without running anything again."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from sim.calibration import accounts
-from sim.calibration.bank import BANK_STORE, interval, posterior, prior_design
+from sim.calibration.bank import BANK_STORE, bank_fingerprint, interval, posterior, prior_design
 from sim.calibration.diagnostics import coverage, out_of_sample, tradeoffs
 from sim.calibration.fitting import calibrate
 from sim.calibration.setup import FreeParameter, load_setup
@@ -193,6 +194,26 @@ def test_a_bank_resumes_extends_and_is_reused_by_a_refit(tmp_path: Path, monkeyp
     with pytest.raises(Exception, match="holds a different calibration"):
         calibrate(setup, method="bank", budget=36, population=8, workers=1, out=work, write=False, progress=False)
     assert len(list(store.glob("*.json"))) == 36
+
+
+def test_the_banks_fingerprint_follows_what_a_target_measures_not_its_published_value() -> None:
+    """A bank is reused only for the same measures: a target read as a year, or as a growth, is a
+    different figure of the same runs, while a new published value or tolerance needs no rerun."""
+    calibration = load_setup(Path(__file__).resolve().parents[1] / "calibration" / "setup.yaml")
+    revenue = next(target for target in calibration.targets if target.yearly)
+    growth = next(target for target in calibration.checks if target.growth_from is not None)
+    shipped = bank_fingerprint(calibration)
+
+    def changed(target: Target, **fields) -> str:
+        swap = lambda group: [Target(**{**t.model_dump(), **fields}) if t is target else t for t in group]
+        return bank_fingerprint(SimpleNamespace(**{**vars(calibration), "targets": swap(calibration.targets),
+                                                   "checks": tuple(swap(calibration.checks))},
+                                                parameters=calibration.parameters))
+
+    assert changed(revenue, yearly=False) != shipped
+    start, end = growth.growth_from
+    assert changed(growth, growth_from=(start + dt.timedelta(days=7), end)) != shipped
+    assert changed(revenue, value=revenue.value * 1.1, tolerance=revenue.tolerance * 2) == shipped
 
 
 def test_a_check_that_is_also_a_target_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -86,6 +86,19 @@ def test_a_share_target_divides_by_the_sum_of_its_series() -> None:
                source="somewhere")
 
 
+def test_a_yearly_target_reads_a_flow_as_a_filed_year() -> None:
+    """``yearly``: a mean weekly revenue of $9B is a year of 365.25 / 7 weeks, $469.6B; a ratio
+    cannot be yearly."""
+    revenue = Target(id="r", description="d", metric={"metric": "revenue", "firm": "walmart"},
+                     over=["2024-02-01", "2025-01-31"], yearly=True, value=465.0e9, tolerance=23.0e9,
+                     confidence="M", source="somewhere")
+    fit = evaluate([revenue], [synthetic({"revenue|walmart": 9.0e9})])
+    assert fit.table["simulated_mean"].iloc[0] == pytest.approx(9.0e9 * 365.25 / 7)
+    assert fit.table["miss"].iloc[0] == pytest.approx((9.0e9 * 365.25 / 7 - 465.0e9) / 23.0e9)
+    with pytest.raises(ValueError, match="yearly scales a flow"):
+        Target(**{**revenue.model_dump(), "share_of": [{"metric": "revenue"}]})
+
+
 def test_a_bad_target_file_gives_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("targets:\n  - id: a\n    description: d\n    metric: {metric: prime_share}\n"

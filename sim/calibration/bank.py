@@ -51,7 +51,8 @@ def bank_fingerprint(calibration: Calibration) -> str:
     """What decides the bank's simulations: the base scenario, size, seed, free parameters and the
     measures each target reads (not the published values, tolerances or sources, which a refit may
     change without running anything again)."""
-    measures = [target.model_dump(mode="json", include={"id", "metric", "minus", "plus", "share_of", "at", "over"})
+    measures = [target.model_dump(mode="json", include={"id", "metric", "minus", "plus", "share_of", "at", "over",
+                                                       "growth_from", "yearly"})
                 for target in measured(calibration)]
     return fingerprint({"base": calibration.base.model_dump(mode="json"), "shoppers": calibration.setup.shoppers,
                         "seed": calibration.setup.seed,

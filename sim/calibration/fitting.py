@@ -323,8 +323,8 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
                         check_seeds: list[int]) -> dict[str, Any]:
     """The content of ``calibrated.yaml``: parameters, the fit of every target, loss, provenance."""
     fit = {row.target: {"published": row.published, "tolerance": row.tolerance,
-                        "simulated_mean": round(float(row.simulated_mean), 6),
-                        "simulated_sd": round(float(row.simulated_sd), 6), "miss": round(float(row.miss), 3),
+                        "simulated_mean": float(f"{float(row.simulated_mean):.6g}"),
+                        "simulated_sd": float(f"{float(row.simulated_sd):.4g}"), "miss": round(float(row.miss), 3),
                         "within": bool(row.within)} for row in result.fit.table.itertuples()}
     identification = {}
     for row in result.identification.to_dict("records"):

@@ -23,6 +23,8 @@ from ..scenario.loader import read_validated
 from ..scenario.types import Date, Strict
 from .outcomes import MetricSeries, Outcome, outcome_value
 
+DAYS_PER_YEAR = 365.25  # a yearly target's weeks: a filed year holds 52.18 of them
+
 
 class Target(Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -43,6 +45,8 @@ class Target(Strict):
         None, description="The figure as growth: its value over `over` divided by its value over this earlier "
                           "period, less 1 (e.g. revenue growth from 2021 to 2025); NaN when the earlier value is "
                           "not positive")
+    yearly: bool = Field(False, description="A flow over a year (revenue, sales): the mean weekly figure times "
+                                            "365.25 / 7 weeks, so that the published yearly figure is written as is")
     value: float | None = None
     above: float | None = Field(None, description="A lower bound instead of a value")
     below: float | None = Field(None, description="An upper bound instead of a value")
@@ -58,6 +62,8 @@ class Target(Strict):
             raise ValueError("give exactly one of value, above (a lower bound) or below (an upper bound)")
         if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
             raise ValueError("give at most one of minus, plus or share_of")
+        if self.yearly and (self.share_of is not None or self.growth_from is not None):
+            raise ValueError("yearly scales a flow to a year; a share or a growth is a ratio, leave yearly out")
         if self.growth_from is not None:
             if self.over is None:
                 raise ValueError("growth_from needs over (the later period) rather than at")
@@ -105,7 +111,7 @@ class Target(Strict):
         if self.share_of is not None:
             whole = sum(outcome_value(result.timeseries, self.outcome(series, over)) for series in self.share_of)
             value = value / whole if whole > 0 else float("nan")
-        return value
+        return value * DAYS_PER_YEAR / 7 if self.yearly else value
 
     @property
     def published(self) -> float:

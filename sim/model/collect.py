@@ -77,8 +77,9 @@ class Collector:
 
     def weekly(self, month_starts: bool) -> None:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
-        # (locale, category, channel) spend, then totals over locales and categories.
-        by_channel = with_totals(m.tally.spend, (0, 1))
+        # (locale, category, channel) spend, then totals over locales and categories; the total over
+        # categories weighs each at its national size (a category's own shares are unchanged by it).
+        by_channel = with_totals(m.tally.spend * m.national_scale[None, :, None], (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
@@ -134,4 +135,5 @@ class Collector:
         c, f = N_CATEGORIES, len(FIRMS)
         cells = ((h.state[None, :] * c + np.arange(c)[:, None]) * f + FIRM_OF_CHANNEL[m.choice]).ravel()
         spend = np.bincount(cells, weights=m.spend.ravel(), minlength=n_states * c * f).reshape(n_states, c, f)
+        spend *= m.national_scale[None, :, None]  # categories at national size, as in weekly()
         self.recorder.record(self.state_spend, m.date, shares(with_totals(spend[present], (1,))))

@@ -32,7 +32,8 @@ from ..vocabulary import CATEGORIES, N_CATEGORIES, Sales
 
 def expected_sales(model) -> Sales:
     """The week's sales households would make in expectation at the offer's current prices: each
-    household's choice probabilities times its basket (no random draw), scaled to US households."""
+    household's choice probabilities times its basket (no random draw), scaled to US sales as the
+    booked week is (``model.to_sales``)."""
     h, w, offer = model.households, model.weight, model.offer
     elasticity = np.asarray(model.params.shoppers.own_price_elasticity.as_tuple())  # (categories,)
     response = offer.price ** -elasticity  # (channels, categories): quantity per reference dollar
@@ -42,10 +43,10 @@ def expected_sales(model) -> Sales:
         weights /= total  # (channels, categories, households)
         orders += weights.sum(axis=2)
         base += np.einsum("kci,ci->kc", weights, households.budget)
-    base *= response * w
+    base = model.to_sales(base * response)
     members = {firm.membership: float(getattr(h, firm.membership).sum()) * w for firm in model.membership_firms}
     zeros = np.zeros(offer.price.shape[0])
-    return Sales(spend=base * offer.price, orders=orders * w, visits=zeros, active={}, members=members,
+    return Sales(spend=base * offer.price, orders=model.to_sales(orders), visits=zeros, active={}, members=members,
                  base_spend=base)
 
 

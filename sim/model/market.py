@@ -47,6 +47,9 @@ class RetailMarket(mesa.Model):
         self.geography = Geography.build(scenario)
         self.households = draw_households(scenario, self.geography, self.streams)
         self.us_households = self.weight = 0.0
+        # National dollars per dollar of a household's survey budget, by category (shoppers.budget_coverage).
+        self.national_scale = 1.0 / np.asarray(scenario.shoppers.budget_coverage.as_tuple())
+        self.sales_weight = np.zeros(N_CATEGORIES)
         self.count_households()
         # What a catchment (a station's, kiosk's, dark store's or clinic's households) is counted in:
         # a fixed year's households, so the share of households a catchment holds stays as they grow.
@@ -80,6 +83,13 @@ class RetailMarket(mesa.Model):
         household stands for."""
         self.us_households = self.params.population.households_on(self.date)
         self.weight = self.us_households / self.households.n
+        self.sales_weight = self.weight * self.national_scale
+
+    def to_sales(self, week: np.ndarray) -> np.ndarray:
+        """Simulated households' (channels, categories) dollars or orders as the firms' US sales: times
+        ``sales_weight``, the households each one stands for over the share of national spending the
+        budgets' survey records, category by category (``shoppers.budget_coverage``)."""
+        return week * self.sales_weight
 
     @staticmethod
     def calendar(horizon) -> list[dt.date]:
@@ -289,14 +299,15 @@ class RetailMarket(mesa.Model):
             self.membership_value[name][part] = value
 
     def _sales(self) -> Sales:
-        """This week's purchases by channel and category, scaled to US households."""
+        """This week's purchases by channel and category, scaled to US sales (:meth:`to_sales`);
+        visits, users and members to US households."""
         h, week, w = self.households, self.tally, self.weight
         users = week.users.sum(axis=1) * w
         return Sales(
-            spend=week.spend.sum(axis=0).T * w,
-            orders=week.orders.sum(axis=0).T * w,
+            spend=self.to_sales(week.spend.sum(axis=0).T),
+            orders=self.to_sales(week.orders.sum(axis=0).T),
             visits=users[:N_CHANNELS],
             active={name: users[FIRST_FIRM_ROW + k] for k, name in enumerate(FIRMS)},
             members={firm.membership: float(getattr(h, firm.membership).sum()) * w for firm in self.membership_firms},
-            base_spend=week.base_spend.sum(axis=0).T * w,
+            base_spend=self.to_sales(week.base_spend.sum(axis=0).T),
         )

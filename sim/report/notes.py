@@ -24,13 +24,11 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "stores (at the pace of Census's e-commerce share, 2021-2024) and as advertising's share rises; a "
            "household's real spending does not grow. Amazon's revenue grows less than filed (the checks below "
            "give the figures); its 2022 loss is met through an input, the excess capacity Amazon reported "
-           "(docs/accounts.md 6.3), not by a mechanism. Households' "
-           "budgets are the Consumer Expenditure Survey's, which counts half to three quarters of what the national "
-           "accounts do, so the model's market is smaller than the one the filings' sales come from, while "
-           "shares are fitted to household panels' (Walmart's and Kroger's of grocery, Numerator): revenue levels "
-           "are approximate (Walmart U.S. about 18% below its filing at its measured share of grocery, Amazon "
-           "below its North America segment, Kroger without fuel). Quote margins and differences rather than "
-           "levels.")
+           "(docs/accounts.md 6.3), not by a mechanism. Households choose on the Consumer Expenditure Survey's "
+           "budgets, which record about three quarters of national grocery spending and two thirds of general "
+           "merchandise; the firms' books count those purchases at national size (shoppers.budget_coverage), and "
+           "the 2024 revenues of Amazon North America, Walmart U.S. and Kroger without fuel are fitted targets "
+           "(within 5-8%). Levels of other years follow from the model's growth, not from the filings.")
 
 
 FITTED_THROUGH = dt.date(2025, 1, 1)  # the online gain's pace is fitted to 2021-2024 (docs/MODEL.md, 7.1)

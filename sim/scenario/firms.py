@@ -17,7 +17,6 @@ from .types import (
     CategoryValues,
     Date,
     Days,
-    Gain,
     Households,
     LocaleShares,
     Miles,
@@ -71,7 +70,7 @@ class AmazonDelivery(Strict):
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
     fulfillment_cost_per_order_usd: UsdPerOrder = Field(
-        24.85, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+        25.61, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
                           "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
                           "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
                           "global ratios give about $31, an upper bound (docs/accounts.md)")
@@ -117,7 +116,7 @@ class AmazonAI(Strict):
         0.05, description="Share of fulfilment and shipping cost automation saves at full roll-out: Morgan Stanley "
                           "(Nowak, Oct 2025) expects $2-4B a year by 2027 with a tenth of orders in robotic "
                           "warehouses, $4.9-6.1B at a quarter (the robotic sites cut fulfilment cost per order 20-40%, "
-                          "Shreveport 25%), 2-7% of the model's $89B a year of US fulfilment and shipping")
+                          "Shreveport 25%), 1.5-4.7% of the model's $131B of US fulfilment and shipping in 2024")
     personalization_value_usd_per_order: UsdPerOrder = Field(
         0.8, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
                          "recommendations; docs/levers.md bounds it by published recommendation lifts)")
@@ -221,7 +220,9 @@ class Amazon(Strict):
         description="Price indices against Walmart's: general merchandise 0.95 from Profitero's like-for-like "
                     "studies (Walmart.com 6% above Amazon in 2021, about 5% in 2024); grocery and health are "
                     "assumptions (docs/MODEL.md 7.9)")
-    assortment: CategoryValues = CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6)
+    assortment: CategoryValues = Field(CategoryValues(grocery=-0.9, discretionary=0.7, health=-0.6), description=(
+        "Utility against the other sellers': grocery fitted to the online share of grocery, general merchandise to "
+        "Amazon's revenue (calibration/targets.yaml; -0.9, 0.7 unfitted priors); health assumed (docs/MODEL.md 7.9)"))
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty: fitted so that it is two thirds of Prime's lift on its members' Amazon buying
@@ -331,8 +332,8 @@ class Walmart(Strict):
     assortment: CategoryValues = Field(
         CategoryValues(grocery=0.4, discretionary=-0.2, health=0.0),
         description="Utility of its assortment against the other grocers': grocery fitted to Walmart U.S.'s "
-                    "share of US grocery dollars (calibration/targets.yaml; 0.4 is the unfitted prior); "
-                    "general merchandise and health are assumptions (docs/MODEL.md 7.9)")
+                    "share of US grocery dollars, general merchandise to its revenue (calibration/targets.yaml; 0.4 "
+                    "and -0.2 are the unfitted priors); health is an assumption (docs/MODEL.md 7.9)")
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     # Loyalty fitted as Prime's (two thirds of the lift; benchmarks/demand.py --only lift).
@@ -349,7 +350,7 @@ class Walmart(Strict):
     ads: Advertising = Field(Advertising(revenue_share_of_sales=0.0065), description="Walmart Connect: "
                              "$4.4B of global advertising on $674.5B of net sales, FY2025 (docs/accounts.md)")
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=8.10e6),
+        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.65e6),
         description="Store labour 11.6% of sales (1.5 million associates at $17.50 an hour with benefits); "
                     "4,605 stores; a store's other costs fitted to Walmart U.S.'s operating margins FY2022-FY2026 "
                     "(calibration/accounts.yaml; the filing's OSG&A less labour gives $11.1M; docs/accounts.md)")
@@ -375,7 +376,7 @@ class Rivals(Strict):
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
-    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2367, online_cost_per_order_usd=9.0),
+    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2427, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
                                            "online order $9 (an assumption)")
@@ -393,8 +394,8 @@ class Kroger(Rivals):
                     "general merchandise and health are assumptions (docs/MODEL.md 7.9)")
     assortment: CategoryValues = Field(
         CategoryValues(grocery=0.0, discretionary=-3.0, health=0.0),
-        description="Utility of its assortment: grocery fitted to its share of US grocery dollars "
-                    "(calibration/targets.yaml); little general merchandise; a pharmacy in most stores")
+        description="Utility of its assortment: grocery fitted to its share of grocery and its sales without fuel "
+                    "(calibration/targets.yaml; 0 unfitted); little general merchandise; a pharmacy in most stores")
     online_share_of_orders: Share = Field(0.09, description="Share of its sales ordered online (pickup and "
                                           "delivery, about $13B of $147B)")
     households_reached: Share = Field(
@@ -402,7 +403,7 @@ class Kroger(Rivals):
                           "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=7.99e6,
+        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.95e6,
         online_cost_per_order_usd=9.0),
         description="Store labour 9.0% of sales (about 409,000 associates at $25 an hour with benefits); 2,719 "
                     "stores; a store's other costs fitted to Kroger's operating margins FY2023-FY2024 "

@@ -17,13 +17,13 @@ from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS, PLAIN_NAME_PATTERN
 from .firms import Amazon, Kroger, Rivals, Walmart
 from .types import (
     FIRST_DATE,
+    CategoryCoverage,
     CategoryDollars,
     CategoryElasticities,
     CategoryShares,
     Date,
     Elasticity,
     FirmDollars,
-    Gain,
     IndexYear,
     LocaleShares,
     LocaleValues,
@@ -167,6 +167,17 @@ class ShopperBehaviour(Strict):
                     "households is the BLS Consumer Expenditure Survey's 2024 mean per consumer unit: groceries "
                     "and essentials $154, general merchandise $103, drugs and medical supplies $17 a week "
                     "(docs/MODEL.md, 7.8)")
+    budget_coverage: Annotated[
+        CategoryCoverage, BeforeValidator(_each_category, json_schema_input_type=float | CategoryCoverage)] = Field(
+        CategoryCoverage(grocery=0.757, discretionary=0.665, health=1.0),
+        description="Share of national spending the households' budgets hold, by category: the firms' sales and "
+                    "orders are the households' over it, and shares over all categories weigh each at its "
+                    "national size (the households choose on the survey's baskets). Grocery: the CE's $6,224 of "
+                    "food at home a consumer unit times the model's 132.7M households (2024) over USDA ERS's "
+                    "$1,091B; general merchandise: BLS's CE/PCE concordance, 2017, durables 0.72 and non-durables "
+                    "0.60 weighted by apparel's part, 0.68, times households over consumer units (0.978); health: "
+                    "1, as no national out-of-pocket drug figure was found to compare; one number sets all three, 1 "
+                    "for the books at the households' own size (docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[
         CategoryElasticities, BeforeValidator(_each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
         CategoryElasticities(grocery=0.3, discretionary=0.5, health=0.3),

@@ -110,6 +110,18 @@ class CategoryShares(CategoryValues):
     health: Share
 
 
+Coverage = Annotated[float, Field(gt=0.0, le=1.0, description="A share of national spending a survey records, "
+                                                                  "above 0 and at most 1")]
+
+
+class CategoryCoverage(CategoryValues):
+    """One coverage per category: the share of national spending a survey records."""
+
+    grocery: Coverage
+    discretionary: Coverage
+    health: Coverage
+
+
 class CategoryDollars(CategoryValues):
     """Dollars per category (a weekly budget, a cost per day of waiting)."""
 

@@ -47,13 +47,16 @@ def accepted_count(budget: int) -> int:
 
 
 # -- the bank -----------------------------------------------------------------------------------
+# A target's fields that say what was published and how sure it is, not what a simulation measures:
+# every other field (the series, the period, growth_from, yearly...) is part of the measure.
+PUBLISHED_FIELDS = {"description", "label", "value", "above", "below", "tolerance", "confidence", "source"}
+
+
 def bank_fingerprint(calibration: Calibration) -> str:
     """What decides the bank's simulations: the base scenario, size, seed, free parameters and the
     measures each target reads (not the published values, tolerances or sources, which a refit may
     change without running anything again)."""
-    measures = [target.model_dump(mode="json", include={"id", "metric", "minus", "plus", "share_of", "at", "over",
-                                                       "growth_from", "yearly"})
-                for target in measured(calibration)]
+    measures = [target.model_dump(mode="json", exclude=PUBLISHED_FIELDS) for target in measured(calibration)]
     return fingerprint({"base": calibration.base.model_dump(mode="json"), "shoppers": calibration.setup.shoppers,
                         "seed": calibration.setup.seed,
                         "parameters": {name: p.model_dump(mode="json", exclude={"why"})

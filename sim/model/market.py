@@ -49,7 +49,6 @@ class RetailMarket(mesa.Model):
         self.us_households = self.weight = 0.0
         # National dollars per dollar of a household's survey budget, by category (shoppers.budget_coverage).
         self.national_scale = 1.0 / np.asarray(scenario.shoppers.budget_coverage.as_tuple())
-        self.sales_weight = np.zeros(N_CATEGORIES)
         self.count_households()
         # What a catchment (a station's, kiosk's, dark store's or clinic's households) is counted in:
         # a fixed year's households, so the share of households a catchment holds stays as they grow.
@@ -83,13 +82,12 @@ class RetailMarket(mesa.Model):
         household stands for."""
         self.us_households = self.params.population.households_on(self.date)
         self.weight = self.us_households / self.households.n
-        self.sales_weight = self.weight * self.national_scale
 
     def to_sales(self, week: np.ndarray) -> np.ndarray:
         """Simulated households' (channels, categories) dollars or orders as the firms' US sales: times
-        ``sales_weight``, the households each one stands for over the share of national spending the
-        budgets' survey records, category by category (``shoppers.budget_coverage``)."""
-        return week * self.sales_weight
+        the households each one stands for (``weight``) over the share of national spending the budgets'
+        survey records, category by category (``national_scale``, from ``shoppers.budget_coverage``)."""
+        return week * (self.weight * self.national_scale)
 
     @staticmethod
     def calendar(horizon) -> list[dt.date]:

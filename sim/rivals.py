@@ -2,10 +2,11 @@
 
 The same comparison runs twice on the same seeds: as the scenarios say (their own conduct, usually
 ``fixed``: rivals stand still) and with ``conduct: strategic`` for every scenario (every firm sets
-its prices as best responses, ``docs/strategy.md``). Each what-if is compared with the baseline of
-its own conduct, so the strategic baseline's own drift cancels. The answer is the difference of the
-two effects: what the rivals' price moves add to (or take from) the what-if's effect, and each
-firm's price change, which is its answer (less any change the what-if itself scripts). The runs are
+its prices as best responses, and Amazon and Walmart their membership fees once a year from 2026,
+``docs/strategy.md``). Each what-if is compared with the baseline of its own conduct, so the
+strategic baseline's own drift cancels. The answer is the difference of the two effects: what the
+rivals' price and fee moves add to (or take from) the what-if's effect, and each firm's price and
+fee change, which is its answer (less any change the what-if itself scripts). The runs are
 paired by seed, so each seed has its own answer (its strategic effect less its fixed one); their 90%
 interval is the differences table's (:func:`sim.report.ensemble.mean_interval`).
 """
@@ -19,7 +20,7 @@ import pandas as pd
 
 from .errors import UserError
 from .report.ensemble import mean_interval
-from .report.rivals import PRICES, sentences
+from .report.rivals import FEE_METRICS, FEES, PRICES, sentences
 from .report.style import FIRM_NAMES
 from .results import Result
 from .vocabulary import CATEGORIES, FIRMS
@@ -29,7 +30,7 @@ ANSWER_COLUMNS = ["without", "with", "answer", "answer_low", "answer_high", "ans
 
 
 def strategic(scenario):
-    """The scenario with every firm's prices strategic."""
+    """The scenario with every firm's prices (and Amazon's and Walmart's fees) strategic."""
     return scenario.model_copy(update={"conduct": "strategic"})
 
 
@@ -52,10 +53,26 @@ def price_changes(results: list[Result], period: tuple[int, int] | None) -> pd.D
     return pd.DataFrame(rows)
 
 
+def fee_changes(results: list[Result], period: tuple[int, int] | None) -> pd.DataFrame:
+    """Each what-if's posted membership fees against the baseline's, dollars a year, by firm and seed:
+    the period's mean (or the last 52 weeks') on the same seed (columns as :func:`effects`'s)."""
+    from .report.ensemble import Ensemble
+
+    ensemble, rows = Ensemble(results), []
+    for firm, (metric, label) in FEE_METRICS.items():
+        level = (ensemble.over(metric, period, firm=firm) if period is not None
+                 else ensemble.wide(metric, firm=firm).iloc[-52:].mean().unstack(level=1))
+        for name in ensemble.names[1:]:
+            change = level.loc[name] - level.loc[ensemble.baseline]
+            rows += [{"measure": label, "unit": FEES, "scenario": name, "seed": seed,
+                      "effect": value} for seed, value in change.items()]
+    return pd.DataFrame(rows)
+
+
 def effects(results: list[Result], period: tuple[int, int] | None) -> pd.DataFrame:
     """Each what-if's effect seed by seed on every row of the answers table (columns measure, unit,
     scenario, seed, effect): the differences table of each seed's runs alone, whose ``mean`` is that
-    seed's paired difference (a term of the full table's mean), then each firm's price change."""
+    seed's paired difference (a term of the full table's mean), then each firm's price and fee changes."""
     from .comparison import differences
 
     keys = ["measure", "unit", "scenario", "seed"]
@@ -66,13 +83,13 @@ def effects(results: list[Result], period: tuple[int, int] | None) -> pd.DataFra
     prices = pd.DataFrame({
         "measure": [f"{FIRM_NAMES[f]} {c} prices" for f, c in zip(prices["firm"], prices["category"])],
         "unit": PRICES, "scenario": prices["scenario"], "seed": prices["seed"], "effect": prices["price_change_pct"]})
-    return pd.concat([measures[keys + ["effect"]], prices], ignore_index=True)
+    return pd.concat([measures[keys + ["effect"]], prices, fee_changes(results, period)], ignore_index=True)
 
 
 def answers(without: pd.DataFrame, with_answer: pd.DataFrame, effects_without: pd.DataFrame,
             effects_with: pd.DataFrame) -> pd.DataFrame:
     """One table: the differences table's measures (``without`` the answer, ``with`` it, and the
-    ``answer``: with less without), then each firm's price change by category as measures of their own
+    ``answer``: with less without), then each firm's price change by category and fee change as measures of their own
     (means over seeds of :func:`effects`). ``answer_low`` and ``answer_high`` are the 90% interval of
     the answer over seeds, from each seed's answer (its strategic effect less its fixed one; empty with
     one replicate), ``answer_significant`` whether it excludes zero."""
@@ -80,7 +97,8 @@ def answers(without: pd.DataFrame, with_answer: pd.DataFrame, effects_without: p
     merged = without[keys + ["mean"]].merge(with_answer[keys + ["mean"]], on=keys, suffixes=("_without", "_with"))
     merged = merged.rename(columns={"mean_without": "without", "mean_with": "with"})
     paired = effects_without.merge(effects_with, on=keys + ["seed"], suffixes=("_without", "_with"))
-    prices = paired[paired["unit"] == PRICES].groupby(keys, sort=False)[["effect_without", "effect_with"]].mean()
+    moves = paired[paired["unit"].isin([PRICES, FEES])]
+    prices = moves.groupby(keys, sort=False)[["effect_without", "effect_with"]].mean()
     prices = prices.reset_index().rename(columns={"effect_without": "without", "effect_with": "with"})
     table = pd.concat([merged, prices], ignore_index=True)
     table["answer"] = table["with"] - table["without"]

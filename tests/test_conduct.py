@@ -129,6 +129,8 @@ def test_a_strategic_run_is_reproducible_and_its_prices_answer_a_cost_change() -
     ("conduct: nash", ["conduct", "fixed", "strategic"]),
     ("conduct: strategic\nstrategy: {floor: 1.2}", ["floor"]),
     ("strategy: {firms: [target]}", ["firms", "amazon"]),
+    ("conduct: strategic\nstrategy: {fee_steps: [10, 500]}", ["fee_steps", "200"]),
+    ("strategy: {fees_from: soon}", ["fees_from"]),
 ])
 def test_bad_conduct_settings_give_one_line(tmp_path, capsys, text: str, words: list[str]) -> None:
     path = tmp_path / "c.yaml"
@@ -203,7 +205,8 @@ def test_compare_with_the_rivals_answer_says_what_each_firm_answers(tmp_path, ca
     assert main(["compare", str(base), str(cut), "--replicates", "2", "--rivals-answer", "--out", str(out),
                  "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "cut against base, with the rivals' answer (strategic prices): Amazon" in printed
+    assert "cut against base, with the rivals' answer (strategic prices and fees): Amazon" in printed
+    assert "Amazon holds its Prime fee; Walmart holds its Walmart+ fee" in printed  # no fee review before 2026
     assert "run noise" in printed  # each answer said with its interval over the 2 seeds
     table = pd.read_csv(out / "answers.csv")
     columns = ["measure", "unit", "scenario", "without", "with", "answer", "answer_low", "answer_high",

@@ -56,7 +56,7 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     answer = next(text for text in printed.splitlines() if text.startswith("cheap against tiny, at the end of the horizon: "))
     assert f"Walmart+ households {walmart_plus['mean']:+.1f} pts" in answer
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert f'<strong class="answer">cheap against tiny, by 2021: ' in report
+    assert '<strong class="answer">cheap against tiny, by 2021: ' in report
     assert sorted(p.name for p in out.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json",
                                                      "report.html", "runs"]
 

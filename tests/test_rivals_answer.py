@@ -13,7 +13,7 @@ from scipy import stats
 
 import sim
 from sim.comparison import differences
-from sim.report.rivals import answers_section, sentences
+from sim.report.rivals import FEES, answers_section, sentences
 from sim.rivals import ANSWER_COLUMNS, answers, effects, strategic
 
 SEEDS = [1, 2, 3]
@@ -101,3 +101,28 @@ def test_the_sentences_tell_an_answer_from_run_noise(runs) -> None:
     assert [float(x) for x in found.groups()[:3]] == pytest.approx(
         [rivals["answer"], rivals["answer_low"], rivals["answer_high"]], abs=0.006)
     assert found.group(4) == ("beyond" if rivals["answer_significant"] else "within")
+
+
+def test_the_fees_answers_are_told_apart_from_the_what_ifs_own_fee() -> None:
+    """Fee reviews from March 2021: Prime's perks worth $80 more from mid-February (no fee scripted) make
+    Amazon's answer a higher Prime fee; a what-if that sets the Walmart+ fee has it as its lever. The
+    answers table holds each fee's change against the baseline, in dollars a year."""
+    shared = {"population": {"shoppers": 300}, "strategy": {"fees_from": "2021-03-01"},
+              "horizon": {"start": "2021-01-04", "end": "2021-06-28", "warmup_weeks": 2}}
+    base = sim.Scenario(name="base", **shared)
+    perks = sim.Scenario(name="perks", events=[{"date": "2021-02-15", "set": {"amazon.prime.perks_value_usd": 100}}],
+                         **shared)
+    cut = sim.Scenario(name="cut", events=[{"date": "2021-03-01", "set": {"walmart.walmart_plus.fee_annual": 49}}],
+                       **shared)
+    runs = {conduct: [sim.run(make(scenario), seed=seed) for seed in SEEDS[:2] for scenario in (base, perks, cut)]
+            for conduct, make in (("fixed", lambda s: s), ("strategic", strategic))}
+    table = answers(differences(runs["fixed"]), differences(runs["strategic"]), effects(runs["fixed"], None),
+                    effects(runs["strategic"], None))
+    fees = table[table["unit"] == FEES].set_index(["scenario", "measure"])
+    assert fees.loc[("perks", "Prime fee"), "without"] == 0 and fees.loc[("perks", "Prime fee"), "answer"] > 0
+    scripted = fees.loc[("cut", "Walmart+ fee")]  # the mean over the weeks: $98 to March, $49 after
+    assert scripted["without"] < -30 and scripted["with"] == pytest.approx(scripted["without"])
+    said = dict(zip(["perks", "cut"], sentences(table, "base")))
+    assert re.search(r"Amazon Prime fee \+[\d.]+ \$ a year \(", said["perks"]), said["perks"]
+    assert "Walmart holds its Walmart+ fee" in said["perks"]
+    assert "the Walmart+ fee is the what-if's lever" in said["cut"] and "Amazon holds its Prime fee" in said["cut"]

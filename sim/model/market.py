@@ -16,6 +16,7 @@ from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponenti
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .conduct import PriceConduct
+from .fees import FeeConduct
 from .geography import Geography
 from .memberships import decide, established_churn, membership_perks, membership_values, neighbour_share
 from .population import draw_households
@@ -75,6 +76,7 @@ class RetailMarket(mesa.Model):
         self._category_offsets = (np.arange(N_CATEGORIES) * N_CHANNELS)[:, None]
         self._costs: HouseholdCosts | None = None
         self.conduct = PriceConduct(self) if scenario.conduct == "strategic" else None
+        self.fees = FeeConduct(self) if scenario.conduct == "strategic" else None
         self.collector = Collector(self)
 
     def count_households(self) -> None:
@@ -111,6 +113,8 @@ class RetailMarket(mesa.Model):
         self.households_shop()
         self.firms_book_accounts()
         if self.month_starts():
+            if self.fees is not None:
+                self.fees.month()  # strategic fees: posted before the households weigh them
             self.households_review_memberships()
             self.firms_adapt_prices()
         self.households_learn()

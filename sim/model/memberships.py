@@ -127,6 +127,23 @@ def churn_probability(net_value: np.ndarray, months_held: np.ndarray, behaviour:
     return np.minimum(1.0, yearly * first_year / 12.0)
 
 
+def long_run_share(net_value: np.ndarray, neighbours_holding: np.ndarray, behaviour: MembershipBehaviour,
+                   floor: float | None = None) -> np.ndarray:
+    """Each household's long-run chance of holding the membership under this month's rules: the share
+    of time it spends as a member when it joins and leaves at the monthly rates of
+    :func:`adoption_probability` and :func:`churn_probability` for ever (an alternating renewal process:
+    a spell out lasts 1 / join months on average, a spell in lasts the months its survival adds up to,
+    at the first year's churn for 12 months and the later rate after)."""
+    join = adoption_probability(net_value, neighbours_holding, behaviour)
+    first = churn_probability(net_value, np.zeros(len(net_value)), behaviour, floor)
+    later = churn_probability(net_value, np.full(len(net_value), 12), behaviour, floor)
+    survive = (1.0 - first) ** 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months_in = np.where(first > 0, (1.0 - survive) / first, 12.0) + survive / later  # inf if never left
+        share = join * months_in / (join * months_in + 1.0)
+    return np.where(np.isinf(months_in), np.where(join > 0, 1.0, 0.0), np.nan_to_num(share))
+
+
 def decide(holds: np.ndarray, months_held: np.ndarray, net_value: np.ndarray, neighbours_holding: np.ndarray,
            uniform: np.ndarray, behaviour: MembershipBehaviour, available: bool = True,
            floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ from ..vocabulary import FIRMS
 from .style import FIRM_NAMES
 
 PRICES = "% against the baseline"  # the unit of the answers table's price rows
+FEES = "$ a year against the baseline"  # ... and of its membership fee rows (strategic fees, sim/model/fees.py)
+FEE_METRICS = {"amazon": ("prime_fee_usd", "Prime fee"), "walmart": ("walmart_plus_fee_usd", "Walmart+ fee")}
 SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no price answer"
 
 
@@ -53,14 +55,34 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
             else:
                 category = top["measure"][len(FIRM_NAMES[firm]) + 1:-len(" prices")]
                 said.append(f"{FIRM_NAMES[firm]} {category} prices {top['answer']:+.{_digits(top)}f}% ({interval})")
-        others = rows[rows["unit"] != PRICES]
+        said += fee_answers(rows)
+        others = rows[~rows["unit"].isin([PRICES, FEES])]
         moved = others.reindex(others["answer"].abs().sort_values(ascending=False).index).head(2)
         effects = "; ".join(f"{row['measure']} {row['without']:+.2f} without the answer, {row['with']:+.2f} with it "
                             f"({row['unit']}; the answer {row['answer']:+.{_digits(row)}f}, {_interval(row)[0]})"
                             for _, row in moved.iterrows())
-        lines.append(f"{name} against {baseline}, with the rivals' answer (strategic prices): "
+        lines.append(f"{name} against {baseline}, with the rivals' answer (strategic prices and fees): "
                      f"{'; '.join(said)}. {effects}.")
     return lines
+
+
+def fee_answers(rows: pd.DataFrame) -> list[str]:
+    """Each membership fee's answer in words: held, moved (with its interval), or the what-if's own lever
+    (a fee the what-if sets differs from the baseline's without any answer)."""
+    said = []
+    for firm, (_metric, label) in FEE_METRICS.items():
+        fee = rows[(rows["unit"] == FEES) & (rows["measure"] == label)]
+        if fee.empty:
+            continue
+        row = fee.iloc[0]
+        bounds = [row.get("answer_low"), row.get("answer_high")]
+        if abs(row["without"]) >= SMALLEST:
+            said.append(f"the {label} is the what-if's lever")
+        elif all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [row["answer"], *bounds]):
+            said.append(f"{FIRM_NAMES[firm]} holds its {label}")
+        else:
+            said.append(f"{FIRM_NAMES[firm]} {label} {row['answer']:+.2f} $ a year ({_interval(row)[0]})")
+    return said
 
 
 def _row(row) -> str:
@@ -83,10 +105,11 @@ def answers_section(answers, baseline: str):
              f"{rows}</table>")
     return Section("answers", "With the rivals' answer",
                    "The same what-ifs run again on the same seeds with every firm setting its grocery and "
-                   "discretionary prices as best responses to the others' (conduct: strategic, "
-                   "docs/strategy.md), each against the baseline under the same conduct. Without the answer: "
+                   "discretionary prices as best responses to the others', and Amazon and Walmart their "
+                   "membership fees once a year from 2026 (conduct: strategic, docs/strategy.md), each "
+                   "against the baseline under the same conduct. Without the answer: "
                    "the rivals stand still, as in the rest of this report. Prices are each firm's change against "
-                   "the baseline; the answer is what the rivals' moves change. Its interval is over seeds: each "
-                   "seed's answer is its strategic effect less its fixed one. Bold where the interval excludes "
+                   "the baseline, fees its mean posted fee's; the answer is what the rivals' moves change. Its "
+                   "interval is over seeds: each seed's answer is its strategic effect less its fixed one. Bold where the interval excludes "
                    "zero; an answer whose interval holds zero is within run noise: read it as none.",
                    html=said + table)

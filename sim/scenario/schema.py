@@ -320,11 +320,11 @@ class Economics(Strict):
 
 
 class Strategy(Strict):
-    """How strategic firms review their prices (``conduct: strategic``; docs/strategy.md)."""
+    """How strategic firms review their prices and fees (``conduct: strategic``; docs/strategy.md)."""
 
     firms: list[Literal["amazon", "walmart", "kroger", "rivals"]] = Field(
         ["amazon", "walmart", "kroger", "rivals"], max_length=4,
-        description="Firms that set their prices as best responses; the others keep the scenario's")
+        description="Firms that set their prices (and fees) as best responses; the others keep the scenario's")
     categories: list[Literal["grocery", "discretionary", "health"]] = Field(
         ["grocery", "discretionary"], max_length=3,
         description="Categories whose prices strategic firms set; health is left out by default: insurers' "
@@ -335,6 +335,13 @@ class Strategy(Strict):
     floor: float = Field(0.7, gt=0, le=10, description="Lowest multiplier of the scenario's prices")
     ceiling: float = Field(1.5, gt=0, le=10, description="Highest multiplier of the scenario's prices")
     difference: float = Field(0.005, gt=0, le=0.1, description="Relative price step of the derivatives")
+    fees: bool = Field(True, description="Whether strategic firms also choose their membership fees, yearly")
+    fees_from: Date = Field(dt.date(2026, 1, 1), description="First fee review (before it, the timeline's fees)")
+    fee_steps: list[Annotated[float, Field(ge=-200, le=200)]] = Field(
+        [-20.0, -10.0, 10.0, 20.0], min_length=1, max_length=20,
+        description="A fee review's menu: changes of the posted fee, dollars (holding it is always on it)")
+    fee_hold_years: int = Field(4, ge=1, le=20, description="Years a changed fee is held before the next "
+                                "review (4: Amazon's US Prime rises of 2014, 2018 and 2022)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Strategy:

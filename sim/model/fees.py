@@ -97,7 +97,8 @@ class FeeConduct:
         """Each household's long-run chance of holding the firm's membership at ``posted_fee``."""
         model, name = self.model, firm.membership
         h, behaviour = model.households, model.params.memberships
-        net = (model.membership_value[name] + model._net_yearly(firm) + firm.membership_fee()
+        # this month's net value (shopping gain, perks, less the posted fee) plus own taste, at the candidate fee
+        net = (model.membership_value[name] + getattr(h, f"{name}_taste") + firm.membership_fee()
                - posted_fee / model.price_level)
         floor = firm.membership_terms.churn_floor_per_year
         share = getattr(h, name).astype(float)

@@ -83,6 +83,19 @@ def test_the_member_value_makes_the_posted_fee_the_long_run_best(before) -> None
         assert abs(slope) < 2e-3, (firm.name, slope)
 
 
+def test_a_firms_long_run_members_are_where_the_households_own_reviews_settle() -> None:
+    """What a firm expects at its posted fee against the market itself: the households' monthly
+    membership reviews (``households_review_memberships``, the model's own draws), repeated for 60
+    years on this month's values, end where :meth:`FeeConduct.members` says, firm by firm."""
+    model = market_before_fees(shoppers=4000)
+    expected = {firm.membership: model.fees.members(firm, firm.membership_terms.fee_annual).mean()
+                for firm in model.fees.firms}
+    for _ in range(720):
+        model.households_review_memberships()
+    for name, share in expected.items():
+        assert abs(getattr(model.households, name).mean() - share) < 0.03, (name, share)
+
+
 def test_with_nothing_changed_the_first_review_holds_the_fees() -> None:
     model = market_before_fees()
     step_to_review(model)

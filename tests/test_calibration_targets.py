@@ -146,3 +146,24 @@ def test_calibration_runs_stop_after_the_last_target_and_agree_with_the_full_run
     full = sim.run(resolve(full_scenario, size), seed=4).timeseries
     early = full[full["date"] <= short["date"].max()].reset_index(drop=True)
     pd.testing.assert_frame_equal(early, short.reset_index(drop=True))
+
+
+def test_the_filed_revenues_by_year_agree_with_the_targets_and_checks_that_quote_them() -> None:
+    """calibration/revenues.yaml (figures the fit is not given, but for one year of each firm) holds
+    every year 2021-2025 for Amazon North America and Walmart U.S., and its figures are those the
+    fitted 2024 target and the growth checks quote."""
+    revenues = {t.id: t for t in load_targets(TARGETS.parent / "revenues.yaml")}
+    years = [f"amazon_revenue_{y}" for y in range(2021, 2026)] + [f"walmart_revenue_fy{y}" for y in range(2022, 2027)]
+    assert sorted(revenues) == sorted(years)
+    for target in revenues.values():
+        assert target.metric.nominal and target.yearly and target.source
+        share = 0.08 if target.metric.firm == "amazon" else 0.05
+        assert target.tolerance == pytest.approx(share * target.value, rel=0.01), target.id
+    fitted = {t.id: t for t in load_targets(TARGETS)}
+    assert revenues["amazon_revenue_2024"].value == fitted["amazon_revenue_2024"].value
+    checks = {t.id: t for t in load_targets(TARGETS.parent / "checks.yaml")}
+    for check, first, last in [("amazon_revenue_growth_2021_2025", "amazon_revenue_2021", "amazon_revenue_2025"),
+                               ("walmart_revenue_growth_fy2022_fy2026", "walmart_revenue_fy2022",
+                                "walmart_revenue_fy2026")]:
+        growth = revenues[last].value / revenues[first].value - 1.0
+        assert checks[check].value == pytest.approx(growth, abs=5e-4), check

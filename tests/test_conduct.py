@@ -3,6 +3,7 @@ demand), and fixed conduct exactly as before."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import numpy as np
@@ -156,6 +157,11 @@ def test_a_report_of_strategic_runs_says_prices_are_answers() -> None:
     said = notes(Ensemble([sim.run(fixed, seed=1), sim.run(scenario, seed=1)]))
     strategic = [note for note in said if "prices are strategic" in note]
     assert len(strategic) == 1 and strategic[0].startswith("answers:") and "grocery and discretionary" in strategic[0]
+    assert "membership fees" not in strategic[0]  # the horizon ends before the fee reviews' 2026
+    early = scenario.model_copy(update={"name": "early", "strategy": scenario.strategy.model_copy(
+        update={"fees_from": dt.date(2021, 3, 1)})})
+    said = [note for note in notes(Ensemble([sim.run(fixed, seed=1), sim.run(early, seed=1)])) if "strategic" in note]
+    assert "From 2021-03-01 Amazon and Walmart also choose their membership fees once a year" in said[0]
 
 
 def test_a_strategic_report_names_the_strategic_firms_that_end_in_a_loss() -> None:

@@ -72,6 +72,11 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
             "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the price index "
             "shows each firm's answer, and profits move with it.")
+    choosers = [FIRM_NAMES[firm] for firm in ("amazon", "walmart") if firm in strategy.firms]
+    if strategy.fees and choosers and strategy.fees_from <= ensemble.end_date.date():
+        text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "
+                 "(a fee a scenario's event sets from then on stays as set), valuing a member at what makes the fee "
+                 "posted before then the best in the long run (docs/MODEL.md, 7.7c); the fee metrics show the choices.")
     losing = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
               for firm in FIRMS if firm in strategy.firms
               and ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]

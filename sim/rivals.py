@@ -124,9 +124,12 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
     and return the writer of ``answers.csv`` (for the results folder)."""
     from .comparison import differences
 
-    answered = run_all([strategic(scenario) for scenario in scenarios], seeds, args.quiet)
+    strategic_scenarios = [strategic(scenario) for scenario in scenarios]
+    answered = run_all(strategic_scenarios, seeds, args.quiet)
     table = answers(without, differences(answered, args.period), effects(results, args.period),
                     effects(answered, args.period))
+    reviewing = [FEE_METRICS[firm][1] for firm in fee_reviewers(strategic_scenarios)]
+    table = table[(table["unit"] != FEES) | table["measure"].isin(reviewing)].reset_index(drop=True)
     for line in sentences(table, scenarios[0].name):
         print(line)
 
@@ -134,6 +137,14 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
         table.to_csv(folder / ANSWERS, index=False, float_format="%.6g")
         return folder / ANSWERS
     return write
+
+
+def fee_reviewers(scenarios: list) -> list[str]:
+    """The firms whose membership fee some strategic run reviews: its fees strategic, the firm among the
+    strategic ones and the horizon reaching ``strategy.fees_from`` (the answers keep fee rows for these)."""
+    return [firm for firm in FEE_METRICS if any(
+        s.conduct == "strategic" and s.strategy.fees and firm in s.strategy.firms
+        and s.strategy.fees_from <= s.horizon.end for s in scenarios)]
 
 
 def read_answers(folder: Path) -> pd.DataFrame | None:

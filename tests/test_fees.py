@@ -122,6 +122,36 @@ def test_a_firm_moves_its_fee_with_its_members_demand_and_cost(key: str, delta: 
     assert model.params.walmart.walmart_plus.fee_annual == model.scenario.walmart.walmart_plus.fee_annual
 
 
+def test_after_a_fee_change_the_households_weigh_the_new_fee_the_same_month() -> None:
+    """The review moves this month's valuations by the change: what the households then decide on is
+    what valuing the memberships afresh at the new fee gives."""
+    model = market_before_fees()
+    model.params = apply_changes(model.params, {"amazon.prime.perks_value_usd":
+                                                model.params.amazon.prime.perks_value_usd + 60.0})
+    model.steps += 1  # the review week's phases up to the review (1 March 2021 starts a month)
+    model.date = model.dates[model.steps - 1]
+    model.apply_events()
+    model.firms_prepare_offers()
+    assert model.date == FEES_FROM and model.month_starts()
+    model.households_shop()  # values the memberships at the fee posted before the review
+    valued = {name: values.copy() for name, values in model.membership_value.items()}
+    model.fees.month()
+    raised = model.params.amazon.prime.fee_annual - model.scenario.amazon.prime.fee_annual
+    assert raised > 0
+    assert np.allclose(model.membership_value["prime"], valued["prime"] - raised / model.price_level)
+    model._value_memberships()  # afresh, on the same offers, at the new fee
+    assert np.allclose(model.membership_value["prime"], valued["prime"] - raised / model.price_level)
+
+
+def test_a_history_that_ends_before_the_run_is_measured_at_its_first_month() -> None:
+    scenario = sim.Scenario(population={"shoppers": 1500}, conduct="strategic",
+                            horizon={"start": "2021-01-04", "end": "2021-12-27", "warmup_weeks": 4},
+                            strategy={"fees_from": "2019-01-01"})
+    model = RetailMarket(scenario, seed=5)
+    model.step()
+    assert model.month_starts() and np.isfinite(model.fees.member_value["prime"])
+
+
 @pytest.mark.parametrize("scripted", [False, True])
 def test_a_fee_the_scenario_sets_from_the_reviews_on_is_the_what_ifs_lever(scripted: bool) -> None:
     """Walmart+'s perks worth $80 more after its member value is measured: Walmart raises its fee at its
@@ -137,6 +167,28 @@ def test_a_fee_the_scenario_sets_from_the_reviews_on_is_the_what_ifs_lever(scrip
     fee = model.params.walmart.walmart_plus.fee_annual
     assert fee == 49 if scripted else fee > model.scenario.walmart.walmart_plus.fee_annual
     assert model.fees.held(model.walmart) == scripted and not model.fees.held(model.amazon)
+
+
+def test_an_event_that_sets_the_fee_inside_its_block_is_the_what_ifs_lever_too() -> None:
+    from sim.model.fees import scripted_from
+
+    events = [{"date": "2026-03-01", "set": {"amazon.prime": {"fee_annual": 159, "perks_value_usd": 40}}},
+              {"date": "2026-02-01", "set": {"amazon.prime.perks_value_usd": 50}},
+              {"date": "2027-01-01", "set": {"walmart": {"walmart_plus": {"fee_annual": 49}}}}]
+    model = RetailMarket(sim.Scenario(population={"shoppers": 300}, conduct="strategic", events=events), seed=1)
+    assert scripted_from(model.scenario, model.amazon, dt.date(2026, 1, 1)) == dt.date(2026, 3, 1)
+    assert scripted_from(model.scenario, model.walmart, dt.date(2026, 1, 1)) == dt.date(2027, 1, 1)
+    assert scripted_from(model.scenario, model.walmart, dt.date(2027, 6, 1)) is None
+
+
+def test_an_event_that_turns_the_fees_off_stops_the_reviews() -> None:
+    off = {"date": "2021-02-15", "set": {"strategy.fees": False}}
+    model = market_before_fees(events=[off])
+    model.params = apply_changes(model.params, {"amazon.prime.perks_value_usd":
+                                                model.params.amazon.prime.perks_value_usd + 60.0})
+    step_to_review(model)
+    assert model.fees.firms == []
+    assert model.params.amazon.prime.fee_annual == model.scenario.amazon.prime.fee_annual
 
 
 def test_fees_are_not_reviewed_without_strategic_conduct_or_with_fees_off() -> None:

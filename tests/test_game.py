@@ -147,6 +147,10 @@ BAD = [
      r"horizon; choose years from 2021 to 2021"),
     ("not money", "metric: operating_profit", "metric: spend_share", r"payoff.metric: .*not a firm's money metric"),
     ("one player", "  amazon:\n    amazon.prime.fee_annual: [119, 159]\n", "", r"players: a game needs at least two players"),
+    ("fee chosen before strategic fees", "seed: 4\n", "seed: 4\nset: {conduct: strategic}\n",
+     r"players.walmart.walmart.walmart_plus.fee_annual: under strategic conduct walmart chooses this fee itself from "
+     r"strategy.fees_from \(2026-01-01\), and a fee chosen on 2021-01-04 is history to it; start the payoff period in "
+     r"2026 or later, or set strategy.fees: false"),
 ]
 
 

@@ -3,6 +3,7 @@ from the paired per-seed answers, by the differences table's method, and none wi
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -14,7 +15,7 @@ from scipy import stats
 import sim
 from sim.comparison import differences
 from sim.report.rivals import FEES, answers_section, sentences
-from sim.rivals import ANSWER_COLUMNS, answers, effects, strategic
+from sim.rivals import ANSWER_COLUMNS, answers, effects, fee_reviewers, strategic
 
 SEEDS = [1, 2, 3]
 
@@ -124,5 +125,8 @@ def test_the_fees_answers_are_told_apart_from_the_what_ifs_own_fee() -> None:
     assert scripted["without"] < -30 and scripted["with"] == pytest.approx(scripted["without"])
     said = dict(zip(["perks", "cut"], sentences(table, "base")))
     assert re.search(r"Amazon Prime fee \+[\d.]+ \$ a year \(", said["perks"]), said["perks"]
-    assert "Walmart holds its Walmart+ fee" in said["perks"]
-    assert "the Walmart+ fee is the what-if's lever" in said["cut"] and "Amazon holds its Prime fee" in said["cut"]
+    assert "Walmart no fee answer (its Walmart+ fee moves as in the baseline)" in said["perks"]
+    assert "the Walmart+ fee is the what-if's lever" in said["cut"] and "Amazon no fee answer" in said["cut"]
+    assert fee_reviewers([strategic(s) for s in (base, perks, cut)]) == ["amazon", "walmart"]
+    late = base.model_copy(update={"strategy": base.strategy.model_copy(update={"fees_from": dt.date(2022, 1, 1)})})
+    assert fee_reviewers([strategic(late)]) == [] == fee_reviewers([late])  # the horizon ends before; fixed

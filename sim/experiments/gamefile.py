@@ -226,3 +226,9 @@ def _check_lever(game: Game, base: Scenario, player: str, dotted: str, options: 
             raise fail(origins, source, loc, f"the base scenario's event of {event.date}{label} sets this lever after "
                        f"the players choose it on {chosen}; start the payoff period after that event, or use a base "
                        "scenario without it")
+    strategy = base.strategy
+    if (dotted.endswith(".fee_annual") and base.conduct == "strategic" and strategy.fees
+            and player in strategy.firms and chosen < strategy.fees_from):
+        raise fail(origins, source, loc, f"under strategic conduct {player} chooses this fee itself from "
+                   f"strategy.fees_from ({strategy.fees_from}), and a fee chosen on {chosen} is history to it; start "
+                   f"the payoff period in {strategy.fees_from.year} or later, or set strategy.fees: false")

@@ -20,7 +20,8 @@ for an answer.
 is what a member is worth to the firm beyond the fee: extra shopping, advertising, the flywheel. No
 filing gives it, so, as for prices (``sim/model/conduct.py``: Nevo 2000), it is backed out so that
 the fee the firm posts at the end of its history is its best (the first-order condition in the fee),
-measured at each month's start in the 45 days before ``fees_from``, the last one held. A what-if's
+measured at each month's start in the 45 days before ``fees_from``, the last one held (or at the
+run's first month start, if the history ends before it). A what-if's
 events from ``fees_from`` on therefore change nothing the firm measured. A fee that a scenario's
 event sets from ``fees_from`` on is the what-if's lever: that firm's fee is not reviewed from then.
 """
@@ -43,24 +44,33 @@ class FeeConduct:
 
     def __init__(self, model) -> None:
         self.model = model
-        settings = model.params.strategy
-        self.firms = [f for f in model.membership_firms if f.name in settings.firms] if settings.fees else []
+        fees_from = model.scenario.strategy.fees_from
         self.member_value: dict[str, float] = {}  # membership -> V, constant dollars a member-year
-        self.next_review: dict[str, dt.date] = {firm.membership: settings.fees_from for firm in self.firms}
-        self.scripted = {firm.membership: scripted_from(model.scenario, firm, settings.fees_from)
-                         for firm in self.firms}
+        self.next_review: dict[str, dt.date] = {}  # membership -> its next review (from fees_from)
+        self.scripted = {firm.membership: scripted_from(model.scenario, firm, fees_from)
+                         for firm in model.membership_firms}
+
+    @property
+    def firms(self) -> list:
+        """The firms whose fees are strategic this month (``strategy`` as it stands, after events)."""
+        settings = self.model.params.strategy
+        return [f for f in self.model.membership_firms if f.name in settings.firms] if settings.fees else []
 
     def month(self) -> None:
-        """At a month's start: measure the member values in the days before the first review, or review."""
-        date, fees_from = self.model.date, self.model.params.strategy.fees_from
+        """At a month's start: measure the member values in the days before the first review (or at the
+        first month start, if the fees' history ends before the run's first week), or review."""
+        date, settings = self.model.date, self.model.params.strategy
         for firm in self.firms:
             name = firm.membership
-            if date < fees_from:
-                if date + LOOK_BEFORE >= fees_from:
+            if date < settings.fees_from:
+                if date + LOOK_BEFORE >= settings.fees_from and firm.membership_available(date):
                     self.member_value[name] = self.backed_out(firm)
-            elif date >= self.next_review[name] and firm.membership_available(date) and not self.held(firm):
-                changed = self.review(firm)
-                years = self.model.params.strategy.fee_hold_years if changed else 1
+                continue
+            if name not in self.member_value and firm.membership_available(date):
+                self.member_value[name] = self.backed_out(firm)  # no month start of the history in the run
+            if date >= self.next_review.get(name, settings.fees_from) and firm.membership_available(date) \
+                    and not self.held(firm):
+                years = settings.fee_hold_years if self.review(firm) else 1
                 self.next_review[name] = date + years * REVIEW_EVERY
 
     def held(self, firm) -> bool:
@@ -70,19 +80,25 @@ class FeeConduct:
         return (scripted is not None and self.model.date >= scripted) or not np.isfinite(
             self.member_value.get(firm.membership, np.nan))
 
-    def review(self, firm) -> bool:
-        """Post the fee of the menu that pays most in the long run (ties: the smallest change); whether
-        it changed."""
+    def menu(self, firm) -> list[float]:
+        """The posted fees a review weighs: the posted fee first, then each step's (``strategy.fee_steps``)
+        by size, a cut before a rise of the same size; none below zero."""
         posted = firm.membership_terms.fee_annual
-        steps = sorted({0.0, *self.model.params.strategy.fee_steps}, key=abs)
-        menu = [posted + step for step in steps if posted + step >= 0]
-        profits = [self.long_run_profit(firm, fee) for fee in menu]
-        best = menu[int(np.argmax(profits))]
+        steps = sorted({0.0, *self.model.params.strategy.fee_steps}, key=lambda step: (abs(step), step))
+        return [posted + step for step in steps if posted + step >= 0]
+
+    def review(self, firm) -> bool:
+        """Post the fee of the menu that pays most in the long run (ties: the first of :meth:`menu`);
+        whether it changed. The households' valuations of this month, made at the fee posted before,
+        move by the change, so that their review this month weighs the new fee."""
+        posted, menu = firm.membership_terms.fee_annual, self.menu(firm)
+        best = menu[int(np.argmax([self.long_run_profit(firm, fee) for fee in menu]))]
         if best != posted:
             from ..scenario import apply_changes
 
             key = f"{firm.name}.{firm.membership}.fee_annual"
             self.model.params = apply_changes(self.model.params, {key: best})
+            self.model.membership_value[firm.membership] -= (best - posted) / self.model.price_level
         return best != posted
 
     def long_run_profit(self, firm, posted_fee: float, value: float | None = None) -> float:
@@ -111,7 +127,8 @@ class FeeConduct:
     def backed_out(self, firm) -> float:
         """The member value V that makes the posted fee the long-run best: from the first-order condition
         members + (fee - content + V) x d members / d fee = 0 (a dollar's central difference); NaN (the
-        fee held) where members do not fall with the fee or the profit has no maximum at the posted fee."""
+        fee held) where members do not fall with the fee, or where another fee of the menu would pay more
+        (the profit has no maximum at the posted fee)."""
         posted = firm.membership_terms.fee_annual
         level = self.model.price_level
         below, at, above = (float(self.members(firm, posted + d * level).sum()) for d in (-1.0, 0.0, 1.0))
@@ -119,15 +136,28 @@ class FeeConduct:
         if slope >= 0:
             return float("nan")
         value = -at / slope - posted / level + firm.params.accounts.content_cost_per_member_year_usd
-        step = 10.0 * level
         here = self.long_run_profit(firm, posted, value)
-        if max(self.long_run_profit(firm, posted + d, value) for d in (-step, step)) > here:
+        if any(self.long_run_profit(firm, fee, value) > here for fee in self.menu(firm)[1:]):
             return float("nan")
         return value
 
 
 def scripted_from(scenario, firm, fees_from: dt.date) -> dt.date | None:
-    """The first date from ``fees_from`` on at which the scenario's events set the firm's fee, or None."""
-    key = f"{firm.name}.{firm.membership}.fee_annual"
-    dates = [event.date for event in scenario.events if event.date >= fees_from and key in event.set]
+    """The first date from ``fees_from`` on at which the scenario's events set the firm's fee, or None;
+    an event may set it by its dotted path or inside a block it sets (``{amazon.prime: {fee_annual: 159}}``)."""
+    dates = [event.date for event in scenario.events
+             if event.date >= fees_from and any(sets_fee(firm, key, value) for key, value in event.set.items())]
     return min(dates) if dates else None
+
+
+def sets_fee(firm, key: str, value) -> bool:
+    """Whether an event's ``key: value`` sets the firm's membership fee."""
+    path = [firm.name, firm.membership, "fee_annual"]
+    parts = key.split(".")
+    if parts != path[:len(parts)]:
+        return False
+    for part in path[len(parts):]:
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True

@@ -67,8 +67,10 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
 
 
 def fee_answers(rows: pd.DataFrame) -> list[str]:
-    """Each membership fee's answer in words: held, moved (with its interval), or the what-if's own lever
-    (a fee the what-if sets differs from the baseline's without any answer)."""
+    """Each membership fee's answer in words: none (the fee moves as in the strategic baseline, whatever
+    that is), a change against it (with its interval), or the what-if's own lever (a fee the what-if sets
+    differs from the baseline's without any answer). Only the fees the table holds rows for: those a
+    strategic run reviews (``sim.rivals.fee_reviewers``)."""
     said = []
     for firm, (_metric, label) in FEE_METRICS.items():
         fee = rows[(rows["unit"] == FEES) & (rows["measure"] == label)]
@@ -77,9 +79,9 @@ def fee_answers(rows: pd.DataFrame) -> list[str]:
         row = fee.iloc[0]
         bounds = [row.get("answer_low"), row.get("answer_high")]
         if abs(row["without"]) >= SMALLEST:
-            said.append(f"the {label} is the what-if's lever")
+            said.append(f"the {label} is the what-if's lever (not reviewed)")
         elif all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [row["answer"], *bounds]):
-            said.append(f"{FIRM_NAMES[firm]} holds its {label}")
+            said.append(f"{FIRM_NAMES[firm]} no fee answer (its {label} moves as in the baseline)")
         else:
             said.append(f"{FIRM_NAMES[firm]} {label} {row['answer']:+.2f} $ a year ({_interval(row)[0]})")
     return said
@@ -106,10 +108,12 @@ def answers_section(answers, baseline: str):
     return Section("answers", "With the rivals' answer",
                    "The same what-ifs run again on the same seeds with every firm setting its grocery and "
                    "discretionary prices as best responses to the others', and Amazon and Walmart their "
-                   "membership fees once a year from 2026 (conduct: strategic, docs/strategy.md), each "
+                   "membership fees once a year from strategy.fees_from, 2026 by default (conduct: strategic, "
+                   "docs/strategy.md), each "
                    "against the baseline under the same conduct. Without the answer: "
                    "the rivals stand still, as in the rest of this report. Prices are each firm's change against "
                    "the baseline, fees its mean posted fee's; the answer is what the rivals' moves change. Its "
-                   "interval is over seeds: each seed's answer is its strategic effect less its fixed one. Bold where the interval excludes "
-                   "zero; an answer whose interval holds zero is within run noise: read it as none.",
+                   "interval is over seeds: each seed's answer is its strategic effect less its fixed one. Bold "
+                   "where the interval excludes zero; an answer whose interval holds zero is within run noise: "
+                   "read it as none.",
                    html=said + table)

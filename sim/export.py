@@ -3,7 +3,8 @@
 The tables: ``timeseries`` (the tidy time series of every run, with its scenario and seed),
 ``summary`` (each run's headline figures, one row per figure) and, for a comparison,
 ``differences`` (the report's differences table at the end of the horizon,
-:func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year).
+:func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year), and, for a
+comparison run with ``--rivals-answer``, ``answers`` (its ``answers.csv``, ``sim/rivals.py``).
 
 CSV is written by pandas alone, into a folder that carries retailsim's manifest (kind ``export``),
 swapped into place like a results folder. The spreadsheet needs openpyxl; it is one file written to
@@ -23,13 +24,14 @@ import pandas as pd
 
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, yearly_differences
 from .errors import UserError
+from .rivals import ANSWERS, read_answers
 from .outputs import kind_of, mark, prepare_output, staging
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
 FORMATS = ("csv", "xlsx")
 KIND = "export"
 TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
-EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, MANIFEST)
+EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, ANSWERS, MANIFEST)
 CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace
 OPENPYXL = "openpyxl==3.1.5"
 
@@ -72,13 +74,17 @@ def summary_table(results: list[Result]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value"])
 
 
-def tables(results: list[Result], spreadsheet: bool = False) -> dict[str, pd.DataFrame]:
-    """The exported tables by name; ``differences`` only when the results compare scenarios."""
+def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The exported tables by name; ``differences`` only when the results compare scenarios, ``answers``
+    only when ``folder`` holds the rivals' answer."""
     named = {"timeseries": national_means(results) if spreadsheet else timeseries_table(results),
              "summary": summary_table(results)}
     if len({result.scenario.name for result in results}) > 1:
         named["differences"] = differences(results)
         named["differences_by_year"] = yearly_differences(results)
+    answers = read_answers(folder) if folder is not None else None
+    if answers is not None:
+        named["answers"] = answers
     return named
 
 
@@ -115,7 +121,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
     else:
         prepare_output(out, (KIND,), "--out", EXPORT_FILES)
     results = load_results(folder)
-    named = tables(results, spreadsheet=fmt == "xlsx")
+    named = tables(results, spreadsheet=fmt == "xlsx", folder=folder)
     return write_spreadsheet(named, out) if fmt == "xlsx" else write_csv_folder(named, out, folder)
 
 

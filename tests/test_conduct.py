@@ -227,6 +227,11 @@ def test_compare_with_the_rivals_answer_says_what_each_firm_answers(tmp_path, ca
     assert prices.loc["Other grocers grocery prices", "answer"] < 0  # the nearest rivals answer with a cut
     assert (table["answer"] - (table["with"] - table["without"])).abs().max() < 1e-3  # six digits in the file
     assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
+    assert main(["export", str(out), "--out", str(tmp_path / "csv")]) == 0  # a spreadsheet user's copy
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "csv" / "answers.csv"), table)
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(tmp_path / "cmp.xlsx")]) == 0
+    assert pd.read_excel(tmp_path / "cmp.xlsx", sheet_name="answers")["answer"].tolist() == pytest.approx(
+        table["answer"].tolist())
     assert main(["report", str(out)]) == 0
     rebuilt = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="answers-table"' in rebuilt and "<th>its 90% interval</th>" in rebuilt

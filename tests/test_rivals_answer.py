@@ -125,7 +125,7 @@ def test_the_fees_answers_are_told_apart_from_the_what_ifs_own_fee() -> None:
     assert scripted["without"] < -30 and scripted["with"] == pytest.approx(scripted["without"])
     said = dict(zip(["perks", "cut"], sentences(table, "base")))
     assert re.search(r"Amazon Prime fee \+[\d.]+ \$ a year \(", said["perks"]), said["perks"]
-    assert "Walmart no fee answer (its Walmart+ fee moves as in the baseline)" in said["perks"]
+    assert "Walmart no fee answer (its Walmart+ fee follows the strategic baseline's)" in said["perks"]
     assert "the Walmart+ fee is the what-if's lever" in said["cut"] and "Amazon no fee answer" in said["cut"]
     assert fee_reviewers([strategic(s) for s in (base, perks, cut)]) == ["amazon", "walmart"]
     late = base.model_copy(update={"strategy": base.strategy.model_copy(update={"fees_from": dt.date(2022, 1, 1)})})

@@ -76,7 +76,8 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     if strategy.fees and choosers and strategy.fees_from <= ensemble.end_date.date():
         text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "
                  "(a fee a scenario's event sets from then on stays as set), valuing a member at what makes the fee "
-                 "posted before then the best in the long run (docs/MODEL.md, 7.7c); the fee metrics show the choices.")
+                 "posted before then the best in the long run (docs/MODEL.md, 7.7c); the prime_fee_usd and "
+                 "walmart_plus_fee_usd metrics of the results record the fees posted.")
     losing = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
               for firm in FIRMS if firm in strategy.firms
               and ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]

@@ -12,7 +12,7 @@ from ..vocabulary import FIRMS
 from .style import FIRM_NAMES
 
 PRICES = "% against the baseline"  # the unit of the answers table's price rows
-FEES = "$ a year against the baseline"  # ... and of its membership fee rows (strategic fees, sim/model/fees.py)
+FEES = "posted $ a year against the baseline"  # ... and of its membership fee rows (strategic fees, sim/model/fees.py)
 FEE_METRICS = {"amazon": ("prime_fee_usd", "Prime fee"), "walmart": ("walmart_plus_fee_usd", "Walmart+ fee")}
 SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no price answer"
 
@@ -81,7 +81,7 @@ def fee_answers(rows: pd.DataFrame) -> list[str]:
         if abs(row["without"]) >= SMALLEST:
             said.append(f"the {label} is the what-if's lever (not reviewed)")
         elif all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [row["answer"], *bounds]):
-            said.append(f"{FIRM_NAMES[firm]} no fee answer (its {label} moves as in the baseline)")
+            said.append(f"{FIRM_NAMES[firm]} no fee answer (its {label} follows the strategic baseline's)")
         else:
             said.append(f"{FIRM_NAMES[firm]} {label} {row['answer']:+.2f} $ a year ({_interval(row)[0]})")
     return said

@@ -45,7 +45,7 @@ def test_in_a_checkout_the_shipped_files_are_the_top_level_folders() -> None:
     assert set(shipped.lessons()) == {p.stem for p in (ROOT / "scenarios" / "lessons").glob("*.yaml")}
     assert set(shipped.levers()) == {p.stem for p in (ROOT / "scenarios" / "levers").glob("*.yaml")}
     assert shipped.scenario_file("levers/prime_fee_up") == ROOT / "scenarios" / "levers" / "prime_fee_up.yaml"
-    assert set(shipped.calibration_files()) == {"accounts", "calibrated", "checks", "setup", "targets"}
+    assert set(shipped.calibration_files()) == {"accounts", "calibrated", "checks", "revenues", "setup", "targets"}
 
 
 def test_a_scenario_argument_is_a_file_first_then_a_shipped_name(tmp_path, monkeypatch) -> None:
@@ -148,7 +148,7 @@ def test_the_wheel_is_installed_not_linked_and_carries_the_shipped_files(install
     assert set(where["presets"]) == {"baseline", *(p.stem for p in (ROOT / "scenarios" / "lessons").glob("*.yaml"))}
     assert all(Path(file).parent.parent == package / "shipped" / "scenarios" for name, file in where["presets"].items()
                if name != "baseline")
-    assert set(where["calibration"]) == {"accounts", "calibrated", "checks", "setup", "targets"}
+    assert set(where["calibration"]) == {"accounts", "calibrated", "checks", "revenues", "setup", "targets"}
     assert set(where["games"]) == {p.stem for p in (ROOT / "scenarios" / "games").glob("*.yaml")} != set()
     for name, file in where["calibration"].items():
         assert Path(file).read_bytes() == (ROOT / "calibration" / f"{name}.yaml").read_bytes()

@@ -150,10 +150,11 @@ def test_calibration_runs_stop_after_the_last_target_and_agree_with_the_full_run
 
 def test_the_filed_revenues_by_year_agree_with_the_targets_and_checks_that_quote_them() -> None:
     """calibration/revenues.yaml (figures the fit is not given, but for one year of each firm) holds
-    every year 2021-2025 for Amazon North America and Walmart U.S., and its figures are those the
-    fitted 2024 target and the growth checks quote."""
+    every year 2021-2025 for Amazon North America and Walmart U.S., and Kroger's two years to hand,
+    and its figures are those the fitted targets and the growth checks quote."""
     revenues = {t.id: t for t in load_targets(TARGETS.parent / "revenues.yaml")}
-    years = [f"amazon_revenue_{y}" for y in range(2021, 2026)] + [f"walmart_revenue_fy{y}" for y in range(2022, 2027)]
+    years = ([f"amazon_revenue_{y}" for y in range(2021, 2026)] + [f"walmart_revenue_fy{y}" for y in range(2022, 2027)]
+             + ["kroger_revenue_fy2023", "kroger_revenue_fy2024"])
     assert sorted(revenues) == sorted(years)
     for target in revenues.values():
         assert target.metric.nominal and target.yearly and target.source
@@ -161,6 +162,7 @@ def test_the_filed_revenues_by_year_agree_with_the_targets_and_checks_that_quote
         assert target.tolerance == pytest.approx(share * target.value, rel=0.01), target.id
     fitted = {t.id: t for t in load_targets(TARGETS)}
     assert revenues["amazon_revenue_2024"].value == fitted["amazon_revenue_2024"].value
+    assert revenues["kroger_revenue_fy2024"].value == fitted["kroger_revenue_fy2024"].value
     checks = {t.id: t for t in load_targets(TARGETS.parent / "checks.yaml")}
     for check, first, last in [("amazon_revenue_growth_2021_2025", "amazon_revenue_2021", "amazon_revenue_2025"),
                                ("walmart_revenue_growth_fy2022_fy2026", "walmart_revenue_fy2022",

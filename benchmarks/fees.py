@@ -9,6 +9,7 @@ fee holds::
 
     python benchmarks/fees.py                      # 5,000 households, seed 7, about a minute
     python benchmarks/fees.py --shoppers 2000 --seed 3
+    python benchmarks/fees.py --only baseline.yaml --seed 1 2 3 4 5   # how V and the path vary by seed
 
 One seed: no draw enters the long-run members, but the market they are computed on is one run's.
 """
@@ -60,14 +61,16 @@ def januaries(path: Path, shoppers: int, seed: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, nargs="+", default=[7])
+    parser.add_argument("--only", nargs="+", choices=WHAT_IFS, default=WHAT_IFS, help="the what-ifs to run")
     args = parser.parse_args()
-    for name in WHAT_IFS:
-        started = time.perf_counter()
-        lines = januaries(SCENARIOS / name, args.shoppers, args.seed)
-        print(f"{name} (strategic, {args.shoppers} households, seed {args.seed}, "
-              f"{time.perf_counter() - started:.0f} s)")
-        print("\n".join(lines))
+    for name in args.only:
+        for seed in args.seed:
+            started = time.perf_counter()
+            lines = januaries(SCENARIOS / name, args.shoppers, seed)
+            print(f"{name} (strategic, {args.shoppers} households, seed {seed}, "
+                  f"{time.perf_counter() - started:.0f} s)")
+            print("\n".join(lines))
 
 
 if __name__ == "__main__":

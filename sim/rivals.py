@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import UserError
 from .report.ensemble import mean_interval
-from .report.rivals import FEE_METRICS, FEES, PRICES, sentences
+from .report.rivals import FEE_METRICS, FEES, PRICES, fee_reviewers, sentences
 from .report.style import FIRM_NAMES
 from .results import Result
 from .vocabulary import CATEGORIES, FIRMS
@@ -137,14 +137,6 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
         table.to_csv(folder / ANSWERS, index=False, float_format="%.6g")
         return folder / ANSWERS
     return write
-
-
-def fee_reviewers(scenarios: list) -> list[str]:
-    """The firms whose membership fee some strategic run reviews: its fees strategic, the firm among the
-    strategic ones and the horizon reaching ``strategy.fees_from`` (the answers keep fee rows for these)."""
-    return [firm for firm in FEE_METRICS if any(
-        s.conduct == "strategic" and s.strategy.fees and firm in s.strategy.firms
-        and s.strategy.fees_from <= s.horizon.end for s in scenarios)]
 
 
 def read_answers(folder: Path) -> pd.DataFrame | None:

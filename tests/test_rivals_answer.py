@@ -14,8 +14,8 @@ from scipy import stats
 
 import sim
 from sim.comparison import differences
-from sim.report.rivals import FEES, answers_section, sentences
-from sim.rivals import ANSWER_COLUMNS, answers, effects, fee_reviewers, strategic
+from sim.report.rivals import FEES, answers_section, fee_reviewers, sentences
+from sim.rivals import ANSWER_COLUMNS, answers, effects, strategic
 
 SEEDS = [1, 2, 3]
 

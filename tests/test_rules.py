@@ -391,6 +391,8 @@ def test_neighbour_share_is_the_mean_over_each_households_neighbours() -> None:
     holds = rng.random(200) < 0.4
     for network in (rng.integers(0, 200, (200, 6)), np.asfortranarray(rng.integers(0, 200, (200, 6)))):
         assert np.array_equal(neighbour_share(holds, network), holds[network].mean(axis=1))
+        chances = rng.random(200)  # a chance of holding: the neighbours' mean chance
+        assert np.allclose(neighbour_share(chances, network), chances[network].mean(axis=1))
     assert neighbour_share(holds, np.zeros((200, 0), dtype=np.int64)).tolist() == [0.0] * 200
 
 

@@ -32,7 +32,7 @@ import datetime as dt
 
 import numpy as np
 
-from .memberships import long_run_share
+from .memberships import long_run_share, neighbour_share
 
 LOOK_BEFORE = dt.timedelta(days=45)  # the month starts before ``fees_from`` at which V is measured
 REVIEW_EVERY = dt.timedelta(weeks=52)
@@ -118,10 +118,8 @@ class FeeConduct:
                - posted_fee / model.price_level)
         floor = firm.membership_terms.churn_floor_per_year
         share = getattr(h, name).astype(float)
-        degree = h.neighbours.shape[1]
         for _ in range(ROUNDS):
-            neighbours = share[h.neighbours.T].sum(axis=0) / degree if degree else np.zeros(h.n)
-            share = long_run_share(net, neighbours, behaviour, floor)
+            share = long_run_share(net, neighbour_share(share, h.neighbours), behaviour, floor)
         return share
 
     def backed_out(self, firm) -> float:

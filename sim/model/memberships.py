@@ -97,7 +97,8 @@ def perks_value(perks_usd: float, income: np.ndarray, median_income: float, elas
 
 
 def neighbour_share(holds: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    """Share of each household's neighbours who hold the membership.
+    """Share of each household's neighbours who hold the membership: ``holds`` is who holds it
+    (booleans), or each household's chance of holding it (floats: the mean chance of its neighbours).
 
     Counted neighbour by neighbour (over ``neighbours.T``): numpy sums long rows far faster than
     millions of rows of a few; with the network stored column by column (see
@@ -105,6 +106,8 @@ def neighbour_share(holds: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     degree = neighbours.shape[1]
     if degree == 0:
         return np.zeros(len(holds))
+    if holds.dtype != bool:
+        return holds[neighbours.T].sum(axis=0) / degree
     return holds.view(np.uint8)[neighbours.T].sum(axis=0, dtype=np.int32) / degree
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..vocabulary import FIRMS
 from .ensemble import Ensemble
+from .rivals import fee_reviewers
 from .style import FIRM_NAMES
 
 PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North America 2021-2025, Walmart U.S. "
@@ -72,8 +73,8 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
             "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the price index "
             "shows each firm's answer, and profits move with it.")
-    choosers = [FIRM_NAMES[firm] for firm in ("amazon", "walmart") if firm in strategy.firms]
-    if strategy.fees and choosers and strategy.fees_from <= ensemble.end_date.date():
+    choosers = [FIRM_NAMES[firm] for firm in fee_reviewers([scenario])]
+    if choosers:
         text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "
                  "(a fee a scenario's event sets from then on stays as set), valuing a member at what makes the fee "
                  "posted before then the best in the long run (docs/MODEL.md, 7.7c); the prime_fee_usd and "

@@ -38,6 +38,22 @@ def _interval(row, percent: bool = False) -> tuple[str, str, bool]:
     return f"90% interval {bounds}: {'beyond' if significant else 'within'} run noise", bounds, significant
 
 
+def negligible(row) -> bool:
+    """Whether an answer and both bounds of its interval (when it has one) are all under ``SMALLEST``
+    in size: said as no answer, even beyond run noise."""
+    bounds = [row.get("answer_low"), row.get("answer_high")]
+    return all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [row["answer"], *bounds])
+
+
+def fee_reviewers(scenarios: list) -> list[str]:
+    """The firms whose membership fee some strategic run reviews: its fees strategic, the firm among the
+    strategic ones and the horizon reaching ``strategy.fees_from`` (the answers keep fee rows for these,
+    and a strategic run's note names them)."""
+    return [firm for firm in FEE_METRICS if any(
+        s.conduct == "strategic" and s.strategy.fees and firm in s.strategy.firms
+        and s.strategy.fees_from <= s.horizon.end for s in scenarios)]
+
+
 def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
     """Per what-if, in words: each firm's price answer (its largest category) with its interval, and the
     measures the answer moves most."""
@@ -49,8 +65,7 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
             own = prices[prices["measure"].str.startswith(FIRM_NAMES[firm] + " ")]
             top = own.loc[own["answer"].abs().idxmax()]
             interval = _interval(top, percent=True)[0]
-            bounds = [top.get("answer_low"), top.get("answer_high")]
-            if all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [top["answer"], *bounds]):
+            if negligible(top):
                 said.append(f"{FIRM_NAMES[firm]} no price answer")
             else:
                 category = top["measure"][len(FIRM_NAMES[firm]) + 1:-len(" prices")]
@@ -70,17 +85,16 @@ def fee_answers(rows: pd.DataFrame) -> list[str]:
     """Each membership fee's answer in words: none (the fee moves as in the strategic baseline, whatever
     that is), a change against it (with its interval), or the what-if's own lever (a fee the what-if sets
     differs from the baseline's without any answer). Only the fees the table holds rows for: those a
-    strategic run reviews (``sim.rivals.fee_reviewers``)."""
+    strategic run reviews (:func:`fee_reviewers`)."""
     said = []
     for firm, (_metric, label) in FEE_METRICS.items():
         fee = rows[(rows["unit"] == FEES) & (rows["measure"] == label)]
         if fee.empty:
             continue
         row = fee.iloc[0]
-        bounds = [row.get("answer_low"), row.get("answer_high")]
         if abs(row["without"]) >= SMALLEST:
             said.append(f"the {label} is the what-if's lever (not reviewed)")
-        elif all(b is None or math.isnan(b) or abs(b) < SMALLEST for b in [row["answer"], *bounds]):
+        elif negligible(row):
             said.append(f"{FIRM_NAMES[firm]} no fee answer (its {label} follows the strategic baseline's)")
         else:
             said.append(f"{FIRM_NAMES[firm]} {label} {row['answer']:+.2f} $ a year ({_interval(row)[0]})")

@@ -96,7 +96,7 @@ class Amazon(Firm):
     def _rural_added_share(self, date: dt.date) -> float:
         """Share of rural households newly reached by the station programme (after the build lag)."""
         rural = self.params.rural
-        started = self._stations_started[-1] if self._stations_started else 0.0
+        started = self.stations_started
         if rural.start <= date <= rural.end:
             weekly = rural.investment_per_year_usd / WEEKS_PER_YEAR
             self.spend_capital(weekly)
@@ -106,12 +106,26 @@ class Amazon(Firm):
         self.stations_live = self._stations_started[lagged] if lagged >= 0 else 0.0
         # Stations beyond those that take rural same-day to its cap reach no new town: they are
         # counted apart (``amazon_rural_stations_beyond_cap``), not as towns served.
-        base = self.params.delivery.same_day_coverage.rural
-        needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
-        useful = min(self.stations_live, needed * self._rural_households / rural.rural_households_per_station)
+        useful = min(self.stations_live, self.stations_to_cap())
         self.stations_beyond_cap = self.stations_live - useful
         self.towns_served = useful * rural.towns_per_station
-        return min(1.0, self.stations_live * rural.rural_households_per_station / self._rural_households)
+        return self.stations_share(self.stations_live)
+
+    @property
+    def stations_started(self) -> float:
+        """Stations started so far, live or still being built."""
+        return self._stations_started[-1] if self._stations_started else 0.0
+
+    def stations_to_cap(self) -> float:
+        """Stations that take rural same-day to its cap (``amazon.rural.max_rural_coverage``); more reach no
+        new household."""
+        rural, base = self.params.rural, self.params.delivery.same_day_coverage.rural
+        needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
+        return needed * self._rural_households / rural.rural_households_per_station
+
+    def stations_share(self, stations: float) -> float:
+        """Share of rural households (as counted in ``catchment_households``) that ``stations`` reach."""
+        return min(1.0, stations * self.params.rural.rural_households_per_station / self._rural_households)
 
     def _delivery(self, date: dt.date, offer: Offer) -> None:
         p, geography = self.params, self.model.geography
@@ -124,8 +138,22 @@ class Amazon(Firm):
             np.maximum(delivery.max_metro_same_day, same_day[metro]),
             same_day[metro] + delivery.metro_same_day_growth_per_year * years,
         )
-        added = self._rural_added_share(date)
-        rural = locale == RURAL
+        self._before_stations = (same_day, next_day, date)
+        self.same_day_reach, self.next_day_reach = self.delivery_reach(self._rural_added_share(date))
+        for project in p.rural.projects:
+            if self.model.date_in_week(project.opens, date):
+                self.spend_capital(project.capex_usd)
+        market = p.marketplace
+        # Sellers outside Fulfilled by Amazon ship slower.
+        self.extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
+
+    def delivery_reach(self, added: float) -> tuple[np.ndarray, np.ndarray]:
+        """This week's same-day and next-day shares of each zone, with the stations reaching ``added``
+        of the rural households (and the rural projects open by this week)."""
+        p, geography = self.params, self.model.geography
+        before_same, before_next, date = self._before_stations
+        same_day, next_day = before_same.copy(), before_next.copy()
+        rural = geography.zone_locale == RURAL
         same_day[rural] = np.minimum(
             np.maximum(p.rural.max_rural_coverage, same_day[rural]), same_day[rural] + (1.0 - same_day[rural]) * added
         )
@@ -134,12 +162,7 @@ class Amazon(Firm):
             if date >= project.opens:
                 reach = rural & geography.zones_in(project.states)
                 same_day[reach] += (1.0 - same_day[reach]) * project.rural_same_day_gain
-            if self.model.date_in_week(project.opens, date):
-                self.spend_capital(project.capex_usd)
-        self.same_day_reach, self.next_day_reach = same_day, np.maximum(next_day, same_day)
-        market = p.marketplace
-        # Sellers outside Fulfilled by Amazon ship slower.
-        self.extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
+        return same_day, np.maximum(next_day, same_day)
 
     def _health(self, date: dt.date, offer: Offer) -> None:
         health, locale = self.params.health, self.model.geography.zone_locale

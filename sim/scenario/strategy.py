@@ -1,0 +1,41 @@
+"""How strategic firms review their prices and fees (``conduct: strategic``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .types import Date, Share, Strict
+
+
+class Strategy(Strict):
+    """How strategic firms review their prices and fees (``conduct: strategic``; docs/strategy.md)."""
+
+    firms: list[Literal["amazon", "walmart", "kroger", "rivals"]] = Field(
+        ["amazon", "walmart", "kroger", "rivals"], max_length=4,
+        description="Firms that set their prices (and fees) as best responses; the others keep the scenario's")
+    categories: list[Literal["grocery", "discretionary", "health"]] = Field(
+        ["grocery", "discretionary"], max_length=3,
+        description="Categories whose prices strategic firms set; health is left out by default: insurers' "
+                    "contracts set most prescription prices, and a firm's health demand in the model is "
+                    "inelastic (about -0.55), where no price maximises profit (docs/strategy.md)")
+    review_weeks: int = Field(13, ge=1, le=520, description="Weeks between price reviews (13: quarterly)")
+    max_step: Share = Field(0.02, description="Largest change of a price at one review (0.02 = 2%)")
+    floor: float = Field(0.7, gt=0, le=10, description="Lowest multiplier of the scenario's prices")
+    ceiling: float = Field(1.5, gt=0, le=10, description="Highest multiplier of the scenario's prices")
+    difference: float = Field(0.005, gt=0, le=0.1, description="Relative price step of the derivatives")
+    fees: bool = Field(True, description="Whether strategic firms also choose their membership fees, yearly")
+    fees_from: Date = Field(dt.date(2026, 1, 1), description="First fee review (before it, the timeline's fees)")
+    fee_steps: list[Annotated[float, Field(ge=-200, le=200)]] = Field(
+        [-20.0, -10.0, 10.0, 20.0], min_length=1, max_length=20,
+        description="A fee review's menu: changes of the posted fee, dollars (holding it is always on it)")
+    fee_hold_years: int = Field(4, ge=1, le=20, description="Years a changed fee is held before the next "
+                                "review (4: Amazon's US Prime rises of 2014, 2018 and 2022)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Strategy:
+        if self.floor > 1.0 or self.ceiling < 1.0:
+            raise ValueError(f"floor ({self.floor}) must be at most 1 and ceiling ({self.ceiling}) at least 1")
+        return self

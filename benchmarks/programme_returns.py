@@ -4,7 +4,7 @@ The figures of docs/strategy.md ("Why programme budgets are not chosen"). A stra
 (prices reviewed, so each firm's value of a dollar of goods sold is measured), stopped each January
 from 2024 and each July, weighs one more piece of each firm's delivery network in that week's market:
 
-- Amazon: ten more rural stations live (``amazon.rural``), on top of every station already started;
+- Amazon: five more rural stations live (``amazon.rural``), on top of every station already started;
 - Walmart: one more dark store (``walmart.dark_stores``).
 
 For each it prints the gain in the firm's strategic objective (operating profit plus the value of
@@ -35,7 +35,7 @@ from sim.vocabulary import RURAL, WEEKS_PER_YEAR
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 COST_OF_CAPITAL = 0.09  # Amazon's WACC in 2024-25 estimates: 8.3-9.7% (docs/strategy.md)
-STATIONS = 10.0
+STATIONS = 5.0
 MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 

@@ -92,10 +92,10 @@ class RuralNetwork(Strict):
     start: Date = dt.date(2024, 6, 1)
     end: Date = dt.date(2026, 12, 31)
     investment_per_year_usd: Capital = Field(1.6e9, description="Capital spent on rural delivery stations per year")
-    cost_per_station_usd: Capital = Field(20e6, gt=0)
+    cost_per_station_usd: Capital = Field(30e6, gt=0)
     build_lag_weeks: int = Field(20, ge=0, le=260)
-    towns_per_station: float = Field(20.0, ge=0, le=10_000)
-    rural_households_per_station: Households = 60_000
+    towns_per_station: float = Field(60.0, ge=0, le=10_000, description="Towns a station serves (docs/MODEL.md 7.3)")
+    rural_households_per_station: Households = Field(180_000, description="Rural households a station reaches")
     max_rural_coverage: Share = 0.85
     next_day_gain_per_same_day: float = Field(2.0, ge=0, le=10, description="Rural households newly reached "
                                               "next-day per household newly reached same-day by the stations")

@@ -105,7 +105,7 @@ FIRM_SCALARS = {
     "prime_fee_usd": "amazon", "walmart_plus_fee_usd": "walmart",
 }
 METRICS = (
-    "spend_share", "channel_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
+    "spend_share", "channel_share", "online_share", "membership_share", "prime_share", "walmart_plus_share", *REACH,
     "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio", *FIRM_SCALARS, "established_churn",
     "price_level",
 )

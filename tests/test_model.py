@@ -227,3 +227,27 @@ def test_online_gain_grows_the_online_share_and_stops_where_it_is_held() -> None
     assert abs(flat[2024] / flat[2021] - 1) < 0.03
     assert rising[2024] / rising[2021] - 1 > flat[2024] / flat[2021] - 1 + 0.08
     assert held[2024] / held[2022] == pytest.approx(flat[2024] / flat[2022], abs=0.01)
+
+
+def test_the_online_share_counts_every_online_order_and_books_as_the_firms_do() -> None:
+    """online_share is the spend ordered online: Amazon's and Walmart online's channels whole, and the
+    share of Kroger's and the other grocers' orders placed online; with those shares at zero it is the
+    two online channels' share, and the fraud loss each firm books rests on the same online spend."""
+    for kroger, rivals in ((0.0, 0.0), (0.09, 0.25)):
+        run = sim.run(small(population__shoppers=400, kroger__online_share_of_orders=kroger,
+                            rivals__online_share_of_orders=rivals), seed=5)
+        table = run.timeseries
+
+        def cell(metric: str, **labels: str) -> np.ndarray:
+            return select(table, metric, **labels).sort_values("date")["value"].to_numpy()
+
+        expected = cell("channel_share", segment="amazon") + cell("channel_share", segment="walmart_online") \
+            + kroger * cell("channel_share", segment="kroger") + rivals * cell("channel_share", segment="rivals")
+        assert cell("online_share") == pytest.approx(expected, rel=1e-12)
+        assert cell("online_share", locale="rural", category="grocery") == pytest.approx(
+            cell("channel_share", segment="amazon", locale="rural", category="grocery")
+            + cell("channel_share", segment="walmart_online", locale="rural", category="grocery")
+            + kroger * cell("channel_share", segment="kroger", locale="rural", category="grocery")
+            + rivals * cell("channel_share", segment="rivals", locale="rural", category="grocery"), rel=1e-12)
+        fraud = cell("fraud_loss", firm="rivals")
+        assert (fraud == 0).all() if rivals == 0 else (fraud > 0).all()

@@ -237,9 +237,6 @@ class Amazon(Firm):
                 "prime_fee_usd": self.membership_terms.fee_annual}
 
     # -- its accounts ----------------------------------------------------------------------------
-    def online_revenue(self, sales: Sales) -> float:
-        return float(sales.spend[AMAZON].sum())
-
     def fraud_exposure(self) -> float:
         """Amazon bears fraud on its own (first-party) sales; sellers bear the rest."""
         return 1.0 - self.params.marketplace.third_party_unit_share

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from ..vocabulary import COST_LINES, LEDGER_LINES, N_CATEGORIES, REVENUE_LINES, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import (COST_LINES, LEDGER_LINES, N_CATEGORIES, ONLINE_CHANNELS, REVENUE_LINES, WEEKS_PER_YEAR, Offer,
+                          Sales)
 
 __all__ = ["LEDGER_LINES", "Firm", "Reach", "Sales"]
 
@@ -128,8 +129,13 @@ class Firm(mesa.Agent):
         """Picking and delivering its online orders (dollars this week)."""
         raise NotImplementedError
 
+    def online_fraction(self) -> dict[int, float]:
+        """Share of each of its channels' spend ordered online (1 for an online channel, 0 for a store)."""
+        return {channel: float(channel in ONLINE_CHANNELS) for channel in self.channels}
+
     def online_revenue(self, sales: Sales) -> float:
-        raise NotImplementedError
+        """Its shoppers' spend ordered online this week (dollars)."""
+        return sum(float(sales.spend[channel].sum()) * share for channel, share in self.online_fraction().items())
 
     def fraud_exposure(self) -> float:
         """Share of online revenue whose fraudulent returns this firm bears itself."""

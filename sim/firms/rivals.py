@@ -37,8 +37,9 @@ class Grocer(Firm):
         (channel,) = self.channels
         return {channel: np.outer(costs.behaviour.trip_share.as_tuple(), costs.trips[self.store_distance])}
 
-    def online_revenue(self, sales: Sales) -> float:
-        return float(sales.spend[list(self.channels)].sum()) * self.params.online_share_of_orders
+    def online_fraction(self) -> dict[int, float]:
+        """A small share of its orders is placed online (pickup and delivery)."""
+        return dict.fromkeys(self.channels, self.params.online_share_of_orders)
 
     def fulfillment_cost(self, sales: Sales) -> float:
         """Picking and delivering its online orders (store labour and costs are in its accounts block)."""

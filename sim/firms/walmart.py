@@ -190,9 +190,6 @@ class Walmart(Firm):
                 "walmart_plus_fee_usd": self.membership_terms.fee_annual}
 
     # -- its accounts ----------------------------------------------------------------------------
-    def online_revenue(self, sales: Sales) -> float:
-        return float(sales.spend[WALMART_ONLINE].sum())
-
     def fulfillment_cost(self, sales: Sales) -> float:
         """Delivering online orders (store labour picks them), less what dark stores save."""
         p = self.params

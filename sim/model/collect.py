@@ -59,6 +59,7 @@ class Collector:
         self.reach_flags = registered_reach_flags(model.firms)
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
+        self.online_share = r.layout("online_share", locale=PLACES, category=CATEGORY_LABELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
         self.member_share = {name: r.layout(f"{name}_share", locale=PLACES) for name in MEMBERSHIPS}
         self.reach = {metric: r.layout(metric, locale=PLACES) for metric in REACH}
@@ -83,6 +84,11 @@ class Collector:
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
         record(self.channel_share, date, shares(by_channel))
+        online = np.zeros(N_CHANNELS)  # each channel's share of spend ordered online, as its firm books it
+        for firm in m.firms:
+            for channel, share in firm.online_fraction().items():
+                online[channel] = share
+        record(self.online_share, date, shares(by_channel) @ online)
 
         flags = m.access.flags()
         code = flag_code([getattr(h, name) for name in MEMBERSHIPS] + [flags[flag] for flag in self.reach_flags])

@@ -130,3 +130,24 @@ def test_the_fees_answers_are_told_apart_from_the_what_ifs_own_fee() -> None:
     assert fee_reviewers([strategic(s) for s in (base, perks, cut)]) == ["amazon", "walmart"]
     late = base.model_copy(update={"strategy": base.strategy.model_copy(update={"fees_from": dt.date(2022, 1, 1)})})
     assert fee_reviewers([strategic(late)]) == [] == fee_reviewers([late])  # the horizon ends before; fixed
+
+
+def test_a_tiny_answer_beyond_run_noise_is_called_real_but_not_material() -> None:
+    """Under 0.005% with its whole interval: "no price answer" when the interval holds zero, "no material
+    price answer" with its size when it does not (real, too small to act on); larger answers in full."""
+    from sim.report.rivals import PRICES
+
+    def row(measure, answer, low, high):
+        return {"scenario": "cut", "measure": measure, "unit": PRICES, "without": 0.0, "with": answer,
+                "answer": answer, "answer_low": low, "answer_high": high, "answer_significant": low > 0 or high < 0}
+
+    table = pd.DataFrame([row("Amazon grocery prices", -0.0031, -0.0040, -0.0022),
+                          row("Walmart grocery prices", 0.0010, -0.0010, 0.0030),
+                          row("Kroger grocery prices", -0.0200, -0.0300, -0.0100),
+                          row("Other grocers grocery prices", 0.0020, 0.0010, 0.0030),
+                          row("Walmart share of grocery spend", 0.01, -0.01, 0.03) | {"unit": "pts"}])
+    said = sentences(table, "base")[0]
+    assert "Amazon no material price answer (grocery prices -0.0031%, beyond run noise)" in said, said
+    assert "Walmart no price answer" in said
+    assert re.search(r"Kroger grocery prices -0\.0\d+% \(90% interval", said), said
+    assert "Other grocers no material price answer (grocery prices +0.0020%, beyond run noise)" in said

@@ -14,7 +14,7 @@ from .style import FIRM_NAMES
 PRICES = "% against the baseline"  # the unit of the answers table's price rows
 FEES = "posted $ a year against the baseline"  # ... and of its membership fee rows (strategic fees, sim/model/fees.py)
 FEE_METRICS = {"amazon": ("prime_fee_usd", "Prime fee"), "walmart": ("walmart_plus_fee_usd", "Walmart+ fee")}
-SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no price answer"
+SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no (material) price answer"
 
 
 def _digits(row) -> int:
@@ -64,11 +64,14 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
         for firm in FIRMS:
             own = prices[prices["measure"].str.startswith(FIRM_NAMES[firm] + " ")]
             top = own.loc[own["answer"].abs().idxmax()]
-            interval = _interval(top, percent=True)[0]
-            if negligible(top):
+            interval, _bounds, significant = _interval(top, percent=True)
+            category = top["measure"][len(FIRM_NAMES[firm]) + 1:-len(" prices")]
+            if negligible(top) and significant:  # real, and too small to act on: say both
+                said.append(f"{FIRM_NAMES[firm]} no material price answer ({category} prices "
+                            f"{top['answer']:+.4f}%, beyond run noise)")
+            elif negligible(top):
                 said.append(f"{FIRM_NAMES[firm]} no price answer")
             else:
-                category = top["measure"][len(FIRM_NAMES[firm]) + 1:-len(" prices")]
                 said.append(f"{FIRM_NAMES[firm]} {category} prices {top['answer']:+.{_digits(top)}f}% ({interval})")
         said += fee_answers(rows)
         others = rows[~rows["unit"].isin([PRICES, FEES])]

@@ -15,7 +15,7 @@ from sim.model.choice import logsum, price_weight
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
 from sim.results import select
-from sim.vocabulary import AMAZON, WALMART_ONLINE, WALMART_STORE
+from sim.vocabulary import AMAZON, CHANNELS, GROCERY, KROGER, LOCALES, RIVALS, WALMART_ONLINE, WALMART_STORE
 
 from .conftest import SHIPPED, small
 
@@ -229,25 +229,26 @@ def test_online_gain_grows_the_online_share_and_stops_where_it_is_held() -> None
     assert held[2024] / held[2022] == pytest.approx(flat[2024] / flat[2022], abs=0.01)
 
 
-def test_the_online_share_counts_every_online_order_and_books_as_the_firms_do() -> None:
-    """online_share is the spend ordered online: Amazon's and Walmart online's channels whole, and the
-    share of Kroger's and the other grocers' orders placed online; with those shares at zero it is the
-    two online channels' share, and the fraud loss each firm books rests on the same online spend."""
-    for kroger, rivals in ((0.0, 0.0), (0.09, 0.25)):
-        run = sim.run(small(population__shoppers=400, kroger__online_share_of_orders=kroger,
-                            rivals__online_share_of_orders=rivals), seed=5)
-        table = run.timeseries
-
-        def cell(metric: str, **labels: str) -> np.ndarray:
-            return select(table, metric, **labels).sort_values("date")["value"].to_numpy()
-
-        expected = cell("channel_share", segment="amazon") + cell("channel_share", segment="walmart_online") \
-            + kroger * cell("channel_share", segment="kroger") + rivals * cell("channel_share", segment="rivals")
-        assert cell("online_share") == pytest.approx(expected, rel=1e-12)
-        assert cell("online_share", locale="rural", category="grocery") == pytest.approx(
-            cell("channel_share", segment="amazon", locale="rural", category="grocery")
-            + cell("channel_share", segment="walmart_online", locale="rural", category="grocery")
-            + kroger * cell("channel_share", segment="kroger", locale="rural", category="grocery")
-            + rivals * cell("channel_share", segment="rivals", locale="rural", category="grocery"), rel=1e-12)
-        fraud = cell("fraud_loss", firm="rivals")
-        assert (fraud == 0).all() if rivals == 0 else (fraud > 0).all()
+def test_the_online_share_is_the_online_spend_the_firms_book() -> None:
+    """online_share (all households, all categories) is the week's online sales every firm books over all
+    their sales: Amazon's and Walmart online's whole, and the share of Kroger's and the other grocers'
+    orders placed online; each firm's fraud loss rests on that same online spend."""
+    model = RetailMarket(small(population__shoppers=400, kroger__online_share_of_orders=0.09,
+                               rivals__online_share_of_orders=0.25))
+    for _ in range(5):
+        model.step()
+    sales = model._sales()
+    online = sum(firm.online_revenue(sales) for firm in model.firms)
+    labels, values = model.collector.recorder.latest("online_share")
+    whole = (labels["locale"] == "all") & (labels["category"] == "all")
+    assert values[whole][0] == pytest.approx(online / sales.spend.sum(), rel=1e-12)
+    assert model.rivals.online_revenue(sales) == pytest.approx(0.25 * sales.spend[RIVALS].sum(), rel=1e-12)
+    fraud = model.params.returns.fraud_cost_share
+    for firm in model.firms:
+        assert firm.ledger["fraud_loss"] == pytest.approx(firm.online_revenue(sales) * fraud * firm.fraud_exposure(),
+                                                          rel=1e-12)
+    fractions = np.zeros(len(CHANNELS))
+    fractions[[AMAZON, WALMART_ONLINE]], fractions[KROGER], fractions[RIVALS] = 1.0, 0.09, 0.25
+    rural_grocery = model.tally.spend[LOCALES.index("rural"), GROCERY]  # one cell: its own spend, by channel
+    cell = (labels["locale"] == "rural") & (labels["category"] == "grocery")
+    assert values[cell][0] == pytest.approx(rural_grocery @ fractions / rural_grocery.sum(), rel=1e-12)

@@ -102,8 +102,13 @@ class Walmart(Firm):
         if dark.count > self._dark_stores_built:
             self.spend_capital((dark.count - self._dark_stores_built) * dark.capex_per_store_usd)
             self._dark_stores_built = dark.count
-        self.dark_store_share = min(1.0, dark.count * dark.households_per_dark_store / self._metro_households)
-        self.dark_store_reach = np.where(self.model.geography.zone_locale != RURAL, self.dark_store_share, 0.0)
+        self.dark_store_share, self.dark_store_reach = self.dark_stores_reach(dark.count)
+
+    def dark_stores_reach(self, count: int) -> tuple[float, np.ndarray]:
+        """The share of urban and suburban households ``count`` dark stores reach, and each zone's share."""
+        dark = self.params.dark_stores
+        share = min(1.0, count * dark.households_per_dark_store / self._metro_households)
+        return share, np.where(self.model.geography.zone_locale != RURAL, share, 0.0)
 
     # -- what it offers each household ----------------------------------------------------------
     def reach(self, households, offer: Offer) -> Reach:

@@ -83,12 +83,13 @@ class Collector:
         by_channel = with_totals(m.tally.spend * m.national_scale[None, :, None], (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
-        record(self.channel_share, date, shares(by_channel))
+        channel_share = shares(by_channel)
+        record(self.channel_share, date, channel_share)
         online = np.zeros(N_CHANNELS)  # each channel's share of spend ordered online, as its firm books it
         for firm in m.firms:
             for channel, share in firm.online_fraction().items():
                 online[channel] = share
-        record(self.online_share, date, shares(by_channel) @ online)
+        record(self.online_share, date, channel_share @ online)
 
         flags = m.access.flags()
         code = flag_code([getattr(h, name) for name in MEMBERSHIPS] + [flags[flag] for flag in self.reach_flags])

@@ -170,13 +170,16 @@ class ShopperBehaviour(Strict):
                     "(docs/MODEL.md, 7.8)")
     budget_coverage: Annotated[
         CategoryCoverage, BeforeValidator(_each_category, json_schema_input_type=float | CategoryCoverage)] = Field(
-        CategoryCoverage(grocery=0.757, discretionary=0.665, health=1.0),
+        CategoryCoverage(grocery=0.757, discretionary=0.387, health=1.0),
         description="Share of national spending the households' budgets hold, by category: the firms' sales and "
                     "orders are the households' over it, and shares over all categories weigh each at its "
                     "national size (the households choose on the survey's baskets). Grocery: the CE's $6,224 of "
                     "food at home a consumer unit times the model's 132.7M households (2024) over USDA ERS's "
-                    "$1,091B; general merchandise: BLS's CE/PCE concordance, 2017, durables 0.72 and non-durables "
-                    "0.60 weighted by apparel's part, 0.68, times households over consumer units (0.978); health: "
+                    "$1,091B; general merchandise: the CE's list, $5,396 a consumer unit times the households, $716B, "
+                    "over BEA's spending on the goods the category stands for, $1.85T (furnishings, recreational "
+                    "goods without vehicles, other durables without therapeutic appliances, clothing and footwear, "
+                    "NIPA Table 2.3.5, Q4 2023; toys, hobbies and pet supplies at the CE/PCE concordance's 0.60); "
+                    "health: "
                     "1, as no national out-of-pocket drug figure was found to compare; one number sets all three, 1 "
                     "for the books at the households' own size (docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[

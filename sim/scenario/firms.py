@@ -350,7 +350,7 @@ class Walmart(Strict):
     ads: Advertising = Field(Advertising(revenue_share_of_sales=0.0065), description="Walmart Connect: "
                              "$4.4B of global advertising on $674.5B of net sales, FY2025 (docs/accounts.md)")
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.36e6),
+        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.37e6),
         description="Store labour 11.6% of sales (1.5 million associates at $17.50 an hour with benefits); "
                     "4,605 stores; a store's other costs fitted to Walmart U.S.'s operating margins FY2022-FY2026 "
                     "(calibration/accounts.yaml; the filing's OSG&A less labour gives $11.1M; docs/accounts.md)")
@@ -376,7 +376,7 @@ class Rivals(Strict):
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
     online_share_of_orders: Share = 0.1
-    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2619, online_cost_per_order_usd=9.0),
+    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2618, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
                                            "online order $9 (an assumption)")
@@ -403,7 +403,7 @@ class Kroger(Rivals):
                           "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.90e6,
+        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.76e6,
         online_cost_per_order_usd=9.0),
         description="Store labour 9.0% of sales (about 409,000 associates at $25 an hour with benefits); 2,719 "
                     "stores; a store's other costs fitted to Kroger's operating margins FY2023-FY2024 "

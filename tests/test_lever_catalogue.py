@@ -192,27 +192,32 @@ ROWS, PROBLEM = _catalogue()
 MISSES_HEADING = "## Bands the model misses"
 
 
-def recorded_misses(text: str) -> dict[str, int]:
+def recorded_misses(text: str) -> dict[str, tuple[int, float]]:
     """The catalogue rows that ``## Bands the model misses`` records, as row names (lever, outcome,
-    period and unit, as :attr:`Row.name`) and the line of each record: a table with the columns
+    period and unit, as :attr:`Row.name`), each with the line of its record and the model's recorded
+    difference (the first number of the ``model`` cell): a table with the columns
     ``| lever | outcome | period | unit | model | why |``."""
     lines, found = text.splitlines(), {}
     if MISSES_HEADING not in (line.strip() for line in lines):
         return found
     start = [line.strip() for line in lines].index(MISSES_HEADING)
     table: list[tuple[int, str]] = []
-    for number, line in enumerate(lines[start + 1:], start=start + 2):
+    for at, line in enumerate(lines[start + 1:], start=start + 2):
         if line.lstrip().startswith("|"):
-            table.append((number, line))
+            table.append((at, line))
         elif table or re.match(r"#{1,2} ", line):  # the first table under the heading, and only it
             break
-    for number, line in table[2:]:  # after the header and its separator
-        lever, outcome, period, unit, *_ = cells(line)
-        found[f"{lever}:{Outcome.parse(outcome).label}:{period}:{unit}"] = number
+    for at, line in table[2:]:  # after the header and its separator
+        lever, outcome, period, unit, model, *_ = cells(line)
+        recorded = re.match(r"\s*([+\-\u2212]?\d+(?:\.\d+)?)", model)
+        if recorded is None:
+            raise CatalogueError(f"line {at}: the model cell {model!r} does not start with the recorded difference")
+        found[f"{lever}:{Outcome.parse(outcome).label}:{period}:{unit}"] = (at, number(recorded[1]))
     return found
 
 
-MISSED = recorded_misses(CATALOGUE.read_text(encoding="utf-8")) if CATALOGUE.is_file() else {}
+_CATALOGUE_PATH = Path(os.environ.get("RETAILSIM_LEVER_CATALOGUE", CATALOGUE))
+MISSED = recorded_misses(_CATALOGUE_PATH.read_text(encoding="utf-8")) if _CATALOGUE_PATH.is_file() else {}
 
 
 def catalogue_rows() -> list[Row]:
@@ -384,8 +389,10 @@ def test_recorded_misses_are_read_from_their_own_table() -> None:
 |---|---|---|---|---|---|
 | prime_fee_up | `prime_share` | 2027-2030 | pts | +0.1 | a reason |
 """
-    assert recorded_misses(text) == {"prime_fee_up:prime_share:2027-2030:pts": len(text.splitlines())}
+    assert recorded_misses(text) == {"prime_fee_up:prime_share:2027-2030:pts": (len(text.splitlines()), 0.1)}
     assert recorded_misses(EXAMPLE) == {}
+    with pytest.raises(CatalogueError, match="does not start with the recorded difference"):
+        recorded_misses(text.replace("| +0.1 |", "| about a tenth |"))
 
 
 def test_every_catalogue_row_names_a_lever_file() -> None:
@@ -416,9 +423,12 @@ def test_the_lever_moves_the_outcome_as_documented(row: Row | None, request) -> 
     said = (f"{row.lever} - baseline in {row.outcome.label} over {row.period}: mean {mean:+.4g} {row.unit} "
             f"(by seed {', '.join(f'{d:+.4g}' for d in differences)}; {SHOPPERS} households); the catalogue "
             f"(line {row.line}) says sign {'+-0'[[1, -1, 0].index(row.sign)]} within [{row.low:g}, {row.high:g}]")
+    assert math.isfinite(mean), said
     met = (mean > 0 if row.sign > 0 else mean < 0 if row.sign < 0 else True) and row.low <= mean <= row.high
     if row.name in MISSED:  # a band the model misses is a finding: recorded, with why, and kept true
-        assert not met, (f"{said}: the model now meets the band that docs/levers.md (line {MISSED[row.name]}) "
-                         f"records as missed; remove that record")
+        line, recorded = MISSED[row.name]
+        assert not met, f"{said}: the model now meets the band that line {line} records as missed; remove that record"
+        assert math.copysign(1, mean) == math.copysign(1, recorded), (
+            f"{said}: line {line} records the model's difference as {recorded:+g}, of the other sign: update the record")
         return
     assert met, said

@@ -139,6 +139,28 @@ def parse_row(values: list[str], line: int, where: str) -> Row:
     return Row(line, lever, mechanism, changes, parsed, first, last, SIGNS[sign], *bounds, unit, source)
 
 
+def table_under(lines: list[str], heading_at: int) -> int | None:
+    """The index of the first table line under the heading at ``heading_at``, or None when another
+    heading (or the end of the file) comes first."""
+    body = heading_at + 1
+    while body < len(lines) and not lines[body].lstrip().startswith("|"):
+        if re.match(r"#{1,2} ", lines[body]):
+            return None
+        body += 1
+    return body if body < len(lines) else None
+
+
+def table_rows(lines: list[str], body: int) -> list[tuple[int, str]]:
+    """The table's rows after its header and separator (which start at ``body``), with their line
+    numbers counted from 1, up to the first line that is not a table line."""
+    rows = []
+    for number, line in enumerate(lines[body + 2:], start=body + 3):
+        if not line.lstrip().startswith("|"):
+            break
+        rows.append((number, line))
+    return rows
+
+
 def parse_catalogue(text: str, where: str) -> list[Row]:
     """The rows of the table under ``## Catalogue``; raises CatalogueError if there is none or it is
     malformed (wrong columns, a short row, a value that cannot be read)."""
@@ -146,12 +168,8 @@ def parse_catalogue(text: str, where: str) -> list[Row]:
     starts = [number for number, line in enumerate(lines) if line.strip() == HEADING]
     if len(starts) != 1:
         raise CatalogueError(f"{where}: needs exactly one heading '{HEADING}' (found {len(starts)})")
-    body = starts[0] + 1
-    while body < len(lines) and not lines[body].lstrip().startswith("|"):
-        if re.match(r"#{1,2} ", lines[body]):
-            break
-        body += 1
-    if body >= len(lines) or not lines[body].lstrip().startswith("|"):
+    body = table_under(lines, starts[0])
+    if body is None:
         raise CatalogueError(f"{where}:{starts[0] + 1}: no table under '{HEADING}'")
     header = tuple(name.lower() for name in cells(lines[body]))
     if header != COLUMNS:
@@ -160,9 +178,7 @@ def parse_catalogue(text: str, where: str) -> list[Row]:
     if body + 1 >= len(lines) or not all(re.fullmatch(r":?-{3,}:?", cell) for cell in cells(lines[body + 1])):
         raise CatalogueError(f"{where}:{body + 2}: the header needs a separator line (| --- | --- | ...)")
     rows = []
-    for number, line in enumerate(lines[body + 2:], start=body + 3):
-        if not line.lstrip().startswith("|"):
-            break
+    for number, line in table_rows(lines, body):
         values = cells(line)
         if len(values) != len(COLUMNS):
             raise CatalogueError(f"{where}:{number}: {len(values)} cells; the table has {len(COLUMNS)} columns")
@@ -181,9 +197,12 @@ def read_catalogue(path: Path) -> list[Row]:
     return parse_catalogue(path.read_text(encoding="utf-8"), where)
 
 
+CATALOGUE_PATH = Path(os.environ.get("RETAILSIM_LEVER_CATALOGUE", CATALOGUE))
+
+
 def _catalogue() -> tuple[list[Row], str | None]:
     try:
-        return read_catalogue(Path(os.environ.get("RETAILSIM_LEVER_CATALOGUE", CATALOGUE))), None
+        return read_catalogue(CATALOGUE_PATH), None
     except CatalogueError as error:
         return [], str(error)
 
@@ -198,16 +217,11 @@ def recorded_misses(text: str) -> dict[str, tuple[int, float]]:
     difference (the first number of the ``model`` cell): a table with the columns
     ``| lever | outcome | period | unit | model | why |``."""
     lines, found = text.splitlines(), {}
-    if MISSES_HEADING not in (line.strip() for line in lines):
+    stripped = [line.strip() for line in lines]
+    body = table_under(lines, stripped.index(MISSES_HEADING)) if MISSES_HEADING in stripped else None
+    if body is None:
         return found
-    start = [line.strip() for line in lines].index(MISSES_HEADING)
-    table: list[tuple[int, str]] = []
-    for at, line in enumerate(lines[start + 1:], start=start + 2):
-        if line.lstrip().startswith("|"):
-            table.append((at, line))
-        elif table or re.match(r"#{1,2} ", line):  # the first table under the heading, and only it
-            break
-    for at, line in table[2:]:  # after the header and its separator
+    for at, line in table_rows(lines, body):
         lever, outcome, period, unit, model, *_ = cells(line)
         recorded = re.match(r"\s*([+\-\u2212]?\d+(?:\.\d+)?)", model)
         if recorded is None:
@@ -216,8 +230,7 @@ def recorded_misses(text: str) -> dict[str, tuple[int, float]]:
     return found
 
 
-_CATALOGUE_PATH = Path(os.environ.get("RETAILSIM_LEVER_CATALOGUE", CATALOGUE))
-MISSED = recorded_misses(_CATALOGUE_PATH.read_text(encoding="utf-8")) if _CATALOGUE_PATH.is_file() else {}
+MISSED = recorded_misses(CATALOGUE_PATH.read_text(encoding="utf-8")) if CATALOGUE_PATH.is_file() else {}
 
 
 def catalogue_rows() -> list[Row]:

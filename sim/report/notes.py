@@ -27,7 +27,8 @@ PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North Ame
            "give the figures); its 2022 loss is met through an input, the excess capacity Amazon reported "
            "(docs/accounts.md 6.3), not by a mechanism. Households choose on the Consumer Expenditure Survey's "
            "budgets, which record about three quarters of national grocery spending and two fifths of general "
-           "merchandise (the CE names fewer goods than the national accounts count); the firms' books count those purchases at national size (shoppers.budget_coverage), and "
+           "merchandise (the CE names fewer goods than the national accounts count); the firms' books count "
+           "those purchases at national size (shoppers.budget_coverage), and "
            "the 2024 revenues of Amazon North America, Walmart U.S. and Kroger without fuel are fitted targets "
            "(within 5-8%). Levels of other years follow from the model's growth, not from the filings.")
 

@@ -394,8 +394,8 @@ class Kroger(Rivals):
                     "general merchandise and health are assumptions (docs/MODEL.md 7.9)")
     assortment: CategoryValues = Field(
         CategoryValues(grocery=0.0, discretionary=-3.0, health=0.0),
-        description="Utility of its assortment: grocery and general merchandise (little) fitted to its share of "
-                    "grocery and its sales without fuel (calibration/; 0 and -3 unfitted); a pharmacy in most stores")
+        description="Utility of its assortment: grocery fitted to its grocery share and sales without fuel, general "
+                    "merchandise (little) set with it, loose (calibration/; 0, -3 unfitted); a pharmacy in most stores")
     online_share_of_orders: Share = Field(0.09, description="Share of its sales ordered online (pickup and "
                                           "delivery, about $13B of $147B)")
     households_reached: Share = Field(

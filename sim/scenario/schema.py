@@ -179,8 +179,8 @@ class ShopperBehaviour(Strict):
                     "over BEA's spending on the goods the category stands for, $1.85T (furnishings, recreational "
                     "goods without vehicles, other durables without therapeutic appliances, clothing and footwear, "
                     "NIPA Table 2.3.5, Q4 2023; toys, hobbies and pet supplies at the CE/PCE concordance's 0.60); "
-                    "health: "
-                    "1, as no national out-of-pocket drug figure was found to compare; one number sets all three, 1 "
+                    "health: 1, as no national out-of-pocket drug figure was found to compare; one number sets all "
+                    "three, 1 "
                     "for the books at the households' own size (docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[
         CategoryElasticities, BeforeValidator(_each_category, json_schema_input_type=float | CategoryElasticities)] = Field(

@@ -129,13 +129,14 @@ class Firm(mesa.Agent):
         """Picking and delivering its online orders (dollars this week)."""
         raise NotImplementedError
 
-    def online_fraction(self) -> dict[int, float]:
-        """Share of each of its channels' spend ordered online (1 for an online channel, 0 for a store)."""
-        return {channel: float(channel in ONLINE_CHANNELS) for channel in self.channels}
+    def online_fraction(self) -> dict[int, np.ndarray]:
+        """Share of each of its channels' spend ordered online, by category (1 for an online channel, 0 for a
+        store)."""
+        return {channel: np.full(N_CATEGORIES, float(channel in ONLINE_CHANNELS)) for channel in self.channels}
 
     def online_revenue(self, sales: Sales) -> float:
         """Its shoppers' spend ordered online this week (dollars)."""
-        return sum(float(sales.spend[channel].sum()) * share for channel, share in self.online_fraction().items())
+        return sum(float(sales.spend[channel] @ share) for channel, share in self.online_fraction().items())
 
     def fraud_exposure(self) -> float:
         """Share of online revenue whose fraudulent returns this firm bears itself."""

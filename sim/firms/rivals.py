@@ -1,5 +1,5 @@
 """The grocers beside Walmart and Amazon: Kroger, and the others (Costco, Target, Albertsons, local
-stores) as one aggregate. Both are store chains with a small online business; Kroger also has a
+stores) as one aggregate. Both are store chains that take part of their orders online; Kroger also has a
 turnaround programme and stores near only part of the country."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import KROGER, RIVALS, Offer, Sales
+from ..vocabulary import KROGER, N_CATEGORIES, RIVALS, Offer, Sales
 from .base import Firm, Reach
 
 # Dollars that make a channel no option for a household (no store of the chain nearby): its logit
@@ -37,13 +37,15 @@ class Grocer(Firm):
         (channel,) = self.channels
         return {channel: np.outer(costs.behaviour.trip_share.as_tuple(), costs.trips[self.store_distance])}
 
-    def online_fraction(self) -> dict[int, float]:
-        """A small share of its orders is placed online (pickup and delivery)."""
-        return dict.fromkeys(self.channels, self.params.online_share_of_orders)
+    def online_fraction(self) -> dict[int, np.ndarray]:
+        """The share of its orders placed online (pickup, delivery, its sites), by category."""
+        share = self.params.online_share_of_orders
+        by_category = share.as_tuple() if hasattr(share, "as_tuple") else (share,) * N_CATEGORIES
+        return dict.fromkeys(self.channels, np.asarray(by_category, dtype=float))
 
     def fulfillment_cost(self, sales: Sales) -> float:
         """Picking and delivering its online orders (store labour and costs are in its accounts block)."""
-        online_orders = float(sales.orders[list(self.channels)].sum()) * self.params.online_share_of_orders
+        online_orders = sum(float(sales.orders[channel] @ share) for channel, share in self.online_fraction().items())
         return online_orders * self.params.accounts.online_cost_per_order_usd
 
 

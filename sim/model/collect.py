@@ -80,16 +80,17 @@ class Collector:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
         # (locale, category, channel) spend, then totals over locales and categories; the total over
         # categories weighs each at its national size (a category's own shares are unchanged by it).
-        by_channel = with_totals(m.tally.spend * m.national_scale[None, :, None], (0, 1))
+        spend = m.tally.spend * m.national_scale[None, :, None]
+        by_channel = with_totals(spend, (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
-        channel_share = shares(by_channel)
-        record(self.channel_share, date, channel_share)
-        online = np.zeros(N_CHANNELS)  # each channel's share of spend ordered online, as its firm books it
+        record(self.channel_share, date, shares(by_channel))
+        online = np.zeros((N_CATEGORIES, N_CHANNELS))  # the share of spend ordered online, as each firm books it
         for firm in m.firms:
             for channel, share in firm.online_fraction().items():
-                online[channel] = share
-        record(self.online_share, date, channel_share @ online)
+                online[:, channel] = share
+        online_spend, total = with_totals((spend * online[None]).sum(axis=-1), (0, 1)), by_channel.sum(axis=-1)
+        record(self.online_share, date, np.divide(online_spend, total, out=np.zeros_like(total), where=total > 0))
 
         flags = m.access.flags()
         code = flag_code([getattr(h, name) for name in MEMBERSHIPS] + [flags[flag] for flag in self.reach_flags])

@@ -11,23 +11,8 @@ import datetime as dt
 
 from pydantic import Field, model_validator
 
-from .types import (
-    Capital,
-    CategoryPrices,
-    CategoryValues,
-    Date,
-    Days,
-    Households,
-    LocaleShares,
-    Miles,
-    Ramp,
-    Share,
-    StateCodes,
-    Strict,
-    UsdPerOrder,
-    UsdPerYear,
-    Utility,
-)
+from .types import (Capital, CategoryPrices, CategoryShares, CategoryValues, Date, Days, Households, LocaleShares,
+                    Miles, Ramp, Share, SharesByCategory, StateCodes, Strict, UsdPerOrder, UsdPerYear, Utility)
 
 
 class AdaptivePricing(Strict):
@@ -375,7 +360,10 @@ class Rivals(Strict):
     assortment: CategoryValues = CategoryValues(grocery=1.0, discretionary=0.9, health=1.0)
     service_quality: Utility = 0.0
     pricing: AdaptivePricing = AdaptivePricing()
-    online_share_of_orders: Share = 0.1
+    online_share_of_orders: SharesByCategory = Field(
+        CategoryShares(grocery=0.10, discretionary=0.10, health=0.10),
+        description="Share of its orders placed online, by category (one number: the same in all three; "
+                    "docs/MODEL.md 7.10)")
     accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2618, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "

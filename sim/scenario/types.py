@@ -110,6 +110,15 @@ class CategoryShares(CategoryValues):
     health: Share
 
 
+def _one_for_all(value):
+    """A single number stands for the same share in every category."""
+    return dict.fromkeys(CATEGORIES, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+# A share per category, or one number for all three (how the key was written before it was by category).
+SharesByCategory = Annotated[CategoryShares, BeforeValidator(_one_for_all)]
+
+
 Coverage = Annotated[float, Field(gt=0.0, le=1.0, description="A share of national spending a survey records, "
                                                                   "above 0 and at most 1")]
 

@@ -96,9 +96,13 @@ def test_budget_coverage_counts_purchases_at_national_size_and_nothing_household
     coverage = scenario.shoppers.budget_coverage
     halved = sim.run(scenario, seed=4, overrides={f"shoppers.budget_coverage.{name}": value / 2
                                                   for name, value in coverage.model_dump().items()})
-    money = base.timeseries["metric"].isin(LEDGER_LINES)
+    money = base.timeseries["metric"].isin([*LEDGER_LINES, "online_spend"])
     pd.testing.assert_frame_equal(base.timeseries[~money].reset_index(drop=True),
                                   halved.timeseries[~money].reset_index(drop=True))
+    online = base.timeseries["metric"] == "online_spend"
+    assert (base.timeseries.loc[online, "value"] > 0).any()
+    np.testing.assert_allclose(halved.timeseries.loc[online, "value"], 2 * base.timeseries.loc[online, "value"],
+                               rtol=1e-9)
     before, after = ledger(base), ledger(halved)
     assert (before[list(PURCHASE_LINES)] > 0).any().all()
     np.testing.assert_allclose(after[list(PURCHASE_LINES)], 2 * before[list(PURCHASE_LINES)], rtol=1e-9)

@@ -15,7 +15,8 @@ from sim.model.choice import logsum, price_weight
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
 from sim.results import select
-from sim.vocabulary import AMAZON, CHANNELS, GROCERY, KROGER, LOCALES, RIVALS, WALMART_ONLINE, WALMART_STORE
+from sim.vocabulary import (AMAZON, CATEGORIES, CHANNELS, GROCERY, KROGER, LOCALES, RIVALS, WALMART_ONLINE,
+                            WALMART_STORE)
 
 from .conftest import SHIPPED, small
 
@@ -252,3 +253,27 @@ def test_the_online_share_is_the_online_spend_the_firms_book() -> None:
     rural_grocery = model.tally.spend[LOCALES.index("rural"), GROCERY]  # one cell: its own spend, by channel
     cell = (labels["locale"] == "rural") & (labels["category"] == "grocery")
     assert values[cell][0] == pytest.approx(rural_grocery @ fractions / rural_grocery.sum(), rel=1e-12)
+
+
+def test_the_other_sellers_book_online_orders_by_category() -> None:
+    """rivals.online_share_of_orders by category: their online sales, the picking cost of their online
+    orders and the online_spend metric follow each category's share; one number stands for all three."""
+    by_category = {"grocery": 0.05, "discretionary": 0.4, "health": 0.2}
+    model = RetailMarket(small(population__shoppers=400, rivals__online_share_of_orders=by_category))
+    for _ in range(5):
+        model.step()
+    sales, shares = model._sales(), np.array(list(by_category.values()))
+    assert model.rivals.online_revenue(sales) == pytest.approx(sales.spend[RIVALS] @ shares, rel=1e-12)
+    picking = model.params.rivals.accounts.online_cost_per_order_usd
+    assert model.rivals.fulfillment_cost(sales) == pytest.approx(sales.orders[RIVALS] @ shares * picking, rel=1e-12)
+    labels, dollars = model.collector.recorder.latest("online_spend")
+    online = sum(firm.online_revenue(sales) for firm in model.firms)
+    whole = (labels["locale"] == "all") & (labels["category"] == "all")
+    assert dollars[whole][0] == pytest.approx(online, rel=1e-9)
+    fractions = np.zeros((len(by_category), len(CHANNELS)))
+    fractions[:, [AMAZON, WALMART_ONLINE]], fractions[:, KROGER], fractions[:, RIVALS] = 1.0, 0.09, shares
+    for category in by_category:
+        cell = (labels["locale"] == "all") & (labels["category"] == category)
+        row = CATEGORIES.index(category)
+        assert dollars[cell][0] == pytest.approx(sales.spend[:, row] @ fractions[row], rel=1e-9)
+    assert small(rivals__online_share_of_orders=0.2).rivals.online_share_of_orders.as_tuple() == (0.2, 0.2, 0.2)

@@ -60,6 +60,7 @@ class Collector:
         self.spend_share = r.layout("spend_share", locale=PLACES, category=CATEGORY_LABELS, firm=FIRMS)
         self.channel_share = r.layout("channel_share", locale=PLACES, category=CATEGORY_LABELS, segment=CHANNELS)
         self.online_share = r.layout("online_share", locale=PLACES, category=CATEGORY_LABELS)
+        self.online_spend = r.layout("online_spend", locale=PLACES, category=CATEGORY_LABELS)
         self.membership = r.layout("membership_share", locale=PLACES, segment=SEGMENTS)
         self.member_share = {name: r.layout(f"{name}_share", locale=PLACES) for name in MEMBERSHIPS}
         self.reach = {metric: r.layout(metric, locale=PLACES) for metric in REACH}
@@ -80,7 +81,7 @@ class Collector:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
         # (locale, category, channel) spend, then totals over locales and categories; the total over
         # categories weighs each at its national size (a category's own shares are unchanged by it).
-        spend = m.tally.spend * m.national_scale[None, :, None]
+        spend = m.tally.spend * m.national_scale[None, :, None] * m.weight  # at national size
         by_channel = with_totals(spend, (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))
@@ -91,6 +92,7 @@ class Collector:
                 online[:, channel] = share
         online_spend, total = with_totals((spend * online[None]).sum(axis=-1), (0, 1)), by_channel.sum(axis=-1)
         record(self.online_share, date, np.divide(online_spend, total, out=np.zeros_like(total), where=total > 0))
+        record(self.online_spend, date, online_spend)
 
         flags = m.access.flags()
         code = flag_code([getattr(h, name) for name in MEMBERSHIPS] + [flags[flag] for flag in self.reach_flags])

@@ -171,3 +171,14 @@ def test_compare_refuses_two_scenarios_with_one_name(tiny_yaml: Path, tmp_path: 
 def test_report_on_a_folder_that_is_not_results(tmp_path: Path, capsys) -> None:
     assert main(["report", str(tmp_path)]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+def test_a_missed_check_in_dollars_reads_in_billions() -> None:
+    """The "Read with care" line of a check on a money metric (online_spend) gives dollars in
+    billions, a share's in percent and points."""
+    from sim.jobs.targets import load_targets
+    from sim.report.notes import _shown
+    checks = {check.id: check for check in load_targets(Path(sim.__file__).parent.parent / "calibration/checks.yaml")}
+    assert _shown(checks["online_spend_2021"], 9.76e11) == (
+        "model $976bn, published $884bn (tolerance ±$90bn; low confidence)")
+    assert _shown(checks["amazon_share_of_ecommerce_2023"], 0.48).startswith("model 48.0%, published 39.5% (tolerance ±6 pts")

@@ -131,12 +131,13 @@ class Firm(mesa.Agent):
 
     def online_fraction(self) -> dict[int, np.ndarray]:
         """Share of each of its channels' spend ordered online, by category (1 for an online channel, 0 for a
-        store)."""
+        store); a firm may give one number for all categories."""
         return {channel: np.full(N_CATEGORIES, float(channel in ONLINE_CHANNELS)) for channel in self.channels}
 
     def online_revenue(self, sales: Sales) -> float:
         """Its shoppers' spend ordered online this week (dollars)."""
-        return sum(float(sales.spend[channel] @ share) for channel, share in self.online_fraction().items())
+        return sum(float(sales.spend[channel] @ np.broadcast_to(share, N_CATEGORIES))
+                   for channel, share in self.online_fraction().items())
 
     def fraud_exposure(self) -> float:
         """Share of online revenue whose fraudulent returns this firm bears itself."""

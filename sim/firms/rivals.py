@@ -8,6 +8,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..scenario.types import CategoryShares
 from ..vocabulary import KROGER, N_CATEGORIES, RIVALS, Offer, Sales
 from .base import Firm, Reach
 
@@ -39,8 +40,8 @@ class Grocer(Firm):
 
     def online_fraction(self) -> dict[int, np.ndarray]:
         """The share of its orders placed online (pickup, delivery, its sites), by category."""
-        share = self.params.online_share_of_orders
-        by_category = share.as_tuple() if hasattr(share, "as_tuple") else (share,) * N_CATEGORIES
+        share = self.params.online_share_of_orders  # Kroger's is one number, the other sellers' by category
+        by_category = share.as_tuple() if isinstance(share, CategoryShares) else (share,) * N_CATEGORIES
         return dict.fromkeys(self.channels, np.asarray(by_category, dtype=float))
 
     def fulfillment_cost(self, sales: Sales) -> float:

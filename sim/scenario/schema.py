@@ -35,7 +35,9 @@ from .types import (
     UsdPerOrder,
     UsdPerYear,
     Years,
+    each_category,
     first_jump,
+    number_of,
     yearly,
     yearly_averages,
 )
@@ -76,28 +78,9 @@ CATCHMENT_YEAR = 2024
 USHouseholds = Annotated[float, Field(ge=1e6, le=1e9, description="US households, 1 million to 1 billion")]
 
 
-def _number(value: Any) -> float | None:
-    """A number given as a number or as text (YAML reads 3e-1 or 131.3e6, with no dot or no sign in
-    the exponent, as a string); None for anything else, left to the field's own validation."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _each_category(value: Any) -> Any:
-    """One number for a per-category field is the same number for every category."""
-    number = _number(value)
-    return value if number is None else {"grocery": number, "discretionary": number, "health": number}
-
-
 def _flat_count(value: Any) -> Any:
     """A number for ``population.households`` is a flat count: one year, held before and after it."""
-    number = _number(value)
+    number = number_of(value)
     if number is None:
         return value
     if not (math.isfinite(number) and 1e6 <= number <= 1e9):
@@ -169,7 +152,7 @@ class ShopperBehaviour(Strict):
                     "and essentials $154, general merchandise $103, drugs and medical supplies $17 a week "
                     "(docs/MODEL.md, 7.8)")
     budget_coverage: Annotated[
-        CategoryCoverage, BeforeValidator(_each_category, json_schema_input_type=float | CategoryCoverage)] = Field(
+        CategoryCoverage, BeforeValidator(each_category, json_schema_input_type=float | CategoryCoverage)] = Field(
         CategoryCoverage(grocery=0.757, discretionary=0.387, health=1.0),
         description="Share of national spending the households' budgets hold, by category: the firms' sales and "
                     "orders are the households' over it, and shares over all categories weigh each at its "
@@ -183,7 +166,7 @@ class ShopperBehaviour(Strict):
                     "three, 1 "
                     "for the books at the households' own size (docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[
-        CategoryElasticities, BeforeValidator(_each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
+        CategoryElasticities, BeforeValidator(each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
         CategoryElasticities(grocery=0.3, discretionary=0.5, health=0.3),
         description="How a household's budget rises with its income, budget ~ (income / median) ^ elasticity: "
                     "the slope across the CE's 2024 income quintiles, food at home 0.32, apparel 0.44, "

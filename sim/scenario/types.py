@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 
@@ -110,13 +110,28 @@ class CategoryShares(CategoryValues):
     health: Share
 
 
-def _one_for_all(value):
-    """A single number stands for the same share in every category."""
-    return dict.fromkeys(CATEGORIES, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+def number_of(value: Any) -> float | None:
+    """A number given as a number or as text (YAML reads 3e-1 or 131.3e6, with no dot or no sign in
+    the exponent, as a string); None for anything else, left to the field's own validation."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def each_category(value: Any) -> Any:
+    """One number for a per-category field is the same number for every category."""
+    number = number_of(value)
+    return value if number is None else dict.fromkeys(CATEGORIES, number)
 
 
 # A share per category, or one number for all three (how the key was written before it was by category).
-SharesByCategory = Annotated[CategoryShares, BeforeValidator(_one_for_all)]
+SharesByCategory = Annotated[CategoryShares,
+                             BeforeValidator(each_category, json_schema_input_type=float | CategoryShares)]
 
 
 Coverage = Annotated[float, Field(gt=0.0, le=1.0, description="A share of national spending a survey records, "

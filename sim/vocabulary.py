@@ -105,9 +105,9 @@ FIRM_SCALARS = {
     "prime_fee_usd": "amazon", "walmart_plus_fee_usd": "walmart",
 }
 METRICS = (
-    "spend_share", "channel_share", "online_share", "online_spend", "membership_share", "prime_share", "walmart_plus_share", *REACH,
-    "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio", *FIRM_SCALARS, "established_churn",
-    "price_level",
+    "spend_share", "channel_share", "online_share", "online_spend", "membership_share", "prime_share",
+    "walmart_plus_share", *REACH, "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio",
+    *FIRM_SCALARS, "established_churn", "price_level",
 )
 # Metrics in the model's constant dollars, which an outcome can read in nominal dollars (``nominal: true``).
 MONEY_METRICS = (*LEDGER_LINES, "consumer_surplus", "online_spend")

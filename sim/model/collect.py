@@ -81,7 +81,7 @@ class Collector:
         m, h, date, record = self.model, self.model.households, self.model.date, self.recorder.record
         # (locale, category, channel) spend, then totals over locales and categories; the total over
         # categories weighs each at its national size (a category's own shares are unchanged by it).
-        spend = m.tally.spend * m.national_scale[None, :, None] * m.weight  # at national size
+        spend = m.to_sales(m.tally.spend.swapaxes(1, 2)).swapaxes(1, 2)  # at national size, as the firms book it
         by_channel = with_totals(spend, (0, 1))
         by_firm = np.stack([by_channel[..., FIRM_OF_CHANNEL == f].sum(axis=-1) for f in range(len(FIRMS))], axis=-1)
         record(self.spend_share, date, shares(by_firm))

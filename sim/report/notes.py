@@ -144,10 +144,11 @@ def _shown(check, value: float) -> str:
     """The runs' value against the published one, with its tolerance and the source's confidence."""
     published = check.published
     share = check.share_of is not None or check.growth_from is not None or check.metric.metric.endswith("share")
-    money = not share and check.metric.metric in MONEY_METRICS
-    number = (lambda x: f"{x:.1%}") if share else (lambda x: f"${x / 1e9:,.0f}bn") if money else (lambda x: f"{x:.3g}")
-    tolerance = (f"{check.tolerance * 100:.3g} pts" if share else f"${check.tolerance / 1e9:,.0f}bn" if money
-                 else f"{check.tolerance:.3g}")
+    if share:
+        number, tolerance = (lambda x: f"{x:.1%}"), f"{check.tolerance * 100:.3g} pts"
+    else:
+        number = (lambda x: f"${x / 1e9:,.0f}bn") if check.metric.metric in MONEY_METRICS else (lambda x: f"{x:.3g}")
+        tolerance = number(check.tolerance)
     bound = "at least " if check.above is not None else "at most " if check.below is not None else ""
     return (f"model {number(value)}, published {bound}{number(published)} (tolerance \u00b1{tolerance}; "
             f"{CONFIDENCE[check.confidence]} confidence)")

@@ -62,23 +62,56 @@ def press_step(page) -> tuple[str, str]:
     return before, monitors(page)["Week"]
 
 
-def fits(boxes: list[dict], width: int, height: int) -> bool:
-    """Every plot inside its card, every card and legend and the map's eastern tiles on the screen
-    (the cards' bottoms too: no scrolling to see a chart)."""
-    for plot in boxes:
-        if plot["card"]["bottom"] > height + 0.5:
-            return False
-        svg, card = plot["svg"], plot["card"]
-        inside = card["left"] - 0.5 <= svg["left"] and svg["right"] <= card["right"] + 0.5
-        parts = [svg, card, *([plot["legend"]] if plot["legend"] else []), *plot["east"]]
-        if not inside or svg["width"] > card["width"] + 0.5 or any(p["right"] > width + 0.5 for p in parts):
-            return False
-        legend = plot["legend"]
+def misfit(boxes: list[dict], width: int, height: int) -> str | None:
+    """What is not whole, or None: every plot inside its card, every card and legend and the map's
+    eastern tiles on the screen (the cards' bottoms too: no scrolling to see a chart)."""
+    for number, plot in enumerate(boxes, 1):
+        svg, card, legend = plot["svg"], plot["card"], plot["legend"]
+        parts = {"drawing": svg, "card": card, **({"legend": legend} if legend else {}),
+                 **{f"East Coast tile {i}": tile for i, tile in enumerate(plot["east"], 1)}}
+        wrong = [f"the card's bottom at {card['bottom']:.0f} px"] if card["bottom"] > height + 0.5 else []
+        if not (card["left"] - 0.5 <= svg["left"] and svg["right"] <= card["right"] + 0.5) \
+                or svg["width"] > card["width"] + 0.5:
+            wrong.append(f"the drawing ({svg['left']:.0f}-{svg['right']:.0f} px) outside its card "
+                         f"({card['left']:.0f}-{card['right']:.0f} px)")
+        wrong += [f"the {name}'s right edge at {part['right']:.0f} px" for name, part in parts.items()
+                  if part["right"] > width + 0.5]
         if legend and (legend["right"] > card["right"] + 0.5 or legend["bottom"] > svg["bottom"] + 0.5):
-            return False
-        if any(tile["right"] > card["right"] + 0.5 for tile in plot["east"]):
-            return False
-    return True
+            wrong.append("the legend beyond its card or drawing")
+        wrong += [f"East Coast tile {i} beyond its card" for i, tile in enumerate(plot["east"], 1)
+                  if tile["right"] > card["right"] + 0.5]
+        if wrong:
+            return f"chart {number} of {len(boxes)} on a {width}x{height} window: " + "; ".join(wrong)
+    return None
+
+
+def wait_whole(page, width: int, height: int, seconds: float) -> None:
+    """Wait until every chart on ``page`` is whole (charts redraw as data arrive); on time-out the
+    failure says which chart and which part is not."""
+    last: list[str | None] = [None]
+
+    def whole() -> bool:
+        last[0] = misfit(page.evaluate(BOXES), width, height)
+        return last[0] is None
+
+    try:
+        wait_until(whole, seconds, "every chart whole")
+    except pytest.fail.Exception:
+        pytest.fail(f"every chart whole: not within {seconds} s; last seen: {last[0]}")
+
+
+def test_the_fit_check_names_what_sticks_out() -> None:
+    """The check the browser tests wait on, on boxes written out: whole, then a legend past the
+    window's edge, then a card below the window's bottom."""
+    box = lambda left, right, top=0, bottom=300: {"left": left, "right": right, "width": right - left,  # noqa: E731
+                                                  "top": top, "bottom": bottom}
+    whole = {"svg": box(10, 600), "card": box(5, 605), "legend": box(400, 590, 10, 60), "east": []}
+    assert misfit([whole, whole], 1366, 768) is None
+    wide = {**whole, "card": box(700, 1400), "svg": box(710, 1390), "legend": box(1300, 1380, 10, 60)}
+    assert misfit([whole, wide], 1366, 768).startswith("chart 2 of 2 on a 1366x768 window: the drawing's right edge")
+    assert "the legend's right edge at 1380 px" in misfit([whole, wide], 1366, 768)
+    low = {**whole, "card": box(5, 605, 500, 800)}
+    assert misfit([low], 1366, 768) == "chart 1 of 1 on a 1366x768 window: the card's bottom at 800 px"
 
 
 @pytest.mark.parametrize("width, height", SCREENS)
@@ -88,7 +121,7 @@ def test_every_chart_is_whole_on_a_projector_screen(dashboard, width, height) ->
         for _ in range(3):  # lines need points, and the legends their entries
             press_step(page)
         try:
-            wait_until(lambda: fits(page.evaluate(BOXES), width, height), 15, "every chart fitting its card")
+            wait_whole(page, width, height, 15)
         finally:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"dashboard_{width}x{height}.png"))

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..vocabulary import AMAZON, DISCRETIONARY, GROCERY, HEALTH, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
 from .base import Firm, Reach
+from .rural import BuildOut, RuralLand
 from .states import by_category, flag_code, state_flags, with_flag
 
 # Every service state of a household, as flags: same-day, next-day, pharmacy same-day, then Prime.
@@ -51,7 +52,8 @@ class Amazon(Firm):
         self._last_talent_year: int | None = None
         geography = model.geography
         # Catchments are counted in a fixed year's households (``model.catchment_households``).
-        self._rural_households = model.catchment_households * geography.locale_share(RURAL)
+        self._rural_land = RuralLand(geography, model.catchment_households)
+        self._built: tuple | None = None  # the last build-out and its terms
         self._urban_households = model.catchment_households * geography.locale_share(URBAN)
         self._metro_households = model.catchment_households * (1.0 - geography.locale_share(RURAL))
         zeros = np.zeros(geography.n_zones)
@@ -93,8 +95,8 @@ class Amazon(Firm):
         self.marketplace_markup = market.third_party_unit_share * market.seller_pass_through * fraud_cost
         self.fba_share = float(np.clip(market.fba_base_share - market.fba_exit_sensitivity * fraud_cost, 0.0, 1.0))
 
-    def _rural_added_share(self, date: dt.date) -> float:
-        """Share of rural households newly reached by the station programme (after the build lag)."""
+    def _rural_stations(self, date: dt.date) -> None:
+        """Spend the station programme's capital this week; stations go live after the build lag."""
         rural = self.params.rural
         started = self.stations_started
         if rural.start <= date <= rural.end:
@@ -104,28 +106,21 @@ class Amazon(Firm):
         self._stations_started.append(started)
         lagged = len(self._stations_started) - 1 - rural.build_lag_weeks
         self.stations_live = self._stations_started[lagged] if lagged >= 0 else 0.0
-        # Stations beyond those that take rural same-day to its cap reach no new town: they are
-        # counted apart (``amazon_rural_stations_beyond_cap``), not as towns served.
-        useful = min(self.stations_live, self.stations_to_cap())
-        self.stations_beyond_cap = self.stations_live - useful
-        self.towns_served = useful * rural.towns_per_station
-        return self.stations_share(self.stations_live)
 
     @property
     def stations_started(self) -> float:
         """Stations started so far, live or still being built."""
         return self._stations_started[-1] if self._stations_started else 0.0
 
-    def stations_to_cap(self) -> float:
-        """Stations that take rural same-day to its cap (``amazon.rural.max_rural_coverage``); more reach no
-        new household."""
-        rural, base = self.params.rural, self.params.delivery.same_day_coverage.rural
-        needed = max(0.0, (rural.max_rural_coverage - base) / (1.0 - base)) if base < 1.0 else 0.0
-        return needed * self._rural_households / rural.rural_households_per_station
-
-    def stations_share(self, stations: float) -> float:
-        """Share of rural households (as counted in ``catchment_households``) that ``stations`` reach."""
-        return min(1.0, stations * self.params.rural.rural_households_per_station / self._rural_households)
+    def build_out(self, stations: float) -> BuildOut:
+        """Where ``stations`` live stations reach (``sim/firms/rural.py``), from the rural shares before
+        the programme."""
+        rural, delivery = self.params.rural, self.params.delivery
+        terms = (stations, rural.station_area_sq_mi, delivery.same_day_coverage.rural,
+                 delivery.next_day_coverage.rural, rural.next_day_area_per_same_day, rural.max_rural_coverage)
+        if self._built is None or self._built[0] != terms:  # the same stations, week after week, once built
+            self._built = (terms, self._rural_land.build_out(*terms))
+        return self._built[1]
 
     def _delivery(self, date: dt.date, offer: Offer) -> None:
         p, geography = self.params, self.model.geography
@@ -139,7 +134,12 @@ class Amazon(Firm):
             same_day[metro] + delivery.metro_same_day_growth_per_year * years,
         )
         self._before_stations = (same_day, next_day, date)
-        self.same_day_reach, self.next_day_reach = self.delivery_reach(self._rural_added_share(date))
+        self._rural_stations(date)
+        built = self.build_out(self.stations_live)
+        self.same_day_reach, self.next_day_reach = self.delivery_reach(built)
+        base, rural = p.delivery.same_day_coverage.rural, p.rural
+        self.towns_served = self._rural_land.reached(built.same_day, base) / rural.rural_households_per_town
+        self.stations_beyond_cap = built.beyond_cap
         for project in p.rural.projects:
             if self.model.date_in_week(project.opens, date):
                 self.spend_capital(project.capex_usd)
@@ -147,20 +147,16 @@ class Amazon(Firm):
         # Sellers outside Fulfilled by Amazon ship slower.
         self.extra_days = market.third_party_unit_share * (1.0 - self.fba_share) * market.non_fba_extra_days
 
-    def delivery_reach(self, added: float) -> tuple[np.ndarray, np.ndarray]:
-        """This week's same-day and next-day shares of each zone, with the stations reaching ``added``
-        of the rural households (and the rural projects open by this week)."""
-        p, geography = self.params, self.model.geography
+    def delivery_reach(self, built: BuildOut) -> tuple[np.ndarray, np.ndarray]:
+        """This week's same-day and next-day shares of each zone with the stations ``built`` (and the
+        rural projects open by this week)."""
         before_same, before_next, date = self._before_stations
-        same_day, next_day = before_same.copy(), before_next.copy()
-        rural = geography.zone_locale == RURAL
-        same_day[rural] = np.minimum(
-            np.maximum(p.rural.max_rural_coverage, same_day[rural]), same_day[rural] + (1.0 - same_day[rural]) * added
-        )
-        next_day[rural] += (1.0 - next_day[rural]) * min(1.0, p.rural.next_day_gain_per_same_day * added)
-        for project in p.rural.projects:
+        rural = self.model.geography.zone_locale == RURAL
+        same_day = np.where(rural, self._rural_land.zone_shares(built.same_day, before_same), before_same)
+        next_day = np.where(rural, self._rural_land.zone_shares(built.next_day, before_next), before_next)
+        for project in self.params.rural.projects:
             if date >= project.opens:
-                reach = rural & geography.zones_in(project.states)
+                reach = rural & self.model.geography.zones_in(project.states)
                 same_day[reach] += (1.0 - same_day[reach]) * project.rural_same_day_gain
         return same_day, np.maximum(next_day, same_day)
 

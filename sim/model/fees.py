@@ -143,16 +143,20 @@ class FeeConduct:
 def scripted_from(scenario, firm, fees_from: dt.date) -> dt.date | None:
     """The first date from ``fees_from`` on at which the scenario's events set the firm's fee, or None;
     an event may set it by its dotted path or inside a block it sets (``{amazon.prime: {fee_annual: 159}}``)."""
+    return first_set(scenario, [(firm.name, firm.membership, "fee_annual")], fees_from)
+
+
+def first_set(scenario, paths: list[tuple[str, ...]], since: dt.date) -> dt.date | None:
+    """The first date from ``since`` on at which the scenario's events set any of ``paths``, or None."""
     dates = [event.date for event in scenario.events
-             if event.date >= fees_from and any(sets_fee(firm, key, value) for key, value in event.set.items())]
+             if event.date >= since and any(sets(path, key, value) for path in paths for key, value in event.set.items())]
     return min(dates) if dates else None
 
 
-def sets_fee(firm, key: str, value) -> bool:
-    """Whether an event's ``key: value`` sets the firm's membership fee."""
-    path = [firm.name, firm.membership, "fee_annual"]
+def sets(path: tuple[str, ...], key: str, value) -> bool:
+    """Whether an event's ``key: value`` sets the scenario's ``path``: by its dotted path, or inside a block."""
     parts = key.split(".")
-    if parts != path[:len(parts)]:
+    if list(path[:len(parts)]) != parts:
         return False
     for part in path[len(parts):]:
         if not isinstance(value, dict) or part not in value:

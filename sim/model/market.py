@@ -16,6 +16,7 @@ from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponenti
 from .allocator import keep_freed_memory
 from .collect import Collector
 from .conduct import PriceConduct
+from .budgets import BudgetConduct
 from .fees import FeeConduct
 from .geography import Geography
 from .memberships import decide, established_churn, membership_perks, membership_values, neighbour_share
@@ -77,6 +78,7 @@ class RetailMarket(mesa.Model):
         self._costs: HouseholdCosts | None = None
         self.conduct = PriceConduct(self) if scenario.conduct == "strategic" else None
         self.fees = FeeConduct(self) if scenario.conduct == "strategic" else None
+        self.budgets = BudgetConduct(self) if scenario.conduct == "strategic" else None
         self.collector = Collector(self)
 
     def count_households(self) -> None:
@@ -115,6 +117,7 @@ class RetailMarket(mesa.Model):
         if self.month_starts():
             if self.fees is not None:
                 self.fees.month()  # strategic fees: posted before the households weigh them
+                self.budgets.month()  # and Amazon's rural station budget, for the year from now
             self.households_review_memberships()
             self.firms_adapt_prices()
         self.households_learn()

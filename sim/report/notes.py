@@ -46,7 +46,7 @@ def notes(ensemble: Ensemble) -> list[str]:
             since = beyond[beyond > 0.5].index[0].date()
             found.setdefault(
                 f"from {since}, up to {beyond.max():,.0f} of Amazon's rural stations are beyond those that take "
-                f"rural same-day to its cap of {scenario.amazon.rural.max_rural_coverage:.0%}: their capital is "
+                f"every county's rural same-day to its cap of {scenario.amazon.rural.max_rural_coverage:.0%}: their capital is "
                 "spent but they reach no new household and serve no new town.", []).append(name)
         rural = scenario.amazon.rural
         if rural.end < end and rural.investment_per_year_usd > 0:

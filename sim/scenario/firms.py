@@ -79,11 +79,13 @@ class RuralNetwork(Strict):
     investment_per_year_usd: Capital = Field(1.6e9, description="Capital spent on rural delivery stations per year")
     cost_per_station_usd: Capital = Field(30e6, gt=0)
     build_lag_weeks: int = Field(20, ge=0, le=260)
-    towns_per_station: float = Field(60.0, ge=0, le=10_000, description="Towns a station serves (docs/MODEL.md 7.3)")
-    rural_households_per_station: Households = Field(180_000, description="Rural households a station reaches")
-    max_rural_coverage: Share = 0.85
-    next_day_gain_per_same_day: float = Field(2.0, ge=0, le=10, description="Rural households newly reached "
-                                              "next-day per household newly reached same-day by the stations")
+    station_area_sq_mi: float = Field(6_000.0, gt=0, le=1e6, description="Square miles of rural land a station "
+                                      "serves (Amazon: 1.2M for its 200-station network; docs/MODEL.md 7.3)")
+    rural_households_per_town: Households = Field(3_000, gt=0, description="Rural households newly reached "
+                                                  "same-day that make a town served (stylised)")
+    max_rural_coverage: Share = Field(1.0, description="Cap on a county's rural same-day share (1: none)")
+    next_day_area_per_same_day: float = Field(2.0, ge=0, le=10, description="A station's next-day area over "
+                                              "its same-day area (stylised)")
     projects: list[RuralProject] = Field(default_factory=list, max_length=1_000)
 
     @model_validator(mode="after")

@@ -72,6 +72,13 @@ RENAMED = {
                                                          "advertising grows with shopper spend"),
     "walmart.ads.revenue_per_active_household_week_usd": ("walmart.ads.revenue_share_of_sales",
                                                           "advertising grows with shopper spend"),
+    "amazon.rural.rural_households_per_station": ("amazon.rural.station_area_sq_mi",
+                                                  "a station serves an area; its households follow from "
+                                                  "where it is built (the 2020 Census's rural counties)"),
+    "amazon.rural.towns_per_station": ("amazon.rural.rural_households_per_town",
+                                       "towns follow from the households a station newly reaches"),
+    "amazon.rural.next_day_gain_per_same_day": ("amazon.rural.next_day_area_per_same_day",
+                                                "a station's next-day area over its same-day area"),
     "population.us_households": ("population.households", "a number is a flat count (households: 131.4e6); "
                                  "by default, US households by year, interpolated between mid-years"),
 }

@@ -10,6 +10,14 @@ from pydantic import Field, model_validator
 from .types import Date, Share, Strict
 
 
+class CostOfCapital(Strict):
+    """Each firm's weighted average cost of capital: what a programme's future gains are discounted at."""
+
+    amazon: Share = Field(0.09, description="2024-25 estimates: 9.36% (ValueSense), 8.3% (Neyman), 9.66% "
+                          "(DeepViews); automated model outputs (L)")
+    walmart: Share = Field(0.071, description="7.1% (ValueSense, February 2025; L)")
+
+
 class Strategy(Strict):
     """How strategic firms review their prices and fees (``conduct: strategic``; docs/strategy.md)."""
 
@@ -33,6 +41,14 @@ class Strategy(Strict):
         description="A fee review's menu: changes of the posted fee, dollars (holding it is always on it)")
     fee_hold_years: int = Field(4, ge=1, le=20, description="Years a changed fee is held before the next "
                                 "review (4: Amazon's US Prime rises of 2014, 2018 and 2022)")
+
+    budgets: bool = Field(True, description="Whether a strategic Amazon also chooses its rural station budget, "
+                          "yearly (docs/strategy.md)")
+    budgets_from: Date = Field(dt.date(2026, 1, 1), description="First budget review (before it, the timeline's)")
+    budget_multiples: list[Annotated[float, Field(ge=0, le=10)]] = Field(
+        [0.0, 0.5, 1.0, 1.5, 2.0], min_length=1, max_length=20,
+        description="A budget review's menu: multiples of the scenario's yearly station budget")
+    cost_of_capital: CostOfCapital = CostOfCapital()
 
     @model_validator(mode="after")
     def _ordered(self) -> Strategy:

@@ -1,0 +1,121 @@
+"""Strategic programme budgets: a strategic Amazon chooses its rural station budget once a year.
+
+With ``conduct: strategic`` and ``strategy.budgets`` (the default), from ``strategy.budgets_from``
+(2026-01-01: the budgets before it are history, the timeline's) Amazon reviews, at the first month
+start of each year, what to spend on rural stations over the next 52 weeks: one of the menu's
+multiples (``strategy.budget_multiples``) of the scenario's yearly budget
+(``amazon.rural.investment_per_year_usd``), whatever the timeline's programme dates say.
+
+**What it knows.** Each option's stations (its budget over ``cost_per_station_usd``), built where each
+reaches the most rural households not yet reached (``sim/firms/rural.py``), on top of every station
+already started, taken as live. For each it weighs this week's market with that reach: the
+households' expected choices (no draw), memberships as they are.
+
+**What it maximises.** The weekly gain in the objective of its price reviews (operating profit plus
+the value of goods sold, ``sim/model/conduct.py``), held over the stations' life
+(``economics.depreciation_years``) from when they go live, discounted at its cost of capital
+(``strategy.cost_of_capital``), less the option's capital. The budget is spent through the year, so
+the capital is discounted half a year and the gains start half a year after the build lag. As each
+station reaches fewer households than the one before, the best budget is where a station's
+discounted gain falls to its cost. Memberships that faster delivery would bring are held as they are,
+so the gain is understated (docs/strategy.md).
+
+A budget that a scenario's event sets from ``budgets_from`` on (``amazon.rural.investment_per_year_usd``,
+``start`` or ``end``) is that what-if's lever: Amazon does not review it from then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from ..vocabulary import WEEKS_PER_YEAR
+from .choice import Access
+from .conduct import category_profits, expected_sales
+from .fees import first_set
+
+REVIEW_EVERY = dt.timedelta(weeks=52)
+PATHS = [("amazon", "rural", name) for name in ("investment_per_year_usd", "start", "end")]
+
+
+def objective(model, firm) -> tuple[float, float]:
+    """The firm's weekly objective under strategic prices (operating profit + value x goods sold, at the
+    market's expected choices), and its operating profit alone."""
+    sales = expected_sales(model)
+    goods = sales.base_spend[list(firm.channels)].sum(axis=0)
+    profit = float(category_profits(firm, sales).sum())
+    return profit + float((model.conduct.customer_value[firm.name] * goods).sum()), profit
+
+
+def with_stations(model, stations: float) -> tuple[float, float]:
+    """Amazon's objective and profit this week were ``stations`` live; its reach as it was afterwards."""
+    amazon = model.amazon
+    saved = amazon.same_day_reach, amazon.next_day_reach
+    try:
+        amazon.same_day_reach, amazon.next_day_reach = amazon.delivery_reach(amazon.build_out(stations))
+        model.access = Access.of(model.households, model.offer, model.firms)
+        return objective(model, amazon)
+    finally:
+        amazon.same_day_reach, amazon.next_day_reach = saved
+        model.access = Access.of(model.households, model.offer, model.firms)
+
+
+def annuity(rate: float, weeks_from: float, years: float) -> float:
+    """A dollar a week for ``years`` from ``weeks_from`` weeks on, discounted at ``rate`` a year, today."""
+    weekly = (1.0 + rate) ** (1.0 / WEEKS_PER_YEAR) - 1.0
+    weeks = np.arange(int(round(years * WEEKS_PER_YEAR))) + weeks_from
+    return float(((1.0 + weekly) ** -weeks).sum())
+
+
+class BudgetConduct:
+    """Amazon's yearly rural station budget reviews under strategic conduct, and what each weighed."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        settings = model.scenario.strategy
+        self.yearly = model.scenario.amazon.rural.investment_per_year_usd  # the scenario's: the menu's unit
+        self.next_review = settings.budgets_from
+        self.scripted = first_set(model.scenario, PATHS, settings.budgets_from)
+        self.reviews: list[dict] = []  # each review: date, options (dollars), present values, choice
+
+    def applies(self) -> bool:
+        """Whether Amazon's budget is reviewed this month: strategic budgets, Amazon strategic with a
+        measured value of goods sold, not scripted from now, a review due."""
+        model, settings = self.model, self.model.params.strategy
+        return (settings.budgets and "amazon" in settings.firms and model.conduct is not None
+                and "amazon" in model.conduct.customer_value and model.date >= self.next_review
+                and (self.scripted is None or model.date < self.scripted))
+
+    def month(self) -> None:
+        """At a month's start: review if one is due (then the next a year on)."""
+        if self.applies():
+            self.review()
+            self.next_review = self.model.date + REVIEW_EVERY
+
+    def review(self) -> None:
+        """Spend over the next 52 weeks the option of the menu worth most (ties: the smaller budget)."""
+        model = self.model
+        options = sorted({multiple * self.yearly for multiple in model.params.strategy.budget_multiples})
+        now = with_stations(model, model.amazon.stations_started)[0]
+        values = [self.present_value(budget, now) for budget in options]
+        best = options[int(np.argmax(values))]
+        self.reviews.append({"date": model.date, "options": options, "values": values, "budget": best})
+        from ..scenario import apply_changes
+
+        model.params = apply_changes(model.params, {
+            "amazon.rural.start": model.date, "amazon.rural.end": model.date + REVIEW_EVERY - dt.timedelta(days=1),
+            "amazon.rural.investment_per_year_usd": best})
+
+    def present_value(self, budget: float, now: float) -> float:
+        """What a year's ``budget`` of stations is worth today, against the objective ``now`` with the
+        stations already started: the discounted gain over the stations' life, less the capital (both
+        from mid-year, as the budget is spent through it)."""
+        if budget <= 0:
+            return 0.0
+        model, amazon = self.model, self.model.amazon
+        rural, rate = amazon.params.rural, model.params.strategy.cost_of_capital.amazon
+        half = WEEKS_PER_YEAR / 2.0
+        gain = with_stations(model, amazon.stations_started + budget / rural.cost_per_station_usd)[0] - now
+        life = annuity(rate, rural.build_lag_weeks + half, model.params.economics.depreciation_years)
+        return gain * life - budget * (1.0 + rate) ** -0.5

@@ -1,7 +1,8 @@
-"""What a delivery build-out returns on the model's own demand: why programme budgets are not strategic.
+"""What a delivery build-out returns on the model's own demand: what Amazon's budget reviews weigh.
 
-The figures of docs/strategy.md ("Why programme budgets are not chosen"). A strategic baseline run
-(prices reviewed, so each firm's value of a dollar of goods sold is measured), stopped each January
+The figures of docs/strategy.md ("Strategic programme budgets"). A strategic baseline run with the
+timeline's budgets (prices reviewed, so each firm's value of a dollar of goods sold is measured;
+``strategy.budgets`` off, so the programme is the timeline's), stopped each January
 from 2024 and each July, weighs one more piece of each firm's delivery network in that week's market
 (memberships as they are that week):
 
@@ -142,7 +143,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.perf_counter()
-    scenario = load_scenario(BASELINE, {"population.shoppers": args.shoppers, "conduct": "strategic"})
+    scenario = load_scenario(BASELINE, {"population.shoppers": args.shoppers, "conduct": "strategic",
+                                        "strategy.budgets": False})  # the timeline's budgets, weighed
     model = RetailMarket(scenario, seed=args.seed)
     lines: list[str] = []
     while model.running:

@@ -20,7 +20,8 @@ import pandas as pd
 
 from .errors import UserError
 from .report.ensemble import mean_interval
-from .report.rivals import FEE_METRICS, FEES, PRICES, fee_reviewers, sentences
+from .report.rivals import (BUDGET, BUDGETS, FEE_METRICS, FEES, PRICES, budget_reviewers, fee_reviewers,
+                            sentences)
 from .report.style import FIRM_NAMES
 from .results import Result
 from .vocabulary import CATEGORIES, FIRMS
@@ -54,17 +55,19 @@ def price_changes(results: list[Result], period: tuple[int, int] | None) -> pd.D
 
 
 def fee_changes(results: list[Result], period: tuple[int, int] | None) -> pd.DataFrame:
-    """Each what-if's posted membership fees against the baseline's, dollars a year, by firm and seed:
-    the period's mean (or the last 52 weeks') on the same seed (columns as :func:`effects`'s)."""
+    """Each what-if's posted membership fees against the baseline's, dollars a year, and Amazon's rural
+    station budget, $bn a year, by firm and seed: the period's mean (or the last 52 weeks') on the same
+    seed (columns as :func:`effects`'s)."""
     from .report.ensemble import Ensemble
 
     ensemble, rows = Ensemble(results), []
-    for firm, (metric, label) in FEE_METRICS.items():
+    moves = [(firm, metric, label, FEES, 1.0) for firm, (metric, label) in FEE_METRICS.items()]
+    for firm, metric, label, unit, scale in [*moves, ("amazon", *BUDGET, BUDGETS, 1e-9)]:
         level = (ensemble.over(metric, period, firm=firm) if period is not None
                  else ensemble.wide(metric, firm=firm).iloc[-52:].mean().unstack(level=1))
         for name in ensemble.names[1:]:
-            change = level.loc[name] - level.loc[ensemble.baseline]
-            rows += [{"measure": label, "unit": FEES, "scenario": name, "seed": seed,
+            change = (level.loc[name] - level.loc[ensemble.baseline]) * scale
+            rows += [{"measure": label, "unit": unit, "scenario": name, "seed": seed,
                       "effect": value} for seed, value in change.items()]
     return pd.DataFrame(rows)
 
@@ -97,7 +100,7 @@ def answers(without: pd.DataFrame, with_answer: pd.DataFrame, effects_without: p
     merged = without[keys + ["mean"]].merge(with_answer[keys + ["mean"]], on=keys, suffixes=("_without", "_with"))
     merged = merged.rename(columns={"mean_without": "without", "mean_with": "with"})
     paired = effects_without.merge(effects_with, on=keys + ["seed"], suffixes=("_without", "_with"))
-    moves = paired[paired["unit"].isin([PRICES, FEES])]
+    moves = paired[paired["unit"].isin([PRICES, FEES, BUDGETS])]
     prices = moves.groupby(keys, sort=False)[["effect_without", "effect_with"]].mean()
     prices = prices.reset_index().rename(columns={"effect_without": "without", "effect_with": "with"})
     table = pd.concat([merged, prices], ignore_index=True)
@@ -129,7 +132,8 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
     table = answers(without, differences(answered, args.period), effects(results, args.period),
                     effects(answered, args.period))
     reviewing = [FEE_METRICS[firm][1] for firm in fee_reviewers(strategic_scenarios)]
-    table = table[(table["unit"] != FEES) | table["measure"].isin(reviewing)].reset_index(drop=True)
+    kept = (table["unit"] != FEES) | table["measure"].isin(reviewing)
+    table = table[kept & ((table["unit"] != BUDGETS) | budget_reviewers(strategic_scenarios))].reset_index(drop=True)
     for line in sentences(table, scenarios[0].name):
         print(line)
 

@@ -230,7 +230,12 @@ class Amazon(Firm):
         return {"amazon_rural_stations": self.stations_live, "amazon_rural_towns_served": self.towns_served,
                 "marketplace_fba_share": self.fba_share, "marketplace_price_markup": self.marketplace_markup,
                 "amazon_ai_level": self.ai_level, "amazon_rural_stations_beyond_cap": self.stations_beyond_cap,
-                "prime_fee_usd": self.membership_terms.fee_annual}
+                "prime_fee_usd": self.membership_terms.fee_annual, "amazon_rural_budget_usd": self.rural_budget()}
+
+    def rural_budget(self) -> float:
+        """The station budget spent this week, dollars a year (0 outside the programme's dates)."""
+        rural = self.params.rural
+        return rural.investment_per_year_usd if rural.start <= self.model.date <= rural.end else 0.0
 
     # -- its accounts ----------------------------------------------------------------------------
     def fraud_exposure(self) -> float:

@@ -48,17 +48,32 @@ def objective(model, firm) -> tuple[float, float]:
     return profit + float((model.conduct.customer_value[firm.name] * goods).sum()), profit
 
 
-def with_stations(model, stations: float) -> tuple[float, float]:
-    """Amazon's objective and profit this week were ``stations`` live; its reach as it was afterwards."""
+def member_profit(model, firm) -> float:
+    """The firm's long-run yearly profit from its members on this week's offers, as its fee reviews weigh
+    it (``sim/model/fees.py``: members x (fee - content cost + the member value V)), a week's worth; 0
+    before V is measured."""
+    fees = model.fees
+    value = fees.member_value.get(firm.membership, float("nan")) if fees is not None else float("nan")
+    if not np.isfinite(value):
+        return 0.0
+    model._value_memberships()  # each household's net value of the membership, on these offers
+    return fees.long_run_profit(firm, firm.membership_terms.fee_annual, value) / WEEKS_PER_YEAR
+
+
+def with_stations(model, stations: float) -> tuple[float, float, float]:
+    """Amazon's objective, operating profit and long-run member profit a week were ``stations`` live;
+    its reach and its households' membership values as they were afterwards."""
     amazon = model.amazon
     saved = amazon.same_day_reach, amazon.next_day_reach
+    values = {name: value.copy() for name, value in model.membership_value.items()}
     try:
         amazon.same_day_reach, amazon.next_day_reach = amazon.delivery_reach(amazon.build_out(stations))
         model.access = Access.of(model.households, model.offer, model.firms)
-        return objective(model, amazon)
+        return (*objective(model, amazon), member_profit(model, amazon))
     finally:
         amazon.same_day_reach, amazon.next_day_reach = saved
         model.access = Access.of(model.households, model.offer, model.firms)
+        model.membership_value.update(values)
 
 
 def annuity(rate: float, weeks_from: float, years: float) -> float:
@@ -97,7 +112,7 @@ class BudgetConduct:
         """Spend over the next 52 weeks the option of the menu worth most (ties: the smaller budget)."""
         model = self.model
         options = sorted({multiple * self.yearly for multiple in model.params.strategy.budget_multiples})
-        now = with_stations(model, model.amazon.stations_started)[0]
+        now = self.weekly_gain(model.amazon.stations_started)
         values = [self.present_value(budget, now) for budget in options]
         best = options[int(np.argmax(values))]
         self.reviews.append({"date": model.date, "options": options, "values": values, "budget": best})
@@ -106,6 +121,12 @@ class BudgetConduct:
         model.params = apply_changes(model.params, {
             "amazon.rural.start": model.date, "amazon.rural.end": model.date + REVIEW_EVERY - dt.timedelta(days=1),
             "amazon.rural.investment_per_year_usd": best})
+
+    def weekly_gain(self, stations: float) -> float:
+        """What ``stations`` live are worth to Amazon a week: the price reviews' objective with memberships
+        as they are, plus the long-run profit from the members the reach brings."""
+        objective_now, _profit, members = with_stations(self.model, stations)
+        return objective_now + members
 
     def present_value(self, budget: float, now: float) -> float:
         """What a year's ``budget`` of stations is worth today, against the objective ``now`` with the
@@ -116,6 +137,6 @@ class BudgetConduct:
         model, amazon = self.model, self.model.amazon
         rural, rate = amazon.params.rural, model.params.strategy.cost_of_capital.amazon
         half = WEEKS_PER_YEAR / 2.0
-        gain = with_stations(model, amazon.stations_started + budget / rural.cost_per_station_usd)[0] - now
+        gain = self.weekly_gain(amazon.stations_started + budget / rural.cost_per_station_usd) - now
         life = annuity(rate, rural.build_lag_weeks + half, model.params.economics.depreciation_years)
         return gain * life - budget * (1.0 + rate) ** -0.5

@@ -80,6 +80,10 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
                  "(a fee a scenario's event sets from then on stays as set), valuing a member at what makes the fee "
                  "posted before then the best in the long run (docs/MODEL.md, 7.7c); the prime_fee_usd and "
                  "walmart_plus_fee_usd metrics of the results record the fees posted.")
+    if strategy.budgets and "amazon" in strategy.firms and strategy.budgets_from <= scenario.horizon.end:
+        text += (f" From {strategy.budgets_from} Amazon also chooses its rural station budget once a year, from "
+                 "multiples of the scenario's, by what the stations' reach is worth against their capital (memberships "
+                 "it would bring counted in the long run; docs/strategy.md); amazon_rural_budget_usd records it.")
     losing = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
               for firm in FIRMS if firm in strategy.firms
               and ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]

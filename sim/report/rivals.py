@@ -14,6 +14,8 @@ from .style import FIRM_NAMES
 PRICES = "% against the baseline"  # the unit of the answers table's price rows
 FEES = "posted $ a year against the baseline"  # ... and of its membership fee rows (strategic fees, sim/model/fees.py)
 FEE_METRICS = {"amazon": ("prime_fee_usd", "Prime fee"), "walmart": ("walmart_plus_fee_usd", "Walmart+ fee")}
+BUDGETS = "$bn a year against the baseline"  # ... and of Amazon's rural station budget (sim/model/budgets.py)
+BUDGET = ("amazon_rural_budget_usd", "Amazon rural station budget")
 SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below this read as "no (material) price answer"
 
 
@@ -73,8 +75,8 @@ def sentences(table: pd.DataFrame, baseline: str) -> list[str]:
                 said.append(f"{FIRM_NAMES[firm]} no price answer")
             else:
                 said.append(f"{FIRM_NAMES[firm]} {category} prices {top['answer']:+.{_digits(top)}f}% ({interval})")
-        said += fee_answers(rows)
-        others = rows[~rows["unit"].isin([PRICES, FEES])]
+        said += fee_answers(rows) + budget_answer(rows)
+        others = rows[~rows["unit"].isin([PRICES, FEES, BUDGETS])]
         moved = others.reindex(others["answer"].abs().sort_values(ascending=False).index).head(2)
         effects = "; ".join(f"{row['measure']} {row['without']:+.2f} without the answer, {row['with']:+.2f} with it "
                             f"({row['unit']}; the answer {row['answer']:+.{_digits(row)}f}, {_interval(row)[0]})"
@@ -104,6 +106,25 @@ def fee_answers(rows: pd.DataFrame) -> list[str]:
     return said
 
 
+def budget_reviewers(scenarios: list) -> bool:
+    """Whether some strategic run reviews Amazon's rural station budget (the answers keep its row then)."""
+    return any(s.conduct == "strategic" and s.strategy.budgets and "amazon" in s.strategy.firms
+               and s.strategy.budgets_from <= s.horizon.end for s in scenarios)
+
+
+def budget_answer(rows: pd.DataFrame) -> list[str]:
+    """Amazon's rural station budget's answer in words, as a fee's (:func:`fee_answers`)."""
+    budget = rows[rows["unit"] == BUDGETS]
+    if budget.empty:
+        return []
+    row = budget.iloc[0]
+    if abs(row["without"]) >= SMALLEST:
+        return [f"the {BUDGET[1]} is the what-if's lever"]
+    if negligible(row):
+        return [f"Amazon no budget answer (its {BUDGET[1]} follows the strategic baseline's)"]
+    return [f"Amazon {BUDGET[1]} {row['answer']:+.2f} $bn a year ({_interval(row)[0]})"]
+
+
 def _row(row) -> str:
     _, bounds, significant = _interval(row)
     bold, digits = f' class="{"sig" if significant else ""}"', _digits(row)
@@ -125,8 +146,8 @@ def answers_section(answers, baseline: str):
     return Section("answers", "With the rivals' answer",
                    "The same what-ifs run again on the same seeds with every firm setting its grocery and "
                    "discretionary prices as best responses to the others', and Amazon and Walmart their "
-                   "membership fees once a year from strategy.fees_from, 2026 by default (conduct: strategic, "
-                   "docs/strategy.md), each "
+                   "membership fees once a year from strategy.fees_from, 2026 by default, and Amazon its rural "
+                   "station budget yearly from strategy.budgets_from (conduct: strategic, docs/strategy.md), each "
                    "against the baseline under the same conduct. Without the answer: "
                    "the rivals stand still, as in the rest of this report. Prices are each firm's change against "
                    "the baseline, fees its mean posted fee's; the answer is what the rivals' moves change. Its "

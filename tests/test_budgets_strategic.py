@@ -43,7 +43,7 @@ def test_the_review_spends_the_option_worth_most_for_a_year(model: RetailMarket)
     assert review["options"] == [m * yearly for m in (0.0, 0.5, 1.0, 1.5, 2.0)] and review["values"][0] == 0.0
     assert review["budget"] == review["options"][int(np.argmax(review["values"]))]
     rural = model.params.amazon.rural
-    assert (rural.start, rural.end) == (REVIEW, REVIEW + dt.timedelta(days=363))
+    assert (rural.start, rural.end) == (REVIEW, REVIEW + dt.timedelta(days=364))  # to the next review's week
     assert rural.investment_per_year_usd == review["budget"] == model.amazon.rural_budget()
 
 

@@ -2,7 +2,7 @@
 
 With ``conduct: strategic`` and ``strategy.budgets`` (the default), from ``strategy.budgets_from``
 (2026-01-01: the budgets before it are history, the timeline's) Amazon reviews, at the first month
-start of each year, what to spend on rural stations over the next 52 weeks: one of the menu's
+start of each year, what to spend on rural stations until its next review, a year on: one of the menu's
 multiples (``strategy.budget_multiples``) of the scenario's yearly budget
 (``amazon.rural.investment_per_year_usd``), whatever the timeline's programme dates say.
 
@@ -103,13 +103,21 @@ class BudgetConduct:
                 and (self.scripted is None or model.date < self.scripted))
 
     def month(self) -> None:
-        """At a month's start: review if one is due (then the next a year on)."""
+        """At a month's start: review if one is due (then the next at the first month start a year on)."""
         if self.applies():
-            self.review()
             self.next_review = self.model.date + REVIEW_EVERY
+            self.review()
+
+    def spent_until(self) -> dt.date:
+        """The week of the next review: the firms spend a week's capital before its review, so the budget
+        chosen now is spent from next week to that week's end (a year on, if it falls past the horizon)."""
+        dates = self.model.dates
+        later = [i for i in range(1, len(dates))
+                 if dates[i] >= self.next_review and dates[i].month != dates[i - 1].month]
+        return dates[later[0]] if later else self.next_review
 
     def review(self) -> None:
-        """Spend over the next 52 weeks the option of the menu worth most (ties: the smaller budget)."""
+        """Spend until the next review the option of the menu worth most (ties: the smaller budget)."""
         model = self.model
         options = sorted({multiple * self.yearly for multiple in model.params.strategy.budget_multiples})
         now = self.weekly_gain(model.amazon.stations_started)
@@ -119,7 +127,7 @@ class BudgetConduct:
         from ..scenario import apply_changes
 
         model.params = apply_changes(model.params, {
-            "amazon.rural.start": model.date, "amazon.rural.end": model.date + REVIEW_EVERY - dt.timedelta(days=1),
+            "amazon.rural.start": model.date, "amazon.rural.end": self.spent_until(),
             "amazon.rural.investment_per_year_usd": best})
 
     def weekly_gain(self, stations: float) -> float:

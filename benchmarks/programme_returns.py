@@ -32,27 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.model.budgets import annuity, objective
 from sim.model.choice import Access
-from sim.model.conduct import category_profits, expected_sales
 from sim.model.market import RetailMarket
 from sim.scenario import load_scenario
-from sim.vocabulary import RURAL, WEEKS_PER_YEAR
+from sim.vocabulary import RURAL
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-# Each firm's weighted average cost of capital in 2024-25 estimates (docs/strategy.md): Amazon 8.3-9.7%,
-# Walmart 7.1%.
-COST_OF_CAPITAL = {"amazon": 0.09, "walmart": 0.071}
 STATIONS = 5.0
 MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-
-
-def objective(model, firm) -> tuple[float, float]:
-    """The firm's weekly objective under strategic prices (operating profit + value x goods sold), and
-    its operating profit alone."""
-    sales = expected_sales(model)
-    goods = sales.base_spend[list(firm.channels)].sum(axis=0)
-    profit = float(category_profits(firm, sales).sum())
-    return profit + float((model.conduct.customer_value[firm.name] * goods).sum()), profit
 
 
 def with_reach(model, firm, change) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
@@ -86,12 +74,11 @@ def dark_stores(count: int):
 
 def returns(gains: tuple[float, float], capital: float, model, firm: str, lag_weeks: int) -> str:
     """A week's gain in the objective and in profit, each over the capital, discounted over the asset's life."""
-    life = int(round(model.params.economics.depreciation_years * WEEKS_PER_YEAR))
-    weekly = (1.0 + COST_OF_CAPITAL[firm]) ** (1.0 / WEEKS_PER_YEAR) - 1.0
-    annuity = float(((1.0 + weekly) ** -np.arange(lag_weeks, lag_weeks + life)).sum())
-    objective, profit = gains
-    return (f"${objective:9,.0f} a week (profit ${profit:9,.0f}); return {objective * annuity / capital:4.2f} "
-            f"(profit {profit * annuity / capital:4.2f}) at {COST_OF_CAPITAL[firm]:.1%}")
+    rate = getattr(model.params.strategy.cost_of_capital, firm)  # each firm's WACC (docs/strategy.md)
+    life = annuity(rate, lag_weeks, model.params.economics.depreciation_years)
+    gain, profit = gains
+    return (f"${gain:9,.0f} a week (profit ${profit:9,.0f}); return {gain * life / capital:4.2f} "
+            f"(profit {profit * life / capital:4.2f}) at {rate:.1%}")
 
 
 def rural_mean(model, shares: np.ndarray) -> float:

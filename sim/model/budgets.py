@@ -12,13 +12,13 @@ already started, taken as live. For each it weighs this week's market with that 
 households' expected choices (no draw), memberships as they are.
 
 **What it maximises.** The weekly gain in the objective of its price reviews (operating profit plus
-the value of goods sold, ``sim/model/conduct.py``), held over the stations' life
-(``economics.depreciation_years``) from when they go live, discounted at its cost of capital
-(``strategy.cost_of_capital``), less the option's capital. The budget is spent through the year, so
-the capital is discounted half a year and the gains start half a year after the build lag. As each
-station reaches fewer households than the one before, the best budget is where a station's
-discounted gain falls to its cost. Memberships that faster delivery would bring are held as they are,
-so the gain is understated (docs/strategy.md).
+the value of goods sold, ``sim/model/conduct.py``, memberships as they are) plus the long-run profit
+of the members the reach brings, as the fee reviews weigh it (``sim/model/fees.py``), held over the
+stations' life (``economics.depreciation_years``) from when they go live, discounted at its cost of
+capital (``strategy.cost_of_capital``), less the option's capital. The budget is spent through the
+year, so the capital is discounted half a year and the gains start half a year after the build lag.
+As each station reaches fewer households than the one before, the best budget is where a station's
+discounted gain falls to its cost (docs/strategy.md).
 
 A budget that a scenario's event sets from ``budgets_from`` on (``amazon.rural.investment_per_year_usd``,
 ``start`` or ``end``) is that what-if's lever: Amazon does not review it from then.

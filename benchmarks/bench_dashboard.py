@@ -13,7 +13,10 @@ dashboard's model, then for ``--weeks`` weeks times
 
 and prints medians (CPU and wall time; the machine may be shared). With ``--browser`` it also starts
 ``retailsim dashboard`` for each household count and times a Step in headless Chromium, from the
-click to the new week on the screen (the whole round trip: step, redraw, websocket, Plotly)::
+click to the new week on the screen (the whole round trip: step, redraw, websocket, Plotly), and the
+time a page takes to open, from the address to all four charts drawn: one page alone (median of
+``--opens``, each in a fresh browser context, as a new visitor) and four pages opened at once (a
+teacher and three teams)::
 
     python benchmarks/bench_dashboard.py
     python benchmarks/bench_dashboard.py --shoppers 2000 20000 --weeks 52 --browser
@@ -114,8 +117,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def bench_browser(shoppers: int, steps: int) -> float:
-    """Median seconds from a click on Step to the new week on the screen."""
+DRAWN = ("[...document.querySelectorAll('.js-plotly-plot')].length >= 4 && "
+         "[...document.querySelectorAll('.js-plotly-plot')].every(plot => (plot.data || []).length > 0)")
+
+
+def opening(browser, url: str, pages: int) -> float:
+    """Seconds from opening ``pages`` pages at once (each in a fresh context) to every chart drawn on all."""
+    started = time.perf_counter()
+    opened = []
+    for _ in range(pages):
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        page.goto(url, wait_until="commit")
+        opened.append(page)
+    for page in opened:
+        page.wait_for_function(DRAWN, timeout=300_000)
+    seconds = time.perf_counter() - started
+    for page in opened:
+        page.context.close()
+    return seconds
+
+
+def bench_browser(shoppers: int, steps: int, opens: int) -> dict[str, float]:
+    """Median seconds from a click on Step to the new week on the screen; seconds to open a page
+    alone (median of ``opens``) and four at once."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -133,6 +157,8 @@ def bench_browser(shoppers: int, steps: int) -> float:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox", "--disable-gpu"])
+            alone = statistics.median(opening(browser, url, 1) for _ in range(opens))
+            four = opening(browser, url, 4)
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             page.goto(url)
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=180_000)
@@ -145,7 +171,7 @@ def bench_browser(shoppers: int, steps: int) -> float:
                                        arg=week, timeout=60_000)
                 times.append(time.perf_counter() - started)
             browser.close()
-        return statistics.median(times[1:])
+        return {"step": statistics.median(times[1:]), "open": alone, "open4": four}
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -157,16 +183,18 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52, help="weeks stepped and redrawn per size (default 52)")
     parser.add_argument("--browser", action="store_true", help="also time Step in headless Chromium")
     parser.add_argument("--browser-steps", type=int, default=12)
+    parser.add_argument("--opens", type=int, default=3, help="pages opened alone, one after another (default 3)")
     args = parser.parse_args()
     print(f"medians over {args.weeks - 1} weeks from the horizon's start (ms; kB per redraw of the four charts)")
     print(f"{'households':>10} {'step':>7} {'step cpu':>8} {'figures':>8} {'update':>7} {'before':>7} "
-          f"{'kB':>6} {'kB before':>9}" + ("  browser Step" if args.browser else ""))
+          f"{'kB':>6} {'kB before':>9}" + ("  browser Step  open 1 page  open 4 pages" if args.browser else ""))
     for shoppers in args.shoppers:
         r = bench_model(shoppers, args.weeks)
         line = (f"{shoppers:>10,} {r['step'] * 1e3:>7.1f} {r['step_cpu'] * 1e3:>8.1f} {r['figures'] * 1e3:>8.1f} "
                 f"{r['update'] * 1e3:>7.1f} {r['update_whole'] * 1e3:>7.1f} {r['kb']:>6.1f} {r['kb_whole']:>9.1f}")
         if args.browser:
-            line += f"  {bench_browser(shoppers, args.browser_steps) * 1e3:>9.0f} ms"
+            b = bench_browser(shoppers, args.browser_steps, args.opens)
+            line += f"  {b['step'] * 1e3:>9.0f} ms  {b['open']:>9.1f} s  {b['open4']:>10.1f} s"
         print(line, flush=True)
 
 

@@ -365,6 +365,27 @@ def test_without_the_access_code_nothing_reaches_the_app() -> None:
     assert asgi(AccessGate(app, check_code("another-code"), 8765), http(cookie=value))[0]["status"] == 403
 
 
+def test_the_charts_widget_module_is_served_once_cached_and_only_behind_the_gate() -> None:
+    from sim.dashboard.serve import AccessGate, check_code
+    from sim.dashboard.widget import BUNDLE, ROUTE, WidgetScript
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"the dashboard"})
+
+    served = WidgetScript(app)
+    sent = asgi(served, {**http(ROUTE), "method": "GET"})
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 200 and headers[b"content-type"].startswith(b"text/javascript")
+    assert b"immutable" in headers[b"cache-control"] and sent[1]["body"] == BUNDLE.read_bytes()
+    head = asgi(served, {**http(ROUTE), "method": "HEAD"})
+    assert head[0]["headers"] == sent[0]["headers"] and head[1]["body"] == b""
+    for scope in ({**http(ROUTE), "method": "POST"}, {**http("/retailsim/other.js"), "method": "GET"}):
+        assert asgi(served, scope)[1]["body"] == b"the dashboard"
+    refused = asgi(AccessGate(served, check_code("classroom-42"), 8765), {**http(ROUTE), "method": "GET"})
+    assert refused[0]["status"] == 403 and b"access code" in refused[1]["body"]
+
+
 def test_on_loopback_only_requests_naming_this_machine_reach_the_app() -> None:
     from sim.dashboard.serve import AccessGate
 

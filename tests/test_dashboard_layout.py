@@ -177,3 +177,34 @@ def test_step_is_one_week_and_play_runs_week_by_week(dashboard) -> None:
         page.wait_for_timeout(1000)
         assert monitors(page)["Week"] == paused, "Pause stops the weeks"
         assert page.errors == []
+
+
+def test_a_chart_whose_front_end_loads_late_is_drawn_and_redrawn(dashboard) -> None:
+    """Plotly's widget module held back 3 s, past the 2 s anywidget gives a widget to start: every
+    chart is still drawn whole and follows Step (nothing sent meanwhile is lost), and the page
+    fetches the 5 MB module once for its four charts, not once each."""
+    import time
+
+    from sim.dashboard.widget import ROUTE
+
+    fetched = []
+
+    def late(route):
+        fetched.append(route.request.url)
+        time.sleep(3)
+        route.continue_()
+
+    with offline_browser(allow=dashboard) as new_page:
+        page = new_page()
+        page.route(f"**{ROUTE}", late)
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(dashboard)
+        page.wait_for_selector(".retailsim-monitor", timeout=60_000)
+        drawn = "[...document.querySelectorAll('.js-plotly-plot')]"
+        page.wait_for_function(f"{drawn}.length >= 4 && {drawn}.every(plot => (plot.data || []).length > 0)",
+                               timeout=60_000)
+        points = page.evaluate(f"{drawn}[0].data[0].x.length")
+        press_step(page)
+        page.wait_for_function(f"{drawn}[0].data[0].x.length > {points}", timeout=30_000)
+        assert len(fetched) == 1 and fetched[0].endswith(ROUTE)
+        assert page.errors == []

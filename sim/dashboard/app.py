@@ -23,12 +23,12 @@ import time
 import ipyvuetify
 import solara
 import traitlets
-from plotly.graph_objs import FigureWidget
 
 from . import model as market
 from . import panels
 from .levers import shown, sliders
 from .model import DashboardMarket, preset, presets
+from .widget import figure_class, locked
 
 PLAY_PAUSE_SECONDS = 0.02  # between weeks while playing, once the browser has painted the last one
 PAINT_TIMEOUT_SECONDS = 3.0  # a browser that does not answer does not stop Play
@@ -102,10 +102,12 @@ def LiveFigure(chart: dict, version: tuple, width: int | None):
     """A Plotly widget made once per session; each redraw sends only the traces' data (x, y, z,
     text) when the traces are the same, not a whole new figure. ``version`` names the model and
     week the chart shows (comparing it is cheaper than comparing charts)."""
-    element = FigureWidget.element()
+    element = figure_class().element()
 
     def update():
-        panels.update_widget(solara.get_widget(element), chart, width)
+        widget = solara.get_widget(element)
+        with locked(widget):
+            panels.update_widget(widget, chart, width)
 
     solara.use_effect(update, [version, width])
     return element

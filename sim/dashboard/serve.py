@@ -275,7 +275,10 @@ def gated_solara(options: Options, app: str = OFFLINE_ENVIRONMENT["SOLARA_APP"],
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     from solara.server.starlette import app as starlette_app
 
-    return AccessGate(starlette_app, options.access_code, options.port, forbidden)
+    from .widget import SERVED, WidgetScript
+
+    os.environ[SERVED] = "1"  # the charts load Plotly's module from WidgetScript's route
+    return AccessGate(WidgetScript(starlette_app), options.access_code, options.port, forbidden)
 
 
 def _server_class():

@@ -1,0 +1,104 @@
+"""The live charts' Plotly widget, with its front end loaded once per page and never lost.
+
+Plotly's ``FigureWidget`` is an anywidget: each widget carries its front end, a 5 MB JavaScript
+module, in its own state, so a page of four charts sent 20 MB down its websocket and the browser
+compiled the module four times. And anywidget gives a widget's front end 2 s to load: one that
+takes longer is never initialised, every later update to it is dropped, and the chart stays an
+empty frame for the session (a team's fourth chart in a loaded CI run; delaying the module by 3 s
+in a test leaves a chart empty the same way).
+
+Served by ``retailsim dashboard`` or ``retailsim classroom``, each chart instead carries a small
+loader (:data:`LOADER`). It starts the import of Plotly's module from this server
+(:class:`WidgetScript`, behind the access gate: fetched and compiled once per page, cached across
+pages) and initialises at once, so anywidget's limit never waits on the 5 MB. Once the module is
+in, the loader hands the widget to Plotly's front end and asks the server for the figure whole
+(:meth:`ServedFigure.resync`): what was sent while the module loaded is not lost, however long
+that took. Run by plain ``solara run sim.dashboard.app`` (no such route), the charts are Plotly's
+own widget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from copy import deepcopy
+from pathlib import Path
+from typing import Any, Callable
+
+import plotly
+from plotly.graph_objs import FigureWidget
+
+BUNDLE = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
+ROUTE = f"/retailsim/plotly-widget-{plotly.__version__}.js"  # versioned: cached for good
+SERVED = "RETAILSIM_PLOTLY_WIDGET_SERVED"  # "1": this process's server answers ROUTE (serve.gated_solara)
+RESYNC, SYNCED = {"retailsim": "resync"}, {"retailsim": "synced"}
+LOADER = """
+const plotly = import(new URL("%s", window.location.href).href);  // one fetch per page
+export default () => {
+  let widget, synced;
+  const ready = plotly.then((module) => { widget = module.default(); });
+  return {
+    initialize({ model }) {  // at once: the module is awaited by render, not by anywidget's 2 s
+      synced = ready.then(() => new Promise((resolve) => {
+        widget.initialize({ model });
+        model.on("msg:custom", (message) => { if (message.retailsim === "synced") resolve(); });
+        model.send(%s);
+      }));
+    },
+    async render(view) { await synced; return widget.render(view); },
+  };
+};
+""" % (ROUTE, json.dumps(RESYNC))
+
+
+class ServedFigure(FigureWidget):
+    """Plotly's ``FigureWidget`` whose front end is imported from :data:`ROUTE`."""
+
+    _esm = LOADER
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._draw_lock = threading.RLock()  # a resync and a redraw never interleave (see resync)
+        self.on_msg(self.resync)
+
+    def resync(self, widget: Any, content: Any, buffers: Any) -> None:
+        """Answer the front end's request for the figure whole: Plotly's own state of it (data and
+        layout, as Plotly sends them to a notebook), then a reply that it is all there. Under the
+        lock, so an update is either wholly in that state or wholly sent after it."""
+        if content != RESYNC:
+            return
+        with self._draw_lock:
+            self._widget_layout = deepcopy(self._layout_obj._props)
+            self._widget_data = deepcopy(self._data)
+            self.send_state(["_widget_data", "_widget_layout"])
+            self.send(SYNCED)
+
+
+def figure_class() -> type[FigureWidget]:
+    """The widget class the charts use: :class:`ServedFigure` when this server answers :data:`ROUTE`."""
+    return ServedFigure if os.environ.get(SERVED) == "1" else FigureWidget
+
+
+def locked(widget: FigureWidget):
+    """The lock a redraw of ``widget`` holds (a :class:`ServedFigure`'s; none for Plotly's own)."""
+    return getattr(widget, "_draw_lock", None) or contextlib.nullcontext()
+
+
+class WidgetScript:
+    """ASGI middleware answering ``GET`` (and ``HEAD``) :data:`ROUTE` with Plotly's widget module, read
+    once; anything else goes to ``app``."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app, self.body = app, None
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope.get("path") != ROUTE or scope.get("method") not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        if self.body is None:
+            self.body = BUNDLE.read_bytes()
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/javascript; charset=utf-8"), (b"content-length", str(len(self.body)).encode()),
+            (b"cache-control", b"private, max-age=31536000, immutable")]})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else self.body})

@@ -139,7 +139,7 @@ def test_after_a_fee_change_the_households_weigh_the_new_fee_the_same_month() ->
     raised = model.params.amazon.prime.fee_annual - model.scenario.amazon.prime.fee_annual
     assert raised > 0
     assert np.allclose(model.membership_value["prime"], valued["prime"] - raised / model.price_level)
-    model._value_memberships()  # afresh, on the same offers, at the new fee
+    model.value_memberships()  # afresh, on the same offers, at the new fee
     assert np.allclose(model.membership_value["prime"], valued["prime"] - raised / model.price_level)
 
 

@@ -84,7 +84,7 @@ def test_membership_values_equal_a_full_recomputation() -> None:
     for _ in range(10):
         model.step()
     h, p = model.households, model.params
-    model._value_memberships()
+    model.value_memberships()
     yes, no = np.ones(h.n, bool), np.zeros(h.n, bool)
     weight = price_weight(h, model.offer, model.access)
     median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity

@@ -56,7 +56,7 @@ def member_profit(model, firm) -> float:
     value = fees.member_value.get(firm.membership, float("nan")) if fees is not None else float("nan")
     if not np.isfinite(value):
         return 0.0
-    model._value_memberships()  # each household's net value of the membership, on these offers
+    model.value_memberships()  # each household's net value of the membership, on these offers
     return fees.long_run_profit(firm, firm.membership_terms.fee_annual, value) / WEEKS_PER_YEAR
 
 

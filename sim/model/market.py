@@ -227,7 +227,7 @@ class RetailMarket(mesa.Model):
             name = firm.membership
             if name in self._launched or not firm.membership_available(self.date):
                 continue
-            self._value_memberships()
+            self.value_memberships()
             joins = self.membership_value[name] + getattr(h, f"{name}_taste") > 0
             consider = getattr(h, f"{name}_consider", None)
             setattr(h, name, joins if consider is None else consider & joins)
@@ -293,8 +293,10 @@ class RetailMarket(mesa.Model):
                                              members_of(households, self.firms))
             yield (part, households, access, part_costs, lean, *exponentials(value, overwrite=True))
 
-    def _value_memberships(self) -> None:
-        """Value every membership for every household on this week's offers (no shopping)."""
+    def value_memberships(self) -> None:
+        """Value every membership for every household on this week's offers (no shopping): the monthly
+        membership reviews use it, and so do the strategic budget reviews (what a member is worth at
+        another reach)."""
         for part, households, access, costs, _lean, _top, weights, _total in self._exponentials():
             self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
                                                        weights, self.firms))

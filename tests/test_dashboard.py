@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import signal
@@ -380,6 +381,10 @@ def test_the_charts_widget_module_is_served_once_cached_and_only_behind_the_gate
     assert b"immutable" in headers[b"cache-control"] and sent[1]["body"] == BUNDLE.read_bytes()
     head = asgi(served, {**http(ROUTE), "method": "HEAD"})
     assert head[0]["headers"] == sent[0]["headers"] and head[1]["body"] == b""
+    gzipped = asgi(served, {**http(ROUTE), "method": "GET",
+                            "headers": [(b"host", b"127.0.0.2:8765"), (b"accept-encoding", b"gzip, deflate, br")]})
+    assert dict(gzipped[0]["headers"])[b"content-encoding"] == b"gzip" and b"content-encoding" not in headers
+    assert gzip.decompress(gzipped[1]["body"]) == BUNDLE.read_bytes() and len(gzipped[1]["body"]) < len(sent[1]["body"]) / 2
     for scope in ({**http(ROUTE), "method": "POST"}, {**http("/retailsim/other.js"), "method": "GET"}):
         assert asgi(served, scope)[1]["body"] == b"the dashboard"
     refused = asgi(AccessGate(served, check_code("classroom-42"), 8765), {**http(ROUTE), "method": "GET"})

@@ -20,6 +20,7 @@ own widget.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import threading
@@ -88,17 +89,26 @@ def locked(widget: FigureWidget):
 
 class WidgetScript:
     """ASGI middleware answering ``GET`` (and ``HEAD``) :data:`ROUTE` with Plotly's widget module, read
-    once; anything else goes to ``app``."""
+    once (gzip-compressed for a browser that accepts it: 1.5 MB instead of 5 MB, which matters to a
+    class on one Wi-Fi); anything else goes to ``app``."""
 
     def __init__(self, app: Callable) -> None:
-        self.app, self.body = app, None
+        self.app, self.bodies = app, {}
+
+    def body(self, compressed: bool) -> bytes:
+        if compressed not in self.bodies:
+            plain = BUNDLE.read_bytes()
+            self.bodies[compressed] = gzip.compress(plain, mtime=0) if compressed else plain
+        return self.bodies[compressed]
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope.get("path") != ROUTE or scope.get("method") not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
-        if self.body is None:
-            self.body = BUNDLE.read_bytes()
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/javascript; charset=utf-8"), (b"content-length", str(len(self.body)).encode()),
-            (b"cache-control", b"private, max-age=31536000, immutable")]})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else self.body})
+        accepted = b",".join(value for key, value in scope.get("headers", ()) if key.lower() == b"accept-encoding")
+        compressed = b"gzip" in accepted.lower()
+        body = self.body(compressed)
+        headers = [(b"content-type", b"text/javascript; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                   (b"cache-control", b"private, max-age=31536000, immutable"), (b"vary", b"accept-encoding")]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": headers + ([(b"content-encoding", b"gzip")] if compressed else [])})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

@@ -387,6 +387,26 @@ def test_the_charts_widget_module_is_served_once_cached_and_only_behind_the_gate
     assert gzip.decompress(gzipped[1]["body"]) == BUNDLE.read_bytes() and len(gzipped[1]["body"]) < len(sent[1]["body"]) / 2
     for scope in ({**http(ROUTE), "method": "POST"}, {**http("/retailsim/other.js"), "method": "GET"}):
         assert asgi(served, scope)[1]["body"] == b"the dashboard"
+
+    async def page(scope, receive, send):  # as Solara would answer: compressed if the browser accepts it
+        compressed = any(key == b"accept-encoding" for key, _ in scope["headers"])
+        body = b"<html><head><title>t</title></head><body></body></html>"
+        body = gzip.compress(body) if compressed else body
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            *([(b"content-encoding", b"gzip")] if compressed else [])]})
+        await send({"type": "http.response.body", "body": body[:10], "more_body": True})
+        await send({"type": "http.response.body", "body": body[10:]})
+
+    browser = [(b"host", b"127.0.0.2:8765"), (b"accept", b"text/html,*/*"), (b"accept-encoding", b"gzip")]
+    sent = asgi(WidgetScript(page), {**http("/"), "method": "GET", "headers": browser})
+    script = f'<script type="module" src="{ROUTE}"></script>'.encode()
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    assert body == b"<html><head><title>t</title>" + script + b"</head><body></body></html>"  # evaluated before the page boots
+    assert dict(sent[0]["headers"])[b"content-length"] == str(len(body)).encode()
+    other = asgi(WidgetScript(page), {**http("/"), "method": "GET", "headers": browser[:1] + browser[2:]})  # not a page
+    assert dict(other[0]["headers"])[b"content-encoding"] == b"gzip" and script not in gzip.decompress(
+        b"".join(message.get("body", b"") for message in other[1:]))
     refused = asgi(AccessGate(served, check_code("classroom-42"), 8765), {**http(ROUTE), "method": "GET"})
     assert refused[0]["status"] == 403 and b"access code" in refused[1]["body"]
 

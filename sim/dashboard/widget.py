@@ -7,14 +7,19 @@ takes longer is never initialised, every later update to it is dropped, and the 
 empty frame for the session (a team's fourth chart in a loaded CI run; delaying the module by 3 s
 in a test leaves a chart empty the same way).
 
-Served by ``retailsim dashboard`` or ``retailsim classroom``, each chart instead carries a small
-loader (:data:`LOADER`). It starts the import of Plotly's module from this server
-(:class:`WidgetScript`, behind the access gate: fetched and compiled once per page, cached across
-pages) and initialises at once, so anywidget's limit never waits on the 5 MB. Once the module is
-in, the loader hands the widget to Plotly's front end and asks the server for the figure whole
-(:meth:`ServedFigure.resync`): what was sent while the module loaded is not lost, however long
-that took. Run by plain ``solara run sim.dashboard.app`` (no such route), the charts are Plotly's
-own widget.
+Served by ``retailsim dashboard`` or ``retailsim classroom``, the module is served once, at
+:data:`ROUTE` (:class:`WidgetScript`, behind the access gate; gzip-compressed and cached by the
+browser), and each chart carries a small loader (:data:`LOADER`) instead:
+
+- every page loads the module itself, as a module script in its head, so the browser evaluates it
+  (a second or more of its main thread on a loaded machine) before the page boots and creates the
+  charts' widgets. Evaluated later, by the first chart, it held up the other charts' start past
+  anywidget's 2 s, and one chart in three pages or so was lost (repeated visits, 2 Dec 2026);
+- the loader initialises at once and waits for the module only when it draws, then asks the server
+  for the figure whole (:meth:`ServedFigure.resync`), so what was sent meanwhile is not lost,
+  however long the module took.
+
+Run by plain ``solara run sim.dashboard.app`` (no such route), the charts are Plotly's own widget.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import plotly
+import traitlets
 from plotly.graph_objs import FigureWidget
 
 BUNDLE = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
 ROUTE = f"/retailsim/plotly-widget-{plotly.__version__}.js"  # versioned: cached for good
 SERVED = "RETAILSIM_PLOTLY_WIDGET_SERVED"  # "1": this process's server answers ROUTE (serve.gated_solara)
-RESYNC, SYNCED = {"retailsim": "resync"}, {"retailsim": "synced"}
+SCRIPT = f'<script type="module" src="{ROUTE}"></script>'.encode()
+RESYNC = {"retailsim": "resync"}
 LOADER = """
 const plotly = import(new URL("%s", window.location.href).href);  // one fetch per page
 export default () => {
@@ -44,7 +51,7 @@ export default () => {
     initialize({ model }) {  // at once: the module is awaited by render, not by anywidget's 2 s
       synced = ready.then(() => new Promise((resolve) => {
         widget.initialize({ model });
-        model.on("msg:custom", (message) => { if (message.retailsim === "synced") resolve(); });
+        model.on("change:_synced", () => resolve());  // after the figure's state, in the same order
         model.send(%s);
       }));
     },
@@ -58,6 +65,7 @@ class ServedFigure(FigureWidget):
     """Plotly's ``FigureWidget`` whose front end is imported from :data:`ROUTE`."""
 
     _esm = LOADER
+    _synced = traitlets.Int(0).tag(sync=True)  # counts the front end's resyncs (see resync)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,15 +74,16 @@ class ServedFigure(FigureWidget):
 
     def resync(self, widget: Any, content: Any, buffers: Any) -> None:
         """Answer the front end's request for the figure whole: Plotly's own state of it (data and
-        layout, as Plotly sends them to a notebook), then a reply that it is all there. Under the
-        lock, so an update is either wholly in that state or wholly sent after it."""
+        layout, as Plotly sends them to a notebook), then ``_synced`` counted up, which the front
+        end waits for; state changes reach it in the order they are sent. Under the lock, so an
+        update is either wholly in that state or wholly sent after it."""
         if content != RESYNC:
             return
         with self._draw_lock:
             self._widget_layout = deepcopy(self._layout_obj._props)
             self._widget_data = deepcopy(self._data)
-            self.send_state(["_widget_data", "_widget_layout"])
-            self.send(SYNCED)
+            self.send_state(["_widget_data", "_widget_layout"])  # even if equal to the traits' last values
+            self._synced += 1
 
 
 def figure_class() -> type[FigureWidget]:
@@ -95,6 +104,33 @@ class WidgetScript:
     def __init__(self, app: Callable) -> None:
         self.app, self.bodies = app, {}
 
+    @staticmethod
+    def injecting(send: Callable) -> Callable:
+        """``send``, with a page (an HTML response) loading the module itself, as a deferred module
+        script, so the browser evaluates it (a second or more of its main thread) before the page
+        boots and creates the charts' widgets, whose 2 s start the evaluation would otherwise eat."""
+        start: dict[str, Any] = {}
+        parts: list[bytes] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict((key.lower(), value) for key, value in message.get("headers", ()))
+                if headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers:
+                    start.update(message)
+                    return
+            elif message["type"] == "http.response.body" and start:
+                parts.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                page = b"".join(parts).replace(b"</head>", SCRIPT + b"</head>", 1)
+                headers = [(key, str(len(page)).encode() if key.lower() == b"content-length" else value)
+                           for key, value in start["headers"]]
+                await send({**start, "headers": headers})
+                message = {"type": "http.response.body", "body": page}
+            await send(message)
+
+        return sending
+
     def body(self, compressed: bool) -> bytes:
         if compressed not in self.bodies:
             plain = BUNDLE.read_bytes()
@@ -102,7 +138,13 @@ class WidgetScript:
         return self.bodies[compressed]
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or scope.get("path") != ROUTE or scope.get("method") not in ("GET", "HEAD"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope.get("path") != ROUTE or scope.get("method") not in ("GET", "HEAD"):
+            headers = scope.get("headers", ())
+            if any(key.lower() == b"accept" and b"text/html" in value for key, value in headers):  # a page
+                scope = {**scope, "headers": [(key, value) for key, value in headers if key.lower() != b"accept-encoding"]}
+                return await self.app(scope, receive, self.injecting(send))
             return await self.app(scope, receive, send)
         accepted = b",".join(value for key, value in scope.get("headers", ()) if key.lower() == b"accept-encoding")
         compressed = b"gzip" in accepted.lower()

@@ -35,6 +35,7 @@ from .errors import UserError
 
 WRITTEN_BY = "retailsim"
 MANIFEST = "manifest.json"
+RUNS = "runs"  # a results folder's tree of run folders (sim/results.py)
 STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours are ever cleaned up
 # A plain name: what scenario, sweep and set-up names must be, as they become folder names.
 PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
@@ -133,8 +134,34 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
                         f"choose a new {option}")
     if contents is not None:
         entries = _without_stale_files(folder, entries, set(contents))
-        refuse_foreign(folder, [name for name in entries if name not in set(contents)], option)
+        foreign = [name for name in entries if name not in set(contents)]
+        if RUNS in entries and RUNS in set(contents):
+            foreign += _foreign_runs(folder, set(contents))
+        refuse_foreign(folder, foreign, option)
     return kind
+
+
+def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:
+    """What the ``runs`` tree of a results folder holds that retailsim did not write (paths from
+    ``folder``): it writes only run folders (a retailsim manifest and result files, nothing else)
+    and the folders above them (nothing but folders); a symbolic link is never its own."""
+    root = folder / RUNS
+    if root.is_symlink() or not root.is_dir():
+        return [] if not root.is_symlink() else [RUNS]
+    foreign = []
+    for path, folders, files in os.walk(root):
+        here = Path(path)
+        is_run = kind_of(here) is not None
+        for name in sorted(folders):
+            if (here / name).is_symlink() or is_run:
+                foreign.append((here / name).relative_to(folder).as_posix())
+        folders[:] = [name for name in folders if not (here / name).is_symlink() and not is_run]
+        kept = _without_stale_files(here, sorted(files), contents) if is_run else sorted(files)
+        foreign += [(here / name).relative_to(folder).as_posix() for name in kept
+                    if not is_run or name not in contents or (here / name).is_symlink()]
+        if not is_run and not folders and not files:
+            foreign.append(here.relative_to(folder).as_posix() + "/")  # an empty folder: not one of ours
+    return foreign
 
 
 def refuse_foreign(folder: Path, foreign: list[str], option: str = "--out") -> None:

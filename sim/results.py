@@ -23,12 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import UserError
-from .outputs import mark, prepare_output, staging
+from .outputs import RUNS, mark, prepare_output, staging
 from .scenario import Scenario
 from .vocabulary import FIRMS, SEGMENTS
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
-RUNS = "runs"
 
 
 def package_version() -> str:

@@ -176,6 +176,42 @@ def test_out_replaces_its_own_results_and_says_so_but_not_a_folder_with_other_fi
     assert (out / "notes.txt").read_text() == "mine\n"
 
 
+def test_out_refuses_a_results_folder_with_anything_of_the_users_inside_its_runs(tiny_yaml: Path, tmp_path: Path,
+                                                                                  capsys) -> None:
+    """A set of runs keeps each run in ``runs/<scenario>/seed-<seed>/``: a file, a folder or a link
+    a user put anywhere in that tree stops a replacement before any work, and is kept."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report", "--replicates", "2"]) == 0
+    run = next((out / "runs").glob("*/seed-*"))
+    users = {run / "notes.txt": run.relative_to(out).as_posix() + "/notes.txt",
+             out / "runs" / "mine" / "data.csv": "runs/mine/data.csv",
+             run.parent / "analysis.txt": run.parent.relative_to(out).as_posix() + "/analysis.txt",
+             out / "runs" / "empty": "runs/empty/"}
+    for path, shown in users.items():
+        if path.name == "empty":
+            path.mkdir()
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text("mine\n")
+        before = snapshot(out)
+        capsys.readouterr()
+        assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report", "--replicates", "2"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"holds {shown}, which retailsim did not write" in err, err
+        assert snapshot(out) == before and (path.is_dir() if path.name == "empty" else path.read_text() == "mine\n")
+        if path.name == "empty":
+            path.rmdir()
+        else:
+            path.unlink()
+            if not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    (run / "link").symlink_to(tmp_path)
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report", "--replicates", "2"]) == 2
+    assert "link, which retailsim did not write" in capsys.readouterr().err
+    (run / "link").unlink()
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report", "--replicates", "2"]) == 0
+
+
 def test_a_scenario_named_dot_cannot_replace_the_reports_folder(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reports" / "earlier").mkdir(parents=True)

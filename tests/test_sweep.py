@@ -65,6 +65,9 @@ BAD = [
     ("outcome date", "at: 2021-12-27", "at: 2024-01-01", r"outcomes.both.at: 2024-01-01 is outside the horizon"),
     ("unknown key", "replicates: 2", "replicate: 2", r"sweep.yaml:5: replicate: unknown key 'replicate'; did you mean 'replicates'\?"),
     ("missing base", "base: base.yaml", "base: nope.yaml", r"sweep.yaml:2: base: scenario file 'nope.yaml' not found"),
+    ("a date", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+     "amazon.rural.end: {values: [2025-01-01, 2027-01-01]}",
+     r"parameters.amazon.rural.end: 'amazon.rural.end' is a date, and dates cannot be swept yet"),
     ("block not value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores: {range",
      r"parameters.walmart.dark_stores: 'walmart.dark_stores' is a block, not a value"),
 ]

@@ -28,7 +28,7 @@ from ..jobs.inputs import MAX_REPLICATES, check_parameter, fail
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, display, place, read_validated, validation_error
-from ..scenario.paths import suggest
+from ..scenario.paths import get_path, set_path, suggest
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Strict
 from ..vocabulary import FIRMS, LEDGER_LINES
@@ -179,8 +179,9 @@ def _check_players(game: Game, origins: Origins, source: str) -> None:
         for dotted, options in levers.items():
             loc = ("players", player, dotted)
             if dotted.split(".")[0] != player:
-                raise fail(origins, source, loc, f"a player's levers live under its own block: write {player}.<...>, "
-                           f"or list this lever under the player '{dotted.split('.')[0]}'")
+                other = dotted.split(".")[0]
+                raise fail(origins, source, loc, f"a player's levers live under its own block: write {player}.<...>"
+                           + (f", or list this lever under the player '{other}'" if other in FIRMS else ""))
             if not options:
                 raise fail(origins, source, loc, "the option list is empty; give at least one value, e.g. [49, 79, 98]")
             try:
@@ -219,6 +220,13 @@ def _check_lever(game: Game, base: Scenario, player: str, dotted: str, options: 
                         verb="chosen")
     except ScenarioError as error:  # the sweep's check, placed where the game file names the lever
         raise ScenarioError(error.source, place(loc), error.message, error.line) from None
+    data = base.model_dump(mode="json")
+    values = [get_path(Scenario.model_validate(set_path(data, dotted, option)), dotted) for option in options]
+    twice = [number for number, value in enumerate(values) if value in values[:number]]
+    if twice:  # the same value written two ways (139 and "139")
+        again, first = options[twice[0]], options[values.index(values[twice[0]])]
+        raise fail(origins, source, loc, f"option {again!r} is the same value as {first!r}, listed before it; "
+                   "list each option once")
     chosen = game.lever_date(base)
     for event in base.events:
         if dotted in event.set and event.date >= chosen:

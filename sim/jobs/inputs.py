@@ -7,6 +7,7 @@ Each check is one line naming the file, the place and what would be valid (a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
@@ -45,6 +46,9 @@ def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Ori
             problem = f"'{dotted}' is a block, not a value; name one of its keys"
         elif problem is None and isinstance(current, (list, tuple, set, frozenset)):
             problem = f"'{dotted}' holds a list, not one value, so it cannot be {verb}"
+        elif problem is None and (isinstance(current, dt.date) or any(isinstance(v, dt.date) for v in probes)):
+            problem = (f"'{dotted}' is a date, and dates cannot be {verb} yet (only numbers and names); "
+                       "write a scenario for each date and compare them")
         if problem:
             raise fail(origins, source, loc, problem)
     data = base.model_dump(mode="json")

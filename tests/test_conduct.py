@@ -253,3 +253,11 @@ def test_the_rivals_answer_needs_a_conduct_to_change(tmp_path, capsys) -> None:
     error = capsys.readouterr().err
     assert "already has strategic conduct" in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+    # Only the what-if strategic: its "without" would already hold the answer, against a fixed baseline.
+    base.write_text(base.read_text().replace("conduct: strategic\n", ""), encoding="utf-8")
+    other.write_text("name: other\nextends: base.yaml\nconduct: strategic\n", encoding="utf-8")
+    assert main(["compare", str(base), str(other), "--replicates", "1", "--rivals-answer", "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "--rivals-answer: other already has strategic conduct" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -221,8 +221,8 @@ def command_targets(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
-    targets = load_targets(args.targets)
     scenario = resolve(args.scenario, _overrides(args))
+    targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end))
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
     print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +107,20 @@ def test_a_bad_target_file_gives_one_clear_line(tmp_path: Path) -> None:
                     "    at: 2021-02-01\n    value: 0.5\n    tolerance: -1\n    confidence: H\n    source: s\n")
     with pytest.raises(ScenarioError, match=r"t.yaml:7: targets\[0\].tolerance: .*greater than 0"):
         load_targets(path)
+
+
+def test_a_target_outside_the_scenarios_horizon_is_refused_before_any_run(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("targets:\n  - id: late\n    description: d\n    metric: {metric: prime_share}\n"
+                    "    at: 2035-02-15\n    value: 0.6\n    tolerance: 0.05\n    confidence: H\n    source: a survey\n")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\npopulation: {shoppers: 300}\n")
+    assert main(["targets", str(scenario), "--targets", str(path), "--replicates", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "t.yaml:5: targets[0].at: target 'late' reads 2035-02-15, outside the scenario's" \
+        " horizon; valid dates run from 2021-01-04 to 2030-12-30" in err, err
+    # A filed year that starts before the first simulated week reads the weeks inside it: allowed.
+    assert load_targets(TARGETS, (dt.date(2021, 1, 4), dt.date(2030, 12, 30)))
 
 
 def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path, capsys) -> None:

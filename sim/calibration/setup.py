@@ -106,13 +106,14 @@ def load_setup(path: str | Path) -> Calibration:
         check_parameter(base, dotted, [parameter.clip(bound) for bound in parameter.range], origins, source,
                         verb="calibrated")
     targets_path = folder / setup.targets
-    targets = load_targets(targets_path)
-    checks = load_targets(folder / setup.checks) if setup.checks is not None else []
+    horizon = (base.horizon.start, base.horizon.end)
+    targets = load_targets(targets_path, horizon)
+    checks = load_targets(folder / setup.checks, horizon) if setup.checks is not None else []
     repeated = sorted({check.id for check in checks} & {target.id for target in targets})
     if repeated:
         raise fail(origins, source, ("checks",), f"'{repeated[0]}' is a target too: a check is a figure the fit is "
                                                  "not given, so give it another id or leave it out of the checks")
-    accounts = load_targets(folder / setup.accounts) if setup.accounts is not None else []
+    accounts = load_targets(folder / setup.accounts, horizon) if setup.accounts is not None else []
     return Calibration(setup, through_last_target(base, [*targets, *checks]), targets, path.resolve(),
                        folder / setup.calibrated, targets_path, tuple(checks), tuple(accounts),
                        through_last_target(base, accounts) if accounts else None)

@@ -19,7 +19,8 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ..results import Result
-from ..scenario.loader import read_validated
+from ..errors import ScenarioError
+from ..scenario.loader import locate, place, read_validated
 from ..scenario.types import Date, Strict
 from .outcomes import MetricSeries, Outcome, outcome_value
 
@@ -142,8 +143,19 @@ class Targets(Strict):
     targets: list[Target] = Field(min_length=1)
 
 
-def load_targets(path: str | Path) -> list[Target]:
-    return read_validated(path, Targets)[0].targets
+def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = None) -> list[Target]:
+    """The targets of a file; with ``horizon`` (first and last date), a target that reads a date
+    outside it is one line at its place (the model would report a number it never simulated)."""
+    targets, origins, source = read_validated(path, Targets)
+    week = dt.timedelta(days=7)  # a date reads its week; a period, the weeks that fall in it
+    for index, target in enumerate(targets.targets):
+        for first, last in target._spans() if horizon is not None else ():
+            if last < horizon[0] - week or first > horizon[1] + week:
+                loc = ("targets", index, "at" if target.at == first == last else "over")
+                where, line = locate(loc, origins, source)
+                raise ScenarioError(where, place(loc), f"target {target.id!r} reads {first if first == last else f'{first} to {last}'}, outside the "
+                                    f"scenario's horizon; valid dates run from {horizon[0]} to {horizon[1]}", line)
+    return targets.targets
 
 
 @dataclass

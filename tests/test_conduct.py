@@ -133,6 +133,11 @@ def test_a_strategic_run_is_reproducible_and_its_prices_answer_a_cost_change() -
     ("strategy: {firms: [target]}", ["firms", "amazon"]),
     ("conduct: strategic\nstrategy: {fee_steps: [10, 500]}", ["fee_steps", "200"]),
     ("strategy: {fees_from: soon}", ["fees_from"]),
+    ("conduct: strategic\nstrategy: {difference: 1e-300}", ["strategy.difference", "0.0001"]),
+    ("strategy: {budget_multiples: [1, 1, 2]}", ["strategy.budget_multiples", "listed twice"]),
+    ("strategy: {firms: [amazon, amazon]}", ["strategy.firms", "'amazon' is listed twice"]),
+    ("strategy: {firms: []}", ["strategy.firms", "at least 1"]),
+    ("strategy: {fee_steps: [0, 10]}", ["strategy.fee_steps", "holding the fee is always on the menu"]),
 ])
 def test_bad_conduct_settings_give_one_line(tmp_path, capsys, text: str, words: list[str]) -> None:
     path = tmp_path / "c.yaml"

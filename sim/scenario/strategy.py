@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .types import Date, Share, Strict
 
@@ -22,7 +22,7 @@ class Strategy(Strict):
     """How strategic firms review their prices and fees (``conduct: strategic``; docs/strategy.md)."""
 
     firms: list[Literal["amazon", "walmart", "kroger", "rivals"]] = Field(
-        ["amazon", "walmart", "kroger", "rivals"], max_length=4,
+        ["amazon", "walmart", "kroger", "rivals"], min_length=1, max_length=4,
         description="Firms that set their prices (and fees) as best responses; the others keep the scenario's")
     categories: list[Literal["grocery", "discretionary", "health"]] = Field(
         ["grocery", "discretionary"], max_length=3,
@@ -33,7 +33,8 @@ class Strategy(Strict):
     max_step: Share = Field(0.02, description="Largest change of a price at one review (0.02 = 2%)")
     floor: float = Field(0.7, gt=0, le=10, description="Lowest multiplier of the scenario's prices")
     ceiling: float = Field(1.5, gt=0, le=10, description="Highest multiplier of the scenario's prices")
-    difference: float = Field(0.005, gt=0, le=0.1, description="Relative price step of the derivatives")
+    difference: float = Field(0.005, ge=1e-4, le=0.1, description="Relative price step of the derivatives "
+                              "(below 0.01% a step is lost in rounding)")
     fees: bool = Field(True, description="Whether strategic firms also choose their membership fees, yearly")
     fees_from: Date = Field(dt.date(2026, 1, 1), description="First fee review (before it, the timeline's fees)")
     fee_steps: list[Annotated[float, Field(ge=-200, le=200)]] = Field(
@@ -49,6 +50,21 @@ class Strategy(Strict):
         [0.0, 0.5, 1.0, 1.5, 2.0], min_length=1, max_length=20,
         description="A budget review's menu: multiples of the scenario's yearly station budget")
     cost_of_capital: CostOfCapital = CostOfCapital()
+
+    @field_validator("firms", "categories", "fee_steps", "budget_multiples")
+    @classmethod
+    def _each_once(cls, values: list) -> list:
+        twice = [value for number, value in enumerate(values) if value in values[:number]]
+        if twice:
+            raise ValueError(f"{twice[0]!r} is listed twice; list each once")
+        return values
+
+    @field_validator("fee_steps")
+    @classmethod
+    def _steps_change(cls, steps: list[float]) -> list[float]:
+        if 0 in steps:
+            raise ValueError("0 is not a step: holding the fee is always on the menu; list changes only")
+        return steps
 
     @model_validator(mode="after")
     def _ordered(self) -> Strategy:

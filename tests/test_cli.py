@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import pandas as pd
 
 from sim.cli import main
@@ -68,6 +70,14 @@ def test_set_parses_yaml_values(tiny_yaml: Path, tmp_path: Path) -> None:
     scenario = json.loads((out / MANIFEST).read_text())["scenario"]
     assert scenario["walmart"]["health"]["clinics_open"] is False
     assert scenario["amazon"]["ads"]["dsp_deal"] == "2021-02-01"
+
+
+@pytest.mark.parametrize("setting", ["calibration=/etc/passwd", "extends=other.yaml"])
+def test_set_refuses_what_is_read_with_the_file(tiny_yaml: Path, tmp_path: Path, capsys, setting: str) -> None:
+    assert main(["run", str(tiny_yaml), "--out", str(tmp_path / "out"), "--quiet", "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--set: {setting.split('=')[0]}: is read with the scenario file" in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_validate_and_schema(tiny_yaml: Path, capsys) -> None:

@@ -235,6 +235,9 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     data = _merge(DEFAULTS, data)
     for dotted, value in (overrides or {}).items():
+        if dotted.split(".")[0] in ("extends", "calibration"):  # read with the file, before any override
+            raise ScenarioError(COMMAND_LINE, dotted, f"is read with the scenario file and cannot be set on top of it; "
+                                f"write {dotted.split('.')[0]}: in a scenario file instead")
         data = set_path(data, dotted, value)
         origins[tuple(dotted.split("."))] = (COMMAND_LINE, 0)
     try:

@@ -104,3 +104,9 @@ def test_an_old_station_key_names_its_new_one(tmp_path: Path, capsys, old: str, 
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "old.yaml:4" in error[0] and f"was renamed '{new}'" in error[0], error
+    # The same key set by an event, as a block (an event's block is checked on its own).
+    key, value = old.split(": ")
+    path.write_text(f"name: old\nevents:\n  - date: 2026-03\n    set: {{amazon.rural: {{{key}: {value}}}}}\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "old.yaml:4: events[0].set.amazon.rural" in error[0] and f"was renamed '{new}'" in error[0], error

@@ -132,8 +132,10 @@ def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, i
     return default, None
 
 
-def validation_error(exc: ValidationError, origins: Origins, default: str, root: type = Scenario) -> ScenarioError:
-    """The first validation error as a one-line ScenarioError (unknown keys before the rest)."""
+def validation_error(exc: ValidationError, origins: Origins, default: str, root: type = Scenario,
+                     block: tuple[str, ...] | None = None) -> ScenarioError:
+    """The first validation error as a one-line ScenarioError (unknown keys before the rest).
+    ``block``: where ``root`` sits in a scenario, if it is one of its blocks (renamed keys are named)."""
     first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")[0]
     loc, kind = tuple(first["loc"]), first["type"]
     message = first["msg"].removeprefix("Value error, ")
@@ -143,7 +145,8 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
     elif kind == "extra_forbidden":
         model = model_at(root, loc)
         choices = list(model.model_fields) if model else []
-        message = renamed(".".join(map(str, loc))) if root is Scenario else None
+        within = () if root is Scenario else block
+        message = renamed(".".join(map(str, (*within, *loc)))) if within is not None else None
         message = message or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
     elif kind == "missing":
         message = "required key is missing"
@@ -198,7 +201,7 @@ def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc
         model.model_validate(node)
     except ValidationError as exc:
         source, line = locate(loc, origins, default)
-        inner = validation_error(exc, {}, source, root=model)
+        inner = validation_error(exc, {}, source, root=model, block=block)
         where = ".".join([*block, inner.place]) if inner.place else ".".join(block)
         message = inner.message if where == dotted else f"{where}: {inner.message}"
         raise ScenarioError(source, place(loc), message, line) from None

@@ -356,7 +356,7 @@ def add_other_commands(commands) -> None:
     reporter.add_argument("results", type=Path, help="a results folder written by run or compare")
     reporter.set_defaults(handler=command_report)
 
-    validator = commands.add_parser("validate", help="check scenario and sweep files without running them")
+    validator = commands.add_parser("validate", help="check scenario, sweep, game and calibration files without running them")
     validator.add_argument("files", nargs="+", type=any_scenario_file,
                            help="scenario or sweep files (or shipped scenario names)")
     validator.set_defaults(handler=command_validate)

@@ -1,12 +1,14 @@
-"""``retailsim validate``: scenario, sweep and game files alike, each checked as the command that runs it would."""
+"""``retailsim validate``: scenario, sweep and game files alike (and calibration set-ups and targets files),
+each checked as the command that runs it would."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from .errors import ScenarioError
 from .scenario import load_scenario
-from .scenario.yamlfile import MAX_FILE_BYTES
+from .scenario.yamlfile import MAX_FILE_BYTES, read_yaml
 
 
 TOP_KEYS = re.compile(r"^(design|parameters|players)[ \t]*:", re.MULTILINE)
@@ -40,14 +42,45 @@ def is_game_file(path: Path) -> bool:
 
 
 def validate_file(path: Path) -> str:
-    """The ``ok`` line of one valid scenario, sweep or game file; a bad one raises its one-line UserError."""
+    """The ``ok`` line of one valid scenario, sweep or game file (or calibration set-up, calibrated
+    parameters or targets file); a bad one raises its one-line UserError."""
     if is_sweep_file(path):
-        from .experiments.sweepfile import load_sweep
-
-        sweep, base = load_sweep(path)
-        return (f"{path}: ok (sweep {sweep.name}: {sweep.design}, {sweep.points():,} points x {sweep.replicates} "
-                f"replicate(s) = {sweep.runs:,} runs over {base.name})")
+        return _validate_other(path, "sweep")
     if is_game_file(path):
+        return _validate_other(path, "game")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError:  # perhaps another kind of file, written in a way the look missed
+        kind = _parsed_kind(path)
+        if kind is None:
+            raise
+        return _validate_other(path, kind)
+    return f"{path}: ok ({scenario.name}, {len(scenario.events)} events)"
+
+
+def _parsed_kind(path: Path) -> str | None:
+    """The kind of a file that is not a scenario, told by its parsed top-level keys (quoted keys,
+    a flow mapping, a sweep without its design, a calibration set-up or a targets file)."""
+    try:
+        data, _ = read_yaml(Path(path))
+    except ScenarioError:
+        return None
+    keys = set(data) if isinstance(data, dict) else set()
+    if "players" in keys:
+        return "game"
+    if {"parameters", "fingerprint", "method"} <= keys:
+        return "calibrated parameters"
+    if {"targets", "parameters"} <= keys:
+        return "calibration set-up"
+    if "design" in keys or "parameters" in keys:
+        return "sweep"
+    if keys == {"targets"}:
+        return "targets"
+    return None
+
+
+def _validate_other(path: Path, kind: str) -> str:
+    if kind == "game":
         from .experiments.gamefile import load_game
 
         game, base = load_game(path)
@@ -56,5 +89,24 @@ def validate_file(path: Path) -> str:
             cells *= len(game.strategies(player))
         return (f"{path}: ok (game {game.name}: {' x '.join(game.players)}, {cells} cells x {game.replicates} "
                 f"replicate(s) over {base.name})")
-    scenario = load_scenario(path)
-    return f"{path}: ok ({scenario.name}, {len(scenario.events)} events)"
+    if kind == "sweep":
+        from .experiments.sweepfile import load_sweep
+
+        sweep, base = load_sweep(path)
+        return (f"{path}: ok (sweep {sweep.name}: {sweep.design}, {sweep.points():,} points x {sweep.replicates} "
+                f"replicate(s) = {sweep.runs:,} runs over {base.name})")
+    if kind == "calibration set-up":
+        from .calibration.setup import load_setup
+
+        calibration = load_setup(path)
+        return (f"{path}: ok (calibration set-up {calibration.setup.name}: {len(calibration.setup.parameters)} "
+                f"parameters, {len(calibration.targets)} targets)")
+    if kind == "calibrated parameters":
+        from .scenario.loader import calibrated_layer, load_layer
+
+        layer, origins = calibrated_layer(Path(path))
+        load_layer(layer, origins, str(path))
+        return f"{path}: ok (calibrated parameters: {len(origins)} values)"
+    from .jobs.targets import load_targets
+
+    return f"{path}: ok ({len(load_targets(path))} targets)"

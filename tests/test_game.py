@@ -178,6 +178,23 @@ def test_validate_checks_game_files_as_the_game_command_does(folder: Path, capsy
     assert main(["validate", "game.yaml", "bad.yaml"]) == 2
     out, err = capsys.readouterr()
     assert "game.yaml: ok" in out and "did you mean 'amazon'" in err and len(err.strip().splitlines()) == 1
+    # Written as a flow mapping with quoted keys, the file is still a game (the look at the text misses it).
+    import json
+
+    import yaml
+
+    (folder / "flow.yaml").write_text(json.dumps(yaml.safe_load(GAME), default=str))
+    assert main(["validate", "flow.yaml"]) == 0
+    assert re.search(r"flow.yaml: ok \(game tiny_game: walmart x amazon, 4 cells", capsys.readouterr().out)
+
+
+def test_validate_checks_the_calibration_files_too(capsys) -> None:
+    shipped = Path(sim.__file__).resolve().parents[1] / "calibration"
+    files = [str(shipped / name) for name in ("setup.yaml", "targets.yaml", "checks.yaml", "calibrated.yaml")]
+    assert main(["validate", *files]) == 0
+    out = capsys.readouterr().out
+    assert "setup.yaml: ok (calibration set-up" in out and "targets.yaml: ok (24 targets)" in out
+    assert "checks.yaml: ok (7 targets)" in out and "calibrated.yaml: ok (calibrated parameters: " in out
 
 
 def test_a_folder_the_tool_did_not_write_is_left_alone(folder: Path, capsys) -> None:

@@ -251,6 +251,12 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
     return scenario
 
 
+def load_layer(layer: dict[str, Any], origins: Origins, source: str) -> Scenario:
+    """A partial scenario (such as a calibrated file's layer) over the defaults, validated; errors
+    name ``source`` and the layer's lines."""
+    return _validated(copy.deepcopy(layer), origins, source, None)
+
+
 DOCUMENT = "<dict>"  # how errors name a scenario given as a Python mapping
 
 

@@ -121,9 +121,9 @@ def check_rivals_answer(scenarios: list, args: Any) -> None:
         raise UserError("--rivals-answer: every scenario already has strategic conduct; compare them as they are")
     strategic_ones = [scenario.name for scenario in scenarios if scenario.conduct == "strategic"]
     if strategic_ones:  # its "without the answer" would already hold the answer, against a fixed baseline
-        raise UserError(f"--rivals-answer: {', '.join(strategic_ones)} already {'has' if len(strategic_ones) == 1 else 'have'} "
-                        "strategic conduct, and the answer is measured from fixed conduct; remove conduct from "
-                        "it, or compare without --rivals-answer")
+        verb = "has" if len(strategic_ones) == 1 else "have"
+        raise UserError(f"--rivals-answer: {', '.join(strategic_ones)} already {verb} strategic conduct, and the answer is "
+                        "measured from fixed conduct; remove conduct from it, or compare without --rivals-answer")
 
 
 def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], without: pd.DataFrame, args: Any,

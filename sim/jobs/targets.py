@@ -153,8 +153,9 @@ def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = Non
             if last < horizon[0] - week or first > horizon[1] + week:
                 loc = ("targets", index, "at" if target.at == first == last else "over")
                 where, line = locate(loc, origins, source)
-                raise ScenarioError(where, place(loc), f"target {target.id!r} reads {first if first == last else f'{first} to {last}'}, outside the "
-                                    f"scenario's horizon; valid dates run from {horizon[0]} to {horizon[1]}", line)
+                reads = first if first == last else f"{first} to {last}"
+                raise ScenarioError(where, place(loc), f"target {target.id!r} reads {reads}, outside the scenario's "
+                                    f"horizon; valid dates run from {horizon[0]} to {horizon[1]}", line)
     return targets.targets
 
 

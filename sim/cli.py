@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import UserError
 from .cli_args import (OneLineParser, draw_options, job_options, parse_assignment, period, positive,
-                       scenario_options, server_options)
+                       scenario_options, server_options, shopper_count)
 from .cli_classroom import add_classroom_command
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
@@ -349,7 +349,7 @@ def add_other_commands(commands) -> None:
     dashboard.add_argument("scenario", type=scenario_file, nargs="?",
                            help="scenario file or shipped name (default: the shipped baseline)")
     server_options(dashboard)
-    dashboard.add_argument("--shoppers", type=positive, help="households in the dashboard's model (default 2000)")
+    dashboard.add_argument("--shoppers", type=shopper_count, help="households in the dashboard's model (default 2000)")
     dashboard.set_defaults(handler=command_dashboard)
 
     reporter = commands.add_parser("report", help="rebuild report.html from saved results (runs nothing)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cli_args import positive, server_options
+from .cli_args import positive, server_options, shopper_count
 from .shipped import scenario_file
 
 
@@ -44,5 +44,5 @@ def add_classroom_command(commands) -> None:
     game.add_argument("--join-code", metavar="CODE", help="the code teams type to join, 4-12 letters or digits "
                                                           "(default: a random one of 6)")
     server_options(game)
-    game.add_argument("--shoppers", type=positive, help="households in the shared market (default 5000)")
+    game.add_argument("--shoppers", type=shopper_count, help="households in the shared market (default 5000)")
     game.set_defaults(handler=command_classroom)

@@ -302,9 +302,10 @@ def test_a_scenario_that_does_not_validate_is_refused_before_the_server_starts(c
     code, out, err = run_cli(capsys, str(bad), "--port", str(port))
     assert (code, out) == (2, "") and err.count("\n") == 1 and err.startswith(f"retailsim: error: {bad}")
     assert port_is_free("127.0.0.1", port)
-    # The households of every session's model are checked against the schema too.
-    code, out, err = run_cli(capsys, "--port", str(port), "--shoppers", "2000000000")
-    assert (code, out) == (2, "") and err.count("\n") == 1 and "population.shoppers" in err
+    # The households of every session's model are checked as run checks them, and named as given.
+    for shoppers in ("2000000000", "5"):
+        code, out, err = run_cli(capsys, "--port", str(port), "--shoppers", shoppers)
+        assert (code, out) == (2, "") and err.count("\n") == 1 and "argument --shoppers: must be from 10" in err, err
 
 
 # -- the access gate -----------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ def test_a_strategic_run_is_reproducible_and_its_prices_answer_a_cost_change() -
     ("strategy: {firms: [amazon, amazon]}", ["strategy.firms", "'amazon' is listed twice"]),
     ("strategy: {firms: []}", ["strategy.firms", "at least 1"]),
     ("strategy: {fee_steps: [0, 10]}", ["strategy.fee_steps", "holding the fee is always on the menu"]),
+    ("strategy: {budgets_from: 2035-01-01}", ["c.yaml:2: strategy.budgets_from", "after the horizon's end"]),
 ])
 def test_bad_conduct_settings_give_one_line(tmp_path, capsys, text: str, words: list[str]) -> None:
     path = tmp_path / "c.yaml"

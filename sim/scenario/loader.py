@@ -236,6 +236,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, 
 def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: Mapping[str, Any] | None) -> Scenario:
     """A scenario document over the defaults, with ``overrides`` on top, validated (events too)."""
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
+    given = data
     data = _merge(DEFAULTS, data)
     for dotted, value in (overrides or {}).items():
         if dotted.split(".")[0] in ("extends", "calibration"):  # read with the file, before any override
@@ -248,7 +249,23 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
     except ValidationError as exc:
         raise validation_error(exc, origins, source) from None
     _check_events(scenario.model_dump(mode="json"), origins, source)
+    _check_reviews(scenario, given, overrides or {}, origins, source)
     return scenario
+
+
+def _check_reviews(scenario: Scenario, given: dict[str, Any], overrides: Mapping[str, Any], origins: Origins,
+                   source: str) -> None:
+    """A first review the file (or an override) dates after the horizon's end would never happen:
+    one line at its place. (The defaults may lie beyond a short horizon: reviews are then off.)"""
+    named = {f"strategy.{key}" for key in (given.get("strategy") or {}) if isinstance(given.get("strategy"), dict)}
+    for dotted, value in overrides.items():
+        named |= {f"strategy.{key}" for key in value} if dotted == "strategy" and isinstance(value, dict) else {dotted}
+    for key in ("fees_from", "budgets_from"):
+        date = getattr(scenario.strategy, key)
+        if f"strategy.{key}" in named and date > scenario.horizon.end:
+            where, line = locate(("strategy", key), origins, source)
+            raise ScenarioError(where, f"strategy.{key}", f"{date} is after the horizon's end ({scenario.horizon.end}), "
+                                f"so no review would happen; choose a date up to {scenario.horizon.end}", line)
 
 
 def load_layer(layer: dict[str, Any], origins: Origins, source: str) -> Scenario:

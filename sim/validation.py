@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .errors import ScenarioError
-from .scenario import load_scenario
+from .scenario import Scenario, load_scenario
 from .scenario.yamlfile import MAX_FILE_BYTES, read_yaml
 
 
@@ -50,7 +50,9 @@ def validate_file(path: Path) -> str:
         return _validate_other(path, "game")
     try:
         scenario = load_scenario(path)
-    except ScenarioError:  # perhaps another kind of file, written in a way the look missed
+    except ScenarioError as error:  # perhaps another kind of file, written in a way the look missed
+        if error.place in Scenario.model_fields or "." in error.place or "[" in error.place:
+            raise  # a scenario's own key: a scenario file (a big one is not parsed twice)
         kind = _parsed_kind(path)
         if kind is None:
             raise

@@ -133,10 +133,11 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option} {folder}: holds retailsim's {kind} results, which this command does not replace; "
                         f"choose a new {option}")
     if contents is not None:
-        entries = _without_stale_files(folder, entries, set(contents))
-        foreign = [name for name in entries if name not in set(contents)]
-        if RUNS in entries and RUNS in set(contents):
-            foreign += _foreign_runs(folder, set(contents))
+        allowed = set(contents)
+        entries = _without_stale_files(folder, entries, allowed)
+        foreign = [name for name in entries if name not in allowed]
+        if RUNS in entries and RUNS in allowed:
+            foreign += _foreign_runs(folder, allowed)
         refuse_foreign(folder, foreign, option)
     return kind
 
@@ -146,8 +147,10 @@ def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:
     ``folder``): it writes only run folders (a retailsim manifest and result files, nothing else)
     and the folders above them (nothing but folders); a symbolic link is never its own."""
     root = folder / RUNS
-    if root.is_symlink() or not root.is_dir():
-        return [] if not root.is_symlink() else [RUNS]
+    if root.is_symlink():
+        return [RUNS]
+    if not root.is_dir():
+        return []
     foreign = []
     for path, folders, files in os.walk(root):
         here = Path(path)

@@ -117,9 +117,9 @@ def check_rivals_answer(scenarios: list, args: Any) -> None:
     """``--rivals-answer`` needs a conduct to change, and no parameter draws: one line, before any run."""
     if getattr(args, "parameter_draws", None):
         raise UserError("--rivals-answer: not with --parameter-draws yet (run them as two comparisons)")
-    if all(scenario.conduct == "strategic" for scenario in scenarios):
-        raise UserError("--rivals-answer: every scenario already has strategic conduct; compare them as they are")
     strategic_ones = [scenario.name for scenario in scenarios if scenario.conduct == "strategic"]
+    if len(strategic_ones) == len(scenarios):
+        raise UserError("--rivals-answer: every scenario already has strategic conduct; compare them as they are")
     if strategic_ones:  # its "without the answer" would already hold the answer, against a fixed baseline
         verb = "has" if len(strategic_ones) == 1 else "have"
         raise UserError(f"--rivals-answer: {', '.join(strategic_ones)} already {verb} strategic conduct, and the answer is "

@@ -254,16 +254,16 @@ def test_the_rivals_answer_needs_a_conduct_to_change(tmp_path, capsys) -> None:
                     "horizon: {start: 2021-01-04, end: 2021-03-29, warmup_weeks: 2}\n", encoding="utf-8")
     other = tmp_path / "other.yaml"
     other.write_text("name: other\nextends: base.yaml\n", encoding="utf-8")
-    assert main(["compare", str(base), str(other), "--replicates", "1", "--rivals-answer", "--out",
-                 str(tmp_path / "o"), "--quiet"]) == 2
-    error = capsys.readouterr().err
-    assert "already has strategic conduct" in error and len(error.strip().splitlines()) == 1
-    assert not (tmp_path / "o").exists()
+
+    def refused() -> str:
+        assert main(["compare", str(base), str(other), "--replicates", "1", "--rivals-answer", "--out",
+                     str(tmp_path / "o"), "--quiet"]) == 2
+        error = capsys.readouterr().err
+        assert len(error.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+        return error
+
+    assert "already has strategic conduct" in refused()
     # Only the what-if strategic: its "without" would already hold the answer, against a fixed baseline.
     base.write_text(base.read_text().replace("conduct: strategic\n", ""), encoding="utf-8")
     other.write_text("name: other\nextends: base.yaml\nconduct: strategic\n", encoding="utf-8")
-    assert main(["compare", str(base), str(other), "--replicates", "1", "--rivals-answer", "--out",
-                 str(tmp_path / "o"), "--quiet"]) == 2
-    error = capsys.readouterr().err
-    assert "--rivals-answer: other already has strategic conduct" in error and len(error.strip().splitlines()) == 1
-    assert not (tmp_path / "o").exists()
+    assert "--rivals-answer: other already has strategic conduct" in refused()

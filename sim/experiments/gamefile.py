@@ -28,7 +28,7 @@ from ..jobs.inputs import MAX_REPLICATES, check_parameter, fail
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, display, place, read_validated, validation_error
-from ..scenario.paths import get_path, set_path, suggest
+from ..scenario.paths import suggest
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Strict
 from ..vocabulary import FIRMS, LEDGER_LINES
@@ -216,12 +216,10 @@ def _check_lever(game: Game, base: Scenario, player: str, dotted: str, options: 
     no event of the base scenario sets it once the players have chosen."""
     loc = ("players", player, dotted)
     try:
-        check_parameter(base, dotted, options, {("parameters", dotted): origins.get(loc, (source, None))}, source,
-                        verb="chosen")
+        values = check_parameter(base, dotted, options, {("parameters", dotted): origins.get(loc, (source, None))},
+                                 source, verb="chosen")
     except ScenarioError as error:  # the sweep's check, placed where the game file names the lever
         raise ScenarioError(error.source, place(loc), error.message, error.line) from None
-    data = base.model_dump(mode="json")
-    values = [get_path(Scenario.model_validate(set_path(data, dotted, option)), dotted) for option in options]
     twice = [number for number, value in enumerate(values) if value in values[:number]]
     if twice:  # the same value written two ways (139 and "139")
         again, first = options[twice[0]], options[values.index(values[twice[0]])]

@@ -36,8 +36,9 @@ def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioErr
 
 
 def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,
-                    verb: str = "swept", check_path_first: bool = True) -> None:
-    """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there."""
+                    verb: str = "swept", check_path_first: bool = True) -> list[Any]:
+    """``dotted`` names one value of ``base`` that may vary, and each probe value is valid there;
+    each probe's value as the scenario holds it (``"139"`` is 139.0)."""
     loc = ("parameters", dotted)
     if check_path_first:
         problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
@@ -52,13 +53,13 @@ def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Ori
         if problem:
             raise fail(origins, source, loc, problem)
     data = base.model_dump(mode="json")
-    seen: set[str] = set()
+    validated: dict[str, Any] = {}
     for value in probes:
-        if repr(value) in seen:  # listed twice: checked once
+        if repr(value) in validated:  # listed twice: checked once
             continue
-        seen.add(repr(value))
         try:
-            Scenario.model_validate(set_path(data, dotted, value))
+            validated[repr(value)] = get_path(Scenario.model_validate(set_path(data, dotted, value)), dotted)
         except ValidationError as exc:
             inner = validation_error(exc, {}, source)
             raise fail(origins, source, loc, f"{value!r} is not valid here: {inner.message}") from None
+    return [validated[repr(value)] for value in probes]

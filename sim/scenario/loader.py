@@ -257,7 +257,8 @@ def _check_reviews(scenario: Scenario, given: dict[str, Any], overrides: Mapping
                    source: str) -> None:
     """A first review the file (or an override) dates after the horizon's end would never happen:
     one line at its place. (The defaults may lie beyond a short horizon: reviews are then off.)"""
-    named = {f"strategy.{key}" for key in (given.get("strategy") or {}) if isinstance(given.get("strategy"), dict)}
+    strategy = given.get("strategy")
+    named = {f"strategy.{key}" for key in strategy} if isinstance(strategy, dict) else set()
     for dotted, value in overrides.items():
         named |= {f"strategy.{key}" for key in value} if dotted == "strategy" and isinstance(value, dict) else {dotted}
     for key in ("fees_from", "budgets_from"):

@@ -231,7 +231,7 @@ def yearly_table(runs: dict, levers: list[str], seeds: list[int], outcomes: list
         for outcome, unit in outcomes:
             for year in years:
                 diffs = [in_unit(means[s][year][outcome.label], bases[s][year][outcome.label], unit, outcome.metric,
-                                 runs[(baseline, s)][1]) for s in seeds]
+                                 runs[(baseline, s)][1].households_on(dt.date(year, 7, 2))) for s in seeds]
                 mean, low, high = mean_interval(diffs)
                 rows.append({"lever": lever, "outcome": outcome.label, "unit": unit, "year": year, "mean": mean,
                              "low": low, "high": high, "significant": bool(low > 0 or high < 0),

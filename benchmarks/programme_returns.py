@@ -8,7 +8,7 @@ from 2024 and each July, weighs one more piece of each firm's delivery network i
 
 - Amazon: five more rural stations, with every station already started live (the network as the
   stations started so far will make it; the printed reach is that network's);
-- Walmart: one more dark store (``walmart.dark_stores``).
+- Walmart: one more dark store (``walmart.dark_stores``: its reach, and the orders it can fulfil).
 
 For each it prints the gain a week in the firm's strategic objective (operating profit plus the
 value of goods sold, ``sim/model/conduct.py``) and in its operating profit alone, and each one's
@@ -47,7 +47,7 @@ def with_reach(model, firm, change) -> tuple[tuple[float, float], np.ndarray, np
     """The firm's objective and profit after ``change(firm)`` sets its reach for this week, and Amazon's
     same-day and next-day shares of each zone then; its reach as it was afterwards."""
     saved = {name: getattr(firm, name) for name in ("same_day_reach", "next_day_reach", "dark_store_share",
-                                                    "dark_store_reach") if hasattr(firm, name)}
+                                                    "dark_store_reach", "dark_store_orders") if hasattr(firm, name)}
     try:
         change(firm)
         model.access = Access.of(model.households, model.offer, model.firms)
@@ -66,9 +66,11 @@ def stations(count: float):
 
 
 def dark_stores(count: int):
-    """A change that opens ``count`` dark stores (Walmart's reach and share as they would give)."""
+    """A change that opens ``count`` dark stores (Walmart's reach, and the share of its online orders
+    they fulfil, as they would give)."""
     def change(walmart) -> None:
         walmart.dark_store_share, walmart.dark_store_reach = walmart.dark_stores_reach(count)
+        walmart.dark_store_orders = walmart.dark_store_fulfilment(count, walmart.dark_store_share)
     return change
 
 

@@ -173,14 +173,11 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from .outputs import kind_of
-    from .results import MANIFEST, RESULT_KINDS, damaged, load_set, read_json_object
+    from .export import load_results
+    from .results import MANIFEST, damaged, read_json_object
 
     folder = args.results
-    if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
-        raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
-                        f"{MANIFEST}); nothing was written")
-    results = load_set(folder)
+    results = load_results(folder)
     if (folder / REPORT).exists() and not (folder / REPORT).is_file():
         raise UserError(f"{folder}: its {REPORT} is not a file; nothing was written")
     period = read_json_object(folder / MANIFEST, folder).get("period")

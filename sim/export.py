@@ -25,7 +25,7 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import kind_of, mark, prepare_output, staging
+from .outputs import kind_of, mark, prepare_output, staging, unreadable_manifest
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
 FORMATS = ("csv", "xlsx")
@@ -97,8 +97,8 @@ def default_out(folder: Path, fmt: str) -> Path:
 def load_results(folder: Path) -> list[Result]:
     """The runs of a folder written by ``run`` or ``compare`` (one line if it is anything else)."""
     if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
-        raise UserError(f"{folder}: not a results folder written by retailsim run or compare (no retailsim "
-                        f"{MANIFEST}); nothing was written")
+        raise UserError(f"{folder}: not a results folder written by retailsim run or compare "
+                        f"({unreadable_manifest(folder, '')}); nothing was written")
     return load_set(folder)
 
 

@@ -62,6 +62,14 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def unreadable_manifest(folder: Path, what: str) -> str:
+    """Why ``folder`` is not the retailsim folder a command wants: its manifest is damaged, or there is
+    no retailsim manifest (``what``: the manifest the command looks for, e.g. "of a sweep")."""
+    if (folder / MANIFEST).exists() and read_manifest(folder) is None:
+        return f"its {MANIFEST} is damaged (not a readable JSON object)"
+    return f"no retailsim {MANIFEST}{' ' + what if what else ''}"
+
+
 def kind_of(folder: Path) -> str | None:
     """The kind of retailsim folder ``folder`` is (run, set, sweep, calibration), or None if not one."""
     manifest = read_manifest(folder)

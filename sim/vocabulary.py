@@ -101,7 +101,8 @@ REACH = (
 FIRM_SCALARS = {
     "amazon_rural_stations": "amazon", "amazon_rural_towns_served": "amazon", "marketplace_fba_share": "amazon",
     "marketplace_price_markup": "amazon", "amazon_ai_level": "amazon", "walmart_ai_level": "walmart",
-    "walmart_dark_store_reach": "walmart", "amazon_rural_stations_beyond_cap": "amazon",
+    "walmart_dark_store_reach": "walmart", "walmart_dark_store_orders": "walmart",
+    "amazon_rural_stations_beyond_cap": "amazon",
     "prime_fee_usd": "amazon", "walmart_plus_fee_usd": "walmart", "amazon_rural_budget_usd": "amazon",
 }
 METRICS = (

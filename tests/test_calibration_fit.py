@@ -266,6 +266,7 @@ def test_a_refit_starts_from_an_earlier_fit_when_asked(tmp_path: Path) -> None:
     ("horizon.end: {range: [0, 1], why: test}", r"setup.yaml:\d+: .*cannot be calibrated"),
     ("amazon.rural.cost_per_station_usd: {range: [0, 1.0e+7], log: true, why: test}", r"log-scale range must be positive"),
     ("memberships.churn_floor_per_year: {range: [0, 2], why: test}", r"2.*is not valid here"),
+    ("amazon.rural.start: {range: [2024-01-01, 2025-01-01], why: test}", r"valid number \(got 2024-01-01\)$"),
 ])
 def test_a_bad_setup_file_gives_one_clear_line(tmp_path: Path, change: str, message: str) -> None:
     text = (CALIBRATION / "setup.yaml").read_text().split("\nparameters:")[0]

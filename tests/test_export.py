@@ -156,6 +156,14 @@ def test_export_of_a_folder_that_is_not_results(tmp_path: Path, capsys) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", [["export"], ["report"], ["discover", "--where", "x > 1"]])
+def test_a_damaged_manifest_is_named_as_damaged_not_missing(tmp_path: Path, capsys, command) -> None:
+    (tmp_path / "manifest.json").write_text('{"written_by": "retai')
+    assert main([command[0], str(tmp_path), *command[1:]]) == 2
+    assert "its manifest.json is damaged (not a readable JSON object)" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
 def test_csv_needs_no_openpyxl(comparison, tmp_path: Path, monkeypatch, capsys) -> None:
     out, _ = comparison
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed

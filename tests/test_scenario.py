@@ -49,6 +49,30 @@ def test_extends_overrides_and_events_accumulate(tmp_path: Path) -> None:
     assert [event.date for event in scenario.events] == [dt.date(2022, 2, 1), dt.date(2026, 3, 1)]
 
 
+@pytest.mark.parametrize("event, place", [
+    ("{date: 2026-03, set: {walmart.walmart_plus.fee_anual: 59}}", "events[1].set.walmart.walmart_plus.fee_anual"),
+    ("{date: 2026-03, set: {walmart.walmart_plus.fee_annual: -5}}", "events[1].set.walmart.walmart_plus.fee_annual"),
+    ("{date: 2036-03-02, set: {walmart.walmart_plus.fee_annual: 5}}", "events[1].date"),
+])
+def test_an_event_is_numbered_as_its_own_file_numbers_it(tmp_path: Path, event: str, place: str) -> None:
+    """The parent's events come first in the scenario, but the user reads the file the error names."""
+    write(tmp_path, "base.yaml", "name: base\nevents:\n" + "".join(
+        f"  - {{date: 2022-0{month}, set: {{amazon.prime.fee_annual: 13{month}}}}}\n" for month in range(1, 6)))
+    child = write(tmp_path, "child.yaml", "extends: base.yaml\nname: child\nevents:\n"
+                  "  - {date: 2026-01, set: {walmart.walmart_plus.fee_annual: 79}}\n" f"  - {event}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(child)
+    assert (caught.value.source, caught.value.place, caught.value.line) == (str(child), place, 5)
+
+
+def test_a_list_set_on_the_command_line_replaces_the_files_and_its_errors_are_the_command_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "base.yaml", "name: base\nevents:\n  - {date: 2022-01, set: {amazon.prime.fee_annual: 139}}\n")
+    assert load_scenario(path, {"events": []}).events == []
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, {"events": [{"date": "2022-02-07", "set": {"amazon.prime.fee_anual": 1}}]})
+    assert (caught.value.source, caught.value.place) == ("--set", "events[0].set.amazon.prime.fee_anual")
+
+
 def test_partial_block_keeps_the_other_defaults(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "name: p\nwalmart: {ads: {dsp_deal: 2025-10}, walmart_plus: {fee_annual: 79}}\n")
     scenario = load_scenario(path)

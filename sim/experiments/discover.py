@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..outputs import MANIFEST, kind_of, mark, prepare_output, read_manifest, staging
+from ..outputs import MANIFEST, kind_of, mark, prepare_output, read_manifest, staging, unreadable_manifest
 from ..results import package_version, write_json
 from . import prim
 from .sweep import RUNS
@@ -84,7 +84,7 @@ def read_sweep_folder(folder: Path) -> tuple[list[str], list[str], dict]:
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder; give a sweep folder written by retailsim sweep")
     if kind_of(folder) != "sweep":
-        raise UserError(f"{folder}: not a sweep folder (no retailsim {MANIFEST} of a sweep); give a folder written "
+        raise UserError(f"{folder}: not a sweep folder ({unreadable_manifest(folder, 'of a sweep')}); give a folder written "
                         "by retailsim sweep")
     manifest = read_manifest(folder) or {}
     if manifest.get("status") != "complete" or not (folder / RUNS).is_file():

@@ -48,7 +48,9 @@ class Walmart(Firm):
     def __init__(self, model) -> None:
         super().__init__(model)
         self.ai_level = 0.0
-        self.dark_store_share = 0.0
+        self.dark_store_share = 0.0  # of urban and suburban households, reached by dark stores
+        self.dark_store_orders = 0.0  # of Walmart's online orders, fulfilled by dark stores this week
+        self._online_orders = 0.0  # last week's online orders (US scale), which this week's share is set from
         self._dark_stores_built = 0
         # Catchments are counted in a fixed year's households (``model.catchment_households``).
         self._metro_households = model.catchment_households * (1.0 - model.geography.locale_share(RURAL))
@@ -103,6 +105,19 @@ class Walmart(Firm):
             self.spend_capital((dark.count - self._dark_stores_built) * dark.capex_per_store_usd)
             self._dark_stores_built = dark.count
         self.dark_store_share, self.dark_store_reach = self.dark_stores_reach(dark.count)
+        self.dark_store_orders = self.dark_store_fulfilment(dark.count, self.dark_store_share)
+
+    def dark_store_fulfilment(self, count: int, reach: float) -> float:
+        """The share of Walmart's online orders ``count`` dark stores fulfil: the orders of the households
+        they reach (``reach`` of urban and suburban households, ordering as much as the average
+        household), up to their capacity, against last week's orders. Set before the week, so that
+        the week's ledger stays linear in its orders. Before any week's orders are known, the reach."""
+        if count <= 0:
+            return 0.0
+        reached = reach * (1.0 - self.model.geography.locale_share(RURAL))
+        if self._online_orders <= 0:
+            return reached
+        return min(reached, count * self.params.dark_stores.orders_per_week / self._online_orders)
 
     def dark_stores_reach(self, count: int) -> tuple[float, np.ndarray]:
         """The share of urban and suburban households ``count`` dark stores reach, and each zone's share."""
@@ -192,15 +207,21 @@ class Walmart(Firm):
 
     def scalars(self) -> dict[str, float]:
         return {"walmart_ai_level": self.ai_level, "walmart_dark_store_reach": self.dark_store_share,
-                "walmart_plus_fee_usd": self.membership_terms.fee_annual}
+                "walmart_dark_store_orders": self.dark_store_orders, "walmart_plus_fee_usd": self.membership_terms.fee_annual}
 
     # -- its accounts ----------------------------------------------------------------------------
     def fulfillment_cost(self, sales: Sales) -> float:
-        """Delivering online orders (store labour picks them), less what dark stores save."""
+        """Delivering online orders (store labour picks them), less what dark stores save on the share of
+        them they fulfil (``dark_store_orders``, set before the week)."""
         p = self.params
         return float(sales.orders[WALMART_ONLINE].sum()) * p.online.fulfillment_cost_per_order_usd * (
-            1.0 - p.dark_stores.fulfillment_cost_discount * self.dark_store_share
+            1.0 - p.dark_stores.fulfillment_cost_discount * self.dark_store_orders
         )
+
+    def book(self, sales: Sales) -> None:
+        """Book the week, and remember its online orders: next week's dark-store share is set from them."""
+        super().book(sales)
+        self._online_orders = float(sales.orders[WALMART_ONLINE].sum())
 
     def labour_saving(self) -> float:
         """Associates' AI tools make store labour more productive."""

@@ -259,10 +259,18 @@ class Express(Strict):
 
 
 class DarkStores(Strict):
+    """Stores that fulfil online orders only (docs/MODEL.md 7.4): each reaches urban and suburban households
+    with express delivery and fulfils up to ``orders_per_week`` of Walmart's online orders more cheaply."""
+
     count: int = Field(0, ge=0, le=1000, description="Dark stores operating (Walmart has 4,605 US stores)")
     households_per_dark_store: Households = 400_000
-    fulfillment_cost_discount: Share = 0.3
-    capex_per_store_usd: Capital = 30e6
+    fulfillment_cost_discount: Share = Field(0.3, description="Saving on each online order a dark store fulfils, "
+                                             "a share of its delivery cost (the top of Walmart's 20-30%)")
+    orders_per_week: float = Field(7_000.0, ge=0.0, le=1e7, description="Online orders a dark store can fulfil a "
+                                   "week: 1,000 a day (Takeoff's micro-fulfilment centre for Jewel-Osco; Walmart's "
+                                   "Alphabot centre in Mustang, Oklahoma)")
+    capex_per_store_usd: Capital = Field(7.6e6, description="Building one: Jewel-Osco's 1,000-order-a-day centre "
+                                         "cost $7.6M (Grocery Dive, Dec 2021)")
 
 
 class WalmartAI(Strict):

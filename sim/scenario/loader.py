@@ -8,6 +8,7 @@ refused; events are checked in time linear in their number.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -118,6 +119,17 @@ def place(loc: tuple[Any, ...]) -> str:
     return text
 
 
+def local_place(loc: tuple[Any, ...], origins: Origins, source: str) -> str:
+    """``place(loc)``, with an event numbered as the file ``source`` numbers it: a scenario that extends
+    another holds its parent's events first, and the user reads the events of the file named."""
+    if len(loc) > 1 and loc[0] == "events" and isinstance(loc[1], int):
+        before = sum(1 for path, where in origins.items()
+                     if len(path) == 2 and path[0] == "events" and isinstance(path[1], int)
+                     and path[1] < loc[1] and where[0] != source)
+        loc = ("events", loc[1] - before, *loc[2:])
+    return place(loc)
+
+
 def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, int | None]:
     """The file and line of the deepest known key on ``loc``.
 
@@ -130,6 +142,11 @@ def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, i
         if loc[:depth] in origins:
             return origins[loc[:depth]]
     return default, None
+
+
+def shown(value) -> str:
+    """A value as a user wrote it: a date as YAML writes it, anything else as Python's repr."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
 
 
 def validation_error(exc: ValidationError, origins: Origins, default: str, root: type = Scenario,
@@ -151,9 +168,9 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
     elif kind == "missing":
         message = "required key is missing"
     elif not isinstance(first.get("input"), (dict, list)):
-        message = f"{message} (got {first.get('input')!r})"
+        message = f"{message} (got {shown(first.get('input'))})"
     source, line = locate(loc, origins, default)
-    return ScenarioError(source, place(loc), message, line)
+    return ScenarioError(source, local_place(loc, origins, source), message, line)
 
 
 def read_validated(path: str | Path, root: type[T]) -> tuple[T, Origins, str]:
@@ -183,7 +200,7 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
             problem = check_path(Scenario, str(dotted))
             if problem:
                 source, line = locate(loc, origins, default)
-                raise ScenarioError(source, place(loc), problem, line)
+                raise ScenarioError(source, local_place(loc, origins, source), problem, line)
             _set_in_place(state, str(dotted), value)
             touched.setdefault(tuple(str(dotted).split("."))[:-1], (str(dotted), loc))
         for block, (dotted, loc) in touched.items():
@@ -204,7 +221,7 @@ def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc
         inner = validation_error(exc, {}, source, root=model, block=block)
         where = ".".join([*block, inner.place]) if inner.place else ".".join(block)
         message = inner.message if where == dotted else f"{where}: {inner.message}"
-        raise ScenarioError(source, place(loc), message, line) from None
+        raise ScenarioError(source, local_place(loc, origins, source), message, line) from None
 
 
 def _set_in_place(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -243,7 +260,9 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
             raise ScenarioError(COMMAND_LINE, dotted, f"is read with the scenario file and cannot be set on top of it; "
                                 f"write {dotted.split('.')[0]}: in a scenario file instead")
         data = set_path(data, dotted, value)
-        origins[tuple(dotted.split("."))] = (COMMAND_LINE, 0)
+        path = tuple(dotted.split("."))  # what the file held below it is replaced, so no longer its
+        origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
+        origins[path] = (COMMAND_LINE, 0)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -329,9 +329,9 @@ def add_job_commands(commands) -> None:
     job_options(calibrator, "working folder (default: reports/calibration/<name>-<method>/)")
     calibrator.add_argument("--population", type=positive, help="ABC particles per generation (default 24); bank: "
                             "simulations accepted (default 5%% of the bank)")
-    calibrator.add_argument("--fit-through", type=int, default=2023, metavar="YEAR",
-                            help="bank: the out-of-sample test fits the targets to YEAR and predicts the later ones")
-    calibrator.add_argument("--waves", type=int, default=1, help="bank: waves of --budget simulations, each later "
+    calibrator.add_argument("--fit-through", type=int, metavar="YEAR", help="bank: the out-of-sample test fits "
+                            "the targets to YEAR and predicts the later ones (default 2023)")
+    calibrator.add_argument("--waves", type=int, help="bank: waves of --budget simulations, each later "
                             "one drawn near the posterior so far (default 1)")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")

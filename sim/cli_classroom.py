@@ -36,9 +36,10 @@ def add_classroom_command(commands) -> None:
     game.add_argument("--teams", metavar="NAME=FIRM,...",
                       help="the teams and their firms, e.g. 'Red=amazon,Blue=walmart,Green=kroger'; only these may "
                            "join (default: teams choose a name and a firm)")
-    game.add_argument("--max-teams", type=positive, default=9, metavar="N", help="teams in the game (default 9)")
-    game.add_argument("--teams-per-firm", type=positive, default=3, metavar="N",
-                      help="teams that may share a firm (default 3); their decisions combine by the median")
+    game.add_argument("--max-teams", type=positive, default=9, metavar="N", help="teams in the game, 1 to 30 (default 9)")
+    game.add_argument("--teams-per-firm", type=positive, metavar="N",
+                      help="teams that may share a firm (default 3, or as many as --teams puts on one); their "
+                           "decisions combine by the median")
     game.add_argument("--minutes", type=_minutes, default=0.0, metavar="M",
                       help="a round's timer: decisions close when it ends (default 0: no timer)")
     game.add_argument("--join-code", metavar="CODE", help="the code teams type to join, 4-12 letters or digits "

@@ -257,6 +257,12 @@ def test_a_refit_starts_from_an_earlier_fit_when_asked(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="only the optuna method"):
         calibrate(setup, method="abc", budget=30, population=10, workers=1, out=tmp_path / "other",
                   write=False, progress=False, start_from=earlier)
+    for method, option in (("optuna", {"fit_through": 2022}), ("abc", {"waves": 2})):
+        flag = "--" + next(iter(option)).replace("_", "-")
+        with pytest.raises(UserError, match=f"^{flag}: only the bank method uses it"):
+            calibrate(setup, method=method, budget=3, workers=1, out=tmp_path / "other", write=False, progress=False,
+                      **option)
+    assert not (tmp_path / "other").exists()
 
 
 # -- errors -------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ import pytest
                                             "'Blue=target'"),
     (("--teams", "Red=amazon,Red=kroger"), "--teams: team Red is named twice"),
     (("--teams", "A=amazon,B=walmart", "--max-teams", "1"), "--teams names 2 teams, more than --max-teams 1"),
+    (("--teams", "A=amazon,B=amazon,C=walmart", "--teams-per-firm", "1"),
+     "--teams puts 2 teams on amazon, more than --teams-per-firm 1"),
+    (("--max-teams", "100000"), "--max-teams: expected 1 to 30 (each team's page is a live session of this server), "
+                                "got 100000"),
     (("--join-code", "no!"), "--join-code: expected 4 to 12 letters or digits"),
     (("--minutes", "-1"), "--minutes: expected 0 (no timer) to 180, got -1"),
     (("--host", "classroom.example.org"), "--host: expected an IP address of this machine such as 127.0.0.1 or "

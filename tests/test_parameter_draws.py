@@ -115,6 +115,9 @@ BAD = {
     "an unknown key": ([], "unknown", "column 'memberships.taste_corelation'"),
     "no weight column": ([], "unweighted", "no 'weight' column"),
     "a negative weight": ([], "negative", "weights must be zero or more"),
+    "a value out of range": ([], "out of range", f"column '{CONSIDERATION}', line 4: 1.5 is not valid here"),
+    "a value that is not a number": ([], "not a number", f"column '{CONSIDERATION}' holds a value that is not a "
+                                     "finite number (line 3: 'lots')"),
 }
 
 
@@ -132,6 +135,10 @@ def test_bad_draws_are_one_line_and_exit_2_before_any_work(project: Path, case: 
         pd.DataFrame({CONSIDERATION: [0.4, 0.6]}).to_csv(path, index=False)
     elif posterior == "negative":
         write_posterior(path, [0.4, 0.6], weights=[1.0, -0.5])
+    elif posterior == "out of range":  # the third particle (the file's line 4)
+        write_posterior(path, [0.4, 0.6, 1.5], weights=[1.0, 1.0, 1.0])
+    elif posterior == "not a number":
+        pd.DataFrame({CONSIDERATION: ["0.4", "lots"], "weight": [1.0, 1.0]}).to_csv(path, index=False)
     monkeypatch.chdir(project)
     code = main(["compare", "base.yaml", "cut.yaml", "--parameter-draws", "2", *arguments, "--out", "out"])
     error = capsys.readouterr().err

@@ -170,3 +170,27 @@ def test_trend_levels() -> None:
     assert trend.level(dt.date(2032, 1, 1)) == pytest.approx(0.02 * 3652 / 365.25)
     held = Trend(start=dt.date(2022, 1, 1), end=dt.date(2024, 1, 1), per_year=0.02)
     assert held.level(dt.date(2030, 1, 1)) == held.level(dt.date(2024, 1, 1)) == pytest.approx(0.02 * 730 / 365.25)
+
+
+def test_no_key_carries_two_bounds_of_one_kind() -> None:
+    """A key typed with a bounded alias (``Capital``: at least 0) and given its own bound in ``Field``
+    keeps the alias's, silently: a station at $1e-9 was accepted although the key said $1M or more."""
+    from pydantic import BaseModel
+
+    seen, twice = set(), []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            kinds = [type(bound).__name__ for bound in field.metadata]
+            twice.extend(f"{prefix}{name}" for kind in set(kinds) if kinds.count(kind) > 1)
+            for inner in (field.annotation, *getattr(field.annotation, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    walk(inner, f"{prefix}{name}.")
+
+    walk(Scenario, "")
+    assert len(seen) > 30 and twice == []
+    with pytest.raises(ValueError, match="greater than or equal to 1000000"):
+        Scenario(amazon={"rural": {"cost_per_station_usd": 1e-9}})

@@ -101,7 +101,7 @@ class CalibrationResult:
 def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None = None, workers: int | None = None,
               dask: str | None = None, out: str | Path | None = None, population: int | None = None, batch: int = 4,
               write: bool = True, progress: bool = True, start_from: str | Path | None = None,
-              fit_through: int = 2023, waves: int = 1) -> CalibrationResult:
+              fit_through: int | None = None, waves: int | None = None) -> CalibrationResult:
     """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
 
     ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
@@ -112,11 +112,16 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
 
     ``population`` is ABC's particles a generation (default 24), or the simulations the bank's
     posterior accepts (default 5% of the bank). ``fit_through`` (bank) is the last year of the
-    targets the out-of-sample test fits; the later ones are predicted. ``waves`` (bank) runs that
-    many waves of ``budget`` simulations, each later one drawn near the posterior so far.
+    targets the out-of-sample test fits (default 2023); the later ones are predicted. ``waves`` (bank)
+    runs that many waves of ``budget`` simulations (default 1), each later one drawn near the
+    posterior so far. Either given to another method is refused.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
+    for flag, value in (("--fit-through", fit_through), ("--waves", waves)):
+        if value is not None and method != "bank":
+            raise UserError(f"{flag}: only the bank method uses it (--method bank); {method} would ignore it")
+    fit_through, waves = 2023 if fit_through is None else fit_through, 1 if waves is None else waves
     calibration = load_setup(setup_path)
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget

@@ -26,6 +26,7 @@ from .market import WEEKS
 
 DEFAULT_SHOPPERS = 5000  # a shared market steps once a round, for everyone: it can afford more households
 DEFAULT_START = dt.date(2025, 1, 1)
+MAX_TEAMS = 30  # each team's page is a live session of the server (docs/teaching.md's timings)
 JOIN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a projector
 JOIN_FORM = re.compile(r"[A-Za-z0-9]{4,12}")
 TITLE = "retailsim classroom"
@@ -68,15 +69,26 @@ def parse_start(text: str | None, scenario, weeks: int) -> dt.date:
 
 
 def settings(options: Options, round_length: str = "quarter", start: str | None = None, teams: str | None = None,
-             max_teams: int = 9, teams_per_firm: int = 3, minutes: float = 0.0, join_code: str | None = None) -> Settings:
-    """The game's set-up from checked options (each problem one :class:`UserError` line)."""
+             max_teams: int = 9, teams_per_firm: int | None = None, minutes: float = 0.0,
+             join_code: str | None = None) -> Settings:
+    """The game's set-up from checked options (each problem one :class:`UserError` line). ``teams_per_firm``
+    None: 3, or as many as the roster puts on one firm."""
     if round_length not in WEEKS:
         raise UserError(f"--round: expected one of {', '.join(WEEKS)}, got '{str(round_length)[:20]}'")
     roster = parse_roster(teams)
-    if max_teams < 1 or teams_per_firm < 1:
-        raise UserError("--max-teams and --teams-per-firm: expected 1 or more")
+    if not 1 <= max_teams <= MAX_TEAMS:
+        raise UserError(f"--max-teams: expected 1 to {MAX_TEAMS} (each team's page is a live session of this "
+                        f"server), got {max_teams}")
+    if teams_per_firm is not None and teams_per_firm < 1:
+        raise UserError("--teams-per-firm: expected 1 or more")
     if roster and len(roster) > max_teams:
         raise UserError(f"--teams names {len(roster)} teams, more than --max-teams {max_teams}")
+    on_firm = {firm: sum(f == firm for _, f in roster) for firm in TEAM_FIRMS}
+    crowded = [firm for firm, count in on_firm.items() if teams_per_firm is not None and count > teams_per_firm]
+    if crowded:
+        raise UserError(f"--teams puts {on_firm[crowded[0]]} teams on {crowded[0]}, more than --teams-per-firm "
+                        f"{teams_per_firm}")
+    teams_per_firm = max(3, *on_firm.values()) if teams_per_firm is None else teams_per_firm
     if not 0 <= minutes <= 180:
         raise UserError(f"--minutes: expected 0 (no timer) to 180, got {minutes:g}")
     if join_code is not None and not JOIN_FORM.fullmatch(join_code):
@@ -84,8 +96,8 @@ def settings(options: Options, round_length: str = "quarter", start: str | None 
     scenario = load_scenario(options.scenario, {"population.shoppers": options.shoppers})
     weeks = WEEKS[round_length]
     code = join_code.upper() if join_code else "".join(secrets.choice(JOIN_LETTERS) for _ in range(6))
-    return Settings(scenario, parse_start(start, scenario, weeks), weeks, code, roster, max_teams,
-                    max(teams_per_firm, *[sum(f == firm for _, f in roster) for firm in TEAM_FIRMS]), minutes)
+    return Settings(scenario, parse_start(start, scenario, weeks), weeks, code, roster, max_teams, teams_per_firm,
+                    minutes)
 
 
 def lines(options: Options, game_settings: Settings, teacher_key: str) -> list[str]:

@@ -121,7 +121,9 @@ def load_posterior(path: Path, baseline: Scenario) -> Posterior:
     numbers = table.apply(pd.to_numeric, errors="coerce")
     bad = [name for name in table.columns if numbers[name].isna().any() or not np.isfinite(numbers[name]).all()]
     if bad:
-        raise UserError(f"{source}: column '{bad[0]}' holds a value that is not a finite number")
+        row = int(np.argmax(~np.isfinite(numbers[bad[0]].to_numpy(dtype=float)))) + 2  # the file's line (1: header)
+        raise UserError(f"{source}: column '{bad[0]}' holds a value that is not a finite number "
+                        f"(line {row}: {str(table[bad[0]].iloc[row - 2])[:40]!r})")
     weights = numbers[WEIGHT].to_numpy(dtype=float)
     if (weights < 0).any() or weights.sum() <= 0:
         row = int(np.argmax(weights < 0)) + 2 if (weights < 0).any() else None
@@ -129,12 +131,25 @@ def load_posterior(path: Path, baseline: Scenario) -> Posterior:
                         + (f" (line {row} has {weights[row - 2]:g})" if row else ""))
     particles = numbers.drop(columns=WEIGHT)
     for name in particles.columns:
-        values = sorted({particles[name].min().item(), particles[name].max().item()})
+        rows = list(dict.fromkeys((particles[name].idxmin(), particles[name].idxmax())))  # the extremes suffice
         try:
-            check_parameter(baseline, str(name), values, {}, source, verb="drawn")
+            check_parameter(baseline, str(name), [particles[name][row].item() for row in rows], {}, source, verb="drawn")
         except ScenarioError as error:
-            raise UserError(f"{source}: column '{name}': {error.message}") from None
+            raise UserError(f"{source}: column '{name}'{_line_of(baseline, name, particles[name], rows)}: "
+                            f"{error.message}") from None
     return Posterior(path, particles, weights)
+
+
+def _line_of(baseline: Scenario, name: str, column: pd.Series, rows: list[int]) -> str:
+    """", line N": the file's line (1 is the header) of the one extreme value of a column that is not
+    valid; "" when the column itself is the problem (both fail, or an unknown key)."""
+    bad = []
+    for row in rows:
+        try:
+            check_parameter(baseline, str(name), [column[row].item()], {}, "", verb="drawn")
+        except ScenarioError:
+            bad.append(row)
+    return f", line {bad[0] + 2}" if len(bad) == 1 and len(rows) == 2 else ""
 
 
 def own_keys(source: ScenarioLike, overrides: Mapping[str, Any]) -> set[str]:

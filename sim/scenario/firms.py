@@ -77,7 +77,8 @@ class RuralNetwork(Strict):
     start: Date = dt.date(2024, 6, 1)
     end: Date = dt.date(2026, 12, 31)
     investment_per_year_usd: Capital = Field(1.6e9, description="Capital spent on rural delivery stations per year")
-    cost_per_station_usd: Capital = Field(30e6, gt=0)
+    cost_per_station_usd: float = Field(30e6, ge=1e6, le=1e12, description="A station's capital, $1M to $1T (the "
+                                        "fit's range is $12M-$120M; docs/calibration.md)")
     build_lag_weeks: int = Field(20, ge=0, le=260)
     station_area_sq_mi: float = Field(6_000.0, gt=0, le=1e6, description="Square miles of rural land a station "
                                       "serves (Amazon: 1.2M for its 200-station network; docs/MODEL.md 7.3)")

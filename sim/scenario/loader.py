@@ -64,7 +64,8 @@ def _linked_file(path: Path, data: dict[str, Any], origins: Origins, key: str, w
     except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
         raise ScenarioError(source, key, f"cannot follow '{name}' (a symbolic-link loop?)", line) from None
     if not found:
-        problem = "is a folder, not a file" if linked.is_dir() else "not found"
+        problem = ("is a folder, not a file" if linked.is_dir() else
+                   "is not a regular file (a pipe, a device or a socket)" if linked.exists() else "not found")
         raise ScenarioError(source, key, f"file '{name}' {problem} (looked in {display(path.parent)})", line)
     return linked
 

@@ -61,7 +61,8 @@ def notes(ensemble: Ensemble) -> list[str]:
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()
             found.setdefault(f"from {since} Walmart's dark stores reach every urban and suburban household they "
-                             "can; more dark stores add cost, not reach.", []).append(name)
+                             "can; more dark stores add no reach, only capacity (each fulfils up to "
+                             "walmart.dark_stores.orders_per_week orders).", []).append(name)
     missed = checks_missed(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 

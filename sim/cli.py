@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import UserError
 from .cli_args import (OneLineParser, draw_options, job_options, parse_assignment, period, positive,
-                       scenario_options, server_options, shopper_count)
+                       scenario_options, server_options, shopper_count, warn_reset)
 from .cli_classroom import add_classroom_command
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
@@ -88,13 +88,15 @@ def write_report(results: list[Result], folder: Path, period: tuple[int, int] | 
 
 def print_summary(results: list[Result]) -> None:
     first = results[0]
-    summary = first.summary
     seconds = sum(r.manifest["run_seconds"] for r in results)
     print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
           f"{seconds:.1f} s")
-    print(f"  spend share {summary['end_date']} (seed {first.seed}): "
-          + ", ".join(f"{k} {v:.1%}" for k, v in summary["spend_share"].items()))
-    print("  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["membership_share"].items()))
+    which = f"seed {first.seed}" if len(results) == 1 else f"mean of {len(results)} runs, as the report"
+    mean = {key: {k: sum(r.summary[key][k] for r in results) / len(results) for k in first.summary[key]}
+            for key in ("spend_share", "membership_share")}
+    print(f"  spend share {first.summary['end_date']} ({which}): "
+          + ", ".join(f"{k} {v:.1%}" for k, v in mean["spend_share"].items()))
+    print("  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in mean["membership_share"].items()))
 
 
 def prepare_results_folder(out: Path) -> str | None:
@@ -125,6 +127,7 @@ def command_run(args: argparse.Namespace) -> int:
     from .run import resolve
 
     scenario = resolve(args.scenario, _overrides(args))
+    warn_reset([scenario], args.set)
     out = args.out or DEFAULT_OUTPUT / scenario.name
     check_workload([scenario], args.replicates)
     replaces = prepare_results_folder(out)
@@ -147,6 +150,7 @@ def command_compare(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     files = [args.baseline, *args.what_ifs]
     scenarios = [resolve(path, overrides) for path in files]
+    warn_reset(scenarios, args.set)
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)

@@ -26,6 +26,15 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ScenarioError(COMMAND_LINE, path.strip(), f"cannot read the value '{value[:60]}' ({error.message})") from None
 
 
+def warn_reset(scenarios: list, assignments: list[str]) -> None:
+    """A warning line for each ``--set`` that one of ``scenarios``' own events sets again later."""
+    from .jobs.folders import warn
+    from .scenario.loader import reset_by_events
+
+    changes = dict(parse_assignment(item) for item in assignments)
+    warn(list(dict.fromkeys(line for scenario in scenarios for line in reset_by_events(scenario, changes))))
+
+
 def whole_number(low: int, high: int | None = None):
     """An argparse type: a whole number from ``low`` to ``high``."""
 

@@ -69,7 +69,12 @@ def _columns(ensemble) -> list[str]:
 
 
 def _table(rows: list[dict], baseline: str, columns: list[str]) -> pd.DataFrame:
+    """The rows as a table; a difference of shares is in percentage points, and its unit says so
+    ("pts", "pts of households"), as the report and the printed table do."""
+    from .report.tables import points
+
     table = pd.DataFrame(rows, columns=[c for c in columns if c not in ("baseline", "significant")])
+    table["unit"] = table["unit"].map(points)
     table.insert(columns.index("baseline"), "baseline", baseline)
     table["significant"] = (table["low"] > 0) | (table["high"] < 0)
     return table[columns]

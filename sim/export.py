@@ -34,6 +34,7 @@ TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
 EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, ANSWERS, MANIFEST)
 CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace
 OPENPYXL = "openpyxl==3.1.5"
+SHEET_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice), header included
 
 
 def timeseries_table(results: list[Result]) -> pd.DataFrame:
@@ -122,7 +123,15 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         prepare_output(out, (KIND,), "--out", EXPORT_FILES)
     results = load_results(folder)
     named = tables(results, spreadsheet=fmt == "xlsx", folder=folder)
-    return write_spreadsheet(named, out) if fmt == "xlsx" else write_csv_folder(named, out, folder)
+    if fmt == "xlsx":
+        return write_spreadsheet(named, out)
+    from .jobs.folders import warn
+
+    warn([f"{name}.csv holds {len(table):,} rows, more than a spreadsheet opens ({SHEET_ROWS:,}): open summary.csv "
+          "and the differences in a spreadsheet and this one with pandas or R, or export --format xlsx, whose "
+          "timeseries sheet holds the national series averaged over the replicates"
+          for name, table in named.items() if len(table) >= SHEET_ROWS])
+    return write_csv_folder(named, out, folder)
 
 
 def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) -> Path:

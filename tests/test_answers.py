@@ -27,6 +27,30 @@ def test_the_largest_differences_come_first_in_points_and_dollars() -> None:
                         "firms' spend shares unchanged.")
 
 
+def test_one_kind_of_difference_cannot_crowd_out_another() -> None:
+    """The Walmart+ fee cut's rows (3,000 households, 3 seeds, 2 Dec 2026): four membership rows
+    outrank the profit by size, two of them adding up to a third; the profit still gets a place."""
+    rows = [
+        row("Walmart+ households", "%", 7.96, 7.5, 8.4), row("Both", "% of households", 5.17, 4.8, 5.5),
+        row("Prime only", "% of households", -5.18, -5.5, -4.9), row("Walmart+ only", "% of households", 2.79, 2.5, 3.1),
+        row("Walmart operating profit", "$bn, last 52 weeks", -1.75, -2.07, -1.43),
+        row("Walmart share of spend", "%", 0.01, -0.02, 0.04),
+    ]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == ("cut against baseline, by 2030: Walmart+ households +8.0 pts; Prime only -5.2 pts; "
+                        "Both +5.2 pts; Walmart operating profit -$1.8bn a year; firms' spend shares unchanged.")
+
+
+def test_a_difference_too_small_to_say_is_left_out() -> None:
+    """Beyond run noise but under a tenth of its notable size: "-$0.00bn" would be read as a finding."""
+    rows = [row("Other grocers operating profit", "$bn, last 52 weeks", -0.004, -0.006, -0.002),
+            row("Kroger operating profit", "$bn, last 52 weeks", -0.013, -0.02, -0.006),
+            row("Walmart share of spend", "%", 0.004, 0.001, 0.007)]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == ("cut against baseline, by 2030: Kroger operating profit -$0.01bn a year; "
+                        "firms' spend shares move by under 0.01 pts.")
+
+
 def test_with_one_replicate_only_notable_sizes_count() -> None:
     rows = [row("Amazon share of spend", "%", 0.04), row("Prime households", "%", -1.65),
             row("Amazon operating profit", "$bn, last 52 weeks", 0.05)]

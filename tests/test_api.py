@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim.report.ensemble import Ensemble
-from sim.report.tables import difference_rows
+from sim.report.tables import difference_rows, points
 
 TINY = {"name": "tiny", "population": {"shoppers": 300},
         "horizon": {"start": "2021-01-04", "end": "2021-04-26", "warmup_weeks": 2},
@@ -52,6 +52,7 @@ def test_compare_returns_the_runs_and_the_reports_differences(tmp_path: Path) ->
     table = comparison.differences
     assert list(table.columns) == ["measure", "unit", "baseline", "scenario", "mean", "low", "high", "significant"]
     expected = pd.DataFrame(difference_rows(Ensemble(comparison.results)))
+    expected["unit"] = expected["unit"].map(points)  # differences of shares: in points
     pd.testing.assert_frame_equal(table[expected.columns].reset_index(drop=True), expected)
     folder = comparison.save(tmp_path / "cmp", report=False)
     assert sorted(p.name for p in folder.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json", "runs"]

@@ -80,6 +80,21 @@ def test_set_refuses_what_is_read_with_the_file(tiny_yaml: Path, tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+def test_a_set_that_the_scenarios_events_set_again_is_a_warning(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    """The tiny scenario's event sets the Walmart+ fee in March 2021: an override of it holds until then,
+    and the run says so (and still runs); an override no event touches is not mentioned."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report",
+                 "--set", "walmart.walmart_plus.fee_annual=59", "--set", "amazon.prime.fee_annual=99"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["retailsim: warning: --set walmart.walmart_plus.fee_annual holds only until "
+                                "2021-03-01: an event of the scenario sets walmart.walmart_plus.fee_annual on "
+                                "2021-03-01 (Walmart+ fee cut); to change it from a date, add an event in a file "
+                                "that extends the scenario"]
+    fees = pd.read_parquet(out / TIMESERIES).query("metric == 'walmart_plus_fee_usd'")
+    assert fees["value"].iloc[0] == 59 and fees["value"].iloc[-1] == 79
+
+
 def test_validate_and_schema(tiny_yaml: Path, capsys) -> None:
     assert main(["validate", str(tiny_yaml)]) == 0
     assert "ok (tiny, 1 events)" in capsys.readouterr().out

@@ -12,7 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.report.ensemble import Ensemble
-from sim.report.tables import DIFFERENCES, difference_rows
+from sim.report.tables import DIFFERENCES, difference_rows, points
 from sim.results import load_set
 
 CHEAP = ("name: cheap\nextends: tiny.yaml\nwalmart: {walmart_plus: {fee_annual: 49}}\n")
@@ -42,6 +42,8 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     assert len(table) == len(DIFFERENCES) == 17  # Kroger has its share and its profit
     assert set(table["baseline"]) == {"tiny"} and set(table["scenario"]) == {"cheap"}
     rows = pd.DataFrame(difference_rows(Ensemble(load_set(out))))  # the report's own numbers
+    rows["unit"] = rows["unit"].map(points)  # differences of shares are in points, as the report prints them
+    assert set(table["unit"]) == {"pts", "pts of households", "$bn, last 52 weeks", "$ per household per week"}
     pd.testing.assert_frame_equal(table[["measure", "unit", "scenario", "mean", "low", "high"]], rows,
                                   check_exact=False, rtol=1e-12)
     assert (table["significant"] == ((table["low"] > 0) | (table["high"] < 0))).all()
@@ -94,6 +96,20 @@ def test_csv_export_of_a_comparison(comparison, tmp_path: Path, capsys) -> None:
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["written_by"] == "retailsim" and manifest["kind"] == "export"
     assert main(["export", str(out), "--out", str(target)]) == 0, "an earlier export is replaced"
+    assert capsys.readouterr().err == ""  # every table fits a spreadsheet
+
+
+def test_a_csv_longer_than_a_spreadsheet_opens_is_said(comparison, tmp_path: Path, capsys, monkeypatch) -> None:
+    """A default-size comparison's time series runs past a sheet's 1,048,576 rows: the export says so."""
+    import sim.export
+
+    out, _ = comparison
+    rows = sum(len(r.timeseries) for r in load_set(out))
+    monkeypatch.setattr(sim.export, "SHEET_ROWS", rows)
+    assert main(["export", str(out), "--out", str(tmp_path / "csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"retailsim: warning: timeseries.csv holds {rows:,} rows, more than "
+                                               f"a spreadsheet opens ({rows:,})")
 
 
 def test_xlsx_export_has_a_sheet_a_table(comparison, tmp_path: Path) -> None:
@@ -217,7 +233,7 @@ def test_differences_over_a_period_and_year_by_year(tmp_path) -> None:
     comparison = sim.compare(tiny, cheap, replicates=2, period=(2021, 2021))
     table = comparison.differences.set_index("measure")
     row = table.loc["Walmart+ households"]
-    assert row["unit"] == "%, mean 2021"
+    assert row["unit"] == "pts, mean 2021"  # a difference of shares, in percentage points
     by_hand = []
     for seed in comparison.seeds:
         series = {r.scenario.name: r.series("walmart_plus_share")["2021"] for r in comparison.results if r.seed == seed}

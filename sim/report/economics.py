@@ -78,6 +78,5 @@ def profit_bridge(ensemble: Ensemble) -> Figure:
 
 def _bridge_title(ensemble: Ensemble, target: str) -> str:
     if target == ensemble.baseline:
-        return "What makes up operating profit: contributions by profit-and-loss line (grey: adds, light grey: takes)"
-    return (f"What moved operating profit: {target} − {ensemble.baseline}, by profit-and-loss line "
-            "(grey: rose, light grey: fell)")
+        return "What makes up operating profit, by profit-and-loss line (grey: adds to it, light grey: takes from it)"
+    return f"What moved operating profit, {target} − {ensemble.baseline} (grey: raised it, light grey: lowered it)"

@@ -111,7 +111,9 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
-                           if compare else ""),
+                           if compare else "")
+                        + " Other grocers are every other seller of the model's baskets: supermarkets, and general "
+                          "merchandisers such as Costco and Target, online sales included.",
                         html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
     if answers is not None and compare:
         sections.append(rivals.answers_section(answers, ensemble.baseline))

@@ -59,15 +59,23 @@ def headline_table(ensemble: Ensemble) -> str:
         cells = []
         for name in ensemble.names:
             cell = _number(values[name])
-            if name != ensemble.baseline:  # a change of a percentage is in points
-                unit = " pts" if measure.unit.startswith("%") else ""
-                change = values[name] - values[ensemble.baseline]
-                change = 0.0 if abs(change) < 0.05 else change  # "+0.0", not "-0.0"
-                cell += f' <span class="delta">({change:+,.1f}{unit})</span>'
+            if name != ensemble.baseline:
+                cell += f' <span class="delta">({_change(values[name] - values[ensemble.baseline], measure.unit)})</span>'
             cells.append(f"<td>{cell}</td>")
         rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="headline-table"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _change(change: float, unit: str) -> str:
+    """A headline's change against the baseline with its unit: points for a percentage, dollars for
+    money; two decimals where one would read 0.0 (a change under 0.005 is "+0.0", not "-0.0")."""
+    change = 0.0 if abs(change) < 0.005 else change
+    digits = 2 if unit.startswith("$ ") or 0 < abs(change) < 0.05 else 1
+    sign, number = "-" if change < 0 else "+", f"{abs(change):,.{digits}f}"
+    if unit.startswith("%"):
+        return f"{sign}{number} pts"
+    return f"{sign}${number}bn" if unit.startswith("$bn") else f"{sign}${number}" if unit.startswith("$") else sign + number
 
 
 def period_unit(measure: Measure, years: tuple[int, int]) -> str:
@@ -112,7 +120,8 @@ def yearly_difference_rows(ensemble: Ensemble) -> list[dict]:
 
 
 # Differences smaller than these read as "unchanged" when a run has no interval to judge them by.
-NOTABLE = {"%": 0.1, "% of households": 0.1, "$bn, last 52 weeks": 0.1, "$ per household per week": 0.05}
+NOTABLE = {"%": 0.1, "% of households": 0.1, "$bn, last 52 weeks": 0.1, "$ per household per week": 0.05,
+           "pts": 0.1, "pts of households": 0.1}  # the last two: the differences tables' units (:func:`points`)
 
 
 def _notable(unit: str) -> float:
@@ -135,7 +144,7 @@ def _moved(row: dict) -> bool:
 def _in_words(row: dict) -> str:
     value, unit = row["mean"], row["unit"]
     digits = 1 if abs(value) >= 0.05 else 2  # a difference that counts never reads "0.0"
-    if unit.startswith("%"):
+    if unit.startswith(("%", "pts")):
         return f"{row['measure']} {value:+.{digits}f} pts"
     if unit.startswith("$bn"):
         total = "a year" if "total" not in unit else "in all"
@@ -154,19 +163,32 @@ def period_label(period: tuple[int, int]) -> str:
     return f"{period[0]}" if period[0] == period[1] else f"{period[0]}-{period[1]}"
 
 
+def _kind(row: dict) -> str:
+    """What a difference is about: money (profits, surplus), spend shares or memberships."""
+    return "money" if row["unit"].startswith("$") else "shares" if "share of spend" in row["measure"] else "members"
+
+
 def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:
     """One sentence per what-if from the differences' rows, in words ("Walmart+ households +5.5 pts;
-    Walmart operating profit -$2.9bn a year; firms' spend shares unchanged"): the largest four,
-    each scaled by its unit's notable size to rank them."""
+    Walmart operating profit -$2.9bn a year; firms' spend shares unchanged"): four of those that
+    count, each ranked by its size over its unit's notable size, the largest of each kind (money,
+    spend shares, memberships) first chosen so that one kind cannot crowd out another (four
+    membership rows, two of which add up to a third, hid a fee cut's profit). A difference under a
+    tenth of its notable size (0.01 points, $0.01bn a year) counts but says nothing: it is left out."""
     sentences = []
     for name in what_ifs:
         mine = [row for row in rows if row["scenario"] == name and not math.isnan(row["mean"])]
         moved = sorted((row for row in mine if _moved(row)),
                        key=lambda row: -abs(row["mean"]) / _notable(row["unit"]))
-        parts = [_in_words(row) for row in moved[:4]]
-        shares = [row for row in mine if row["measure"].endswith("share of spend")]
+        material = [row for row in moved if abs(row["mean"]) >= _notable(row["unit"]) / 10]
+        firsts = list({_kind(row): row for row in reversed(material)}.values())  # each kind's largest
+        chosen = [row for row in material if row in (firsts + [r for r in material if r not in firsts])[:4]]
+        parts = [_in_words(row) for row in chosen]
+        shares = [row for row in mine if _kind(row) == "shares"]
         if shares and not any(_moved(row) for row in shares):
             parts.append("firms' spend shares unchanged")
+        elif shares and not any(_moved(row) and row in material for row in shares):
+            parts.append("firms' spend shares move by under 0.01 pts")
         body = "; ".join(parts) if parts else "no difference from the baseline stands out"
         sentences.append(f"{name} against {baseline}, {when}: {body}.")
     return sentences

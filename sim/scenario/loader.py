@@ -337,3 +337,35 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     for dotted, value in changes.items():
         _set_in_place(data, dotted, copy.deepcopy(value))
     return Scenario.model_validate(data)
+
+
+def _leaves(dotted: str, value: Any) -> list[tuple[str, ...]]:
+    """The key paths a value set at ``dotted`` replaces (a block: each of its keys)."""
+    path = tuple(dotted.split("."))
+    if isinstance(value, Mapping) and value:
+        return [leaf for key, inner in value.items() for leaf in _leaves(".".join((*path, str(key))), inner)]
+    return [path]
+
+
+def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any]) -> list[str]:
+    """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
+    the horizon's start, and an event dated later replaces it from its date (a user who sets the
+    baseline's Prime fee would otherwise see it return to the timeline's without a word)."""
+    said = []
+    for dotted, value in overrides.items():
+        if dotted in ("events", "horizon", "population.shoppers", "seed", "name", "description") \
+                or dotted.startswith("horizon."):
+            continue
+        mine = _leaves(dotted, value)
+        for event in scenario.events:
+            theirs = [leaf for key, inner in event.set.items() for leaf in _leaves(key, inner)]
+            hit = next((leaf for leaf in theirs for own in mine
+                        if leaf[:len(own)] == own or own[:len(leaf)] == leaf), None)
+            if hit is not None:
+                when = (f"holds only until {event.date}" if event.date > scenario.horizon.start
+                        else "never holds")
+                said.append(f"--set {dotted} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
+                            f"{f' ({event.label})' if event.label else ''}; to change it from a date, add an event "
+                            "in a file that extends the scenario")
+                break
+    return said

@@ -118,6 +118,9 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     for (measure, _), label in zip(measures, labels):
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
                                                        for name, w in zip(what_ifs, widths)))
+    if when == "at the end of the horizon":  # one week of shares can hide a small or passing effect
+        lines.append("  (shares and surplus in the last week, money over the last 52 weeks; --period FIRST-LAST "
+                     "gives means and totals over those years)")
     return lines
 
 

@@ -77,7 +77,27 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         command = self.prog.removeprefix("retailsim").strip()
         where = f"{command}: " if command else ""
-        self.exit(2, f"retailsim: error: {where}{message}; see '{self.prog} --help'\n")
+        self.exit(2, f"retailsim: error: {where}{message}{self._nearest_option(message)}; see '{self.prog} --help'\n")
+
+    def _nearest_option(self, message: str) -> str:
+        """"; did you mean --X?" for an unknown flag close to one of the commands' options."""
+        import difflib
+
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        parsers, options = [self], set()
+        while parsers:
+            parser = parsers.pop()
+            for action in parser._actions:
+                options.update(option for option in action.option_strings if option.startswith("--"))
+                if isinstance(action, argparse._SubParsersAction):
+                    parsers.extend(action.choices.values())
+        for word in message.removeprefix("unrecognized arguments:").split():
+            flag = word.split("=")[0]
+            close = ["--shoppers"] if flag == "--households" else difflib.get_close_matches(flag, sorted(options), 1, 0.75)
+            if flag.startswith("--") and close:
+                return f" (did you mean {close[0]}?)"
+        return ""
 
 
 def scenario_options(command: argparse.ArgumentParser) -> None:

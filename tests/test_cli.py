@@ -145,3 +145,22 @@ def test_replicates_help_states_each_commands_own_default(capsys) -> None:
             assert exit_.code in (0, None)
         text = " ".join(capsys.readouterr().out.split())
         assert f"runs per scenario over K common seeds (default {default}, at most 1,000)" in text, command
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "x.yaml", "--households", "100"], "unrecognized arguments: --households 100 (did you mean --shoppers?)"),
+    (["compare", "a.yaml", "b.yaml", "--perod", "2026-2030"], "(did you mean --period?)"),
+    (["run", "x.yaml", "--colour", "red"], "unrecognized arguments: --colour red; see"),
+])
+def test_an_unknown_flag_suggests_the_nearest_option(argv: list[str], expected: str, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
+def test_a_missing_scenario_file_suggests_the_nearest_in_its_folder(tmp_path: Path, capsys) -> None:
+    (tmp_path / "prime_fee_up.yaml").write_text("name: prime_fee_up\n")
+    assert main(["validate", str(tmp_path / "prime_fee_upp.yaml")]) == 2
+    assert f"file not found; did you mean {tmp_path / 'prime_fee_up.yaml'}?" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "something_else.yaml")]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("file not found")

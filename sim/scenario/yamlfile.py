@@ -130,7 +130,7 @@ def check_regular_file(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> 
     try:
         status = path.stat()
     except FileNotFoundError:
-        raise ScenarioError(source, "", "file not found") from None
+        raise ScenarioError(source, "", f"file not found{_nearest_file(path)}") from None
     except (OSError, RuntimeError) as error:  # RuntimeError: a symbolic-link loop (Python 3.11)
         raise ScenarioError(source, "", f"cannot read the file ({getattr(error, 'strerror', None) or error})") from None
     if stat.S_ISDIR(status.st_mode):
@@ -140,6 +140,18 @@ def check_regular_file(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> 
     if status.st_size > limit:
         raise ScenarioError(source, "", f"the file is {status.st_size / 2**20:.1f} MiB; at most {limit // 2**20} MiB "
                             "are read")
+
+
+def _nearest_file(path: Path) -> str:
+    """"; did you mean NAME?" for a file of the same folder whose name is close to ``path``'s, else ""."""
+    import difflib
+
+    try:
+        names = sorted(p.name for p in path.parent.iterdir() if p.suffix == path.suffix and p.is_file())[:1000]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f"; did you mean {path.parent / close[0]}?" if close else ""
 
 
 def read_text(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> str:

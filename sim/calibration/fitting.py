@@ -112,16 +112,12 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
 
     ``population`` is ABC's particles a generation (default 24), or the simulations the bank's
     posterior accepts (default 5% of the bank). ``fit_through`` (bank) is the last year of the
-    targets the out-of-sample test fits (default 2023); the later ones are predicted. ``waves`` (bank)
-    runs that many waves of ``budget`` simulations (default 1), each later one drawn near the
-    posterior so far. Either given to another method is refused.
+    targets the out-of-sample test fits; the later ones are predicted. ``waves`` (bank) runs that
+    many waves of ``budget`` simulations, each later one drawn near the posterior so far.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
-    for flag, value in (("--fit-through", fit_through), ("--waves", waves)):
-        if value is not None and method != "bank":
-            raise UserError(f"{flag}: only the bank method uses it (--method bank); {method} would ignore it")
-    fit_through, waves = 2023 if fit_through is None else fit_through, 1 if waves is None else waves
+    fit_through, waves = bank_options(method, fit_through, waves)
     calibration = load_setup(setup_path)
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
@@ -210,6 +206,14 @@ def starting_point(calibration: Calibration, path: str | Path, method: str) -> d
         raise UserError(f"--start-from {display(path)}: names none of the set-up's free parameters "
                         f"({', '.join(calibration.parameters)})")
     return start
+
+
+def bank_options(method: str, fit_through: int | None, waves: int | None) -> tuple[int, int]:
+    """The bank's split year and waves (defaults 2023 and 1); either given to another method is refused."""
+    for flag, value in (("--fit-through", fit_through), ("--waves", waves)):
+        if value is not None and method != "bank":
+            raise UserError(f"{flag}: only the bank method uses it (--method bank); {method} would ignore it")
+    return 2023 if fit_through is None else fit_through, 1 if waves is None else waves
 
 
 def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int,

@@ -69,8 +69,7 @@ def dark_stores(count: int):
     """A change that opens ``count`` dark stores (Walmart's reach, and the share of its online orders
     they fulfil, as they would give)."""
     def change(walmart) -> None:
-        walmart.dark_store_share, walmart.dark_store_reach = walmart.dark_stores_reach(count)
-        walmart.dark_store_orders = walmart.dark_store_fulfilment(count, walmart.dark_store_share)
+        walmart.place_dark_stores(count)
     return change
 
 

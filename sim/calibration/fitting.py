@@ -217,7 +217,7 @@ def bank_options(method: str, fit_through: int | None, waves: int | None) -> tup
 
 
 def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int,
-                fit_through: int = 2023, waves: int = 1) -> None:
+                fit_through: int, waves: int) -> None:
     """Refuse, before any work and in one line, a budget, population, batch or (bank) split year out of bounds."""
     limit = MAX_OPTUNA_BUDGET if method == "optuna" else MAX_RUNS
     if not 1 <= budget <= limit:

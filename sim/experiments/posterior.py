@@ -24,7 +24,7 @@ from ..jobs.inputs import check_parameter
 from ..limits import MAX_REPLICATES
 from ..run import ScenarioLike, resolve
 from ..scenario import Scenario
-from ..scenario.loader import display, read_yaml
+from ..scenario.loader import display, leaf_keys, read_yaml
 from ..streams import Streams
 
 POSTERIOR = "posterior.csv"  # beside calibrated.yaml
@@ -158,23 +158,15 @@ def own_keys(source: ScenarioLike, overrides: Mapping[str, Any]) -> set[str]:
     no record of where its values came from, so only ``overrides`` count for it."""
     keys = set(overrides)
     if isinstance(source, Mapping):
-        keys |= _leaves(dict(source))
+        keys |= leaf_keys(dict(source))
     elif isinstance(source, (str, Path)):
         path = Path(source).resolve()
         for _ in range(32):
             data, _ = read_yaml(path)
-            keys |= _leaves({k: v for k, v in data.items() if k not in FILE_KEYS})
+            keys |= leaf_keys({k: v for k, v in data.items() if k not in FILE_KEYS})
             if not isinstance(data.get("extends"), str):
                 break
             path = (path.parent / data["extends"]).resolve()
-    return keys
-
-
-def _leaves(data: dict, prefix: str = "") -> set[str]:
-    keys = set()
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        keys |= _leaves(value, f"{dotted}.") if isinstance(value, dict) and value else {dotted}
     return keys
 
 

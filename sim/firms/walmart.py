@@ -53,7 +53,8 @@ class Walmart(Firm):
         self._online_orders = 0.0  # last week's online orders (US scale), which this week's share is set from
         self._dark_stores_built = 0
         # Catchments are counted in a fixed year's households (``model.catchment_households``).
-        self._metro_households = model.catchment_households * (1.0 - model.geography.locale_share(RURAL))
+        self._metro_share = 1.0 - model.geography.locale_share(RURAL)  # of US households: urban and suburban
+        self._metro_households = model.catchment_households * self._metro_share
         # This week's terms, set in ``prepare``.
         self.express_rollout = self.pharmacy_share = 0.0  # share of stores offering express; of households reached
         self.dark_store_reach = np.zeros(model.geography.n_zones)
@@ -104,8 +105,13 @@ class Walmart(Firm):
         if dark.count > self._dark_stores_built:
             self.spend_capital((dark.count - self._dark_stores_built) * dark.capex_per_store_usd)
             self._dark_stores_built = dark.count
-        self.dark_store_share, self.dark_store_reach = self.dark_stores_reach(dark.count)
-        self.dark_store_orders = self.dark_store_fulfilment(dark.count, self.dark_store_share)
+        self.place_dark_stores(dark.count)
+
+    def place_dark_stores(self, count: int) -> None:
+        """This week's terms of ``count`` dark stores: whom they reach, and the share of the online orders
+        they fulfil."""
+        self.dark_store_share, self.dark_store_reach = self.dark_stores_reach(count)
+        self.dark_store_orders = self.dark_store_fulfilment(count, self.dark_store_share)
 
     def dark_store_fulfilment(self, count: int, reach: float) -> float:
         """The share of Walmart's online orders ``count`` dark stores fulfil: the orders of the households
@@ -114,7 +120,7 @@ class Walmart(Firm):
         the week's ledger stays linear in its orders. Before any week's orders are known, the reach."""
         if count <= 0:
             return 0.0
-        reached = reach * (1.0 - self.model.geography.locale_share(RURAL))
+        reached = reach * self._metro_share
         if self._online_orders <= 0:
             return reached
         return min(reached, count * self.params.dark_stores.orders_per_week / self._online_orders)

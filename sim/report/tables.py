@@ -182,8 +182,8 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
                        key=lambda row: -abs(row["mean"]) / _notable(row["unit"]))
         material = [row for row in moved if abs(row["mean"]) >= _notable(row["unit"]) / 10]
         firsts = list({_kind(row): row for row in reversed(material)}.values())  # each kind's largest
-        chosen = [row for row in material if row in (firsts + [r for r in material if r not in firsts])[:4]]
-        parts = [_in_words(row) for row in chosen]
+        picked = (firsts + [row for row in material if row not in firsts])[:4]
+        parts = [_in_words(row) for row in material if row in picked]  # in rank order
         shares = [row for row in mine if _kind(row) == "shares"]
         if shares and not any(_moved(row) for row in shares):
             parts.append("firms' spend shares unchanged")

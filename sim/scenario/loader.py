@@ -339,26 +339,25 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     return Scenario.model_validate(data)
 
 
-def _leaves(dotted: str, value: Any) -> list[tuple[str, ...]]:
-    """The key paths a value set at ``dotted`` replaces (a block: each of its keys)."""
-    path = tuple(dotted.split("."))
-    if isinstance(value, Mapping) and value:
-        return [leaf for key, inner in value.items() for leaf in _leaves(".".join((*path, str(key))), inner)]
-    return [path]
+def leaf_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """The dotted keys of a nested mapping's leaves (a block's keys, each of its blocks' keys, ...)."""
+    keys: set[str] = set()
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        keys |= leaf_keys(value, f"{dotted}.") if isinstance(value, Mapping) and value else {dotted}
+    return keys
 
 
 def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any]) -> list[str]:
     """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
     the horizon's start, and an event dated later replaces it from its date (a user who sets the
-    baseline's Prime fee would otherwise see it return to the timeline's without a word)."""
+    baseline's Prime fee would otherwise see it return to the timeline's without a word). Events set
+    only what may change during a run, so an override of anything else is never named."""
     said = []
     for dotted, value in overrides.items():
-        if dotted in ("events", "horizon", "population.shoppers", "seed", "name", "description") \
-                or dotted.startswith("horizon."):
-            continue
-        mine = _leaves(dotted, value)
+        mine = [tuple(key.split(".")) for key in sorted(leaf_keys({dotted: value}))]
         for event in scenario.events:
-            theirs = [leaf for key, inner in event.set.items() for leaf in _leaves(key, inner)]
+            theirs = [tuple(key.split(".")) for key in sorted(leaf_keys(event.set))]
             hit = next((leaf for leaf in theirs for own in mine
                         if leaf[:len(own)] == own or own[:len(leaf)] == leaf), None)
             if hit is not None:

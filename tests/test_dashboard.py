@@ -20,7 +20,7 @@ import pytest
 from sim.dashboard.levers import LEVERS, shown, slider, sliders
 from sim.dashboard.model import DashboardMarket, build, presets
 from sim.scenario import load_scenario
-from sim.scenario.firms import DarkStores
+from sim.scenario.walmart import DarkStores
 
 from .browser import ARTIFACTS, chromium, offline_browser, offline_page
 

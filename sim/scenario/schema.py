@@ -14,7 +14,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ..bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS, PLAIN_NAME_PATTERN
 
-from .firms import Amazon, Kroger, Rivals, Walmart
+from .firms import Amazon, Kroger, Rivals
+from .walmart import Walmart
 from .strategy import Strategy
 from .types import (
     FIRST_DATE,

@@ -2,7 +2,8 @@
 
 1. A 5% Walmart grocery price cut from January 2026, Walmart itself not strategic: each firm's
    grocery price index at the end of 2026, against the same run without the cut (Basker & Noel
-   measured incumbents' cuts of 1-1.2% near a Walmart entry).
+   measured incumbents' cuts of 1-1.2% near a Walmart entry, an entry that costs an incumbent 17% of
+   its volume; ``tests/test_conduct.py`` compares the answer per 1% of volume lost).
 2. The strategic baseline's price indices at the end of 2030 against fixed conduct's (grocery and
    general merchandise), and each firm's operating margin in 2030 under both; then the same with
    one mechanism taken out at a time: AI shopping agents
@@ -12,6 +13,7 @@
 
     python benchmarks/answers.py                   # 5,000 households, seed 7
     python benchmarks/answers.py --shoppers 2000 --seed 3
+    python benchmarks/answers.py --independent-firms 1   # the other grocers pricing as one firm
 
 One seed, no interval: differences of a few hundredths of a percent are within run noise.
 """
@@ -68,9 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--independent-firms", type=float, default=None,
+                        help="rivals.independent_firms for every run (default: the scenario's)")
     args = parser.parse_args()
     start = time.perf_counter()
     size = {"population.shoppers": args.shoppers}
+    if args.independent_firms is not None:
+        size["rivals.independent_firms"] = args.independent_firms
     answering = {**size, "conduct": "strategic", "strategy.firms": ["amazon", "kroger", "rivals"]}
     cut = change(last_prices(timeseries(answering, args.seed, CUT_SEEN, cut=True)),
                  last_prices(timeseries(answering, args.seed, CUT_SEEN)))

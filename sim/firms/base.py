@@ -79,6 +79,11 @@ class Firm(mesa.Agent):
         """This firm's block of the scenario as it stands this week (after events)."""
         return getattr(self.model.params, self.name)
 
+    @property
+    def independent_firms(self) -> float:
+        """How many equal independent firms this block stands for when it sets its prices (one)."""
+        return 1.0
+
     def prices(self) -> np.ndarray:
         """Price index per category: the scenario's prices times the adaptive and strategic multipliers."""
         return np.asarray(self.params.prices.as_tuple()) * self.price_multiplier * self.strategic_multiplier

@@ -29,6 +29,11 @@ class Grocer(Firm):
         offer.constant[channel] = np.asarray(p.assortment.as_tuple()) + p.service_quality
         self.ad_yield = 0.0
 
+    @property
+    def independent_firms(self) -> float:
+        """How many equal independent firms its block stands for when it sets prices (docs/MODEL.md 7.7b)."""
+        return self.params.independent_firms
+
     def price_cut(self, date: dt.date) -> float:
         """Share off its prices this week (a programme of its own)."""
         return 0.0

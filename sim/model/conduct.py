@@ -21,6 +21,10 @@ central differences of ``strategy.difference`` in its multiplier, all firms at o
 rivals' prices of the review (a simultaneous best-response iteration that settles over reviews),
 limited to ``strategy.max_step`` and kept within ``[strategy.floor, strategy.ceiling]``. Categories
 are separate logits, so one evaluation moves all of a firm's categories together.
+
+**Blocks of firms.** A firm's block may stand for several independent firms (the other grocers:
+``rivals.independent_firms``). Its derivatives are then those of one of its firms changing its
+price alone (:class:`Alone`), so the block's prices are its firms' equilibrium, not a merger's.
 """
 
 from __future__ import annotations
@@ -30,17 +34,26 @@ import numpy as np
 from ..vocabulary import CATEGORIES, N_CATEGORIES, Sales
 
 
-def expected_sales(model) -> Sales:
+def expected_sales(model, alone: Alone | None = None, record: tuple[Alone, ...] = ()) -> Sales:
     """The week's sales households would make in expectation at the offer's current prices: each
     household's choice probabilities times its basket (no random draw), scaled to US sales as the
-    booked week is (``model.to_sales``)."""
+    booked week is (``model.to_sales``).
+
+    ``alone``: the sales as one of the equal firms that a block stands for sees them when it alone
+    set the block's current prices (:class:`Alone`; its ``record`` of the prices before, taken by
+    this function's ``record`` at those prices)."""
     h, w, offer = model.households, model.weight, model.offer
     elasticity = np.asarray(model.params.shoppers.own_price_elasticity.as_tuple())  # (categories,)
     response = offer.price ** -elasticity  # (channels, categories): quantity per reference dollar
     orders = np.zeros_like(offer.price)
     base = np.zeros_like(offer.price)
-    for part, households, _access, _costs, _lean, _top, weights, total in model._exponentials():
-        weights /= total  # (channels, categories, households)
+    for index, (part, households, _access, _costs, _lean, top, weights, total) in enumerate(model._exponentials()):
+        for block in record:
+            block.record(top, weights, total)
+        if alone is None:
+            weights /= total  # (channels, categories, households)
+        else:
+            alone.weigh(index, top, weights)
         orders += weights.sum(axis=2)
         base += np.einsum("kci,ci->kc", weights, households.budget)
     base = model.to_sales(base * response)
@@ -48,6 +61,39 @@ def expected_sales(model) -> Sales:
     zeros = np.zeros(offer.price.shape[0])
     return Sales(spend=base * offer.price, orders=model.to_sales(orders), visits=zeros, active={}, members=members,
                  base_spend=base)
+
+
+class Alone:
+    """One of ``count`` equal independent firms that a firm's block stands for (the other grocers:
+    Costco, Albertsons, Ahold Delhaize, Publix, Target, Aldi and hundreds more), changing its price
+    alone.
+
+    In the logit the block's channel is the sum of its firms' equal shares. When one of them changes
+    its price, its own utility moves by ``d`` and its siblings' do not, so its choice probability
+    (times ``count``, to speak for the block) is ``P e^d / (1 + sum_k P_k (e^d_k - 1) / count)`` over
+    the block's channels ``k``: with ``count`` 1 the block's own logit, and as ``count`` grows each
+    firm ignores the sales its price sends to its siblings (the ownership matrix of merger
+    simulations, Nevo 2000). Every other channel's probability is divided by the same denominator.
+    The block's first-order conditions are then its firms' own, not those of a merger of them all."""
+
+    def __init__(self, channels, count: float) -> None:
+        self.channels, self.count = list(channels), count
+        self.before: list[tuple[np.ndarray, np.ndarray]] = []  # per part: log-sum, the channels' probabilities
+
+    @classmethod
+    def of(cls, firm) -> Alone | None:
+        """The firm's block as one of its independent firms; None when the block is one firm."""
+        return cls(firm.channels, firm.independent_firms) if firm.independent_firms > 1 else None
+
+    def record(self, top: np.ndarray, weights: np.ndarray, total: np.ndarray) -> None:
+        """Keep one part's log-sum and the block's choice probabilities at the prices before."""
+        self.before.append((top + np.log(total), weights[self.channels] / total))
+
+    def weigh(self, index: int, top: np.ndarray, weights: np.ndarray) -> None:
+        """Turn one part's exponentials at the new prices into one firm's probabilities, in place."""
+        log_sum, before = self.before[index]
+        weights *= np.exp(top - log_sum)  # each channel's exp over the sum before the change
+        weights /= 1.0 + (weights[self.channels] - before).sum(axis=0) / self.count
 
 
 def masked(sales: Sales, category: int | None) -> Sales:
@@ -90,8 +136,9 @@ class PriceConduct:
     def review(self) -> None:
         """Every strategic firm's Newton step at once, against the rivals' prices of this week; at the
         first review, the value of a customer that makes this week's prices an equilibrium."""
-        at_prices = expected_sales(self.model)
-        slopes = {firm.name: self.slopes(firm, at_prices) for firm in self.firms}
+        alone = {firm.name: Alone.of(firm) for firm in self.firms}
+        at_prices = expected_sales(self.model, record=tuple(block for block in alone.values() if block))
+        slopes = {firm.name: self.slopes(firm, at_prices, alone[firm.name]) for firm in self.firms}
         if not self.customer_value:
             self.customer_value = {name: np.where(self.categories, -slope[0] / slope[2], 0.0)
                                    for name, slope in slopes.items()}
@@ -102,19 +149,24 @@ class PriceConduct:
     def objective_slopes(self, firm, slopes=None) -> tuple[np.ndarray, np.ndarray]:
         """The first and second derivatives of the firm's objective (profit + value x goods) in its
         multipliers, per category; from ``slopes`` (of :meth:`slopes`) if given."""
-        profit_slope, profit_curve, goods_slope, goods_curve = slopes or self.slopes(firm, expected_sales(self.model))
+        if slopes is None:
+            alone = Alone.of(firm)
+            slopes = self.slopes(firm, expected_sales(self.model, record=(alone,) if alone else ()), alone)
+        profit_slope, profit_curve, goods_slope, goods_curve = slopes
         value = self.customer_value.get(firm.name, 0.0)
         return profit_slope + value * goods_slope, profit_curve + value * goods_curve
 
-    def slopes(self, firm, at_prices: Sales) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def slopes(self, firm, at_prices: Sales, alone: Alone | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """First and second derivatives of the firm's profit and of its goods sold (reference dollars)
         in its multipliers, per category: central differences of ``strategy.difference``. Categories
-        are separate choices, so one evaluation moves all of a firm's categories together."""
+        are separate choices, so one evaluation moves all of a firm's categories together. A block of
+        several independent firms (``alone``) takes the derivatives of one of them, per firm."""
         step, channels = self.settings.difference, list(firm.channels)
         profit, goods = {}, {}
         for shift in (-step, step):
             with self.prices_scaled(firm, 1.0 + shift):
-                sales = expected_sales(self.model)
+                sales = expected_sales(self.model, alone)
             profit[shift], goods[shift] = category_profits(firm, sales), sales.base_spend[channels].sum(axis=0)
         profit[0.0], goods[0.0] = category_profits(firm, at_prices), at_prices.base_spend[channels].sum(axis=0)
         slope = [(f[step] - f[-step]) / (2 * step) for f in (profit, goods)]

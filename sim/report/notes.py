@@ -75,6 +75,9 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
             "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the price index "
             "shows each firm's answer, and profits move with it.")
+    if "rivals" in strategy.firms:
+        text += (f" The other grocers price as {scenario.rivals.independent_firms:g} equal independent firms, each "
+                 "for its own sales (rivals.independent_firms).")
     choosers = [FIRM_NAMES[firm] for firm in fee_reviewers([scenario])]
     if choosers:
         text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "

@@ -261,6 +261,13 @@ class Rivals(Strict):
         description="Share of its orders placed online, by category (one number: the same in all three): grocery "
                     "and health 10% (Brick Meets Click's grocery figure), general merchandise fitted to US "
                     "e-commerce in the model's categories (calibration/; 0.30 unfitted; docs/MODEL.md 7.5)")
+    independent_firms: float = Field(
+        2.1, ge=1.0, le=1000.0,
+        description="How many equal independent firms the block stands for when its prices are strategic (conduct: "
+                    "strategic): each prices for its own sales only. Fitted to Basker & Noel's answer to a Walmart "
+                    "entry (1-1.2% for the 17% of volume an incumbent loses, Singh, Hansen & Blattberg 2006), within "
+                    "the local concentration USDA ERS measures (1.5 from county, 3.7 from metro HHIs, 2019; "
+                    "docs/MODEL.md 7.7b)")
     accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2484, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
@@ -287,6 +294,8 @@ class Kroger(Rivals):
         0.45, description="Share of households with a Kroger-family store among their options (2,719 stores "
                           "in 35 states and DC; an assumption, about 20,000 households per store)")
     turnaround: Turnaround = Turnaround()
+    independent_firms: float = Field(1.0, ge=1.0, le=1000.0, description="Kroger prices as one company (1); more "
+                                     "asks what its banners would do as separate firms (conduct: strategic)")
     accounts: Accounts = Field(Accounts(
         store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.76e6,
         online_cost_per_order_usd=9.0),

@@ -9,8 +9,10 @@ import numpy as np
 
 from ..firms import FIRM_TYPES
 from ..scenario import Scenario, apply_changes
+from ..scenario.schema import BASE_YEAR
+from ..scenario.types import yearly_averages
 from ..streams import Streams
-from ..vocabulary import FIRMS, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEKS_PER_YEAR, Offer, Sales
 from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponentials, members_of,
                      update_habit, utilities, welfare)
 from .allocator import keep_freed_memory
@@ -22,6 +24,18 @@ from .geography import Geography
 from .memberships import decide, established_churn, membership_perks, membership_values, neighbour_share
 from .population import draw_households
 from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
+
+
+def food_at_home_per_household(scenario: Scenario, on: dt.date) -> float:
+    """US real food-at-home spending per household on a date over 2024's, the year of the budgets
+    (``shoppers.food_at_home_real`` over ``population.households``): each year's mean is its annual
+    value, and the level per household is held outside the years given (one year: flat, 1)."""
+    index, population = scenario.shoppers.food_at_home_real, scenario.population
+    if len(index) == 1:
+        return 1.0
+    on = min(max(on, dt.date(min(index), 1, 1)), dt.date(max(index), 12, 31))
+    base = index[BASE_YEAR] / population.households_on(dt.date(BASE_YEAR, 7, 2))
+    return yearly_averages(index, on) / population.households_on(on) / base
 
 WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation
@@ -49,8 +63,7 @@ class RetailMarket(mesa.Model):
         self.geography = Geography.build(scenario)
         self.households = draw_households(scenario, self.geography, self.streams)
         self.us_households = self.weight = 0.0
-        # National dollars per dollar of a household's survey budget, by category (shoppers.budget_coverage).
-        self.national_scale = 1.0 / np.asarray(scenario.shoppers.budget_coverage.as_tuple())
+        self.national_scale = np.ones(N_CATEGORIES)
         self.count_households()
         # What a catchment (a station's, kiosk's, dark store's or clinic's households) is counted in:
         # a fixed year's households, so the share of households a catchment holds stays as they grow.
@@ -86,6 +99,11 @@ class RetailMarket(mesa.Model):
         household stands for."""
         self.us_households = self.params.population.households_on(self.date)
         self.weight = self.us_households / self.households.n
+        # National dollars per dollar of a household's survey budget, by category (shoppers.budget_coverage);
+        # grocery's moves with real food-at-home spending per household (shoppers.food_at_home_real).
+        shoppers = self.params.shoppers
+        self.national_scale = 1.0 / np.asarray(shoppers.budget_coverage.as_tuple())
+        self.national_scale[GROCERY] *= food_at_home_per_household(self.params, self.date)
 
     def to_sales(self, week: np.ndarray) -> np.ndarray:
         """Simulated households' (channels, categories) dollars or orders as the firms' US sales: times

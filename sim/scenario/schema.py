@@ -137,6 +137,12 @@ class Geography(Strict):
     broadband: LocaleShares = LocaleShares(urban=0.95, suburban=0.93, rural=0.80)
 
 
+# US real food-at-home spending, 2021 = 100: USDA ERS Food Expenditure Series, real (inflation-adjusted)
+# changes of +4% in 2021 and -2% in 2022 (Zeballos & Sinclair, Amber Waves, Sep 2023), -2.6% in 2023 and
+# +1.8% in 2024 (ERS Chart of Note, 24 Feb 2025). Not the default until a refit takes it in: docs/MODEL.md, 7.8.
+FOOD_AT_HOME_ERS = {2020: 96.154, 2021: 100.0, 2022: 98.0, 2023: 95.452, 2024: 97.170}
+
+
 class ShopperBehaviour(Strict):
     """How households weigh price, time, habit and access when choosing a channel each week."""
 
@@ -166,6 +172,13 @@ class ShopperBehaviour(Strict):
                     "health: 1, as no national out-of-pocket drug figure was found to compare; one number sets all "
                     "three, 1 "
                     "for the books at the households' own size (docs/MODEL.md, 7.8)")
+    food_at_home_real: dict[IndexYear, Annotated[float, Field(gt=0.0, lt=1e6)]] = Field(
+        default_factory=lambda: {2024: 1.0}, min_length=1, max_length=200,
+        description="US real food-at-home spending by year, on any base; it must hold 2024. The grocery category's "
+                    "national size moves with it per household, over 2024's (the year of the budgets), and is held "
+                    "per household outside its years; one year (the default) holds it flat. USDA ERS's series, "
+                    "2021 = 100: {2020: 96.154, 2021: 100, 2022: 98, 2023: 95.452, 2024: 97.17} (real changes +4%, "
+                    "-2%, -2.6%, +1.8%); not the default until a refit takes it in (docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[
         CategoryElasticities, BeforeValidator(each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
         CategoryElasticities(grocery=0.3, discretionary=0.5, health=0.3),
@@ -214,6 +227,19 @@ class ShopperBehaviour(Strict):
                     "(per_year), from start: the improvements the model does not price one by one (assortment, "
                     "apps, payment, trust) behind e-commerce's steady rise; fitted to the growth of Census's "
                     "e-commerce share of retail from 2021 to 2024 (docs/MODEL.md, 7.1)")
+
+    @model_validator(mode="after")
+    def _food_at_home_holds_the_base_year(self) -> ShopperBehaviour:
+        if BASE_YEAR not in self.food_at_home_real:
+            raise ValueError(f"food_at_home_real has no {BASE_YEAR}, the year of the households' budgets; add "
+                             f"{BASE_YEAR}'s value on the same base as {', '.join(map(str, sorted(self.food_at_home_real)))}")
+        jump = first_jump(self.food_at_home_real, MAX_YEARLY_RATIO)
+        if jump is not None:
+            before, after = jump
+            raise ValueError(f"food_at_home_real moves from {self.food_at_home_real[before]:g} ({before}) to "
+                             f"{self.food_at_home_real[after]:g} ({after}): it mixes two bases; in a scenario file "
+                             "its years add to the shipped one (2024: 1), so give every year, 2024 included, on one base")
+        return self
 
 
 class MembershipBehaviour(Strict):

@@ -127,17 +127,20 @@ def test_one_of_several_independent_firms_sees_the_choices_of_explicit_equal_fir
     value = rng.normal(size=(5, 3, 40))  # channels, categories, households
     shift = np.zeros_like(value)
     shift[4] = rng.normal(scale=0.3, size=(3, 40))  # the block (channel 4) changes its price
+    shift[4, 0, :5] = [800.0, 3000.0, -800.0, -3000.0, 50.0]  # utilities whose exp alone would overflow
     for count in (1, 2, 3, 7):
         split = np.concatenate([value[:4], np.repeat(value[4:] - np.log(count), count, axis=0)])
         split[4] += shift[4]  # only one of the equal firms moves
-        explicit = np.exp(split) / np.exp(split).sum(axis=0)
+        explicit = np.exp(split - split.max(axis=0))
+        explicit /= explicit.sum(axis=0)
         alone = Alone([4], count)
         top, weights, total = exponentials(value.copy())
         alone.record(top, weights, total)
         top, weights, _total = exponentials(value + shift)
         alone.weigh(0, top, weights)
-        np.testing.assert_allclose(weights[4], explicit[4] * count, rtol=1e-12)
-        np.testing.assert_allclose(weights[:4], explicit[:4], rtol=1e-12)
+        assert np.all(np.isfinite(weights))
+        np.testing.assert_allclose(weights[4], explicit[4] * count, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(weights[:4], explicit[:4], rtol=1e-12, atol=1e-300)
         if count == 1:
             np.testing.assert_allclose(weights, logit(value + shift)[0], rtol=1e-12)
 
@@ -318,3 +321,18 @@ def test_the_rivals_answer_needs_a_conduct_to_change(tmp_path, capsys) -> None:
     base.write_text(base.read_text().replace("conduct: strategic\n", ""), encoding="utf-8")
     other.write_text("name: other\nextends: base.yaml\nconduct: strategic\n", encoding="utf-8")
     assert "--rivals-answer: other already has strategic conduct" in refused()
+
+
+def test_one_firm_of_several_sees_the_same_sales_whatever_the_parts(monkeypatch) -> None:
+    """``Alone`` pairs each part's record with its weighing: the population in many parts gives the
+    same derivatives as in one."""
+    import sim.model.market
+
+    model = market_at_start(shoppers=400)
+    slopes = {}
+    for size in (10_000, 37):
+        monkeypatch.setattr(sim.model.market, "PART_SIZE", size)
+        alone = Alone.of(model.rivals)
+        slopes[size] = model.conduct.slopes(model.rivals, expected_sales(model, record=(alone,)), alone)
+    for whole, parts in zip(slopes[10_000], slopes[37]):
+        np.testing.assert_allclose(parts, whole, rtol=1e-9)

@@ -92,8 +92,14 @@ class Alone:
     def weigh(self, index: int, top: np.ndarray, weights: np.ndarray) -> None:
         """Turn one part's exponentials at the new prices into one firm's probabilities, in place."""
         log_sum, before = self.before[index]
-        weights *= np.exp(top - log_sum)  # each channel's exp over the sum before the change
-        weights /= 1.0 + (weights[self.channels] - before).sum(axis=0) / self.count
+        # Each channel's exp over the sum before the change, on a scale kept at most 1 (a large rise of the
+        # block's utility would overflow it): the denominator 1 + sum_k (new_k - before_k) / count is
+        # scaled by the same exp(-excess).
+        shift = top - log_sum
+        excess = np.maximum(shift, 0.0)
+        weights *= np.exp(shift - excess)
+        weights /= (np.exp(-excess) * (1.0 - before.sum(axis=0) / self.count)
+                    + weights[self.channels].sum(axis=0) / self.count)
 
 
 def masked(sales: Sales, category: int | None) -> Sales:

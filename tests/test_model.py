@@ -277,3 +277,28 @@ def test_the_other_sellers_book_online_orders_by_category() -> None:
         row = CATEGORIES.index(category)
         assert dollars[cell][0] == pytest.approx(sales.spend[:, row] @ fractions[row], rel=1e-9)
     assert small(rivals__online_share_of_orders=0.2).rivals.online_share_of_orders.as_tuple() == (0.2, 0.2, 0.2)
+
+
+def test_membership_values_stay_finite_where_a_moved_weight_leaves_float_range() -> None:
+    """With an extreme spread of the utility of a dollar, a member's weight without the membership can be
+    exp(1000) times its own; the logsum is then summed in logs (it was inf - inf, a NaN that no
+    household's decision could read). The log path gives the direct sum wherever both are finite."""
+    from sim.model.memberships import _log_total_in_logs
+
+    rng = np.random.default_rng(2)
+    rest, weights = rng.uniform(0.1, 1.0, (3, 50)), rng.uniform(0.0, 1.0, (5, 3, 50))
+    held, exponent = rng.random(50) < 0.5, rng.normal(scale=2.0, size=(3, 50))
+    unlean = np.exp(-rng.uniform(0.0, 0.5, 50))
+    for members_scaled in (False, True):
+        scale = np.exp(np.where(held == members_scaled, exponent, 0.0))
+        direct = np.log(rest + weights[0] * unlean * scale)
+        logs = _log_total_in_logs(rest, weights, unlean, {0: exponent}, held, members_scaled, np.ones((3, 50), bool))
+        np.testing.assert_allclose(logs, direct.ravel(), rtol=1e-12)
+
+    scenario = sim.Scenario(population={"shoppers": 500}, shoppers={"price_sigma": 3.0},
+                            horizon={"start": "2021-01-04", "end": "2021-03-01", "warmup_weeks": 2})
+    model = RetailMarket(scenario, seed=1)
+    model.step()
+    model.value_memberships()
+    for name, value in model.membership_value.items():
+        assert np.all(np.isfinite(value)), name

@@ -72,18 +72,40 @@ def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts
     # A channel's weight moves by exp(-weight x (cost either way - cost as it stands)). Each household's
     # cost as it stands is one of the two, where the factor is exp(-0) = 1 exactly: so only the other
     # way needs an exponential (members without it, others with it), one per household and channel.
-    scale_with, scale_without = {}, {}
+    scale_with, scale_without, exponents = {}, {}, {}
     for channel in firm.channels:
-        moved = np.exp(-weight * np.where(held, without[channel] - with_it[channel], with_it[channel] - without[channel]))
+        exponents[channel] = -weight * np.where(held, without[channel] - with_it[channel],
+                                                with_it[channel] - without[channel])
+        with np.errstate(over="ignore"):  # beyond float range: log_total sums those households in logs
+            moved = np.exp(exponents[channel])
         scale_with[channel], scale_without[channel] = np.where(held, 1.0, moved), np.where(held, moved, 1.0)
 
-    def log_total(scale: dict[int, np.ndarray]) -> np.ndarray:
+    def log_total(scale: dict[int, np.ndarray], members_scaled: bool) -> np.ndarray:
         total = rest
-        for channel in firm.channels:
-            total = total + weights[channel] * unlean * scale[channel]
-        return np.log(total)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for channel in firm.channels:
+                total = total + weights[channel] * unlean * scale[channel]
+            logs = np.log(total)
+        bad = ~np.isfinite(logs)
+        if bad.any():  # a moved weight beyond float range (an extreme utility of a dollar): the same sum in logs
+            logs[bad] = _log_total_in_logs(rest, weights, unlean, exponents, held, members_scaled, bad)
+        return logs
 
-    return shopping_value(log_total(scale_with), log_total(scale_without), weight)
+    return shopping_value(log_total(scale_with, False), log_total(scale_without, True), weight)
+
+
+def _log_total_in_logs(rest: np.ndarray, weights: np.ndarray, unlean, exponents: dict[int, np.ndarray],
+                       held: np.ndarray, members_scaled: bool, bad: np.ndarray) -> np.ndarray:
+    """``log(rest + sum_c weights_c x unlean x scale_c)`` where ``bad``, from logs: the scale's exponent
+    applies to members (``members_scaled``) or to the others, and is 0 for the rest."""
+    shape = rest.shape
+    with np.errstate(divide="ignore"):
+        logs = np.log(rest[bad])
+        log_unlean = np.broadcast_to(np.log(unlean), shape)[bad]
+        for channel, exponent in exponents.items():
+            scaled = np.broadcast_to(np.where(held == members_scaled, exponent, 0.0), shape)[bad]
+            logs = np.logaddexp(logs, np.log(weights[channel][bad]) + log_unlean + scaled)
+    return logs
 
 
 def shopping_value(logsum_with: np.ndarray, logsum_without: np.ndarray, price_utility: np.ndarray) -> np.ndarray:

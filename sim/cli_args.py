@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,25 +80,37 @@ class OneLineParser(argparse.ArgumentParser):
         where = f"{command}: " if command else ""
         self.exit(2, f"retailsim: error: {where}{message}{self._nearest_option(message)}; see '{self.prog} --help'\n")
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def _nearest_option(self, message: str) -> str:
-        """"; did you mean --X?" for an unknown flag close to one of the commands' options."""
+        """"; did you mean --X?" for an unknown flag close to one of the command's own options, or the
+        commands that have it when it is another command's."""
         import difflib
 
         if not message.startswith("unrecognized arguments:"):
             return ""
-        parsers, options = [self], set()
-        while parsers:
-            parser = parsers.pop()
-            for action in parser._actions:
-                options.update(option for option in action.option_strings if option.startswith("--"))
-                if isinstance(action, argparse._SubParsersAction):
-                    parsers.extend(action.choices.values())
+        commands = {name: parser for action in self._actions if isinstance(action, argparse._SubParsersAction)
+                    for name, parser in action.choices.items()}
+        used = next((commands[word] for word in getattr(self, "_words", []) if word in commands), None)
+        own = options_of(self) | (options_of(used) if used is not None else set())
         for word in message.removeprefix("unrecognized arguments:").split():
             flag = word.split("=")[0]
-            close = ["--shoppers"] if flag == "--households" else difflib.get_close_matches(flag, sorted(options), 1, 0.75)
-            if flag.startswith("--") and close:
+            if not flag.startswith("--"):
+                continue
+            elsewhere = sorted(name for name, parser in commands.items() if flag in options_of(parser))
+            if flag not in own and elsewhere:
+                return f" ({flag} is an option of {', '.join(elsewhere)})"
+            close = ["--shoppers"] if flag == "--households" else difflib.get_close_matches(flag, sorted(own), 1, 0.75)
+            if close:
                 return f" (did you mean {close[0]}?)"
         return ""
+
+
+def options_of(parser: argparse.ArgumentParser) -> set[str]:
+    """A parser's own long options (not its subcommands')."""
+    return {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
 
 
 def scenario_options(command: argparse.ArgumentParser) -> None:

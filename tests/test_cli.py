@@ -151,6 +151,9 @@ def test_replicates_help_states_each_commands_own_default(capsys) -> None:
     (["run", "x.yaml", "--households", "100"], "unrecognized arguments: --households 100 (did you mean --shoppers?)"),
     (["compare", "a.yaml", "b.yaml", "--perod", "2026-2030"], "(did you mean --period?)"),
     (["run", "x.yaml", "--colour", "red"], "unrecognized arguments: --colour red; see"),
+    # another command's option is named as such, not suggested as itself ("did you mean --no-report?")
+    (["compare", "a.yaml", "b.yaml", "--no-report"], "unrecognized arguments: --no-report (--no-report is an option of run)"),
+    (["validate", "x.yaml", "--shopers", "5"], "unrecognized arguments: --shopers 5; see"),
 ])
 def test_an_unknown_flag_suggests_the_nearest_option(argv: list[str], expected: str, capsys) -> None:
     assert main(argv) == 2

@@ -217,7 +217,8 @@ def test_a_report_of_strategic_runs_says_prices_are_answers() -> None:
     said = notes(Ensemble([sim.run(fixed, seed=1), sim.run(scenario, seed=1)]))
     strategic = [note for note in said if "prices are strategic" in note]
     assert len(strategic) == 1 and strategic[0].startswith("answers:") and "grocery and discretionary" in strategic[0]
-    assert "The other grocers price as 2.1 equal independent firms" in strategic[0]
+    assert "The other grocers (Costco, Albertsons, Publix, Aldi and hundreds more) price as 2.1 equal" in strategic[0]
+    assert "Amazon, Walmart, Kroger and the other grocers set their" in strategic[0]
     assert "membership fees" not in strategic[0]  # the horizon ends before the fee reviews' 2026
     early = scenario.model_copy(update={"name": "early", "strategy": scenario.strategy.model_copy(
         update={"fees_from": dt.date(2021, 3, 1)})})

@@ -71,13 +71,18 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     """What strategic prices are, and which strategic firms end in an operating loss (their last 52
     weeks, or the whole horizon if shorter)."""
     strategy = scenario.strategy
-    text = (f"prices are strategic: every {strategy.review_weeks} weeks {', '.join(strategy.firms)} set their "
+    names = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers" for firm in strategy.firms]
+    text = (f"prices are strategic: every {strategy.review_weeks} weeks "
+            f"{', '.join(names[:-1]) + ' and ' if len(names) > 1 else ''}{names[-1]} set their "
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
-            "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the price index "
-            "shows each firm's answer, and profits move with it.")
+            "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the results' "
+            "price_index metric (retailsim export) shows each firm's answer, and profits move with it.")
     if "rivals" in strategy.firms:
-        text += (f" The other grocers price as {scenario.rivals.independent_firms:g} equal independent firms, each "
-                 "for its own sales (rivals.independent_firms).")
+        text += (f" The other grocers (Costco, Albertsons, Publix, Aldi and hundreds more) price as "
+                 f"{scenario.rivals.independent_firms:g} equal independent firms, each for its own sales "
+                 "(rivals.independent_firms, fitted to grocers' price answer to a Walmart entry); a merger among "
+                 "them is an event that lowers the count, as a count set from the start is absorbed into the "
+                 "value of a customer.")
     choosers = [FIRM_NAMES[firm] for firm in fee_reviewers([scenario])]
     if choosers:
         text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "

@@ -150,7 +150,7 @@ def command_compare(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     files = [args.baseline, *args.what_ifs]
     scenarios = [resolve(path, overrides) for path in files]
-    warn_reset(scenarios, args.set)
+    warn_reset(scenarios, args.set, strategic=args.rivals_answer)
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)

@@ -27,13 +27,33 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ScenarioError(COMMAND_LINE, path.strip(), f"cannot read the value '{value[:60]}' ({error.message})") from None
 
 
-def warn_reset(scenarios: list, assignments: list[str]) -> None:
-    """A warning line for each ``--set`` that one of ``scenarios``' own events sets again later."""
+def warn_reset(scenarios: list, assignments: list[str], strategic: bool = False) -> None:
+    """A warning line for each ``--set`` that one of ``scenarios``' own events sets again later, and for
+    each scenario that sets what only strategic conduct reads while its conduct is fixed (unless
+    ``strategic``: compare --rivals-answer runs them strategic too)."""
     from .jobs.folders import warn
     from .scenario.loader import reset_by_events
 
     changes = dict(parse_assignment(item) for item in assignments)
-    warn(list(dict.fromkeys(line for scenario in scenarios for line in reset_by_events(scenario, changes))))
+    lines = [line for scenario in scenarios for line in reset_by_events(scenario, changes)]
+    if not strategic:
+        lines += [line for scenario in scenarios for line in inert_under_fixed_conduct(scenario)]
+    warn(list(dict.fromkeys(lines)))
+
+
+def inert_under_fixed_conduct(scenario) -> list[str]:
+    """Warning lines for the settings of a fixed-conduct scenario that only strategic conduct reads: the
+    other grocers' and Kroger's counts of independent firms (set, or set by an event)."""
+    from .scenario.schema import Scenario
+
+    if scenario.conduct != "fixed":
+        return []
+    default = Scenario()
+    keys = [f"{firm}.independent_firms" for firm in ("rivals", "kroger")
+            if getattr(scenario, firm).independent_firms != getattr(default, firm).independent_firms]
+    keys += [key for event in scenario.events for key in event.set if key.endswith(".independent_firms")]
+    return [f"{scenario.name}: {key} acts only under strategic conduct, and this scenario's conduct is fixed "
+            "(--set conduct=strategic, or compare --rivals-answer)" for key in dict.fromkeys(keys)]
 
 
 def whole_number(low: int, high: int | None = None):

@@ -337,3 +337,24 @@ def test_one_firm_of_several_sees_the_same_sales_whatever_the_parts(monkeypatch)
         slopes[size] = model.conduct.slopes(model.rivals, expected_sales(model, record=(alone,)), alone)
     for whole, parts in zip(slopes[10_000], slopes[37]):
         np.testing.assert_allclose(parts, whole, rtol=1e-9)
+
+
+def test_a_count_of_independent_firms_under_fixed_conduct_is_a_warning(tmp_path, capsys) -> None:
+    """The count acts only under strategic conduct: set (or set by an event) under fixed conduct it is a
+    warning line, not silently nothing; under strategic conduct or the default count there is none."""
+    from sim.cli_args import inert_under_fixed_conduct
+
+    fixed = sim.Scenario(name="m", rivals={"independent_firms": 1.5},
+                         events=[{"date": "2027-01-04", "set": {"kroger.independent_firms": 2}}])
+    assert inert_under_fixed_conduct(fixed) == [
+        f"m: {key} acts only under strategic conduct, and this scenario's conduct is fixed "
+        "(--set conduct=strategic, or compare --rivals-answer)" for key in ("rivals.independent_firms",
+                                                                             "kroger.independent_firms")]
+    assert inert_under_fixed_conduct(fixed.model_copy(update={"conduct": "strategic"})) == []
+    assert inert_under_fixed_conduct(sim.Scenario()) == []
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\npopulation: {shoppers: 300}\nhorizon: {start: 2021-01-04, end: 2021-03-01, "
+                    "warmup_weeks: 2}\n", encoding="utf-8")
+    assert main(["run", str(path), "--set", "rivals.independent_firms=3", "--no-report", "--quiet",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert "s: rivals.independent_firms acts only under strategic conduct" in capsys.readouterr().err

@@ -358,3 +358,13 @@ def test_a_count_of_independent_firms_under_fixed_conduct_is_a_warning(tmp_path,
     assert main(["run", str(path), "--set", "rivals.independent_firms=3", "--no-report", "--quiet",
                  "--out", str(tmp_path / "out")]) == 0
     assert "s: rivals.independent_firms acts only under strategic conduct" in capsys.readouterr().err
+
+
+def test_a_small_answer_keeps_two_significant_digits_in_words() -> None:
+    """-0.0057% with an interval of -0.0121% to +0.0006% read "-0.01% (-0.01% to +0.00%)"."""
+    from sim.report.rivals import _digits, _interval
+
+    row = pd.Series({"answer": -0.0057, "answer_low": -0.0121, "answer_high": 0.0006, "answer_significant": False})
+    assert _digits(row) == 4
+    assert _interval(row, percent=True)[1] == "-0.0121% to +0.0006%"
+    assert _digits(pd.Series({"answer": -9.71, "answer_low": -9.94, "answer_high": -9.49})) == 2

@@ -20,11 +20,15 @@ SMALLEST = 0.005  # percent: a price answer and its interval's bounds all below 
 
 
 def _digits(row) -> int:
-    """Decimals that show an answer's interval: 2, or up to 4 for a narrow one (small price answers)."""
-    low, high = row.get("answer_low"), row.get("answer_high")
-    if low is None or math.isnan(low) or high <= low:
-        return 2
-    return max(2, min(4, -math.floor(math.log10(high - low))))
+    """Decimals that show an answer and its interval: 2, or up to 4 for a small answer (two significant
+    digits) or a narrow interval (small price answers), so that -0.0057 does not read -0.01."""
+    answer, low, high = row.get("answer"), row.get("answer_low"), row.get("answer_high")
+    digits = 2
+    if answer is not None and not math.isnan(answer) and answer != 0:
+        digits = max(digits, 1 - math.floor(math.log10(abs(answer))))
+    if low is not None and not math.isnan(low) and high > low:
+        digits = max(digits, -math.floor(math.log10(high - low)))
+    return min(4, digits)
 
 
 def _interval(row, percent: bool = False) -> tuple[str, str, bool]:

@@ -368,3 +368,40 @@ def test_a_small_answer_keeps_two_significant_digits_in_words() -> None:
     assert _digits(row) == 4
     assert _interval(row, percent=True)[1] == "-0.0121% to +0.0006%"
     assert _digits(pd.Series({"answer": -9.71, "answer_low": -9.94, "answer_high": -9.49})) == 2
+
+
+def test_excess_capacity_is_not_a_cost_of_a_sale_when_prices_are_weighed() -> None:
+    """Amazon's idle capacity of 2022 is reported as a share of revenue; booked, it is that share of the
+    week's revenue, but a price review sees it as fixed: the same slopes with it as without (it raised a
+    strategic Amazon's prices 2-5% through 2022, as if idle warehouses were a cost of each sale)."""
+    model = market_at_start()
+    model.conduct.review()
+    before = model.conduct.slopes(model.amazon, expected_sales(model))
+    accounts = model.params.amazon.accounts.model_copy(update={"excess_fulfillment_cost_share": 0.041})
+    model.params = model.params.model_copy(update={"amazon": model.params.amazon.model_copy(
+        update={"accounts": accounts})})
+    after = model.conduct.slopes(model.amazon, expected_sales(model))
+    for without, with_excess in zip(before, after):
+        np.testing.assert_allclose(with_excess, without, rtol=1e-9)
+    sales, last_week = expected_sales(model), model.amazon.ledger["revenue"]
+    booked, candidate = model.amazon.accounts(sales), model.amazon.accounts(sales, candidate=True)
+    assert last_week > 0 and booked["revenue"] != last_week
+    assert booked["fulfillment_cost"] - candidate["fulfillment_cost"] == pytest.approx(
+        0.041 * (booked["revenue"] - last_week), rel=1e-9)  # booked on the week's revenue, weighed on the last
+
+
+def test_a_report_with_strategic_conduct_charts_prices_and_fees() -> None:
+    """The price answers a strategic run's notes speak of are drawn: each firm's price index by category
+    and the fees posted, one legend entry per firm; a report of fixed conduct alone has no such section."""
+    from sim.report.page import build_report
+
+    scenario = sim.Scenario(name="answers", population={"shoppers": 300}, conduct="strategic",
+                            horizon={"start": "2021-01-04", "end": "2021-06-28", "warmup_weeks": 4})
+    fixed = scenario.model_copy(update={"name": "fixed", "conduct": "fixed"})
+    runs = {name: sim.run(s, seed=1) for name, s in (("fixed", fixed), ("answers", scenario))}
+    sections = {section.anchor: section for section in build_report(list(runs.values())).sections}
+    prices, fees = [figure for _, figure in sections["prices"].figures]
+    named = {trace["name"] for trace in prices["data"] if trace.get("showlegend", True) and trace.get("legend") == "legend"}
+    assert {"Amazon", "Walmart", "Kroger", "Other grocers"} <= named, named
+    assert {trace["name"] for trace in fees["data"]} >= {"Prime fee", "Walmart+ fee"}
+    assert "prices" not in {section.anchor for section in build_report([runs["fixed"]]).sections}

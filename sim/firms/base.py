@@ -179,10 +179,14 @@ class Firm(mesa.Agent):
         self.ledger = self.accounts(sales)
         self.month_profit += self.ledger["operating_profit"]
 
-    def accounts(self, sales: Sales) -> dict[str, float]:
+    def accounts(self, sales: Sales, candidate: bool = False) -> dict[str, float]:
         """The profit and loss of a week's ``sales`` (changes nothing): each line a unit cost of the
         firm's ``accounts`` block (or a programme's) times a quantity of the week. Every line is linear
-        in the sales, or does not depend on them (``sim/model/conduct.py`` relies on it)."""
+        in the sales, or does not depend on them (``sim/model/conduct.py`` relies on it).
+
+        ``candidate``: sales a pricing decision weighs rather than books. Excess capacity (idle
+        warehouses, over-staffing) is reported as a share of revenue, but it is not a cost of a sale:
+        a candidate's is the share of the last booked week's revenue, the same at every candidate."""
         economics, returns, accounts = self.model.params.economics, self.model.params.returns, self.params.accounts
         channels = list(self.channels)
         gmv = float(sales.spend[channels].sum())
@@ -204,7 +208,8 @@ class Firm(mesa.Agent):
             "capex": self.capex_this_week,
         }
         ledger["revenue"] = sum(ledger[line] for line in REVENUE_LINES)
-        ledger["fulfillment_cost"] += accounts.excess_fulfillment_cost_share * ledger["revenue"]
+        excess_on = self.ledger["revenue"] if candidate else ledger["revenue"]
+        ledger["fulfillment_cost"] += accounts.excess_fulfillment_cost_share * excess_on
         ledger["operating_profit"] = ledger["revenue"] - sum(ledger[line] for line in COST_LINES)
         return {line: ledger[line] for line in LEDGER_LINES}
 

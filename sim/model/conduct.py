@@ -116,9 +116,11 @@ def category_profits(firm, sales: Sales) -> np.ndarray:
 
     Every ledger line is linear in the week's spend, orders and goods by channel and category, plus
     terms that do not depend on them (fees of members, stores, overhead), so each category's share
-    of profit is exact: the ledger of that category alone, less the ledger of no purchases."""
-    fixed = firm.accounts(masked(sales, None))["operating_profit"]
-    return np.array([firm.accounts(masked(sales, c))["operating_profit"] - fixed for c in range(N_CATEGORIES)])
+    of profit is exact: the ledger of that category alone, less the ledger of no purchases. Costs that
+    are not a sale's (excess capacity) are the same at every candidate (``Firm.accounts``)."""
+    fixed = firm.accounts(masked(sales, None), candidate=True)["operating_profit"]
+    return np.array([firm.accounts(masked(sales, c), candidate=True)["operating_profit"] - fixed
+                     for c in range(N_CATEGORIES)])
 
 
 class PriceConduct:

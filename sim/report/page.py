@@ -148,6 +148,11 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
                 events),
         Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
     ]
+    if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
+        sections.insert(-2, Section(
+            "prices", "Prices and fees", "Each firm's price index and the membership fees posted: under strategic "
+            f"conduct, what the firms answer each other with (docs/strategy.md). {levels}",
+            [("prices", timecharts.prices(ensemble)), ("fees", timecharts.fees(ensemble))], events))
     return Report(f"retailsim report: {what}", subtitle, sections)
 
 

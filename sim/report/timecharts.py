@@ -302,6 +302,22 @@ def delivery_race(ensemble: Ensemble) -> Figure:
                        legend_title="Network")
 
 
+def prices(ensemble: Ensemble) -> Figure:
+    """Each firm's price index by category: under strategic conduct, the firms' answers to each other."""
+    categories = ["grocery", "discretionary"]
+    return panel_chart(ensemble, "Price index by firm (1 = Walmart's reference prices), per category",
+                       [CATEGORY_NAMES[c] for c in categories], [firm_lines("price_index", category=c) for c in categories],
+                       "price index", scale=1.0, legend_title="Firm", unit="")
+
+
+def fees(ensemble: Ensemble) -> Figure:
+    """The membership fees posted (nominal dollars a year): under strategic conduct, the firms' yearly choices."""
+    lines = [Line("Prime fee", FIRM_COLOURS["amazon"], "prime_fee_usd", {"firm": "amazon"}),
+             Line("Walmart+ fee", FIRM_COLOURS["walmart"], "walmart_plus_fee_usd", {"firm": "walmart"})]
+    return panel_chart(ensemble, "Membership fees posted, US$ a year (nominal)", ["Fees"], [lines], "US$ a year",
+                       scale=1.0, height=380, legend_title="Fee", unit="")
+
+
 def _fitted(name: str, px: float, char_px: float = 8.5) -> str:
     """A panel title that fits ``px`` pixels: a long name broken at the underscore nearest its middle."""
     if len(name) * char_px <= px or "_" not in name:

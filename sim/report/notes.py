@@ -75,8 +75,8 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     text = (f"prices are strategic: every {strategy.review_weeks} weeks "
             f"{', '.join(names[:-1]) + ' and ' if len(names) > 1 else ''}{names[-1]} set their "
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
-            "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); the results' "
-            "price_index metric (retailsim export) shows each firm's answer, and profits move with it.")
+            "goods sold at what makes the start's prices an equilibrium (docs/MODEL.md, 7.7b); \"Prices and fees\" "
+            "shows each firm's answer (price_index in the results), and profits move with it.")
     if "rivals" in strategy.firms:
         text += (f" The other grocers (Costco, Albertsons, Publix, Aldi and hundreds more) price as "
                  f"{scenario.rivals.independent_firms:g} equal independent firms, each for its own sales "

@@ -230,15 +230,8 @@ class ShopperBehaviour(Strict):
 
     @model_validator(mode="after")
     def _food_at_home_holds_the_base_year(self) -> ShopperBehaviour:
-        if BASE_YEAR not in self.food_at_home_real:
-            raise ValueError(f"food_at_home_real has no {BASE_YEAR}, the year of the households' budgets; add "
-                             f"{BASE_YEAR}'s value on the same base as {', '.join(map(str, sorted(self.food_at_home_real)))}")
-        jump = first_jump(self.food_at_home_real, MAX_YEARLY_RATIO)
-        if jump is not None:
-            before, after = jump
-            raise ValueError(f"food_at_home_real moves from {self.food_at_home_real[before]:g} ({before}) to "
-                             f"{self.food_at_home_real[after]:g} ({after}): it mixes two bases; in a scenario file "
-                             "its years add to the shipped one (2024: 1), so give every year, 2024 included, on one base")
+        check_yearly_index("food_at_home_real", self.food_at_home_real, "the year of the households' budgets",
+                           "the shipped one (2024: 1), so give every year, 2024 included, on one base")
         return self
 
 
@@ -294,6 +287,18 @@ BASE_YEAR = 2024  # the year whose dollars the model counts in: its prices, budg
 MAX_YEARLY_RATIO = 2.0  # consecutive years' indexes further apart than this mix two bases
 
 
+def check_yearly_index(name: str, values: dict[int, float], base_year_is: str, file_years_add_to: str) -> None:
+    """A yearly index must hold ``BASE_YEAR`` and stay on one base: one clear error otherwise."""
+    if BASE_YEAR not in values:
+        raise ValueError(f"{name} has no {BASE_YEAR}, {base_year_is}; add {BASE_YEAR}'s value on the same base as "
+                         f"{', '.join(map(str, sorted(values)))}")
+    jump = first_jump(values, MAX_YEARLY_RATIO)
+    if jump is not None:
+        before, after = jump
+        raise ValueError(f"{name} moves from {values[before]:g} ({before}) to {values[after]:g} ({after}): it mixes "
+                         f"two bases; in a scenario file its years add to {file_years_add_to}")
+
+
 class PriceLevel(Strict):
     """The price level that turns the model's constant dollars into the nominal dollars firms post.
 
@@ -311,15 +316,9 @@ class PriceLevel(Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> PriceLevel:
-        if BASE_YEAR not in self.index:
-            raise ValueError(f"index has no {BASE_YEAR}, the year of the model's dollars; add {BASE_YEAR}'s index "
-                             f"on the same base as {', '.join(map(str, sorted(self.index)))}")
-        jump = first_jump(self.index, MAX_YEARLY_RATIO)
-        if jump is not None:
-            before, after = jump
-            raise ValueError(f"index moves from {self.index[before]:g} ({before}) to {self.index[after]:g} ({after}): "
-                             "it mixes two bases; in a scenario file index adds to the shipped CPI-U years, so give "
-                             "every year on their base (2024: 313.689) or replace them all with --set")
+        check_yearly_index("index", self.index, "the year of the model's dollars",
+                           "the shipped CPI-U years, so give every year on their base (2024: 313.689) or replace them "
+                           "all with --set")
         return self
 
     def factor(self, on: dt.date) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pathlib import Path
 
@@ -185,3 +186,31 @@ def test_the_filed_revenues_by_year_agree_with_the_targets_and_checks_that_quote
                                 "walmart_revenue_fy2026")]:
         growth = revenues[last].value / revenues[first].value - 1.0
         assert checks[check].value == pytest.approx(growth, abs=5e-4), check
+
+
+def test_weights_multiply_the_metric_and_each_added_series() -> None:
+    """The e-commerce growth target reads each category's online share at a fixed category size: a
+    weighted sum, whose weights must match the series and stay positive."""
+    series = {"metric": "spend_share", "firm": "amazon"}
+    weighted = Target(id="w", description="d", metric={**series, "category": "grocery"},
+                      plus=[{**series, "category": "discretionary"}], weights=[0.25, 0.75],
+                      over=["2025-01-01", "2025-12-31"], value=0.3, tolerance=0.05, confidence="M", source="somewhere")
+    run = synthetic({"spend_share|amazon|grocery": 0.1, "spend_share|amazon|discretionary": 0.5})
+    assert weighted.simulate(run) == pytest.approx(0.25 * 0.1 + 0.75 * 0.5)
+    for weights, words in (([1.0], "give one for the metric and one for each series of plus (2)"),
+                           ([1.0, 0.0], "finite numbers above 0")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            Target(**{**weighted.model_dump(), "weights": weights})
+    with pytest.raises(ValueError, match="not with minus or share_of"):
+        Target(id="m", description="d", metric=series, minus=series, weights=[1.0], at="2025-02-15", value=0.1,
+               tolerance=0.05, confidence="M", source="somewhere")
+
+
+def test_the_ecommerce_target_weighs_categories_at_their_national_sizes() -> None:
+    """Its weights are grocery's, general merchandise's and health's shares of the model's 2024 national
+    spend (docs/MODEL.md 7.8: $1,091.2B, $1,849.3B and the CE's drugs at $17 a week for 132.74M
+    households), for Amazon's and Walmart online's channels alike."""
+    target = next(t for t in load_targets(TARGETS) if t.id == "ecommerce_growth_2021_2024")
+    sizes = np.array([1091.2, 1849.3, 17 * 52.18 * 132.74e6 / 1e9])
+    assert target.weights == pytest.approx([*(sizes / sizes.sum()), *(sizes / sizes.sum())], abs=6e-4)
+    assert [s.category for s in [target.metric, *target.plus]] == ["grocery", "discretionary", "health"] * 2

@@ -1,5 +1,5 @@
 """Real food-at-home spending per household (shoppers.food_at_home_real): the grocery category's
-national size by year, off (flat) by default."""
+national size by year, USDA ERS's series by default, flat with one year."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from sim.vocabulary import GROCERY
 SMALL = {"population": {"shoppers": 300}, "horizon": {"start": "2021-01-04", "end": "2021-03-01", "warmup_weeks": 2}}
 
 
-def test_the_default_holds_grocery_at_the_budgets_size_every_week() -> None:
-    scenario = sim.Scenario(**SMALL)
+def test_one_year_holds_grocery_at_the_budgets_size_every_week_and_the_default_is_ers() -> None:
+    scenario = sim.Scenario(**SMALL, shoppers={"food_at_home_real": {2024: 1.0}})
     assert all(food_at_home_per_household(scenario, dt.date(year, 3, 1)) == 1.0 for year in range(2019, 2032))
+    assert sim.Scenario().shoppers.food_at_home_real == FOOD_AT_HOME_ERS
 
 
 def test_ers_series_is_per_household_over_2024_and_held_after_its_last_year() -> None:
     """ERS's real food-at-home spending fell 6.7% from 2021 to 2024 in total while households grew 4.1%:
     per household 2021 was about 7% above 2024. A year's mean is its value; after 2024 it is held."""
-    scenario = sim.Scenario(shoppers={"food_at_home_real": FOOD_AT_HOME_ERS})
+    scenario = sim.Scenario()
     population = scenario.population
 
     def mean(year: int) -> float:
@@ -46,8 +47,8 @@ def test_ers_series_is_per_household_over_2024_and_held_after_its_last_year() ->
 def test_grocery_sales_scale_with_it_and_choices_do_not() -> None:
     """The series moves the grocery category's national size, not what households choose: the same
     seed gives the same choices, and the week's grocery sales differ by the factor alone."""
-    markets = [RetailMarket(sim.Scenario(**SMALL, shoppers=changes), seed=4)
-               for changes in ({}, {"food_at_home_real": FOOD_AT_HOME_ERS})]
+    markets = [RetailMarket(sim.Scenario(**SMALL, shoppers={"food_at_home_real": series}), seed=4)
+               for series in ({2024: 1.0}, FOOD_AT_HOME_ERS)]
     for market in markets:
         for _ in range(4):
             market.step()

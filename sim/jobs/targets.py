@@ -10,6 +10,7 @@ shortfalls count for bounds).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,10 @@ class Target(Strict):
     plus: list[MetricSeries] | None = Field(
         None, min_length=1, description="Series added to the metric (e.g. online grocery: Amazon's grocery share "
                                         "plus Walmart online's)")
+    weights: list[float] | None = Field(
+        None, min_length=1, description="A multiplier for the metric and each series of plus, in that order (e.g. "
+                                        "each category's share of spend at fixed category sizes), before they are "
+                                        "added; not with minus or share_of")
     share_of: list[MetricSeries] | None = Field(
         None, min_length=1, description="The metric as a share of these series' sum (e.g. Walmart's online "
                                         "spend over its online and store spend)")
@@ -63,6 +68,14 @@ class Target(Strict):
             raise ValueError("give exactly one of value, above (a lower bound) or below (an upper bound)")
         if sum(part is not None for part in (self.minus, self.plus, self.share_of)) > 1:
             raise ValueError("give at most one of minus, plus or share_of")
+        if self.weights is not None:
+            if self.minus is not None or self.share_of is not None:
+                raise ValueError("weights go with the metric and plus, not with minus or share_of")
+            if len(self.weights) != 1 + len(self.plus or []):
+                raise ValueError(f"weights has {len(self.weights)} numbers; give one for the metric and one for each "
+                                 f"series of plus ({1 + len(self.plus or [])})")
+            if not all(math.isfinite(w) and w > 0 for w in self.weights):
+                raise ValueError("weights must be finite numbers above 0")
         if self.yearly and (self.share_of is not None or self.growth_from is not None):
             raise ValueError("yearly scales a flow to a year; a share or a growth is a ratio, leave yearly out")
         if self.growth_from is not None:
@@ -104,11 +117,12 @@ class Target(Strict):
 
     def _level(self, result: Result, over: tuple[dt.date, dt.date] | None) -> float:
         """The figure at ``at`` or over ``over`` (default: the target's own period)."""
-        value = outcome_value(result.timeseries, self.outcome(self.metric, over))
+        weights = self.weights or [1.0] * (1 + len(self.plus or []))
+        value = weights[0] * outcome_value(result.timeseries, self.outcome(self.metric, over))
         if self.minus is not None:
             value -= outcome_value(result.timeseries, self.outcome(self.minus, over))
-        for series in self.plus or []:
-            value += outcome_value(result.timeseries, self.outcome(series, over))
+        for weight, series in zip(weights[1:], self.plus or []):
+            value += weight * outcome_value(result.timeseries, self.outcome(series, over))
         if self.share_of is not None:
             whole = sum(outcome_value(result.timeseries, self.outcome(series, over)) for series in self.share_of)
             value = value / whole if whole > 0 else float("nan")

@@ -139,7 +139,7 @@ class Geography(Strict):
 
 # US real food-at-home spending, 2021 = 100: USDA ERS Food Expenditure Series, real (inflation-adjusted)
 # changes of +4% in 2021 and -2% in 2022 (Zeballos & Sinclair, Amber Waves, Sep 2023), -2.6% in 2023 and
-# +1.8% in 2024 (ERS Chart of Note, 24 Feb 2025). Not the default until a refit takes it in: docs/MODEL.md, 7.8.
+# +1.8% in 2024 (ERS Chart of Note, 24 Feb 2025). docs/MODEL.md, 7.8.
 FOOD_AT_HOME_ERS = {2020: 96.154, 2021: 100.0, 2022: 98.0, 2023: 95.452, 2024: 97.170}
 
 
@@ -173,12 +173,13 @@ class ShopperBehaviour(Strict):
                     "three, 1 "
                     "for the books at the households' own size (docs/MODEL.md, 7.8)")
     food_at_home_real: dict[IndexYear, Annotated[float, Field(gt=0.0, lt=1e6)]] = Field(
-        default_factory=lambda: {2024: 1.0}, min_length=1, max_length=200,
+        default_factory=lambda: dict(FOOD_AT_HOME_ERS), min_length=1, max_length=200,
         description="US real food-at-home spending by year, on any base; it must hold 2024. The grocery category's "
                     "national size moves with it per household, over 2024's (the year of the budgets), and is held "
-                    "per household outside its years; one year (the default) holds it flat. USDA ERS's series, "
-                    "2021 = 100: {2020: 96.154, 2021: 100, 2022: 98, 2023: 95.452, 2024: 97.17} (real changes +4%, "
-                    "-2%, -2.6%, +1.8%); not the default until a refit takes it in (docs/MODEL.md, 7.8)")
+                    "per household outside its years: USDA ERS Food Expenditure Series, 2021 = 100 (real changes "
+                    "+4% in 2021, -2% in 2022, -2.6% in 2023, +1.8% in 2024), so 2021's grocery per household, a "
+                    "pandemic high, is about 7% above 2024's. One year ({2024: 1}, with --set) holds it flat "
+                    "(docs/MODEL.md, 7.8)")
     budget_income_elasticity: Annotated[
         CategoryElasticities, BeforeValidator(each_category, json_schema_input_type=float | CategoryElasticities)] = Field(
         CategoryElasticities(grocery=0.3, discretionary=0.5, health=0.3),
@@ -231,7 +232,8 @@ class ShopperBehaviour(Strict):
     @model_validator(mode="after")
     def _food_at_home_holds_the_base_year(self) -> ShopperBehaviour:
         check_yearly_index("food_at_home_real", self.food_at_home_real, "the year of the households' budgets",
-                           "the shipped one (2024: 1), so give every year, 2024 included, on one base")
+                           "the shipped ERS years (2021 = 100), so give every year on their base (2024: 97.17) or "
+                           "replace them all with --set")
         return self
 
 

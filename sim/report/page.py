@@ -149,11 +149,15 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
         Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
     ]
     if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
-        sections.insert(-2, Section(
-            "prices", "Prices and fees", "Each firm's price index and the membership fees posted: under strategic "
-            f"conduct, what the firms answer each other with (docs/strategy.md). {levels}",
-            [("prices", timecharts.prices(ensemble)), ("fees", timecharts.fees(ensemble))], events))
+        sections.insert(-2, _prices_section(ensemble, levels, events))
     return Report(f"retailsim report: {what}", subtitle, sections)
+
+
+def _prices_section(ensemble: Ensemble, levels: str, events: str) -> Section:
+    """"Prices and fees", for a report with strategic conduct: the answers the strategic notes speak of."""
+    return Section("prices", "Prices and fees", "Each firm's price index and the membership fees posted: under "
+                   f"strategic conduct, what the firms answer each other with (docs/strategy.md). {levels}",
+                   [("prices", timecharts.prices(ensemble)), ("fees", timecharts.fees(ensemble))], events)
 
 
 def _differences_section(ensemble: Ensemble, period: tuple[int, int] | None, band: str, marks: str,

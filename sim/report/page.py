@@ -99,15 +99,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
     k = ensemble.replicates
     band = ("Shaded bands hold the middle 90% of the replicate runs (5th to 95th percentile over seeds); "
             "the line is their mean." if k > 1 else "One replicate: no band. Run with --replicates K for bands.")
-    what = (f"{html.escape(', '.join(ensemble.names[1:]))} against {html.escape(ensemble.baseline)}"
-            if compare else html.escape(ensemble.baseline))
-    # A comparison's header asks the what-ifs' questions and answers them in words; the baseline's
-    # description stays in "About this run".
-    described = ensemble.scenarios[1:] if compare else ensemble.scenarios
-    subtitle = " ".join(html.escape(s.description.strip()) for s in described if s.description)
-    if compare:
-        subtitle = "".join(f'<strong class="answer">{html.escape(line)}</strong><br>'
-                           for line in tables.answers(ensemble, period)) + subtitle
+    title, subtitle = _heading(ensemble, period)
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
@@ -150,7 +142,21 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
     ]
     if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
         sections.insert(-2, _prices_section(ensemble, levels, events))
-    return Report(f"retailsim report: {what}", subtitle, sections)
+    return Report(title, subtitle, sections)
+
+
+def _heading(ensemble: Ensemble, period: tuple[int, int] | None) -> tuple[str, str]:
+    """The report's title and subtitle. A comparison's header asks the what-ifs' questions and answers
+    them in words; the baseline's description stays in "About this run"."""
+    compare = len(ensemble.names) > 1
+    what = (f"{html.escape(', '.join(ensemble.names[1:]))} against {html.escape(ensemble.baseline)}"
+            if compare else html.escape(ensemble.baseline))
+    described = ensemble.scenarios[1:] if compare else ensemble.scenarios
+    subtitle = " ".join(html.escape(s.description.strip()) for s in described if s.description)
+    if compare:
+        subtitle = "".join(f'<strong class="answer">{html.escape(line)}</strong><br>'
+                           for line in tables.answers(ensemble, period)) + subtitle
+    return f"retailsim report: {what}", subtitle
 
 
 def _prices_section(ensemble: Ensemble, levels: str, events: str) -> Section:

@@ -198,7 +198,7 @@ def test_weights_multiply_the_metric_and_each_added_series() -> None:
     run = synthetic({"spend_share|amazon|grocery": 0.1, "spend_share|amazon|discretionary": 0.5})
     assert weighted.simulate(run) == pytest.approx(0.25 * 0.1 + 0.75 * 0.5)
     for weights, words in (([1.0], "give one for the metric and one for each series of plus (2)"),
-                           ([1.0, 0.0], "finite numbers above 0")):
+                           ([1.0, 0.0], "numbers from 0.000001 to 1,000,000"), ([1.0, 1e300], "to 1,000,000")):
         with pytest.raises(ValueError, match=re.escape(words)):
             Target(**{**weighted.model_dump(), "weights": weights})
     with pytest.raises(ValueError, match="not with minus or share_of"):
@@ -207,10 +207,11 @@ def test_weights_multiply_the_metric_and_each_added_series() -> None:
 
 
 def test_the_ecommerce_target_weighs_categories_at_their_national_sizes() -> None:
-    """Its weights are grocery's, general merchandise's and health's shares of the model's 2024 national
-    spend (docs/MODEL.md 7.8: $1,091.2B, $1,849.3B and the CE's drugs at $17 a week for 132.74M
-    households), for Amazon's and Walmart online's channels alike."""
+    """Its weights are each category's share of the model's 2024 national spend: the CE's budgets a
+    consumer unit ($8,034, $5,396 and $887: $154, $103 and $17 a week) times the model's 132.74M
+    households over shoppers.budget_coverage (docs/MODEL.md 7.8), for both firms' channels alike."""
     target = next(t for t in load_targets(TARGETS) if t.id == "ecommerce_growth_2021_2024")
-    sizes = np.array([1091.2, 1849.3, 17 * 52.18 * 132.74e6 / 1e9])
+    coverage = sim.Scenario().shoppers.budget_coverage
+    sizes = np.array([8034 / coverage.grocery, 5396 / coverage.discretionary, 887 / coverage.health]) * 132.74e6
     assert target.weights == pytest.approx([*(sizes / sizes.sum()), *(sizes / sizes.sum())], abs=6e-4)
     assert [s.category for s in [target.metric, *target.plus]] == ["grocery", "discretionary", "health"] * 2

@@ -24,7 +24,7 @@ def test_one_year_holds_grocery_at_the_budgets_size_every_week_and_the_default_i
 
 
 def test_ers_series_is_per_household_over_2024_and_held_after_its_last_year() -> None:
-    """ERS's real food-at-home spending fell 6.7% from 2021 to 2024 in total while households grew 4.1%:
+    """ERS's real food-at-home spending fell 2.8% from 2021 to 2024 in total while households grew 4.1%:
     per household 2021 was about 7% above 2024. A year's mean is its value; after 2024 it is held."""
     scenario = sim.Scenario()
     population = scenario.population
@@ -40,8 +40,13 @@ def test_ers_series_is_per_household_over_2024_and_held_after_its_last_year() ->
     for year in (2021, 2022, 2023, 2024):
         assert mean(year) == pytest.approx(expected(year), abs=0.004), year
     assert 1.06 < mean(2021) < 1.08 and mean(2024) == pytest.approx(1.0, abs=0.004)
-    held = food_at_home_per_household(scenario, dt.date(2025, 1, 1))
-    assert food_at_home_per_household(scenario, dt.date(2029, 6, 1)) == held
+    # Held at the last year's annual level per household (2024's: 1), not at the path's year-end value.
+    assert food_at_home_per_household(scenario, dt.date(2025, 1, 1)) == 1.0
+    assert food_at_home_per_household(scenario, dt.date(2029, 6, 1)) == 1.0
+    rising = sim.Scenario(shoppers={"food_at_home_real": {2024: 97.17, 2025: 190.0}})
+    held = food_at_home_per_household(rising, dt.date(2027, 6, 1))
+    assert held == pytest.approx(190.0 / 97.17 * population.households_on(dt.date(2024, 7, 2))
+                                 / population.households_on(dt.date(2025, 7, 2)))
 
 
 def test_grocery_sales_scale_with_it_and_choices_do_not() -> None:

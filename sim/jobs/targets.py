@@ -74,8 +74,8 @@ class Target(Strict):
             if len(self.weights) != 1 + len(self.plus or []):
                 raise ValueError(f"weights has {len(self.weights)} numbers; give one for the metric and one for each "
                                  f"series of plus ({1 + len(self.plus or [])})")
-            if not all(math.isfinite(w) and w > 0 for w in self.weights):
-                raise ValueError("weights must be finite numbers above 0")
+            if not all(math.isfinite(w) and 1e-6 <= w <= 1e6 for w in self.weights):
+                raise ValueError("weights must be numbers from 0.000001 to 1,000,000")
         if self.yearly and (self.share_of is not None or self.growth_from is not None):
             raise ValueError("yearly scales a flow to a year; a share or a growth is a ratio, leave yearly out")
         if self.growth_from is not None:

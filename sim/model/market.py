@@ -29,13 +29,19 @@ from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
 def food_at_home_per_household(scenario: Scenario, on: dt.date) -> float:
     """US real food-at-home spending per household on a date over 2024's, the year of the budgets
     (``shoppers.food_at_home_real`` over ``population.households``): each year's mean is its annual
-    value, and the level per household is held outside the years given (one year: flat, 1)."""
+    value; before the first year and after the last, the level is that year's annual value per
+    household (at mid-year), held (one year: flat, 1)."""
     index, population = scenario.shoppers.food_at_home_real, scenario.population
     if len(index) == 1:
         return 1.0
-    on = min(max(on, dt.date(min(index), 1, 1)), dt.date(max(index), 12, 31))
-    base = index[BASE_YEAR] / population.households_on(dt.date(BASE_YEAR, 7, 2))
-    return yearly_averages(index, on) / population.households_on(on) / base
+
+    def per_household(year: int) -> float:
+        return index[year] / population.households_on(dt.date(year, 7, 2))
+
+    first, last = min(index), max(index)
+    if on.year < first or on.year > last:
+        return per_household(first if on.year < first else last) / per_household(BASE_YEAR)
+    return yearly_averages(index, on) / population.households_on(on) / per_household(BASE_YEAR)
 
 WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation

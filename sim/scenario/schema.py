@@ -232,8 +232,8 @@ class ShopperBehaviour(Strict):
     @model_validator(mode="after")
     def _food_at_home_holds_the_base_year(self) -> ShopperBehaviour:
         check_yearly_index("food_at_home_real", self.food_at_home_real, "the year of the households' budgets",
-                           "the shipped ERS years (2021 = 100), so give every year on their base (2024: 97.17) or "
-                           "replace them all with --set")
+                           "the shipped ERS years (2021 = 100: 2024 is 97.17), while an event or --set replaces them "
+                           "all; give every year on one base")
         return self
 
 

@@ -167,3 +167,14 @@ def test_a_missing_scenario_file_suggests_the_nearest_in_its_folder(tmp_path: Pa
     assert f"file not found; did you mean {tmp_path / 'prime_fee_up.yaml'}?" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "something_else.yaml")]) == 2
     assert capsys.readouterr().err.rstrip().endswith("file not found")
+
+
+@pytest.mark.parametrize("value, squeezed", [("{2024:1,2023:0.6}", "2024:1"), ("{2024: 1, 2023:0.6}", "2023:0.6")])
+def test_a_mapping_without_a_space_after_its_colons_is_named(value: str, squeezed: str, tmp_path: Path, capsys) -> None:
+    """YAML reads {2024:1} as one key '2024:1' and 2023:0.6 as a base-60 number (121441): a --set of a
+    mapping written so says where the space is missing, before any work."""
+    assert main(["run", "scenarios/baseline.yaml", "--set", f"shoppers.food_at_home_real={value}",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"write a space after each ':' of a mapping ('{squeezed}'" in err, err
+    assert not (tmp_path / "out").exists()

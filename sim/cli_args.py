@@ -49,13 +49,11 @@ def warn_reset(scenarios: list, assignments: list[str], strategic: bool = False)
 def inert_under_fixed_conduct(scenario) -> list[str]:
     """Warning lines for the settings of a fixed-conduct scenario that only strategic conduct reads: the
     other grocers' and Kroger's counts of independent firms (set, or set by an event)."""
-    from .scenario.schema import Scenario
-
     if scenario.conduct != "fixed":
         return []
-    default = Scenario()
-    keys = [f"{firm}.independent_firms" for firm in ("rivals", "kroger")
-            if getattr(scenario, firm).independent_firms != getattr(default, firm).independent_firms]
+    blocks = {firm: getattr(scenario, firm) for firm in ("rivals", "kroger")}
+    keys = [f"{firm}.independent_firms" for firm, block in blocks.items()
+            if block.independent_firms != type(block).model_fields["independent_firms"].default]
     keys += [key for event in scenario.events for key in event.set if key.endswith(".independent_firms")]
     return [f"{scenario.name}: {key} acts only under strategic conduct, and this scenario's conduct is fixed "
             "(--set conduct=strategic, or compare --rivals-answer)" for key in dict.fromkeys(keys)]

@@ -69,11 +69,16 @@ def notes(ensemble: Ensemble) -> list[str]:
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
 
+def in_words(firm: str) -> str:
+    """A firm's name inside a sentence ("the other grocers" rather than the tables' "Other grocers")."""
+    return FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
+
+
 def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     """What strategic prices are, and which strategic firms end in an operating loss (their last 52
     weeks, or the whole horizon if shorter)."""
     strategy = scenario.strategy
-    names = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers" for firm in strategy.firms]
+    names = [in_words(firm) for firm in strategy.firms]
     text = (f"prices are strategic: every {strategy.review_weeks} weeks "
             f"{', '.join(names[:-1]) + ' and ' if len(names) > 1 else ''}{names[-1]} set their "
             f"{' and '.join(strategy.categories)} prices as best responses to their rivals', valuing a dollar of "
@@ -95,8 +100,7 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
         text += (f" From {strategy.budgets_from} Amazon also chooses its rural station budget once a year, from "
                  "multiples of the scenario's, by what the stations' reach is worth against their capital (memberships "
                  "it would bring counted in the long run; docs/strategy.md); amazon_rural_budget_usd records it.")
-    losing = [FIRM_NAMES[firm] if firm != "rivals" else "the other grocers"
-              for firm in FIRMS if firm in strategy.firms
+    losing = [in_words(firm) for firm in FIRMS if firm in strategy.firms
               and ensemble.wide("operating_profit", firm=firm)[name].mean(axis=1).iloc[-52:].sum() < 0]
     if losing:
         agents = scenario.walmart.agentic.adoption

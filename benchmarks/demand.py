@@ -1,6 +1,7 @@
 """The demand side against its evidence: prints the figures docs/MODEL.md and docs/levers.md quote.
 
     python benchmarks/demand.py [--shoppers 5000] [--seeds 2] [--only members,elasticity,...]
+    python benchmarks/demand.py --only selection --walmart-taste --set shoppers.walmart_online_taste_sd_usd=90
 
 Each check runs the baseline (and, where it says so, a variant of it) on common seeds:
 
@@ -21,7 +22,11 @@ Each check runs the baseline (and, where it says so, a variant of it) on common 
   used the firm at all (membership as held at the year's end; a week counts once whichever of the
   firm's channels it used); for the baseline and with a lasting liking for Walmart
   (``--walmart-taste 100 150``, dollars an order; the baseline's is 0). Walmart's claim for Walmart+:
-  members shop about twice as often and spend nearly three times as much (low confidence).
+  members shop about twice as often and spend nearly three times as much (low confidence); Walmart
+  told CNBC its members made nearly half of its website and app spend (FY2025). Then members' share
+  of the firm's online spend, and what the membership is worth a year to a household at the year's
+  end: its shopping gain (free delivery, the fuel saving, Prime's shipping), its perks less the fee,
+  and the spread of households' own liking for it.
 """
 
 from __future__ import annotations
@@ -190,17 +195,20 @@ def lift(seeds: list[int], shoppers: int) -> None:
               f"(loyalty's share of the lift {(full - economic) / max(full - without, 1e-9):.0%})")
 
 
-def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...] = (100.0,)) -> None:
+def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...] = (100.0,),
+              changes: dict | None = None) -> None:
     """Members against non-members, household by household, over Walmart's fiscal 2025, without a
-    lasting liking for Walmart and with each spread of ``walmart_tastes`` (dollars an order)."""
+    lasting liking for Walmart and with each spread of ``walmart_tastes`` (dollars an order), with
+    the scenario ``changes`` (dotted paths) on every run."""
     from sim.model.market import RetailMarket
-    from sim.vocabulary import CHANNELS
+    from sim.model.memberships import perks_less_fee
+    from sim.vocabulary import CHANNELS, ONLINE_CHANNELS
 
     print("## who the members are: Walmart's fiscal 2025 (Feb 2024 - Jan 2025), per household")
     start, end = dt.date(2024, 2, 1), dt.date(2025, 1, 31)
     for taste in (0.0, *walmart_tastes):
         scenario = resolve(BASELINE, {"population.shoppers": shoppers, "shoppers.firm_taste_sd_usd.walmart": taste,
-                                      **until(end.isoformat())})
+                                      **until(end.isoformat()), **(changes or {})})
         model = RetailMarket(scenario, seed=seeds[0])
         channels_of = {firm.name: list(firm.channels) for firm in model.membership_firms}
         spend = np.zeros((len(CHANNELS), shoppers))
@@ -214,6 +222,7 @@ def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...]
                     weeks[name] += np.isin(m.choice, channels).any(axis=0)
 
         model.run_model(tally)
+        model.value_memberships()  # each membership's worth to each household at the year's end
         h, total = model.households, spend.sum(axis=0)
         print(f"Walmart liking spread ${taste:.0f} an order:")
         for firm in model.membership_firms:
@@ -227,6 +236,17 @@ def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...]
                   f"{shopped[~held].mean():.1f}); {firm.name}'s share of own spend: members "
                   f"{share[held].mean():.1%}, others {share[~held].mean():.1%}, all households p10/50/90 "
                   f"{p10:.0%}/{p50:.0%}/{p90:.0%}; households that used {firm.name} {(at_firm > 0).mean():.0%}")
+            online = spend[list(np.intersect1d(channels, ONLINE_CHANNELS))].sum(axis=0)
+            others = perks_less_fee(firm, h, model.params)
+            shopping = model.membership_value[firm.membership] - others
+            print(f"    members' share of {firm.name}'s online spend {online[held].sum() / online.sum():.0%}; a year's "
+                  f"worth of {firm.membership} to a household, p10/50/90: shopping ${' / $'.join(dollars(shopping))}, "
+                  f"perks less fee ${' / $'.join(dollars(others))}, own liking (sd) "
+                  f"${getattr(h, firm.membership + '_taste').std():.0f}")
+
+
+def dollars(values: np.ndarray) -> list[str]:
+    return [f"{v:.0f}" for v in np.percentile(values, [10, 50, 90])]
 
 
 CHECKS = {"members": members, "lift": lift, "elasticity": elasticity, "saturation": saturation, "drift": drift,
@@ -238,10 +258,14 @@ def main() -> None:
     parser.add_argument("--shoppers", type=int, default=5000)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only", default=",".join(CHECKS), help="comma-separated: " + ", ".join(CHECKS))
-    parser.add_argument("--walmart-taste", type=float, nargs="+", default=[100.0],
+    parser.add_argument("--walmart-taste", type=float, nargs="*", default=[100.0],
                         help="selection: spreads of a lasting liking for Walmart to try beside 0, dollars an order")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                        help="selection: a scenario change on every run, e.g. shoppers.walmart_online_taste_sd_usd=90")
     args = parser.parse_args()
-    checks = CHECKS | {"selection": functools.partial(selection, walmart_tastes=tuple(args.walmart_taste))}
+    changes = {path: float(value) for path, value in (item.split("=", 1) for item in args.set)}
+    checks = CHECKS | {"selection": functools.partial(selection, walmart_tastes=tuple(args.walmart_taste),
+                                                      changes=changes)}
     seeds = list(range(1, args.seeds + 1))
     started = dt.datetime.now()
     for name in args.only.split(","):

@@ -108,6 +108,7 @@ FIRM_SCALARS = {
 METRICS = (
     "spend_share", "channel_share", "online_share", "online_spend", "membership_share", "prime_share",
     "walmart_plus_share", *REACH, "price_index", *LEDGER_LINES, "consumer_surplus", "member_spend_ratio",
+    "member_online_share",
     *FIRM_SCALARS, "established_churn", "price_level",
 )
 # Metrics in the model's constant dollars, which an outcome can read in nominal dollars (``nominal: true``).

@@ -16,7 +16,8 @@ The rules, for one household, category ``c`` and channel ``k``:
   fresh grocery from Whole Foods, Kroger's turnaround);
 - the household's own value ``V_k = constant_k - b * D_k - b * offline penalty + b * taste_f``
   (the penalty on online channels without broadband; ``taste_f`` its lasting liking for the
-  channel's firm, ``shoppers.firm_taste_sd_usd``), with ``b`` its utility of a dollar;
+  channel's firm, ``shoppers.firm_taste_sd_usd``, plus on Walmart online its lasting liking for it,
+  ``shoppers.walmart_online_taste_sd_usd``), with ``b`` its utility of a dollar;
 - the lean ``L_k``: habit ``habit_k * share * basket_c * b`` (people, not agents); a member's
   loyalty ``loyalty * b`` on its membership firm's channels; for an agent ``-(focus - 1) * b * D_k``
   and, on Walmart online, ``focus * b * partner dollars``;
@@ -164,6 +165,8 @@ class ReferenceShopper(mesa.Agent):
         value = offer.constant[channel, category] - pu * dollars
         if h.firm_taste is not None:  # the household's lasting liking for the channel's firm (not its agent's focus)
             value += pu * h.firm_taste[FIRM_OF[channel], i]
+        if h.walmart_online_taste is not None and channel == WALMART_ONLINE:  # and for Walmart online
+            value += pu * h.walmart_online_taste[i]
         if channel in ONLINE:  # what ordering online has gained since the trend began, a share of the basket
             value += pu * offer.online_gain * h.budget[category, i]
             if not a["digital"]:

@@ -194,7 +194,7 @@ def test_validate_checks_the_calibration_files_too(capsys) -> None:
     assert main(["validate", *files]) == 0
     out = capsys.readouterr().out
     assert "setup.yaml: ok (calibration set-up" in out and "targets.yaml: ok (24 targets)" in out
-    assert "checks.yaml: ok (7 targets)" in out and "calibrated.yaml: ok (calibrated parameters: " in out
+    assert "checks.yaml: ok (8 targets)" in out and "calibrated.yaml: ok (calibrated parameters: " in out
 
 
 def test_a_folder_the_tool_did_not_write_is_left_alone(folder: Path, capsys) -> None:

@@ -141,6 +141,43 @@ def test_member_spend_ratio_by_hand() -> None:
         assert model.collector.member_spend_ratio(firm) == pytest.approx(expected, rel=1e-12)
 
 
+def test_member_online_share_by_hand() -> None:
+    """Members' share of their firm's online spend, household by household (Walmart told CNBC
+    Walmart+ members made nearly half of its website and app spend)."""
+    model = RetailMarket(small(population__shoppers=300, shoppers__walmart_online_taste_sd_usd=40.0))
+    for _ in range(6):
+        model.step()
+    for firm, channel in ((model.amazon, AMAZON), (model.walmart, WALMART_ONLINE)):
+        held = getattr(model.households, firm.membership)
+        online = [sum(model.spend[c, i] for c in range(3) if model.choice[c, i] == channel)
+                  for i in range(model.households.n)]
+        members = sum(spend for spend, member in zip(online, held) if member)
+        assert 0 < members < sum(online)
+        assert model.collector.member_online_share(firm) == pytest.approx(members / sum(online), rel=1e-12)
+
+
+def test_walmart_online_taste_decides_whom_walmart_plus_pays() -> None:
+    """A lasting liking for Walmart online makes its likers shop there more, so Walmart+'s free
+    delivery is worth more to them: the membership's shopping value follows the liking."""
+    from scipy.stats import spearmanr
+
+    from sim.model.memberships import perks_less_fee
+
+    def shopping_values(spread: float) -> tuple[np.ndarray, np.ndarray | None]:
+        model = RetailMarket(small(population__shoppers=2000, shoppers__walmart_online_taste_sd_usd=spread), seed=3)
+        model.step()
+        model.value_memberships()
+        h = model.households
+        gain = model.membership_value["walmart_plus"] - perks_less_fee(model.walmart, h, model.params)
+        return gain, h.walmart_online_taste
+
+    flat, none = shopping_values(0.0)
+    spread, taste = shopping_values(60.0)
+    assert none is None  # no spread draws no liking (and leaves the other streams alone)
+    assert spearmanr(taste, spread).statistic > 0.7
+    assert np.percentile(spread, 90) - np.percentile(spread, 10) > 3 * (np.percentile(flat, 90) - np.percentile(flat, 10))
+
+
 def test_parts_give_the_same_week_as_one_piece(monkeypatch) -> None:
     """Splitting the households into parts changes no number."""
     scenario = small(population__shoppers=500)

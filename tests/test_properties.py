@@ -54,16 +54,18 @@ def test_shares_sum_to_one_and_nothing_is_nan(levers: dict, seed: int) -> None:
         key.replace(".", "__"): value for key, value in levers.items()})
     table = sim.run(scenario, seed=seed).timeseries
     # A member's spend over a non-member's is undefined (NaN) in a week when everyone or no one holds
-    # the membership, or when no non-member buys from the firm: the one metric that may be NaN.
-    undefined = table.metric == "member_spend_ratio"
+    # the membership, or when no non-member buys from the firm; members' share of a firm's online
+    # spend when no household buys from it online: the metrics that may be NaN.
+    undefined = table.metric.isin(["member_spend_ratio", "member_online_share"])
     values = table.loc[~undefined, "value"].to_numpy()
     assert not np.isnan(values).any() and np.isfinite(values).all()
     ratios = table.loc[undefined, "value"]
     assert (ratios.dropna() >= 0).all() and not np.isinf(ratios).any()
 
-    shares = table[table.metric.isin(["spend_share", "channel_share", "membership_share"]) |
+    shares = table[table.metric.isin(["spend_share", "channel_share", "membership_share", "member_online_share"]) |
                    table.metric.str.endswith(("_reach", "_coverage"))]
-    assert ((shares.value >= 0) & (shares.value <= 1 + 1e-12)).all()
+    shared = shares.value.dropna()  # only the members' online share may be NaN (checked above)
+    assert ((shared >= 0) & (shared <= 1 + 1e-12)).all()
 
     spend = table[table.metric == "spend_share"].groupby(["date", "category", "locale"], observed=True)["value"].sum()
     assert np.allclose(spend[spend > 0], 1.0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..scenario.schema import ShopperBehaviour
-from ..vocabulary import FIRM_OF_CHANNEL, N_CHANNELS, ONLINE_CHANNELS, Offer
+from ..vocabulary import FIRM_OF_CHANNEL, N_CHANNELS, ONLINE_CHANNELS, WALMART_ONLINE, Offer
 from .population import Households
 
 __all__ = ["Access", "HouseholdCosts", "Offer", "utilities"]
@@ -142,6 +142,8 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     value += offer.constant[:, :, None]
     if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
         value += h.price_utility * h.firm_taste[FIRM_OF_CHANNEL][:, None, :]  # not scaled by an agent's focus
+    if h.walmart_online_taste is not None:  # and for ordering from Walmart online rather than its stores
+        value[WALMART_ONLINE] += h.price_utility * h.walmart_online_taste
     # Online channels: what ordering online has gained since the trend began (a share of the basket,
     # the same for every online channel), less the offline penalty without broadband.
     online = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)[None, :]

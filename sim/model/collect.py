@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..vocabulary import (ALL, CATEGORIES, CHANNELS, DIMENSION_VALUES, FIRM_OF_CHANNEL, FIRM_SCALARS, FIRMS,
-                          LEDGER_LINES, LOCALES, MEMBERSHIPS, METRICS, N_CATEGORIES, N_CHANNELS, N_LOCALES, REACH,
-                          SEGMENTS)
+                          LEDGER_LINES, LOCALES, MEMBERSHIPS, METRICS, N_CATEGORIES, N_CHANNELS, N_LOCALES,
+                          ONLINE_CHANNELS, REACH, SEGMENTS)
 from .metrics import Recorder, shares, with_totals
 from .tally import code_bits, count_codes, flag_code
 
@@ -71,6 +71,9 @@ class Collector:
         self.member_firms = [firm for firm in model.firms if firm.membership]
         self.firm_channel = {firm.name: np.isin(np.arange(N_CHANNELS), firm.channels) for firm in self.member_firms}
         self.member_spend = r.layout("member_spend_ratio", firm=[firm.name for firm in self.member_firms])
+        self.member_online = r.layout("member_online_share", firm=[firm.name for firm in self.member_firms])
+        self.online_channel = {firm.name: np.isin(np.arange(N_CHANNELS), np.intersect1d(firm.channels, ONLINE_CHANNELS))
+                               for firm in self.member_firms}
         self.scalars = {name: r.layout(name, firm=firm) for name, firm in FIRM_SCALARS.items()}
         self.churn = {name: r.layout("established_churn", key=name, segment=name) for name in MEMBERSHIPS}
         self.state_membership = r.layout("membership_share", key="state", locale=states, segment=SEGMENTS)
@@ -112,6 +115,7 @@ class Collector:
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
         record(self.member_spend, date, [self.member_spend_ratio(firm) for firm in self.member_firms])
+        record(self.member_online, date, [self.member_online_share(firm) for firm in self.member_firms])
         record(self.price_level, date, m.price_level)
         scalars = {name: value for firm in m.firms for name, value in firm.scalars().items()}
         for name, handle in self.scalars.items():  # in the registry's order
@@ -133,6 +137,13 @@ class Collector:
             return float("nan")
         outside = at_firm[~member].sum() / others
         return float(at_firm[member].sum() / members / outside) if outside > 0 else float("nan")
+
+    def member_online_share(self, firm) -> float:
+        """Members' share of the firm's online spend (what Walmart told CNBC of Walmart+, FY2025)."""
+        m = self.model
+        online = (self.online_channel[firm.name].take(m.choice) * m.spend).sum(axis=0)
+        total = online.sum()
+        return float(online[getattr(m.households, firm.membership)].sum() / total) if total > 0 else float("nan")
 
     def monthly_by_state(self, segment: np.ndarray) -> None:
         """Membership and spend shares by state, in the first week of each month (for maps)."""

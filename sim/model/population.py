@@ -54,6 +54,7 @@ class Households:
     prime_consider: np.ndarray  # bool: had weighed Prime by the first week
     neighbours: np.ndarray  # (n, degree) indexes of the households each one hears from
     firm_taste: np.ndarray | None = field(default=None)  # (firms, n) dollars an order of lasting liking; None: none
+    walmart_online_taste: np.ndarray | None = field(default=None)  # (n,) dollars an order more for Walmart online
     prime: np.ndarray = field(default=None)  # bool
     walmart_plus: np.ndarray = field(default=None)  # bool
     prime_months: np.ndarray = field(default=None)  # months held
@@ -107,8 +108,10 @@ class Households:
         """A contiguous range of households as views: writes (habits) reach the whole population."""
         columns = {}
         for name, column in vars(self).items():
-            if name in ("budget", "firm_taste"):
-                columns[name] = None if column is None else column[:, households]
+            if column is None:  # a taste the scenario draws none of
+                columns[name] = None
+            elif name in ("budget", "firm_taste"):
+                columns[name] = column[:, households]
             elif name == "habit":
                 columns[name] = column[:, :, households]
             else:
@@ -205,6 +208,9 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     # Its own stream, drawn only when some firm has a spread: a scenario without one is unchanged.
     firm_taste = (streams["population.firm_taste"].standard_normal((len(spread), n)) * spread[:, None]
                   if spread.any() else None)
+    online_spread = shopping.walmart_online_taste_sd_usd  # its own stream too, drawn only when non-zero
+    online_taste = (streams["population.walmart_online_taste"].standard_normal(n) * online_spread
+                    if online_spread else None)
     return Households(
         zone=zone, state=state, locale=locale, income=income, price_utility=price_utility,
         value_of_time=value_of_time, budget=budget, store_miles=store_miles, rival_miles=rival_miles,
@@ -214,5 +220,5 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         prime_taste=tastes[0], walmart_plus_taste=tastes[1],
         walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
         prime_consider=prime_consider < scenario.memberships.prime_initial_consideration,
-        neighbours=neighbours, firm_taste=firm_taste,
+        neighbours=neighbours, firm_taste=firm_taste, walmart_online_taste=online_taste,
     )

@@ -97,6 +97,18 @@ def test_rules_across_fields(changes: dict, place: str, words: str) -> None:
     assert caught.value.place == place and words in caught.value.message
 
 
+@pytest.mark.parametrize("path, value", [
+    ("walmart.walmart_plus.fee_annual", True), ("amazon.assortment.grocery", False),
+    ("population.shoppers", True), ("rivals.independent_firms", True),
+])
+def test_yes_or_no_is_not_a_number(path: str, value: bool) -> None:
+    """YAML reads ``yes``, ``on`` and ``true`` as booleans; pydantic would take them as 1."""
+    with pytest.raises(ScenarioError) as caught:
+        resolve(Scenario(), {path: value})
+    assert caught.value.place == path and "a number is needed here, not a yes or no" in caught.value.message
+    assert resolve(Scenario(), {"walmart.pricing.enabled": True}).walmart.pricing.enabled is True  # a switch takes one
+
+
 def test_an_impossible_date_is_one_line_at_its_place(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("bad.yaml").write_text("name: bad\nevents:\n  - date: 2026-02-30\n    set: {amazon.prime.fee_annual: 99}\n")

@@ -13,20 +13,39 @@ import datetime as dt
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import numpy as np
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo,
+                      field_validator, model_validator)
 
 CATEGORIES = ("grocery", "discretionary", "health")
 LOCALES = ("urban", "suburban", "rural")
 
 
 class Strict(BaseModel):
-    """Base of every scenario block: unknown keys are errors, values are immutable."""
+    """Base of every scenario block: unknown keys are errors, values are immutable, and a number is
+    never a yes or no (YAML reads ``yes``, ``on`` and ``true`` as booleans, which pydantic would take
+    as 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _number_not_yes_or_no(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and _numeric(cls.model_fields[info.field_name].annotation):
+            raise ValueError("a number is needed here, not a yes or no")
+        return value
+
+
+@lru_cache(maxsize=None)
+def _numeric(annotation: Any) -> bool:
+    """Whether a field takes a number: a float or an int, alone or or-ed with None."""
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    return any(option in (float, int) for option in options) and all(
+        option in (float, int, type(None)) for option in options)
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")

@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.cli_args import parse_assignment  # noqa: E402
+from sim.errors import ScenarioError  # noqa: E402
 from sim.run import resolve  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -246,7 +248,7 @@ def selection(seeds: list[int], shoppers: int, walmart_tastes: tuple[float, ...]
 
 
 def dollars(values: np.ndarray) -> list[str]:
-    return [f"{v:.0f}" for v in np.percentile(values, [10, 50, 90])]
+    return [f"{v:.0f}".replace("-", "\u2212") for v in np.percentile(values, [10, 50, 90])]
 
 
 CHECKS = {"members": members, "lift": lift, "elasticity": elasticity, "saturation": saturation, "drift": drift,
@@ -263,7 +265,12 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                         help="selection: a scenario change on every run, e.g. shoppers.walmart_online_taste_sd_usd=90")
     args = parser.parse_args()
-    changes = {path: float(value) for path, value in (item.split("=", 1) for item in args.set)}
+    try:
+        changes = dict(parse_assignment(item) for item in args.set)
+    except ScenarioError as error:
+        parser.error(str(error))
+    if "population.shoppers" in changes:
+        parser.error("--set population.shoppers: use --shoppers")
     checks = CHECKS | {"selection": functools.partial(selection, walmart_tastes=tuple(args.walmart_taste),
                                                       changes=changes)}
     seeds = list(range(1, args.seeds + 1))

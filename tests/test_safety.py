@@ -100,13 +100,28 @@ def test_rules_across_fields(changes: dict, place: str, words: str) -> None:
 @pytest.mark.parametrize("path, value", [
     ("walmart.walmart_plus.fee_annual", True), ("amazon.assortment.grocery", False),
     ("population.shoppers", True), ("rivals.independent_firms", True),
+    ("amazon.prime.churn_floor_per_year", True),  # a share or None
+    ("strategy.fee_steps", [True, -10]), ("shoppers.food_at_home_real", {2024: True}),  # inside a list, a mapping
+    ("population.households", {2026: True}), ("economics.price_level.index", {2024: False}),
 ])
 def test_yes_or_no_is_not_a_number(path: str, value: bool) -> None:
     """YAML reads ``yes``, ``on`` and ``true`` as booleans; pydantic would take them as 1."""
     with pytest.raises(ScenarioError) as caught:
         resolve(Scenario(), {path: value})
-    assert caught.value.place == path and "a number is needed here, not a yes or no" in caught.value.message
+    assert caught.value.place == path and "a number is needed here, not yes, no" in caught.value.message
     assert resolve(Scenario(), {"walmart.pricing.enabled": True}).walmart.pricing.enabled is True  # a switch takes one
+
+
+def test_an_event_may_not_set_what_the_households_are_drawn_from(tmp_path: Path) -> None:
+    """The households' tastes, budgets and price sensitivity are drawn once: an event would change nothing."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nevents:\n  - date: 2026-01-05\n    set: {shoppers.firm_taste_sd_usd.walmart: 50}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(bad)
+    assert ":4: events[0].set.shoppers.firm_taste_sd_usd.walmart: " in str(caught.value)
+    assert "'shoppers.firm_taste_sd_usd' is read once, when the households are drawn" in caught.value.message
+    # At the top of a scenario, or by --set, it is a value like any other.
+    assert resolve(Scenario(), {"shoppers.firm_taste_sd_usd.walmart": 50.0}).shoppers.firm_taste_sd_usd.walmart == 50.0
 
 
 def test_an_impossible_date_is_one_line_at_its_place(tmp_path: Path, monkeypatch) -> None:

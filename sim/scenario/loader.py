@@ -15,7 +15,7 @@ from typing import Any, Mapping, TypeVar
 from pydantic import ValidationError
 
 from ..errors import COMMAND_LINE, ScenarioError
-from .paths import PARAMETER_BLOCKS, check_path, model_at, renamed, set_path, suggest
+from .paths import PARAMETER_BLOCKS, check_path, drawn_once, model_at, renamed, set_path, suggest
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
 
@@ -198,7 +198,7 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
         touched: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]] = {}
         for dotted, value in (event.get("set") or {}).items():
             loc = ("events", number, "set", dotted)
-            problem = check_path(Scenario, str(dotted))
+            problem = check_path(Scenario, str(dotted)) or drawn_once(str(dotted))
             if problem:
                 source, line = locate(loc, origins, default)
                 raise ScenarioError(source, local_place(loc, origins, source), problem, line)

@@ -13,6 +13,24 @@ from pydantic import BaseModel
 # Blocks an event may change while a run is under way. The others shape the run itself
 # (calendar, population, geography draws, seed) and can only be set before it starts.
 EVENT_BLOCKS = ("amazon", "walmart", "kroger", "rivals", "shoppers", "memberships", "economics", "returns")
+# Values read once, when the households are drawn at the start: an event that set one would change
+# nothing (the households keep their draws), so events may not.
+DRAWN_ONCE = ("shoppers.weekly_budget_usd", "shoppers.budget_income_elasticity", "shoppers.price_utility_per_usd",
+              "shoppers.price_income_elasticity", "shoppers.price_sigma", "shoppers.value_of_time_share_of_wage",
+              "shoppers.firm_taste_sd_usd", "shoppers.walmart_online_taste_sd_usd", "memberships.taste_sd_usd",
+              "memberships.taste_correlation", "memberships.prime_initial_consideration",
+              "memberships.walmart_plus_initial_consideration")
+
+
+def drawn_once(dotted: str) -> str | None:
+    """Why an event may not set ``dotted`` (a value the households are drawn from), or None."""
+    for path in DRAWN_ONCE:
+        if dotted == path or dotted.startswith(path + "."):
+            return (f"'{path}' is read once, when the households are drawn at the start, so an event would change "
+                    "nothing; set it at the top of the scenario")
+    return None
+
+
 # Blocks whose values a sweep may vary and a calibration may fit (the world's set-up too).
 PARAMETER_BLOCKS = ("population", "geography", "shoppers", "memberships", "economics", "returns", "amazon", "walmart",
                     "kroger", "rivals")

@@ -206,8 +206,9 @@ class ShopperBehaviour(Strict):
     walmart_online_taste_sd_usd: UsdPerOrder = Field(
         0.0, description="Spread across households of a lasting liking for ordering from Walmart online rather "
                          "than from its stores, in dollars an order (normal, mean 0): who shops Walmart online "
-                         "week after week, and so who Walmart+'s free delivery pays for (fitted to Walmart+ "
-                         "members' share of Walmart's online spend; 0 draws none)")
+                         "week after week, and so who Walmart+'s free delivery pays for (not fitted: no spread "
+                         "the fit reaches meets Walmart+ members' share of Walmart's online spend, "
+                         "docs/calibration.md; 0 draws none)")
     fulfilment_taste_usd: UsdPerOrder = Field(
         7.2, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
                                "express from one week to the next (the scale of the logit among them): a $5 "

@@ -35,17 +35,39 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _number_not_yes_or_no(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and _numeric(cls.model_fields[info.field_name].annotation):
-            raise ValueError("a number is needed here, not a yes or no")
+        if isinstance(value, (bool, list, tuple, dict)) and _yes_or_no_for_number(
+                cls.model_fields[info.field_name].annotation, value):
+            raise ValueError("a number is needed here, not yes, no, true, false, on or off")
         return value
 
 
-@lru_cache(maxsize=None)
-def _numeric(annotation: Any) -> bool:
-    """Whether a field takes a number: a float or an int, alone or or-ed with None."""
-    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
-    return any(option in (float, int) for option in options) and all(
-        option in (float, int, type(None)) for option in options)
+def _bare(annotation: Any) -> Any:
+    """``annotation`` without its ``Annotated`` bounds."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _yes_or_no_for_number(annotation: Any, value: Any) -> bool:
+    """Whether ``value``, or an item or value inside it, is a boolean where ``annotation`` wants a
+    number (a float or an int, alone, or-ed with None, or inside a list, a tuple or a mapping)."""
+    annotation = _bare(annotation)
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        options = [_bare(option) for option in get_args(annotation) if option is not type(None)]
+        if isinstance(value, bool):
+            return bool(options) and all(option in (float, int) for option in options)
+        return any(_yes_or_no_for_number(option, value) for option in options if get_origin(option) is not None)
+    if isinstance(value, bool):
+        return annotation in (float, int)
+    if origin in (list, tuple) and isinstance(value, (list, tuple)):
+        items = [item for item in get_args(annotation) if item is not Ellipsis]
+        if origin is tuple and Ellipsis not in get_args(annotation) and len(items) == len(value):
+            return any(_yes_or_no_for_number(item, one) for item, one in zip(items, value))
+        return bool(items) and any(_yes_or_no_for_number(items[0], one) for one in value)
+    if origin is dict and isinstance(value, dict) and len(get_args(annotation)) == 2:
+        return any(_yes_or_no_for_number(get_args(annotation)[1], one) for one in value.values())
+    return False
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")

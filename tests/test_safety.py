@@ -112,6 +112,14 @@ def test_yes_or_no_is_not_a_number(path: str, value: bool) -> None:
     assert resolve(Scenario(), {"walmart.pricing.enabled": True}).walmart.pricing.enabled is True  # a switch takes one
 
 
+def test_a_non_finite_number_in_an_event_is_named_as_written(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nevents:\n  - date: 2026-01-05\n    set: {amazon.prime.fee_annual: .nan}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(bad)
+    assert caught.value.message == "Input should be a finite number (got nan)"  # not "a valid number (got None)"
+
+
 def test_an_event_may_not_set_what_the_households_are_drawn_from(tmp_path: Path) -> None:
     """The households' tastes, budgets and price sensitivity are drawn once: an event would change nothing."""
     bad = tmp_path / "bad.yaml"

@@ -268,7 +268,9 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, origins, source) from None
-    _check_events(scenario.model_dump(mode="json"), origins, source)
+    state = scenario.model_dump(mode="json")  # JSON turns an event's NaN into None: its values as written
+    state["events"] = [{**event, "set": dict(given.set)} for event, given in zip(state["events"], scenario.events)]
+    _check_events(state, origins, source)
     _check_reviews(scenario, given, overrides or {}, origins, source)
     return scenario
 

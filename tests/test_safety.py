@@ -120,6 +120,17 @@ def test_a_non_finite_number_in_an_event_is_named_as_written(tmp_path: Path) -> 
     assert caught.value.message == "Input should be a finite number (got nan)"  # not "a valid number (got None)"
 
 
+def test_a_mapping_without_a_space_after_its_colon_is_named_in_a_file_too(tmp_path: Path) -> None:
+    """YAML reads {2024:1} as one key, "2024:1", with no value (and 2024:1 as a base-60 number)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nshoppers:\n  food_at_home_real: {2024:1}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(bad)
+    assert ":3: shoppers.food_at_home_real: write a space after each ':' of a mapping ('2024:1'" in str(caught.value)
+    bad.write_text("name: fine\nshoppers:\n  food_at_home_real: {2024: 97.5}\n")
+    assert load_scenario(bad).shoppers.food_at_home_real[2024] == 97.5
+
+
 def test_an_event_may_not_set_what_the_households_are_drawn_from(tmp_path: Path) -> None:
     """The households' tastes, budgets and price sensitivity are drawn once: an event would change nothing."""
     bad = tmp_path / "bad.yaml"

@@ -114,10 +114,14 @@ def dotted(path: tuple[Any, ...]) -> str:
 
 def _check_keys(node: yaml.MappingNode, source: str, path: tuple[Any, ...] = ()) -> None:
     seen: dict[str, int] = {}
-    for key_node, _ in node.value:
+    for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode):
             raise ScenarioError(source, "", "a key must be a plain name, not a list or a mapping", line)
+        if (not key_node.style and ":" in key_node.value and isinstance(value_node, yaml.ScalarNode)
+                and value_node.value == "" and not value_node.style):  # plain scalars: style None, or '' in libyaml  # {2024:1} is one key, "2024:1", and no value
+            raise ScenarioError(source, dotted(path), f"write a space after each ':' of a mapping ('{key_node.value}' "
+                                "reads as one key with no value): e.g. {2024: 1, 2025: 1.02}", line)
         if key_node.value in seen and key_node.value != "<<":
             raise ScenarioError(source, dotted((*path, key_node.value)), f"duplicate key (first given on line "
                                 f"{seen[key_node.value]}); give each key once", line)

@@ -112,33 +112,33 @@ def test_yes_or_no_is_not_a_number(path: str, value: bool) -> None:
     assert resolve(Scenario(), {"walmart.pricing.enabled": True}).walmart.pricing.enabled is True  # a switch takes one
 
 
-def test_a_non_finite_number_in_an_event_is_named_as_written(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nevents:\n  - date: 2026-01-05\n    set: {amazon.prime.fee_annual: .nan}\n")
+def file_error(folder: Path, text: str) -> ScenarioError:
+    """The error of loading a scenario file of ``text``."""
+    bad = folder / "bad.yaml"
+    bad.write_text(text)
     with pytest.raises(ScenarioError) as caught:
         load_scenario(bad)
-    assert caught.value.message == "Input should be a finite number (got nan)"  # not "a valid number (got None)"
+    return caught.value
+
+
+def test_a_non_finite_number_in_an_event_is_named_as_written(tmp_path: Path) -> None:
+    error = file_error(tmp_path, "name: bad\nevents:\n  - date: 2026-01-05\n    set: {amazon.prime.fee_annual: .nan}\n")
+    assert error.message == "Input should be a finite number (got nan)"  # not "a valid number (got None)"
 
 
 def test_a_mapping_without_a_space_after_its_colon_is_named_in_a_file_too(tmp_path: Path) -> None:
     """YAML reads {2024:1} as one key, "2024:1", with no value (and 2024:1 as a base-60 number)."""
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nshoppers:\n  food_at_home_real: {2024:1}\n")
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(bad)
-    assert ":3: shoppers.food_at_home_real: write a space after each ':' of a mapping ('2024:1'" in str(caught.value)
-    bad.write_text("name: fine\nshoppers:\n  food_at_home_real: {2024: 97.5}\n")
-    assert load_scenario(bad).shoppers.food_at_home_real[2024] == 97.5
+    error = file_error(tmp_path, "name: bad\nshoppers:\n  food_at_home_real: {2024:1}\n")
+    assert ":3: shoppers.food_at_home_real: write a space after each ':' of a mapping ('2024:1'" in str(error)
+    (tmp_path / "fine.yaml").write_text("name: fine\nshoppers:\n  food_at_home_real: {2024: 97.5}\n")
+    assert load_scenario(tmp_path / "fine.yaml").shoppers.food_at_home_real[2024] == 97.5
 
 
 def test_an_event_may_not_set_what_the_households_are_drawn_from(tmp_path: Path) -> None:
     """The households' tastes, budgets and price sensitivity are drawn once: an event would change nothing."""
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nevents:\n  - date: 2026-01-05\n    set: {shoppers.firm_taste_sd_usd.walmart: 50}\n")
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(bad)
-    assert ":4: events[0].set.shoppers.firm_taste_sd_usd.walmart: " in str(caught.value)
-    assert "'shoppers.firm_taste_sd_usd' is read once, when the households are drawn" in caught.value.message
+    error = file_error(tmp_path, "name: bad\nevents:\n  - date: 2026-01-05\n    set: {shoppers.firm_taste_sd_usd.walmart: 50}\n")
+    assert ":4: events[0].set.shoppers.firm_taste_sd_usd.walmart: " in str(error)
+    assert "'shoppers.firm_taste_sd_usd' is read once, when the households are drawn" in error.message
     # At the top of a scenario, or by --set, it is a value like any other.
     assert resolve(Scenario(), {"shoppers.firm_taste_sd_usd.walmart": 50.0}).shoppers.firm_taste_sd_usd.walmart == 50.0
 

@@ -136,7 +136,8 @@ def test_a_mapping_without_a_space_after_its_colon_is_named_in_a_file_too(tmp_pa
 
 def test_an_event_may_not_set_what_the_households_are_drawn_from(tmp_path: Path) -> None:
     """The households' tastes, budgets and price sensitivity are drawn once: an event would change nothing."""
-    error = file_error(tmp_path, "name: bad\nevents:\n  - date: 2026-01-05\n    set: {shoppers.firm_taste_sd_usd.walmart: 50}\n")
+    error = file_error(tmp_path, "name: bad\nevents:\n  - date: 2026-01-05\n"
+                                 "    set: {shoppers.firm_taste_sd_usd.walmart: 50}\n")
     assert ":4: events[0].set.shoppers.firm_taste_sd_usd.walmart: " in str(error)
     assert "'shoppers.firm_taste_sd_usd' is read once, when the households are drawn" in error.message
     # At the top of a scenario, or by --set, it is a value like any other.

@@ -194,3 +194,14 @@ def test_no_key_carries_two_bounds_of_one_kind() -> None:
     assert len(seen) > 30 and twice == []
     with pytest.raises(ValueError, match="greater than or equal to 1000000"):
         Scenario(amazon={"rural": {"cost_per_station_usd": 1e-9}})
+
+
+def test_a_calibrated_file_may_fit_one_year_of_a_by_year_series(tmp_path: Path) -> None:
+    """As a sweep may vary it: the year joins the shipped series, the other years stay."""
+    (tmp_path / "calibrated.yaml").write_text("parameters:\n  economics.price_level.index.2027: 330\n")
+    (tmp_path / "s.yaml").write_text("name: s\ncalibration: calibrated.yaml\n")
+    index = load_scenario(tmp_path / "s.yaml").economics.price_level.index
+    assert index[2027] == 330.0 and index == {**Scenario().economics.price_level.index, 2027: 330.0}
+    (tmp_path / "calibrated.yaml").write_text("parameters:\n  economics.price_level.index.soon: 330\n")
+    with pytest.raises(ScenarioError, match="'soon' is not a year of 'economics.price_level.index'"):
+        load_scenario(tmp_path / "s.yaml")

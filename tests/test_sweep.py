@@ -70,6 +70,11 @@ BAD = [
      r"parameters.amazon.rural.end: 'amazon.rural.end' is a date, and dates cannot be swept yet"),
     ("block not value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores: {range",
      r"parameters.walmart.dark_stores: 'walmart.dark_stores' is a block, not a value"),
+    ("not a year", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+     "economics.price_level.index.next: {values: [330, 345]}",
+     r"parameters.economics.price_level.index.next: 'next' is not a year of 'economics.price_level.index'"),
+    ("below a value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores.count.x: {range",
+     r"parameters.walmart.dark_stores.count.x: 'walmart.dark_stores.count' is a value, not a block"),
 ]
 
 
@@ -197,6 +202,21 @@ def test_morris_and_python_api(folder: Path) -> None:
     indices = pd.read_parquet(folder / "out" / "sensitivity.parquet")
     assert set(indices["index"]) == {"mu_star", "sigma", "mu"}
     assert (folder / "out" / "report.html").stat().st_size > 1_000_000
+
+
+def test_a_sweep_varies_one_year_of_a_by_year_series(folder: Path) -> None:
+    """A year of the price level (CPI-U by year) as a parameter: added to the series, the rest kept."""
+    path = folder / "sweep.yaml"
+    path.write_text(SWEEP.format(design="grid", samples=4).replace(
+        "  walmart.walmart_plus.fee_annual: {range: [49, 149]}\n  walmart.dark_stores.capex_per_store_usd: "
+        "{range: [1000000, 90000000]}", "  economics.price_level.index.2021: {values: [271.0, 300.0]}").replace(
+        "walmart_plus: {metric: walmart_plus_share, over: [2021-07-01, 2021-12-27]}",
+        "price_level: {metric: price_level, over: [2021-01-04, 2021-12-27]}"))
+    runs = sim.sweep(path, workers=1, out=folder / "out")
+    by_point = runs.groupby("economics.price_level.index.2021")["price_level"].mean()
+    # Each year's mean price level is its index (over 2024's); the horizon's weeks miss a few days of 2021.
+    assert by_point[300.0] / by_point[271.0] == pytest.approx(300.0 / 271.0, rel=1e-3)
+    assert set(runs["economics.price_level.index.2021"]) == {271.0, 300.0}
 
 
 @pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("scenarios/sweeps/*.yaml")),

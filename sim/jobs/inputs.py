@@ -41,8 +41,11 @@ def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Ori
     each probe's value as the scenario holds it (``"139"`` is 139.0)."""
     loc = ("parameters", dotted)
     if check_path_first:
-        problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under")
-        current = get_path(base, dotted) if problem is None else None
+        problem = check_path(Scenario, dotted, PARAMETER_BLOCKS, f"cannot be {verb}; parameters live under", years=True)
+        try:
+            current = get_path(base, dotted) if problem is None else None
+        except KeyError:  # a year the by-year mapping does not hold yet: the sweep adds it
+            current = None
         if problem is None and isinstance(current, (dict, Strict)):
             problem = f"'{dotted}' is a block, not a value; name one of its keys"
         elif problem is None and isinstance(current, (list, tuple, set, frozenset)):

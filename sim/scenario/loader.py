@@ -82,7 +82,8 @@ def calibrated_layer(path: Path) -> tuple[dict[str, Any], Origins]:
     layer_origins: Origins = {}
     for dotted, value in parameters.items():
         where = origins.get(("parameters", dotted), (source, None))
-        problem = check_path(Scenario, str(dotted), PARAMETER_BLOCKS, "cannot be calibrated; parameters live under")
+        problem = check_path(Scenario, str(dotted), PARAMETER_BLOCKS, "cannot be calibrated; parameters live under",
+                             years=True)
         if problem:
             raise ScenarioError(source, f"parameters.{dotted}", problem, where[1])
         layer = set_path(layer, str(dotted), value)

@@ -124,22 +124,47 @@ def suggest(name: str, choices: list[str]) -> str:
 
 
 def check_path(root: type[BaseModel], dotted: str, blocks: tuple[str, ...] = EVENT_BLOCKS,
-               why: str = "cannot change during a run; events may set paths under") -> str | None:
-    """Why ``dotted`` is not a settable path under ``blocks``, or ``None`` when it is."""
+               why: str = "cannot change during a run; events may set paths under",
+               years: bool = False) -> str | None:
+    """Why ``dotted`` is not a settable path under ``blocks``, or ``None`` when it is. With
+    ``years``, a path may end in one year of a by-year mapping (``economics.price_level.index.2027``)."""
     parts = tuple(dotted.split("."))
     if parts[0] not in blocks:
         return f"'{parts[0]}' {why} " + ", ".join(blocks)
     model: type[BaseModel] | None = root
+    annotation: Any = None
     for depth, part in enumerate(parts):
         if model is None:
+            if years and depth == len(parts) - 1 and _by_year(annotation):
+                return None if part.isdigit() else f"'{part}' is not a year of '{'.'.join(parts[:depth])}'"
             return f"'{'.'.join(parts[:depth])}' is a value, not a block"
         if part not in model.model_fields:
             if renamed(".".join(parts[:depth + 1])):
                 return renamed(".".join(parts[:depth + 1]))
             where = ".".join(parts[:depth]) or "the scenario"
             return f"unknown key '{part}' in {where}; {suggest(part, list(model.model_fields))}"
-        model = _model_in(model.model_fields[part].annotation)
+        annotation = model.model_fields[part].annotation
+        model = _model_in(annotation)
     return None
+
+
+def _bare(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _by_year(annotation: Any) -> bool:
+    """Whether a field holds a mapping of years (int keys) to values, alone or as one option."""
+    annotation = _bare(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_by_year(option) for option in typing.get_args(annotation))
+    return typing.get_origin(annotation) is dict and _bare(typing.get_args(annotation)[0]) is int
+
+
+def _key(node: dict[Any, Any], part: str) -> Any:
+    """``part`` as ``node`` holds it: a year of a by-year mapping is an int once validated."""
+    return int(part) if part not in node and part.isdigit() and int(part) in node else part
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -153,7 +178,7 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
             child = {}
             node[part] = child
         node = child
-    node[parts[-1]] = value
+    node[_key(node, parts[-1])] = value
     return result
 
 
@@ -161,5 +186,5 @@ def get_path(data: Any, dotted: str) -> Any:
     """The value at ``dotted`` in nested dicts or pydantic models."""
     node = data
     for part in dotted.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
+        node = node[_key(node, part)] if isinstance(node, dict) else getattr(node, part)
     return node

@@ -205,3 +205,10 @@ def test_a_calibrated_file_may_fit_one_year_of_a_by_year_series(tmp_path: Path) 
     (tmp_path / "calibrated.yaml").write_text("parameters:\n  economics.price_level.index.soon: 330\n")
     with pytest.raises(ScenarioError, match="'soon' is not a year of 'economics.price_level.index'"):
         load_scenario(tmp_path / "s.yaml")
+
+
+def test_an_override_of_one_year_wins_over_the_files_year(tmp_path: Path) -> None:
+    """The defaults hold a year of a series as text, a file as a number: an override replaces both."""
+    (tmp_path / "s.yaml").write_text("name: s\neconomics:\n  price_level:\n    index: {2024: 313.689}\n")
+    assert load_scenario(tmp_path / "s.yaml", {"economics.price_level.index.2024": 320.0}).economics.price_level.index[
+        2024] == 320.0

@@ -178,7 +178,11 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
             child = {}
             node[part] = child
         node = child
-    node[_key(node, parts[-1])] = value
+    last = parts[-1]
+    if last.isdigit():  # a year: the defaults hold it as text, a file as a number; replace both
+        node.pop(last, None)
+        node.pop(int(last), None)
+    node[last] = value
     return result
 
 

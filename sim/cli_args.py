@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
                             "walmart.walmart_plus.fee_annual=79")
     from .scenario.loader import parse_yaml  # the YAML reader and the schema load only when --set is used
 
-    squeezed = re.search(r"[{,]\s*([^\s:{},'\"]+:[^\s/{},]+)", value) if value.lstrip().startswith("{") else None
-    if squeezed:  # YAML reads {2024:1} as one key "2024:1" (and 2023:0.6 as a base-60 number)
-        raise ScenarioError(COMMAND_LINE, path.strip(), f"write a space after each ':' of a mapping ('{squeezed[1]}' "
-                                                        "reads as one value): e.g. {2024: 1, 2025: 1.02}")
     try:
         return path.strip(), parse_yaml(value, COMMAND_LINE)[0]
     except ScenarioError as error:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .types import bare
+
 # Blocks an event may change while a run is under way. The others shape the run itself
 # (calendar, population, geography draws, seed) and can only be set before it starts.
 EVENT_BLOCKS = ("amazon", "walmart", "kroger", "rivals", "shoppers", "memberships", "economics", "returns")
@@ -148,18 +150,12 @@ def check_path(root: type[BaseModel], dotted: str, blocks: tuple[str, ...] = EVE
     return None
 
 
-def _bare(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
-
-
 def _by_year(annotation: Any) -> bool:
     """Whether a field holds a mapping of years (int keys) to values, alone or as one option."""
-    annotation = _bare(annotation)
+    annotation = bare(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return any(_by_year(option) for option in typing.get_args(annotation))
-    return typing.get_origin(annotation) is dict and _bare(typing.get_args(annotation)[0]) is int
+    return typing.get_origin(annotation) is dict and bare(typing.get_args(annotation)[0]) is int
 
 
 def _key(node: dict[Any, Any], part: str) -> Any:

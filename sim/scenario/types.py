@@ -41,7 +41,7 @@ class Strict(BaseModel):
         return value
 
 
-def _bare(annotation: Any) -> Any:
+def bare(annotation: Any) -> Any:
     """``annotation`` without its ``Annotated`` bounds."""
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
@@ -51,10 +51,10 @@ def _bare(annotation: Any) -> Any:
 def _yes_or_no_for_number(annotation: Any, value: Any) -> bool:
     """Whether ``value``, or an item or value inside it, is a boolean where ``annotation`` wants a
     number (a float or an int, alone, or-ed with None, or inside a list, a tuple or a mapping)."""
-    annotation = _bare(annotation)
+    annotation = bare(annotation)
     origin = get_origin(annotation)
     if origin in (Union, UnionType):
-        options = [_bare(option) for option in get_args(annotation) if option is not type(None)]
+        options = [bare(option) for option in get_args(annotation) if option is not type(None)]
         if isinstance(value, bool):
             return bool(options) and all(option in (float, int) for option in options)
         return any(_yes_or_no_for_number(option, value) for option in options if get_origin(option) is not None)

@@ -119,7 +119,8 @@ def _check_keys(node: yaml.MappingNode, source: str, path: tuple[Any, ...] = ())
         if not isinstance(key_node, yaml.ScalarNode):
             raise ScenarioError(source, "", "a key must be a plain name, not a list or a mapping", line)
         if (not key_node.style and ":" in key_node.value and isinstance(value_node, yaml.ScalarNode)
-                and value_node.value == "" and not value_node.style):  # plain scalars: style None, or '' in libyaml  # {2024:1} is one key, "2024:1", and no value
+                and value_node.value == "" and not value_node.style):
+            # {2024:1} is one plain key, "2024:1", with no value (a plain scalar's style is None, or '' in libyaml)
             raise ScenarioError(source, dotted(path), f"write a space after each ':' of a mapping ('{key_node.value}' "
                                 "reads as one key with no value): e.g. {2024: 1, 2025: 1.02}", line)
         if key_node.value in seen and key_node.value != "<<":

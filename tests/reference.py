@@ -18,9 +18,13 @@ The rules, for one household, category ``c`` and channel ``k``:
   (the penalty on online channels without broadband; ``taste_f`` its lasting liking for the
   channel's firm, ``shoppers.firm_taste_sd_usd``, plus on Walmart online its lasting liking for it,
   ``shoppers.walmart_online_taste_sd_usd``), with ``b`` its utility of a dollar;
-- the lean ``L_k``: habit ``habit_k * share * basket_c * b`` (people, not agents); a member's
-  loyalty ``loyalty * b`` on its membership firm's channels; for an agent ``-(focus - 1) * b * D_k``
-  and, on Walmart online, ``focus * b * partner dollars``;
+- the lean ``L_k``: habit ``habit_k * share * basket_c * b``; a member's loyalty ``loyalty * b`` on
+  its membership firm's channels;
+- for a household whose AI agent shops online, on the online channels: the agent's priorities
+  ``A_k = -(focus - 1) * b * D_k`` (and, on Walmart online, ``+ focus * b * partner dollars``), its
+  pick by the logit of ``V_k + A_k`` over the online channels (no habit, no loyalty), and the lean
+  ``A_k + log sum_j exp(V_j + L_j) - log sum_j exp(V_j + A_j)``: a nest whose weight is what the
+  online offers weigh for the household choosing itself, written out flat;
 - choice by the logit of ``V + L``; surplus ``(logsum(V + L) - E[L of the chosen]) / b``, plus the
   perks less the fee of the memberships held, a week (Leggett 2002); a fee counts at its value in
   constant dollars, the posted fee over the week's price level.
@@ -153,9 +157,10 @@ class ReferenceShopper(mesa.Agent):
         return share * self.trip(h.rival_miles[i])
 
     def utility(self, channel: int, category: int, a: dict, prime: bool, plus: bool, loyal: dict,
-                habit: np.ndarray) -> tuple[float, float] | None:
-        """(decision utility, lean) of the channel; None where it is no option. ``prime`` and ``plus``
-        set the costs, ``loyal`` the memberships whose loyalty leans the decision."""
+                habit: np.ndarray) -> tuple[float, float, float] | None:
+        """(own value, the household's lean, its agent's priorities) of the channel; None where it is
+        no option. ``prime`` and ``plus`` set the costs, ``loyal`` the memberships whose loyalty
+        leans the decision."""
         service = self.service(channel, category, a, prime, plus)
         if service is None:
             return None
@@ -171,23 +176,29 @@ class ReferenceShopper(mesa.Agent):
             value += pu * offer.online_gain * h.budget[category, i]
             if not a["digital"]:
                 value -= pu * b.offline_penalty_usd
-        lean = 0.0
-        if a["agent"]:
+        priorities = 0.0
+        if a["agent"] and channel in ONLINE:  # the agent's priorities: harder on money, and its partner's checkout
             focus = offer.agent_price_focus
-            lean -= (focus - 1.0) * pu * dollars
+            priorities -= (focus - 1.0) * pu * dollars
             if channel == WALMART_ONLINE:
-                lean += focus * pu * m.params.walmart.agentic.partner_value_usd_per_order
+                priorities += focus * pu * m.params.walmart.agentic.partner_value_usd_per_order
+        lean = 0.0
         for name, channels in CHANNELS_OF.items():
-            if loyal[name] and channel in channels and not a["agent"]:
+            if loyal[name] and channel in channels:
                 lean += pu * terms_of(m.params, name).loyalty_usd_per_order
-        if not a["agent"]:
-            lean += habit[channel, category, i] * b.habit_share_of_basket * h.budget[category, i] * pu
-        return value + lean, lean
+        lean += habit[channel, category, i] * b.habit_share_of_basket * h.budget[category, i] * pu
+        return value, lean, priorities
 
     def category_logit(self, category: int, a: dict, prime: bool, plus: bool, loyal: dict,
                        habit: np.ndarray) -> tuple[list[float], float, float]:
         """Choice probabilities (zero for no option), the decision logsum and the expected lean."""
-        pairs = [self.utility(k, category, a, prime, plus, loyal, habit) for k in CHANNELS]
+        terms = [self.utility(k, category, a, prime, plus, loyal, habit) for k in CHANNELS]
+        if a["agent"]:  # the agent picks the online offer; the household weighs online as its own pick
+            shift = math.log(sum(math.exp(terms[k][0] + terms[k][1]) for k in ONLINE)) \
+                - math.log(sum(math.exp(terms[k][0] + terms[k][2]) for k in ONLINE))
+            terms = [None if t is None else (t[0], t[2] + shift if k in ONLINE else t[1], 0.0)
+                     for k, t in zip(CHANNELS, terms)]
+        pairs = [None if t is None else (t[0] + t[1], t[1]) for t in terms]
         top = max(pair[0] for pair in pairs if pair is not None)
         weights = [0.0 if pair is None else math.exp(pair[0] - top) for pair in pairs]
         total = sum(weights)
@@ -263,7 +274,7 @@ class ReferenceShopper(mesa.Agent):
             without = self.category_logit(category, a, *states[1], loyal, habit)[1]
             gain += with_it - without
         terms = terms_of(p, which)
-        weight = h.price_utility[i] * (m.offer.agent_price_focus if a["agent"] else 1.0)
+        weight = h.price_utility[i]
         ratio = h.income[i] / p.population.median_income_usd
         return 52.0 * gain / weight + terms.perks_value_usd * ratio ** p.memberships.perks_income_elasticity \
             - terms.fee_annual / m.price_level

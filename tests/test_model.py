@@ -11,7 +11,8 @@ import pytest
 
 import sim
 from sim.firms import Amazon, Kroger, Rivals, Walmart
-from sim.model.choice import logsum, price_weight
+from sim.model import choice
+from sim.model.choice import logsum
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
 from sim.results import select
@@ -76,29 +77,33 @@ def test_households_are_one_agent_set_and_firms_are_mesa_agents() -> None:
     assert sum(one["habits"]["grocery"].values()) == pytest.approx(households.habit[:, 0, row].sum())
 
 
-def test_membership_values_equal_a_full_recomputation() -> None:
+@pytest.mark.parametrize("agents", [0.0, 0.5], ids=["own choices", "half with agents"])
+def test_membership_values_equal_a_full_recomputation(agents: float, monkeypatch) -> None:
     """Rescaling only the membership's channels gives the same values as recomputing every utility
     with and without it, less the members' loyalty lean on its channels (which comes with holding it
-    and is no part of what a household expects of it)."""
-    model = RetailMarket(small(population__shoppers=300))
+    and is no part of what a household expects of it). With AI agents, whose pick among the online
+    offers sits in a nest that weighs what the household's own pick would, the rescaling is done on
+    the household's own split and must agree too."""
+    adoption = dict(walmart__agentic__adoption__start="2020-11-01", walmart__agentic__adoption__years=0.0,
+                    walmart__agentic__adoption__target=agents)
+    model = RetailMarket(small(population__shoppers=300, **adoption))
     for _ in range(10):
         model.step()
     h, p = model.households, model.params
+    assert model.access.agent.mean() == pytest.approx(agents * model.access.digital.mean(), abs=0.08)
     model.value_memberships()
     yes, no = np.ones(h.n, bool), np.zeros(h.n, bool)
-    weight = price_weight(h, model.offer, model.access)
     median, elasticity = p.population.median_income_usd, p.memberships.perks_income_elasticity
     values = model.membership_value
-    with_prime = model._utilities(prime=yes)
-    with_prime[AMAZON] -= h.price_utility * p.amazon.prime.loyalty_usd_per_order
-    direct = shopping_value(logsum(with_prime), logsum(model._utilities(prime=no)),
-                            weight) + perks_value(p.amazon.prime.perks_value_usd, h.income, median, elasticity)
-    assert values["prime"] == pytest.approx(direct - model.amazon.membership_fee(), rel=1e-9, abs=1e-6)
-    with_plus = model._utilities(walmart_plus=yes)
-    with_plus[[WALMART_STORE, WALMART_ONLINE]] -= h.price_utility * p.walmart.walmart_plus.loyalty_usd_per_order
-    direct = shopping_value(logsum(with_plus), logsum(model._utilities(walmart_plus=no)),
-                            weight) + perks_value(p.walmart.walmart_plus.perks_value_usd, h.income, median, elasticity)
-    assert values["walmart_plus"] == pytest.approx(direct - model.walmart.membership_fee(), rel=1e-9, abs=1e-6)
+    loyalty_lean = choice.loyalty_lean
+    for name, firm in (("prime", model.amazon), ("walmart_plus", model.walmart)):
+        # With it, but without its loyalty (wherever the choice would lean on it).
+        monkeypatch.setattr(choice, "loyalty_lean", lambda hh, f, held: None if f is firm else loyalty_lean(hh, f, held))
+        with_it = model._utilities(**{name: yes})
+        monkeypatch.setattr(choice, "loyalty_lean", loyalty_lean)
+        direct = shopping_value(logsum(with_it), logsum(model._utilities(**{name: no})), h.price_utility) \
+            + perks_value(firm.membership_terms.perks_value_usd, h.income, median, elasticity)
+        assert values[name] == pytest.approx(direct - firm.membership_fee(), rel=1e-9, abs=1e-6)
     assert np.ptp(values["prime"]) > 10, "values differ between households"
     assert p.amazon.prime.loyalty_usd_per_order > 0 and p.walmart.walmart_plus.loyalty_usd_per_order > 0
 

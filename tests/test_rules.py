@@ -451,13 +451,17 @@ def test_online_gain_is_worth_an_online_price_cut_of_that_share_of_the_basket() 
     assert gained == pytest.approx(cut) and lean == pytest.approx(cut_lean)
 
 
-def test_agents_ignore_habit_weigh_dollars_harder_and_lean_to_the_partner() -> None:
-    """Two households alike but that the first delegates to an agent (price focus 2, partner $1.50):
-    its own value of each channel is the person's; its decision leans by -(2 - 1) x 0.016 x the
-    channel's dollars, +2 x 0.016 x $1.50 on Walmart online, and not on habit or the member's loyalty."""
+def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_would_themselves() -> None:
+    """Two households alike but that the first delegates to an agent (price focus 2, partner $1.50).
+    Its own value and lean of each channel are the person's. Its agent's priorities on the online
+    offers are -(2 - 1) x 0.016 x the channel's dollars, +2 x 0.016 x $1.50 on Walmart online, and
+    the agent picks among them by the logit of value plus priorities, without habit or loyalty. The
+    household decides whether to shop online as the person would (the online offers together weigh
+    the same for both households). So the flat choice is the nest exactly."""
     h, o, market = households(2, tech_rank=np.array([0.0, 1.0])), offer(), firms()
     o.agentic_share, o.agent_price_focus = 0.5, 2.0
-    h.habit[AMAZON] = 1.0
+    h.habit[AMAZON] = 0.7
+    h.habit[WALMART_STORE] = 0.3
     access = Access.of(h, o, market)
     assert access.agent.tolist() == [True, False]
     costs = choice.HouseholdCosts.of(h, BEHAVIOUR, 75_000, DISTANCES)
@@ -466,15 +470,29 @@ def test_agents_ignore_habit_weigh_dollars_harder_and_lean_to_the_partner() -> N
     assert choice.utilities(h, o, access, costs, market, held) == pytest.approx(value)
     dollars = choice.channel_costs(h, o, access, costs, market, held)[:, :, 0]
     assert np.array_equal(dollars, choice.channel_costs(h, o, access, costs, market, held)[:, :, 1])
+    own = value - lean
+    assert own[:, :, 0] == pytest.approx(own[:, :, 1]), "the same own value"
+    habit = 0.12 * BUDGET * PU  # a habit of 1 is worth 12% of the basket
     loyalty = 12.0 * PU  # Prime's $12 an order, on Amazon
-    expected_agent = -(2.0 - 1.0) * PU * dollars
-    expected_agent[WALMART_ONLINE] += 2.0 * PU * 1.5
-    # The sunk-cost feeling is the household's: its agent does not lean on Prime (the person does).
-    assert lean[:, :, 0] == pytest.approx(expected_agent)
     expected_person = np.zeros_like(dollars)
-    expected_person[AMAZON] = 0.12 * BUDGET * PU + loyalty
+    expected_person[AMAZON] = 0.7 * habit + loyalty
+    expected_person[WALMART_STORE] = 0.3 * habit
     assert lean[:, :, 1] == pytest.approx(expected_person)
-    assert value[:, :, 0] - lean[:, :, 0] == pytest.approx(value[:, :, 1] - lean[:, :, 1]), "the same own value"
+    # The agent household, by hand: its agent's priorities and pick on the online offers.
+    online = [AMAZON, WALMART_ONLINE]
+    priorities = -(2.0 - 1.0) * PU * dollars[online]
+    priorities[1] += 2.0 * PU * 1.5
+    pick = np.exp(own[online, :, 0] + priorities)
+    person = np.exp(own[online, :, 0] + expected_person[online])
+    shift = np.log(person.sum(axis=0)) - np.log(pick.sum(axis=0))
+    assert lean[online, :, 0] == pytest.approx(priorities + shift)
+    assert lean[[WALMART_STORE, KROGER, RIVALS], :, 0] == pytest.approx(expected_person[[WALMART_STORE, KROGER, RIVALS]])
+    # The flat logit is the nest: the agent's pick within online, the person's weighing of online.
+    probability = np.exp(value) / np.exp(value).sum(axis=0)
+    pick /= pick.sum(axis=0)
+    assert probability[online, :, 0] / probability[online, :, 0].sum(axis=0) == pytest.approx(pick)
+    assert probability[online, :, 0].sum(axis=0) == pytest.approx(probability[online, :, 1].sum(axis=0))
+    assert np.abs(pick - person / person.sum(axis=0)).max() > 0.01, "the agent moves the pick"
 
 
 def test_members_lean_on_their_membership_firms_channels() -> None:
@@ -519,9 +537,9 @@ def test_membership_value_leaves_out_loyalty() -> None:
         scenario = apply_changes(Scenario(), {f"{block}.loyalty_usd_per_order": loyalty})
         market = firms(scenario)
         access = Access.of(h, o, market)
-        value, _ = choice.decision_utilities(h, o, access, costs, market, members(prime, plus))
+        value, lean = choice.decision_utilities(h, o, access, costs, market, members(prime, plus))
         _, weights, _ = choice.exponentials(value)
-        return membership_values(h, o, access, scenario, costs, weights, market)[name]
+        return membership_values(h, o, access, scenario, costs, weights, lean, market)[name]
 
     for name, pairs in (("prime", [(0, 2), (1, 3)]), ("walmart_plus", [(0, 1), (2, 3)])):
         none, strong = values(name, 0.0), values(name, 25.0)

@@ -6,6 +6,8 @@ less the fees of the memberships it holds (``sim/model/choice.py`` ``welfare``, 
 Written with the choice probabilities ``q`` of ``V + L``, the per-category term is
 ``E_q[V] + H(q)`` (H the entropy): by the Gibbs variational principle it is largest, at
 ``logsum(V)``, when nothing leans the choice. Habit and an agent's priorities can only lower it.
+A household whose AI agent shops online chooses between its stores and the agent's pick among the
+online offers (a nest, ``choice.agent_nest``), written flat with the same welfare formula.
 
 Runs here are small (400-1,000 households, half a year) on common seeds. Where a check needs the
 memberships to stay as launched, ``FROZEN`` switches off adoption after launch, churn and the
@@ -125,25 +127,35 @@ def test_agents_that_choose_as_the_household_would_leave_surplus_unchanged() -> 
     assert np.array_equal(people["surplus"], delegating["surplus"])
 
 
-# -- (c) habit is not value: agents that ignore it do no worse -----------------------------------------
-def test_households_whose_agents_ignore_habit_are_no_worse_off() -> None:
-    """Habit on (12% of the basket), memberships as launched, agents otherwise the household itself:
-    each week every delegating household's surplus is at least what it is when the household shops
-    itself (its own values are the same in both runs; its agent picks by them alone, which the
-    Gibbs principle says no lean can beat), and the households that do not delegate (offline) are
-    the same in both runs. Members' loyalty is off: with it, agents would still lean on loyalty, and
-    a household's habit can pull against its loyalty as well as with it, so the comparison would not
-    be habit against no habit."""
-    _, people = weeks(6, **NO_MEMBERS, **NEUTRAL_AGENTS, **agents_from_the_start(0.0))
-    _, delegating = weeks(6, **NO_MEMBERS, **NEUTRAL_AGENTS, **agents_from_the_start(1.0))
-    agent = delegating["agent"]
-    assert np.array_equal(agent, delegating["digital"]) and 0 < (~agent).sum()
-    assert np.array_equal(people["walmart_plus"], delegating["walmart_plus"])
-    assert np.array_equal(people["prime"], delegating["prime"])
-    gain = delegating["surplus"] - people["surplus"]
-    assert gain[agent].min() > -1e-9
-    assert gain[agent].mean() > 0.01, "habit costs the households that follow it something"
-    assert np.array_equal(delegating["surplus"][~agent], people["surplus"][~agent])
+# -- (c) habit is not value: agents that ignore it among the online offers do no worse there ---------
+def test_agents_ignore_habit_and_loyalty_among_online_offers_and_do_no_worse_there() -> None:
+    """Habit on (12% of the basket), members' loyalty on, every online household delegating to an
+    agent that is otherwise the household itself. The agent's pick among the online offers leans on
+    nothing: the delegating households' leans on Amazon and Walmart online are equal, so the split
+    of their online shopping is the logit of their own values. By the Gibbs principle that pick is
+    worth at least what the household's own habit- and loyalty-leaned pick among the same offers
+    would be (``logsum(V)`` against ``E_p[V] + H(p)``), and more on average, as habit costs the
+    households that follow it something. Households offline shop themselves."""
+    model, _ = weeks(6, **NEUTRAL_AGENTS, **agents_from_the_start(1.0))
+    h, access = model.households, model.access
+    agent = access.agent
+    assert np.array_equal(agent, access.digital) and 0 < (~agent).sum() and agent.any()
+    value, lean = choice.decision_utilities(h, model.offer, access, model.household_costs(), model.firms,
+                                            choice.members_of(h, model.firms))
+    online = choice.ONLINE
+    assert lean[online[0]][:, agent] == pytest.approx(lean[online[1]][:, agent], abs=1e-12)
+    habit = model.params.shoppers.habit_share_of_basket * h.budget * h.price_utility
+    own = (value - lean)[online][..., agent]
+    # The household's own lean among the online offers, as it would choose them itself.
+    person = h.habit[online][..., agent] * habit[:, agent]
+    person[0] += (h.prime * h.price_utility * model.params.amazon.prime.loyalty_usd_per_order)[agent]
+    person[1] += (h.walmart_plus * h.price_utility * model.params.walmart.walmart_plus.loyalty_usd_per_order)[agent]
+    assert np.ptp(person[0] - person[1]) > 0.1, "habit and loyalty pull between the online offers"
+    agents_pick = choice.logsum(own.copy())
+    own_pick = np.log(np.exp(own + person).sum(axis=0)) - (choice.logit(own + person)[0] * person).sum(axis=0)
+    gain = agents_pick - own_pick
+    assert gain.min() > -1e-9
+    assert gain.mean() > 1e-3
 
 
 # -- (d) habit does not count as welfare ---------------------------------------------------------------

@@ -22,6 +22,8 @@ from .population import Households
 
 __all__ = ["Access", "HouseholdCosts", "Offer", "utilities"]
 
+ONLINE = list(ONLINE_CHANNELS)  # to index the online channels' rows at once
+
 
 @dataclass
 class Access:
@@ -111,11 +113,6 @@ def channel_costs(h: Households, offer: Offer, access: Access, costs: HouseholdC
     return cost
 
 
-def price_weight(h: Households, offer: Offer, access: Access) -> np.ndarray:
-    """Utility of a dollar in each household's choices (AI agents weigh money harder)."""
-    return h.price_utility * np.where(access.agent, offer.agent_price_focus, 1.0)
-
-
 def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
               members: dict[str, np.ndarray]) -> np.ndarray:
     """Systematic utility of each channel as households choose: shape (channels, categories, households)."""
@@ -129,15 +126,15 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     Both (channels, categories, households). The household's own (experienced) value of a channel is
     its constant, less its dollar cost (basket, fees, trips, waiting, less the dollar value of any
     service a firm adds) at the household's utility of a dollar, less the offline penalty. Decisions
-    also lean on habit (people's, not their agents'), on a member's loyalty to its membership's firm
-    (the sunk-cost effect), and, for households whose AI agent shops, on the agent's harder weight on
-    money and its partner's easy checkout. Welfare counts value, not lean (Leggett 2002)."""
+    also lean on habit and on a member's loyalty to its membership's firm (the sunk-cost effect,
+    :func:`household_lean`). A household whose AI agent shops online lets the agent pick among the
+    online offers (:func:`agent_nest`). Welfare counts value, not lean (Leggett 2002)."""
     behaviour = costs.behaviour
     cost = channel_costs(h, offer, access, costs, firms, members)
-    lean = np.zeros_like(cost)
     agents = access.agent.any()
-    if agents:  # their agents weigh money harder: (focus - 1) more of every dollar
-        np.multiply(cost, -(h.price_utility * np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)), out=lean)
+    # The agent's priorities on the online offers: it weighs money (focus - 1) harder, and its partner's
+    # easy checkout; zero for households that shop themselves.
+    priorities = agent_priorities(h, offer, access, cost, firms) if agents else None
     value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
     if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
@@ -151,36 +148,69 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         online = online - offer.online_gain * h.budget * h.price_utility
     for channel in ONLINE_CHANNELS:
         value[channel] -= online
-    for firm in firms:
-        for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
-            lean[channel] += h.price_utility * offer.agent_price_focus * dollars
-        if firm.membership and firm.membership in members:
-            loyalty = loyalty_lean(h, access, firm, members[firm.membership])
-            if loyalty is not None:
-                for channel in firm.channels:  # in place (a list index would copy and write back)
-                    lean[channel] += loyalty
-    # Agents compare channels afresh every week: habit is the household's, not theirs.
-    # Habit is worth a share of the category's basket, in the household's own dollars.
-    habit_weight = behaviour.habit_share_of_basket * h.budget * h.price_utility  # (categories, households)
+    lean = household_lean(h, behaviour, firms, members)
     if agents:
-        habit_weight = np.where(access.agent, 0.0, habit_weight)
-    lean += h.habit * habit_weight
+        lean[ONLINE] = agent_nest(value, lean[ONLINE], priorities, access.agent)
     value += lean
     return value, lean
 
 
-def loyalty_lean(h: Households, access: Access, firm, held: np.ndarray) -> np.ndarray | None:
-    """Utility a member's loyalty adds to each of its membership firm's channels, per household.
+def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarray, firms) -> np.ndarray:
+    """What an AI agent adds to its household's utility of each online channel: (online channels,
+    categories, households), zero for households that shop themselves. It weighs each dollar of
+    ``cost`` (focus - 1) times harder than the household, and leans to its partner's checkout."""
+    focus = np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)
+    priorities = cost[ONLINE] * -(h.price_utility * focus)
+    for firm in firms:
+        for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
+            priorities[ONLINE.index(channel)] += h.price_utility * offer.agent_price_focus * dollars
+    return priorities
+
+
+def household_lean(h: Households, behaviour: ShopperBehaviour, firms, members: dict[str, np.ndarray]) -> np.ndarray:
+    """The household's own lean on each channel, (channels, categories, households): its habit, worth
+    a share of the category's basket in its own dollars, and a member's loyalty on its membership
+    firm's channels."""
+    lean = h.habit * (behaviour.habit_share_of_basket * h.budget * h.price_utility)
+    for firm in firms:
+        if firm.membership and firm.membership in members:
+            loyalty = loyalty_lean(h, firm, members[firm.membership])
+            if loyalty is not None:
+                for channel in firm.channels:  # in place (a list index would copy and write back)
+                    lean[channel] += loyalty
+    return lean
+
+
+def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent: np.ndarray) -> np.ndarray:
+    """The lean of the online channels: the household's ``own`` where it shops itself; where its
+    agent shops, the agent's ``priorities`` shifted so that the online offers together weigh what
+    they weigh for the household.
+
+    A nest. The household decides whether to shop online as it would if it picked the offer itself
+    (its own value, habit and loyalty: the logsum of ``V + own`` over the online offers); the agent
+    then picks the offer by the logit of ``V + A``, without habit or loyalty, weighing money harder
+    and leaning to its partner. No source says that delegating makes a household shop online more
+    or less, only which offer gets the order (agents mediate 10-20% of US e-commerce by 2030,
+    Morgan Stanley 2026). Choosing by ``V_k + A_k + log sum exp(V + own) - log sum exp(V + A)`` over
+    all channels at once gives exactly those nested probabilities, ``P_k = P(online) q_k``, so
+    every caller of the flat logit (shopping, welfare, expected demand) gets the nest; welfare
+    counts what the agent picks at the household's own value (Leggett 2002)."""
+    online = value[ONLINE]
+    shift = logsum(online + own) - logsum(online + priorities)
+    return np.where(agent, priorities + shift, own)
+
+
+def loyalty_lean(h: Households, firm, held: np.ndarray) -> np.ndarray | None:
+    """Utility a member's loyalty adds to its membership firm's channels, per household.
 
     The sunk-cost feeling is the household's: zero where it does not hold ``firm``'s membership
-    (``held``) and where its AI agent shops (the agent does not share it). None when the membership
-    carries no loyalty at all. One definition for the choice (:func:`decision_utilities`) and for
-    the membership's value, which takes it out (:func:`~sim.model.memberships.membership_values`)."""
+    (``held``); an AI agent does not share it when it picks among the online offers. None when the
+    membership carries no loyalty at all. One definition for the choice
+    (:func:`decision_utilities`) and for the membership's value, which takes it out
+    (:func:`~sim.model.memberships.membership_values`)."""
     dollars = firm.membership_terms.loyalty_usd_per_order
     if not dollars:
         return None
-    if access.agent.any():
-        held = held & ~access.agent
     return held * (dollars * h.price_utility)
 
 

@@ -186,7 +186,7 @@ class RetailMarket(mesa.Model):
         for part, households, access, costs, lean, top, weights, total in self._exponentials():
             if valuing:
                 self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
-                                                           weights, self.firms))
+                                                           weights, lean, self.firms))
             self.surplus[part] = welfare(top, weights, total, lean, households.price_utility)
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
@@ -321,9 +321,9 @@ class RetailMarket(mesa.Model):
         """Value every membership for every household on this week's offers (no shopping): the monthly
         membership reviews use it, and so do the strategic budget reviews (what a member is worth at
         another reach)."""
-        for part, households, access, costs, _lean, _top, weights, _total in self._exponentials():
+        for part, households, access, costs, lean, _top, weights, _total in self._exponentials():
             self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
-                                                       weights, self.firms))
+                                                       weights, lean, self.firms))
 
     def _store_values(self, part: slice, values: dict[str, np.ndarray]) -> None:
         for name, value in values.items():

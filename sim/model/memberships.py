@@ -15,7 +15,7 @@ import numpy as np
 
 from ..scenario.schema import MembershipBehaviour, Scenario
 from ..vocabulary import N_CHANNELS, WEEKS_PER_YEAR
-from .choice import Access, HouseholdCosts, Offer, loyalty_lean, price_weight
+from .choice import ONLINE, Access, HouseholdCosts, Offer, household_lean, loyalty_lean, members_of
 from .population import Households
 
 
@@ -24,20 +24,29 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def membership_values(h: Households, offer: Offer, access: Access, params: Scenario, costs: HouseholdCosts,
-                      weights: np.ndarray, firms) -> dict[str, np.ndarray]:
+                      weights: np.ndarray, lean: np.ndarray, firms) -> dict[str, np.ndarray]:
     """Net dollars a year of each firm's membership to each household, before its own taste.
 
-    ``weights`` are this week's ``exp(utility - max)`` per channel (before normalising). A
-    membership changes only its firm's channels' costs, so with it and without it the logsums
-    differ only in those channels' weights: ``W_k * exp(-price_weight * extra cost)``.
+    ``weights`` are this week's ``exp(utility - max)`` per channel (before normalising) and ``lean``
+    the decision's lean (:func:`~sim.model.choice.decision_utilities`). A membership changes only
+    its firm's channels' costs, so with it and without it the logsums differ only in those channels'
+    weights: ``W_k * exp(-price_utility * extra cost)``. A household whose AI agent shops online
+    values it as if it picked the online offer itself (:func:`own_weights`).
     """
-    weight = price_weight(h, offer, access)
     values = {}
+    agents = np.flatnonzero(access.agent)
+    if len(agents):
+        weights = own_weights(h, costs, firms, weights, lean, agents)
     for firm in firms:
         if firm.membership is None:
             continue
         held = getattr(h, firm.membership)
-        gain = _shopping_gain(firm, held, access, costs, weights, weight, loyalty_lean(h, access, firm, held))
+        loyalty = loyalty_lean(h, firm, held)
+        reach = access.firms[firm.name]
+        yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
+        extra = {channel: with_it - firm.service_costs(reach, costs, no)[channel]
+                 for channel, with_it in firm.service_costs(reach, costs, yes).items()}
+        gain = _shopping_gain(firm, held, extra, weights, h.price_utility, loyalty)
         values[firm.membership] = gain + perks_less_fee(firm, h, params)
     return values
 
@@ -54,16 +63,15 @@ def membership_perks(firm, h: Households, params: Scenario) -> np.ndarray:
                        params.memberships.perks_income_elasticity)
 
 
-def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts, weights: np.ndarray,
+def _shopping_gain(firm, held: np.ndarray, extra: dict[int, np.ndarray], weights: np.ndarray,
                    weight: np.ndarray, loyalty: np.ndarray | None) -> np.ndarray:
-    """Dollars a year that holding ``firm``'s membership adds to each household's shopping.
+    """Dollars a year that holding ``firm``'s membership adds to each household's shopping, where
+    the household chooses every channel itself. ``extra`` is what each of the firm's channels costs
+    a member more than a non-member (dollars, negative where it saves).
 
     The members' loyalty lean (``loyalty``, utility, from :func:`~sim.model.choice.loyalty_lean`:
-    zero for non-members and for households whose agent shops) is taken out of their weights: it
-    comes with holding the membership and is not what a household expects of it."""
-    yes, no = np.ones(len(held), dtype=bool), np.zeros(len(held), dtype=bool)
-    reach = access.firms[firm.name]
-    with_it, without = firm.service_costs(reach, costs, yes), firm.service_costs(reach, costs, no)
+    zero for non-members) is taken out of their weights: it comes with holding the membership and
+    is not what a household expects of it."""
     unlean = np.exp(-loyalty) if loyalty is not None else 1.0
     others = [weights[channel] for channel in range(N_CHANNELS) if channel not in firm.channels]
     rest = others[0]
@@ -74,8 +82,7 @@ def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts
     # way needs an exponential (members without it, others with it), one per household and channel.
     scale_with, scale_without, exponents = {}, {}, {}
     for channel in firm.channels:
-        exponents[channel] = -weight * np.where(held, without[channel] - with_it[channel],
-                                                with_it[channel] - without[channel])
+        exponents[channel] = -weight * np.where(held, -extra[channel], extra[channel])
         with np.errstate(over="ignore"):  # beyond float range: log_total sums those households in logs
             moved = np.exp(exponents[channel])
         scale_with[channel], scale_without[channel] = np.where(held, 1.0, moved), np.where(held, moved, 1.0)
@@ -92,6 +99,24 @@ def _shopping_gain(firm, held: np.ndarray, access: Access, costs: HouseholdCosts
         return logs
 
     return shopping_value(log_total(scale_with, False), log_total(scale_without, True), weight)
+
+
+def own_weights(h: Households, costs: HouseholdCosts, firms, weights: np.ndarray, lean: np.ndarray,
+                agents: np.ndarray) -> np.ndarray:
+    """``weights`` with the online channels of the households ``agents`` (indices) as they would be
+    if each picked the online offer itself: the nest keeps its total, the household's own split
+    (``V + its own lean``) replaces its agent's. Their decision logsums are then a household's own
+    (:func:`~sim.model.choice.agent_nest`), so a membership is worth to them what it is worth to a
+    household that shops itself, with the same habits."""
+    own = household_lean(h, costs.behaviour, firms, members_of(h, firms))
+    online = weights[ONLINE][..., agents]
+    with np.errstate(divide="ignore"):
+        split = np.log(online) - lean[ONLINE][..., agents] + own[ONLINE][..., agents]
+    split = np.exp(split - split.max(axis=0))
+    weights = weights.copy()
+    for k, channel in enumerate(ONLINE):
+        weights[channel][:, agents] = online.sum(axis=0) * split[k] / split.sum(axis=0)
+    return weights
 
 
 def _log_total_in_logs(rest: np.ndarray, weights: np.ndarray, unlean, exponents: dict[int, np.ndarray],

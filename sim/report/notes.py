@@ -107,7 +107,7 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
         text += (f" An operating loss over its last 52 weeks (or the whole horizon, if shorter): {', '.join(losing)}. "
                  "Under strategic prices a loss can persist: no firm can close stores or leave, each holds the "
                  "value of a customer it measured at the start, and rivals' cuts answer each other"
-                 + ("; AI shopping agents also make demand more price-elastic from "
+                 + ("; AI shopping agents also make online demand more price-elastic from "
                     f"{agents.start:%Y}" if agents.target > 0 and agents.start < ensemble.end_date.date() else "")
                  + ". Read these profits as a what-if under those assumptions, not a forecast.")
     return text

@@ -79,6 +79,8 @@ class Offer:
     agentic_share: float = 0.0  # of online households, delegating their shopping to AI agents
     agent_price_focus: float = 1.0  # how much harder agents weigh money
     online_gain: float = 0.0  # what ordering online gains against a store, a share of the basket
+    walmart_regulars: float = 0.0  # share of households that are Walmart online regulars this week
+    walmart_regular_usd: float = 0.0  # their liking for Walmart online, dollars an order
 
     def __post_init__(self) -> None:
         if self.broadband is None:

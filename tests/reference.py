@@ -17,7 +17,9 @@ The rules, for one household, category ``c`` and channel ``k``:
 - the household's own value ``V_k = constant_k - b * D_k - b * offline penalty + b * taste_f``
   (the penalty on online channels without broadband; ``taste_f`` its lasting liking for the
   channel's firm, ``shoppers.firm_taste_sd_usd``, plus on Walmart online its lasting liking for it,
-  ``shoppers.walmart_online_taste_sd_usd``), with ``b`` its utility of a dollar;
+  ``shoppers.walmart_online_taste_sd_usd``, and the regulars' liking where the household is one of
+  this week's Walmart online regulars, ``shoppers.walmart_online_regular_*``), with ``b`` its
+  utility of a dollar;
 - the lean ``L_k``: habit ``habit_k * share * basket_c * b``; a member's loyalty ``loyalty * b`` on
   its membership firm's channels;
 - for a household whose AI agent shops online, on the online channels: the agent's priorities
@@ -172,6 +174,8 @@ class ReferenceShopper(mesa.Agent):
             value += pu * h.firm_taste[FIRM_OF[channel], i]
         if h.walmart_online_taste is not None and channel == WALMART_ONLINE:  # and for Walmart online
             value += pu * h.walmart_online_taste[i]
+        if channel == WALMART_ONLINE and h.regular_rank[i] < offer.walmart_regulars:  # a Walmart online regular
+            value += pu * offer.walmart_regular_usd
         if channel in ONLINE:  # what ordering online has gained since the trend began, a share of the basket
             value += pu * offer.online_gain * h.budget[category, i]
             if not a["digital"]:

@@ -183,6 +183,34 @@ def test_walmart_online_taste_decides_whom_walmart_plus_pays() -> None:
     assert np.percentile(spread, 90) - np.percentile(spread, 10) > 3 * (np.percentile(flat, 90) - np.percentile(flat, 10))
 
 
+def test_walmart_online_regulars_are_a_growing_latent_class() -> None:
+    """Walmart online regulars are the households first in a fixed order (drawn once, from a stream of
+    its own) up to this week's share: the share at the start plus its growth since. Each of them
+    likes Walmart online by the class's dollars an order; nothing else changes."""
+    regulars = dict(shoppers__walmart_online_regular_share=0.1, shoppers__walmart_online_regular_taste_usd=50.0,
+                    shoppers__walmart_online_regular_growth__per_year=0.04)
+    plain, classed = (RetailMarket(small(population__shoppers=3000, **changes), seed=5)
+                      for changes in ({}, regulars))
+    for model in (plain, classed):
+        for _ in range(20):  # into 2021: the class has grown since January
+            model.step()
+    h = classed.households
+    assert np.array_equal(plain.households.regular_rank, h.regular_rank)
+    assert np.array_equal(plain.households.income, h.income)
+    years = (classed.date - dt.date(2021, 1, 1)).days / 365.25
+    assert classed.offer.walmart_regulars == pytest.approx(0.1 + 0.04 * years)
+    assert plain.offer.walmart_regulars == 0.0
+    plain.households.habit[...] = h.habit  # compare this week's utilities on the same habits and holdings
+    plain.households.prime[...], plain.households.walmart_plus[...] = h.prime, h.walmart_plus
+    gap = classed._utilities() - plain._utilities()
+    regular = h.regular_rank < classed.offer.walmart_regulars
+    assert regular.mean() == pytest.approx(0.1 + 0.04 * years, abs=0.02)
+    assert gap[WALMART_ONLINE][:, regular] == pytest.approx(np.broadcast_to(50.0 * h.price_utility[regular],
+                                                                            (3, regular.sum())))
+    assert np.abs(gap[WALMART_ONLINE][:, ~regular]).max() < 1e-9
+    assert np.abs(np.delete(gap, WALMART_ONLINE, axis=0)).max() < 1e-9
+
+
 def test_parts_give_the_same_week_as_one_piece(monkeypatch) -> None:
     """Splitting the households into parts changes no number."""
     scenario = small(population__shoppers=500)

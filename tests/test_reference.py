@@ -28,7 +28,10 @@ from .reference import ReferenceMarket
      "walmart__online__member_free_delivery_minimum_usd": 300.0,
      # Households' lasting liking for each firm (dollars off each of its orders).
      "shoppers__firm_taste_sd_usd__amazon": 25.0, "shoppers__firm_taste_sd_usd__walmart": 15.0,
-     "shoppers__firm_taste_sd_usd__rivals": 5.0, "shoppers__walmart_online_taste_sd_usd": 20.0},
+     "shoppers__firm_taste_sd_usd__rivals": 5.0, "shoppers__walmart_online_taste_sd_usd": 20.0,
+     # A growing class of Walmart online regulars.
+     "shoppers__walmart_online_regular_share": 0.2, "shoppers__walmart_online_regular_taste_usd": 40.0,
+     "shoppers__walmart_online_regular_growth__per_year": 0.1},
 ], ids=["defaults", "agents-dark-stores-kiosks-services"])
 def test_vectorized_and_per_agent_models_make_the_same_decisions(levers: dict) -> None:
     """Week by week over 29 weeks (seven membership reviews), on 150 households, from the same start

@@ -141,6 +141,9 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         value += h.price_utility * h.firm_taste[FIRM_OF_CHANNEL][:, None, :]  # not scaled by an agent's focus
     if h.walmart_online_taste is not None:  # and for ordering from Walmart online rather than its stores
         value[WALMART_ONLINE] += h.price_utility * h.walmart_online_taste
+    if offer.walmart_regulars and offer.walmart_regular_usd:  # the Walmart online regulars' liking for it
+        value[WALMART_ONLINE] += np.where(h.regular_rank < offer.walmart_regulars,
+                                          offer.walmart_regular_usd * h.price_utility, 0.0)
     # Online channels: what ordering online has gained since the trend began (a share of the basket,
     # the same for every online channel), less the offline penalty without broadband.
     online = np.where(access.digital, 0.0, behaviour.offline_penalty_usd * h.price_utility)[None, :]

@@ -166,7 +166,11 @@ class RetailMarket(mesa.Model):
         """Firms write their offers; under strategic conduct, at a review, they then set their prices."""
         for firm in self.firms:
             firm.prepare(self.date, self.offer)
-        self.offer.online_gain = self.params.shoppers.online_gain.level(self.date)
+        shoppers = self.params.shoppers
+        self.offer.online_gain = shoppers.online_gain.level(self.date)
+        self.offer.walmart_regulars = min(1.0, max(0.0, shoppers.walmart_online_regular_share
+                                                   + shoppers.walmart_online_regular_growth.level(self.date)))
+        self.offer.walmart_regular_usd = shoppers.walmart_online_regular_taste_usd
         self.access = Access.of(self.households, self.offer, self.firms)
         if self.conduct is not None and self.conduct.due(self.date):
             self.conduct.review()

@@ -55,6 +55,7 @@ class Households:
     neighbours: np.ndarray  # (n, degree) indexes of the households each one hears from
     firm_taste: np.ndarray | None = field(default=None)  # (firms, n) dollars an order of lasting liking; None: none
     walmart_online_taste: np.ndarray | None = field(default=None)  # (n,) dollars an order more for Walmart online
+    regular_rank: np.ndarray | None = field(default=None)  # (n,) order of becoming a Walmart online regular
     prime: np.ndarray = field(default=None)  # bool
     walmart_plus: np.ndarray = field(default=None)  # bool
     prime_months: np.ndarray = field(default=None)  # months held
@@ -221,4 +222,6 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
         walmart_plus_consider=consider < scenario.memberships.walmart_plus_initial_consideration,
         prime_consider=prime_consider < scenario.memberships.prime_initial_consideration,
         neighbours=neighbours, firm_taste=firm_taste, walmart_online_taste=online_taste,
+        # The order in which households become Walmart online regulars: a stream of its own.
+        regular_rank=streams["population.walmart_online_regulars"].random(n),
     )

@@ -209,6 +209,18 @@ class ShopperBehaviour(Strict):
                          "week after week, and so who Walmart+'s free delivery pays for (not fitted: no spread "
                          "the fit reaches meets Walmart+ members' share of Walmart's online spend, "
                          "docs/calibration.md; 0 draws none)")
+    walmart_online_regular_share: Share = Field(
+        0.0, description="Share of households who are Walmart online regulars at the start of 2021: a latent class "
+                         "with a lasting liking for ordering from Walmart online of walmart_online_regular_taste_usd "
+                         "an order, on top of the normal spread above (0, with no growth, makes none)")
+    walmart_online_regular_growth: Trend = Field(
+        Trend(start=dt.date(2021, 1, 1)),
+        description="How the regulars' share grows a year (per_year, in shares of households) from start, held from "
+                    "end: households become regulars in a fixed order drawn once (Walmart's eCommerce grew from "
+                    "14.8% to 20.6% of its sales over fiscal 2024-2026, far faster than e-commerce's share of retail)")
+    walmart_online_regular_taste_usd: UsdPerOrder = Field(
+        0.0, description="The Walmart online regulars' liking for ordering from Walmart online rather than from "
+                         "its stores, in dollars an order")
     fulfilment_taste_usd: UsdPerOrder = Field(
         7.2, gt=0, description="Spread, in dollars an order, of households' liking for pickup, delivery or "
                                "express from one week to the next (the scale of the logit among them): a $5 "

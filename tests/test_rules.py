@@ -539,7 +539,7 @@ def test_membership_value_leaves_out_loyalty() -> None:
         access = Access.of(h, o, market)
         value, lean = choice.decision_utilities(h, o, access, costs, market, members(prime, plus))
         _, weights, _ = choice.exponentials(value)
-        return membership_values(h, o, access, scenario, costs, weights, lean, market)[name]
+        return membership_values(h, access, scenario, costs, weights, lean, market)[name]
 
     for name, pairs in (("prime", [(0, 2), (1, 3)]), ("walmart_plus", [(0, 1), (2, 3)])):
         none, strong = values(name, 0.0), values(name, 25.0)

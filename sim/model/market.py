@@ -189,7 +189,7 @@ class RetailMarket(mesa.Model):
         prices = prices.ravel()
         for part, households, access, costs, lean, top, weights, total in self._exponentials():
             if valuing:
-                self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
+                self._store_values(part, membership_values(households, access, self.params, costs,
                                                            weights, lean, self.firms))
             self.surplus[part] = welfare(top, weights, total, lean, households.price_utility)
             weights /= total
@@ -326,7 +326,7 @@ class RetailMarket(mesa.Model):
         membership reviews use it, and so do the strategic budget reviews (what a member is worth at
         another reach)."""
         for part, households, access, costs, lean, _top, weights, _total in self._exponentials():
-            self._store_values(part, membership_values(households, self.offer, access, self.params, costs,
+            self._store_values(part, membership_values(households, access, self.params, costs,
                                                        weights, lean, self.firms))
 
     def _store_values(self, part: slice, values: dict[str, np.ndarray]) -> None:

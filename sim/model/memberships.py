@@ -15,7 +15,7 @@ import numpy as np
 
 from ..scenario.schema import MembershipBehaviour, Scenario
 from ..vocabulary import N_CHANNELS, WEEKS_PER_YEAR
-from .choice import ONLINE, Access, HouseholdCosts, Offer, household_lean, loyalty_lean, members_of
+from .choice import ONLINE, Access, HouseholdCosts, household_lean, loyalty_lean, members_of
 from .population import Households
 
 
@@ -23,7 +23,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def membership_values(h: Households, offer: Offer, access: Access, params: Scenario, costs: HouseholdCosts,
+def membership_values(h: Households, access: Access, params: Scenario, costs: HouseholdCosts,
                       weights: np.ndarray, lean: np.ndarray, firms) -> dict[str, np.ndarray]:
     """Net dollars a year of each firm's membership to each household, before its own taste.
 
@@ -64,7 +64,7 @@ def membership_perks(firm, h: Households, params: Scenario) -> np.ndarray:
 
 
 def _shopping_gain(firm, held: np.ndarray, extra: dict[int, np.ndarray], weights: np.ndarray,
-                   weight: np.ndarray, loyalty: np.ndarray | None) -> np.ndarray:
+                   price_utility: np.ndarray, loyalty: np.ndarray | None) -> np.ndarray:
     """Dollars a year that holding ``firm``'s membership adds to each household's shopping, where
     the household chooses every channel itself. ``extra`` is what each of the firm's channels costs
     a member more than a non-member (dollars, negative where it saves).
@@ -77,12 +77,12 @@ def _shopping_gain(firm, held: np.ndarray, extra: dict[int, np.ndarray], weights
     rest = others[0]
     for other in others[1:]:
         rest = rest + other
-    # A channel's weight moves by exp(-weight x (cost either way - cost as it stands)). Each household's
+    # A channel's weight moves by exp(-price_utility x (cost either way - cost as it stands)). Each household's
     # cost as it stands is one of the two, where the factor is exp(-0) = 1 exactly: so only the other
     # way needs an exponential (members without it, others with it), one per household and channel.
     scale_with, scale_without, exponents = {}, {}, {}
     for channel in firm.channels:
-        exponents[channel] = -weight * np.where(held, -extra[channel], extra[channel])
+        exponents[channel] = -price_utility * np.where(held, -extra[channel], extra[channel])
         with np.errstate(over="ignore"):  # beyond float range: log_total sums those households in logs
             moved = np.exp(exponents[channel])
         scale_with[channel], scale_without[channel] = np.where(held, 1.0, moved), np.where(held, moved, 1.0)
@@ -98,7 +98,7 @@ def _shopping_gain(firm, held: np.ndarray, extra: dict[int, np.ndarray], weights
             logs[bad] = _log_total_in_logs(rest, weights, unlean, exponents, held, members_scaled, bad)
         return logs
 
-    return shopping_value(log_total(scale_with, False), log_total(scale_without, True), weight)
+    return shopping_value(log_total(scale_with, False), log_total(scale_without, True), price_utility)
 
 
 def own_weights(h: Households, costs: HouseholdCosts, firms, weights: np.ndarray, lean: np.ndarray,

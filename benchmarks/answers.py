@@ -35,7 +35,10 @@ from sim.scenario.schema import Event
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 CUT_FROM, CUT_SEEN = dt.date(2026, 1, 5), dt.date(2026, 12, 28)
 WITHOUT = {"agents": {"walmart.agentic.adoption.target": 0.0}, "Amazon's ad growth": {"amazon.ads.growth": None},
-           "online's gain after 2025": {"shoppers.online_gain.end": "2026-01-01"}}
+           "online's gain after 2025": {"shoppers.online_gain.end": "2026-01-01"},
+           "the Walmart online regulars' growth": {"shoppers.walmart_online_regular_growth.per_year": 0.0},
+           "Walmart online regulars": {"shoppers.walmart_online_regular_share": 0.0,
+                                       "shoppers.walmart_online_regular_growth.per_year": 0.0}}
 
 
 def timeseries(changes: dict, seed: int, end: dt.date | None = None, cut: bool = False) -> pd.DataFrame:

@@ -198,9 +198,14 @@ class ReferenceShopper(mesa.Agent):
         """Choice probabilities (zero for no option), the decision logsum and the expected lean."""
         terms = [self.utility(k, category, a, prime, plus, loyal, habit) for k in CHANNELS]
         if a["agent"]:  # the agent picks the online offer; the household weighs online as its own pick
-            shift = math.log(sum(math.exp(terms[k][0] + terms[k][1]) for k in ONLINE)) \
-                - math.log(sum(math.exp(terms[k][0] + terms[k][2]) for k in ONLINE))
-            terms = [None if t is None else (t[0], t[2] + shift if k in ONLINE else t[1], 0.0)
+            own = math.log(sum(math.exp(terms[k][0] + terms[k][1]) for k in ONLINE))
+            picks = math.log(sum(math.exp(terms[k][0] + terms[k][2]) for k in ONLINE))
+            routed = self.model.params.walmart.agentic.partner_order_share  # sent to Walmart whatever the offers
+
+            def agent_lean(k, t):  # the log of the agent's split of the orders, less V, plus the household's logsum
+                split = (1.0 - routed) * math.exp(t[0] + t[2] - picks) + (routed if k == WALMART_ONLINE else 0.0)
+                return math.log(split) - t[0] + own
+            terms = [None if t is None else (t[0], agent_lean(k, t) if k in ONLINE else t[1], 0.0)
                      for k, t in zip(CHANNELS, terms)]
         pairs = [None if t is None else (t[0] + t[1], t[1]) for t in terms]
         top = max(pair[0] for pair in pairs if pair is not None)

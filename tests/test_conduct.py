@@ -220,6 +220,13 @@ def test_a_report_of_strategic_runs_says_prices_are_answers() -> None:
     assert "The other grocers (Costco, Albertsons, Publix, Aldi and hundreds more) price as 2.1 equal" in strategic[0]
     assert "Amazon, Walmart, Kroger and the other grocers set their" in strategic[0]
     assert "membership fees" not in strategic[0]  # the horizon ends before the fee reviews' 2026
+    assert "online regulars" not in strategic[0]  # the defaults grow no class of Walmart online regulars
+    growing = sim.Scenario(name="growing", population={"shoppers": 300}, conduct="strategic",
+                           horizon=scenario.horizon, shoppers={"walmart_online_regular_share": 0.07,
+                                                               "walmart_online_regular_growth": {
+                                                                   "start": "2021-01-01", "per_year": 0.007}})
+    said = [note for note in notes(Ensemble([sim.run(fixed, seed=1), sim.run(growing, seed=1)])) if "strategic" in note]
+    assert "Walmart's prices rise as its class of online regulars grows" in said[0]
     early = scenario.model_copy(update={"name": "early", "strategy": scenario.strategy.model_copy(
         update={"fees_from": dt.date(2021, 3, 1)})})
     said = [note for note in notes(Ensemble([sim.run(fixed, seed=1), sim.run(early, seed=1)])) if "strategic" in note]

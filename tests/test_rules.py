@@ -452,13 +452,15 @@ def test_online_gain_is_worth_an_online_price_cut_of_that_share_of_the_basket() 
 
 
 def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_would_themselves() -> None:
-    """Two households alike but that the first delegates to an agent (price focus 2, partner $1.50).
-    Its own value and lean of each channel are the person's. Its agent's priorities on the online
-    offers are -(2 - 1) x 0.016 x the channel's dollars, +2 x 0.016 x $1.50 on Walmart online, and
-    the agent picks among them by the logit of value plus priorities, without habit or loyalty. The
-    household decides whether to shop online as the person would (the online offers together weigh
-    the same for both households). So the flat choice is the nest exactly."""
-    h, o, market = households(2, tech_rank=np.array([0.0, 1.0])), offer(), firms()
+    """Two households alike but that the first delegates to an agent (price focus 2, partner $1.50,
+    7% of its orders routed to the partner). Its own value and lean of each channel are the person's.
+    Its agent's priorities on the online offers are -(2 - 1) x 0.016 x the channel's dollars,
+    +2 x 0.016 x $1.50 on Walmart online; the agent sends 7% of its online orders to Walmart online
+    and picks the rest by the logit of value plus priorities, without habit or loyalty. The household
+    decides whether to shop online as the person would (the online offers together weigh the same for
+    both households). So the flat choice is the nest exactly."""
+    partner = {"walmart": {"agentic": {"partner_value_usd_per_order": 1.5, "partner_order_share": 0.07}}}
+    h, o, market = households(2, tech_rank=np.array([0.0, 1.0])), offer(), firms(Scenario.model_validate(partner))
     o.agentic_share, o.agent_price_focus = 0.5, 2.0
     h.habit[AMAZON] = 0.7
     h.habit[WALMART_STORE] = 0.3
@@ -484,13 +486,14 @@ def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_wo
     priorities[1] += 2.0 * PU * 1.5
     pick = np.exp(own[online, :, 0] + priorities)
     person = np.exp(own[online, :, 0] + expected_person[online])
-    shift = np.log(person.sum(axis=0)) - np.log(pick.sum(axis=0))
-    assert lean[online, :, 0] == pytest.approx(priorities + shift)
-    assert lean[[WALMART_STORE, KROGER, RIVALS], :, 0] == pytest.approx(expected_person[[WALMART_STORE, KROGER, RIVALS]])
-    # The flat logit is the nest: the agent's pick within online, the person's weighing of online.
-    probability = np.exp(value) / np.exp(value).sum(axis=0)
     pick /= pick.sum(axis=0)
-    assert probability[online, :, 0] / probability[online, :, 0].sum(axis=0) == pytest.approx(pick)
+    split = 0.93 * pick + np.array([0.0, 0.07])[:, None]  # its logit's pick of 93% of the orders, 7% routed
+    expected_agent = np.log(split) - own[online, :, 0] + np.log(person.sum(axis=0))
+    assert lean[online, :, 0] == pytest.approx(expected_agent)
+    assert lean[[WALMART_STORE, KROGER, RIVALS], :, 0] == pytest.approx(expected_person[[WALMART_STORE, KROGER, RIVALS]])
+    # The flat logit is the nest: the agent's split within online, the person's weighing of online.
+    probability = np.exp(value) / np.exp(value).sum(axis=0)
+    assert probability[online, :, 0] / probability[online, :, 0].sum(axis=0) == pytest.approx(split)
     assert probability[online, :, 0].sum(axis=0) == pytest.approx(probability[online, :, 1].sum(axis=0))
     assert np.abs(pick - person / person.sum(axis=0)).max() > 0.01, "the agent moves the pick"
 

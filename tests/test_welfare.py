@@ -33,8 +33,9 @@ WEEKS = 52
 FROZEN = dict(memberships__innovation_p_per_year=0.0, memberships__imitation_q_per_year=0.0,
               memberships__churn_floor_per_year=0.0, memberships__value_churn_per_year=0.0,
               memberships__taste_sd_usd=0.0)
-# Shopping agents that are the household itself: no harder weight on money, no partner's lean.
-NEUTRAL_AGENTS = dict(walmart__agentic__price_focus=1.0, walmart__agentic__partner_value_usd_per_order=0.0)
+# Shopping agents that are the household itself: no harder weight on money, no partner to lean or route to.
+NEUTRAL_AGENTS = dict(walmart__agentic__price_focus=1.0, walmart__agentic__partner_value_usd_per_order=0.0,
+                      walmart__agentic__partner_order_share=0.0)
 # No member's loyalty: a lean of its own, which a second lean (habit) can offset as well as add to.
 NO_LOYALTY = dict(amazon__prime__loyalty_usd_per_order=0.0, walmart__walmart_plus__loyalty_usd_per_order=0.0)
 # No member at all: fees no household pays. Launch decisions weigh settled habits, which differ with
@@ -156,6 +157,30 @@ def test_agents_ignore_habit_and_loyalty_among_online_offers_and_do_no_worse_the
     gain = agents_pick - own_pick
     assert gain.min() > -1e-9
     assert gain.mean() > 1e-3
+
+
+def test_an_agent_routes_its_share_of_orders_to_its_partner_and_leaves_online_as_the_household_weighs_it() -> None:
+    """Agents that are otherwise the household itself but send 30% of their online orders to Walmart
+    whatever the offers: of a delegating household's online orders, Walmart online gets
+    ``0.7 q + 0.3``, where ``q`` is the logit of the household's own values over the two online
+    offers (no habit or loyalty for the agent), and the online offers together weigh exactly what
+    they weigh for the household with its own habit and loyalty."""
+    model, _ = weeks(6, **{**NEUTRAL_AGENTS, "walmart__agentic__partner_order_share": 0.3},
+                     **agents_from_the_start(1.0))
+    h, access = model.households, model.access
+    agent = access.agent
+    value, lean = choice.decision_utilities(h, model.offer, access, model.household_costs(), model.firms,
+                                            choice.members_of(h, model.firms))
+    online = choice.ONLINE
+    chosen = choice.logit(value.copy())[0][online][..., agent]
+    own = (value - lean)[online][..., agent]  # the household's own values of the online offers
+    q = choice.logit(own.copy())[0]
+    assert (chosen[1] / chosen.sum(axis=0)) == pytest.approx(0.7 * q[1] + 0.3, abs=1e-9)
+    assert (chosen[1] / chosen.sum(axis=0)).min() >= 0.3 - 1e-12
+    # The household's own weighing of online: its values plus habit and loyalty, as without an agent.
+    person = choice.household_lean(h, model.household_costs().behaviour, model.firms, choice.members_of(h, model.firms))
+    alone = choice.logit((value - lean + person).copy())[0][online][..., agent]
+    assert chosen.sum(axis=0) == pytest.approx(alone.sum(axis=0), abs=1e-9)
 
 
 # -- (d) habit does not count as welfare ---------------------------------------------------------------

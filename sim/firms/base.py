@@ -9,7 +9,8 @@ of a range of households, for:
 - ``service_costs``: the dollars, beyond the basket, of using each of its channels (fees,
   waiting, trips), for members or non-members of its membership, less the dollars a service of its
   own is worth where it exists (a clinic in its states, a kiosk, a store that is a service platform);
-- ``agent_values``: the dollars of ease that shopping agents see in its channels (an easy checkout);
+- ``agent_values``: the dollars of ease that shopping agents see in its channels (an easy checkout),
+  and ``agent_routes``: the share of agents' online orders they send to it whatever the offers;
 - its membership (``membership`` names the scenario block and the households' columns).
 
 It books a weekly profit and loss from the week's sales and reports its own metrics (``reach_metrics``
@@ -107,6 +108,11 @@ class Firm(mesa.Agent):
     def agent_values(self, reach: Reach, access) -> dict[int, np.ndarray]:
         """Dollars of ease a shopping agent sees in its channels: channel -> (households,), zero for
         households that shop themselves. A lean of the agent's choices, not value to the household."""
+        return {}
+
+    def agent_routes(self, reach: Reach, access) -> dict[int, np.ndarray]:
+        """Share of a shopping agent's online orders it sends to the firm's channels whatever the
+        offers (a partner's routing): channel -> (households,), zero for households that shop themselves."""
         return {}
 
     # -- its membership --------------------------------------------------------------------------

@@ -211,6 +211,11 @@ class Walmart(Firm):
         """Agents check out easily with Walmart, their partner."""
         return {WALMART_ONLINE: np.where(access.agent, self.params.agentic.partner_value_usd_per_order, 0.0)}
 
+    def agent_routes(self, reach: Reach, access) -> dict[int, np.ndarray]:
+        """Agents send a share of their online orders to Walmart, their partner, whatever the offers."""
+        share = self.params.agentic.partner_order_share
+        return {WALMART_ONLINE: np.where(access.agent, share, 0.0)} if share else {}
+
     def scalars(self) -> dict[str, float]:
         return {"walmart_ai_level": self.ai_level, "walmart_dark_store_reach": self.dark_store_share,
                 "walmart_dark_store_orders": self.dark_store_orders, "walmart_plus_fee_usd": self.membership_terms.fee_annual}

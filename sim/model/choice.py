@@ -132,9 +132,11 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     behaviour = costs.behaviour
     cost = channel_costs(h, offer, access, costs, firms, members)
     agents = access.agent.any()
-    # The agent's priorities on the online offers: it weighs money (focus - 1) harder, and its partner's
-    # easy checkout; zero for households that shop themselves.
+    # The agent's priorities on the online offers: it weighs money (focus - 1) harder, and any lean to its
+    # partner's checkout; zero for households that shop themselves. Its routes: the share of its orders it
+    # sends to a partner whatever the offers.
     priorities = agent_priorities(h, offer, access, cost, firms) if agents else None
+    routes = agent_routes(access, firms) if agents else None
     value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
     if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
@@ -153,7 +155,7 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
         value[channel] -= online
     lean = household_lean(h, behaviour, firms, members)
     if agents:
-        lean[ONLINE] = agent_nest(value, lean[ONLINE], priorities, access.agent)
+        lean[ONLINE] = agent_nest(value, lean[ONLINE], priorities, access.agent, routes)
     value += lean
     return value, lean
 
@@ -170,6 +172,16 @@ def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarr
     return priorities
 
 
+def agent_routes(access: Access, firms) -> np.ndarray | None:
+    """Share of an AI agent's online orders it sends to each online channel whatever the offers (its
+    partner's routing): (online channels, households), or None when no firm is routed to."""
+    routes = np.zeros((len(ONLINE), access.agent.size))
+    for firm in firms:
+        for channel, share in firm.agent_routes(access.firms[firm.name], access).items():
+            routes[ONLINE.index(channel)] += share
+    return routes if routes.any() else None
+
+
 def household_lean(h: Households, behaviour: ShopperBehaviour, firms, members: dict[str, np.ndarray]) -> np.ndarray:
     """The household's own lean on each channel, (channels, categories, households): its habit, worth
     a share of the category's basket in its own dollars, and a member's loyalty on its membership
@@ -184,7 +196,8 @@ def household_lean(h: Households, behaviour: ShopperBehaviour, firms, members: d
     return lean
 
 
-def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent: np.ndarray) -> np.ndarray:
+def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent: np.ndarray,
+               routes: np.ndarray | None = None) -> np.ndarray:
     """The lean of the online channels: the household's ``own`` where it shops itself; where its
     agent shops, the agent's ``priorities`` shifted so that the online offers together weigh what
     they weigh for the household.
@@ -197,10 +210,19 @@ def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent
     Morgan Stanley 2026). Choosing by ``V_k + A_k + log sum exp(V + own) - log sum exp(V + A)`` over
     all channels at once gives exactly those nested probabilities, ``P_k = P(online) q_k``, so
     every caller of the flat logit (shopping, welfare, expected demand) gets the nest; welfare
-    counts what the agent picks at the household's own value (Leggett 2002)."""
+    counts what the agent picks at the household's own value (Leggett 2002).
+
+    With ``routes`` (of :func:`agent_routes`), the agent sends that share of its orders to a partner
+    whatever the offers and picks the rest by its logit: its split is ``(1 - sum f) q_k + f_k``, and
+    the lean ``log(split_k) - V_k + log sum exp(V + own)`` gives ``P_k = P(online) split_k``."""
     online = value[ONLINE]
-    shift = logsum(online + own) - logsum(online + priorities)
-    return np.where(agent, priorities + shift, own)
+    picks = online + priorities
+    if routes is None:
+        return np.where(agent, priorities + (logsum(online + own) - logsum(picks)), own)
+    kept = np.log(1.0 - routes.sum(axis=0))  # (households,): the share the agent picks by its logit
+    with np.errstate(divide="ignore"):  # a channel no agent is routed to: log 0, which logaddexp ignores
+        split = np.logaddexp(kept + (picks - logsum(picks)), np.log(routes)[:, None, :])
+    return np.where(agent, split - online + logsum(online + own), own)
 
 
 def loyalty_lean(h: Households, firm, held: np.ndarray) -> np.ndarray | None:

@@ -65,6 +65,9 @@ def notes(ensemble: Ensemble) -> list[str]:
             found.setdefault(f"from {since} Walmart's dark stores reach every urban and suburban household they "
                              "can; more dark stores add no reach, only capacity (each fulfils up to "
                              "walmart.dark_stores.orders_per_week orders).", []).append(name)
+    routing = agent_routing_note(ensemble)
+    if routing:
+        found.setdefault(routing[0], []).extend(routing[1])
     missed = checks_missed(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
@@ -90,6 +93,11 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
                  "(rivals.independent_firms, fitted to grocers' price answer to a Walmart entry); a merger among "
                  "them is an event that lowers the count, as a count set from the start is absorbed into the "
                  "value of a customer.")
+    regulars = scenario.shoppers.walmart_online_regular_growth
+    if "walmart" in strategy.firms and regulars.per_year > 0:
+        text += (" Walmart's prices rise as its class of online regulars grows (shoppers.walmart_online_regular_growth, "
+                 "fitted to 2021-2025 and extrapolated after): they order from it whatever its price, and its value "
+                 "of a customer was set when they were fewer (docs/MODEL.md, 7.7b).")
     choosers = [FIRM_NAMES[firm] for firm in fee_reviewers([scenario])]
     if choosers:
         text += (f" From {strategy.fees_from} {' and '.join(choosers)} also choose their membership fees once a year "
@@ -111,6 +119,22 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
                     f"{agents.start:%Y}" if agents.target > 0 and agents.start < ensemble.end_date.date() else "")
                  + ". Read these profits as a what-if under those assumptions, not a forecast.")
     return text
+
+
+def agent_routing_note(ensemble: Ensemble) -> tuple[str, list[str]] | None:
+    """When the scenarios' AI agents differ and some route orders to Walmart within the horizon: what
+    the consumer surplus of a routed order counts, and that its loss is an upper bound."""
+    end = ensemble.end_date.date()
+    agents = {name: scenario.walmart.agentic for name, scenario in zip(ensemble.names, ensemble.scenarios)}
+    routing = [name for name, a in agents.items()
+               if a.partner_order_share > 0 and a.adoption.target > 0 and a.adoption.start < end]
+    if not routing or len({(a.adoption, a.partner_order_share) for a in agents.values()}) < 2:
+        return None
+    return ("AI shopping agents send a share of their online orders to Walmart whatever the offers "
+            "(walmart.agentic.partner_order_share, sized from ChatGPT's hand-offs to retail apps, docs/levers.md); "
+            "consumer surplus counts a routed order at the household's own value, which for a household outside "
+            "Walmart's online regulars holds Walmart online's fitted dislike (about $240 an order), so the surplus "
+            "the agents' routing costs is an upper bound, not an estimate.", routing)
 
 
 def online_gain_note(gain) -> str:

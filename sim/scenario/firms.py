@@ -161,8 +161,9 @@ class WholeFoods(Strict):
 
 class Advertising(Strict):
     revenue_share_of_sales: Share = Field(
-        0.088, description="Advertising revenue per dollar shoppers spend at the firm: Amazon $56.2B on about $639B "
-                           "of shopper spend in 2024 (docs/accounts.md); grows with shopping, not with visits alone")
+        0.088, description="Advertising revenue per dollar shoppers spend at the firm (Amazon: $56.2B on about $639B "
+                           "of shopper spend in 2024, $68.6B on $696B in 2025; docs/accounts.md); grows with "
+                           "shopping, not with visits alone")
     growth: Ramp | None = Field(None, description="How far the share has come: revenue_share_of_sales x its level "
                                 "(none: the share throughout)")
     dsp_deal: Date | None = Field(None, description="Date an ad-exchange deal lifts ad yield")
@@ -224,10 +225,12 @@ class Amazon(Strict):
     health: AmazonHealth = AmazonHealth()
     whole_foods: WholeFoods = WholeFoods()
     ads: Advertising = Field(
-        Advertising(growth=Ramp(start=dt.date(2020, 7, 1), years=4.0, initial=0.5, target=1.0)),
-        description="Amazon's advertising grew from about 5.5% of shopper spend in 2021 to 8.8% in 2024 ($31.2B to "
-                    "$56.2B against derived spend of $572B and $639B; docs/accounts.md): half the 2024 share in "
-                    "mid-2020, rising linearly to all of it by mid-2024, then held")
+        Advertising(revenue_share_of_sales=0.0986,
+                    growth=Ramp(start=dt.date(2020, 7, 1), years=5.0, initial=0.446, target=1.0)),
+        description="Amazon's advertising grew from about 5.5% of shopper spend in 2021 to 8.8% in 2024 and 9.86% in "
+                    "2025 ($31.2B, $56.2B and $68.6B against derived spend of $572B, $639B and $696B; "
+                    "docs/accounts.md): 4.4% in mid-2020 (0.446 of 2025's share), rising linearly to all of it "
+                    "by mid-2025, then held")
     satellite: Satellite = Satellite()
     accounts: Accounts = Field(Accounts(
         goods_cost_index=1.10, overhead_share_of_sales=0.123, content_cost_per_member_year_usd=64.0),

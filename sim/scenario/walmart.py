@@ -96,8 +96,14 @@ class Agentic(Strict):
 
     adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
     partner_value_usd_per_order: UsdPerOrder = Field(
-        1.5, description="Dollars of ease an agent sees in checking out with its partner, per purchase (no "
-                         "source; an assumption with a wide band in docs/levers.md)")
+        0.0, description="Dollars of ease an agent sees in checking out with its partner, per purchase, on top of "
+                         "the orders it routes there (none: no source sizes it; $1.50 until 3 Dec 2026)")
+    partner_order_share: float = Field(
+        0.03, ge=0.0, lt=1.0, description="Share of an agent's online orders it sends to Walmart, its partner, "
+                                          "whatever the offers: Walmart's excess over its share of Amazon's and "
+                                          "Walmart's online sales among ChatGPT's hand-offs to retail apps, Black "
+                                          "Friday 2025 (Apptopia: 14.9% Walmart, 54% Amazon), 0.01-0.07 by how "
+                                          "Walmart's share is counted (docs/levers.md)")
     price_focus: float = Field(2.0, gt=0, le=20, description="How much more agents weigh price and speed")
 
 

@@ -205,6 +205,11 @@ class ReferenceShopper(mesa.Agent):
             def agent_lean(k, t):  # the log of the agent's split of the orders, less V, plus the household's logsum
                 split = (1.0 - routed) * math.exp(t[0] + t[2] - picks) + (routed if k == WALMART_ONLINE else 0.0)
                 return math.log(split) - t[0] + own
+            # Welfare: a routed order earns its value but no taste draw, the agent's pick both.
+            q = [math.exp(terms[k][0] + terms[k][2] - picks) for k in ONLINE]
+            shares = [(1.0 - routed) * qk + (routed if k == WALMART_ONLINE else 0.0) for k, qk in zip(ONLINE, q)]
+            unearned = -sum(x * math.log(x) for x in shares if x > 0) \
+                + (1.0 - routed) * sum(x * math.log(x) for x in q if x > 0)
             terms = [None if t is None else (t[0], agent_lean(k, t) if k in ONLINE else t[1], 0.0)
                      for k, t in zip(CHANNELS, terms)]
         pairs = [None if t is None else (t[0] + t[1], t[1]) for t in terms]
@@ -212,6 +217,8 @@ class ReferenceShopper(mesa.Agent):
         weights = [0.0 if pair is None else math.exp(pair[0] - top) for pair in pairs]
         total = sum(weights)
         expected_lean = sum(w * pair[1] for w, pair in zip(weights, pairs) if pair is not None) / total
+        if a["agent"]:  # in proportion to the online orders
+            expected_lean += unearned * sum(weights[k] for k in ONLINE) / total
         return [w / total for w in weights], top + math.log(total), expected_lean
 
     def holdings(self) -> tuple[bool, bool, dict]:

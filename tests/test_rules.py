@@ -458,7 +458,9 @@ def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_wo
     +2 x 0.016 x $1.50 on Walmart online; the agent sends 7% of its online orders to Walmart online
     and picks the rest by the logit of value plus priorities, without habit or loyalty. The household
     decides whether to shop online as the person would (the online offers together weigh the same for
-    both households). So the flat choice is the nest exactly."""
+    both households). So the flat choice is the nest exactly. For welfare the agent household's lean
+    on both online channels also holds the taste its routed orders are credited with but do not earn,
+    ``H(split) - 0.93 H(pick)``: its own value is the person's once that is added back."""
     partner = {"walmart": {"agentic": {"partner_value_usd_per_order": 1.5, "partner_order_share": 0.07}}}
     h, o, market = households(2, tech_rank=np.array([0.0, 1.0])), offer(), firms(Scenario.model_validate(partner))
     o.agentic_share, o.agent_price_focus = 0.5, 2.0
@@ -473,7 +475,11 @@ def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_wo
     dollars = choice.channel_costs(h, o, access, costs, market, held)[:, :, 0]
     assert np.array_equal(dollars, choice.channel_costs(h, o, access, costs, market, held)[:, :, 1])
     own = value - lean
-    assert own[:, :, 0] == pytest.approx(own[:, :, 1]), "the same own value"
+    assert own[[WALMART_STORE, KROGER, RIVALS], :, 0] == pytest.approx(own[[WALMART_STORE, KROGER, RIVALS], :, 1])
+    online = [AMAZON, WALMART_ONLINE]
+    unearned = own[online, :, 1] - own[online, :, 0]
+    assert unearned[0] == pytest.approx(unearned[1]), "the same on both online channels"
+    own = own[:, :, 1:].repeat(2, axis=2)  # the same own value (checked below through the unearned taste)
     habit = 0.12 * BUDGET * PU  # a habit of 1 is worth 12% of the basket
     loyalty = 12.0 * PU  # Prime's $12 an order, on Amazon
     expected_person = np.zeros_like(dollars)
@@ -481,7 +487,6 @@ def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_wo
     expected_person[WALMART_STORE] = 0.3 * habit
     assert lean[:, :, 1] == pytest.approx(expected_person)
     # The agent household, by hand: its agent's priorities and pick on the online offers.
-    online = [AMAZON, WALMART_ONLINE]
     priorities = -(2.0 - 1.0) * PU * dollars[online]
     priorities[1] += 2.0 * PU * 1.5
     pick = np.exp(own[online, :, 0] + priorities)
@@ -489,7 +494,9 @@ def test_agents_pick_the_online_offer_and_households_decide_on_online_as_they_wo
     pick /= pick.sum(axis=0)
     split = 0.93 * pick + np.array([0.0, 0.07])[:, None]  # its logit's pick of 93% of the orders, 7% routed
     expected_agent = np.log(split) - own[online, :, 0] + np.log(person.sum(axis=0))
-    assert lean[online, :, 0] == pytest.approx(expected_agent)
+    entropy = -(split * np.log(split)).sum(axis=0) + 0.93 * (pick * np.log(pick)).sum(axis=0)
+    assert unearned[0] == pytest.approx(entropy) and entropy.min() > 0.01
+    assert lean[online, :, 0] == pytest.approx(expected_agent + entropy)
     assert lean[[WALMART_STORE, KROGER, RIVALS], :, 0] == pytest.approx(expected_person[[WALMART_STORE, KROGER, RIVALS]])
     # The flat logit is the nest: the agent's split within online, the person's weighing of online.
     probability = np.exp(value) / np.exp(value).sum(axis=0)

@@ -17,6 +17,7 @@ membership's net value to it is positive, and is held or not for the whole run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -159,28 +160,43 @@ def test_agents_ignore_habit_and_loyalty_among_online_offers_and_do_no_worse_the
     assert gain.mean() > 1e-3
 
 
-def test_an_agent_routes_its_share_of_orders_to_its_partner_and_leaves_online_as_the_household_weighs_it() -> None:
-    """Agents that are otherwise the household itself but send 30% of their online orders to Walmart
-    whatever the offers: of a delegating household's online orders, Walmart online gets
-    ``0.7 q + 0.3``, where ``q`` is the logit of the household's own values over the two online
-    offers (no habit or loyalty for the agent), and the online offers together weigh exactly what
-    they weigh for the household with its own habit and loyalty."""
-    model, _ = weeks(6, **{**NEUTRAL_AGENTS, "walmart__agentic__partner_order_share": 0.3},
-                     **agents_from_the_start(1.0))
-    h, access = model.households, model.access
+def test_an_agent_routes_its_share_of_orders_to_its_partner_and_a_routed_order_earns_no_taste_draw() -> None:
+    """Agents that are otherwise the household itself (no habit, no loyalty anywhere) but send 30% of
+    their online orders to Walmart whatever the offers. Of a delegating household's online orders
+    Walmart online gets ``0.7 q + 0.3``, ``q`` the logit of the household's own values ``V`` over the
+    two online offers, and the online offers together weigh what they weigh for the household alone.
+    Its welfare, by hand from a nest: the entropy of the choice between shopping online and each
+    store, plus the stores' values, plus for the online orders ``0.7 (sum q V + H(q)) + 0.3 V_W``:
+    the agent's own pick earns its taste draw, a routed order its value only. That is less than the
+    household's welfare alone, ``log sum exp(V)``, by the online orders' share of what routing costs."""
+    model, _ = weeks(6, **{**NEUTRAL_AGENTS, "walmart__agentic__partner_order_share": 0.3}, **NO_LOYALTY,
+                     shoppers__habit_share_of_basket=0.0, **agents_from_the_start(1.0))
+    h, access, costs, firms = model.households, model.access, model.household_costs(), model.firms
     agent = access.agent
-    value, lean = choice.decision_utilities(h, model.offer, access, model.household_costs(), model.firms,
-                                            choice.members_of(h, model.firms))
-    online = choice.ONLINE
-    chosen = choice.logit(value.copy())[0][online][..., agent]
-    own = (value - lean)[online][..., agent]  # the household's own values of the online offers
-    q = choice.logit(own.copy())[0]
-    assert (chosen[1] / chosen.sum(axis=0)) == pytest.approx(0.7 * q[1] + 0.3, abs=1e-9)
-    assert (chosen[1] / chosen.sum(axis=0)).min() >= 0.3 - 1e-12
-    # The household's own weighing of online: its values plus habit and loyalty, as without an agent.
-    person = choice.household_lean(h, model.household_costs().behaviour, model.firms, choice.members_of(h, model.firms))
-    alone = choice.logit((value - lean + person).copy())[0][online][..., agent]
-    assert chosen.sum(axis=0) == pytest.approx(alone.sum(axis=0), abs=1e-9)
+    value, lean = choice.decision_utilities(h, model.offer, access, costs, firms, choice.members_of(h, firms))
+    alone = dataclasses.replace(access, agent=np.zeros_like(agent))
+    own, no_lean = choice.decision_utilities(h, model.offer, alone, costs, firms, choice.members_of(h, firms))
+    assert not no_lean.any(), "no habit, no loyalty: the household's own values"
+    online, stores = choice.ONLINE, [k for k in range(N_CHANNELS) if k not in choice.ONLINE]
+    chosen = choice.logit(value.copy())[0]
+    whole = choice.logit(own.copy())[0]
+    q = choice.logit(own[online].copy())[0]
+    assert (chosen[online[1]] / chosen[online].sum(axis=0))[:, agent] == pytest.approx((0.7 * q[1] + 0.3)[:, agent], abs=1e-9)
+    assert chosen[online].sum(axis=0) == pytest.approx(whole[online].sum(axis=0), abs=1e-9)
+    # Welfare by hand, in utility per category, then dollars a week.
+    upper = np.concatenate([whole[online].sum(axis=0)[None], whole[stores]])
+    def entropy(p):
+        return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=0)
+
+    def expected(p, v):  # a channel no one can choose has no value to weigh
+        return np.where(p > 0, p * np.where(p > 0, v, 0.0), 0.0).sum(axis=0)
+    nest = 0.7 * (expected(q, own[online]) + entropy(q)) + 0.3 * own[online[1]]
+    by_hand = (entropy(upper) + upper[0] * nest + expected(whole[stores], own[stores])).sum(axis=0) / h.price_utility
+    measured = choice.welfare(*choice.exponentials(value.copy()), lean, h.price_utility)
+    assert measured[agent] == pytest.approx(by_hand[agent], rel=1e-9)
+    by_themselves = choice.logsum(own.copy()).sum(axis=0) / h.price_utility
+    assert measured[~agent] == pytest.approx(by_themselves[~agent], rel=1e-9)
+    assert (by_themselves - measured)[agent].min() > 0, "routing costs every delegating household something"
 
 
 # -- (d) habit does not count as welfare ---------------------------------------------------------------

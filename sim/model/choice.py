@@ -121,7 +121,8 @@ def utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts
 
 def decision_utilities(h: Households, offer: Offer, access: Access, costs: HouseholdCosts, firms,
                        members: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The utility households choose by, and its ``lean``: the part that is not their own value.
+    """The utility households choose by, and its ``lean``: the part that is not their own value (and,
+    where an agent routes orders, the taste a routed order does not earn, :func:`unearned_taste`).
 
     Both (channels, categories, households). The household's own (experienced) value of a channel is
     its constant, less its dollar cost (basket, fees, trips, waiting, less the dollar value of any
@@ -157,13 +158,17 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     if agents:
         lean[ONLINE] = agent_nest(value, lean[ONLINE], priorities, access.agent, routes)
     value += lean
+    if routes is not None:  # welfare: a routed order was not chosen, so it earns no taste draw
+        lean[ONLINE] += np.where(access.agent, unearned_taste(value[ONLINE], value[ONLINE] - lean[ONLINE] + priorities,
+                                                              routes), 0.0)
     return value, lean
 
 
 def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarray, firms) -> np.ndarray:
     """What an AI agent adds to its household's utility of each online channel: (online channels,
     categories, households), zero for households that shop themselves. It weighs each dollar of
-    ``cost`` (focus - 1) times harder than the household, and leans to its partner's checkout."""
+    ``cost`` (focus - 1) times harder than the household, and leans to its partner's checkout by
+    ``partner_value_usd_per_order`` (none by default: its partner gets a share of its orders instead)."""
     focus = np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)
     priorities = cost[ONLINE] * -(h.price_utility * focus)
     for firm in firms:
@@ -179,6 +184,8 @@ def agent_routes(access: Access, firms) -> np.ndarray | None:
     for firm in firms:
         for channel, share in firm.agent_routes(access.firms[firm.name], access).items():
             routes[ONLINE.index(channel)] += share
+    if routes.sum(axis=0).max() >= 1.0:
+        raise ValueError("AI agents' routing shares add up to 1 or more: no order would be left to pick")
     return routes if routes.any() else None
 
 
@@ -205,7 +212,7 @@ def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent
     A nest. The household decides whether to shop online as it would if it picked the offer itself
     (its own value, habit and loyalty: the logsum of ``V + own`` over the online offers); the agent
     then picks the offer by the logit of ``V + A``, without habit or loyalty, weighing money harder
-    and leaning to its partner. No source says that delegating makes a household shop online more
+    (and leaning to its partner, if it has a lean). No source says that delegating makes a household shop online more
     or less, only which offer gets the order (agents mediate 10-20% of US e-commerce by 2030,
     Morgan Stanley 2026). Choosing by ``V_k + A_k + log sum exp(V + own) - log sum exp(V + A)`` over
     all channels at once gives exactly those nested probabilities, ``P_k = P(online) q_k``, so
@@ -223,6 +230,24 @@ def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent
     with np.errstate(divide="ignore"):  # a channel no agent is routed to: log 0, which logaddexp ignores
         split = np.logaddexp(kept + (picks - logsum(picks)), np.log(routes)[:, None, :])
     return np.where(agent, split - online + logsum(online + own), own)
+
+
+def unearned_taste(decided: np.ndarray, picks: np.ndarray, routes: np.ndarray) -> np.ndarray:
+    """The taste an agent's routed orders are credited with but do not earn, (categories, households):
+    ``H(s) - (1 - sum f) H(q)``, the entropy of the agent's split ``s`` (the logit of the online
+    channels' ``decided`` utilities) less the kept share times that of its own logit's pick ``q``
+    (of its ``picks``, ``V + A``).
+
+    Leggett's welfare of a flat logit, ``log sum exp(U) - E[lean]``, counts every chosen offer's
+    taste draw: within the online offers ``sum s V + H(s)``. The agent's own pick earns its draw,
+    ``(1 - f)(sum q V + H(q))``, but a routed order was not chosen and earns its value only, ``f V``
+    of the partner: the difference is this. Added to the lean of both online channels, it is taken
+    out of welfare in proportion to the week's online orders, and it changes no choice."""
+    def entropy(utilities: np.ndarray) -> np.ndarray:
+        p = logit(utilities)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -np.where(p > 0, p * np.log(p), 0.0).sum(axis=0)
+    return entropy(decided) - (1.0 - routes.sum(axis=0)) * entropy(picks)
 
 
 def loyalty_lean(h: Households, firm, held: np.ndarray) -> np.ndarray | None:

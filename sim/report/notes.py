@@ -123,7 +123,7 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
 
 def agent_routing_note(ensemble: Ensemble) -> tuple[str, list[str]] | None:
     """When the scenarios' AI agents differ and some route orders to Walmart within the horizon: what
-    the consumer surplus of a routed order counts, and that its loss is an upper bound."""
+    the consumer surplus of a routed order counts, and that its loss is likely overstated."""
     end = ensemble.end_date.date()
     agents = {name: scenario.walmart.agentic for name, scenario in zip(ensemble.names, ensemble.scenarios)}
     routing = [name for name, a in agents.items()
@@ -131,10 +131,10 @@ def agent_routing_note(ensemble: Ensemble) -> tuple[str, list[str]] | None:
     if not routing or len({(a.adoption, a.partner_order_share) for a in agents.values()}) < 2:
         return None
     return ("AI shopping agents send a share of their online orders to Walmart whatever the offers "
-            "(walmart.agentic.partner_order_share, sized from ChatGPT's hand-offs to retail apps, docs/levers.md); "
-            "consumer surplus counts a routed order at the household's own value, which for a household outside "
-            "Walmart's online regulars holds Walmart online's fitted dislike (about $240 an order), so the surplus "
-            "the agents' routing costs is an upper bound, not an estimate.", routing)
+            "(walmart.agentic.partner_order_share, a what-if, docs/levers.md). Consumer surplus counts a routed "
+            "order at the household's own value of Walmart online, which for a household outside Walmart's online "
+            "regulars holds the channel's fitted constant, a large dislike from a two-type picture of who orders "
+            "there (docs/levers.md gives its size): the surplus routing costs is likely overstated.", routing)
 
 
 def online_gain_note(gain) -> str:

@@ -230,7 +230,7 @@ class Amazon(Strict):
         description="Amazon's advertising grew from about 5.5% of shopper spend in 2021 to 8.8% in 2024 and 9.86% in "
                     "2025 ($31.2B, $56.2B and $68.6B against derived spend of $572B, $639B and $696B; "
                     "docs/accounts.md): 4.4% in mid-2020 (0.446 of 2025's share), rising linearly to all of it "
-                    "by mid-2025, then held")
+                    "by mid-2025, then held (each mid-year the year's filed share to 2024; 2025's mean is 9.72%)")
     satellite: Satellite = Satellite()
     accounts: Accounts = Field(Accounts(
         goods_cost_index=1.10, overhead_share_of_sales=0.123, content_cost_per_member_year_usd=64.0),

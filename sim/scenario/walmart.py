@@ -96,14 +96,14 @@ class Agentic(Strict):
 
     adoption: Ramp = Ramp(start=dt.date(2026, 1, 1), years=5.0, target=0.10)
     partner_value_usd_per_order: UsdPerOrder = Field(
-        0.0, description="Dollars of ease an agent sees in checking out with its partner, per purchase, on top of "
-                         "the orders it routes there (none: no source sizes it; $1.50 until 3 Dec 2026)")
+        1.5, description="Dollars of ease an agent sees in checking out with its partner, per purchase: an "
+                         "assumption; with the agents' price focus, agent households' odds of Walmart over Amazon "
+                         "online are 1.1-1.3 times other households', within the 1.0-1.4 of ChatGPT's hand-offs "
+                         "to retail apps (docs/levers.md)")
     partner_order_share: float = Field(
-        0.03, ge=0.0, lt=1.0, description="Share of an agent's online orders it sends to Walmart, its partner, "
-                                          "whatever the offers: Walmart's excess over its share of Amazon's and "
-                                          "Walmart's online sales among ChatGPT's hand-offs to retail apps, Black "
-                                          "Friday 2025 (Apptopia: 14.9% Walmart, 54% Amazon), 0.01-0.07 by how "
-                                          "Walmart's share is counted (docs/levers.md)")
+        0.0, ge=0.0, lt=1.0, description="Share of an agent's online orders it sends to Walmart, its partner, "
+                                         "whatever the offers (a what-if: none by default; a routed order earns "
+                                         "its value but no taste draw; docs/levers.md)")
     price_focus: float = Field(2.0, gt=0, le=20, description="How much more agents weigh price and speed")
 
 

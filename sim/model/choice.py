@@ -168,7 +168,7 @@ def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarr
     """What an AI agent adds to its household's utility of each online channel: (online channels,
     categories, households), zero for households that shop themselves. It weighs each dollar of
     ``cost`` (focus - 1) times harder than the household, and leans to its partner's checkout by
-    ``partner_value_usd_per_order`` (none by default: its partner gets a share of its orders instead)."""
+    ``partner_value_usd_per_order`` ($1.50 by default; routing a share of its orders is :func:`agent_routes`)."""
     focus = np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)
     priorities = cost[ONLINE] * -(h.price_utility * focus)
     for firm in firms:

@@ -98,7 +98,7 @@ class Agentic(Strict):
     partner_value_usd_per_order: UsdPerOrder = Field(
         1.5, description="Dollars of ease an agent sees in checking out with its partner, per purchase: an "
                          "assumption; with the agents' price focus, agent households' odds of Walmart over Amazon "
-                         "online are 1.1-1.3 times other households', within the 1.0-1.4 of ChatGPT's hand-offs "
+                         "online are 1.08-1.27 times other households', within the 1.0-1.4 of ChatGPT's hand-offs "
                          "to retail apps (docs/levers.md)")
     partner_order_share: float = Field(
         0.0, ge=0.0, lt=1.0, description="Share of an agent's online orders it sends to Walmart, its partner, "

@@ -65,9 +65,9 @@ def notes(ensemble: Ensemble) -> list[str]:
             found.setdefault(f"from {since} Walmart's dark stores reach every urban and suburban household they "
                              "can; more dark stores add no reach, only capacity (each fulfils up to "
                              "walmart.dark_stores.orders_per_week orders).", []).append(name)
-    routing = agent_routing_note(ensemble)
+    routing = routing_agents(ensemble)
     if routing:
-        found.setdefault(routing[0], []).extend(routing[1])
+        found[ROUTING] = routing
     missed = checks_missed(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
@@ -121,20 +121,23 @@ def strategic_note(ensemble: Ensemble, name: str, scenario) -> str:
     return text
 
 
-def agent_routing_note(ensemble: Ensemble) -> tuple[str, list[str]] | None:
-    """When the scenarios' AI agents differ and some route orders to Walmart within the horizon: what
-    the consumer surplus of a routed order counts, and that its loss is likely overstated."""
+ROUTING = ("AI shopping agents send a share of their online orders to Walmart whatever the offers "
+           "(walmart.agentic.partner_order_share, a what-if, docs/levers.md). Consumer surplus counts a routed "
+           "order at the household's own value of Walmart online, which for a household outside Walmart's online "
+           "regulars holds the channel's fitted constant, a large dislike from a two-type picture of who orders "
+           "there (docs/levers.md gives its size): the surplus routing costs is likely overstated.")
+
+
+def routing_agents(ensemble: Ensemble) -> list[str]:
+    """The scenarios whose AI agents route orders to Walmart within the horizon, when the scenarios'
+    agents differ (their difference then holds routing, and the ROUTING note says what its surplus
+    counts); none otherwise."""
     end = ensemble.end_date.date()
     agents = {name: scenario.walmart.agentic for name, scenario in zip(ensemble.names, ensemble.scenarios)}
-    routing = [name for name, a in agents.items()
-               if a.partner_order_share > 0 and a.adoption.target > 0 and a.adoption.start < end]
-    if not routing or len({(a.adoption, a.partner_order_share) for a in agents.values()}) < 2:
-        return None
-    return ("AI shopping agents send a share of their online orders to Walmart whatever the offers "
-            "(walmart.agentic.partner_order_share, a what-if, docs/levers.md). Consumer surplus counts a routed "
-            "order at the household's own value of Walmart online, which for a household outside Walmart's online "
-            "regulars holds the channel's fitted constant, a large dislike from a two-type picture of who orders "
-            "there (docs/levers.md gives its size): the surplus routing costs is likely overstated.", routing)
+    if len({(a.adoption, a.partner_order_share) for a in agents.values()}) < 2:
+        return []
+    return [name for name, a in agents.items()
+            if a.partner_order_share > 0 and a.adoption.target > 0 and a.adoption.start < end]
 
 
 def online_gain_note(gain) -> str:

@@ -115,6 +115,29 @@ def test_read_with_care_says_that_the_surplus_agents_routing_costs_is_likely_ove
     assert not [note for note in notes(Ensemble(plain)) if "partner_order_share" in note]
 
 
+def test_read_with_care_says_who_walmart_plus_draws_when_its_fee_changes() -> None:
+    """A Walmart+ fee cut gets a note naming the what-if, with the first scenario's members' spend
+    ratio as its runs measured it and the fitted own-liking spread; a Prime fee rise, or a second
+    run of the baseline, gets none."""
+    import sim
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import notes
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    short = {"horizon.end": "2026-06-29"}  # past the baseline's last event (2026-06)
+    base = sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides=short)
+    cut = sim.run(root / "levers" / "walmart_plus_fee_cut.yaml", seed=3, shoppers=300, overrides=short)
+    said = [note for note in notes(Ensemble([base, cut])) if "Walmart+'s fee changes" in note]
+    assert len(said) == 1 and said[0].startswith("lever_walmart_plus_fee_cut: ")
+    rows = base.timeseries[(base.timeseries.metric == "member_spend_ratio") & (base.timeseries.firm == "walmart")]
+    assert f"its members spend {rows.value.mean():.2f} times what others spend at Walmart (the weekly mean, 2021-2026)" in said[0]
+    assert f"spread ${base.scenario.memberships.taste_sd_usd:,.0f} a year" in said[0]
+    prime = sim.run(root / "levers" / "prime_fee_up.yaml", seed=3, shoppers=300, overrides=short)
+    again = sim.run(root / "baseline.yaml", seed=4, shoppers=300, overrides={**short, "name": "again"})
+    for ensemble in (Ensemble([base, prime]), Ensemble([base, again]), Ensemble([base])):
+        assert not [note for note in notes(ensemble) if "Walmart+'s fee changes" in note]
+
+
 def test_read_with_care_says_when_online_gains_past_the_years_it_is_fitted_to() -> None:
     """The baseline's online gain runs on to 2030 and the stall lever's to 2026: a note each, with
     the date where there is one; a gain held by the end of 2024 is fitted all the way, so no note;

@@ -261,3 +261,47 @@ def test_a_check_in_nominal_dollars_on_results_older_than_the_price_level_says_i
     path.write_text(yaml.safe_dump({"targets": [check]}))
     (note,) = checks_missed(Ensemble([run]), path)
     assert "<li>revenue growth: not read: these results have no price_level series" in note
+
+
+def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp_path) -> None:
+    """With parameter draws, one note counts the targets each draw's baseline runs meet (their mean
+    over the draw's seeds) and lists those most draws miss with the draws' range; runs without
+    draws get none. Two draws here: the shipped baseline and one with a narrower liking for
+    memberships, which moves Prime's share; one target is set at the first draw's value."""
+    import yaml
+
+    import sim
+    from sim.jobs.targets import Target
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import draws_against_targets
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    short = {"horizon.end": "2026-06-29"}  # past the baseline's last event (2026-06)
+    draws = [[sim.run(root / "baseline.yaml", seed=seed, shoppers=300, overrides={**short, **changes})
+              for seed in (3, 4)] for changes in ({}, {"memberships.taste_sd_usd": 20.0})]
+    for draw, runs in enumerate(draws):
+        for run in runs:
+            run.manifest["parameter_draw"] = draw
+    prime = {"metric": "prime_share"}
+    period = ["2021-07-01", "2021-12-31"]
+    measure = Target(id="x", description="x", metric=prime, over=period, value=0.5, tolerance=0.1, confidence="H",
+                     source="test")
+    first, second = (sum(measure.simulate(run) for run in runs) / 2 for runs in draws)
+    assert abs(first - second) > 0.01, "the second draw must move Prime's share"
+    targets = {"targets": [
+        {"id": "prime_first", "description": "d", "metric": prime, "over": period, "value": round(first, 4),
+         "tolerance": 0.002, "confidence": "H", "source": "test"},
+        {"id": "prime_wide", "description": "d", "metric": prime, "over": period, "value": 0.5, "tolerance": 0.5,
+         "confidence": "H", "source": "test"},
+        {"id": "after", "description": "d", "metric": prime, "over": ["2029-01-01", "2029-12-31"], "value": 0.9,
+         "tolerance": 0.01, "confidence": "H", "source": "test"}]}
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(targets))
+    (note,) = draws_against_targets(Ensemble(draws[0] + draws[1]), path)
+    low, high = sorted([first, second])
+    assert note.startswith("baseline over 2 parameter draws: each draw's runs meet 1 to 2 of the 2 calibration "
+                           "targets they cover")
+    assert note.endswith(f"most often missed:<ul><li>prime_first: {low:.1%} to {high:.1%} over draws, published "
+                         f"{round(first, 4):.1%} (tolerance \u00b10.2 pts), missed by 1 of 2 draws</li></ul>")
+    plain = sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides=short)  # no parameter draw
+    assert draws_against_targets(Ensemble([plain]), path) == []

@@ -71,7 +71,7 @@ def notes(ensemble: Ensemble) -> list[str]:
     changed = walmart_plus_fee_changed(ensemble)
     if changed:
         found[members_chosen_note(ensemble)] = changed
-    missed = checks_missed(ensemble)
+    missed = checks_missed(ensemble) + draws_against_targets(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
 
@@ -157,9 +157,11 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     """Who Walmart+ draws in the model, with the first scenario's members' spend ratio and its own-liking spread."""
     weekly = ensemble.wide("member_spend_ratio", firm="walmart")[ensemble.baseline]
     ratio = weekly.mean().mean()  # over the weeks, then the seeds
-    spread = ensemble.scenarios[0].memberships.taste_sd_usd
+    spreads = sorted({run.scenario.memberships.taste_sd_usd for run in baseline_runs(ensemble)})  # one a draw
+    spread = (f"${spreads[0]:,.0f} a year" if len(spreads) == 1 else
+              f"${spreads[0]:,.0f} to ${spreads[-1]:,.0f} a year over the parameter draws")
     return ("Walmart+'s fee changes here. In the model households join Walmart+ mostly for their own liking of "
-            f"it (spread ${spread:,.0f} a year) and for Walmart online's free delivery, hardly for how much "
+            f"it (spread {spread}) and for Walmart online's free delivery, hardly for how much "
             f"they buy at Walmart: in {html.escape(ensemble.baseline)} its members spend {ratio:.2f} times what "
             f"others spend at Walmart (the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y}), where Numerator's receipt panel gives about 1.5 (2022) and Walmart says "
             "nearly 3 (docs/calibration.md). Who joins or leaves after the fee change, and what they then buy "
@@ -191,13 +193,9 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
     from ..shipped import CALIBRATION, folder
 
     name = ensemble.baseline
-    runs = [result for result in ensemble.results if result.scenario.name == name]
-    first = min(result.timeseries["date"].min() for result in runs).date()
-    last = max(result.timeseries["date"].max() for result in runs).date()
+    runs = baseline_runs(ensemble)
     items = []
-    for check in load_targets(checks or folder(CALIBRATION) / "checks.yaml"):
-        if check.start < first - dt.timedelta(days=7) or check.end > last:  # the first recorded week may begin a few days in
-            continue
+    for check in inside(load_targets(checks or folder(CALIBRATION) / "checks.yaml"), runs):
         try:
             value = sum(check.simulate(result) for result in runs) / len(runs)
         except MissingSeries as unread:  # results written before a series the check reads (price_level)
@@ -212,17 +210,78 @@ def checks_missed(ensemble: Ensemble, checks: Path | None = None) -> list[str]:
             f"(docs/calibration.md, \"Published figures the fit was not given\", reads each):<ul>{''.join(items)}</ul>"]
 
 
-def _shown(check, value: float) -> str:
-    """The runs' value against the published one, with its tolerance and the source's confidence."""
-    published = check.published
+def baseline_runs(ensemble: Ensemble) -> list:
+    """The first scenario's runs (over every draw, when there are parameter draws)."""
+    return [result for result in ensemble.results if result.scenario.name == ensemble.baseline]
+
+
+def inside(targets: list, runs: list) -> list:
+    """The targets (or checks) whose dates fall inside the runs' recorded weeks."""
+    first = min(result.timeseries["date"].min() for result in runs).date()
+    last = max(result.timeseries["date"].max() for result in runs).date()
+    # The first recorded week may begin a few days after a target's first day.
+    return [target for target in targets if target.start >= first - dt.timedelta(days=7) and target.end <= last]
+
+
+def draws_against_targets(ensemble: Ensemble, targets: Path | None = None) -> list[str]:
+    """With parameter draws, one note saying how many calibration targets each draw's baseline runs
+    meet (their mean over the draw's seeds within tolerance), and the two targets most draws miss,
+    with the draws' range; none without draws or without a target inside the runs' dates.
+    ``targets``: a targets file (default: the shipped one)."""
+    from ..jobs.outcomes import MissingSeries
+    from ..jobs.targets import load_targets
+    from ..shipped import CALIBRATION, folder
+    from .ensemble import _draw
+
+    if not ensemble.draws:
+        return []
+    by_draw: dict[int, list] = {}
+    for result in baseline_runs(ensemble):
+        by_draw.setdefault(_draw(result), []).append(result)
+    read = []  # (target, its value in each draw)
+    for target in inside(load_targets(targets or folder(CALIBRATION) / "targets.yaml"), baseline_runs(ensemble)):
+        try:
+            values = [sum(target.simulate(run) for run in runs) / len(runs) for runs in by_draw.values()]
+        except MissingSeries:  # results written before a series the target reads
+            continue
+        if not any(value != value for value in values):  # NaN in a draw: not measurable there
+            read.append((target, values, sum(abs(target.miss(value)) > 1.0 for value in values)))
+    if not read:
+        return []
+    met = [sum(abs(target.miss(values[i])) <= 1.0 for target, values, _ in read) for i in range(len(by_draw))]
+    worst = [item for item in sorted(read, key=lambda item: -item[2]) if item[2]][:2]
+    most = "".join(f"<li>{html.escape(target.label or target.id)}: {_range(target, values)}, missed by {missed} of "
+                   f"{len(by_draw)} draws</li>" for target, values, missed in worst)
+    return [f"{html.escape(ensemble.baseline)} over {len(by_draw)} parameter draw{'s' * (len(by_draw) > 1)}: "
+            "each draw's runs meet "
+            f"{min(met)} to {max(met)} of the {len(read)} calibration targets they cover (calibration/targets.yaml; "
+            "the calibrated point meets every one on fresh seeds, docs/calibration.md). The draws are particles "
+            "of an approximate posterior whose simulations meet the targets less closely than the point, so the "
+            "parameter bands also hold worlds that miss published figures"
+            + (f"; most often missed:<ul>{most}</ul>" if most else ".")]
+
+
+def _number(check):
+    """How a target's values read (a share in %, money in $bn, else three figures), and its tolerance."""
     share = check.share_of is not None or check.growth_from is not None or check.metric.metric.endswith("share")
     if share:
-        number, tolerance = (lambda x: f"{x:.1%}"), f"{check.tolerance * 100:.3g} pts"
-    else:
-        number = (lambda x: f"${x / 1e9:,.0f}bn") if check.metric.metric in MONEY_METRICS else (lambda x: f"{x:.3g}")
-        tolerance = number(check.tolerance)
+        return (lambda x: f"{x:.1%}"), f"{check.tolerance * 100:.3g} pts"
+    number = (lambda x: f"${x / 1e9:,.0f}bn") if check.metric.metric in MONEY_METRICS else (lambda x: f"{x:.3g}")
+    return number, number(check.tolerance)
+
+
+def _range(target, values: list[float]) -> str:
+    """The draws' lowest and highest values against the published one."""
+    number, tolerance = _number(target)
+    return (f"{number(min(values))} to {number(max(values))} over draws, published {number(target.published)} "
+            f"(tolerance \u00b1{tolerance})")
+
+
+def _shown(check, value: float) -> str:
+    """The runs' value against the published one, with its tolerance and the source's confidence."""
+    number, tolerance = _number(check)
     bound = "at least " if check.above is not None else "at most " if check.below is not None else ""
-    return (f"model {number(value)}, published {bound}{number(published)} (tolerance \u00b1{tolerance}; "
+    return (f"model {number(value)}, published {bound}{number(check.published)} (tolerance \u00b1{tolerance}; "
             f"{CONFIDENCE[check.confidence]} confidence)")
 
 

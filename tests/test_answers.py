@@ -273,12 +273,12 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
     import sim
     from sim.jobs.targets import Target
     from sim.report.ensemble import Ensemble
-    from sim.report.notes import draws_against_targets
+    from sim.report.notes import draws_against_targets, members_chosen_note, notes
 
     root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
     short = {"horizon.end": "2026-06-29"}  # past the baseline's last event (2026-06)
     draws = [[sim.run(root / "baseline.yaml", seed=seed, shoppers=300, overrides={**short, **changes})
-              for seed in (3, 4)] for changes in ({}, {"memberships.taste_sd_usd": 20.0})]
+              for seed in (3, 4)] for changes in ({}, {"memberships.taste_sd_usd": 20.0, "shoppers.online_gain.per_year": 0.03})]
     for draw, runs in enumerate(draws):
         for run in runs:
             run.manifest["parameter_draw"] = draw
@@ -303,5 +303,12 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
                            "targets they cover")
     assert note.endswith(f"most often missed:<ul><li>prime_first: {low:.1%} to {high:.1%} over draws, published "
                          f"{round(first, 4):.1%} (tolerance \u00b10.2 pts), missed by 1 of 2 draws</li></ul>")
+    # The other notes that read a drawn parameter give its range over the draws.
+    said = " ".join(notes(Ensemble(draws[0] + draws[1])))
+    fitted = draws[0][0].scenario
+    assert (f"online gains on stores {fitted.shoppers.online_gain.per_year:.1%} to 3.0% of the basket a year over "
+            "the parameter draws") in said
+    spread = f"spread $20 to ${fitted.memberships.taste_sd_usd:,.0f} a year over the parameter draws"
+    assert spread in members_chosen_note(Ensemble(draws[0] + draws[1]))
     plain = sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides=short)  # no parameter draw
     assert draws_against_targets(Ensemble([plain]), path) == []

@@ -58,7 +58,8 @@ def notes(ensemble: Ensemble) -> list[str]:
             found.setdefault(strategic_note(ensemble, name, scenario), []).append(name)
         gain = scenario.shoppers.online_gain
         if gain.per_year and (gain.end is None or gain.end > FITTED_THROUGH) and end > FITTED_THROUGH:
-            found.setdefault(online_gain_note(gain), []).append(name)
+            paces = {run.scenario.shoppers.online_gain.per_year for run in ensemble.results if run.scenario.name == name}
+            found.setdefault(online_gain_note(gain, sorted(paces)), []).append(name)  # paces: one a parameter draw
         dark = ensemble.wide("walmart_dark_store_reach", firm="walmart")[name].mean(axis=1)
         if (dark >= 1.0).any():
             since = dark[dark >= 1.0].index[0].date()
@@ -168,10 +169,15 @@ def members_chosen_note(ensemble: Ensemble) -> str:
             "at Walmart, is the least tested part of this answer.")
 
 
-def online_gain_note(gain) -> str:
-    """What a reader must know of online's yearly gain on stores when it runs past the years it is fitted to."""
+def online_gain_note(gain, paces: list[float] | None = None) -> str:
+    """What a reader must know of online's yearly gain on stores when it runs past the years it is fitted to;
+    ``paces``: the yearly gains of the runs, when parameter draws give them several."""
     moves = "gains on" if gain.per_year > 0 else "loses ground to"
-    pace = f"online {moves} stores {abs(gain.per_year):.1%} of the basket a year"
+    if paces and len(paces) > 1:
+        low, high = sorted(abs(pace) for pace in (paces[0], paces[-1]))
+        pace = f"online {moves} stores {low:.1%} to {high:.1%} of the basket a year over the parameter draws"
+    else:
+        pace = f"online {moves} stores {abs(gain.per_year):.1%} of the basket a year"
     if gain.end is not None:
         return (f"{pace} until {gain.end} (shoppers.online_gain; the baseline's pace is fitted to 2021-2024): "
                 "its course after 2024 is an assumption.")

@@ -166,7 +166,10 @@ def members_chosen_note(ensemble: Ensemble) -> str:
             f"they buy at Walmart: in {html.escape(ensemble.baseline)} its members spend {ratio:.2f} times what "
             f"others spend at Walmart (the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y}), where Numerator's receipt panel gives about 1.5 (2022) and Walmart says "
             "nearly 3 (docs/calibration.md). Who joins or leaves after the fee change, and what they then buy "
-            "at Walmart, is the least tested part of this answer.")
+            "at Walmart, is the least tested part of this answer. A fee change applies to every member household "
+            "the model has: where the check on Walmart+'s fee income is listed as missed below, the model has more "
+            "paying members than Walmart U.S.'s books allow, and the fee change's effect on Walmart's profit is "
+            "overstated in size.")
 
 
 def online_gain_note(gain, paces: list[float] | None = None) -> str:
@@ -272,8 +275,13 @@ def _number(check):
     share = check.share_of is not None or check.growth_from is not None or check.metric.metric.endswith("share")
     if share:
         return (lambda x: f"{x:.1%}"), f"{check.tolerance * 100:.3g} pts"
-    number = (lambda x: f"${x / 1e9:,.0f}bn") if check.metric.metric in MONEY_METRICS else (lambda x: f"{x:.3g}")
+    number = _billions if check.metric.metric in MONEY_METRICS else (lambda x: f"{x:.3g}")
     return number, number(check.tolerance)
+
+
+def _billions(dollars: float) -> str:
+    """Dollars in billions: whole billions from $100bn, else three figures ($2.6bn, $90bn)."""
+    return f"${dollars / 1e9:,.0f}bn" if abs(dollars) >= 1e11 else f"${dollars / 1e9:.3g}bn"
 
 
 def _range(target, values: list[float]) -> str:

@@ -168,8 +168,8 @@ def members_chosen_note(ensemble: Ensemble) -> str:
             "nearly 3 (docs/calibration.md). Who joins or leaves after the fee change, and what they then buy "
             "at Walmart, is the least tested part of this answer. A fee change applies to every member household "
             "the model has: where the check on Walmart+'s fee income is listed as missed below, the model has more "
-            "paying members than Walmart U.S.'s books allow, and the fee change's effect on Walmart's profit is "
-            "overstated in size.")
+            "paying members than Walmart U.S.'s books allow, and the fee change's effect on Walmart's fee income, "
+            "and so on its profit, is likely overstated in size.")
 
 
 def online_gain_note(gain, paces: list[float] | None = None) -> str:

@@ -161,10 +161,12 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     spreads = sorted({run.scenario.memberships.taste_sd_usd for run in baseline_runs(ensemble)})  # one a draw
     spread = (f"${spreads[0]:,.0f} a year" if len(spreads) == 1 else
               f"${spreads[0]:,.0f} to ${spreads[-1]:,.0f} a year over the parameter draws")
+    measured = (f"in {html.escape(ensemble.baseline)} its members spend {ratio:.2f} times what others spend at "
+                f"Walmart (the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y})" if ratio == ratio else
+                f"{html.escape(ensemble.baseline)}'s runs do not measure what its members spend")
     return ("Walmart+'s fee changes here. In the model households join Walmart+ mostly for their own liking of "
-            f"it (spread {spread}) and for Walmart online's free delivery, hardly for how much "
-            f"they buy at Walmart: in {html.escape(ensemble.baseline)} its members spend {ratio:.2f} times what "
-            f"others spend at Walmart (the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y}), where Numerator's receipt panel gives about 1.5 (2022) and Walmart says "
+            f"it (spread {spread}) and for Walmart online's free delivery, hardly for how much they buy at "
+            f"Walmart: {measured}, where Numerator's receipt panel gives about 1.5 times (2022) and Walmart says "
             "nearly 3 (docs/calibration.md). Who joins or leaves after the fee change, and what they then buy "
             "at Walmart, is the least tested part of this answer. A fee change applies to every member household "
             "the model has: where the check on Walmart+'s fee income is listed as missed below, the model has more "
@@ -287,15 +289,18 @@ def _billions(dollars: float) -> str:
 def _range(target, values: list[float]) -> str:
     """The draws' lowest and highest values against the published one."""
     number, tolerance = _number(target)
-    return (f"{number(min(values))} to {number(max(values))} over draws, published {number(target.published)} "
-            f"(tolerance \u00b1{tolerance})")
+    return (f"{number(min(values))} to {number(max(values))} over draws, published {_bound(target)}"
+            f"{number(target.published)} (tolerance \u00b1{tolerance})")
+
+
+def _bound(check) -> str:
+    return "at least " if check.above is not None else "at most " if check.below is not None else ""
 
 
 def _shown(check, value: float) -> str:
     """The runs' value against the published one, with its tolerance and the source's confidence."""
     number, tolerance = _number(check)
-    bound = "at least " if check.above is not None else "at most " if check.below is not None else ""
-    return (f"model {number(value)}, published {bound}{number(check.published)} (tolerance \u00b1{tolerance}; "
+    return (f"model {number(value)}, published {_bound(check)}{number(check.published)} (tolerance \u00b1{tolerance}; "
             f"{CONFIDENCE[check.confidence]} confidence)")
 
 

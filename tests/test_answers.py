@@ -115,13 +115,23 @@ def test_read_with_care_says_that_the_surplus_agents_routing_costs_is_likely_ove
     assert not [note for note in notes(Ensemble(plain)) if "partner_order_share" in note]
 
 
+def _events_until(root, day: str) -> list[dict]:
+    """The baseline's events up to ``day``, for a run that ends before its later ones."""
+    import sim
+
+    return [event.model_dump(mode="json") for event in sim.load_scenario(root / "baseline.yaml").events
+            if event.date.isoformat() <= day]
+
+
 def test_read_with_care_says_who_walmart_plus_draws_when_its_fee_changes() -> None:
     """A Walmart+ fee cut gets a note naming the what-if, with the first scenario's members' spend
     ratio as its runs measured it and the fitted own-liking spread; a Prime fee rise, or a second
     run of the baseline, gets none."""
     import sim
+    from sim.jobs.targets import load_targets
     from sim.report.ensemble import Ensemble
     from sim.report.notes import notes
+    from sim.shipped import CALIBRATION, folder
 
     root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
     short = {"horizon.end": "2026-06-29"}  # past the baseline's last event (2026-06)
@@ -129,9 +139,26 @@ def test_read_with_care_says_who_walmart_plus_draws_when_its_fee_changes() -> No
     cut = sim.run(root / "levers" / "walmart_plus_fee_cut.yaml", seed=3, shoppers=300, overrides=short)
     said = [note for note in notes(Ensemble([base, cut])) if "Walmart+'s fee changes" in note]
     assert len(said) == 1 and said[0].startswith("lever_walmart_plus_fee_cut: ")
-    rows = base.timeseries[(base.timeseries.metric == "member_spend_ratio") & (base.timeseries.firm == "walmart")]
-    assert f"its members spend {rows.value.mean():.2f} times what others spend at Walmart (the weekly mean, 2021-2026)" in said[0]
+    checks = {check.id: check for check in load_targets(folder(CALIBRATION) / "checks.yaml")}
+    ratio = checks["walmart_plus_member_spend_ratio"].simulate(base)  # read over fiscal 2025, as its check reads it
+    assert (f"its member households spend {ratio:.2f} times what other households spend at Walmart (fiscal 2025)"
+            in said[0])
     assert f"spread ${base.scenario.memberships.taste_sd_usd:,.0f} a year" in said[0]
+    fees = checks["walmart_plus_fee_income_fy2025"]
+    booked = fees.simulate(base)
+    assert fees.miss(booked) > 1.0, "the shipped baseline books more Walmart+ fees than Walmart U.S. files"
+    assert (f"The model books ${booked / 1e9:.3g}bn of Walmart+ fees in fiscal 2025, above the $2.6bn of membership "
+            "and other income that Walmart U.S. files") in said[0]
+    assert "(too low for a cut, too high for a rise)" in said[0]
+    early = sim.run(root / "baseline.yaml", seed=3, shoppers=300,  # ends before fiscal 2025: the weekly mean, no fees
+                    overrides={"horizon.end": "2023-06-26", "events": _events_until(root, "2023-06-26")})
+    early_cut = sim.run(root / "baseline.yaml", seed=3, shoppers=300,
+                        overrides={"name": "cut", "horizon.end": "2023-06-26", "events": _events_until(root, "2023-06-26"),
+                                   "walmart.walmart_plus.fee_annual": 49})
+    (text,) = [note for note in notes(Ensemble([early, early_cut])) if "Walmart+'s fee changes" in note]
+    weekly = early.timeseries[(early.timeseries.metric == "member_spend_ratio") & (early.timeseries.firm == "walmart")]
+    assert f"spend {weekly.value.mean():.2f} times what other households spend at Walmart (the weekly mean, 2021-2023)" in text
+    assert "Walmart+ fees in fiscal 2025" not in text
     prime = sim.run(root / "levers" / "prime_fee_up.yaml", seed=3, shoppers=300, overrides=short)
     again = sim.run(root / "baseline.yaml", seed=4, shoppers=300, overrides={**short, "name": "again"})
     for ensemble in (Ensemble([base, prime]), Ensemble([base, again]), Ensemble([base])):
@@ -290,13 +317,13 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
     assert abs(first - second) > 0.01, "the second draw must move Prime's share"
     cap = min(first, second) - 0.05  # a bound both draws miss
     targets = {"targets": [
-        {"id": "prime_first", "description": "d", "metric": prime, "over": period, "value": round(first, 4),
+        {"id": "prime_first", "description": "Prime at the first draw value. More words", "metric": prime, "over": period, "value": round(first, 4),
          "tolerance": 0.002, "confidence": "H", "source": "test"},
         {"id": "prime_wide", "description": "d", "metric": prime, "over": period, "value": 0.5, "tolerance": 0.5,
          "confidence": "H", "source": "test"},
         {"id": "after", "description": "d", "metric": prime, "over": ["2029-01-01", "2029-12-31"], "value": 0.9,
          "tolerance": 0.01, "confidence": "H", "source": "test"},
-        {"id": "prime_cap", "description": "d", "metric": prime, "over": period, "below": round(cap, 4),
+        {"id": "prime_cap", "label": "Prime under a cap", "description": "d", "metric": prime, "over": period, "below": round(cap, 4),
          "tolerance": 0.01, "confidence": "H", "source": "test"}]}
     path = tmp_path / "targets.yaml"
     path.write_text(yaml.safe_dump(targets))
@@ -304,10 +331,15 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
     low, high = sorted([first, second])
     assert note.startswith("baseline over 2 parameter draws: each draw's runs meet 1 to 2 of the 3 calibration "
                            "targets they cover")
-    assert note.endswith(f"most often missed:<ul><li>prime_cap: {low:.1%} to {high:.1%} over draws, published at "
-                         f"most {round(cap, 4):.1%} (tolerance \u00b11 pts), missed by 2 of 2 draws</li><li>prime_first: "
-                         f"{low:.1%} to {high:.1%} over draws, published {round(first, 4):.1%} (tolerance \u00b10.2 "
-                         "pts), missed by 1 of 2 draws</li></ul>")
+    # Named by label, else by the description's first sentence; the closest draw beside the range.
+    assert note.endswith(f"most often missed:<ul><li>Prime under a cap: {low:.1%} to {high:.1%} over draws (the "
+                         f"closest {low:.1%}), published at most {round(cap, 4):.1%} (tolerance \u00b11 pts), missed by "
+                         f"2 of 2 draws</li><li>Prime at the first draw value: {low:.1%} to {high:.1%} over draws (the "
+                         f"closest {first:.1%}), published {round(first, 4):.1%} (tolerance \u00b10.2 pts), missed by 1 "
+                         "of 2 draws</li></ul>")
+    (alone,) = draws_against_targets(Ensemble(draws[1]), path)  # one draw: its runs, no range of draws
+    assert alone.startswith("baseline over 1 parameter draw: the draw's runs meet 1 of the 3 calibration targets")
+    assert "missed by 1 of 1 draw</li>" in alone
     # The other notes that read a drawn parameter give its range over the draws.
     said = " ".join(notes(Ensemble(draws[0] + draws[1])))
     fitted = draws[0][0].scenario

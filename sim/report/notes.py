@@ -155,23 +155,59 @@ def walmart_plus_fee_changed(ensemble: Ensemble) -> list[str]:
 
 
 def members_chosen_note(ensemble: Ensemble) -> str:
-    """Who Walmart+ draws in the model, with the first scenario's members' spend ratio and its own-liking spread."""
-    weekly = ensemble.wide("member_spend_ratio", firm="walmart")[ensemble.baseline]
-    ratio = weekly.mean().mean()  # over the weeks, then the seeds
-    spreads = sorted({run.scenario.memberships.taste_sd_usd for run in baseline_runs(ensemble)})  # one a draw
+    """Who Walmart+ draws in the model: the own-liking spread, the members' spend ratio (read as its
+    check reads it when the runs cover the check's year, else the weekly mean) and, when the first
+    scenario's runs book more Walmart+ fees than Walmart U.S.'s filing allows, what that does to a fee
+    change's answer."""
+    runs = baseline_runs(ensemble)
+    spreads = sorted({run.scenario.memberships.taste_sd_usd for run in runs})  # one a parameter draw
     spread = (f"${spreads[0]:,.0f} a year" if len(spreads) == 1 else
               f"${spreads[0]:,.0f} to ${spreads[-1]:,.0f} a year over the parameter draws")
-    measured = (f"in {html.escape(ensemble.baseline)} its members spend {ratio:.2f} times what others spend at "
-                f"Walmart (the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y})" if ratio == ratio else
+    checks = {check.id: check for check in _shipped_checks(runs)}
+    ratio_check = checks.get("walmart_plus_member_spend_ratio")
+    if ratio_check is not None:
+        ratio, when = _mean_value(ratio_check, runs), "fiscal 2025"
+    else:
+        weekly = ensemble.wide("member_spend_ratio", firm="walmart")[ensemble.baseline]
+        ratio = weekly.mean().mean() if not weekly.empty else float("nan")  # over the weeks, then the seeds
+        when = f"the weekly mean, {weekly.index[0]:%Y}-{weekly.index[-1]:%Y}" if not weekly.empty else ""
+    measured = (f"in {html.escape(ensemble.baseline)} its member households spend {ratio:.2f} times what other "
+                f"households spend at Walmart ({when})" if ratio == ratio else
                 f"{html.escape(ensemble.baseline)}'s runs do not measure what its members spend")
-    return ("Walmart+'s fee changes here. In the model households join Walmart+ mostly for their own liking of "
-            f"it (spread {spread}) and for Walmart online's free delivery, hardly for how much they buy at "
-            f"Walmart: {measured}, where Numerator's receipt panel gives about 1.5 times (2022) and Walmart says "
-            "nearly 3 (docs/calibration.md). Who joins or leaves after the fee change, and what they then buy "
-            "at Walmart, is the least tested part of this answer. A fee change applies to every member household "
-            "the model has: where the check on Walmart+'s fee income is listed as missed below, the model has more "
-            "paying members than Walmart U.S.'s books allow, and the fee change's effect on Walmart's fee income, "
-            "and so on its profit, is likely overstated in size.")
+    text = ("Walmart+'s fee changes here. In the model households join Walmart+ mostly for their own liking of "
+            f"it (spread {spread}) and for Walmart online's free delivery, and less for how much they buy at "
+            f"Walmart than published figures suggest: {measured}, where Numerator's receipt panel gives about 1.5 "
+            "times non-members (2022, derived from members against all Walmart shoppers) and Walmart says nearly 3 "
+            "times non-subscribing customers (docs/calibration.md). Who joins or leaves after the fee change, and "
+            "what they then buy at Walmart, is the least tested part of this answer.")
+    fees = checks.get("walmart_plus_fee_income_fy2025")
+    if fees is not None and fees.below is not None:
+        booked = _mean_value(fees, runs)
+        if booked == booked and fees.miss(booked) > 1.0:
+            text += (f" The model books {_billions(booked)} of Walmart+ fees in fiscal 2025, above the "
+                     f"{_billions(fees.below)} of membership and other income that Walmart U.S. files (it counts the "
+                     "posted fee for every member household a survey's share gives): a fee change moves too much fee "
+                     "income, which pulls its profit change toward the fee's side (too low for a cut, too high for "
+                     "a rise).")
+    return text
+
+
+def _shipped_checks(runs: list) -> list:
+    """The shipped checks whose dates the runs cover."""
+    from ..jobs.targets import load_targets
+    from ..shipped import CALIBRATION, folder
+
+    return inside(load_targets(folder(CALIBRATION) / "checks.yaml"), runs)
+
+
+def _mean_value(target, runs: list) -> float:
+    """A target's or check's value averaged over runs; NaN when the runs do not record what it reads."""
+    from ..jobs.outcomes import MissingSeries
+
+    try:
+        return sum(target.simulate(run) for run in runs) / len(runs)
+    except MissingSeries:
+        return float("nan")
 
 
 def online_gain_note(gain, paces: list[float] | None = None) -> str:
@@ -261,15 +297,22 @@ def draws_against_targets(ensemble: Ensemble, targets: Path | None = None) -> li
         return []
     met = [sum(abs(target.miss(values[i])) <= 1.0 for target, values, _ in read) for i in range(len(by_draw))]
     worst = [item for item in sorted(read, key=lambda item: -item[2]) if item[2]][:2]
-    most = "".join(f"<li>{html.escape(target.label or target.id)}: {_range(target, values)}, missed by {missed} of "
-                   f"{len(by_draw)} draws</li>" for target, values, missed in worst)
-    return [f"{html.escape(ensemble.baseline)} over {len(by_draw)} parameter draw{'s' * (len(by_draw) > 1)}: "
-            "each draw's runs meet "
-            f"{min(met)} to {max(met)} of the {len(read)} calibration targets they cover (calibration/targets.yaml; "
-            "the calibrated point meets every one on fresh seeds, docs/calibration.md). The draws are particles "
-            "of an approximate posterior whose simulations meet the targets less closely than the point, so the "
-            "parameter bands also hold worlds that miss published figures"
+    count = len(by_draw)
+    most = "".join(f"<li>{html.escape(_name(target))}: {_range(target, values)}, missed by {missed} of {count} "
+                   f"draw{'s' * (count > 1)}</li>" for target, values, missed in worst)
+    meets = f"{min(met)}" if min(met) == max(met) else f"{min(met)} to {max(met)}"
+    return [f"{html.escape(ensemble.baseline)} over {count} parameter draw{'s' * (count > 1)}: "
+            f"{'each draw' if count > 1 else 'the draw'}'s runs meet {meets} of the {len(read)} calibration targets "
+            "they cover (calibration/targets.yaml; the calibrated point meets every one on fresh seeds, "
+            "docs/calibration.md). The draws are particles of an approximate posterior whose simulations meet the "
+            "targets less closely than the point: the parameter bands are not an interval around the calibrated "
+            "answer, and they hold worlds that miss published figures"
             + (f"; most often missed:<ul>{most}</ul>" if most else ".")]
+
+
+def _name(target) -> str:
+    """A target's label, else its description's first clause (most targets have no label)."""
+    return target.label or target.description.split(". ")[0].strip().rstrip(".")[:100] or target.id
 
 
 def _number(check):
@@ -289,8 +332,9 @@ def _billions(dollars: float) -> str:
 def _range(target, values: list[float]) -> str:
     """The draws' lowest and highest values against the published one."""
     number, tolerance = _number(target)
-    return (f"{number(min(values))} to {number(max(values))} over draws, published {_bound(target)}"
-            f"{number(target.published)} (tolerance \u00b1{tolerance})")
+    closest = min(values, key=lambda value: abs(target.miss(value)))
+    return (f"{number(min(values))} to {number(max(values))} over draws (the closest {number(closest)}), published "
+            f"{_bound(target)}{number(target.published)} (tolerance \u00b1{tolerance})")
 
 
 def _bound(check) -> str:

@@ -275,23 +275,21 @@ def draws_against_targets(ensemble: Ensemble, targets: Path | None = None) -> li
     meet (their mean over the draw's seeds within tolerance), and the two targets most draws miss,
     with the draws' range; none without draws or without a target inside the runs' dates.
     ``targets``: a targets file (default: the shipped one)."""
-    from ..jobs.outcomes import MissingSeries
     from ..jobs.targets import load_targets
     from ..shipped import CALIBRATION, folder
     from .ensemble import _draw
 
     if not ensemble.draws:
         return []
+    runs_of_baseline = baseline_runs(ensemble)
     by_draw: dict[int, list] = {}
-    for result in baseline_runs(ensemble):
+    for result in runs_of_baseline:
         by_draw.setdefault(_draw(result), []).append(result)
     read = []  # (target, its value in each draw)
-    for target in inside(load_targets(targets or folder(CALIBRATION) / "targets.yaml"), baseline_runs(ensemble)):
-        try:
-            values = [sum(target.simulate(run) for run in runs) / len(runs) for runs in by_draw.values()]
-        except MissingSeries:  # results written before a series the target reads
-            continue
-        if not any(value != value for value in values):  # NaN in a draw: not measurable there
+    for target in inside(load_targets(targets or folder(CALIBRATION) / "targets.yaml"), runs_of_baseline):
+        values = [_mean_value(target, runs) for runs in by_draw.values()]
+        # NaN in a draw: not measurable there, or a series the results were written without
+        if not any(value != value for value in values):
             read.append((target, values, sum(abs(target.miss(value)) > 1.0 for value in values)))
     if not read:
         return []

@@ -40,6 +40,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import UserError
+from .sessions import sessions_closed_first
 
 LOOPBACK = ("127.0.0.1", "::1")  # the hosts that need no access code
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # what a browser on this machine sends as Host
@@ -201,8 +202,8 @@ class AccessGate:
         return False
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
-        if scope["type"] not in ("http", "websocket"):  # lifespan
-            return await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):  # lifespan: our sessions close before Solara's shutdown
+            return await self.app(scope, sessions_closed_first(receive), send)
         if self.code is None:
             if _host_name(scope) in LOOPBACK_NAMES:
                 return await self.app(scope, receive, send)

@@ -24,7 +24,8 @@ TARGETS = Path(__file__).resolve().parents[1] / "calibration" / "targets.yaml"
 def test_every_target_names_its_source_and_a_tolerance_following_confidence() -> None:
     targets = load_targets(TARGETS)
     ids = {t.id for t in targets}
-    assert {"both_2021", "both_2025", "walmart_plus_2021", "walmart_plus_2025", "prime_2021", "prime_2025",
+    assert {"prime_among_walmart_plus_2021", "prime_among_walmart_plus_2025", "walmart_plus_households_2022",
+            "walmart_plus_households_2025", "walmart_plus_member_spend_ratio_2022", "prime_2021", "prime_2025",
             "prime_churn", "express_mid_2025", "express_end_2025", "rural_towns_apr_2025", "rural_towns_end_2025",
             "amazon_leads_discretionary", "walmart_leads_grocery", "kroger_grocery_share",
             "walmart_ecommerce_fy2024", "walmart_ecommerce_fy2025"} <= ids
@@ -129,7 +130,7 @@ def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path
     scenario.write_text("name: s\npopulation: {shoppers: 300}\n")
     assert main(["targets", str(scenario), "--targets", str(TARGETS), "--replicates", "2", "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "both_2025" in printed and "loss (mean squared miss)" in printed
+    assert "prime_among_walmart_plus_2025" in printed and "loss (mean squared miss)" in printed
     assert np.isfinite(float(printed.split("loss (mean squared miss): ")[1].split(";")[0]))
 
 

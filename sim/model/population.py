@@ -200,7 +200,7 @@ def draw_households(scenario: Scenario, geography: Geography, streams: Streams) 
     ranks = streams["population.ranks"].random((6, n))
     store_ranks = streams["population.store_ranks"].random((2, n))  # a stream of their own: the others stay as drawn
     tastes = correlated_pair(streams["population.membership_taste"].standard_normal((2, n)),
-                             scenario.memberships.taste_correlation) * scenario.memberships.taste_sd_usd
+                             scenario.memberships.taste_correlation) * np.array(scenario.memberships.spreads_usd())[:, None]
     consider = streams["population.walmart_plus_consider"].random(n)
     prime_consider = streams["population.prime_consider"].random(n)  # its own stream: the others stay as drawn
     neighbours = draw_network(zone, state, people.network_degree, people.network_same_zone_share,

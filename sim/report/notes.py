@@ -160,7 +160,7 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     scenario's runs book more Walmart+ fees than Walmart U.S.'s filing allows, what that does to a fee
     change's answer."""
     runs = baseline_runs(ensemble)
-    spreads = sorted({run.scenario.memberships.taste_sd_usd for run in runs})  # one a parameter draw
+    spreads = sorted({run.scenario.memberships.spreads_usd()[1] for run in runs})  # one a parameter draw
     spread = (f"${spreads[0]:,.0f} a year" if len(spreads) == 1 else
               f"${spreads[0]:,.0f} to ${spreads[-1]:,.0f} a year over the parameter draws")
     checks = {check.id: check for check in _shipped_checks(runs)}

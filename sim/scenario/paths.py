@@ -20,8 +20,8 @@ EVENT_BLOCKS = ("amazon", "walmart", "kroger", "rivals", "shoppers", "membership
 DRAWN_ONCE = ("shoppers.weekly_budget_usd", "shoppers.budget_income_elasticity", "shoppers.price_utility_per_usd",
               "shoppers.price_income_elasticity", "shoppers.price_sigma", "shoppers.value_of_time_share_of_wage",
               "shoppers.firm_taste_sd_usd", "shoppers.walmart_online_taste_sd_usd", "memberships.taste_sd_usd",
-              "memberships.taste_correlation", "memberships.prime_initial_consideration",
-              "memberships.walmart_plus_initial_consideration")
+              "memberships.walmart_plus_taste_sd_usd", "memberships.taste_correlation",
+              "memberships.prime_initial_consideration", "memberships.walmart_plus_initial_consideration")
 
 
 def drawn_once(dotted: str) -> str | None:

@@ -18,29 +18,9 @@ from .firms import Amazon, Kroger, Rivals
 from .walmart import Walmart
 from .strategy import Strategy
 from .types import (
-    FIRST_DATE,
-    CategoryCoverage,
-    CategoryDollars,
-    CategoryElasticities,
-    CategoryShares,
-    Date,
-    Elasticity,
-    FirmDollars,
-    IndexYear,
-    LocaleShares,
-    LocaleValues,
-    Share,
-    Spread,
-    Strict,
-    Trend,
-    UsdPerOrder,
-    UsdPerYear,
-    Years,
-    each_category,
-    first_jump,
-    number_of,
-    yearly,
-    yearly_averages,
+    FIRST_DATE, CategoryCoverage, CategoryDollars, CategoryElasticities, CategoryShares, Date, Elasticity,
+    FirmDollars, IndexYear, LocaleShares, LocaleValues, Share, Spread, Strict, Trend, UsdPerOrder, UsdPerYear,
+    Years, each_category, first_jump, number_of, yearly, yearly_averages,
 )
 
 MAX_HORIZON_YEARS = 100
@@ -262,6 +242,8 @@ class MembershipBehaviour(Strict):
     imitation_q_per_year: Share = Field(0.38, description="Bass q (Sultan, Farley & Lehmann 1990)")
     value_scale_usd: UsdPerYear = Field(40.0, gt=0, description="Dollars of net value that move a decision by one logit unit")
     taste_sd_usd: UsdPerYear = Field(60.0, description="Spread of households' own liking for a membership")
+    walmart_plus_taste_sd_usd: UsdPerYear | None = Field(None, description="Spread of households' own liking for "
+        "Walmart+ (unset: taste_sd_usd); its own: members join it to shop (Numerator: free shipping 83%, streaming 4%)")
     taste_correlation: float = Field(
         0.0, ge=-0.95, le=0.95,
         description="Correlation of a household's liking for Prime and for Walmart+ (subscription-minded households)",
@@ -280,6 +262,11 @@ class MembershipBehaviour(Strict):
                          "through word of mouth): 1 starts Prime at its long-run choice; below 1 it was still "
                          "diffusing in 2021 (63.4% of households, rising to about 68% by 2025)")
     perks_income_elasticity: Elasticity = 0.5
+
+    def spreads_usd(self) -> tuple[float, float]:
+        """The spreads of the liking for Prime and for Walmart+ (its own, or the shared one)."""
+        own = self.walmart_plus_taste_sd_usd
+        return self.taste_sd_usd, self.taste_sd_usd if own is None else own
 
 
 class Returns(Strict):

@@ -174,21 +174,23 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     measured = (f"in {html.escape(ensemble.baseline)} its member households spend {ratio:.2f} times what other "
                 f"households spend at Walmart ({when})" if ratio == ratio else
                 f"{html.escape(ensemble.baseline)}'s runs do not measure what its members spend")
-    text = ("Walmart+'s fee changes here. In the model households join Walmart+ mostly for their own liking of "
-            f"it (spread {spread}) and for Walmart online's free delivery, and less for how much they buy at "
-            f"Walmart than published figures suggest: {measured}, where Numerator's receipt panel gives about 1.5 "
-            "times non-members (2022, derived from members against all Walmart shoppers) and Walmart says nearly 3 "
-            "times non-subscribing customers (docs/calibration.md). Who joins or leaves after the fee change, and "
-            "what they then buy at Walmart, is the least tested part of this answer.")
+    prime = runs[0].scenario.memberships.taste_sd_usd
+    text = ("Walmart+'s fee changes here. In the model households join Walmart+ for what its free delivery is worth "
+            f"to their Walmart shopping and for their own liking of it (spread {spread}, against Prime's "
+            f"${prime:,.0f}): {measured}, where Numerator's receipt panel gives about 1.55 times (the year to June "
+            "2022, derived; a calibration target) and Walmart says nearly 3 times non-subscribing customers (not "
+            "met). That spread rests on the one derived figure, and no published figure says how membership "
+            "answers its fee: with many households near the fee, who joins or leaves after the change is the least "
+            "tested part of this answer (docs/levers.md).")
     fees = checks.get("walmart_plus_fee_income_fy2025")
     if fees is not None and fees.below is not None:
         booked = _mean_value(fees, runs)
         if booked == booked and fees.miss(booked) > 1.0:
             text += (f" The model books {_billions(booked)} of Walmart+ fees in fiscal 2025, above the "
                      f"{_billions(fees.below)} of membership and other income that Walmart U.S. files (it counts the "
-                     "posted fee for every member household a survey's share gives): a fee change moves too much fee "
-                     "income, which pulls its profit change toward the fee's side (too low for a cut, too high for "
-                     "a rise).")
+                     "posted fee for every member household, and these runs hold more than the member counts): a fee "
+                     "change moves too much fee income, which pulls its profit change toward the fee's side (too low "
+                     "for a cut, too high for a rise).")
     return text
 
 

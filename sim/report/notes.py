@@ -160,9 +160,7 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     scenario's runs book more Walmart+ fees than Walmart U.S.'s filing allows, what that does to a fee
     change's answer."""
     runs = baseline_runs(ensemble)
-    spreads = sorted({run.scenario.memberships.spreads_usd()[1] for run in runs})  # one a parameter draw
-    spread = (f"${spreads[0]:,.0f} a year" if len(spreads) == 1 else
-              f"${spreads[0]:,.0f} to ${spreads[-1]:,.0f} a year over the parameter draws")
+    prime, spread = (_dollars_a_year(run.scenario.memberships.spreads_usd()[which] for run in runs) for which in (0, 1))
     checks = {check.id: check for check in _shipped_checks(runs)}
     ratio_check = checks.get("walmart_plus_member_spend_ratio")
     if ratio_check is not None:
@@ -174,10 +172,9 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     measured = (f"in {html.escape(ensemble.baseline)} its member households spend {ratio:.2f} times what other "
                 f"households spend at Walmart ({when})" if ratio == ratio else
                 f"{html.escape(ensemble.baseline)}'s runs do not measure what its members spend")
-    prime = runs[0].scenario.memberships.taste_sd_usd
     text = ("Walmart+'s fee changes here. In the model households join Walmart+ for what its free delivery is worth "
             f"to their Walmart shopping and for their own liking of it (spread {spread}, against Prime's "
-            f"${prime:,.0f}): {measured}, where Numerator's receipt panel gives about 1.55 times (the year to June "
+            f"{prime}): {measured}, where Numerator's receipt panel gives about 1.55 times (the year to June "
             "2022, derived; a calibration target) and Walmart says nearly 3 times non-subscribing customers (not "
             "met). That spread rests on the one derived figure, and no published figure says how membership "
             "answers its fee: with many households near the fee, who joins or leaves after the change is the least "
@@ -192,6 +189,13 @@ def members_chosen_note(ensemble: Ensemble) -> str:
                      "change moves too much fee income, which pulls its profit change toward the fee's side (too low "
                      "for a cut, too high for a rise).")
     return text
+
+
+def _dollars_a_year(values) -> str:
+    """One value a year, or its range over the parameter draws (one value a draw)."""
+    values = sorted(set(values))
+    return (f"${values[0]:,.0f} a year" if len(values) == 1 else
+            f"${values[0]:,.0f} to ${values[-1]:,.0f} a year over the parameter draws")
 
 
 def _shipped_checks(runs: list) -> list:

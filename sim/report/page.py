@@ -123,7 +123,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
                  ("spend-locale", timecharts.spend_share_by_locale(ensemble)),
                  ("channels", timecharts.channel_share(ensemble))], events),
         Section("memberships", "Memberships: who holds Prime, Walmart+, or both",
-                f"Shares of households by membership. Diamonds are published survey points to compare with. {levels}",
+                f"Shares of households by membership. Diamonds are published figures to compare with (derived: docs/reports.md). {levels}",
                 [("memberships", timecharts.membership_composition(ensemble))], events),
         Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {levels}",
                 [("delivery", timecharts.delivery_race(ensemble))], events),

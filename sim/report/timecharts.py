@@ -21,10 +21,14 @@ from .style import (
     LOCALE_NAMES, PERCENT, SCENARIO_DASHES, SEGMENT_COLOURS, SEGMENT_NAMES, TEMPLATE, rgba, scenario_label,
 )
 
-# Published points drawn on the membership chart (../shared/FACTS.md).
+# Published points drawn on the membership chart, as shares of households (calibration/targets.yaml): the
+# member counts over Census's households, times the share of Walmart+'s holders who hold Prime too
+# (PYMNTS's survey; its own shares are of consumers, a different base, so they are not drawn).
 PUBLISHED = [
-    ("both", dt.date(2021, 2, 15), 12.0, "12% hold both (PYMNTS Intelligence, Feb 2021)"),
-    ("both", dt.date(2025, 2, 15), 24.0, "~24% hold both (PYMNTS Intelligence, Feb 2025; 'nearly 25%', article 000)"),
+    ("both", dt.date(2021, 7, 1), 5.7, "~5.7% of households hold both: CIRP's 9M Walmart+ members (Jul 2021) "
+                                       "over 127.5M households, 80% of them with Prime (PYMNTS, Feb 2021)"),
+    ("both", dt.date(2025, 7, 1), 17.0, "~17% of households hold both: 25-28M Walmart+ members (2025) over 134.0M "
+                                        "households, 86% of them with Prime (PYMNTS, Feb 2025)"),
 ]
 
 
@@ -280,7 +284,7 @@ def channel_share(ensemble: Ensemble) -> Figure:
 def membership_composition(ensemble: Ensemble) -> Figure:
     lines = [Line(SEGMENT_NAMES[s], SEGMENT_COLOURS[s], "membership_share", {"segment": s}) for s in SEGMENT_NAMES]
     published = [{"type": "scatter", "x": [date.isoformat() for _, date, _, _ in PUBLISHED],
-                  "y": [value for _, _, value, _ in PUBLISHED], "mode": "markers", "name": "published survey",
+                  "y": [value for _, _, value, _ in PUBLISHED], "mode": "markers", "name": "published (derived)",
                   "legendgroup": "published", "legend": "legend", "hovertext": [text for *_, text in PUBLISHED],
                   "hovertemplate": "%{hovertext}<extra></extra>",
                   "marker": {"symbol": "diamond", "size": 11, "color": [SEGMENT_COLOURS[s] for s, *_ in PUBLISHED],

@@ -27,7 +27,11 @@ def close_sessions() -> None:
     for session in list(kernel_context.contexts.values()):
         try:
             session.close(reason="server-shutdown")
-        except KeyError:  # a thread of the session removed its own entry mid-close: finish the close
+        except KeyError:
+            if session.kernel is not None:  # not the race (it strikes once the kernel is closed): as Solara does
+                LOGGER.exception("error closing kernel on shutdown")
+                continue
+            # A thread of the session removed its own entry mid-close: finish the close.
             for key, held in list(kernel_context.current_context.items()):
                 if held is session:
                     kernel_context.current_context.pop(key, None)

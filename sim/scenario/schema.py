@@ -241,7 +241,7 @@ class MembershipBehaviour(Strict):
     innovation_p_per_year: Share = Field(0.03, description="Bass p (Sultan, Farley & Lehmann 1990)")
     imitation_q_per_year: Share = Field(0.38, description="Bass q (Sultan, Farley & Lehmann 1990)")
     value_scale_usd: UsdPerYear = Field(40.0, gt=0, description="Dollars of net value that move a decision by one logit unit")
-    taste_sd_usd: UsdPerYear = Field(60.0, description="Spread of households' own liking for a membership")
+    taste_sd_usd: UsdPerYear = Field(60.0, description="Spread of households' own liking for Prime (and Walmart+'s when its own is unset)")
     walmart_plus_taste_sd_usd: UsdPerYear | None = Field(None, description="Spread of households' own liking for "
         "Walmart+ (unset: taste_sd_usd); its own: members join it to shop (Numerator: free shipping 83%, streaming 4%)")
     taste_correlation: float = Field(

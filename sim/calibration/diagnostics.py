@@ -104,10 +104,9 @@ def out_of_sample(calibration: Calibration, bank: pd.DataFrame, accept: int, fit
             mean = float(np.average(values, weights=sample["weight"]))
             low, high = weighted_quantiles(values, sample["weight"].to_numpy(), [0.05, 0.95])
             published = target.published
-            miss = target.miss(mean)
             rows.append({"target": target.id, "role": role, "published": published, "tolerance": target.tolerance,
                          "predicted_mean": mean, "predicted_low": float(low), "predicted_high": float(high),
-                         "miss": miss, "within": bool(abs(miss) <= 1)})
+                         "miss": target.miss(mean), "within": target.within(mean)})
     return pd.DataFrame(rows)
 
 
@@ -127,7 +126,7 @@ def predictive_checks(calibration: Calibration, bank: pd.DataFrame, sample: pd.D
         prior = np.array([check.miss(value) for value in everywhere[np.isfinite(everywhere)]])
         rows.append({"check": check.id, "published": check.published,
                      "tolerance": check.tolerance, "predicted_mean": mean, "predicted_low": float(low),
-                     "predicted_high": float(high), "miss": check.miss(mean), "within": bool(abs(check.miss(mean)) <= 1),
+                     "predicted_high": float(high), "miss": check.miss(mean), "within": check.within(mean),
                      "prior_within": float(np.mean(np.abs(prior) <= 1)) if len(prior) else float("nan"),
                      "prior_low": float(np.nanpercentile(everywhere, 5)),
                      "prior_high": float(np.nanpercentile(everywhere, 95))})

@@ -143,6 +143,11 @@ class Target(Strict):
         0) for upper bounds; NaN for a value that could not be simulated."""
         return float(self.misses(np.array([simulated], dtype=float))[0])
 
+    def within(self, simulated: float) -> bool:
+        """Whether a simulated value lands within tolerance; a value that could not be simulated
+        (NaN) does not."""
+        return bool(abs(self.miss(simulated)) <= 1.0)
+
     def misses(self, values: np.ndarray, published: float | None = None) -> np.ndarray:
         """:meth:`miss` of many simulated values at once; ``published`` replaces the published value
         (a synthetic truth's; bounds keep theirs)."""
@@ -213,7 +218,7 @@ def evaluate_values(targets: list[Target], runs: list[dict[str, float]]) -> Fit:
             "target": target.id, "published": target.value if target.value is not None else target.shown,
             "tolerance": target.tolerance, "simulated_mean": mean,
             "simulated_sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "miss": miss, "within": abs(miss) <= 1.0, "source": target.source,
+            "miss": miss, "within": target.within(mean), "source": target.source,
         })
     table = pd.DataFrame(rows)
     loss = float(np.mean(table["miss"].to_numpy(dtype=float) ** 2))  # a target that could not be simulated: NaN

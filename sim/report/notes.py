@@ -167,7 +167,7 @@ def members_chosen_note(ensemble: Ensemble) -> str:
     claim = "a check these runs do not reach"
     if ratio_check is not None:
         ratio, when = _mean_value(ratio_check, runs), "fiscal 2025"
-        claim = "met" if ratio == ratio and abs(ratio_check.miss(ratio)) <= 1.0 else "not met"
+        claim = "met" if ratio_check.within(ratio) else "not met"
     else:
         weekly = ensemble.wide("member_spend_ratio", firm="walmart")[ensemble.baseline]
         ratio = weekly.mean().mean() if not weekly.empty else float("nan")  # over the weeks, then the seeds
@@ -302,7 +302,7 @@ def draws_against_targets(ensemble: Ensemble, targets: Path | None = None) -> li
             read.append((target, values, sum(abs(target.miss(value)) > 1.0 for value in values)))
     if not read:
         return []
-    met = [sum(abs(target.miss(values[i])) <= 1.0 for target, values, _ in read) for i in range(len(by_draw))]
+    met = [sum(target.within(values[i]) for target, values, _ in read) for i in range(len(by_draw))]
     worst = [item for item in sorted(read, key=lambda item: -item[2]) if item[2]][:2]
     count = len(by_draw)
     most = "".join(f"<li>{html.escape(_name(target))}: {_range(target, values)}, missed by {missed} of {count} "

@@ -324,23 +324,23 @@ def add_job_commands(commands) -> None:
     calibrator.add_argument("setup", type=Path, nargs="?",
                             help="calibration set-up (default: calibration/setup.yaml in this folder; the shipped one "
                                  "with --no-write)")
-    calibrator.add_argument("--method", choices=("optuna", "abc", "bank"), default="optuna",
-                            help="optuna: simulated method of moments (default); abc: ABC-SMC posterior (pyabc); bank: "
-                                 "posterior from a stored bank of prior simulations (rejection ABC, regression-adjusted)")
+    calibrator.add_argument("--method", choices=("optuna", "abc", "bank", "emulator"), default="optuna", help="optuna: simulated method of moments "
+                            "(default); abc: ABC-SMC posterior (pyabc); bank: posterior from a stored bank of prior "
+                            "simulations (rejection ABC); emulator: posterior around the committed fit, from emulators")
     calibrator.add_argument("--budget", type=positive, metavar="N",
-                            help="candidates (optuna, default 300), simulated particles (abc, default 600) or the "
-                                 "bank's simulations (bank, default 2000)")
+                            help="candidates (optuna, default 300), simulated particles (abc, default 600), the "
+                                 "bank's simulations (bank, default 2000) or a wave's (emulator, default 500)")
     job_options(calibrator, "working folder (default: reports/calibration/<name>-<method>/)")
     calibrator.add_argument("--population", type=positive, help="ABC particles per generation (default 24); bank: "
-                            "simulations accepted (default 5%% of the bank)")
-    calibrator.add_argument("--fit-through", type=int, metavar="YEAR", help="bank: the out-of-sample test fits "
+                            "simulations accepted (default 5%% of the bank); emulator: particles (default 200)")
+    calibrator.add_argument("--fit-through", type=int, metavar="YEAR", help="bank, emulator: the out-of-sample test fits "
                             "the targets to YEAR and predicts the later ones (default 2023)")
-    calibrator.add_argument("--waves", type=int, help="bank: waves of --budget simulations, each later "
-                            "one drawn near the posterior so far (default 1)")
+    calibrator.add_argument("--waves", type=int, help="bank, emulator: waves of --budget simulations, "
+                            "each later one drawn near the posterior so far (default 1)")
     calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
     calibrator.add_argument("--start-from", type=Path, metavar="FILE",
-                            help="an earlier fit (calibrated.yaml) whose values are the first candidate (optuna)")
+                            help="an earlier fit (calibrated.yaml): the first candidate (optuna), the emulators' centre")
     calibrator.set_defaults(handler=command_calibrate)
 
 

@@ -175,14 +175,8 @@ def diagnostic_lines(diagnostics: dict | None) -> list[str]:
     published figures the fit was not given."""
     if not diagnostics:
         return []
-    cover = diagnostics["coverage"]
-    shipped = "coverage" if diagnostics["adjusted"] else "coverage_rejection"
-    lines = [f"coverage of the 90% intervals on {int(cover['truths'].iloc[0])} synthetic truths (0.90 is honest): "
-             f"regression-adjusted {cover['coverage'].min():.2f} to {cover['coverage'].max():.2f} by parameter, "
-             f"rejection only {cover['coverage_rejection'].min():.2f} to {cover['coverage_rejection'].max():.2f}; "
-             f"the posterior written is {'regression-adjusted' if diagnostics['adjusted'] else 'rejection only'} "
-             f"(coverage {cover[shipped].min():.2f} at worst; {diagnostics['effective']:.0f} effective simulations; "
-             f"{diagnostics['waves']} wave(s))"]
+    emulated = diagnostics.get("method") == "emulator"
+    lines = _emulator_lines(diagnostics) if emulated else _bank_lines(diagnostics)
     sample = diagnostics["out_of_sample"]
     predicted = sample[sample["role"] == "predicted"]
     lines.append(f"out of sample (fitted on {int((sample['role'] == 'fitted').sum())} targets to "
@@ -197,19 +191,45 @@ def diagnostic_lines(diagnostics: dict | None) -> list[str]:
                      "predicted within tolerance")
         lines += [f"  {row.check:<28} published {row.published:<8.4g} predicted {row.predicted_mean:.4g} "
                   f"({row.predicted_low:.4g}-{row.predicted_high:.4g}), miss {row.miss:+.2f}; "
-                  f"{row.prior_within:.0%} of the bank within tolerance" for row in checks.itertuples()]
+                  f"{row.prior_within:.0%} of the {'design' if emulated else 'bank'} within tolerance"
+                  for row in checks.itertuples()]
     return lines
+
+
+def _bank_lines(diagnostics: dict) -> list[str]:
+    cover = diagnostics["coverage"]
+    shipped = "coverage" if diagnostics["adjusted"] else "coverage_rejection"
+    return [f"coverage of the 90% intervals on {int(cover['truths'].iloc[0])} synthetic truths (0.90 is honest): "
+            f"regression-adjusted {cover['coverage'].min():.2f} to {cover['coverage'].max():.2f} by parameter, "
+            f"rejection only {cover['coverage_rejection'].min():.2f} to {cover['coverage_rejection'].max():.2f}; "
+            f"the posterior written is {'regression-adjusted' if diagnostics['adjusted'] else 'rejection only'} "
+            f"(coverage {cover[shipped].min():.2f} at worst; {diagnostics['effective']:.0f} effective simulations; "
+            f"{diagnostics['waves']} wave(s))"]
+
+
+def _emulator_lines(diagnostics: dict) -> list[str]:
+    cover, table, reach = diagnostics["coverage"], diagnostics["emulator"], diagnostics["reached"]
+    worst = table.loc[table["error_tolerances"].idxmax()]
+    return [f"emulators: cross-validated error {table['error_tolerances'].min():.2f} to {worst.error_tolerances:.2f} "
+            f"tolerances by target (largest: {worst.target}; run noise included)",
+            f"{diagnostics['effective']:.0f} particles, each simulated once: they meet {reach['simulated_median']:.0f} "
+            f"targets (5-95%: {reach['simulated_low']:.0f}-{reach['simulated_high']:.0f}); the emulators expected "
+            f"{reach['emulated_median']:.0f} ({diagnostics['waves']} wave(s))",
+            f"coverage of the 90% intervals on {int(cover['truths'].iloc[0])} synthetic truths (particles' simulations; "
+            f"0.90 is honest): {cover['coverage'].min():.2f} to {cover['coverage'].max():.2f} by parameter",
+            "(the design is centred on the fit to every target, so the out-of-sample test below is weaker than a bank's)"]
 
 
 def checks_document(diagnostics: dict | None) -> dict:
     """The checks as ``calibrated.yaml`` records them (nothing for the optuna and ABC methods)."""
     if not diagnostics:
         return {}
+    emulated = diagnostics.get("method") == "emulator"
     return {
-        "posterior": "regression-adjusted" if diagnostics["adjusted"] else "rejection only (the adjustment's coverage "
-                     f"fell below {HONEST_COVERAGE})",
-        "coverage_90": {row.parameter: {"adjusted": round(float(row.coverage), 3),
-                                        "rejection": round(float(row.coverage_rejection), 3)}
+        "posterior": "emulator particles, equal weights" if emulated else "regression-adjusted"
+        if diagnostics["adjusted"] else f"rejection only (the adjustment's coverage fell below {HONEST_COVERAGE})",
+        "coverage_90": {row.parameter: round(float(row.coverage), 3) if emulated else
+                        {"adjusted": round(float(row.coverage), 3), "rejection": round(float(row.coverage_rejection), 3)}
                         for row in diagnostics["coverage"].itertuples()},
         "out_of_sample": {row.target: {"role": row.role, "published": row.published,
                                        "predicted": round(float(row.predicted_mean), 6),
@@ -217,6 +237,6 @@ def checks_document(diagnostics: dict | None) -> dict:
                           for row in diagnostics["out_of_sample"].itertuples()},
         "checks": {row.check: {"published": row.published, "predicted": round(float(row.predicted_mean), 6),
                                "miss": round(float(row.miss), 3), "within": bool(row.within),
-                               "bank_within": round(float(row.prior_within), 3)}
+                               ("design_within" if emulated else "bank_within"): round(float(row.prior_within), 3)}
                    for row in diagnostics["checks"].itertuples()},
     }

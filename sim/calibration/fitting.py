@@ -36,29 +36,26 @@ from ..errors import Interrupted, UserError
 from ..experiments.replicates import replicate_seeds
 from ..jobs.executors import check_workers, executor
 from ..jobs.folders import claim, complete, hold, warn
-from ..jobs.inputs import MAX_RUNS
 from ..jobs.targets import Fit
 from ..results import package_version, replace_atomically
-from ..scenario.loader import display
 from .accounts import COSTS, STORE as ACCOUNTS_STORE, posterior_costs
 from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, interval,
                    share_of_bounds, write_table)
-from .diagnostics import checks_document, diagnostic_lines, fit_bank, split_targets
-from .waves import MAX_WAVES
+from .diagnostics import checks_document, diagnostic_lines, fit_bank
+from .emulator import EMULATOR, fit_emulator
+from .options import DEFAULT_BUDGET, METHODS, WAVED, bank_options, check_sizes, starting_point
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
 
-METHODS = ("optuna", "abc", "bank")
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
 POSTERIOR = "posterior.csv"  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
-DEFAULT_BUDGET = {"optuna": 300, "abc": 600, "bank": 2000}
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
 CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
             ABC_DATABASE + "-journal", ABC_DATABASE + "-wal", ABC_DATABASE + "-shm", BANK, BANK_STORE, ACCOUNTS_STORE,
-            COVERAGE, OUT_OF_SAMPLE, CHECKS)
+            COVERAGE, OUT_OF_SAMPLE, CHECKS, EMULATOR)
 
 
 @dataclass
@@ -84,7 +81,7 @@ class CalibrationResult:
     def lines(self) -> list[str]:
         """What ``retailsim calibrate`` prints: the fit on fresh seeds, and how the targets pin each parameter."""
         table = self.fit.table
-        unit = "simulations in the bank" if self.method == "bank" else "candidates"
+        unit = "simulations in the bank" if self.method in WAVED else "candidates"
         lines = [f"{self.method}: {self.simulated} {unit}; chosen parameters on fresh seeds: loss "
                  f"{self.fit.loss:.3f}, {int(table['within'].sum())} of {len(table)} targets within tolerance",
                  *self.fit.lines(), *diagnostic_lines(self.diagnostics),
@@ -119,9 +116,12 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     fit_through, waves = bank_options(method, fit_through, waves)
     calibration = load_setup(setup_path)
+    if method == "emulator" and start_from is None:
+        start_from = calibration.calibrated_path  # the emulators' design is drawn around the committed fit
     start = starting_point(calibration, start_from, method) if start_from is not None else None
     budget = DEFAULT_BUDGET[method] if budget is None else budget
-    population = (24 if method == "abc" else accepted_count(budget)) if population is None else population
+    population = ({"abc": 24, "emulator": min(200, budget)}.get(method) or accepted_count(budget)
+                  if population is None else population)
     check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
@@ -135,9 +135,10 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         with hold(folder):
             candidates = Candidates(calibration, pool, seeds)
             try:
-                if method == "bank":
-                    trials, chosen, history, posterior, diagnostics = fit_bank(
-                        calibration, folder, budget, population, pool, count, progress, fit_through, waves)
+                if method in WAVED:
+                    arguments = (calibration, folder, budget, population, pool, count, progress, fit_through, waves)
+                    trials, chosen, history, posterior, diagnostics = (
+                        fit_bank(*arguments) if method == "bank" else fit_emulator(*arguments, start))
                 else:
                     diagnostics = None
                     trials, chosen, history, posterior = (
@@ -152,7 +153,8 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
             chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
             check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
             fit = Candidates(calibration, pool, check_seeds)(chosen)
-            identification = (_posterior_ranges(calibration, posterior) if posterior is not None
+            identification = (_posterior_ranges(calibration, posterior, (diagnostics or {}).get("at_edge"))
+                              if posterior is not None
                               else _profile(calibration, candidates, chosen))
             result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
                                        history, calibration.calibrated_path if write else None, diagnostics)
@@ -173,91 +175,29 @@ def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, 
 def folder_fingerprint(calibration: Calibration, method: str) -> str:
     """What a calibration folder may be resumed with: the whole set-up, or for a bank only what
     decides its simulations (a refit with other published values or tolerances reads the same bank)."""
-    return bank_fingerprint(calibration) if method == "bank" else calibration.fingerprint()
-
-
-# Candidates of one optuna search: TPE and CMA-ES cost grows with the candidates they weigh (and
-# every batch replays the scored ones), so beyond this proposing costs more than simulating.
-MAX_OPTUNA_BUDGET = 20_000
-MAX_BATCH = 1_000  # optuna candidates asked at once (more than the workers of any cluster)
-MAX_POPULATION = 100_000  # ABC particles a generation
-MIN_BANK = 10  # simulations in a bank: fewer leave nothing to accept and compare
-
-
-def starting_point(calibration: Calibration, path: str | Path, method: str) -> dict[str, float | int]:
-    """The free parameters' values in an earlier fit's file, inside the set-up's bounds (one-line errors)."""
-    if method != "optuna":
-        raise UserError("--start-from: only the optuna method starts from a point (ABC draws from the priors)")
-    path = Path(path)
-    try:
-        document = read_calibrated(path)
-    except (OSError, yaml.YAMLError) as error:
-        reason = getattr(error, "strerror", None) or type(error).__name__
-        raise UserError(f"--start-from {display(path)}: cannot be read ({reason})") from None
-    values = document.get("parameters") if isinstance(document, dict) else None
-    if not isinstance(values, dict):
-        raise UserError(f"--start-from {display(path)}: has no 'parameters:' mapping (a calibrated.yaml has one)")
-    start = {}
-    for name, parameter in calibration.parameters.items():
-        value = values.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            start[name] = parameter.clip(value)
-    if not start:
-        raise UserError(f"--start-from {display(path)}: names none of the set-up's free parameters "
-                        f"({', '.join(calibration.parameters)})")
-    return start
-
-
-def bank_options(method: str, fit_through: int | None, waves: int | None) -> tuple[int, int]:
-    """The bank's split year and waves (defaults 2023 and 1); either given to another method is refused."""
-    for flag, value in (("--fit-through", fit_through), ("--waves", waves)):
-        if value is not None and method != "bank":
-            raise UserError(f"{flag}: only the bank method uses it (--method bank); {method} would ignore it")
-    return 2023 if fit_through is None else fit_through, 1 if waves is None else waves
-
-
-def check_sizes(calibration: Calibration, method: str, budget: int, population: int, batch: int,
-                fit_through: int, waves: int) -> None:
-    """Refuse, before any work and in one line, a budget, population, batch or (bank) split year out of bounds."""
-    limit = MAX_OPTUNA_BUDGET if method == "optuna" else MAX_RUNS
-    if not 1 <= budget <= limit:
-        unit = {"optuna": "candidates", "abc": "particles", "bank": "simulations"}[method]
-        raise UserError(f"--budget {budget}: give 1 to {limit:,} ({unit} for {method})")
-    if method == "bank":
-        if budget < MIN_BANK:
-            raise UserError(f"--budget {budget}: a bank needs at least {MIN_BANK} simulations (2,000 is the default)")
-        if not 2 <= population < budget:
-            raise UserError(f"--population {population}: give 2 to {budget - 1:,} simulations to accept (fewer than "
-                            f"the bank's {budget:,})")
-        split_targets(calibration.targets, fit_through)
-        if not 1 <= waves <= MAX_WAVES or budget * waves > MAX_RUNS:
-            raise UserError(f"--waves {waves}: give 1 to {MAX_WAVES} waves of --budget simulations, at most "
-                            f"{MAX_RUNS:,} simulations in all")
-        return
-    runs = budget * calibration.setup.replicates
-    if runs > MAX_RUNS:
-        raise UserError(f"--budget {budget:,} x {calibration.setup.replicates} replicates = {runs:,} runs is over the "
-                        f"limit of {MAX_RUNS:,} for one calibration; use a smaller --budget or fewer replicates")
-    if method == "abc" and not 1 <= population <= min(MAX_POPULATION, budget):
-        raise UserError(f"--population {population}: give 1 to {min(MAX_POPULATION, budget):,} (at most the budget, "
-                        f"{budget:,} particles, and {MAX_POPULATION:,})")
-    if method == "optuna" and not 1 <= batch <= MAX_BATCH:
-        raise UserError(f"--batch {batch}: give 1 to {MAX_BATCH:,} candidates asked at once")
+    return bank_fingerprint(calibration) if method in WAVED else calibration.fingerprint()
 
 
 # -- what the fit says --------------------------------------------------------------------------
-def _posterior_ranges(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
-    """ABC and the bank: each parameter's weighted 5th-95th posterior percentiles (interpolated), as a share of its bounds.
+def _posterior_ranges(calibration: Calibration, posterior: pd.DataFrame,
+                      at_edge: dict[str, float] | None = None) -> pd.DataFrame:
+    """ABC, the bank and the emulator: each parameter's weighted 5th-95th posterior percentiles
+    (interpolated), as a share of its bounds.
 
-    Near 0: the targets pin it down; near 0.9 (a uniform prior's share): they leave it loose.
+    Near 0: the targets pin it down; near 0.9 (a uniform prior's share): they leave it loose. The
+    emulator's posterior stays where its design reached (``at_edge``: each parameter's share of particles
+    near that edge): a parameter with a tenth or more there is bounded by the design, not the targets.
     """
     rows = []
     for name, parameter in calibration.parameters.items():
         low, high = interval(posterior, name)  # the same weighted percentiles as the coverage check's
         share = share_of_bounds(parameter, low, high)
+        reading = "pinned" if share < 0.3 else "partly pinned" if share < 0.6 else "loose"
+        if at_edge is not None and at_edge[name] >= 0.1:
+            reading = f"held by the design's reach ({at_edge[name]:.0%} of particles at its edge)"
         rows.append({"parameter": name, "plausible_low": low, "plausible_high": high, "share_of_bounds": share,
-                     "reading": "pinned" if share < 0.3 else "partly pinned" if share < 0.6 else "loose",
-                     "basis": f"posterior 5-95% ({len(posterior)} particles)"})
+                     "reading": reading, "basis": f"posterior 5-95% ({len(posterior)} particles"
+                     f"{', within the region the design reached' if at_edge is not None else ''})"})
     return pd.DataFrame(rows)
 
 
@@ -316,8 +256,10 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
     if result.posterior is not None:
         write_posterior(calibration, result.posterior, folder / POSTERIOR)
     if result.diagnostics:
-        for name, file in (("coverage", COVERAGE), ("out_of_sample", OUT_OF_SAMPLE), ("checks", CHECKS)):
-            write_table(result.diagnostics[name], folder / file)
+        for name, file in (("coverage", COVERAGE), ("out_of_sample", OUT_OF_SAMPLE), ("checks", CHECKS),
+                           ("emulator", EMULATOR)):
+            if name in result.diagnostics:
+                write_table(result.diagnostics[name], folder / file)
     if result.calibrated_path is not None:
         write_calibrated(result.calibrated_path, document)
         if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
@@ -346,7 +288,8 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
     basis = result.identification["basis"].iloc[0] if len(result.identification) else ""
     return {
         "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle",
-                   "bank": "rejection ABC with regression adjustment on a bank of simulations, nearest simulation"}[
+                   "bank": "rejection ABC with regression adjustment on a bank of simulations, nearest simulation",
+                   "emulator": "emulators of the targets around the committed fit, adaptive Metropolis, nearest particle"}[
             result.method],
         "date": dt.date.today().isoformat(),
         "version": package_version(),
@@ -354,7 +297,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
         "fingerprint": calibration.fingerprint(),
         "budget": budget,
         "candidates": result.simulated,
-        "runs_per_candidate": (f"1 seed x {calibration.setup.shoppers} households" if result.method == "bank"
+        "runs_per_candidate": (f"1 seed x {calibration.setup.shoppers} households" if result.method in WAVED
                                else f"{len(seeds)} seeds x {calibration.setup.shoppers} households"),
         "check": f"{len(check_seeds)} fresh seeds x {calibration.setup.shoppers} households",
         "loss": round(result.fit.loss, 4),

@@ -68,6 +68,13 @@ def search_figure(result: CalibrationResult) -> go.Figure:
                                  line={"color": BEST, "width": 2.5, "shape": "hv"}))
         fig.update_layout(title={"text": "Loss over the search (mean squared miss in tolerances; log scale)"},
                           xaxis_title="candidate", yaxis_title="loss", yaxis_type="log")
+    elif result.method == "emulator":
+        for wave, group in history.groupby("wave"):
+            fig.add_trace(go.Scatter(x=group["simulation"], y=group["loss"], mode="markers", marker={"size": 4},
+                                     name="particles" if wave == history["wave"].max() else f"design, wave {wave + 1}"))
+        fig.update_layout(title={"text": "Every simulation's loss, by wave: the design around the fit, then the "
+                                         "particles (log scale)"}, xaxis_title="simulation", yaxis_title="loss",
+                          yaxis_type="log")
     elif result.method == "bank":
         fig.add_trace(go.Scatter(x=history["rank"], y=history["loss"], mode="lines", name="simulation",
                                  line={"color": CANDIDATE, "width": 2},
@@ -146,16 +153,8 @@ def identification_table(calibration: Calibration, result: CalibrationResult) ->
 
 def checks_tables(result: CalibrationResult) -> str:
     """The bank's coverage on synthetic truths, the out-of-sample test and the parameters that trade off."""
-    cover = result.diagnostics["coverage"]
-    rows = "".join(f"<tr><th>{html.escape(row.parameter)}</th><td>{row.coverage:.2f}</td><td>{row.mean_width:.0%}</td>"
-                   f"<td>{row.coverage_rejection:.2f}</td><td>{row.mean_width_rejection:.0%}</td></tr>"
-                   for row in cover.itertuples())
-    coverage = ("<table class='figures'><tr><th>parameter</th><th>coverage (adjusted)</th><th>width</th>"
-                f"<th>coverage (rejection only)</th><th>width</th></tr>{rows}</table>"
-                f"<p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths inside their 90% interval "
-                "(0.90 is honest; less is overconfident), and the interval's mean width as a share of the bounds. "
-                f"The posterior written is the <b>{'regression-adjusted' if result.diagnostics['adjusted'] else 'rejection-only'}"
-                "</b> one: the adjusted one is used only when every parameter's coverage is at least 0.8.</p>")
+    emulated = result.method == "emulator"
+    coverage = emulator_coverage_table(result) if emulated else bank_coverage_table(result)
     sample = result.diagnostics["out_of_sample"]
     rows = "".join(f"<tr><th>{html.escape(row.target)}</th><td>{html.escape(row.role)}</td><td>{row.published:.4g}</td>"
                    f"<td>{row.predicted_mean:.4g} ({row.predicted_low:.4g} - {row.predicted_high:.4g})</td>"
@@ -177,13 +176,44 @@ def checks_tables(result: CalibrationResult) -> str:
                    f"<td>{row.miss:+.2f}</td><td>{'yes' if row.within else '<b>no</b>'}</td>"
                    f"<td>{row.prior_low:.4g} - {row.prior_high:.4g}</td><td>{row.prior_within:.0%}</td></tr>"
                    for row in checks.itertuples())
+    first = "the design, first wave" if emulated else "prior draws, first wave"
     unseen = ("" if not len(checks) else
               "<table class='figures'><tr><th>published figure, not given to the fit</th><th>published</th>"
-              "<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th><th>prior draws, first wave (5-95%)</th>"
-              f"<th>prior draws within tolerance</th></tr>{rows}</table><p class='read'>A figure that few or none of the "
+              "<th>posterior predictive (5-95%)</th><th>miss</th><th>within</th><th>{first} (5-95%)</th>"
+              f"<th>{first} within tolerance</th></tr>{rows}</table><p class='read'>A figure that few or none of the "
               "prior's simulations reach is missed by the model's structure, whatever its parameters.</p>")
     return coverage + prediction + trade + unseen
 
+
+
+def bank_coverage_table(result: CalibrationResult) -> str:
+    cover = result.diagnostics["coverage"]
+    rows = "".join(f"<tr><th>{html.escape(row.parameter)}</th><td>{row.coverage:.2f}</td><td>{row.mean_width:.0%}</td>"
+                   f"<td>{row.coverage_rejection:.2f}</td><td>{row.mean_width_rejection:.0%}</td></tr>"
+                   for row in cover.itertuples())
+    return ("<table class='figures'><tr><th>parameter</th><th>coverage (adjusted)</th><th>width</th>"
+            f"<th>coverage (rejection only)</th><th>width</th></tr>{rows}</table>"
+            f"<p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths inside their 90% interval "
+            "(0.90 is honest; less is overconfident), and the interval's mean width as a share of the bounds. "
+            f"The posterior written is the <b>{'regression-adjusted' if result.diagnostics['adjusted'] else 'rejection-only'}"
+            "</b> one: the adjusted one is used only when every parameter's coverage is at least 0.8.</p>")
+
+
+def emulator_coverage_table(result: CalibrationResult) -> str:
+    cover, table, reach = result.diagnostics["coverage"], result.diagnostics["emulator"], result.diagnostics["reached"]
+    rows = "".join(f"<tr><th>{html.escape(row.parameter)}</th><td>{row.coverage:.2f}</td><td>{row.mean_width:.0%}</td>"
+                   "</tr>" for row in cover.itertuples())
+    errors = "".join(f"<tr><th>{html.escape(row.target)}</th><td>{row.error_tolerances:.2f}</td>"
+                     f"<td>{'log' if row.logarithm else 'level'}</td></tr>" for row in table.itertuples())
+    return ("<table class='figures'><tr><th>target</th><th>emulator's cross-validated error (tolerances)</th>"
+            f"<th>emulated as</th></tr>{errors}</table><p class='read'>Run noise is part of each error (every "
+            f"simulation is one seed). The {result.diagnostics['effective']:.0f} particles, each simulated once, meet "
+            f"{reach['simulated_median']:.0f} targets (5-95%: {reach['simulated_low']:.0f} to "
+            f"{reach['simulated_high']:.0f}); the emulators expected {reach['emulated_median']:.0f}.</p>"
+            "<table class='figures'><tr><th>parameter</th><th>coverage</th><th>width</th></tr>"
+            f"{rows}</table><p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths (particles' "
+            "simulations taken as the published figures) inside their 90% interval (0.90 is honest; less is "
+            "overconfident), and the interval's mean width as a share of the bounds.</p>")
 
 def build_calibration_report(calibration: Calibration, result: CalibrationResult, document: dict[str, Any]) -> Report:
     within = int(result.fit.table["within"].sum())
@@ -198,7 +228,9 @@ def build_calibration_report(calibration: Calibration, result: CalibrationResult
                 [("targets", targets_figure(result))], targets_table(result)),
         Section("search", "The search", {"optuna": "How the loss fell as candidates were tried.",
                                          "abc": "How ABC-SMC tightened its acceptance threshold.",
-                                         "bank": "How near the bank's simulations came to the published figures."}[
+                                         "bank": "How near the bank's simulations came to the published figures.",
+                                         "emulator": "How near the design's simulations and the particles came to "
+                                                     "the published figures."}[
             result.method], [("search", search_figure(result))]),
         Section("parameters", "The parameters and how well the facts pin them",
                 ("Each dot is a candidate: a parameter whose low-loss candidates spread across its bounds is left loose "
@@ -212,7 +244,10 @@ def build_calibration_report(calibration: Calibration, result: CalibrationResult
     ]
     if result.diagnostics:
         sections.append(Section("checks", "Is the posterior honest?",
-                                "The posterior's 90% intervals on synthetic truths (simulations of the bank taken in "
-                                "turn as the truth, their posterior from the rest), and a fit to the early targets that "
-                                "predicts the later ones.", [], checks_tables(result)))
+                                ("How well the emulators stand in for the model, the posterior's 90% intervals on "
+                                 "synthetic truths, and a fit to the early targets that predicts the later ones (on "
+                                 "the emulators)." if result.method == "emulator" else
+                                 "The posterior's 90% intervals on synthetic truths (simulations of the bank taken in "
+                                 "turn as the truth, their posterior from the rest), and a fit to the early targets "
+                                 "that predicts the later ones."), [], checks_tables(result)))
     return Report(f"Calibration: {calibration.setup.name}", subtitle, sections)

@@ -256,12 +256,12 @@ def test_a_refit_starts_from_an_earlier_fit_when_asked(tmp_path: Path) -> None:
             calibrate(setup, budget=3, workers=1, out=tmp_path / "other", write=False, progress=False,
                       start_from=earlier)
         assert not (tmp_path / "other").exists()
-    with pytest.raises(UserError, match="only the optuna method"):
+    with pytest.raises(UserError, match="only the optuna and emulator methods"):
         calibrate(setup, method="abc", budget=30, population=10, workers=1, out=tmp_path / "other",
                   write=False, progress=False, start_from=earlier)
     for method, option in (("optuna", {"fit_through": 2022}), ("abc", {"waves": 2})):
         flag = "--" + next(iter(option)).replace("_", "-")
-        with pytest.raises(UserError, match=f"^{flag}: only the bank method uses it"):
+        with pytest.raises(UserError, match=f"^{flag}: only the bank and emulator methods use it"):
             calibrate(setup, method=method, budget=3, workers=1, out=tmp_path / "other", write=False, progress=False,
                       **option)
     assert not (tmp_path / "other").exists()

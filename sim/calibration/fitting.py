@@ -39,11 +39,11 @@ from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.targets import Fit
 from ..results import package_version, replace_atomically
 from .accounts import COSTS, STORE as ACCOUNTS_STORE, posterior_costs
-from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, accepted_count, bank_fingerprint, interval,
+from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, bank_fingerprint, interval,
                    share_of_bounds, write_table)
 from .diagnostics import checks_document, diagnostic_lines, fit_bank
 from .emulator import EMULATOR, fit_emulator
-from .options import DEFAULT_BUDGET, METHODS, WAVED, bank_options, check_sizes, starting_point
+from .options import METHODS, WAVED, bank_options, check_sizes, defaults
 from .candidates import Candidates
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
@@ -116,12 +116,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     fit_through, waves = bank_options(method, fit_through, waves)
     calibration = load_setup(setup_path)
-    if method == "emulator" and start_from is None:
-        start_from = calibration.calibrated_path  # the emulators' design is drawn around the committed fit
-    start = starting_point(calibration, start_from, method) if start_from is not None else None
-    budget = DEFAULT_BUDGET[method] if budget is None else budget
-    population = ({"abc": 24, "emulator": min(200, budget)}.get(method) or accepted_count(budget)
-                  if population is None else population)
+    budget, population, start = defaults(calibration, method, budget, population, start_from)
     check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
@@ -158,7 +153,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
                               else _profile(calibration, candidates, chosen))
             result = CalibrationResult(folder, method, trials, chosen, fit, identification, posterior,
                                        history, calibration.calibrated_path if write else None, diagnostics)
-            _finish(calibration, result, budget, seeds, check_seeds)
+            _finish(calibration, result, budget, seeds, check_seeds, start)
     return result
 
 
@@ -246,7 +241,7 @@ def _step(parameter: FreeParameter, value: float, direction: int) -> float:
 
 
 def _finish(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],
-            check_seeds: list[int]) -> None:
+            check_seeds: list[int], start: dict[str, float | int] | None = None) -> None:
     from ..report.calibration import build_calibration_report
 
     folder = result.folder
@@ -266,7 +261,8 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
             write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
     manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method,
                 "setup": str(calibration.source), "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
-                "calibrated": str(result.calibrated_path) if result.calibrated_path else None}
+                "calibrated": str(result.calibrated_path) if result.calibrated_path else None,
+                **({"start": start} if start is not None else {})}  # a resume compares it, as it does while running
     complete(folder, manifest, "calibration")
 
 

@@ -27,6 +27,20 @@ MAX_POPULATION = 100_000  # ABC particles a generation
 MIN_BANK = 10  # simulations in a bank: fewer leave nothing to accept and compare
 
 
+def defaults(calibration: Calibration, method: str, budget: int | None, population: int | None,
+             start_from: str | Path | None) -> tuple[int, int, dict[str, float | int] | None]:
+    """The budget, the population and the starting point a method uses, each default filled in."""
+    from .bank import accepted_count
+
+    if method == "emulator" and start_from is None:
+        start_from = calibration.calibrated_path  # the emulators' design is drawn around the committed fit
+    start = starting_point(calibration, start_from, method) if start_from is not None else None
+    budget = DEFAULT_BUDGET[method] if budget is None else budget
+    if population is None:
+        population = {"abc": 24, "emulator": min(200, budget)}.get(method) or accepted_count(budget)
+    return budget, population, start
+
+
 def starting_point(calibration: Calibration, path: str | Path, method: str) -> dict[str, float | int]:
     """The free parameters' values in an earlier fit's file, inside the set-up's bounds (one-line errors)."""
     if method not in ("optuna", "emulator"):

@@ -1,0 +1,155 @@
+"""The emulator method: quadratic emulators of the targets around a fitted point, a posterior
+sampled on them, checked on problems whose answer is known, and the command run end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration.bank import BANK_STORE, from_unbounded, interval
+from sim.calibration.emulator import Emulator, emulator_coverage, emulator_out_of_sample, sample, values_of
+from sim.calibration.fitting import calibrate, read_calibrated
+from sim.calibration.setup import FreeParameter
+from sim.cli import main
+from sim.jobs.targets import Target
+
+from .test_calibration_fit import BOUNDS, TRUTH, synthetic_setup
+
+NOISE = 0.02
+
+
+def _target(name: str, value: float, at: str = "2022-01-03", tolerance: float = NOISE) -> Target:
+    return Target(id=name, description=name, metric={"metric": "prime_share"}, at=at, value=value,
+                  tolerance=tolerance, confidence="H", source="a test")
+
+
+def linear_problem(size: int = 600, seed: int = 1, noise: float = NOISE):
+    """Two parameters on [0, 1], the fitted point at (0.35, 0.55); three noisy summaries a = x, b = y and
+    c = x + y (2024), published at the values of x = 0.3, y = 0.6. A design around the point on the
+    logit scale, as the method draws it."""
+    rng = np.random.default_rng(seed)
+    parameters = {"x": FreeParameter(range=(0.0, 1.0), why="test"), "y": FreeParameter(range=(0.0, 1.0), why="test")}
+    targets = [_target("a", 0.3), _target("b", 0.6), _target("c", 0.9, at="2024-01-01")]
+    calibration = SimpleNamespace(parameters=parameters, targets=targets, checks=(),
+                                  setup=SimpleNamespace(seed=seed, name="linear"))
+    centre = np.log(np.array([0.35, 0.55]) / (1 - np.array([0.35, 0.55])))
+    z = centre + rng.normal(0.0, 1.0, (size, 2)) * np.repeat([0.5, 0.25], size // 2)[:, None]
+    return calibration, simulate(calibration, z, rng, noise), centre
+
+
+def simulate(calibration, z: np.ndarray, rng: np.random.Generator, noise: float = NOISE) -> pd.DataFrame:
+    table = values_of(calibration, z)
+    x, y = table["x"].to_numpy(), table["y"].to_numpy()
+    return table.assign(**{"target.a": x + rng.normal(0, noise, len(x)), "target.b": y + rng.normal(0, noise, len(x)),
+                           "target.c": x + y + rng.normal(0, noise, len(x)), "simulation": np.arange(len(x)),
+                           "error": None})
+
+
+def test_an_emulator_learns_a_smooth_response_and_its_error_is_the_noise() -> None:
+    """The response in the parameters is smooth but not quadratic on the logit scale; the emulator's
+    cross-validated error is about the run noise (0.02), and it predicts new points as well."""
+    calibration, design, centre = linear_problem()
+    emulator = Emulator(calibration, design, centre)
+    assert emulator.error == pytest.approx([NOISE, NOISE, NOISE * 1.0], rel=0.25)
+    rng = np.random.default_rng(9)
+    fresh = centre + rng.normal(0.0, 0.3, (200, 2))
+    truth = values_of(calibration, fresh)
+    predicted = emulator.predict(fresh - centre)
+    assert np.abs(predicted[:, 0] - truth["x"]).max() < 0.02
+    assert np.abs(predicted[:, 2] - (truth["x"] + truth["y"])).max() < 0.03
+
+
+def test_the_posterior_finds_the_published_figures_and_is_as_wide_as_their_tolerance() -> None:
+    calibration, design, centre = linear_problem()
+    emulator = Emulator(calibration, design, centre)
+    drawn = values_of(calibration, centre + sample(emulator, calibration.targets, 1000, np.random.default_rng(3)))
+    table = drawn.assign(weight=1.0)
+    for name, truth in (("x", 0.3), ("y", 0.6)):
+        low, high = interval(table, name)
+        assert low < truth < high
+        assert 0.02 < high - low < 0.15  # a tolerance of 0.02 (plus the emulator's error) each, three summaries
+    assert table["x"].mean() == pytest.approx(0.3, abs=0.015)
+
+
+def test_coverage_on_synthetic_truths_is_honest_and_falls_when_the_noise_is_ignored(monkeypatch) -> None:
+    calibration, design, centre = linear_problem()
+    emulator = Emulator(calibration, design, centre)
+    rng = np.random.default_rng(5)
+    particles = simulate(calibration, centre + sample(emulator, calibration.targets, 200, rng), rng)
+    table = emulator_coverage(calibration, emulator, particles, truths=40)
+    assert table["coverage"].between(0.8, 1.0).all(), table
+    # Tolerances a tenth of the noise, and no emulator error: intervals too narrow to hold the truths.
+    monkeypatch.setattr(emulator, "error", np.zeros(3))
+    narrow = SimpleNamespace(**{**vars(calibration), "targets": [
+        _target("a", 0.3, tolerance=NOISE / 10), _target("b", 0.6, tolerance=NOISE / 10),
+        _target("c", 0.9, "2024-01-01", NOISE / 10)]})
+    emulator.targets = narrow.targets
+    overconfident = emulator_coverage(narrow, emulator, particles, truths=40)
+    assert (overconfident["coverage"] < 0.6).all(), overconfident
+
+
+def test_out_of_sample_predicts_a_later_figure_from_the_early_ones() -> None:
+    """a and b (2022) pin x and y; c = x + y (2024) is then predicted within its tolerance."""
+    calibration, design, centre = linear_problem()
+    emulator = Emulator(calibration, design, centre)
+    early, late = calibration.targets[:2], calibration.targets[2:]
+    table = emulator_out_of_sample(calibration, emulator, early, late, np.random.default_rng(4))
+    predicted = table.set_index("target").loc["c"]
+    assert predicted["role"] == "predicted" and bool(predicted["within"])
+    assert predicted["predicted_low"] < 0.9 < predicted["predicted_high"]
+
+
+def test_a_design_point_on_a_bound_is_moved_inside_it() -> None:
+    from sim.calibration.emulator import INSIDE, centre_of
+
+    calibration, _, _ = linear_problem()
+    centre = centre_of(calibration, {"x": 0.0, "y": 1.0})
+    values = [from_unbounded(calibration.parameters[name], np.array([z]))[0] for name, z in zip("xy", centre)]
+    assert values == pytest.approx([INSIDE, 1 - INSIDE])
+
+
+def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Path) -> None:
+    """On the synthetic model (600 households): a design of 24 and a second wave, 8 particles, around
+    the point the set-up's calibrated.yaml names; the same command again runs nothing new."""
+    setup = synthetic_setup(tmp_path, BOUNDS)
+    (tmp_path / "calibrated.yaml").write_text("parameters:\n" + "".join(f"  {k}: {v}\n" for k, v in TRUTH.items()))
+    work = tmp_path / "work"
+    result = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=False,
+                       progress=False)
+    posterior = pd.read_csv(work / "posterior.csv")
+    assert len(posterior) == 8 and posterior["weight"].to_numpy() == pytest.approx(np.full(8, 1 / 8))
+    assert set(result.trials["wave"]) == {0, 1, 2} and len(result.trials) == 24 + 24 + 8
+    assert result.diagnostics["reached"]["simulated_median"] >= 0
+    for name, (low, high) in BOUNDS.items():
+        assert posterior[name].between(low, high).all()
+    stored = len(list((work / BANK_STORE).rglob("*.json")))
+    again = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=False,
+                      progress=False)
+    assert len(list((work / BANK_STORE).rglob("*.json"))) == stored  # every simulation was read back, none rerun
+    pd.testing.assert_frame_equal(again.trials, result.trials)
+    report = (work / "report.html").read_text(encoding="utf-8")
+    assert "cross-validated error" in report and "synthetic truths" in report
+    assert (work / "emulator.csv").exists() and not (tmp_path / "calibrated.yaml").read_text().startswith("#")
+    assert read_calibrated(tmp_path / "calibrated.yaml")["parameters"] == TRUTH
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--budget", "20", "--population", "21"], "--population 21: give 2 to 20 particles"),
+    (["--budget", "5"], "the emulators need at least 10 simulations a wave"),
+    (["--waves", "0"], "--waves 0: give 1 to 10 waves"),
+])
+def test_bad_emulator_options_are_one_line_before_any_work(tmp_path: Path, capsys, arguments, message) -> None:
+    root = Path(__file__).resolve().parents[1]
+    for name in ("setup.yaml", "targets.yaml", "checks.yaml", "accounts.yaml", "calibrated.yaml"):
+        (tmp_path / name).write_text((root / "calibration" / name).read_text())
+    setup = tmp_path / "setup.yaml"
+    setup.write_text(setup.read_text().replace("../scenarios/baseline.yaml", str(root / "scenarios" / "baseline.yaml")))
+    assert main(["calibrate", str(setup), "--method", "emulator", "--no-write", "--out", str(tmp_path / "work"),
+                 "--quiet", *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1, error
+    assert not (tmp_path / "work").exists()

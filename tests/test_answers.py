@@ -41,6 +41,23 @@ def test_one_kind_of_difference_cannot_crowd_out_another() -> None:
                         "Both +5.2 pts; Walmart operating profit -$1.8bn a year; firms' spend shares unchanged.")
 
 
+def test_consumer_surplus_does_not_crowd_out_the_firms_profit() -> None:
+    """The Walmart+ fee cut's rows at the end of 2030 (3,000 households, 2 seeds, 4 Dec 2026): the
+    surplus outranks the profits by size, and Walmart's profit, what the lever's question asks, is
+    within run noise: a firm's profit still gets a place, and Walmart's is said with its noise."""
+    rows = [
+        row("Walmart+ households", "%", 5.04, 3.11, 6.97), row("Prime only", "% of households", -3.92, -5.35, -2.48),
+        row("Consumer surplus", "$ per household per week", 0.12, 0.11, 0.12),
+        row("Walmart share of spend", "%", 0.05, 0.03, 0.07),
+        row("Walmart operating profit", "$bn, last 52 weeks", -0.10, -0.37, 0.17),
+        row("Kroger operating profit", "$bn, last 52 weeks", -0.04, -0.05, -0.02),
+    ]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == ("cut against baseline, by 2030: Walmart+ households +5.0 pts; consumer surplus +$0.12 per "
+                        "household per week; Walmart share of spend +0.1 pts; Kroger operating profit -$0.04bn a year; "
+                        "Walmart operating profit -$0.1bn a year (within run noise).")
+
+
 def test_a_difference_too_small_to_say_is_left_out() -> None:
     """Beyond run noise but under a tenth of its notable size: "-$0.00bn" would be read as a finding."""
     rows = [row("Other grocers operating profit", "$bn, last 52 weeks", -0.004, -0.006, -0.002),

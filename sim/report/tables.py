@@ -164,16 +164,19 @@ def period_label(period: tuple[int, int]) -> str:
 
 
 def _kind(row: dict) -> str:
-    """What a difference is about: money (profits, surplus), spend shares or memberships."""
-    return "money" if row["unit"].startswith("$") else "shares" if "share of spend" in row["measure"] else "members"
+    """What a difference is about: profits, other money (consumer surplus), spend shares or memberships."""
+    if row["unit"].startswith("$"):
+        return "profit" if "profit" in row["measure"] else "money"
+    return "shares" if "share of spend" in row["measure"] else "members"
 
 
 def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:
     """One sentence per what-if from the differences' rows, in words ("Walmart+ households +5.5 pts;
     Walmart operating profit -$2.9bn a year; firms' spend shares unchanged"): four of those that
-    count, each ranked by its size over its unit's notable size, the largest of each kind (money,
-    spend shares, memberships) first chosen so that one kind cannot crowd out another (four
-    membership rows, two of which add up to a third, hid a fee cut's profit). A difference under a
+    count, each ranked by its size over its unit's notable size, the largest of each kind (a firm's
+    profit, other money, spend shares, memberships) first chosen so that one kind cannot crowd out
+    another (four membership rows, two of which add up to a third, hid a fee cut's profit; consumer
+    surplus hid it too). A difference under a
     tenth of its notable size (0.01 points, $0.01bn a year) counts but says nothing: it is left out."""
     sentences = []
     for name in what_ifs:
@@ -184,6 +187,7 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
         firsts = list({_kind(row): row for row in reversed(material)}.values())  # each kind's largest
         picked = (firsts + [row for row in material if row not in firsts])[:4]
         parts = [_in_words(row) for row in material if row in picked]  # in rank order
+        parts += _profit_within_noise(mine, picked)
         shares = [row for row in mine if _kind(row) == "shares"]
         if shares and not any(_moved(row) for row in shares):
             parts.append("firms' spend shares unchanged")
@@ -192,6 +196,16 @@ def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) 
         body = "; ".join(parts) if parts else "no difference from the baseline stands out"
         sentences.append(f"{name} against {baseline}, {when}: {body}.")
     return sentences
+
+
+def _profit_within_noise(rows: list[dict], picked: list[dict]) -> list[str]:
+    """The largest change of a firm's profit, when run noise holds it but it is larger than any profit
+    said (a lever's own firm's profit is what its question asks): said, and said to be within noise."""
+    profits = [row for row in rows if _kind(row) == "profit" and not math.isnan(row["low"])]  # noise measured
+    said = max((abs(row["mean"]) for row in picked if _kind(row) == "profit"), default=0.0)
+    quiet = [row for row in profits if not _moved(row) and abs(row["mean"]) > said
+             and abs(row["mean"]) >= _notable(row["unit"]) / 10]
+    return [f"{_in_words(max(quiet, key=lambda row: abs(row['mean'])))} (within run noise)"] if quiet else []
 
 
 def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None) -> str:

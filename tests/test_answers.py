@@ -362,6 +362,12 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
                          f"2 of 2 draws</li><li>Prime at the first draw value: {low:.1%} to {high:.1%} over draws (the "
                          f"closest {first:.1%}), published {round(first, 4):.1%} (tolerance \u00b10.2 pts), missed by 1 "
                          "of 2 draws</li></ul>")
+    assert "they hold worlds that miss published figures" in note  # 1 of 3 met: far from the point
+    near = tmp_path / "near.yaml"  # every draw meets the one target: read as a posterior around the point
+    near.write_text(yaml.safe_dump({"targets": [targets["targets"][1]]}))
+    (close,) = draws_against_targets(Ensemble(draws[0] + draws[1]), near)
+    assert "meet 1 of the 1 calibration targets" in close and "a posterior around the calibrated point" in close
+    assert "worlds that miss" not in close and close.endswith("near the point.")
     (alone,) = draws_against_targets(Ensemble(draws[1]), path)  # one draw: its runs, no range of draws
     assert alone.startswith("baseline over 1 parameter draw: the draw's runs meet 1 of the 3 calibration targets")
     assert "missed by 1 of 1 draw</li>" in alone

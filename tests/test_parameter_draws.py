@@ -3,7 +3,8 @@
 A tiny project (300 households, 2021) whose calibration fits Walmart+'s consideration at launch;
 the what-if cuts the Walmart+ fee to $19, whose effect on Walmart+ households grows with that
 consideration (2 points at 0.1, 5 at 0.9), so the spread over draws must grow with the posterior's.
-The posteriors are synthetic: the shipped calibration has none yet.
+The posteriors are synthetic, so their widths are known (the shipped one's validity is tested in
+tests/test_calibration_bank.py).
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ def test_bad_bank_options_are_one_line_before_any_work(tmp_path: Path, capsys, a
 
 
 def test_the_shipped_posterior_is_valid_for_the_shipped_baseline() -> None:
-    """calibration/posterior.csv (from the bank) names every free parameter of the set-up and, as the
+    """calibration/posterior.csv (from the emulator method) names every free parameter of the set-up and, as the
     set-up names accounts:, each fitted unit cost; each value inside its bounds; it loads for
     --parameter-draws against the shipped baseline."""
     from sim.experiments.posterior import find_posterior, load_posterior

@@ -217,6 +217,25 @@ def posterior(calibration: Calibration, bank: pd.DataFrame, accept: int, targets
     return pd.DataFrame(table).assign(weight=weight, loss=loss[kept], simulation=usable["simulation"].to_numpy()[kept])
 
 
+def coverage_of(calibration: Calibration, truths: list[pd.Series], posterior_of) -> pd.DataFrame:
+    """How often a synthetic truth's parameter lies in its 90% posterior interval, by parameter, with
+    the interval's mean width as a share of the bounds. ``posterior_of(k, truth, observed)`` is the
+    weighted sample for the k-th truth, whose simulated target values (``observed``) stand for the
+    published ones."""
+    inside = {name: [] for name in calibration.parameters}
+    widths = {name: [] for name in calibration.parameters}
+    for k, truth in enumerate(truths):
+        observed = {t.id: float(truth[f"target.{t.id}"]) for t in calibration.targets if t.value is not None}
+        sample = posterior_of(k, truth, observed)
+        for name, parameter in calibration.parameters.items():
+            low, high = interval(sample, name)
+            inside[name].append(low <= float(truth[name]) <= high)
+            widths[name].append(share_of_bounds(parameter, low, high))
+    return pd.DataFrame([{"parameter": name, "coverage": float(np.mean(inside[name])),
+                          "mean_width": float(np.mean(widths[name])), "truths": len(truths)}
+                         for name in calibration.parameters])
+
+
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles) -> np.ndarray:
     order = np.argsort(values, kind="stable")
     cumulative = (np.cumsum(weights[order]) - 0.5 * weights[order]) / weights.sum()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..jobs.targets import Target
-from .bank import bank_history, interval, misses, posterior, run_bank, share_of_bounds, to_unbounded, weighted_quantiles
+from .bank import bank_history, coverage_of, misses, posterior, run_bank, to_unbounded, weighted_quantiles
 from .setup import Calibration
 
 
@@ -38,20 +38,9 @@ def coverage(calibration: Calibration, bank: pd.DataFrame, accept: int, truths: 
     importance = np.ones(len(bank)) if importance is None else np.asarray(importance, dtype=float)
     generator = np.random.default_rng(calibration.setup.seed)
     chosen = generator.choice(candidates, size=min(truths, len(candidates)), replace=False)
-    inside = {name: [] for name in calibration.parameters}
-    widths = {name: [] for name in calibration.parameters}
-    for row in chosen:
-        truth = bank.iloc[row]
-        observed = {t.id: float(truth[f"target.{t.id}"]) for t in calibration.targets if t.value is not None}
-        sample = posterior(calibration, bank.drop(index=bank.index[row]), accept, observed=observed, adjust=adjust,
-                           importance=np.delete(importance, row))
-        for name, parameter in calibration.parameters.items():
-            low, high = interval(sample, name)
-            inside[name].append(low <= float(truth[name]) <= high)
-            widths[name].append(share_of_bounds(parameter, low, high))
-    return pd.DataFrame([{"parameter": name, "coverage": float(np.mean(inside[name])),
-                          "mean_width": float(np.mean(widths[name])), "truths": len(chosen)}
-                         for name in calibration.parameters])
+    return coverage_of(calibration, [bank.iloc[row] for row in chosen], lambda k, truth, observed: posterior(
+        calibration, bank.drop(index=bank.index[chosen[k]]), accept, observed=observed, adjust=adjust,
+        importance=np.delete(importance, chosen[k])))
 
 
 def tradeoffs(calibration: Calibration, sample: pd.DataFrame, threshold: float = 0.3) -> pd.DataFrame:

@@ -40,7 +40,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..jobs.targets import Target
-from .bank import LEVEL, _run_wave, bank_tasks, from_unbounded, interval, misses, share_of_bounds, to_unbounded
+from .bank import LEVEL, _run_wave, bank_tasks, coverage_of, from_unbounded, misses, to_unbounded
 from .setup import Calibration
 
 SPREADS = (0.5, 0.25)  # the first wave's design: standard deviations on the logit scale, half the runs each
@@ -198,19 +198,9 @@ def emulator_coverage(calibration: Calibration, emulator: Emulator, particles: p
     finite = particles[np.isfinite(particles[[f"target.{t.id}" for t in calibration.targets]]).all(axis=1)]
     rng = np.random.default_rng([calibration.setup.seed, 37])
     chosen = finite.iloc[rng.choice(len(finite), size=min(truths, len(finite)), replace=False)]
-    inside = {name: [] for name in calibration.parameters}
-    widths = {name: [] for name in calibration.parameters}
-    for _, truth in chosen.iterrows():
-        observed = {t.id: float(truth[f"target.{t.id}"]) for t in calibration.targets if t.value is not None}
-        drawn = values_of(calibration, emulator.centre + sample(emulator, calibration.targets, 400, rng, observed,
-                                                                 steps=4000, chains=4)).assign(weight=1.0)
-        for name, parameter in calibration.parameters.items():
-            low, high = interval(drawn, name)
-            inside[name].append(low <= float(truth[name]) <= high)
-            widths[name].append(share_of_bounds(parameter, low, high))
-    return pd.DataFrame([{"parameter": name, "coverage": float(np.mean(inside[name])),
-                          "mean_width": float(np.mean(widths[name])), "truths": len(chosen)}
-                         for name in calibration.parameters])
+    return coverage_of(calibration, [truth for _, truth in chosen.iterrows()], lambda k, truth, observed: values_of(
+        calibration, emulator.centre + sample(emulator, calibration.targets, 400, rng, observed, steps=4000,
+                                              chains=4)).assign(weight=1.0))
 
 
 def emulator_out_of_sample(calibration: Calibration, emulator: Emulator, early: list[Target], late: list[Target],

@@ -295,7 +295,9 @@ def test_compare_with_the_rivals_answer_says_what_each_firm_answers(tmp_path, ca
     assert not (table["unit"] == FEES).any()  # no fee reviewed before 2026: no fee rows
     assert prices.loc["Other grocers grocery prices", "answer"] < 0  # the nearest rivals answer with a cut
     assert (table["answer"] - (table["with"] - table["without"])).abs().max() < 1e-3  # six digits in the file
-    assert 'id="answers-table"' in (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="answers-table"' in page and "Why firms answer as they do, in the model&#x27;s terms" in page
+    assert "A fee is reviewed once a year" not in page  # no fee reviewed before 2026: nothing to explain
     assert main(["export", str(out), "--out", str(tmp_path / "csv")]) == 0  # a spreadsheet user's copy
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "csv" / "answers.csv"), table)
     assert main(["export", str(out), "--format", "xlsx", "--out", str(tmp_path / "cmp.xlsx")]) == 0

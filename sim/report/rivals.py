@@ -138,11 +138,27 @@ def _row(row) -> str:
             f'<td{bold} style="white-space: nowrap">{html.escape(bounds)}</td></tr>')
 
 
+def why(answers: pd.DataFrame) -> str:
+    """Why the firms answer as they do, in the model's terms (docs/strategy.md, docs/MODEL.md 7.7)."""
+    text = ("Why firms answer as they do, in the model's terms: each firm sets the prices that maximise its own "
+            "expected profit given the others' (a Bertrand-Nash equilibrium on the households' logit demand). "
+            "A what-if that moves shoppers towards one firm leaves its rivals smaller shares, and in a logit a "
+            "smaller share means a smaller markup, so their best prices fall; the answer is as large as the "
+            "spending the what-if moves, which for a membership lever is little.")
+    if (answers["unit"] == FEES).any():
+        text += (" A fee is reviewed once a year against the members it keeps and their shopping; households decide "
+                 "each membership on its own value to them, so a rival's fee moves another firm's members only "
+                 "through the shopping they move: no fee answer is mostly this assumption of the model's demand, "
+                 "not evidence (docs/strategy.md).")
+    return text
+
+
 def answers_section(answers, baseline: str):
     """What each firm answers a what-if with (strategic prices), and what that changes: a report Section."""
     from .page import Section  # the page imports this module
 
     said = "".join(f"<p><strong>{html.escape(line)}</strong></p>" for line in sentences(answers, baseline))
+    said += f"<p class='read'>{html.escape(why(answers))}</p>"
     rows = "".join(_row(row) for _, row in answers.iterrows())
     table = ('<table class="figures" id="answers-table"><tr><th>what-if</th><th>measure</th><th>unit</th>'
              "<th>without the answer</th><th>with it</th><th>the answer</th><th>its 90% interval</th></tr>"

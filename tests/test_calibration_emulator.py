@@ -80,7 +80,7 @@ def test_coverage_on_synthetic_truths_is_honest_and_falls_when_the_noise_is_igno
     emulator = Emulator(calibration, design, centre)
     rng = np.random.default_rng(5)
     particles = simulate(calibration, centre + sample(emulator, calibration.targets, 200, rng), rng)
-    table = emulator_coverage(calibration, emulator, particles, truths=40)
+    table = emulator_coverage(calibration, emulator, particles, truths=40, steps=4000)
     assert table["coverage"].between(0.8, 1.0).all(), table
     # Tolerances a tenth of the noise, and no emulator error: intervals too narrow to hold the truths.
     monkeypatch.setattr(emulator, "error", np.zeros(3))
@@ -88,7 +88,7 @@ def test_coverage_on_synthetic_truths_is_honest_and_falls_when_the_noise_is_igno
         _target("a", 0.3, tolerance=NOISE / 10), _target("b", 0.6, tolerance=NOISE / 10),
         _target("c", 0.9, "2024-01-01", NOISE / 10)]})
     emulator.targets = narrow.targets
-    overconfident = emulator_coverage(narrow, emulator, particles, truths=40)
+    overconfident = emulator_coverage(narrow, emulator, particles, truths=40, steps=4000)
     assert (overconfident["coverage"] < 0.6).all(), overconfident
 
 
@@ -112,29 +112,62 @@ def test_a_design_point_on_a_bound_is_moved_inside_it() -> None:
     assert values == pytest.approx([INSIDE, 1 - INSIDE])
 
 
+def test_an_integer_parameter_rounded_onto_its_bound_stays_on_the_designs_scale() -> None:
+    """A station lag of 39 weeks in [4, 40]: design runs round to 40, on the bound. Read on the raw
+    logit scale they would sit 14 units out and stretch the design's spread (and the region the
+    posterior may use) sevenfold; read as 2% inside the bound they stay near the others."""
+    from sim.calibration.emulator import EDGE_Z, centre_of, first_design, scaled
+
+    parameters = {"lag": FreeParameter(range=(4, 40), integer=True, why="test"),
+                  "x": FreeParameter(range=(0.0, 1.0), why="test")}
+    calibration = SimpleNamespace(parameters=parameters, targets=[_target("a", 0.3)], checks=(),
+                                  setup=SimpleNamespace(seed=1, name="lag"))
+    centre = centre_of(calibration, {"lag": 39, "x": 0.4})
+    design = values_of(calibration, first_design(centre, 400, np.random.default_rng(2)))
+    assert (design["lag"] == 40).mean() > 0.02  # some runs on the bound, enough to stretch a raw logit scale
+    x = scaled(calibration, design, centre)
+    assert np.abs(x + centre).max() <= EDGE_Z + 1e-9
+    assert x[:, 0].std() < 1.0  # about the design's 0.4, not 2.9
+
+
+def test_split_rhat_tells_agreeing_chains_from_chains_apart() -> None:
+    from sim.calibration.emulator import split_rhat
+
+    rng = np.random.default_rng(0)
+    agreeing = rng.normal(0, 1, (2000, 4, 3))
+    apart = agreeing + np.arange(4)[None, :, None]  # each chain around its own mean
+    assert split_rhat(agreeing) < 1.01 and split_rhat(apart) > 1.5
+
+
 def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Path) -> None:
     """On the synthetic model (600 households): a design of 24 and a second wave, 8 particles, around
-    the point the set-up's calibrated.yaml names; the same command again runs nothing new."""
+    the point the set-up's calibrated.yaml names, written beside it (calibrated.yaml itself is kept);
+    the same command again runs nothing new."""
     setup = synthetic_setup(tmp_path, BOUNDS)
     (tmp_path / "calibrated.yaml").write_text("parameters:\n" + "".join(f"  {k}: {v}\n" for k, v in TRUTH.items()))
     work = tmp_path / "work"
-    result = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=False,
+    committed = (tmp_path / "calibrated.yaml").read_text()
+    result = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=True,
                        progress=False)
+    assert (tmp_path / "calibrated.yaml").read_text() == committed  # the point is described, never moved
+    assert result.chosen == pytest.approx(TRUTH)  # and it is what is checked again on fresh seeds
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "posterior.csv"), pd.read_csv(work / "posterior.csv"))
     posterior = pd.read_csv(work / "posterior.csv")
     assert len(posterior) == 8 and posterior["weight"].to_numpy() == pytest.approx(np.full(8, 1 / 8))
     assert set(result.trials["wave"]) == {0, 1, 2} and len(result.trials) == 24 + 24 + 8
-    assert result.diagnostics["reached"]["simulated_median"] >= 0
+    within = result.trials[result.trials["wave"] == 2]["within"]  # the particles' own runs
+    assert result.diagnostics["reached"]["simulated_median"] == np.median(within)
+    assert 0.9 < result.diagnostics["rhat"] < 1.5
     for name, (low, high) in BOUNDS.items():
         assert posterior[name].between(low, high).all()
     stored = len(list((work / BANK_STORE).rglob("*.json")))
-    again = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=False,
+    again = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=True,
                       progress=False)
     assert len(list((work / BANK_STORE).rglob("*.json"))) == stored  # every simulation was read back, none rerun
     pd.testing.assert_frame_equal(again.trials, result.trials)
     report = (work / "report.html").read_text(encoding="utf-8")
     assert "cross-validated error" in report and "synthetic truths" in report
-    assert (work / "emulator.csv").exists() and not (tmp_path / "calibrated.yaml").read_text().startswith("#")
-    assert read_calibrated(tmp_path / "calibrated.yaml")["parameters"] == TRUTH
+    assert (work / "emulator.csv").exists() and read_calibrated(tmp_path / "calibrated.yaml")["parameters"] == TRUTH
 
 
 @pytest.mark.parametrize("arguments, message", [

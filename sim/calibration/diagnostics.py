@@ -203,9 +203,11 @@ def _emulator_lines(diagnostics: dict) -> list[str]:
             f"tolerances by target (largest: {worst.target}; run noise included)",
             f"{diagnostics['effective']:.0f} particles, each simulated once: they meet {reach['simulated_median']:.0f} "
             f"targets (5-95%: {reach['simulated_low']:.0f}-{reach['simulated_high']:.0f}); the emulators expected "
-            f"{reach['emulated_median']:.0f} ({diagnostics['waves']} wave(s))",
-            f"coverage of the 90% intervals on {int(cover['truths'].iloc[0])} synthetic truths (particles' simulations; "
-            f"0.90 is honest): {cover['coverage'].min():.2f} to {cover['coverage'].max():.2f} by parameter",
+            f"{reach['emulated_median']:.0f} ({diagnostics['waves']} wave(s); the chains' largest split R-hat "
+            f"{diagnostics['rhat']:.3f}{', above 1.1: run more waves or a longer chain' if diagnostics['rhat'] > 1.1 else ''})",
+            f"coverage of the 90% intervals on {int(cover['truths'].iloc[0])} synthetic truths (particles' simulations "
+            f"plus a discrepancy of one tolerance; 0.90 is honest): {cover['coverage'].min():.2f} to "
+            f"{cover['coverage'].max():.2f} by parameter",
             "(the design is centred on the fit to every target, so the out-of-sample test below is weaker than a bank's)"]
 
 

@@ -48,15 +48,25 @@ WIDEN = 0.35  # a later wave's draws: the posterior's, plus this much Gaussian s
 INSIDE = 0.02  # a point on a bound starts this share of the bounds inside it
 TRUST = 2.5  # the region the posterior may use: this many design standard deviations from the point
 FOLDS, ALPHAS = 5, (0.1, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
-CHAINS, STEPS = 8, 20000
+CHAINS, STEPS = 8, 30000
 EMULATOR = "emulator.csv"
 
 
 def centre_of(calibration: Calibration, point: dict[str, float]) -> np.ndarray:
     """The point on the logit scale of the bounds, a bound moved ``INSIDE`` its range inward."""
-    edge = np.log((1 - INSIDE) / INSIDE)
-    return np.array([np.clip(to_unbounded(parameter, np.array([float(point[name])]))[0], -edge, edge)
+    return np.array([np.clip(to_unbounded(parameter, np.array([float(point[name])]))[0], -EDGE_Z, EDGE_Z)
                      for name, parameter in calibration.parameters.items()])
+
+
+EDGE_Z = float(np.log((1 - INSIDE) / INSIDE))  # the logit scale's reach: a value on a bound reads as INSIDE it
+
+
+def scaled(calibration: Calibration, values: pd.DataFrame, centre: np.ndarray) -> np.ndarray:
+    """Parameter sets on the logit scale less the centre, a value on a bound read as ``INSIDE`` it (an
+    integer parameter rounded onto its bound would otherwise sit 14 logit units out)."""
+    from .waves import logit_scale
+
+    return np.clip(logit_scale(calibration, values), -EDGE_Z, EDGE_Z) - centre
 
 
 def values_of(calibration: Calibration, z: np.ndarray) -> pd.DataFrame:
@@ -75,23 +85,22 @@ class Emulator:
     """Each target as a quadratic ridge regression on the parameters' logit scale, around ``centre``."""
 
     def __init__(self, calibration: Calibration, bank: pd.DataFrame, centre: np.ndarray) -> None:
-        from .waves import logit_scale
-
         self.targets, self.centre = list(calibration.targets), centre
         values = bank[[f"target.{t.id}" for t in self.targets]].to_numpy(dtype=float)
         keep = np.isfinite(values).all(axis=1)
         if keep.sum() < 2 * FOLDS:
             raise UserError(f"{calibration.setup.name}: only {int(keep.sum())} simulations of the design could be "
                             "scored; the emulators need at least 10")
-        x, values = logit_scale(calibration, bank[keep]) - centre, values[keep]
+        x, values = scaled(calibration, bank[keep], centre), values[keep]
         self.spread = np.maximum(x.std(axis=0), 1e-3)
         self.logged = (values > 0).all(axis=0)
         fitted = np.where(self.logged, np.log(np.where(self.logged, values, 1.0)), values)
         features = quadratic(x)
         self.mean, self.scale = features.mean(axis=0), np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
-        scaled = (features - self.mean) / self.scale
-        self.alpha, self.error = self._cross_validate(scaled, fitted, values)
-        self.coef, self.intercept = _ridge(scaled, fitted, self.alpha)
+        standard = (features - self.mean) / self.scale
+        self.alpha, self.error = self._cross_validate(standard, fitted, values)
+        self.coef, self.intercept = _ridge(standard, fitted, self.alpha)
+        self.rhat = float("nan")  # the last posterior's chains' split R-hat, once sampled
 
     def _cross_validate(self, scaled: np.ndarray, fitted: np.ndarray, values: np.ndarray):
         """Each target's penalty (the smallest cross-validated error) and that error, in its own units."""
@@ -129,9 +138,11 @@ def _ridge(features: np.ndarray, fitted: np.ndarray, alphas: np.ndarray) -> tupl
 
 
 def sample(emulator: Emulator, targets: list[Target], draws: int, rng: np.random.Generator,
-           published: dict[str, float] | None = None, steps: int = STEPS, chains: int = CHAINS) -> np.ndarray:
+           published: dict[str, float] | None = None, steps: int = STEPS, chains: int = CHAINS,
+           checks: dict | None = None) -> np.ndarray:
     """``draws`` parameter sets (logit scale less the centre) from the emulated posterior of ``targets``
-    (``published`` replaces their published values: a synthetic truth's), by adaptive Metropolis."""
+    (``published`` replaces their published values: a synthetic truth's), by adaptive Metropolis from
+    starts spread over the design; ``checks`` (if given) gets the chains' largest split R-hat."""
     columns = [emulator.targets.index(t) for t in targets]
     variance = 1.0 + (emulator.error[columns] / np.array([t.tolerance for t in targets])) ** 2
     trust = TRUST * emulator.spread
@@ -142,10 +153,12 @@ def sample(emulator: Emulator, targets: list[Target], draws: int, rng: np.random
                                 for k, t in enumerate(targets)])
         z = x + emulator.centre
         density = -(np.logaddexp(0, z) + np.logaddexp(0, -z)).sum(axis=1) - 0.5 * (miss ** 2 / variance).sum(axis=1)
-        return np.where((np.abs(x) <= trust).all(axis=1) & np.isfinite(density), density, -np.inf)
+        inside = (np.abs(x) <= trust).all(axis=1) & (np.abs(z) <= EDGE_Z).all(axis=1)
+        return np.where(inside & np.isfinite(density), density, -np.inf)
 
     dimension = len(emulator.centre)
-    x = rng.normal(0.0, 0.01, (chains, dimension))
+    x = np.clip(rng.normal(0.0, 1.0, (chains, dimension)) * emulator.spread, -0.9 * trust, 0.9 * trust)
+    x = np.clip(x + emulator.centre, -EDGE_Z, EDGE_Z) - emulator.centre  # overdispersed starts, inside the region
     current, history = log_posterior(x), []
     factor = np.linalg.cholesky(np.diag((0.1 * emulator.spread) ** 2))
     for step in range(steps):
@@ -157,8 +170,21 @@ def sample(emulator: Emulator, targets: list[Target], draws: int, rng: np.random
         accept = np.log(rng.random(chains)) < proposed - current
         x[accept], current[accept] = proposal[accept], proposed[accept]
         history.append(x.copy())
+    if checks is not None:
+        checks["rhat"] = split_rhat(np.stack(history[steps // 2:]))
     kept = np.concatenate(history[steps // 2:])
     return kept[np.linspace(0, len(kept) - 1, draws).round().astype(int)]
+
+
+def split_rhat(chains: np.ndarray) -> float:
+    """The largest split R-hat over parameters (Gelman et al. 2013, *Bayesian Data Analysis* 11.4) of
+    chains stored as steps x chains x parameters: near 1 when the chains agree, above 1.1 when not."""
+    half = chains.shape[0] // 2
+    parts = np.concatenate([chains[:half], chains[half:2 * half]], axis=1)  # each chain's two halves
+    within = parts.var(axis=0, ddof=1).mean(axis=0)
+    between = half * parts.mean(axis=0).var(axis=0, ddof=1)
+    pooled = (half - 1) / half * within + between / half
+    return float(np.max(np.sqrt(pooled / np.maximum(within, 1e-300))))
 
 
 def run_design(calibration: Calibration, folder: Path, z: np.ndarray, wave: int, budget: int, pool: Executor,
@@ -185,22 +211,28 @@ def emulated_posterior(calibration: Calibration, folder: Path, point: dict[str, 
         design = centre + drawn + rng.normal(0.0, WIDEN, drawn.shape)
         bank = pd.concat([bank, run_design(calibration, folder, design, wave, budget, pool, count, progress)],
                          ignore_index=True)
-    emulator = Emulator(calibration, bank, centre)
-    drawn = sample(emulator, calibration.targets, population, rng)
+    emulator, checks = Emulator(calibration, bank, centre), {}
+    drawn = sample(emulator, calibration.targets, population, rng, checks=checks)
+    emulator.rhat = checks["rhat"]
     particles = run_design(calibration, folder, centre + drawn, waves, budget, pool, count, progress)
     return pd.concat([bank, particles], ignore_index=True), particles, emulator
 
 
 def emulator_coverage(calibration: Calibration, emulator: Emulator, particles: pd.DataFrame,
-                      truths: int = 40) -> pd.DataFrame:
+                      truths: int = 20, steps: int = STEPS) -> pd.DataFrame:
     """How often a synthetic truth's parameter lies in its 90% interval: particles' simulations taken in
-    turn as the published figures, each one's posterior sampled again on the emulators (shorter chains)."""
+    turn as the published figures, each plus a discrepancy drawn as the likelihood reads a tolerance
+    (Gaussian, one tolerance), and each one's posterior sampled again on the emulators, as the
+    posterior itself is."""
     finite = particles[np.isfinite(particles[[f"target.{t.id}" for t in calibration.targets]]).all(axis=1)]
     rng = np.random.default_rng([calibration.setup.seed, 37])
     chosen = finite.iloc[rng.choice(len(finite), size=min(truths, len(finite)), replace=False)]
-    return coverage_of(calibration, [truth for _, truth in chosen.iterrows()], lambda k, truth, observed: values_of(
-        calibration, emulator.centre + sample(emulator, calibration.targets, 400, rng, observed, steps=4000,
-                                              chains=4)).assign(weight=1.0))
+    def posterior_of(k: int, truth: pd.Series, observed: dict[str, float]) -> pd.DataFrame:
+        published = {t.id: observed[t.id] + rng.normal(0.0, t.tolerance) for t in calibration.targets if t.id in observed}
+        return values_of(calibration, emulator.centre + sample(emulator, calibration.targets, 400, rng,
+                                                               published, steps=steps)).assign(weight=1.0)
+
+    return coverage_of(calibration, [truth for _, truth in chosen.iterrows()], posterior_of)
 
 
 def emulator_out_of_sample(calibration: Calibration, emulator: Emulator, early: list[Target], late: list[Target],
@@ -221,10 +253,8 @@ def emulator_out_of_sample(calibration: Calibration, emulator: Emulator, early: 
 
 def reached(calibration: Calibration, emulator: Emulator, particles: pd.DataFrame) -> dict[str, float]:
     """How many targets the particles meet, simulated (one seed each) and as the emulators expected."""
-    from .waves import logit_scale
-
     simulated = (np.abs(misses(calibration.targets, particles)) <= 1).sum(axis=1)
-    expected = emulator.predict(logit_scale(calibration, particles) - emulator.centre)
+    expected = emulator.predict(scaled(calibration, particles, emulator.centre))
     emulated = (np.abs(np.column_stack([t.misses(expected[:, k]) for k, t in enumerate(calibration.targets)])) <= 1)
     return {"simulated_median": float(np.median(simulated)), "simulated_low": float(np.percentile(simulated, 5)),
             "simulated_high": float(np.percentile(simulated, 95)), "emulated_median": float(np.median(emulated.sum(1)))}
@@ -233,9 +263,7 @@ def reached(calibration: Calibration, emulator: Emulator, particles: pd.DataFram
 def at_edge(calibration: Calibration, emulator: Emulator, particles: pd.DataFrame) -> dict[str, float]:
     """Each parameter's share of particles near the edge of the region the design covers (beyond 0.8 of
     the way out): where it is large, the design, not the targets, bounds the posterior."""
-    from .waves import logit_scale
-
-    x = np.abs(logit_scale(calibration, particles) - emulator.centre)
+    x = np.abs(scaled(calibration, particles, emulator.centre))
     return {name: float(np.mean(x[:, column] > 0.8 * TRUST * emulator.spread[column]))
             for column, name in enumerate(calibration.parameters)}
 
@@ -243,7 +271,7 @@ def at_edge(calibration: Calibration, emulator: Emulator, particles: pd.DataFram
 def fit_emulator(calibration: Calibration, folder: Path, budget: int, population: int, pool: Executor, count: int,
                  progress: bool, fit_through: int, waves: int, point: dict[str, float]):
     """The emulator method of :func:`sim.calibration.fitting.calibrate`: every simulation as trials
-    (with its loss), the particle nearest the targets, the losses by simulation, the particles
+    (with its loss), the point itself (checked again on fresh seeds), the losses by simulation, the particles
     (equal weights) and the checks."""
     from .diagnostics import predictive_checks, split_targets, tradeoffs
 
@@ -253,11 +281,9 @@ def fit_emulator(calibration: Calibration, folder: Path, budget: int, population
     loss = (miss ** 2).mean(axis=1)
     trials = bank.drop(columns=["error"]).assign(candidate=bank["simulation"], loss=loss,
                                                  within=(np.abs(miss) <= 1).sum(axis=1))
-    particle_loss = (misses(calibration.targets, particles) ** 2).mean(axis=1)
-    if not np.isfinite(particle_loss).any():
+    if not np.isfinite((misses(calibration.targets, particles) ** 2).mean(axis=1)).any():
         raise UserError(f"{folder}: no particle's simulation could be scored")
-    nearest = int(np.nanargmin(particle_loss))
-    chosen = {name: particles[name].iloc[nearest] for name in calibration.parameters}
+    chosen = dict(point)  # the method describes the uncertainty around the point; it never moves it
     sample_ = particles[[*calibration.parameters, "simulation"]].assign(weight=1.0 / len(particles))
     early, late = split_targets(calibration.targets, fit_through)
     rng = np.random.default_rng([calibration.setup.seed, 41])
@@ -265,7 +291,8 @@ def fit_emulator(calibration: Calibration, folder: Path, budget: int, population
                    "out_of_sample": emulator_out_of_sample(calibration, emulator, early, late, rng),
                    "tradeoffs": tradeoffs(calibration, sample_), "checks": predictive_checks(calibration, bank, sample_),
                    "fit_through": fit_through, "adjusted": False, "waves": waves, "effective": float(len(particles)),
-                   "emulator": emulator.table(), "reached": reached(calibration, emulator, particles)}
+                   "emulator": emulator.table(), "reached": reached(calibration, emulator, particles),
+                   "rhat": emulator.rhat}
     diagnostics["at_edge"] = at_edge(calibration, emulator, particles)
     history = pd.DataFrame({"simulation": bank["simulation"], "wave": bank["wave"], "loss": loss})
     return trials, chosen, history, sample_, diagnostics

@@ -256,7 +256,8 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
             if name in result.diagnostics:
                 write_table(result.diagnostics[name], folder / file)
     if result.calibrated_path is not None:
-        write_calibrated(result.calibrated_path, document)
+        if result.method != "emulator":  # the emulator describes the committed point's neighbourhood: it keeps it
+            write_calibrated(result.calibrated_path, document)
         if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
             write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
     manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method,

@@ -209,10 +209,12 @@ def emulator_coverage_table(result: CalibrationResult) -> str:
             f"<th>emulated as</th></tr>{errors}</table><p class='read'>Run noise is part of each error (every "
             f"simulation is one seed). The {result.diagnostics['effective']:.0f} particles, each simulated once, meet "
             f"{reach['simulated_median']:.0f} targets (5-95%: {reach['simulated_low']:.0f} to "
-            f"{reach['simulated_high']:.0f}); the emulators expected {reach['emulated_median']:.0f}.</p>"
+            f"{reach['simulated_high']:.0f}); the emulators expected {reach['emulated_median']:.0f}. The sampler's "
+            f"chains agree to a largest split R-hat of {result.diagnostics['rhat']:.3f} (above 1.1 would mean "
+            "they do not).</p>"
             "<table class='figures'><tr><th>parameter</th><th>coverage</th><th>width</th></tr>"
             f"{rows}</table><p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths (particles' "
-            "simulations taken as the published figures) inside their 90% interval (0.90 is honest; less is "
+            "simulations, plus a discrepancy of one tolerance, taken as the published figures) inside their 90% interval (0.90 is honest; less is "
             "overconfident), and the interval's mean width as a share of the bounds.</p>")
 
 def build_calibration_report(calibration: Calibration, result: CalibrationResult, document: dict[str, Any]) -> Report:

@@ -12,7 +12,8 @@ import pytest
 
 from sim.calibration.bank import BANK_STORE, from_unbounded, interval
 from sim.calibration.emulator import Emulator, emulator_coverage, emulator_out_of_sample, sample, values_of
-from sim.calibration.fitting import calibrate, read_calibrated
+from sim.calibration.fitting import calibrate
+from sim.calibration.options import read_calibrated
 from sim.calibration.setup import FreeParameter
 from sim.cli import main
 from sim.jobs.targets import Target

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from sim.calibration import evaluate, load_targets
-from sim.calibration.fitting import calibrate, read_calibrated
+from sim.calibration.fitting import calibrate
+from sim.calibration.options import read_calibrated
 from sim.calibration.setup import load_setup
 from sim.cli import main
 from sim.errors import ScenarioError, UserError

@@ -55,15 +55,13 @@ TRUST = 2.5  # the region the posterior may use: this many design standard devia
 FOLDS, ALPHAS = 5, (0.1, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 CHAINS, STEPS = 8, 30000
 EMULATOR = "emulator.csv"
+EDGE_Z = float(np.log((1 - INSIDE) / INSIDE))  # the logit scale's reach: a value on a bound reads as INSIDE it
 
 
 def centre_of(calibration: Calibration, point: dict[str, float]) -> np.ndarray:
     """The point on the logit scale of the bounds, a bound moved ``INSIDE`` its range inward."""
     return np.array([np.clip(to_unbounded(parameter, np.array([float(point[name])]))[0], -EDGE_Z, EDGE_Z)
                      for name, parameter in calibration.parameters.items()])
-
-
-EDGE_Z = float(np.log((1 - INSIDE) / INSIDE))  # the logit scale's reach: a value on a bound reads as INSIDE it
 
 
 def scaled(calibration: Calibration, values: pd.DataFrame, centre: np.ndarray) -> np.ndarray:
@@ -105,20 +103,19 @@ class Emulator:
         standard = (features - self.mean) / self.scale
         self.alpha, self.error = self._cross_validate(standard, fitted, values)
         self.coef, self.intercept = _ridge(standard, fitted, self.alpha)
-        self.rhat = float("nan")  # the last posterior's chains' split R-hat, once sampled
 
-    def _cross_validate(self, scaled: np.ndarray, fitted: np.ndarray, values: np.ndarray):
+    def _cross_validate(self, standard: np.ndarray, fitted: np.ndarray, values: np.ndarray):
         """Each target's penalty (the smallest cross-validated error) and that error, in its own units."""
-        folds = np.random.default_rng(0).permutation(len(scaled)) % FOLDS
+        folds = np.random.default_rng(0).permutation(len(standard)) % FOLDS
         errors = np.zeros((len(ALPHAS), fitted.shape[1]))
         for fold in range(FOLDS):
             train, test = folds != fold, folds == fold
             for row, alpha in enumerate(ALPHAS):
-                coef, intercept = _ridge(scaled[train], fitted[train], np.full(fitted.shape[1], alpha))
-                predicted = self._back(scaled[test] @ coef + intercept)
+                coef, intercept = _ridge(standard[train], fitted[train], np.full(fitted.shape[1], alpha))
+                predicted = self._back(standard[test] @ coef + intercept)
                 errors[row] += ((predicted - values[test]) ** 2).sum(axis=0)
         best = errors.argmin(axis=0)
-        return np.array(ALPHAS)[best], np.sqrt(errors[best, np.arange(fitted.shape[1])] / len(scaled))
+        return np.array(ALPHAS)[best], np.sqrt(errors[best, np.arange(fitted.shape[1])] / len(standard))
 
     def _back(self, fitted: np.ndarray) -> np.ndarray:
         return np.where(self.logged, np.exp(np.minimum(fitted, 700.0)), fitted)
@@ -207,7 +204,8 @@ def first_design(centre: np.ndarray, budget: int, rng: np.random.Generator) -> n
 def emulated_posterior(calibration: Calibration, folder: Path, point: dict[str, float], budget: int,
                        population: int, waves: int, pool: Executor, count: int, progress: bool):
     """Run the design and its later waves, fit the emulators and simulate the particles. Returns every
-    simulation (``wave`` = the wave, the particles last), the particles' rows and the last emulator."""
+    simulation (``wave`` = the wave, the particles last), the particles' rows, the last emulator and
+    its posterior chains' largest split R-hat."""
     centre = centre_of(calibration, point)
     rng = np.random.default_rng([calibration.setup.seed, 31])
     bank = run_design(calibration, folder, first_design(centre, budget, rng), 0, budget, pool, count, progress)
@@ -218,9 +216,8 @@ def emulated_posterior(calibration: Calibration, folder: Path, point: dict[str, 
                          ignore_index=True)
     emulator, checks = Emulator(calibration, bank, centre), {}
     drawn = sample(emulator, calibration.targets, population, rng, checks=checks)
-    emulator.rhat = checks["rhat"]
     particles = run_design(calibration, folder, centre + drawn, waves, budget, pool, count, progress)
-    return pd.concat([bank, particles], ignore_index=True), particles, emulator
+    return pd.concat([bank, particles], ignore_index=True), particles, emulator, checks["rhat"]
 
 
 def emulator_coverage(calibration: Calibration, emulator: Emulator, particles: pd.DataFrame,
@@ -232,6 +229,7 @@ def emulator_coverage(calibration: Calibration, emulator: Emulator, particles: p
     finite = particles[np.isfinite(particles[[f"target.{t.id}" for t in calibration.targets]]).all(axis=1)]
     rng = np.random.default_rng([calibration.setup.seed, 37])
     chosen = finite.iloc[rng.choice(len(finite), size=min(truths, len(finite)), replace=False)]
+
     def posterior_of(k: int, truth: pd.Series, observed: dict[str, float]) -> pd.DataFrame:
         published = {t.id: observed[t.id] + rng.normal(0.0, t.tolerance) for t in calibration.targets if t.id in observed}
         return values_of(calibration, emulator.centre + sample(emulator, calibration.targets, 400, rng,
@@ -280,13 +278,13 @@ def fit_emulator(calibration: Calibration, folder: Path, budget: int, population
     (equal weights) and the checks."""
     from .diagnostics import predictive_checks, split_targets, tradeoffs
 
-    bank, particles, emulator = emulated_posterior(calibration, folder, point, budget, population, waves, pool, count,
-                                                   progress)
+    bank, particles, emulator, rhat = emulated_posterior(calibration, folder, point, budget, population, waves, pool,
+                                                         count, progress)
     miss = misses(calibration.targets, bank)
     loss = (miss ** 2).mean(axis=1)
     trials = bank.drop(columns=["error"]).assign(candidate=bank["simulation"], loss=loss,
                                                  within=(np.abs(miss) <= 1).sum(axis=1))
-    if not np.isfinite((misses(calibration.targets, particles) ** 2).mean(axis=1)).any():
+    if not np.isfinite(loss[bank["wave"].to_numpy() == waves]).any():  # the particles' rows come last
         raise UserError(f"{folder}: no particle's simulation could be scored")
     chosen = dict(point)  # the method describes the uncertainty around the point; it never moves it
     sample_ = particles[[*calibration.parameters, "simulation"]].assign(weight=1.0 / len(particles))
@@ -297,7 +295,6 @@ def fit_emulator(calibration: Calibration, folder: Path, budget: int, population
                    "tradeoffs": tradeoffs(calibration, sample_), "checks": predictive_checks(calibration, bank, sample_),
                    "fit_through": fit_through, "adjusted": False, "waves": waves, "effective": float(len(particles)),
                    "emulator": emulator.table(), "reached": reached(calibration, emulator, particles),
-                   "rhat": emulator.rhat}
-    diagnostics["at_edge"] = at_edge(calibration, emulator, particles)
+                   "rhat": rhat, "at_edge": at_edge(calibration, emulator, particles)}
     history = pd.DataFrame({"simulation": bank["simulation"], "wave": bank["wave"], "loss": loss})
     return trials, chosen, history, sample_, diagnostics

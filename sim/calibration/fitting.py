@@ -345,6 +345,3 @@ def write_calibrated(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
-
-def read_calibrated(path: str | Path) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

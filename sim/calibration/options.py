@@ -27,6 +27,11 @@ MAX_POPULATION = 100_000  # ABC particles a generation
 MIN_BANK = 10  # simulations in a bank: fewer leave nothing to accept and compare
 
 
+def read_calibrated(path: str | Path) -> dict:
+    """An earlier fit's file (``calibrated.yaml``) as YAML reads it."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
 def defaults(calibration: Calibration, method: str, budget: int | None, population: int | None,
              start_from: str | Path | None) -> tuple[int, int, dict[str, float | int] | None]:
     """The budget, the population and the starting point a method uses, each default filled in."""
@@ -48,7 +53,7 @@ def starting_point(calibration: Calibration, path: str | Path, method: str) -> d
                         "the priors)")
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_calibrated(path)
     except (OSError, yaml.YAMLError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise UserError(f"--start-from {display(path)}: cannot be read ({reason})") from None

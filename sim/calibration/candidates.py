@@ -9,10 +9,19 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 from typing import Any
 
+import numpy as np
+
 from ..jobs.runs import Runs
 from ..jobs.targets import Fit, Target, evaluate_values, simulate_all
 from ..results import Result
 from .setup import Calibration
+
+
+def written(value: float) -> float | int:
+    """A value as ``calibrated.yaml`` holds it: an integer as it is, anything else to 5 significant digits."""
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(f"{float(value):.5g}")
 
 
 class TargetValues:
@@ -35,6 +44,10 @@ class Candidates:
 
     def overrides(self, values: dict[str, float]) -> dict[str, Any]:
         return {name: parameter.clip(values[name]) for name, parameter in self.calibration.parameters.items()}
+
+    def written(self, values: dict[str, float]) -> dict[str, Any]:
+        """The parameter set as ``calibrated.yaml`` will hold it: inside the bounds, 5 significant digits."""
+        return {name: written(value) for name, value in self.overrides(values).items()}
 
     def tasks(self, values: dict[str, float]) -> list[dict]:
         """One task a seed: the candidate's values (clipped to their bounds) as scenario overrides."""

@@ -44,7 +44,7 @@ from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, bank_finge
 from .diagnostics import checks_document, diagnostic_lines, fit_bank
 from .emulator import EMULATOR, fit_emulator
 from .options import METHODS, WAVED, bank_options, check_sizes, defaults
-from .candidates import Candidates
+from .candidates import Candidates, written
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
 from .setup import Calibration, FreeParameter, load_setup
 
@@ -133,7 +133,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
                 if method in WAVED:
                     arguments = (calibration, folder, budget, population, pool, count, progress, fit_through, waves)
                     trials, chosen, history, posterior, diagnostics = (
-                        fit_bank(*arguments) if method == "bank" else fit_emulator(*arguments, start))
+                        fit_bank(*arguments) if method == "bank" else fit_emulator(*arguments, start, candidates))
                 else:
                     diagnostics = None
                     trials, chosen, history, posterior = (
@@ -145,7 +145,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
                                   "again to resume it") from None
             posterior = _with_costs(calibration, posterior, pool, count, progress, folder)
             # The values as calibrated.yaml will hold them (5 significant digits) are the ones checked.
-            chosen = {name: _round(value) for name, value in candidates.overrides(chosen).items()}
+            chosen = candidates.written(chosen)
             check_seeds = replicate_seeds(calibration.setup.seed + 1, calibration.setup.check_replicates)
             fit = Candidates(calibration, pool, check_seeds)(chosen)
             identification = (_posterior_ranges(calibration, posterior, (diagnostics or {}).get("at_edge"))
@@ -256,7 +256,7 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
             if name in result.diagnostics:
                 write_table(result.diagnostics[name], folder / file)
     if result.calibrated_path is not None:
-        if result.method != "emulator":  # the emulator describes the committed point's neighbourhood: it keeps it
+        if result.method != "emulator" or result.diagnostics["moved"]:  # else the point is kept
             write_calibrated(result.calibrated_path, document)
         if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
             write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
@@ -276,7 +276,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
                         "within": bool(row.within)} for row in result.fit.table.itertuples()}
     identification = {}
     for row in result.identification.to_dict("records"):
-        entry = {"range": [_round(row["plausible_low"]), _round(row["plausible_high"])],
+        entry = {"range": [written(row["plausible_low"]), written(row["plausible_high"])],
                  "share_of_bounds": round(float(row["share_of_bounds"]), 3), "reading": row["reading"]}
         if "shift" in row:
             entry.update(shift=round(float(row["shift"]), 3), moves_most=row["moves_most"],
@@ -286,7 +286,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
     return {
         "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle",
                    "bank": "rejection ABC with regression adjustment on a bank of simulations, nearest simulation",
-                   "emulator": "emulators of the targets around the committed fit, adaptive Metropolis, nearest particle"}[
+                   "emulator": "emulators of the targets around the committed fit: the minimax point near it"}[
             result.method],
         "date": dt.date.today().isoformat(),
         "version": package_version(),
@@ -321,12 +321,6 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame) -> pd.Dat
 
 def write_posterior(calibration: Calibration, posterior: pd.DataFrame, path: Path) -> None:
     write_table(posterior_table(calibration, posterior), path)
-
-
-def _round(value: float) -> float | int:
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return float(f"{float(value):.5g}")
 
 
 def _relative(path: Path, start: Path) -> str:

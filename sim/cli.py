@@ -14,69 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import (OneLineParser, draw_options, job_options, parse_assignment, period, positive,
+from .cli_args import (OneLineParser, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
+from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
+from .cli_runs import _overrides, run_all
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
 from .limits import check_workload
-from .shipped import any_scenario_file, calibration_setup, project_or_shipped, scenario_file
+from .shipped import any_scenario_file, scenario_file
 
 if TYPE_CHECKING:
     from .results import Result
-    from .scenario import Scenario
 # The model, pandas, results files and report are imported by the commands that need them (fast --version).
 
 DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    changes = dict(parse_assignment(item) for item in args.set)
-    if args.shoppers is not None:
-        changes["population.shoppers"] = args.shoppers
-    return changes
-
-
-class Progress:
-    """A progress bar over all weekly steps of all runs (silent when stderr is not a terminal)."""
-
-    def __init__(self, scenarios: list[Scenario], runs_each: int, quiet: bool) -> None:
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            from .model.market import RetailMarket
-
-            weeks = sum(len(RetailMarket.calendar(s.horizon)) for s in scenarios) * runs_each
-            self.bar = tqdm(total=weeks, unit="wk", file=sys.stderr, disable=None)
-
-    def step(self, _model) -> None:
-        if self.bar is not None:
-            self.bar.update()
-
-    def describe(self, scenario: Scenario, seed: int) -> None:
-        if self.bar is not None:
-            self.bar.set_description(f"{scenario.name} seed {seed}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any = None) -> list[Result]:
-    """Every scenario at every seed (of every parameter draw in ``plan``), with one progress bar."""
-    from .experiments.replicates import run_draws, run_replicates
-
-    if plan is not None and not quiet:
-        print(plan.count(len(seeds)), file=sys.stderr)
-    progress = Progress(scenarios, len(seeds) * (1 if plan is None else len(set(plan.particles))), quiet)
-    try:
-        if plan is not None:
-            return run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe, progress=progress.step)
-        return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step)
-    finally:
-        progress.close()
 
 
 def write_report(results: list[Result], folder: Path, period: tuple[int, int] | None = None) -> Path:
@@ -216,35 +169,6 @@ def command_dashboard(args: argparse.Namespace) -> int:
     return start(args.scenario, host=args.host, port=args.port, shoppers=args.shoppers, access_code=args.access_code)
 
 
-def command_targets(args: argparse.Namespace) -> int:
-    """How well a scenario reproduces the calibration targets (mean over replicates)."""
-    from .calibration import evaluate, load_targets
-    from .experiments import replicate_seeds
-    from .run import resolve
-
-    scenario = resolve(args.scenario, _overrides(args))
-    targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end))
-    seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
-    fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
-    print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")
-    print("\n".join(fit.lines()))
-    print(f"loss (mean squared miss): {fit.loss:.3f}; {int(fit.table['within'].sum())} of {len(fit.table)} within tolerance")
-    return 0
-
-
-def command_calibrate(args: argparse.Namespace) -> int:
-    """Fit the free parameters to the targets; write calibrated.yaml and a calibration report."""
-    from .calibration.fitting import calibrate
-
-    setup = args.setup or calibration_setup(write=not args.no_write)
-    result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
-                       out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
-                       progress=not args.quiet, start_from=args.start_from, fit_through=args.fit_through,
-                       waves=args.waves)
-    print("\n".join(result.lines()))
-    return 0
-
-
 def command_validate(args: argparse.Namespace) -> int:
     """Check every scenario or sweep file given; each bad one is one line on stderr, and exit code 2."""
     from .validation import validate_file
@@ -304,44 +228,12 @@ def add_run_commands(commands) -> None:
 
 
 def add_job_commands(commands) -> None:
-    """``sweep``, ``targets`` and ``calibrate``."""
+    """``sweep`` (``targets`` and ``calibrate``: sim/cli_calibration.py)."""
     sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
     sweeper.add_argument("file", type=Path, help="sweep YAML file")
     job_options(sweeper, "output folder (default: reports/sweeps/<sweep name>/)")
     draw_options(sweeper)
     sweeper.set_defaults(handler=command_sweep)
-
-    checker = commands.add_parser("targets", help="how well a scenario reproduces the calibration targets")
-    checker.add_argument("scenario", type=scenario_file, nargs="?",
-                         default=project_or_shipped("scenarios/baseline.yaml"),
-                         help="scenario file or shipped name (default: scenarios/baseline.yaml here, else shipped)")
-    checker.add_argument("--targets", type=Path, default=project_or_shipped("calibration/targets.yaml"),
-                         help="targets file (default: calibration/targets.yaml here, else the shipped one)")
-    scenario_options(checker)
-    checker.set_defaults(handler=command_targets, replicates=3)
-
-    calibrator = commands.add_parser("calibrate", help="fit the free parameters to the targets (resumable)")
-    calibrator.add_argument("setup", type=Path, nargs="?",
-                            help="calibration set-up (default: calibration/setup.yaml in this folder; the shipped one "
-                                 "with --no-write)")
-    calibrator.add_argument("--method", choices=("optuna", "abc", "bank", "emulator"), default="optuna", help="optuna: simulated method of moments "
-                            "(default); abc: ABC-SMC posterior (pyabc); bank: posterior from a stored bank of prior "
-                            "simulations (rejection ABC); emulator: posterior around the committed fit, from emulators")
-    calibrator.add_argument("--budget", type=positive, metavar="N",
-                            help="candidates (optuna, default 300), simulated particles (abc, default 600), the "
-                                 "bank's simulations (bank, default 2000) or a wave's (emulator, default 500)")
-    job_options(calibrator, "working folder (default: reports/calibration/<name>-<method>/)")
-    calibrator.add_argument("--population", type=positive, help="ABC particles per generation (default 24); bank: "
-                            "simulations accepted (default 5%% of the bank); emulator: particles (default 200)")
-    calibrator.add_argument("--fit-through", type=int, metavar="YEAR", help="bank, emulator: the out-of-sample test fits "
-                            "the targets to YEAR and predicts the later ones (default 2023)")
-    calibrator.add_argument("--waves", type=int, help="bank, emulator: waves of --budget simulations, "
-                            "each later one drawn near the posterior so far (default 1)")
-    calibrator.add_argument("--batch", type=positive, default=4, help="optuna candidates asked at once (default 4)")
-    calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
-    calibrator.add_argument("--start-from", type=Path, metavar="FILE",
-                            help="an earlier fit (calibrated.yaml): the first candidate (optuna), the emulators' centre")
-    calibrator.set_defaults(handler=command_calibrate)
 
 
 def add_other_commands(commands) -> None:
@@ -381,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_commands(commands)
     add_job_commands(commands)
+    add_calibration_commands(commands)
     add_discover_command(commands)
     add_classroom_command(commands)
     add_game_command(commands)

@@ -156,7 +156,7 @@ def test_an_impossible_date_is_one_line_at_its_place(tmp_path: Path, monkeypatch
 
 def main_error(argv: list[str]) -> None:
     """Parse ``--set`` as the CLI does (validate takes none, so call the parser's helper directly)."""
-    from sim.cli import parse_assignment
+    from sim.cli_args import parse_assignment
 
     parse_assignment(argv[-1])
 

@@ -348,6 +348,6 @@ def fit_emulator(calibration: Calibration, folder: Path, budget: int, population
                    "fit_through": fit_through, "adjusted": False, "waves": waves, "effective": float(len(particles)),
                    "emulator": emulator.table(), "reached": reached(calibration, emulator, particles),
                    "rhat": rhat, "at_edge": at_edge(calibration, emulator, particles), "minimax": minimax,
-                   "moved": better}
+                   "moved": better, "reach": REACH}
     history = pd.DataFrame({"simulation": bank["simulation"], "wave": bank["wave"], "loss": loss})
     return trials, chosen, history, sample_, diagnostics

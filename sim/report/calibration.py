@@ -10,7 +10,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..calibration.emulator import REACH
 from .page import Report, Section
 from .style import FONT, TEMPLATE
 
@@ -227,7 +226,7 @@ def minimax_sentence(diagnostics: dict) -> str:
         return (f"met {int((miss <= 1).sum())} of {len(table)} targets, largest miss {miss.max():.2f} tolerances "
                 f"({html.escape(str(table.loc[miss.idxmax(), 'target']))})")
 
-    return (f"On the fit's seeds, the minimax point (the smallest largest emulated miss, within {REACH} of the "
+    return (f"On the fit's seeds, the minimax point (the smallest largest emulated miss, within {diagnostics['reach']} of the "
             f"design's standard deviations of the committed point) {fit('minimax')}; the committed point "
             f"{fit('point')}. " + ("The minimax point replaces it, and is what the fresh seeds check."
                                    if diagnostics["moved"] else "The committed point is kept."))

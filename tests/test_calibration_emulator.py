@@ -170,23 +170,28 @@ def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Pa
     assert "cross-validated error" in report and "synthetic truths" in report
     assert (work / "emulator.csv").exists() and read_calibrated(tmp_path / "calibrated.yaml")["parameters"] == TRUTH
     # The point meets every target exactly on the fit's seeds (they made the targets): nothing can beat it.
-    assert not result.diagnostics["moved"] and (result.diagnostics["minimax"]["point"] == 0).all()
+    assert not result.diagnostics["moved"] and (result.diagnostics["margin"]["point"] == 0).all()
     assert "The committed point is kept" in report
 
 
-def test_the_minimax_point_moves_towards_the_figures_within_its_reach() -> None:
+def test_the_margin_point_moves_only_as_far_as_the_margin_and_within_its_reach() -> None:
     """The linear problem's point (0.35, 0.55) misses the figures of (0.3, 0.6) by 2.5 tolerances on
-    each parameter; the truth is within the reach of the design around it, so the minimax point lands
-    near it; a figure out of reach leaves the point at the region's edge, not beyond."""
-    from sim.calibration.emulator import REACH, minimax_point
+    a and b; the nearest point with every miss within the margin stops near the margin on the point's
+    side (it does not go on to the figures); a target met with a margin does not move it; a figure out
+    of reach leaves the point at the region's edge, not beyond."""
+    from sim.calibration.emulator import MARGIN, REACH, nearest_with_margin
 
     calibration, design, centre = linear_problem()
     emulator = Emulator(calibration, design, centre)
-    found = values_of(calibration, centre + minimax_point(emulator, np.random.default_rng(5))[None, :]).iloc[0]
-    assert found["x"] == pytest.approx(0.3, abs=0.01) and found["y"] == pytest.approx(0.6, abs=0.01)
-    far = [_target("a", 0.05), _target("b", 0.6), _target("c", 0.65, at="2024-01-01")]
-    emulator.targets = far
-    x = minimax_point(emulator, np.random.default_rng(5))
+    found = values_of(calibration, centre + nearest_with_margin(emulator, np.random.default_rng(5))[None, :]).iloc[0]
+    for name, figure, side in (("x", 0.3, 1), ("y", 0.6, -1)):
+        miss = (found[name] - figure) / NOISE * side
+        assert MARGIN - 0.05 < miss < MARGIN + 0.15  # the penalty lets a miss sit a little past the margin
+    met = [_target("a", 0.35), _target("b", 0.55), _target("c", 0.9, at="2024-01-01")]  # the point's own values
+    emulator.targets = met
+    assert np.abs(nearest_with_margin(emulator, np.random.default_rng(5))).max() < 0.02
+    emulator.targets = [_target("a", 0.05), _target("b", 0.6), _target("c", 0.65, at="2024-01-01")]
+    x = nearest_with_margin(emulator, np.random.default_rng(5))
     assert abs(x[0]) == pytest.approx(REACH * emulator.spread[0], rel=0.02)  # as far as the reach allows
 
 
@@ -204,18 +209,18 @@ class _Fits:
         return SimpleNamespace(table=pd.DataFrame({"target": [f"t{k}" for k in range(len(miss))], "miss": miss}))
 
 
-@pytest.mark.parametrize("point, minimax, moved", [
+@pytest.mark.parametrize("point, margin, moved", [
     ([0.2, 1.05, 0.1], [0.9, 0.95, 0.9], True),  # more targets met, though a larger mean miss
     ([0.2, 0.95, 0.1], [0.6, 0.7, 0.6], True),  # as many: the smaller largest miss
     ([0.2, 0.7, 0.1], [0.6, 0.7, 0.6], False),  # a tie keeps the point
     ([0.2, 0.7, 1.1], [0.6, 0.7, 1.2], False),
 ])
-def test_the_minimax_point_replaces_the_point_only_when_it_meets_the_targets_better(point, minimax, moved) -> None:
+def test_the_margin_point_replaces_the_point_only_when_it_meets_the_targets_better(point, margin, moved) -> None:
     from sim.calibration.emulator import choose_point
 
-    chosen, table, better = choose_point(_Fits({"p": point, "m": minimax}), {"name": "p"}, {"name": "m"})
+    chosen, table, better = choose_point(_Fits({"p": point, "m": margin}), {"name": "p"}, {"name": "m"})
     assert better == moved and chosen == {"name": "m" if moved else "p"}
-    assert table["point"].tolist() == point and table["minimax"].tolist() == minimax
+    assert table["point"].tolist() == point and table["margin"].tolist() == margin
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -286,7 +286,7 @@ def calibrated_document(calibration: Calibration, result: CalibrationResult, bud
     return {
         "method": {"optuna": "simulated method of moments, optuna TPE then CMA-ES", "abc": "ABC-SMC (pyabc), closest particle",
                    "bank": "rejection ABC with regression adjustment on a bank of simulations, nearest simulation",
-                   "emulator": "emulators of the targets around the committed fit: the minimax point near it"}[
+                   "emulator": "emulators of the targets around the committed fit: the nearest point with a margin"}[
             result.method],
         "date": dt.date.today().isoformat(),
         "version": package_version(),

@@ -211,24 +211,25 @@ def emulator_coverage_table(result: CalibrationResult) -> str:
             f"{reach['simulated_median']:.0f} targets (5-95%: {reach['simulated_low']:.0f} to "
             f"{reach['simulated_high']:.0f}); the emulators expected {reach['emulated_median']:.0f}. The sampler's "
             f"chains agree to a largest split R-hat of {result.diagnostics['rhat']:.3f} (above 1.1 would mean "
-            f"they do not).</p><p class='read'>{minimax_sentence(result.diagnostics)}</p>"
+            f"they do not).</p><p class='read'>{margin_sentence(result.diagnostics)}</p>"
             "<table class='figures'><tr><th>parameter</th><th>coverage</th><th>width</th></tr>"
             f"{rows}</table><p class='read'>Share of {int(cover['truths'].iloc[0])} synthetic truths (particles' "
             "simulations, plus a discrepancy of one tolerance, taken as the published figures) inside their 90% interval (0.90 is honest; less is "
             "overconfident), and the interval's mean width as a share of the bounds.</p>")
 
-def minimax_sentence(diagnostics: dict) -> str:
-    """The committed point against the minimax point near it, on the fit's seeds, and which was kept."""
-    table = diagnostics["minimax"]
+def margin_sentence(diagnostics: dict) -> str:
+    """The committed point against the margin point near it, on the fit's seeds, and which was kept."""
+    table = diagnostics["margin"]
 
     def fit(column: str) -> str:
         miss = table[column].abs()
         return (f"met {int((miss <= 1).sum())} of {len(table)} targets, largest miss {miss.max():.2f} tolerances "
                 f"({html.escape(str(table.loc[miss.idxmax(), 'target']))})")
 
-    return (f"On the fit's seeds, the minimax point (the smallest largest emulated miss, within {diagnostics['reach']} of the "
-            f"design's standard deviations of the committed point) {fit('minimax')}; the committed point "
-            f"{fit('point')}. " + ("The minimax point replaces it, and is what the fresh seeds check."
+    return (f"On the fit's seeds, the margin point (the nearest to the committed point, within "
+            f"{diagnostics['reach']} of the design's standard deviations, at which the emulators put every target "
+            f"within {diagnostics['margin_tolerances']} tolerances) {fit('margin')}; the committed point "
+            f"{fit('point')}. " + ("The margin point replaces it, and is what the fresh seeds check."
                                    if diagnostics["moved"] else "The committed point is kept."))
 
 

@@ -5,8 +5,10 @@ control is left over, and Step is one week."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.dashboard.levers import LEVERS
 
@@ -15,8 +17,10 @@ from .test_dashboard import monitors, served_dashboard, wait_until
 
 SCREENS = [(1366, 768), (1280, 800)]
 # What each lever shows, untouched, on the baseline (written out: the test does not reuse the
-# dashboard's own formatting).
-SHOWN = {"Walmart+ fee": "$98/yr", "Prime fee": "$119/yr", "Walmart express radius": "13.9 miles",
+# dashboard's own formatting). The express radius is a calibrated value, read from the fit.
+FITTED = yaml.safe_load((Path(__file__).parents[1] / "calibration" / "calibrated.yaml").read_text())["parameters"]
+SHOWN = {"Walmart+ fee": "$98/yr", "Prime fee": "$119/yr",
+         "Walmart express radius": f"{FITTED['walmart.express.radius_miles']:.1f} miles",
          "Walmart dark stores": "0 stores", "Amazon rural investment": "$1.6bn/yr",
          "Amazon AI automation": "100% of plan", "Walmart AI for associates": "100% of plan",
          "Return fraud": "10% of returns", "AI shopping agents": "10% of households",

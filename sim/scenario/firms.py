@@ -56,7 +56,7 @@ class AmazonDelivery(Strict):
     nonmember_extra_days: Days = Field(1.5, description="Extra days of wait without Prime")
     nonmember_fee_usd: UsdPerOrder = Field(3.0, description="Average delivery fee per order without Prime (many orders pass the free-shipping threshold)")
     fulfillment_cost_per_order_usd: UsdPerOrder = Field(
-        25.24, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
+        25.70, description="Fulfilment and shipping cost per order Amazon fulfils (its own and sellers' Fulfilled-by-"
                           "Amazon orders; an order is a household's week of buying in a category): fitted to Amazon "
                           "North America's operating margins 2021-2025 (calibration/accounts.yaml); the filings' "
                           "global ratios give about $31, an upper bound (docs/accounts.md)")
@@ -271,7 +271,7 @@ class Rivals(Strict):
                     "entry (1-1.2% for the 17% of volume an incumbent loses, Singh, Hansen & Blattberg 2006), within "
                     "the local concentration USDA ERS measures (1.5 from county, 3.7 from metro HHIs, 2019; "
                     "docs/MODEL.md 7.7b)")
-    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2484, online_cost_per_order_usd=9.0),
+    accounts: Accounts = Field(Accounts(overhead_share_of_sales=0.2486, online_cost_per_order_usd=9.0),
                                description="Operating costs fitted to the filers' 3.9% operating margin (Target, "
                                            "Costco U.S., Albertsons, Dollar General; docs/accounts.md); picking an "
                                            "online order $9 (an assumption)")
@@ -300,7 +300,7 @@ class Kroger(Rivals):
     independent_firms: float = Field(1.0, ge=1.0, le=1000.0, description="Kroger prices as one company (1); more "
                                      "asks what its banners would do as separate firms (conduct: strategic)")
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.76e6,
+        store_labour_share_of_sales=0.090, stores=2719, store_cost_per_store_year_usd=8.66e6,
         online_cost_per_order_usd=9.0),
         description="Store labour 9.0% of sales (about 409,000 associates at $25 an hour with benefits); 2,719 "
                     "stores; a store's other costs fitted to Kroger's operating margins FY2023-FY2024 "

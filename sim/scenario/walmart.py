@@ -130,7 +130,7 @@ class Walmart(Strict):
     ads: Advertising = Field(Advertising(revenue_share_of_sales=0.0065), description="Walmart Connect: "
                              "$4.4B of global advertising on $674.5B of net sales, FY2025 (docs/accounts.md)")
     accounts: Accounts = Field(Accounts(
-        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.37e6),
+        store_labour_share_of_sales=0.116, stores=4605, store_cost_per_store_year_usd=9.07e6),
         description="Store labour 11.6% of sales (1.5 million associates at $17.50 an hour with benefits); "
                     "4,605 stores; a store's other costs fitted to Walmart U.S.'s operating margins FY2022-FY2026 "
                     "(calibration/accounts.yaml; the filing's OSG&A less labour gives $11.1M; docs/accounts.md)")

@@ -57,7 +57,8 @@ def add_calibration_commands(commands) -> None:
                                  "with --no-write)")
     calibrator.add_argument("--method", choices=("optuna", "abc", "bank", "emulator"), default="optuna", help="optuna: simulated method of moments "
                             "(default); abc: ABC-SMC posterior (pyabc); bank: posterior from a stored bank of prior "
-                            "simulations (rejection ABC); emulator: posterior around the committed fit, from emulators")
+                            "simulations (rejection ABC); emulator: posterior around the committed fit, from emulators, "
+                            "and the nearest point that meets every target with a margin")
     calibrator.add_argument("--budget", type=positive, metavar="N",
                             help="candidates (optuna, default 300), simulated particles (abc, default 600), the "
                                  "bank's simulations (bank, default 2000) or a wave's (emulator, default 500)")

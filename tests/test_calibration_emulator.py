@@ -142,7 +142,8 @@ def test_split_rhat_tells_agreeing_chains_from_chains_apart() -> None:
 
 def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Path) -> None:
     """On the synthetic model (600 households): a design of 24 and a second wave, 8 particles, around
-    the point the set-up's calibrated.yaml names, written beside it (calibrated.yaml itself is kept);
+    the point the set-up's calibrated.yaml names, written beside it (calibrated.yaml itself is kept, as
+    the point meets its targets exactly on the fit's seeds);
     the same command again runs nothing new."""
     setup = synthetic_setup(tmp_path, BOUNDS)
     (tmp_path / "calibrated.yaml").write_text("parameters:\n" + "".join(f"  {k}: {v}\n" for k, v in TRUTH.items()))
@@ -150,7 +151,7 @@ def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Pa
     committed = (tmp_path / "calibrated.yaml").read_text()
     result = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=True,
                        progress=False)
-    assert (tmp_path / "calibrated.yaml").read_text() == committed  # the point is described, never moved
+    assert (tmp_path / "calibrated.yaml").read_text() == committed  # the point meets every target exactly: not moved
     assert result.chosen == pytest.approx(TRUTH)  # and it is what is checked again on fresh seeds
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "posterior.csv"), pd.read_csv(work / "posterior.csv"))
     posterior = pd.read_csv(work / "posterior.csv")
@@ -214,13 +215,30 @@ class _Fits:
     ([0.2, 0.95, 0.1], [0.6, 0.7, 0.6], True),  # as many: the smaller largest miss
     ([0.2, 0.7, 0.1], [0.6, 0.7, 0.6], False),  # a tie keeps the point
     ([0.2, 0.7, 1.1], [0.6, 0.7, 1.2], False),
+    ([0.2, 1.05, 0.1], [0.5, 0.5, float("nan")], False),  # a target the margin point could not measure: missed
 ])
 def test_the_margin_point_replaces_the_point_only_when_it_meets_the_targets_better(point, margin, moved) -> None:
     from sim.calibration.emulator import choose_point
 
     chosen, table, better = choose_point(_Fits({"p": point, "m": margin}), {"name": "p"}, {"name": "m"})
     assert better == moved and chosen == {"name": "m" if moved else "p"}
-    assert table["point"].tolist() == point and table["margin"].tolist() == margin
+    assert table["point"].tolist() == point and table["margin"].fillna(-1).tolist() == [-1 if m != m else m
+                                                                                      for m in margin]
+
+
+def test_a_folder_resumes_from_the_point_it_started_from_after_moving_it(tmp_path: Path) -> None:
+    """Once a run has written its margin point to calibrated.yaml, the same command in the same folder
+    starts from the point the folder records, not from the rewritten file (which would be refused as
+    another calibration)."""
+    import json
+
+    from sim.calibration.options import defaults
+
+    calibration = SimpleNamespace(calibrated_path=tmp_path / "missing.yaml")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"start": {"x": 0.3}}))
+    assert defaults(calibration, "emulator", 24, None, None, folder) == (24, 24, {"x": 0.3})
 
 
 @pytest.mark.parametrize("arguments, message", [

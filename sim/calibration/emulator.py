@@ -317,9 +317,9 @@ def choose_point(candidates, point: dict[str, float], moved: dict[str, float]) -
     futures = {name: candidates.submit(values) for name, values in (("point", point), ("margin", moved))}
     fits = {name: candidates.score(future) for name, future in futures.items()}
 
-    def rank(name: str) -> tuple[int, float]:
-        miss = np.abs(fits[name].table["miss"].to_numpy(dtype=float))
-        return -int((miss <= 1).sum()), float(np.nanmax(miss)) if np.isfinite(miss).any() else float("inf")
+    def rank(name: str) -> tuple[int, float]:  # a target that could not be measured counts as missed by infinity
+        miss = np.nan_to_num(np.abs(fits[name].table["miss"].to_numpy(dtype=float)), nan=np.inf)
+        return -int((miss <= 1).sum()), float(miss.max())
 
     table = pd.DataFrame({"target": fits["point"].table["target"], "point": fits["point"].table["miss"].to_numpy(),
                           "margin": fits["margin"].table["miss"].to_numpy()})

@@ -90,7 +90,10 @@ class CalibrationResult:
             detail = (f"moves {row['moves_most']} by {row['shift']:.2f} tolerances" if "shift" in row
                       else f"{row['share_of_bounds']:.0%} of its bounds")
             lines.append(f"  {row['parameter']:<48} {self.chosen[row['parameter']]:<12.5g} {row['reading']} ({detail})")
-        if self.calibrated_path is not None:
+        if self.calibrated_path is not None and self.method == "emulator":
+            lines.append(f"calibrated: {self.calibrated_path} " + ("(rewritten: the margin point replaced the fit)"
+                         if self.diagnostics["moved"] else "(kept as it was; the posterior written beside it)"))
+        elif self.calibrated_path is not None:
             lines.append(f"calibrated: {self.calibrated_path}")
         return [*lines, f"report: {self.folder / 'report.html'}"]
 
@@ -116,10 +119,10 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
     fit_through, waves = bank_options(method, fit_through, waves)
     calibration = load_setup(setup_path)
-    budget, population, start = defaults(calibration, method, budget, population, start_from)
+    folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
+    budget, population, start = defaults(calibration, method, budget, population, start_from, folder)
     check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
-    folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
         identity = {"fingerprint": folder_fingerprint(calibration, method), "method": method,

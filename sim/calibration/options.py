@@ -33,13 +33,19 @@ def read_calibrated(path: str | Path) -> dict:
 
 
 def defaults(calibration: Calibration, method: str, budget: int | None, population: int | None,
-             start_from: str | Path | None) -> tuple[int, int, dict[str, float | int] | None]:
-    """The budget, the population and the starting point a method uses, each default filled in."""
+             start_from: str | Path | None, folder: Path | None = None
+             ) -> tuple[int, int, dict[str, float | int] | None]:
+    """The budget, the population and the starting point a method uses, each default filled in. The
+    emulator's default point is the committed fit, or, in a folder it already ran in, the point it
+    started from there (the run may since have written its margin point to calibrated.yaml)."""
+    from ..outputs import read_manifest
     from .bank import accepted_count
 
-    if method == "emulator" and start_from is None:
+    recorded = (read_manifest(folder) or {}).get("start") if folder is not None else None
+    if method == "emulator" and start_from is None and not isinstance(recorded, dict):
         start_from = calibration.calibrated_path  # the emulators' design is drawn around the committed fit
-    start = starting_point(calibration, start_from, method) if start_from is not None else None
+    start = (recorded if method == "emulator" and start_from is None
+             else starting_point(calibration, start_from, method) if start_from is not None else None)
     budget = DEFAULT_BUDGET[method] if budget is None else budget
     if population is None:
         population = {"abc": 24, "emulator": min(200, budget)}.get(method) or accepted_count(budget)

@@ -222,14 +222,14 @@ def margin_sentence(diagnostics: dict) -> str:
     table = diagnostics["margin"]
 
     def fit(column: str) -> str:
-        miss = table[column].abs()
+        miss = table[column].abs().fillna(float("inf"))  # a target not measured: missed
         return (f"met {int((miss <= 1).sum())} of {len(table)} targets, largest miss {miss.max():.2f} tolerances "
                 f"({html.escape(str(table.loc[miss.idxmax(), 'target']))})")
 
     return (f"On the fit's seeds, the margin point (the nearest to the committed point, within "
             f"{diagnostics['reach']} of the design's standard deviations, at which the emulators put every target "
             f"within {diagnostics['margin_tolerances']} tolerances) {fit('margin')}; the committed point "
-            f"{fit('point')}. " + ("The margin point replaces it, and is what the fresh seeds check."
+            f"{fit('point')}. " + ("The margin point is the better of the two, and is what the fresh seeds check."
                                    if diagnostics["moved"] else "The committed point is kept."))
 
 

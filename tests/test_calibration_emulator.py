@@ -228,17 +228,21 @@ def test_the_margin_point_replaces_the_point_only_when_it_meets_the_targets_bett
 
 def test_a_folder_resumes_from_the_point_it_started_from_after_moving_it(tmp_path: Path) -> None:
     """Once a run has written its margin point to calibrated.yaml, the same command in the same folder
-    starts from the point the folder records, not from the rewritten file (which would be refused as
-    another calibration)."""
+    starts from the point the folder records (it is not refused as another calibration); a
+    calibrated.yaml that another run wrote since is the start as before (and a resume is refused)."""
     import json
 
     from sim.calibration.options import defaults
 
-    calibration = SimpleNamespace(calibrated_path=tmp_path / "missing.yaml")
+    calibration = SimpleNamespace(calibrated_path=tmp_path / "calibrated.yaml",
+                                  parameters={"x": FreeParameter(range=(0.0, 1.0), why="test")})
+    calibration.calibrated_path.write_text("parameters:\n  x: 0.4\n")
     folder = tmp_path / "work"
     folder.mkdir()
-    (folder / "manifest.json").write_text(json.dumps({"start": {"x": 0.3}}))
+    (folder / "manifest.json").write_text(json.dumps({"start": {"x": 0.3}, "moved_to": {"x": 0.4}}))
     assert defaults(calibration, "emulator", 24, None, None, folder) == (24, 24, {"x": 0.3})
+    calibration.calibrated_path.write_text("parameters:\n  x: 0.5\n")  # refitted by another run since
+    assert defaults(calibration, "emulator", 24, None, None, folder) == (24, 24, {"x": 0.5})
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -258,16 +258,18 @@ def _finish(calibration: Calibration, result: CalibrationResult, budget: int, se
                            ("emulator", EMULATOR)):
             if name in result.diagnostics:
                 write_table(result.diagnostics[name], folder / file)
-    if result.calibrated_path is not None:
-        if result.method != "emulator" or result.diagnostics["moved"]:  # else the point is kept
-            write_calibrated(result.calibrated_path, document)
-        if result.posterior is not None:  # beside calibrated.yaml, where compare --parameter-draws finds it
-            write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
+    rewrite = result.calibrated_path is not None and (result.method != "emulator" or result.diagnostics["moved"])
     manifest = {"fingerprint": folder_fingerprint(calibration, result.method), "method": result.method,
                 "setup": str(calibration.source), "budget": budget, "candidates": len(result.trials), "loss": result.fit.loss,
                 "calibrated": str(result.calibrated_path) if result.calibrated_path else None,
-                **({"start": start} if start is not None else {})}  # a resume compares it, as it does while running
+                **({"start": start} if start is not None else {}),  # a resume compares it, as it does while running
+                # the emulator's margin point, which this run writes to calibrated.yaml: a resume finds it there
+                **({"moved_to": dict(result.chosen)} if rewrite and result.method == "emulator" else {})}
     complete(folder, manifest, "calibration")
+    if rewrite:  # after the folder is complete, so that a kill before it leaves calibrated.yaml as it was
+        write_calibrated(result.calibrated_path, document)
+    if result.calibrated_path is not None and result.posterior is not None:  # where --parameter-draws finds it
+        write_posterior(calibration, result.posterior, result.calibrated_path.parent / POSTERIOR)
 
 
 def calibrated_document(calibration: Calibration, result: CalibrationResult, budget: int, seeds: list[int],

@@ -36,16 +36,18 @@ def defaults(calibration: Calibration, method: str, budget: int | None, populati
              start_from: str | Path | None, folder: Path | None = None
              ) -> tuple[int, int, dict[str, float | int] | None]:
     """The budget, the population and the starting point a method uses, each default filled in. The
-    emulator's default point is the committed fit, or, in a folder it already ran in, the point it
-    started from there (the run may since have written its margin point to calibrated.yaml)."""
+    emulator's default point is the committed fit; if the run in ``folder`` wrote that fit (its margin
+    point), the point that run started from, so that the same command resumes it."""
     from ..outputs import read_manifest
     from .bank import accepted_count
 
-    recorded = (read_manifest(folder) or {}).get("start") if folder is not None else None
-    if method == "emulator" and start_from is None and not isinstance(recorded, dict):
+    committed = method == "emulator" and start_from is None
+    if committed:
         start_from = calibration.calibrated_path  # the emulators' design is drawn around the committed fit
-    start = (recorded if method == "emulator" and start_from is None
-             else starting_point(calibration, start_from, method) if start_from is not None else None)
+    start = starting_point(calibration, start_from, method) if start_from is not None else None
+    manifest = (read_manifest(folder) or {}) if committed and folder is not None else {}
+    if manifest.get("moved_to") == start and isinstance(manifest.get("start"), dict):
+        start = manifest["start"]
     budget = DEFAULT_BUDGET[method] if budget is None else budget
     if population is None:
         population = {"abc": 24, "emulator": min(200, budget)}.get(method) or accepted_count(budget)

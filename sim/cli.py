@@ -18,7 +18,7 @@ from .cli_args import (OneLineParser, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
-from .cli_runs import _overrides, run_all
+from .cli_runs import scenario_changes, run_all
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
 from .limits import check_workload
@@ -79,7 +79,7 @@ def command_run(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
-    scenario = resolve(args.scenario, _overrides(args))
+    scenario = resolve(args.scenario, scenario_changes(args))
     warn_reset([scenario], args.set)
     out = args.out or DEFAULT_OUTPUT / scenario.name
     check_workload([scenario], args.replicates)
@@ -100,7 +100,7 @@ def command_compare(args: argparse.Namespace) -> int:
                              comparison_name, differences, format_differences, plan_draws, write_differences,
                              yearly_differences)
 
-    overrides = _overrides(args)
+    overrides = scenario_changes(args)
     files = [args.baseline, *args.what_ifs]
     scenarios = [resolve(path, overrides) for path in files]
     warn_reset(scenarios, args.set, strategic=args.rivals_answer)

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from .cli_args import job_options, positive, scenario_options
-from .cli_runs import _overrides, run_all
+from .cli_runs import scenario_changes, run_all
 from .shipped import calibration_setup, project_or_shipped, scenario_file
 
 
@@ -17,7 +17,7 @@ def command_targets(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
     from .run import resolve
 
-    scenario = resolve(args.scenario, _overrides(args))
+    scenario = resolve(args.scenario, scenario_changes(args))
     targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end))
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     fit = evaluate(targets, run_all([scenario], seeds, args.quiet))

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def scenario_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The scenario changes a command's --set and --shoppers give, by dotted key."""
     changes = dict(parse_assignment(item) for item in args.set)
     if args.shoppers is not None:
         changes["population.shoppers"] = args.shoppers

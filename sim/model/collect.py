@@ -114,8 +114,9 @@ class Collector:
         record(self.gmv, date, np.stack([firm.gmv_by_category for firm in m.firms]))
         surplus = m.surplus @ m.locale_one_hot
         record(self.surplus, date, np.append(surplus, surplus.sum()) / self.households_by_locale)
-        record(self.member_spend, date, [self.member_spend_ratio(firm) for firm in self.member_firms])
-        record(self.member_online, date, [self.member_online_share(firm) for firm in self.member_firms])
+        ratios, online_shares = self.member_measures()
+        record(self.member_spend, date, ratios)
+        record(self.member_online, date, online_shares)
         record(self.price_level, date, m.price_level)
         scalars = {name: value for firm in m.firms for name, value in firm.scalars().items()}
         for name, handle in self.scalars.items():  # in the registry's order
@@ -126,24 +127,31 @@ class Collector:
                     record(handle, date, m.churn[name])
             self.monthly_by_state(segment)
 
-    def member_spend_ratio(self, firm) -> float:
-        """A member's spend at the firm over a non-member's, per household (CIRP's measure for Prime)."""
-        m = self.model
-        # Whether each choice went to the firm: a lookup by channel (``np.isin`` sorted every week).
-        at_firm = (self.firm_channel[firm.name].take(m.choice) * m.spend).sum(axis=0)
-        member = getattr(m.households, firm.membership)
-        members, others = int(member.sum()), int((~member).sum())
-        if not members or not others:
-            return float("nan")
-        outside = at_firm[~member].sum() / others
-        return float(at_firm[member].sum() / members / outside) if outside > 0 else float("nan")
+    def member_measures(self) -> tuple[list[float], list[float]]:
+        """Each membership firm's member spend ratio (a member's spend at the firm over a non-member's,
+        per household: CIRP's measure for Prime) and its members' share of its online spend (what
+        Walmart told CNBC of Walmart+, FY2025), NaN where undefined.
 
-    def member_online_share(self, firm) -> float:
-        """Members' share of the firm's online spend (what Walmart told CNBC of Walmart+, FY2025)."""
+        One ``bincount`` of the week's spend by (channel chosen, memberships held) serves every firm
+        and both measures."""
         m = self.model
-        online = (self.online_channel[firm.name].take(m.choice) * m.spend).sum(axis=0)
-        total = online.sum()
-        return float(online[getattr(m.households, firm.membership)].sum() / total) if total > 0 else float("nan")
+        held = [getattr(m.households, firm.membership) for firm in self.member_firms]
+        statuses = 1 << len(held)  # the memberships' bits, in the order of ``member_firms``
+        cells = (m.choice.astype(np.intp) * statuses + flag_code(held)).ravel()
+        dollars = np.bincount(cells, weights=m.spend.ravel(), minlength=N_CHANNELS * statuses)
+        dollars = dollars.reshape(N_CHANNELS, statuses)
+        ratios, online_shares = [], []
+        for bit, (firm, member) in enumerate(zip(self.member_firms, held)):
+            is_member = (np.arange(statuses) >> bit & 1).astype(bool)
+            at_firm, online = dollars[self.firm_channel[firm.name]], dollars[self.online_channel[firm.name]]
+            members = int(member.sum())
+            others = member.size - members
+            outside = at_firm[:, ~is_member].sum() / others if others else 0.0
+            ratios.append(float(at_firm[:, is_member].sum() / members / outside) if members and outside > 0
+                          else float("nan"))
+            total = online.sum()
+            online_shares.append(float(online[:, is_member].sum() / total) if total > 0 else float("nan"))
+        return ratios, online_shares
 
     def monthly_by_state(self, segment: np.ndarray) -> None:
         """Membership and spend shares by state, in the first week of each month (for maps)."""

@@ -40,14 +40,14 @@ def write_report(results: list[Result], folder: Path, period: tuple[int, int] | 
 
 
 def print_summary(results: list[Result]) -> None:
-    first = results[0]
+    first, summaries = results[0], [r.summary for r in results]
     seconds = sum(r.manifest["run_seconds"] for r in results)
     print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
           f"{seconds:.1f} s")
     which = f"seed {first.seed}" if len(results) == 1 else f"mean of {len(results)} runs, as the report"
-    mean = {key: {k: sum(r.summary[key][k] for r in results) / len(results) for k in first.summary[key]}
+    mean = {key: {k: sum(summary[key][k] for summary in summaries) / len(results) for k in summaries[0][key]}
             for key in ("spend_share", "membership_share")}
-    print(f"  spend share {first.summary['end_date']} ({which}): "
+    print(f"  spend share {summaries[0]['end_date']} ({which}): "
           + ", ".join(f"{k} {v:.1%}" for k, v in mean["spend_share"].items()))
     print("  memberships: " + ", ".join(f"{k} {v:.1%}" for k, v in mean["membership_share"].items()))
 

@@ -101,3 +101,19 @@ def test_the_documented_ema_workbench_model_function_runs(monkeypatch) -> None:
     outcomes = namespace["retailsim_model"](walmart_plus_fee=59.0, prime_fee=149.0, shoppers=100)
     assert set(outcomes) == {"walmart_plus_share", "prime_share", "walmart_profit_bn", "walmart_plus_over_time"}
     assert 0 <= outcomes["walmart_plus_share"] <= 1 and len(outcomes["walmart_plus_over_time"]) > 200
+
+
+def test_summary_is_computed_once_per_time_series_and_handed_out_as_a_copy(monkeypatch) -> None:
+    """The headline summary is read several times per command (printed, written, exported): it is
+    computed once per time series, and a caller changing its copy changes nothing for the next."""
+    import sim.results
+
+    calls = []
+    summarize = sim.results.summarize
+    monkeypatch.setattr(sim.results, "summarize", lambda frame: calls.append(1) or summarize(frame))
+    result = sim.run(TINY, seed=3)
+    first = result.summary
+    first["spend_share"]["amazon"] = -1.0
+    assert result.summary == summarize(result.timeseries) and len(calls) == 1
+    result.timeseries = result.timeseries.iloc[:-1]  # a new time series: summarised anew
+    assert result.summary == summarize(result.timeseries) and len(calls) == 2

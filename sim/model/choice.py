@@ -225,11 +225,11 @@ def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent
     online = value[ONLINE]
     picks = online + priorities
     if routes is None:
-        return np.where(agent, priorities + (logsum(online + own) - logsum(picks)), own)
+        return np.where(agent, priorities + (logsum(online + own, True) - logsum(picks)), own)
     kept = np.log(1.0 - routes.sum(axis=0))  # (households,): the share the agent picks by its logit
     with np.errstate(divide="ignore"):  # a channel no agent is routed to: log 0, which logaddexp ignores
         split = np.logaddexp(kept + (picks - logsum(picks)), np.log(routes)[:, None, :])
-    return np.where(agent, split - online + logsum(online + own), own)
+    return np.where(agent, split - online + logsum(online + own, True), own)
 
 
 def unearned_taste(decided: np.ndarray, picks: np.ndarray, routes: np.ndarray) -> np.ndarray:
@@ -276,9 +276,13 @@ def welfare(top: np.ndarray, weights: np.ndarray, total: np.ndarray, lean: np.nd
     return (top + np.log(total) - expected_lean).sum(axis=0) / price_utility
 
 
-def logsum(value: np.ndarray) -> np.ndarray:
-    """log-sum-exp over channels: the expected best utility, shape (categories, households)."""
-    return logit(value)[1]
+def logsum(value: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """log-sum-exp over channels: the expected best utility, shape (categories, households).
+
+    The same number as :func:`logit`'s second value, without its probabilities; ``overwrite=True``
+    uses ``value``'s memory (for a temporary)."""
+    top, _weights, total = exponentials(value, overwrite)
+    return top + np.log(total)
 
 
 def logit(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

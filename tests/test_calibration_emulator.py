@@ -226,6 +226,20 @@ def test_the_margin_point_replaces_the_point_only_when_it_meets_the_targets_bett
                                                                                       for m in margin]
 
 
+def test_the_report_reads_both_fits_as_the_choice_ranked_them() -> None:
+    """The calibration report's sentence counts what the choice counted: a target the margin point
+    could not measure is missed, and the largest miss names its target."""
+    from sim.calibration.emulator import choose_point
+    from sim.report.calibration import margin_sentence
+
+    _chosen, table, better = choose_point(_Fits({"p": [0.2, 1.05, 0.1], "m": [0.5, 0.5, float("nan")]}),
+                                          {"name": "p"}, {"name": "m"})
+    sentence = margin_sentence({"margin": table, "reach": 0.7, "margin_tolerances": 0.6, "moved": better})
+    assert "the margin point (" in sentence and "met 2 of 3 targets, largest miss inf tolerances (t2)" in sentence
+    assert "the committed point met 2 of 3 targets, largest miss 1.05 tolerances (t1)" in sentence
+    assert sentence.endswith("The committed point is kept.")
+
+
 def test_a_folder_resumes_from_the_point_it_started_from_after_moving_it(tmp_path: Path) -> None:
     """Once a run has written its margin point to calibrated.yaml, the same command in the same folder
     starts from the point the folder records (it is not refused as another calibration); a

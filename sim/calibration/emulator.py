@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..jobs.targets import Target
+from ..jobs.targets import Target, standing
 from .bank import LEVEL, _run_wave, bank_tasks, coverage_of, from_unbounded, misses, to_unbounded
 from .setup import Calibration
 
@@ -317,9 +317,9 @@ def choose_point(candidates, point: dict[str, float], moved: dict[str, float]) -
     futures = {name: candidates.submit(values) for name, values in (("point", point), ("margin", moved))}
     fits = {name: candidates.score(future) for name, future in futures.items()}
 
-    def rank(name: str) -> tuple[int, float]:  # a target that could not be measured counts as missed by infinity
-        miss = np.nan_to_num(np.abs(fits[name].table["miss"].to_numpy(dtype=float)), nan=np.inf)
-        return -int((miss <= 1).sum()), float(miss.max())
+    def rank(name: str) -> tuple[int, float]:  # more targets met first, then the smaller largest miss
+        met, largest, _worst = standing(fits[name].table["miss"])
+        return -met, largest
 
     table = pd.DataFrame({"target": fits["point"].table["target"], "point": fits["point"].table["miss"].to_numpy(),
                           "margin": fits["margin"].table["miss"].to_numpy()})

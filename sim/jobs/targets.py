@@ -197,6 +197,14 @@ class Fit:
                 for row in self.table.itertuples()]
 
 
+def standing(misses) -> tuple[int, float, int]:
+    """How a fit stands against its targets, from their misses in tolerances: how many it meets (a
+    miss of at most one tolerance either way), its largest miss and that target's position. A target
+    that could not be measured (NaN) counts as missed, by infinity."""
+    miss = np.nan_to_num(np.abs(np.asarray(misses, dtype=float)), nan=np.inf)
+    return int((miss <= 1).sum()), float(miss.max()), int(miss.argmax())
+
+
 def evaluate(targets: list[Target], results: list[Result]) -> Fit:
     """Each target's simulated mean and spread over the runs, its miss, and the loss."""
     return evaluate_values(targets, [simulate_all(targets, result) for result in results])

@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..jobs.targets import standing
 from .page import Report, Section
 from .style import FONT, TEMPLATE
 
@@ -221,10 +222,10 @@ def margin_sentence(diagnostics: dict) -> str:
     """The committed point against the margin point near it, on the fit's seeds, and which was kept."""
     table = diagnostics["margin"]
 
-    def fit(column: str) -> str:
-        miss = table[column].abs().fillna(float("inf"))  # a target not measured: missed
-        return (f"met {int((miss <= 1).sum())} of {len(table)} targets, largest miss {miss.max():.2f} tolerances "
-                f"({html.escape(str(table.loc[miss.idxmax(), 'target']))})")
+    def fit(column: str) -> str:  # as the choice ranked them (a target not measured: missed)
+        met, largest, worst = standing(table[column])
+        return (f"met {met} of {len(table)} targets, largest miss {largest:.2f} tolerances "
+                f"({html.escape(str(table['target'].iloc[worst]))})")
 
     return (f"On the fit's seeds, the margin point (the nearest to the committed point, within "
             f"{diagnostics['reach']} of the design's standard deviations, at which the emulators put every target "

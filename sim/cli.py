@@ -130,18 +130,20 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from .comparison import recorded_period
     from .export import load_results
-    from .results import MANIFEST, damaged, read_json_object
+    from .outputs import recorded
+    from .results import record_files
 
     folder = args.results
     results = load_results(folder)
     if (folder / REPORT).exists() and not (folder / REPORT).is_file():
         raise UserError(f"{folder}: its {REPORT} is not a file; nothing was written")
-    period = read_json_object(folder / MANIFEST, folder).get("period")
-    if period is not None and not (isinstance(period, list) and len(period) == 2
-                                   and all(isinstance(year, int) for year in period)):
-        raise damaged(folder, f"its {MANIFEST} has a 'period' that is not two years")
-    print(f"report: {write_report(results, folder, tuple(period) if period else None)}")
+    if (folder / REPORT).exists() and not recorded(folder, {REPORT}):
+        raise UserError(f"{folder}: holds a {REPORT} that retailsim did not write; move it out first (nothing was "
+                        "written)")
+    print(f"report: {write_report(results, folder, recorded_period(folder))}")
+    record_files(folder, REPORT)
     return 0
 
 
@@ -185,9 +187,13 @@ def command_validate(args: argparse.Namespace) -> int:
 
 def command_export(args: argparse.Namespace) -> int:
     """Write a results folder's tables as CSV files or one spreadsheet (sim/export.py)."""
-    from .export import export
+    from .export import default_out, export
 
-    print(f"{args.format}: {export(args.results, args.format, args.out)}")
+    earlier = (args.out or default_out(args.results, args.format)).exists()
+    written = export(args.results, args.format, args.out)
+    if earlier:
+        print(f"replaced: the earlier export {written}")
+    print(f"{args.format}: {written}")
     return 0
 
 

@@ -271,11 +271,25 @@ def check_period(period: tuple[int, int] | None, scenarios: list[Scenario], opti
     """A period lies within every scenario's recorded years (checked before any run)."""
     if period is None:
         return
+    if period[0] > period[1]:
+        raise UserError(f"{option} {period[0]}-{period[1]}: the first year comes after the last; give them in order, "
+                        f"e.g. {period[1]}-{period[0]}")
     first = max(s.horizon.start.year for s in scenarios)
     last = min(s.horizon.end.year for s in scenarios)
     if not first <= period[0] <= period[1] <= last:
         raise UserError(f"{option} {period[0]}-{period[1]}: the scenarios record {first} to {last}; choose years "
                         f"within them")
+
+
+def recorded_period(folder: Path) -> tuple[int, int] | None:
+    """The period a comparison folder's differences were taken over (its manifest's ``period``), or None."""
+    from .results import MANIFEST, damaged, read_json_object
+
+    period = read_json_object(Path(folder) / MANIFEST, Path(folder)).get("period")
+    if period is not None and not (isinstance(period, list) and len(period) == 2
+                                   and all(isinstance(year, int) for year in period)):
+        raise damaged(Path(folder), f"its {MANIFEST} has a 'period' that is not two years")
+    return tuple(period) if period else None
 
 
 def comparison_manifest(names: list[str], seeds: list[int], period: tuple[int, int] | None,

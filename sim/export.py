@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, yearly_differences
+from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
 from .outputs import kind_of, mark, prepare_output, staging, unreadable_manifest
@@ -75,13 +75,17 @@ def summary_table(results: list[Result]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value"])
 
 
-def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The exported tables by name; ``differences`` only when the results compare scenarios, ``answers``
-    only when ``folder`` holds the rivals' answer."""
+def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None = None,
+           period: tuple[int, int] | None = None) -> dict[str, pd.DataFrame]:
+    """The exported tables by name; ``differences`` only when the results compare scenarios (over
+    ``period``, or the period ``folder``'s comparison was run with, as its ``differences.csv``; else at
+    the end of the horizon), ``answers`` only when ``folder`` holds the rivals' answer."""
     named = {"timeseries": national_means(results) if spreadsheet else timeseries_table(results),
              "summary": summary_table(results)}
     if len({result.scenario.name for result in results}) > 1:
-        named["differences"] = differences(results)
+        if period is None and folder is not None:
+            period = recorded_period(folder)
+        named["differences"] = differences(results, period)
         named["differences_by_year"] = yearly_differences(results)
     answers = read_answers(folder) if folder is not None else None
     if answers is not None:
@@ -165,6 +169,21 @@ def written_by_retailsim(path: Path) -> bool:
     return f"<dc:creator>{CREATOR}</dc:creator>" in core and f">{MARK}</" in core
 
 
+SHEETS = ("timeseries", "summary", "differences", "differences_by_year", "answers")  # the sheets an export writes
+
+
+def foreign_sheets(path: Path) -> list[str]:
+    """The sheets of a spreadsheet retailsim exported that it did not write (a user's own analysis)."""
+    import re
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return []
+    return [name for name in re.findall(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', workbook) if name not in SHEETS]
+
+
 def check_spreadsheet_target(out: Path) -> None:
     """``out`` names an ``.xlsx`` file that is new or a spreadsheet retailsim exported."""
     if out.suffix.lower() != ".xlsx":
@@ -174,6 +193,10 @@ def check_spreadsheet_target(out: Path) -> None:
     if out.exists() and not written_by_retailsim(out):
         raise UserError(f"--out {out}: exists and was not written by retailsim export; retailsim replaces only "
                         "its own files: choose a new --out")
+    added = foreign_sheets(out) if out.exists() else []
+    if added:
+        raise UserError(f"--out {out}: has sheets retailsim did not write ({', '.join(added)}); it is left as it is: "
+                        "choose a new --out")
     parent = out.absolute().parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"--out {out}: {parent} is a file, not a folder")

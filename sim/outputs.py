@@ -141,13 +141,24 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option} {folder}: holds retailsim's {kind} results, which this command does not replace; "
                         f"choose a new {option}")
     if contents is not None:
-        allowed = set(contents)
-        entries = _without_stale_files(folder, entries, allowed)
+        names = set(contents)
+        entries = _without_stale_files(folder, entries, names)
+        allowed = recorded(folder, names)
         foreign = [name for name in entries if name not in allowed]
         if RUNS in entries and RUNS in allowed:
-            foreign += _foreign_runs(folder, allowed)
+            foreign += _foreign_runs(folder, names)
         refuse_foreign(folder, foreign, option)
     return kind
+
+
+def recorded(folder: Path, contents: set[str]) -> set[str]:
+    """The names among ``contents`` that retailsim may replace in ``folder``: those its manifest records
+    having written there (``files``), or any of them in a folder written before manifests recorded
+    their files. A file a user put in the folder under one of retailsim's names is not one of them."""
+    files = (read_manifest(folder) or {}).get("files")
+    if isinstance(files, list) and all(isinstance(name, str) for name in files):
+        return contents & {*files, MANIFEST}
+    return contents
 
 
 def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:
@@ -168,8 +179,9 @@ def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:
                 foreign.append((here / name).relative_to(folder).as_posix())
         folders[:] = [name for name in folders if not (here / name).is_symlink() and not is_run]
         kept = _without_stale_files(here, sorted(files), contents) if is_run else sorted(files)
+        ours = recorded(here, contents) if is_run else set()
         foreign += [(here / name).relative_to(folder).as_posix() for name in kept
-                    if not is_run or name not in contents or (here / name).is_symlink()]
+                    if name not in ours or (here / name).is_symlink()]
         if not is_run and not folders and not files:
             foreign.append(here.relative_to(folder).as_posix() + "/")  # an empty folder: not one of ours
     return foreign

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import UserError
-from .outputs import RUNS, mark, prepare_output, staging
+from .outputs import RUNS, STAGING_MARK, mark, prepare_output, staging
 from .scenario import Scenario
 from .vocabulary import FIRMS, SEGMENTS
 
@@ -119,9 +119,10 @@ class Result:
         return save_set([self], directory)
 
     def write_files(self, folder: Path) -> None:
-        """The run's three files, into an existing folder (callers make the write atomic)."""
+        """The run's three files, into an existing folder (callers make the write atomic); the manifest
+        records them (a folder's ``files``: what a later command may replace)."""
         write_timeseries(self.timeseries, folder / TIMESERIES)
-        write_json(folder / MANIFEST, mark(self.manifest, "run"))
+        write_json(folder / MANIFEST, mark({**self.manifest, "files": [MANIFEST, SUMMARY, TIMESERIES]}, "run"))
         write_json(folder / SUMMARY, self.summary)
 
     @classmethod
@@ -209,7 +210,8 @@ def write_json(path: Path, data: Any) -> None:
 
 # What a results folder may hold; ``prepare_output`` refuses to replace one holding anything else.
 RESULT_KINDS = ("run", "set")
-RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html", "differences.csv", "differences_by_year.csv")
+RESULT_FILES = (TIMESERIES, MANIFEST, SUMMARY, RUNS, "report.html", "differences.csv", "differences_by_year.csv",
+                "answers.csv")
 
 
 def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any] | None = None,
@@ -239,7 +241,23 @@ def save_set(results: list[Result], directory: str | Path, extra: dict[str, Any]
             write_json(temporary / MANIFEST, mark(manifest, "set"))
         if add is not None:
             add(temporary)
+        record_files(temporary)
     return directory
+
+
+def record_files(folder: Path, *added: str) -> None:
+    """Record in ``folder``'s manifest the files retailsim wrote there (``files``): those now in the
+    folder being written, or, with names given, those added to an existing folder (atomically)."""
+    manifest = read_json_object(folder / MANIFEST, folder)
+    if added:
+        earlier = manifest.get("files")
+        if not isinstance(earlier, list):
+            return  # a folder from before manifests recorded their files: any of retailsim's names is its own
+        manifest["files"] = sorted({*earlier, *added})
+        replace_atomically(folder / MANIFEST, lambda path: write_json(path, manifest))
+        return
+    manifest["files"] = sorted(entry.name for entry in os.scandir(folder) if entry.name != STAGING_MARK)
+    write_json(folder / MANIFEST, manifest)
 
 
 def load_set(directory: str | Path) -> list[Result]:

@@ -253,12 +253,65 @@ def test_differences_over_a_period_and_year_by_year(tmp_path) -> None:
     assert pd.read_csv(folder / DIFFERENCES_BY_YEAR).shape == (len(yearly), len(yearly.columns))
     assert json.loads((folder / "manifest.json").read_text())["period"] == [2021, 2021]
     assert "over 2021" in (folder / "report.html").read_text(encoding="utf-8")
+    # Exported, the differences are the comparison's own, over its period (from the folder's manifest).
+    from sim.export import export, tables
+
+    exported = export(folder, "csv", tmp_path / "cmp-csv")
+    pd.testing.assert_frame_equal(pd.read_csv(exported / "differences.csv"), pd.read_csv(folder / "differences.csv"))
+    pd.testing.assert_frame_equal(tables(comparison.results, period=comparison.period)["differences"],
+                                  comparison.differences)
     # Outside the recorded years: one line, nothing run or written.
     (tmp_path / "tiny.yaml").write_text(json.dumps(tiny))
     (tmp_path / "cheap.yaml").write_text(json.dumps(cheap))
     with pytest.raises(sim.UserError, match="period 2024-2025: the scenarios record 2021 to 2022"):
         sim.compare(tmp_path / "tiny.yaml", tmp_path / "cheap.yaml", period=(2024, 2025))
+    with pytest.raises(sim.UserError, match="period 2022-2021: the first year comes after the last; give them in "
+                                            "order, e.g. 2021-2022"):
+        sim.compare(tmp_path / "tiny.yaml", tmp_path / "cheap.yaml", period=(2022, 2021))
     assert main(["compare", str(tmp_path / "tiny.yaml"), str(tmp_path / "cheap.yaml"), "--period", "2024-2025",
                  "--out", str(tmp_path / "never")]) == 2
     assert not (tmp_path / "never").exists()
     assert main(["compare", str(tmp_path / "tiny.yaml"), str(tmp_path / "cheap.yaml"), "--period", "2026-2024"]) == 2
+
+
+def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison, tiny_yaml: Path, tmp_path: Path,
+                                                                       capsys) -> None:
+    """A folder's manifest records the files retailsim wrote there; a user's file that merely bears one
+    of retailsim's names (differences.csv in a run's folder, a report.html in a folder run without
+    one, a sheet added to an exported workbook) is refused, not deleted."""
+    import openpyxl
+
+    run = tmp_path / "run"
+    assert main(["run", str(tiny_yaml), "--out", str(run), "--quiet", "--no-report"]) == 0
+    assert json.loads((run / "manifest.json").read_text())["files"] == ["manifest.json", "summary.json",
+                                                                         "timeseries.parquet"]
+    (run / "differences.csv").write_text("mine")
+    capsys.readouterr()
+    assert main(["run", str(tiny_yaml), "--out", str(run), "--quiet"]) == 2
+    assert "holds differences.csv, which retailsim did not write" in capsys.readouterr().err
+    (run / "differences.csv").unlink()
+    (run / "report.html").write_text("my own notes")
+    assert main(["report", str(run)]) == 2
+    assert "holds a report.html that retailsim did not write" in capsys.readouterr().err
+    assert (run / "report.html").read_text() == "my own notes"
+    (run / "report.html").unlink()
+    assert main(["report", str(run)]) == 0, "a report retailsim writes into the folder is recorded as its own"
+    assert main(["report", str(run)]) == 0 and "report.html" in json.loads((run / "manifest.json").read_text())["files"]
+
+    out, _ = comparison
+    exported = tmp_path / "csv"
+    assert main(["export", str(run), "--out", str(exported)]) == 0
+    (exported / "differences.csv").write_text("mine")  # a run's export has no differences: the name is free
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(exported)]) == 2
+    assert (exported / "differences.csv").read_text() == "mine"
+    book = tmp_path / "book.xlsx"
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 0
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 0
+    assert capsys.readouterr().out == f"xlsx: {book}\nreplaced: the earlier export {book}\nxlsx: {book}\n"
+    workbook = openpyxl.load_workbook(book)
+    workbook.create_sheet("my_analysis")
+    workbook.save(book)
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2
+    assert "has sheets retailsim did not write (my_analysis)" in capsys.readouterr().err
+    assert "my_analysis" in openpyxl.load_workbook(book, read_only=True).sheetnames

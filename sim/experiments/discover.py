@@ -144,7 +144,8 @@ class Discovery:
             build_discover_report(str(self.condition), self.lines(), self.trajectory, self.box, self.by).write(
                 folder / REPORT)
             write_json(folder / MANIFEST, mark({"sweep_folder": str(self.folder), "where": str(self.condition),
-                                                **self.settings, "package_version": package_version()}, "discover"))
+                                                **self.settings, "package_version": package_version(),
+                                                "files": [BOX, MANIFEST, REPORT, TRAJECTORY]}, "discover"))
         return out
 
 

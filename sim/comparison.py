@@ -22,7 +22,7 @@ from .limits import check_workload
 from .experiments.posterior import Posterior, check_draws, describe, drawn_scenarios, find_posterior, load_posterior
 from .experiments.replicates import replicate_seeds, run_draws, run_replicates
 from .results import Result, save_set
-from .run import ScenarioLike, resolve
+from .run import ScenarioLike, api_resolve, whole
 from .scenario import Scenario
 from .scenario.loader import DOCUMENT
 
@@ -223,14 +223,19 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     """
     if not what_ifs:
         raise UserError("compare needs a baseline and at least one what-if")
-    overrides = {"population.shoppers": shoppers} if shoppers is not None else None
+    overrides = {"population.shoppers": whole("shoppers", shoppers, 1)} if shoppers is not None else None
+    whole("seed", seed)
+    if period is not None and not (isinstance(period, (tuple, list)) and len(period) == 2
+                                   and all(isinstance(year, int) and not isinstance(year, bool) for year in period)):
+        raise UserError(f"period must be two calendar years, first and last, e.g. (2026, 2030) (got {period!r})")
     sources = [baseline, *what_ifs]
-    scenarios = [resolve(source, overrides) for source in sources]
+    scenarios = [api_resolve(source, None, shoppers) for source in sources]
     check_names(scenarios, [_label(source) for source in sources])
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
     draws = None if parameter_draws is None else check_draws(parameter_draws)
     check_workload(scenarios, replicates * (draws or 1))
+    period = None if period is None else (period[0], period[1])
     check_period(period, scenarios)
     root = scenarios[0].seed if seed is None else int(seed)
     plan = None if draws is None else plan_draws(sources, overrides or {}, scenarios, draws, posterior, root)

@@ -13,23 +13,66 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .errors import ScenarioError
+from .errors import ScenarioError, UserError
 from .model.market import RetailMarket
 from .results import Result, package_version, scenario_hash
 from .scenario import Scenario, load_scenario
-from .scenario.loader import COMMAND_LINE, load_document, override
+from .scenario.loader import COMMAND_LINE, DATED, load_document, override
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 
+def whole(name: str, value: Any, minimum: int = 0) -> int | None:
+    """An API argument that must be a whole number of at least ``minimum`` (or None): one line if not."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum):
+        raise UserError(f"{name} must be a whole number >= {minimum} (got {value!r})")
+    return None if value is None else int(value)
+
+
+def checked_source(scenario: Any, overrides: Any) -> None:
+    """What the API's ``scenario`` and ``overrides`` may be; one line naming what would be valid."""
+    if not isinstance(scenario, (Scenario, str, Path, Mapping)):
+        raise UserError(f"scenario must be a file's path, a Scenario or a dict laid out like a scenario file "
+                        f"(got {type(scenario).__name__})")
+    if overrides is not None and not (isinstance(overrides, Mapping) and all(isinstance(k, str) for k in overrides)):
+        raise UserError("overrides must be a dict of dotted scenario paths and values, e.g. "
+                        "{'walmart.walmart_plus.fee_annual': 79}" + f" (got {type(overrides).__name__})")
+
+
+def api_resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None, shoppers: int | None = None) -> Scenario:
+    """:func:`resolve` for the Python API: its arguments checked, an override's error naming
+    ``overrides`` (or ``shoppers``) rather than the command line's ``--set``, and a warning for each
+    override that an event of the scenario sets again later (it holds only until then)."""
+    import warnings
+
+    from .scenario.loader import reset_by_events
+
+    checked_source(scenario, overrides)
+    changes = dict(overrides or {})
+    if whole("shoppers", shoppers, 1) is not None:
+        changes["population.shoppers"] = int(shoppers)
+    try:
+        resolved = resolve(scenario, changes)
+    except ScenarioError as error:
+        if error.source != COMMAND_LINE:
+            raise
+        source = "shoppers" if error.place == "population.shoppers" and shoppers is not None else "overrides"
+        raise ScenarioError(source, error.place, error.message) from None
+    for line in reset_by_events(resolved, {k: v for k, v in (overrides or {}).items() if DATED not in k}, "overrides"):
+        warnings.warn(line, UserWarning, stacklevel=3)
+    return resolved
+
+
 def resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """A validated scenario from a path, a Scenario, or a mapping laid out like a scenario file
-    (validated as a file is; errors name ``<dict>``), with dotted-path ``overrides`` applied."""
+    (validated as a file is; errors name ``<dict>``), with dotted-path ``overrides`` applied: from the
+    start, or, keyed ``path@DATE``, from that date (an event after the scenario's own)."""
     if isinstance(scenario, Scenario):
         return override(scenario, overrides or {}, COMMAND_LINE) if overrides else scenario
-    if isinstance(scenario, Mapping):
-        return load_document(scenario, overrides)
-    return load_scenario(scenario, overrides)
+    plain = {key: value for key, value in (overrides or {}).items() if DATED not in key}
+    dated = {key: value for key, value in (overrides or {}).items() if DATED in key}
+    loaded = load_document(scenario, plain) if isinstance(scenario, Mapping) else load_scenario(scenario, plain)
+    return override(loaded, dated, COMMAND_LINE) if dated else loaded
 
 
 @contextmanager
@@ -64,13 +107,9 @@ def run(scenario: ScenarioLike, seed: int | None = None, *, shoppers: int | None
     ``{"walmart.walmart_plus.fee_annual": 79}``) change the scenario before it runs.
     ``progress`` is called after every weekly step.
     """
-    changes = dict(overrides or {})
-    if shoppers is not None:
-        changes["population.shoppers"] = shoppers
-    resolved = resolve(scenario, changes)
-    seed = resolved.seed if seed is None else int(seed)
-    if seed < 0:
-        raise ScenarioError(COMMAND_LINE, "seed", f"must be a whole number >= 0 (got {seed})")
+    seed = whole("seed", seed)
+    resolved = api_resolve(scenario, overrides, shoppers)
+    seed = resolved.seed if seed is None else seed
     started = time.perf_counter()
     with cyclic_collector_paused():
         model = RetailMarket(resolved, seed)

@@ -92,9 +92,11 @@ def _validate_other(path: Path, kind: str) -> str:
         return (f"{path}: ok (game {game.name}: {' x '.join(game.players)}, {cells} cells x {game.replicates} "
                 f"replicate(s) over {base.name})")
     if kind == "sweep":
-        from .experiments.sweepfile import load_sweep
+        from .experiments.sweepfile import load_sweep, reset_notes
+        from .jobs.folders import warn
 
         sweep, base = load_sweep(path)
+        warn([f"{path}: {note}" for note in reset_notes(sweep, base)])
         return (f"{path}: ok (sweep {sweep.name}: {sweep.design}, {sweep.points():,} points x {sweep.replicates} "
                 f"replicate(s) = {sweep.runs:,} runs over {base.name})")
     if kind == "calibration set-up":

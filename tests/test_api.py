@@ -98,7 +98,11 @@ def test_the_documented_ema_workbench_model_function_runs(monkeypatch) -> None:
     monkeypatch.chdir(root)
     namespace = {"__name__": "example"}
     exec(compile(code, "docs/notebooks.md", "exec"), namespace)
-    outcomes = namespace["retailsim_model"](walmart_plus_fee=59.0, prime_fee=149.0, shoppers=100)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no lever the baseline's own events set again
+        outcomes = namespace["retailsim_model"](walmart_plus_fee=59.0, prime_fee=149.0, shoppers=100)
     assert set(outcomes) == {"walmart_plus_share", "prime_share", "walmart_profit_bn", "walmart_plus_over_time"}
     assert 0 <= outcomes["walmart_plus_share"] <= 1 and len(outcomes["walmart_plus_over_time"]) > 200
 
@@ -117,3 +121,45 @@ def test_summary_is_computed_once_per_time_series_and_handed_out_as_a_copy(monke
     assert result.summary == summarize(result.timeseries) and len(calls) == 1
     result.timeseries = result.timeseries.iloc[:-1]  # a new time series: summarised anew
     assert result.summary == summarize(result.timeseries) and len(calls) == 2
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: sim.run(TINY, seed="abc"), "seed must be a whole number >= 0 (got 'abc')"),
+    (lambda: sim.run(TINY, shoppers=0), "shoppers must be a whole number >= 1 (got 0)"),
+    (lambda: sim.run(TINY, shoppers=5), "shoppers: population.shoppers: Input should be greater than or equal to 10"),
+    (lambda: sim.run(TINY, overrides=[("walmart.walmart_plus.fee_annual", 79)]),
+     "overrides must be a dict of dotted scenario paths and values"),
+    (lambda: sim.run(TINY, overrides={"walmart.walmart_plus.fee_annual": -1}),
+     "overrides: walmart.walmart_plus.fee_annual: Input should be greater than or equal to 0"),
+    (lambda: sim.run([1, 2]), "scenario must be a file's path, a Scenario or a dict laid out like a scenario file "
+                              "(got list)"),
+    (lambda: sim.compare(TINY, CHEAP, period="2021-2021"), "period must be two calendar years, first and last, "
+                                                            "e.g. (2026, 2030) (got '2021-2021')"),
+    (lambda: sim.compare(TINY, CHEAP, seed=-1), "seed must be a whole number >= 0 (got -1)"),
+    (lambda: sim.sweep({}, workers="2"), "workers must be a whole number >= 1 (got '2')"),
+])
+def test_bad_api_arguments_are_one_line_naming_what_is_valid(call, message) -> None:
+    """The Python API checks its own arguments: one UserError naming the argument (not the command
+    line's --set) and what would be valid, never a TypeError from deep inside."""
+    with pytest.raises(sim.UserError) as caught:
+        call()
+    assert str(caught.value).startswith(message)
+
+
+def test_an_override_that_an_event_sets_again_warns_and_one_from_a_date_holds_after_it() -> None:
+    """As --set does on the command line: an override holds only until the scenario's event sets it.
+    Keyed ``path@DATE`` it holds from that date, after the event."""
+    import warnings
+
+    dated = {**TINY, "events": [{"date": "2021-03", "label": "Fee set", "set": {"walmart.walmart_plus.fee_annual": 79}}]}
+    with pytest.warns(UserWarning, match=r"overrides walmart.walmart_plus.fee_annual holds only until 2021-03-01: an "
+                                         r"event of the scenario sets walmart.walmart_plus.fee_annual on 2021-03-01"):
+        sim.run(dated, overrides={"walmart.walmart_plus.fee_annual": 49}, shoppers=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fee = sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2021-04-05": 49}, shoppers=100).series(
+            "walmart_plus_fee_usd", firm="walmart")
+    assert fee["2021-03-08"] == pytest.approx(79) and fee.iloc[-1] == pytest.approx(49)
+    with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@2022-01-03: date "
+                                                r"2022-01-03 is outside the horizon"):
+        sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2022-01-03": 49})

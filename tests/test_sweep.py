@@ -222,8 +222,44 @@ def test_a_sweep_varies_one_year_of_a_by_year_series(folder: Path) -> None:
 @pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("scenarios/sweeps/*.yaml")),
                          ids=lambda p: p.stem)
 def test_shipped_sweeps_validate(path: Path) -> None:
+    """... and vary what they say they vary: none of their parameters is set again by an event of the
+    baseline (Prime's fee, raised to $139 in February 2022, is swept from 2026)."""
+    from sim.experiments.sweepfile import reset_notes
+
     sweep, base = load_sweep(path)
     assert sweep.description and base.name == "baseline"
+    assert reset_notes(sweep, base) == []
+
+
+def test_a_parameter_from_a_date_holds_from_then_whatever_the_bases_events_set(folder: Path, capsys) -> None:
+    """A parameter the base's event sets again holds only until that event: the sweep warns before it
+    runs and notes it; with ``from:`` it holds from that date, after the event, and only then."""
+    (folder / "base.yaml").write_text(BASE + "events:\n  - {date: 2021-03-01, label: Fee set, "
+                                      "set: {walmart.walmart_plus.fee_annual: 98}}\n")
+    path = folder / "sweep.yaml"
+    grid = SWEEP.format(design="grid", samples=4).replace(
+        "  walmart.walmart_plus.fee_annual: {range: [49, 149]}\n  walmart.dark_stores.capex_per_store_usd: "
+        "{range: [1000000, 90000000]}", "  walmart.walmart_plus.fee_annual: {values: [49, 149]}").replace(
+        "walmart_plus: {metric: walmart_plus_share, over: [2021-07-01, 2021-12-27]}",
+        "fee: {metric: walmart_plus_fee_usd, firm: walmart, at: 2021-12-27}\n"
+        "  fee_may: {metric: walmart_plus_fee_usd, firm: walmart, at: 2021-05-03}")
+    path.write_text(grid)
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert ("parameter walmart.walmart_plus.fee_annual holds only until 2021-03-01: the base scenario's event "
+            "'Fee set' sets it then") in err and "give the parameter 'from: 2021-03-01' or later" in err
+    runs = sim.sweep(path, workers=1, out=folder / "reset")
+    assert set(runs["fee"].round(6)) == {98.0}, "the event's value, whatever the design tried"
+    assert "holds only until 2021-03-01" in capsys.readouterr().err, "said before the runs"
+    path.write_text(grid.replace("{values: [49, 149]}", "{values: [49, 149], from: 2021-06-07}"))
+    assert main(["validate", str(path)]) == 0 and capsys.readouterr().err == ""
+    runs = sim.sweep(path, workers=1, out=folder / "dated")
+    assert sorted(runs.groupby("walmart.walmart_plus.fee_annual")["fee"].mean().round(6).tolist()) == [49.0, 149.0]
+    assert set(runs["fee_may"].round(6)) == {98.0}, "before its date the base's own value holds"
+    path.write_text(grid.replace("{values: [49, 149]}", "{values: [49, 149], from: 2023-01-02}"))
+    with pytest.raises(ScenarioError, match=r"parameters.walmart.walmart_plus.fee_annual.from: 2023-01-02 is outside "
+                                            r"the horizon; valid dates run from 2021-01-04 to 2021-12-27"):
+        load_sweep(path)
 
 
 def test_a_tiny_sobol_sweep_warns_that_its_sample_is_too_small(folder: Path, capsys) -> None:

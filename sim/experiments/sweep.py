@@ -25,12 +25,12 @@ from ..jobs.runs import Runs, execute
 from ..jobs.store import RunStore, run_key
 from ..results import replace_atomically, scenario_hash
 from ..scenario import Scenario
-from ..scenario.loader import DOCUMENT
+from ..scenario.loader import DATED, DOCUMENT
 from . import sensitivity
 from .designs import sample
 from .replicates import replicate_seeds
 from .posterior import check_draws, describe, draw_changes, find_posterior, load_posterior, own_keys
-from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, check_drawn, load_sweep
+from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, check_drawn, dated, load_sweep, reset_notes
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
 DEFAULT_FOLDER = Path("reports") / "sweeps"
@@ -49,9 +49,9 @@ class SweepResult:
 def _tasks(sweep: Sweep, base: Scenario, points: pd.DataFrame, draws: list[dict] | None = None) -> Iterator[dict]:
     """The sweep's runs in design order (point-major; then draw-major over parameter draws, each
     draw's values under the point's), made one at a time as they are needed."""
-    seeds, base_hash, names = replicate_seeds(sweep.seed, sweep.replicates), scenario_hash(base), list(sweep.parameters)
-    for point, *values in zip(points["point"], *(points[name] for name in names)):
-        overrides = {name: _plain(value) for name, value in zip(names, values)}
+    seeds, base_hash, keys = replicate_seeds(sweep.seed, sweep.replicates), scenario_hash(base), dated(sweep)
+    for point, *values in zip(points["point"], *(points[name] for name in keys)):
+        overrides = {keys[name]: _plain(value) for name, value in zip(keys, values)}
         for draw, drawn in enumerate(draws or [None]):
             changes = overrides if drawn is None else {**drawn, **overrides}
             for replicate, seed in enumerate(seeds):
@@ -82,6 +82,7 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
     check_workers(workers, dask)
     points = sample(sweep)
     check_drawn(path, sweep, base, points)
+    warn(reset_notes(sweep, base))  # before the runs: a parameter the base's events set again varies little
     fingerprint = sweep.fingerprint(base)
     draws = None if plan is None else plan["values"]
     if plan is not None:  # a folder holds the runs of one set of draws
@@ -148,7 +149,7 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
         row = {"point": task["point"], "replicate": task["replicate"], "seed": task["seed"], "key": task["key"]}
         if "draw" in task:
             row["draw"] = task["draw"]
-        row.update(task["overrides"])
+        row.update({key.partition(DATED)[0]: value for key, value in task["overrides"].items()})
         row.update(record["outcomes"])
         row["error"] = record["error"]
         rows.append(row)
@@ -156,6 +157,7 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
     runs = pd.DataFrame(rows)
     means = runs.groupby("point", sort=True)[names].mean()
     indices, notes = sensitivity.analyze(sweep, points, means, sweep.seed)
+    notes = reset_notes(sweep, base) + notes
     failures = int(runs["error"].notna().sum())
     manifest = {
         "fingerprint": fingerprint, "sweep": sweep.model_dump(mode="json"), "base_scenario": base.model_dump(mode="json"),
@@ -182,6 +184,10 @@ def sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, 
     ``path`` is a sweep file or a dict laid out like one (its ``base:`` relative to the working
     folder; errors name ``<dict>``). ``parameter_draws=K`` runs every point over K draws from the
     calibration's posterior (``posterior``, default beside the base's calibrated file); the
-    ``draw`` column says which."""
+    ``draw`` column says which. With ``workers`` above 1, call it from a script's
+    ``if __name__ == "__main__":`` block (or a notebook): the worker processes import the script."""
+    from ..run import whole
+
+    whole("workers", workers, 1)
     return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress, parameter_draws=parameter_draws,
                      posterior=posterior).runs

@@ -20,9 +20,10 @@ from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, chec
 from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
+from ..scenario.loader import DATED, DOCUMENT, Origins, display, leaf_keys, read_validated, validation_error
+from ..scenario.paths import drawn_once
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
-from ..scenario.types import Strict
+from ..scenario.types import Date, Strict
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
 # MAX_RUNS (design points x replicates) and MAX_REPLICATES are shared with calibrations (jobs.inputs).
@@ -61,6 +62,8 @@ class Parameter(Strict):
     steps: int | None = Field(None, ge=2, le=MAX_RUNS, description="grid points across the range")
     values: list[Any] | None = Field(None, min_length=1, max_length=MAX_VALUES)
     distribution: Distribution | None = None
+    from_: Date | None = Field(None, alias="from", description="The date from which the value holds (an event on "
+                               "that date, after the base's own); without it, from the start")
 
     @field_validator("values")
     @classmethod
@@ -206,6 +209,37 @@ def check_drawn(path: SweepLike, sweep: Sweep, base: Scenario, points) -> None:
 def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
     for dotted, parameter in sweep.parameters.items():
         check_parameter(base, dotted, list(parameter.range or []) + list(parameter.values or []), origins, source)
+        if parameter.from_ is not None:
+            start, end = base.horizon.start, base.horizon.end
+            problem = drawn_once(dotted) or (None if start <= parameter.from_ <= end else
+                                             f"{parameter.from_} is outside the horizon; valid dates run from {start} "
+                                             f"to {end}")
+            if problem:
+                raise fail(origins, source, ("parameters", dotted, "from"), problem)
+
+
+def dated(sweep: Sweep) -> dict[str, str]:
+    """Each parameter's key in a run's changes: its path, or ``path@DATE`` when it holds from a date."""
+    return {name: name if parameter.from_ is None else f"{name}{DATED}{parameter.from_.isoformat()}"
+            for name, parameter in sweep.parameters.items()}
+
+
+def reset_notes(sweep: Sweep, base: Scenario) -> list[str]:
+    """A line for each swept parameter that one of the base scenario's events sets again after the
+    parameter takes hold: from then on the runs share the event's value, whatever the design tried."""
+    notes = []
+    for dotted, parameter in sweep.parameters.items():
+        after = parameter.from_ or base.horizon.start
+        events = [event for event in base.events if event.date > after and any(
+            key == dotted or dotted.startswith(key + ".") or key.startswith(dotted + ".") for key in leaf_keys(event.set))]
+        if events:
+            first, last = events[0], events[-1]
+            later = f" (and {len(events) - 1} more, the last on {last.date})" if len(events) > 1 else ""
+            notes.append(f"parameter {dotted} holds only until {first.date}: the base scenario's event "
+                         f"{f'{first.label!r} ' if first.label else ''}sets it then{later}, so every run has the "
+                         f"events' value from that date; to vary it after, give the parameter 'from: {last.date}' "
+                         "or later")
+    return notes
 
 
 def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:

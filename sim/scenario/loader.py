@@ -163,7 +163,7 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
         loc = ("events", cause.number, "date")
     elif kind == "extra_forbidden":
         model = model_at(root, loc)
-        choices = list(model.model_fields) if model else []
+        choices = [field.alias or name for name, field in model.model_fields.items()] if model else []
         within = () if root is Scenario else block
         message = renamed(".".join(map(str, (*within, *loc)))) if within is not None else None
         message = message or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
@@ -317,17 +317,39 @@ def load_document(document: Mapping[str, Any], overrides: Mapping[str, Any] | No
     return _validated(copy.deepcopy(dict(document)), {}, source, overrides)
 
 
+DATED = "@"  # ``path@DATE`` in a run's changes: the value from that date (an event), not from the start
+
+
 def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMAND_LINE) -> Scenario:
-    """A validated scenario with dotted-path ``changes`` set on top (errors name ``source``)."""
+    """A validated scenario with dotted-path ``changes`` set on top (errors name ``source``). A change
+    keyed ``path@DATE`` is an event on that date, after the scenario's own (a sweep's dated parameter),
+    so it holds from then whatever the scenario's events set before it."""
     data = scenario.model_dump(mode="json")
     origins: Origins = {}
-    for dotted, value in changes.items():
+    dated: dict[str, str] = {}  # an added event's date, by place -> the change's key, for errors
+    for key, value in changes.items():
+        dotted, _, date = key.partition(DATED)
+        if date:
+            problem = check_path(Scenario, dotted) or drawn_once(dotted)
+            if problem:
+                raise ScenarioError(source, key, problem)
+            try:  # the value must be one the scenario takes, as if set from the start
+                Scenario.model_validate(set_path(scenario.model_dump(mode="json"), dotted, value))
+            except ValidationError as exc:
+                raise ScenarioError(source, key, validation_error(exc, {}, source).message) from None
+            data["events"] = [*data.get("events", []), {"date": date, "label": f"{dotted}: {value} from {date}",
+                                                        "set": {dotted: value}}]
+            dated[f"events[{len(data['events']) - 1}].date"] = key
+            continue
         data = set_path(data, dotted, value)
         origins[tuple(dotted.split("."))] = (source, 0)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, origins, source) from None
+        error = validation_error(exc, origins, source)
+        if error.place in dated:
+            raise ScenarioError(source, dated[error.place], error.message) from None
+        raise error from None
 
 
 def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
@@ -351,7 +373,7 @@ def leaf_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
     return keys
 
 
-def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any]) -> list[str]:
+def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: str = "--set") -> list[str]:
     """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
     the horizon's start, and an event dated later replaces it from its date (a user who sets the
     baseline's Prime fee would otherwise see it return to the timeline's without a word). Events set
@@ -366,7 +388,7 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any]) -> list[st
             if hit is not None:
                 when = (f"holds only until {event.date}" if event.date > scenario.horizon.start
                         else "never holds")
-                said.append(f"--set {dotted} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
+                said.append(f"{option} {dotted} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
                             f"{f' ({event.label})' if event.label else ''}; to change it from a date, add an event "
                             "in a file that extends the scenario")
                 break

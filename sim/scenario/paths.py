@@ -39,9 +39,11 @@ PARAMETER_BLOCKS = ("population", "geography", "shoppers", "memberships", "econo
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation such as ``X``, ``X | None`` or ``list[X]``."""
+    """The pydantic model inside an annotation such as ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    if typing.get_origin(annotation) is dict:
+        return _model_in(typing.get_args(annotation)[-1]) if typing.get_args(annotation) else None
     if typing.get_origin(annotation) in (typing.Union, types.UnionType, list):
         for argument in typing.get_args(annotation):
             found = _model_in(argument)
@@ -51,15 +53,19 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def model_at(root: type[BaseModel], parts: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that holds the key at ``parts[-1]`` (list indexes are skipped)."""
+    """The model class that holds the key at ``parts[-1]`` (list indexes, and the keys of a mapping of
+    models such as a sweep's ``outcomes``, are skipped)."""
     model: type[BaseModel] | None = root
+    keyed = False  # the part is a key of a mapping of models
     for part in parts[:-1]:
-        if isinstance(part, int) or model is None:
+        if isinstance(part, int) or model is None or keyed:
+            keyed = False
             continue
         field = model.model_fields.get(part)
         if field is None:
             return None
         model = _model_in(field.annotation)
+        keyed = typing.get_origin(field.annotation) is dict
     return model
 
 

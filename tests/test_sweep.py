@@ -369,3 +369,22 @@ def test_the_shipped_sobol_sweeps_sensitivity_panels_do_not_overlap_at_1366(tmp_
         assert _overlaps(boxes) == []
         assert page.locator("#sensitivity").get_by_text("Warning: sample too small").count() == 0
         assert page.errors == []
+
+
+def test_sensitivity_warnings_tell_parameters_apart_and_morris_needs_ten_trajectories() -> None:
+    """Two fees named by their last word alone could not be told apart; Morris screening from fewer
+    than 10 trajectories is marked whatever its bootstrap intervals say."""
+    from sim.experiments.sensitivity import MIN_TRAJECTORIES, _judge, short_names
+
+    names = ["walmart.walmart_plus.fee_annual", "amazon.prime.fee_annual", "walmart.express.radius_miles"]
+    assert short_names(names) == {names[0]: "walmart_plus.fee_annual", names[1]: "prime.fee_annual",
+                                  names[2]: "radius_miles"}
+    rows = [{"parameter": name, "index": "S1", "value": 0.3, "conf": 0.5} for name in names[:2]]
+    note = _judge(rows, "both", 8, "sobol")[0]
+    assert "S1 walmart_plus.fee_annual 0.30 ± 0.50, S1 prime.fee_annual 0.30 ± 0.50" in note
+    tight = [{"parameter": name, "index": "mu_star", "value": 0.5, "conf": 0.01} for name in names]
+    assert _judge([dict(row) for row in tight], "both", MIN_TRAJECTORIES, "morris") == []
+    few = [dict(row) for row in tight]
+    note = _judge(few, "both", 2, "morris")[0]
+    assert f"Morris needs at least {MIN_TRAJECTORIES} trajectories" in note and "(samples: 2)" in note
+    assert all(row["warning"] == f"fewer than {MIN_TRAJECTORIES} trajectories" for row in few)

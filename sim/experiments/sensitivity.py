@@ -18,6 +18,24 @@ COLUMNS = ["outcome", "parameter", "method", "index", "value", "conf", "low", "h
 BOUNDED = {"S1", "ST", "delta"}  # indices that lie in [0, 1] by definition
 TOLERANCE = 0.02  # estimates this little outside [0, 1] are noise around a bound
 NEGLIGIBLE = 0.05  # an interval of half-width under this (of the largest mu* for Morris) bounds the index near zero
+# Morris screening needs some 10 or more trajectories (Campolongo, Cariboni & Saltelli 2007 use 10 to 20;
+# Saltelli et al. 2008, "Global Sensitivity Analysis: The Primer", ch. 3): fewer give mu* from a handful
+# of elementary effects, and bootstrap intervals of them that mean nothing.
+MIN_TRAJECTORIES = 10
+
+
+def short_names(names: list[str]) -> dict[str, str]:
+    """Each dotted parameter's shortest trailing part that no other parameter ends with
+    (``walmart_plus.fee_annual`` and ``prime.fee_annual``, not ``fee_annual`` twice)."""
+    short = {}
+    for name in names:
+        parts = name.split(".")
+        for size in range(1, len(parts) + 1):
+            tail = ".".join(parts[-size:])
+            if not any(other != name and (other == tail or other.endswith("." + tail)) for other in names):
+                break
+        short[name] = tail
+    return short
 
 
 def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, list[str]]:
@@ -37,23 +55,26 @@ def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) 
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as error:
             notes.append(f"{outcome}: {sweep.design} analysis failed ({error})")
             continue
-        notes += _judge(found, outcome, sweep.samples)
+        notes += _judge(found, outcome, sweep.samples, sweep.design)
         rows += found
     return pd.DataFrame(rows, columns=COLUMNS), notes
 
 
-def _judge(rows: list[dict], outcome: str, samples: int) -> list[str]:
+def _judge(rows: list[dict], outcome: str, samples: int, design: str = "") -> list[str]:
     """Mark each index the sample cannot support (its ``warning``) and say so once per outcome.
 
     Too small a sample shows as an index of [0, 1] estimated outside it (beyond TOLERANCE), or as a
     90% interval wider than the index itself; a narrow interval around zero (half-width under
-    NEGLIGIBLE, or under NEGLIGIBLE of the largest mu* for Morris) is a confident "does not matter"."""
+    NEGLIGIBLE, or under NEGLIGIBLE of the largest mu* for Morris) is a confident "does not matter".
+    Morris indices from fewer than MIN_TRAJECTORIES trajectories are all marked, whatever they show."""
     scale = max([abs(r["value"]) for r in rows if r["index"] == "mu_star"] or [1.0]) or 1.0
+    names = short_names(list(dict.fromkeys(row["parameter"] for row in rows)))
+    few = design == "morris" and samples < MIN_TRAJECTORIES
     flagged = []
     for row in rows:
         value, conf = row["value"], row["conf"]
         row["low"], row["high"] = value - conf, value + conf
-        problems = []
+        problems = [f"fewer than {MIN_TRAJECTORIES} trajectories"] if few else []
         if row["index"] in BOUNDED and not -TOLERANCE <= value <= 1 + TOLERANCE:
             problems.append("outside [0, 1]")
         floor = NEGLIGIBLE * (scale if row["index"] == "mu_star" else 1.0)
@@ -61,12 +82,13 @@ def _judge(rows: list[dict], outcome: str, samples: int) -> list[str]:
             problems.append("interval wider than the index")
         row["warning"] = "; ".join(problems)
         if problems:
-            flagged.append(f"{row['index']} {row['parameter'].split('.')[-1]} {value:.2f} ± {conf:.2f}")
+            flagged.append(f"{row['index']} {names[row['parameter']]} {value:.2f} ± {conf:.2f}")
     if not flagged:
         return []
+    why = (f"Morris needs at least {MIN_TRAJECTORIES} trajectories" if few else
+           f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than themselves")
     return [f"{outcome}: WARNING sample too small for trustworthy sensitivity indices (samples: {samples}); "
-            f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than "
-            f"themselves ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples"]
+            f"{why} ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples"]
 
 
 def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, outcome: str, seed: int) -> list[dict]:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from .errors import UserError
 from .outputs import RUNS, STAGING_MARK, mark, prepare_output, staging
 from .scenario import Scenario
-from .vocabulary import FIRMS, SEGMENTS
+from .vocabulary import ALL, FIRMS, SEGMENTS
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
 
@@ -44,12 +44,35 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+DIMENSIONS = ("firm", "category", "locale", "segment")
+
+
 def select(timeseries: pd.DataFrame, metric: str, **dimensions: str) -> pd.DataFrame:
     """Rows of one metric; dimensions not named are taken at ``all``."""
     mask = timeseries["metric"] == metric
-    for dimension in ("firm", "category", "locale", "segment"):
+    for dimension in DIMENSIONS:
         mask &= timeseries[dimension] == dimensions.get(dimension, "all")
     return timeseries.loc[mask]
+
+
+def no_series(timeseries: pd.DataFrame, metric: str, dimensions: dict[str, str]) -> str:
+    """Why ``select`` found no rows, in words: an unknown dimension, a metric the results do not hold,
+    or the first dimension whose value (``all`` when not named) the metric does not have."""
+    from .scenario.paths import suggest
+
+    for name in dimensions:
+        if name not in DIMENSIONS:
+            return f"series(): unknown dimension '{name}'; {suggest(name, list(DIMENSIONS))}"
+    metrics = timeseries["metric"].astype(str)
+    if metric not in set(metrics):
+        return f"series(): no metric '{metric}' in these results; {suggest(metric, sorted(set(metrics))).replace('keys', 'metrics')}"
+    rows = timeseries[metrics == metric]
+    for name in DIMENSIONS:
+        wanted, held = dimensions.get(name, ALL), sorted(set(rows[name].astype(str)))
+        if wanted not in held:
+            return f"series(): {metric} has no {name} '{wanted}'; give {name}= one of {', '.join(held)}"
+        rows = rows[rows[name] == wanted]
+    return f"series(): {metric} has no rows for {dimensions}"
 
 
 def _last(timeseries: pd.DataFrame, metric: str, **dimensions: str) -> float:
@@ -108,8 +131,11 @@ class Result:
         return copy.deepcopy(self._summary[1])
 
     def series(self, metric: str, **dimensions: str) -> pd.Series:
-        """One metric over time as a Series indexed by date (dimensions not named are ``all``)."""
+        """One metric over time as a Series indexed by date (dimensions not named are ``all``); a
+        metric, dimension or value the results do not hold is one UserError naming what they hold."""
         rows = select(self.timeseries, metric, **dimensions)
+        if rows.empty:
+            raise UserError(no_series(self.timeseries, metric, dimensions))
         return pd.Series(rows["value"].to_numpy(), index=pd.DatetimeIndex(rows["date"]), name=metric)
 
     def save(self, directory: str | Path) -> Path:

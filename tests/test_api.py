@@ -163,3 +163,18 @@ def test_an_override_that_an_event_sets_again_warns_and_one_from_a_date_holds_af
     with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@2022-01-03: date "
                                                 r"2022-01-03 is outside the horizon"):
         sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2022-01-03": 49})
+
+
+@pytest.mark.parametrize("metric, dimensions, message", [
+    ("membership_shar", {}, "series(): no metric 'membership_shar' in these results; did you mean 'membership_share'?"),
+    ("membership_share", {"segmnt": "both"}, "series(): unknown dimension 'segmnt'; did you mean 'segment'?"),
+    ("membership_share", {"segment": "bothh"}, "series(): membership_share has no segment 'bothh'; give segment= one "
+                                               "of both, none, prime_only, walmart_plus_only"),
+    ("membership_share", {}, "series(): membership_share has no segment 'all'; give segment= one of both, none, "),
+])
+def test_a_series_the_results_do_not_hold_is_one_line_naming_what_they_hold(metric, dimensions, message) -> None:
+    """A typo in a metric, a dimension or its value was an empty Series, read as 'no data'."""
+    result = sim.run(TINY, seed=3)
+    with pytest.raises(sim.UserError) as caught:
+        result.series(metric, **dimensions)
+    assert str(caught.value).startswith(message)

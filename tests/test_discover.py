@@ -120,6 +120,9 @@ def test_where_is_parsed_strictly() -> None:
 
 def test_limits_read_as_people_write_them() -> None:
     assert [number(v) for v in (49.0, 0.35, 2.1e9, -3.0, 1.25e-5)] == ["49", "0.35", "2.1e9", "-3", "1.25e-5"]
+    # A condition's threshold is printed as given: "< 0.577" would be true of a run at 0.576667.
+    assert str(parse_where("both < 0.576666", ["both"])) == "both < 0.576666"
+    assert number(2.5e-7, exact=True) == "2.5e-7" and number(0.576666, exact=True) == "0.576666"
 
 
 # -- the command on a real sweep ------------------------------------------------------------------
@@ -167,7 +170,7 @@ def test_discover_prints_the_box_and_writes_its_files(swept: Path, capsys) -> No
     printed = capsys.readouterr().out.splitlines()
     runs = pd.read_parquet(swept / RUNS)
     hits = int((runs["both"] > round(value, 6)).sum())
-    assert printed[0].startswith(f"both > {number(round(value, 6))} holds in {hits} of 12 runs")
+    assert printed[0].startswith(f"both > {round(value, 6)!r} holds in {hits} of 12 runs")
     out = swept.parent / "sweep-discover" / f"both-gt-{round(value, 6):g}"
     assert printed[-3:] == [f"box: {out / BOX}", f"trajectory: {out / TRAJECTORY}", f"report: {out / REPORT}"]
     box = pd.read_csv(out / BOX)

@@ -42,8 +42,8 @@ class Condition:
     operator: str
     value: float
 
-    def __str__(self) -> str:
-        return f"{self.outcome} {self.operator} {number(self.value)}"
+    def __str__(self) -> str:  # the threshold as given, to the last digit (it decides which runs meet it)
+        return f"{self.outcome} {self.operator} {number(self.value, exact=True)}"
 
     def holds(self, values: pd.Series) -> np.ndarray:
         return OPERATORS[self.operator](values.to_numpy(dtype=float), self.value)
@@ -54,11 +54,12 @@ class Condition:
         return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{self.outcome}-{_WORDS[self.operator]}-{self.value:g}")
 
 
-def number(value: float) -> str:
-    """A limit as people write it: ``49``, ``0.35``, ``2.1e9``."""
+def number(value: float, exact: bool = False) -> str:
+    """A limit as people write it: ``49``, ``0.35``, ``2.1e9`` (three significant digits; ``exact``:
+    as many as the number has, ``0.576666``)."""
     if float(value).is_integer() and abs(value) < 1e6:
         return str(int(value))
-    text = f"{value:.3g}"
+    text = repr(float(value)) if exact else f"{value:.3g}"
     return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", text)
 
 

@@ -119,7 +119,9 @@ def command_compare(args: argparse.Namespace) -> int:
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
     table, by_year = differences(results, args.period), yearly_differences(results)
-    when = "at the end of the horizon" if args.period is None else "over {}-{}".format(*args.period)
+    from .report.tables import period_label
+
+    when = "at the end of the horizon" if args.period is None else f"over {period_label(args.period)}"
     print("\n".join(format_differences(table, when)))
     answered = args.rivals_answer and rivals_answer(scenarios, seeds, results, table, args, run_all)
     save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period, plan and plan.manifest()),

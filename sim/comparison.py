@@ -86,16 +86,15 @@ def write_differences(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _number(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:,.2f}"
-
-
 def format_differences(table: pd.DataFrame, when: str = "at the end of the horizon") -> list[str]:
     """The differences table as lines of text, after each what-if's answer in words: one line per
     measure, one column per what-if; ``*`` marks an interval that excludes zero."""
     if table.empty:
         return []
-    from .report.tables import answers_of, points
+    from .report.tables import answers_of, figure, points
+
+    def _number(value: float) -> str:
+        return figure(value, 2)
 
     what_ifs = list(dict.fromkeys(table["scenario"]))
     rows = table.to_dict("records")

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from .page import Report, Section
 from .style import FIRM_COLOURS, FIRM_NAMES, FONT, PERCENT, TEMPLATE, rgba
+from .tables import period_label
 
 if TYPE_CHECKING:  # shapes only: the report is handed a solved game
     from ..experiments.equilibria import Deviation, PayoffTable, Solution
@@ -45,7 +46,7 @@ def _deviation_words(table: PayoffTable, d: Deviation) -> str:
 def summary_lines(name: str, metric: str, period: tuple[int, int], solution: Solution) -> list[str]:
     """The equilibria in words: each with its payoffs and the neighbours the runs cannot tell from it."""
     table = solution.table
-    span = f"{period[0]}" if period[0] == period[1] else f"{period[0]}-{period[1]}"  # as the reports' periods read
+    span = period_label(period)  # as the reports' periods read
     sizes = " x ".join(map(str, table.sizes))
     lines = [f"{name}: {sizes} payoff table ({int(np.prod(table.sizes))} cells x {table.replicates} replicate(s), "
              f"common seeds); payoff: {metric} summed over {span}, $bn"]
@@ -209,7 +210,7 @@ def build_game_report(game: Game, payoffs: pd.DataFrame, solution: Solution, man
     """The report of a played game (payoffs.csv's rows and the solved table)."""
     table = solution.table
     first, last = game.payoff.period
-    span = f"{first}" if first == last else f"{first}-{last}"
+    span = period_label((first, last))
     lines = summary_lines(game.name, game.payoff.metric, game.payoff.period, solution)
     noise = ("Each payoff is the mean over the replicates; a deviation's gain is the mean paired difference (same "
              "seeds), and it is within run noise when its 90% interval includes zero."

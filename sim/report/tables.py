@@ -46,8 +46,17 @@ def _end_values(ensemble: Ensemble, measure: Measure):
                            **measure.dimensions)
 
 
-def _number(value: float, digits: int = 1) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
+def figure(value: float, digits: int = 1) -> str:
+    """A figure to ``digits`` decimals; one too small to show there (``-0.0015`` at two) to two
+    significant digits, so that a difference marked as excluding zero never reads as ``-0.00``."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
+        return f"{value:.2g}"
+    return f"{value:,.{digits}f}"
+
+
+_number = figure
 
 
 def headline_table(ensemble: Ensemble) -> str:

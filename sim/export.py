@@ -1,7 +1,8 @@
 """Exports of a results folder (``retailsim export``): CSV files, or one spreadsheet with a sheet each.
 
 The tables: ``timeseries`` (the tidy time series of every run, with its scenario and seed),
-``summary`` (each run's headline figures, one row per figure) and, for a comparison,
+``summary`` (each run's headline figures, one row per figure, with its unit), ``units`` (each
+metric's unit: shares are fractions, a comparison's differences of them percentage points) and, for a comparison,
 ``differences`` (the report's differences table at the end of the horizon,
 :func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year), and, for a
 comparison run with ``--rivals-answer``, ``answers`` (its ``answers.csv``, ``sim/rivals.py``).
@@ -26,12 +27,24 @@ from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
 from .outputs import kind_of, mark, prepare_output, staging, unreadable_manifest
+from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
 FORMATS = ("csv", "xlsx")
 KIND = "export"
 TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
-EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, ANSWERS, MANIFEST)
+UNITS_CSV = "units.csv"
+EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, UNITS_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, ANSWERS, MANIFEST)
+# The headline summary's figures (summary.json) and their units.
+YEAR_DOLLARS = "US$ over the last 52 weeks, national, constant 2024 dollars"
+SUMMARY_UNITS = {
+    **dict.fromkeys(("spend_share", "grocery_spend_share", "discretionary_spend_share", "membership_share",
+                     "prime_share", "walmart_plus_share", "amazon_same_day_reach", "amazon_rural_same_day_reach",
+                     "walmart_express_coverage"), SHARE),
+    **dict.fromkeys(("operating_profit_usd_last_year", "revenue_usd_last_year", "gmv_usd_last_year"), YEAR_DOLLARS),
+    "operating_margin_last_year": "share of revenue (0-1)",
+    "consumer_surplus_usd_per_household_week": METRIC_UNITS["consumer_surplus"],
+}
 CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace
 OPENPYXL = "openpyxl==3.1.5"
 SHEET_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice), header included
@@ -59,6 +72,7 @@ def national_means(results: list[Result]) -> pd.DataFrame:
     grouped = table.groupby(keys, sort=False, observed=True)["value"]
     means = grouped.mean().reset_index()
     means["replicates"] = grouped.size().to_numpy()
+    means["unit"] = means["metric"].map(METRIC_UNITS)
     return means
 
 
@@ -71,8 +85,14 @@ def summary_table(results: list[Result]) -> pd.DataFrame:
         for figure, value in summary.items():
             parts = value.items() if isinstance(value, dict) else [("all", value)]
             rows.extend({"scenario": result.scenario.name, "seed": result.seed, "end_date": end, "figure": figure,
-                         "part": part, "value": number} for part, number in parts)
-    return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value"])
+                         "part": part, "value": number, "unit": SUMMARY_UNITS.get(figure, "")} for part, number in parts)
+    return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value", "unit"])
+
+
+def units_table() -> pd.DataFrame:
+    """Each metric of the time series and its unit (shares are fractions, 0-1; a comparison's
+    differences of shares are in percentage points)."""
+    return pd.DataFrame(sorted(METRIC_UNITS.items()), columns=["metric", "unit"])
 
 
 def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None = None,
@@ -81,7 +101,7 @@ def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None
     ``period``, or the period ``folder``'s comparison was run with, as its ``differences.csv``; else at
     the end of the horizon), ``answers`` only when ``folder`` holds the rivals' answer."""
     named = {"timeseries": national_means(results) if spreadsheet else timeseries_table(results),
-             "summary": summary_table(results)}
+             "summary": summary_table(results), "units": units_table()}
     if len({result.scenario.name for result in results}) > 1:
         if period is None and folder is not None:
             period = recorded_period(folder)
@@ -169,7 +189,7 @@ def written_by_retailsim(path: Path) -> bool:
     return f"<dc:creator>{CREATOR}</dc:creator>" in core and f">{MARK}</" in core
 
 
-SHEETS = ("timeseries", "summary", "differences", "differences_by_year", "answers")  # the sheets an export writes
+SHEETS = ("timeseries", "summary", "units", "differences", "differences_by_year", "answers")  # the sheets an export writes
 
 
 def foreign_sheets(path: Path) -> list[str]:

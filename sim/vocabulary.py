@@ -113,6 +113,26 @@ METRICS = (
     "member_online_share",
     *FIRM_SCALARS, "established_churn", "price_level",
 )
+# Each metric's unit, as the exported tables give it beside the values (docs/results.md says more).
+SHARE = "share (0-1)"
+WEEKLY_DOLLARS = "US$ a week, national, constant 2024 dollars"
+METRIC_UNITS = {
+    **dict.fromkeys(("spend_share", "channel_share", "online_share", "membership_share", "prime_share",
+                     "walmart_plus_share", *REACH, "member_online_share", "marketplace_fba_share",
+                     "walmart_dark_store_reach", "walmart_dark_store_orders"), SHARE),
+    **dict.fromkeys(LEDGER_LINES, WEEKLY_DOLLARS),
+    "online_spend": WEEKLY_DOLLARS,
+    "price_index": "index (1.0 = reference basket price)",
+    "consumer_surplus": "US$ per household a week, constant 2024 dollars",
+    "member_spend_ratio": "ratio (member over non-member)",
+    "marketplace_price_markup": "share of price (0-1)",
+    "amazon_ai_level": "level (0-1)", "walmart_ai_level": "level (0-1)",
+    "amazon_rural_stations": "stations", "amazon_rural_stations_beyond_cap": "stations",
+    "amazon_rural_towns_served": "towns", "amazon_rural_budget_usd": "US$ a year, nominal",
+    "prime_fee_usd": "US$ a year, nominal", "walmart_plus_fee_usd": "US$ a year, nominal",
+    "established_churn": "share of established members a year (0-1)",
+    "price_level": "index (1.0 = 2024)",
+}
 # Metrics in the model's constant dollars, which an outcome can read in nominal dollars (``nominal: true``).
 MONEY_METRICS = (*LEDGER_LINES, "consumer_surplus", "online_spend")
 DIMENSION_VALUES = {

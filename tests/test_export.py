@@ -79,7 +79,7 @@ def test_csv_export_of_a_comparison(comparison, tmp_path: Path, capsys) -> None:
     assert main(["export", str(out), "--out", str(target)]) == 0
     assert capsys.readouterr().out.strip() == f"csv: {target}"
     assert sorted(p.name for p in target.iterdir()) == ["differences.csv", "differences_by_year.csv", "manifest.json",
-                                                        "summary.csv", "timeseries.csv"]
+                                                        "summary.csv", "timeseries.csv", "units.csv"]
     results = load_set(out)
     series = pd.read_csv(target / "timeseries.csv")
     assert list(series.columns) == ["scenario", "seed", "date", "metric", "firm", "category", "locale", "segment",
@@ -89,7 +89,11 @@ def test_csv_export_of_a_comparison(comparison, tmp_path: Path, capsys) -> None:
     assert series["date"].iloc[0] == pd.Timestamp(first["date"].iloc[0]).date().isoformat()
     assert series["value"].iloc[:len(first)].tolist() == first["value"].tolist()  # full precision
     summary = pd.read_csv(target / "summary.csv")
-    assert list(summary.columns) == ["scenario", "seed", "end_date", "figure", "part", "value"]
+    assert list(summary.columns) == ["scenario", "seed", "end_date", "figure", "part", "value", "unit"]
+    assert set(summary.query("figure == 'prime_share'")["unit"]) == {"share (0-1)"}
+    units = pd.read_csv(target / "units.csv").set_index("metric")["unit"]
+    assert set(series["metric"]) <= set(units.index), "every metric exported has its unit"
+    assert units["operating_profit"] == "US$ a week, national, constant 2024 dollars" and units["spend_share"] == "share (0-1)"
     row = summary.query("scenario == 'tiny' and figure == 'prime_share'").iloc[0]
     assert row["part"] == "all" and row["value"] == pytest.approx(results[0].summary["prime_share"], abs=1e-15)
     pd.testing.assert_frame_equal(pd.read_csv(target / "differences.csv"), pd.read_csv(out / "differences.csv"))
@@ -119,13 +123,14 @@ def test_xlsx_export_has_a_sheet_a_table(comparison, tmp_path: Path) -> None:
     target = tmp_path / "cmp.xlsx"
     assert main(["export", str(out), "--format", "xlsx", "--out", str(target)]) == 0
     book = openpyxl.load_workbook(target, read_only=True)
-    assert book.sheetnames == ["timeseries", "summary", "differences", "differences_by_year"]
+    assert book.sheetnames == ["timeseries", "summary", "units", "differences", "differences_by_year"]
     sheet = [[cell for cell in row] for row in book["differences"].iter_rows(values_only=True)]
     csv = pd.read_csv(out / "differences.csv")
     assert list(sheet[0]) == list(csv.columns) and len(sheet) == len(csv) + 1
     assert [row[4] for row in sheet[1:]] == pytest.approx(csv["mean"].tolist(), rel=1e-12)
     series = list(book["timeseries"].iter_rows(values_only=True))
-    assert series[0] == ("scenario", "date", "metric", "firm", "category", "locale", "segment", "value", "replicates")
+    assert series[0] == ("scenario", "date", "metric", "firm", "category", "locale", "segment", "value", "replicates",
+                         "unit")
     assert {row[5] for row in series[1:]} == {"all"} and {row[8] for row in series[1:]} == {3}
     book.close()
     assert main(["export", str(out), "--format", "xlsx", "--out", str(target)]) == 0, "its own file is replaced"
@@ -136,7 +141,7 @@ def test_a_run_exports_without_differences_and_beside_itself_by_default(tiny_yam
     assert main(["run", str(tiny_yaml), "--out", str(results), "--quiet", "--no-report"]) == 0
     assert main(["export", str(results)]) == 0
     assert sorted(p.name for p in (tmp_path / "baseline-csv").iterdir()) == ["manifest.json", "summary.csv",
-                                                                           "timeseries.csv"]
+                                                                           "timeseries.csv", "units.csv"]
     assert main(["export", str(results), "--format", "xlsx"]) == 0
     assert (tmp_path / "baseline.xlsx").is_file()
 

@@ -388,3 +388,19 @@ def test_sensitivity_warnings_tell_parameters_apart_and_morris_needs_ten_traject
     note = _judge(few, "both", 2, "morris")[0]
     assert f"Morris needs at least {MIN_TRAJECTORIES} trajectories" in note and "(samples: 2)" in note
     assert all(row["warning"] == f"fewer than {MIN_TRAJECTORIES} trajectories" for row in few)
+
+
+def test_an_unguarded_script_gets_one_line_not_a_broken_pool(folder: Path) -> None:
+    """Worker processes import the script that starts them: a script that calls sim.sweep at its top
+    level, without the __main__ guard, is told so in one line (it ended in BrokenProcessPool)."""
+    sweep = write_sweep(folder, design="grid", samples=4).read_text().replace("{range: [49, 149]}",
+                                                                             "{values: [49, 149]}")
+    (folder / "sweep.yaml").write_text(sweep.replace("  walmart.dark_stores.capex_per_store_usd: "
+                                                     "{range: [1000000, 90000000]}\n", ""))
+    script = folder / "unguarded.py"
+    script.write_text("import sim\nsim.sweep('sweep.yaml', workers=2, out='out')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=folder)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sim.errors.UserError: a worker process died; worker processes import the script") \
+        and "from under 'if __name__ == \"__main__\":'" in last

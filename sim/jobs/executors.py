@@ -7,6 +7,7 @@ drivers have one code path whatever the backend.
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures.process import BrokenProcessPool
 import multiprocessing.context
 import os
 import re
@@ -71,6 +72,11 @@ def check_address(address: str) -> None:
                         "tcp://10.0.0.5:8786 (host and port 1-65535)")
 
 
+# Worker processes start by importing the script that made them (forkserver, like spawn).
+UNGUARDED = ("worker processes import the script that starts the job: in a script, call sim.sweep, sim.compare "
+             "or the like from under 'if __name__ == \"__main__\":' (or pass workers=1)")
+
+
 @contextmanager
 def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tuple[Executor, int]]:
     """An executor and its number of workers.
@@ -83,8 +89,13 @@ def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tu
         if workers == 1:
             yield InlineExecutor(), 1
             return
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-            yield pool, workers
+        if multiprocessing.parent_process() is not None:  # a worker importing a script that starts the job
+            raise UserError(UNGUARDED)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
+                yield pool, workers
+        except BrokenProcessPool:
+            raise UserError(f"a worker process died; {UNGUARDED}") from None
         return
     try:
         from distributed import Client, LocalCluster

@@ -144,8 +144,8 @@ def command_report(args: argparse.Namespace) -> int:
     if (folder / REPORT).exists() and not recorded(folder, {REPORT}):
         raise UserError(f"{folder}: holds a {REPORT} that retailsim did not write; move it out first (nothing was "
                         "written)")
+    record_files(folder, REPORT)  # first: a kill while it is written leaves a file the folder calls its own
     print(f"report: {write_report(results, folder, recorded_period(folder))}")
-    record_files(folder, REPORT)
     return 0
 
 
@@ -191,7 +191,8 @@ def command_export(args: argparse.Namespace) -> int:
     """Write a results folder's tables as CSV files or one spreadsheet (sim/export.py)."""
     from .export import default_out, export
 
-    earlier = (args.out or default_out(args.results, args.format)).exists()
+    target = args.out or default_out(args.results, args.format)
+    earlier = target.is_file() or (target.is_dir() and any(target.iterdir()))  # an empty folder held nothing
     written = export(args.results, args.format, args.out)
     if earlier:
         print(f"replaced: the earlier export {written}")

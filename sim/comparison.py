@@ -15,6 +15,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import UserError
@@ -225,16 +226,18 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     overrides = {"population.shoppers": whole("shoppers", shoppers, 1)} if shoppers is not None else None
     whole("seed", seed)
     if period is not None and not (isinstance(period, (tuple, list)) and len(period) == 2
-                                   and all(isinstance(year, int) and not isinstance(year, bool) for year in period)):
+                                   and all(isinstance(year, (int, np.integer)) and not isinstance(year, bool)
+                                           for year in period)):
         raise UserError(f"period must be two calendar years, first and last, e.g. (2026, 2030) (got {period!r})")
     sources = [baseline, *what_ifs]
     scenarios = [api_resolve(source, None, shoppers) for source in sources]
     check_names(scenarios, [_label(source) for source in sources])
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
+    replicates = int(replicates)
     draws = None if parameter_draws is None else check_draws(parameter_draws)
     check_workload(scenarios, replicates * (draws or 1))
-    period = None if period is None else (period[0], period[1])
+    period = None if period is None else (int(period[0]), int(period[1]))
     check_period(period, scenarios)
     root = scenarios[0].seed if seed is None else int(seed)
     plan = None if draws is None else plan_draws(sources, overrides or {}, scenarios, draws, posterior, root)

@@ -3,8 +3,8 @@
 The tables: ``timeseries`` (the tidy time series of every run, with its scenario and seed),
 ``summary`` (each run's headline figures, one row per figure, with its unit), ``units`` (each
 metric's unit: shares are fractions, a comparison's differences of them percentage points) and, for a comparison,
-``differences`` (the report's differences table at the end of the horizon,
-:func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year), and, for a
+``differences`` (the report's differences table at the end of the horizon, or over the period the
+comparison was run with, :func:`sim.comparison.differences`) and ``differences_by_year`` (the same, year by year), and, for a
 comparison run with ``--rivals-answer``, ``answers`` (its ``answers.csv``, ``sim/rivals.py``).
 
 CSV is written by pandas alone, into a folder that carries retailsim's manifest (kind ``export``),

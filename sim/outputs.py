@@ -151,14 +151,20 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     return kind
 
 
+# Names a command writes today that no folder written before manifests recorded their files could hold:
+# in such a folder, a file of that name is a user's (the rivals' answer came after the record began).
+NEWER_NAMES = {"answers.csv"}
+
+
 def recorded(folder: Path, contents: set[str]) -> set[str]:
     """The names among ``contents`` that retailsim may replace in ``folder``: those its manifest records
-    having written there (``files``), or any of them in a folder written before manifests recorded
-    their files. A file a user put in the folder under one of retailsim's names is not one of them."""
+    having written there (``files``), or, in a folder written before manifests recorded their files,
+    those that retailsim wrote then. A file a user put in the folder under one of retailsim's names is
+    not one of them."""
     files = (read_manifest(folder) or {}).get("files")
     if isinstance(files, list) and all(isinstance(name, str) for name in files):
         return contents & {*files, MANIFEST}
-    return contents
+    return contents - NEWER_NAMES
 
 
 def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:

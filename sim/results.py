@@ -9,7 +9,6 @@ failed run never leaves a half-written folder and never destroys the previous on
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -121,14 +120,12 @@ class Result:
     seed: int
     timeseries: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
-    _summary: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def summary(self) -> dict[str, Any]:
-        """The headline figures (:func:`summarize`): computed once per time series, a copy each time."""
-        if self._summary is None or self._summary[0] is not self.timeseries:
-            self._summary = (self.timeseries, summarize(self.timeseries))
-        return copy.deepcopy(self._summary[1])
+        """The headline figures (:func:`summarize`), from the time series as it is now (about 0.05 s at
+        the default size: read it once)."""
+        return summarize(self.timeseries)
 
     def series(self, metric: str, **dimensions: str) -> pd.Series:
         """One metric over time as a Series indexed by date (dimensions not named are ``all``); a

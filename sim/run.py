@@ -58,7 +58,7 @@ def api_resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None, sho
             raise
         source = "shoppers" if error.place == "population.shoppers" and shoppers is not None else "overrides"
         raise ScenarioError(source, error.place, error.message) from None
-    for line in reset_by_events(resolved, {k: v for k, v in (overrides or {}).items() if DATED not in k}, "overrides"):
+    for line in reset_by_events(resolved, dict(overrides or {}), "overrides"):
         warnings.warn(line, UserWarning, stacklevel=3)
     return resolved
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,20 +108,17 @@ def test_the_documented_ema_workbench_model_function_runs(monkeypatch) -> None:
     assert 0 <= outcomes["walmart_plus_share"] <= 1 and len(outcomes["walmart_plus_over_time"]) > 200
 
 
-def test_summary_is_computed_once_per_time_series_and_handed_out_as_a_copy(monkeypatch) -> None:
-    """The headline summary is read several times per command (printed, written, exported): it is
-    computed once per time series, and a caller changing its copy changes nothing for the next."""
+def test_the_run_command_summarises_each_run_once_to_print_it(monkeypatch, tiny_yaml, tmp_path, capsys) -> None:
+    """The headline summary is a pass over the whole time series: the run command printed it by
+    summarising the run eleven times."""
     import sim.results
+    from sim.cli import main
 
     calls = []
     summarize = sim.results.summarize
     monkeypatch.setattr(sim.results, "summarize", lambda frame: calls.append(1) or summarize(frame))
-    result = sim.run(TINY, seed=3)
-    first = result.summary
-    first["spend_share"]["amazon"] = -1.0
-    assert result.summary == summarize(result.timeseries) and len(calls) == 1
-    result.timeseries = result.timeseries.iloc[:-1]  # a new time series: summarised anew
-    assert result.summary == summarize(result.timeseries) and len(calls) == 2
+    assert main(["run", str(tiny_yaml), "--out", str(tmp_path / "out"), "--quiet", "--no-report"]) == 0
+    assert len(calls) == 2, "once to write summary.json, once to print it"
 
 
 @pytest.mark.parametrize("call, message", [
@@ -137,6 +135,7 @@ def test_summary_is_computed_once_per_time_series_and_handed_out_as_a_copy(monke
                                                             "e.g. (2026, 2030) (got '2021-2021')"),
     (lambda: sim.compare(TINY, CHEAP, seed=-1), "seed must be a whole number >= 0 (got -1)"),
     (lambda: sim.sweep({}, workers="2"), "workers must be a whole number >= 1 (got '2')"),
+    (lambda: sim.compare(TINY, CHEAP, replicates=np.int64(0)), "replicates must be a whole number of at least 1"),
 ])
 def test_bad_api_arguments_are_one_line_naming_what_is_valid(call, message) -> None:
     """The Python API checks its own arguments: one UserError naming the argument (not the command
@@ -163,6 +162,13 @@ def test_an_override_that_an_event_sets_again_warns_and_one_from_a_date_holds_af
     with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@2022-01-03: date "
                                                 r"2022-01-03 is outside the horizon"):
         sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2022-01-03": 49})
+    with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@: no date after '@'; give "
+                                                r"one, e.g. walmart.walmart_plus.fee_annual@2026-01-01"):
+        sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@": 49})
+    # Dated before the scenario's own event, it holds only until that event: said as for a plain override.
+    with pytest.warns(UserWarning, match=r"overrides walmart.walmart_plus.fee_annual@2021-02 holds only until "
+                                         r"2021-03-01: .*; to change it from a date, key it 'path@DATE'"):
+        sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2021-02": 49}, shoppers=100)
 
 
 @pytest.mark.parametrize("metric, dimensions, message", [
@@ -178,3 +184,10 @@ def test_a_series_the_results_do_not_hold_is_one_line_naming_what_they_hold(metr
     with pytest.raises(sim.UserError) as caught:
         result.series(metric, **dimensions)
     assert str(caught.value).startswith(message)
+
+
+def test_numpy_whole_numbers_are_whole_numbers() -> None:
+    """A period or a count read off a DataFrame is a numpy integer: taken as the number it is."""
+    comparison = sim.compare(TINY, CHEAP, replicates=np.int64(1), period=(np.int64(2021), np.int64(2021)),
+                             seed=np.int64(2))
+    assert comparison.period == (2021, 2021) and len(comparison.seeds) == 1

@@ -306,6 +306,16 @@ def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison
     assert main(["report", str(run)]) == 0, "a report retailsim writes into the folder is recorded as its own"
     assert main(["report", str(run)]) == 0 and "report.html" in json.loads((run / "manifest.json").read_text())["files"]
 
+    # A folder written before manifests recorded their files: judged by the names retailsim wrote then,
+    # which never included answers.csv (a user's, there).
+    legacy = json.loads((run / "manifest.json").read_text())
+    del legacy["files"]
+    (run / "manifest.json").write_text(json.dumps(legacy))
+    (run / "answers.csv").write_text("mine")
+    assert main(["run", str(tiny_yaml), "--out", str(run), "--quiet", "--no-report"]) == 2
+    assert (run / "answers.csv").read_text() == "mine"
+    (run / "answers.csv").unlink()
+
     out, _ = comparison
     exported = tmp_path / "csv"
     assert main(["export", str(run), "--out", str(exported)]) == 0

@@ -181,3 +181,22 @@ def test_a_sweep_runs_every_point_over_the_draws_and_stores_the_draw(project: Pa
     # Without draws the same sweep has neither column, and a folder started without draws is refused.
     with pytest.raises(sim.UserError, match="parameter draws changed"):
         sim.sweep(project / "sweep.yaml", workers=1, out=project / "out")
+
+
+def test_a_parameter_swept_from_a_date_keeps_its_draw_until_then(project: Path) -> None:
+    """Swept from a date, a drawn parameter holds the draw's value before that date and the point's
+    after it; swept from the start, the point's value replaces the draw's."""
+    fee = "walmart.walmart_plus.fee_annual"
+    write_posterior(project / "calibration" / "posterior.csv", [0.5, 0.5], extra={fee: [19.0, 149.0]})
+    sweep = ("name: dated\nbase: base.yaml\ndesign: grid\nreplicates: 1\nseed: 3\nshoppers: 100\n"
+             "set: {horizon.end: 2021-04-26}\n"
+             "parameters:\n  " + fee + ": {values: [98]{FROM}}\n"
+             "outcomes:\n  plus: {metric: walmart_plus_share, at: 2021-04-26}\n"
+             "  fee: {metric: walmart_plus_fee_usd, firm: walmart, at: 2021-04-26}\n")
+    (project / "sweep.yaml").write_text(sweep.replace("{FROM}", ", from: 2021-03-01"), encoding="utf-8")
+    runs = sim.sweep(project / "sweep.yaml", workers=1, out=project / "dated", parameter_draws=2)
+    assert list(runs["draw"]) == [0, 1] and list(runs["fee"].round(6)) == [98.0, 98.0]
+    assert runs["plus"].nunique() == 2, "each draw's fee held until March"
+    (project / "sweep.yaml").write_text(sweep.replace("{FROM}", ""), encoding="utf-8")
+    runs = sim.sweep(project / "sweep.yaml", workers=1, out=project / "plain", parameter_draws=2)
+    assert runs["plus"].nunique() == 1, "the point's fee from the start, whatever was drawn"

@@ -256,6 +256,11 @@ def test_a_parameter_from_a_date_holds_from_then_whatever_the_bases_events_set(f
     runs = sim.sweep(path, workers=1, out=folder / "dated")
     assert sorted(runs.groupby("walmart.walmart_plus.fee_annual")["fee"].mean().round(6).tolist()) == [49.0, 149.0]
     assert set(runs["fee_may"].round(6)) == {98.0}, "before its date the base's own value holds"
+    # An event on the horizon's first day sets it before any recorded week: named too.
+    (folder / "base.yaml").write_text(BASE + "events:\n  - {date: 2021-01-04, label: Fee set, "
+                                      "set: {walmart.walmart_plus.fee_annual: 98}}\n")
+    path.write_text(grid)
+    assert main(["validate", str(path)]) == 0 and "holds only until 2021-01-04" in capsys.readouterr().err
     path.write_text(grid.replace("{values: [49, 149]}", "{values: [49, 149], from: 2023-01-02}"))
     with pytest.raises(ScenarioError, match=r"parameters.walmart.walmart_plus.fee_annual.from: 2023-01-02 is outside "
                                             r"the horizon; valid dates run from 2021-01-04 to 2021-12-27"):
@@ -402,5 +407,24 @@ def test_an_unguarded_script_gets_one_line_not_a_broken_pool(folder: Path) -> No
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=folder)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("sim.errors.UserError: a worker process died; worker processes import the script") \
-        and "from under 'if __name__ == \"__main__\":'" in last
+    assert last == ("sim.errors.UserError: a worker process died (killed, out of memory, or it failed to start: see "
+                    "any lines above)")
+    assert ("sim.errors.UserError: worker processes import the script that starts the job: in a script, call what "
+            "starts it (sim.sweep, say) from under 'if __name__ == \"__main__\":'") in done.stderr, "each worker says why"
+
+
+def test_a_sweep_from_inside_a_worker_process_is_not_taken_for_an_unguarded_script(monkeypatch) -> None:
+    """Only a worker still importing its parent's script is refused (multiprocessing's own test); a
+    sweep started from inside a task of another pool (an EMA evaluator, a Dask worker) is not."""
+    import multiprocessing
+
+    from sim.errors import UserError
+    from sim.jobs.executors import UNGUARDED, executor
+
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())  # a child process, done starting
+    with executor(2) as (_pool, count):
+        assert count == 2
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(UserError, match="worker processes import the script"), executor(2):
+        pass
+    assert "if __name__" in UNGUARDED

@@ -59,7 +59,12 @@ def number(value: float, exact: bool = False) -> str:
     as many as the number has, ``0.576666``)."""
     if float(value).is_integer() and abs(value) < 1e6:
         return str(int(value))
-    text = repr(float(value)) if exact else f"{value:.3g}"
+    if exact:  # every digit the number has, in the same style: 0.576666, 2.1e9, 1.25e-5
+        text = repr(float(value))
+        if "e" in text or abs(value) >= 1e6:
+            text = np.format_float_scientific(float(value), trim="-")
+    else:
+        text = f"{value:.3g}"
     return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", text)
 
 

@@ -32,6 +32,8 @@ def short_names(names: list[str]) -> dict[str, str]:
         parts = name.split(".")
         for size in range(1, len(parts) + 1):
             tail = ".".join(parts[-size:])
+            if parts[-size].isdigit() and size < len(parts):  # a year of a series is named with its series
+                continue
             if not any(other != name and (other == tail or other.endswith("." + tail)) for other in names):
                 break
         short[name] = tail

@@ -117,7 +117,8 @@ def _plan_draws(path: SweepLike, sweep: Sweep, base: Scenario, draws: int, poste
     source = base_file(path, sweep)
     loaded = load_posterior(find_posterior(source, posterior), base)
     particles = loaded.draw(draws, sweep.seed)
-    own = own_keys(source, sweep.set) | set(sweep.parameters)
+    # A parameter swept from a date leaves the draw's value in place until then.
+    own = own_keys(source, sweep.set) | {name for name, parameter in sweep.parameters.items() if parameter.from_ is None}
     return {"values": [draw_changes(loaded.values(particle), own) for particle in particles],
             "manifest": describe(loaded, particles)}
 

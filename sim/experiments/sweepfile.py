@@ -12,7 +12,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
@@ -57,6 +57,8 @@ class Distribution(Strict):
 
 class Parameter(Strict):
     """How one scenario value varies: a range, a list of values, or a distribution."""
+
+    model_config = ConfigDict(**Strict.model_config, populate_by_name=True)  # 'from' in files, 'from_' in manifests
 
     range: tuple[Bounded, Bounded] | None = None
     steps: int | None = Field(None, ge=2, le=MAX_RUNS, description="grid points across the range")
@@ -229,8 +231,8 @@ def reset_notes(sweep: Sweep, base: Scenario) -> list[str]:
     parameter takes hold: from then on the runs share the event's value, whatever the design tried."""
     notes = []
     for dotted, parameter in sweep.parameters.items():
-        after = parameter.from_ or base.horizon.start
-        events = [event for event in base.events if event.date > after and any(
+        after = parameter.from_  # a dated value follows the base's events of its own date; one from the start, none
+        events = [event for event in base.events if (after is None or event.date > after) and any(
             key == dotted or dotted.startswith(key + ".") or key.startswith(dotted + ".") for key in leaf_keys(event.set))]
         if events:
             first, last = events[0], events[-1]

@@ -72,9 +72,10 @@ def check_address(address: str) -> None:
                         "tcp://10.0.0.5:8786 (host and port 1-65535)")
 
 
-# Worker processes start by importing the script that made them (forkserver, like spawn).
-UNGUARDED = ("worker processes import the script that starts the job: in a script, call sim.sweep, sim.compare "
-             "or the like from under 'if __name__ == \"__main__\":' (or pass workers=1)")
+# Worker processes start by importing the script that made them (forkserver, like spawn); a script
+# that starts a job at its top level would start it again in each of them.
+UNGUARDED = ("worker processes import the script that starts the job: in a script, call what starts it (sim.sweep, "
+             "say) from under 'if __name__ == \"__main__\":' (or pass workers=1)")
 
 
 @contextmanager
@@ -89,13 +90,14 @@ def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tu
         if workers == 1:
             yield InlineExecutor(), 1
             return
-        if multiprocessing.parent_process() is not None:  # a worker importing a script that starts the job
-            raise UserError(UNGUARDED)
+        if getattr(multiprocessing.current_process(), "_inheriting", False):  # a worker still importing its
+            raise UserError(UNGUARDED)  # parent's script, which starts the job again at its top level
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
                 yield pool, workers
         except BrokenProcessPool:
-            raise UserError(f"a worker process died; {UNGUARDED}") from None
+            raise UserError("a worker process died (killed, out of memory, or it failed to start: see any lines above)"
+                            ) from None
         return
     try:
         from distributed import Client, LocalCluster

@@ -328,7 +328,9 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
     origins: Origins = {}
     dated: dict[str, str] = {}  # an added event's date, by place -> the change's key, for errors
     for key, value in changes.items():
-        dotted, _, date = key.partition(DATED)
+        dotted, dated_key, date = key.partition(DATED)
+        if dated_key and not date:
+            raise ScenarioError(source, key, f"no date after '{DATED}'; give one, e.g. {dotted}{DATED}2026-01-01")
         if date:
             problem = check_path(Scenario, dotted) or drawn_once(dotted)
             if problem:
@@ -337,7 +339,7 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
                 Scenario.model_validate(set_path(scenario.model_dump(mode="json"), dotted, value))
             except ValidationError as exc:
                 raise ScenarioError(source, key, validation_error(exc, {}, source).message) from None
-            data["events"] = [*data.get("events", []), {"date": date, "label": f"{dotted}: {value} from {date}",
+            data["events"] = [*data.get("events", []), {"date": date, "label": f"{dotted} from {date}"[:200],
                                                         "set": {dotted: value}}]
             dated[f"events[{len(data['events']) - 1}].date"] = key
             continue
@@ -375,21 +377,29 @@ def leaf_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
 
 def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: str = "--set") -> list[str]:
     """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
-    the horizon's start, and an event dated later replaces it from its date (a user who sets the
-    baseline's Prime fee would otherwise see it return to the timeline's without a word). Events set
-    only what may change during a run, so an override of anything else is never named."""
+    the horizon's start (a ``path@DATE`` override from that date), and an event dated later replaces
+    it from its date (a user who sets the baseline's Prime fee would otherwise see it return to the
+    timeline's without a word). Events set only what may change during a run, so an override of
+    anything else is never named."""
     said = []
-    for dotted, value in overrides.items():
-        mine = [tuple(key.split(".")) for key in sorted(leaf_keys({dotted: value}))]
+    for key, value in overrides.items():
+        dotted, _, date = key.partition(DATED)
+        # A dated change is the event override() added (after any event of its own date).
+        ours = next((event for event in scenario.events if date and event.label == f"{dotted} from {date}"[:200]), None)
+        after = ours.date if ours is not None else None
+        mine = [tuple(k.split(".")) for k in sorted(leaf_keys({dotted: value}))]
         for event in scenario.events:
-            theirs = [tuple(key.split(".")) for key in sorted(leaf_keys(event.set))]
+            if event is ours or after is not None and event.date <= after:
+                continue
+            theirs = [tuple(k.split(".")) for k in sorted(leaf_keys(event.set))]
             hit = next((leaf for leaf in theirs for own in mine
                         if leaf[:len(own)] == own or own[:len(leaf)] == leaf), None)
             if hit is not None:
-                when = (f"holds only until {event.date}" if event.date > scenario.horizon.start
+                when = (f"holds only until {event.date}" if event.date > (after or scenario.horizon.start)
                         else "never holds")
-                said.append(f"{option} {dotted} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
-                            f"{f' ({event.label})' if event.label else ''}; to change it from a date, add an event "
-                            "in a file that extends the scenario")
+                how = ("key it 'path@DATE' (an event after the scenario's own)" if option == "overrides" else
+                       "add an event in a file that extends the scenario")
+                said.append(f"{option} {key} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
+                            f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
                 break
     return said

@@ -17,7 +17,9 @@ each scenario; the CSV holds every row of every run.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -189,13 +191,56 @@ def written_by_retailsim(path: Path) -> bool:
     return f"<dc:creator>{CREATOR}</dc:creator>" in core and f">{MARK}</" in core
 
 
+CORE = "docProps/core.xml"  # the document properties: the one part the digest leaves out, as it holds it
+DIGEST = re.compile(r"<dc:description>retailsim-sha256:([0-9a-f]{64})</dc:description>")
+
+
+def contents_digest(path: Path) -> str | None:
+    """SHA-256 of every part of a spreadsheet but its document properties (None if unreadable)."""
+    digest = hashlib.sha256()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in sorted(archive.namelist()):
+                if name != CORE:
+                    digest.update(name.encode() + b"\0" + archive.read(name))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    return digest.hexdigest()
+
+
+def recorded_digest(path: Path) -> str | None:
+    """The digest retailsim wrote into a spreadsheet's document properties when it exported it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            found = DIGEST.search(archive.read(CORE).decode("utf-8", "replace"))
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return None
+    return found[1] if found else None
+
+
+def seal(path: Path) -> None:
+    """Write the digest of a just-saved spreadsheet into its document properties, so that a later
+    export replaces it only if nobody changed it since (any edit saved rewrites its parts)."""
+    digest = contents_digest(path)
+    sealed = path.with_name(path.name + ".seal")
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(sealed, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == CORE:
+                    data = data.replace(b"</cp:coreProperties>", f"<dc:description>retailsim-sha256:{digest}"
+                                        f"</dc:description></cp:coreProperties>".encode())
+                target.writestr(item, data)
+        os.replace(sealed, path)
+    finally:
+        sealed.unlink(missing_ok=True)
+
+
 SHEETS = ("timeseries", "summary", "units", "differences", "differences_by_year", "answers")  # the sheets an export writes
 
 
 def foreign_sheets(path: Path) -> list[str]:
     """The sheets of a spreadsheet retailsim exported that it did not write (a user's own analysis)."""
-    import re
-
     try:
         with zipfile.ZipFile(path) as archive:
             workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
@@ -217,6 +262,9 @@ def check_spreadsheet_target(out: Path) -> None:
     if added:
         raise UserError(f"--out {out}: has sheets retailsim did not write ({', '.join(added)}); it is left as it is: "
                         "choose a new --out")
+    if out.exists() and recorded_digest(out) != contents_digest(out):
+        raise UserError(f"--out {out}: cannot be shown unchanged since retailsim exported it (edited, saved by another "
+                        "program, or exported before 4 Dec 2026); it is left as it is: choose a new --out")
     parent = out.absolute().parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"--out {out}: {parent} is a file, not a folder")
@@ -236,7 +284,7 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
             sheet.append(row)
     try:
         out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(out, lambda path: workbook.save(path))
+        replace_atomically(out, lambda path: (workbook.save(path), seal(path)))
     except OSError as error:
         raise UserError(f"--out {out}: cannot write it ({error.strerror or error}); choose another --out") from None
     return out

@@ -328,6 +328,11 @@ def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison
     assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 0
     assert capsys.readouterr().out == f"xlsx: {book}\nreplaced: the earlier export {book}\nxlsx: {book}\n"
     workbook = openpyxl.load_workbook(book)
+    workbook["summary"]["A2"] = "my note"  # an edit inside one of retailsim's own sheets
+    workbook.save(book)
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2
+    assert "cannot be shown unchanged since retailsim exported it" in capsys.readouterr().err
+    assert openpyxl.load_workbook(book, read_only=True)["summary"]["A2"].value == "my note"
     workbook.create_sheet("my_analysis")
     workbook.save(book)
     assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2

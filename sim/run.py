@@ -104,7 +104,9 @@ def run(scenario: ScenarioLike, seed: int | None = None, *, shoppers: int | None
     (``{"name": "cheap_plus", "walmart": {"walmart_plus": {"fee_annual": 79}}}``: keys not given keep
     their defaults, and it is validated as a file is, its errors naming ``<dict>``).
     ``seed`` defaults to the scenario's own; ``shoppers`` and ``overrides`` (dotted paths such as
-    ``{"walmart.walmart_plus.fee_annual": 79}``) change the scenario before it runs.
+    ``{"walmart.walmart_plus.fee_annual": 79}``, from the start; keyed ``path@DATE``, from that date)
+    change the scenario before it runs. An override that the scenario's own events set again later
+    holds only until then: a ``UserWarning`` says so.
     ``progress`` is called after every weekly step.
     """
     seed = whole("seed", seed)

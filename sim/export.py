@@ -18,6 +18,7 @@ each scenario; the CSV holds every row of every run.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import zipfile
@@ -28,7 +29,7 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import kind_of, mark, prepare_output, staging, unreadable_manifest
+from .outputs import kind_of, mark, prepare_output, remove_stale_files, staging, unreadable_manifest
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
@@ -145,6 +146,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
     if fmt == "xlsx":
         workbook_module()
         check_spreadsheet_target(out)
+        remove_stale_files(out.absolute().parent, {out.name})  # of an earlier export that was killed
     else:
         prepare_output(out, (KIND,), "--out", EXPORT_FILES)
     results = load_results(folder)
@@ -222,18 +224,15 @@ def seal(path: Path) -> None:
     """Write the digest of a just-saved spreadsheet into its document properties, so that a later
     export replaces it only if nobody changed it since (any edit saved rewrites its parts)."""
     digest = contents_digest(path)
-    sealed = path.with_name(path.name + ".seal")
-    try:
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(sealed, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in source.infolist():
-                data = source.read(item.filename)
-                if item.filename == CORE:
-                    data = data.replace(b"</cp:coreProperties>", f"<dc:description>retailsim-sha256:{digest}"
-                                        f"</dc:description></cp:coreProperties>".encode())
-                target.writestr(item, data)
-        os.replace(sealed, path)
-    finally:
-        sealed.unlink(missing_ok=True)
+    buffer = io.BytesIO()  # in memory: no second temporary file to leave behind
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == CORE:
+                data = data.replace(b"</cp:coreProperties>", f"<dc:description>retailsim-sha256:{digest}"
+                                    f"</dc:description></cp:coreProperties>".encode())
+            target.writestr(item, data)
+    path.write_bytes(buffer.getvalue())
 
 
 SHEETS = ("timeseries", "summary", "units", "differences", "differences_by_year", "answers")  # the sheets an export writes

@@ -151,8 +151,9 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     return kind
 
 
-# Names a command writes today that no folder written before manifests recorded their files could hold:
-# in such a folder, a file of that name is a user's (the rivals' answer came after the record began).
+# Names that a folder from before manifests recorded their files may hold without saying whether
+# retailsim wrote them: compare --rivals-answer wrote answers.csv from 30 Nov 2026, but such a folder's
+# manifest does not say it was run so, so its answers.csv is kept (refused), as it was then.
 NEWER_NAMES = {"answers.csv"}
 
 
@@ -202,6 +203,12 @@ def refuse_foreign(folder: Path, foreign: list[str], option: str = "--out") -> N
 
 
 _STALE_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+
+
+def remove_stale_files(folder: Path, names: set[str]) -> None:
+    """Remove the temporary files (``.NAME.tmp-PID``) that killed writes of ``names`` left in ``folder``."""
+    if folder.is_dir():
+        _without_stale_files(folder, sorted(os.listdir(folder)), names)
 
 
 def _without_stale_files(folder: Path, entries: list[str], contents: set[str]) -> list[str]:

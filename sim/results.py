@@ -275,7 +275,7 @@ def record_files(folder: Path, *added: str) -> None:
     if added:
         earlier = manifest.get("files")
         if not isinstance(earlier, list):
-            return  # a folder from before manifests recorded their files: any of retailsim's names is its own
+            return  # a folder from before manifests recorded their files: judged by names (outputs.recorded)
         manifest["files"] = sorted({*earlier, *added})
         replace_atomically(folder / MANIFEST, lambda path: write_json(path, manifest))
         return

@@ -149,6 +149,25 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
 
 
 def read_answers(folder: Path) -> pd.DataFrame | None:
-    """A results folder's answers table, if its comparison was run with the rivals' answer."""
-    path = Path(folder) / ANSWERS
-    return pd.read_csv(path) if path.is_file() else None
+    """A results folder's answers table, if its comparison was run with the rivals' answer: an
+    ``answers.csv`` the folder's manifest records as retailsim's (in a folder from before manifests
+    recorded their files, one laid out as retailsim writes it; anything else there is a user's file,
+    never read). One recorded but unreadable is one line naming it."""
+    from .outputs import read_manifest
+    from .results import damaged
+
+    folder = Path(folder)
+    path = folder / ANSWERS
+    files = (read_manifest(folder) or {}).get("files")
+    recorded = isinstance(files, list) and ANSWERS in files
+    if not path.is_file() or (isinstance(files, list) and not recorded):
+        return None
+    try:
+        table = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError):
+        table = None
+    if table is None or not {"measure", "unit", "scenario", *ANSWER_COLUMNS} <= set(table.columns):
+        if recorded:
+            raise damaged(folder, f"its {ANSWERS} is not the table of the rivals' answer retailsim wrote")
+        return None
+    return table

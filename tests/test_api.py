@@ -165,6 +165,16 @@ def test_an_override_that_an_event_sets_again_warns_and_one_from_a_date_holds_af
     with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@: no date after '@'; give "
                                                 r"one, e.g. walmart.walmart_plus.fee_annual@2026-01-01"):
         sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@": 49})
+    # The user's own dated changes never count as the scenario's events: two dates, or a plain value
+    # and a dated one, of the same path are what was asked for, without a warning.
+    plain = {**TINY, "events": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fee = sim.run(plain, overrides={"walmart.walmart_plus.fee_annual@2021-02-01": 50,
+                                        "walmart.walmart_plus.fee_annual@2021-03-15": 70,
+                                        "walmart.walmart_plus.fee_annual": 60}, shoppers=100).series(
+            "walmart_plus_fee_usd", firm="walmart")
+    assert [fee.iloc[0], fee["2021-03-08"], fee.iloc[-1]] == pytest.approx([60, 50, 70])
     # Dated before the scenario's own event, it holds only until that event: said as for a plain override.
     with pytest.warns(UserWarning, match=r"overrides walmart.walmart_plus.fee_annual@2021-02 holds only until "
                                          r"2021-03-01: .*; to change it from a date, key it 'path@DATE'"):

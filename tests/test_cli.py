@@ -89,10 +89,16 @@ def test_a_set_that_the_scenarios_events_set_again_is_a_warning(tiny_yaml: Path,
     err = capsys.readouterr().err
     assert err.splitlines() == ["retailsim: warning: --set walmart.walmart_plus.fee_annual holds only until "
                                 "2021-03-01: an event of the scenario sets walmart.walmart_plus.fee_annual on "
-                                "2021-03-01 (Walmart+ fee cut); to change it from a date, add an event in a file "
-                                "that extends the scenario"]
+                                "2021-03-01 (Walmart+ fee cut); to change it from a date, give it as --set "
+                                "path@DATE=value (an event after the scenario's own)"]
     fees = pd.read_parquet(out / TIMESERIES).query("metric == 'walmart_plus_fee_usd'")
     assert fees["value"].iloc[0] == 59 and fees["value"].iloc[-1] == 79
+    # As the warning says: from a date after the scenario's event, the value holds to the end.
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report",
+                 "--set", "walmart.walmart_plus.fee_annual@2021-03-15=59"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    fees = pd.read_parquet(out / TIMESERIES).query("metric == 'walmart_plus_fee_usd'").set_index("date")["value"]
+    assert fees.iloc[0] == 98 and fees["2021-03-08"] == 79 and fees.iloc[-1] == 59
 
 
 def test_validate_and_schema(tiny_yaml: Path, capsys) -> None:

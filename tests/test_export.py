@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -317,6 +318,14 @@ def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison
     (run / "answers.csv").unlink()
 
     out, _ = comparison
+    # A user's answers.csv in a comparison run without the rivals' answer is never read as one.
+    import shutil
+
+    mine = shutil.copytree(out, tmp_path / "mine")
+    (mine / "answers.csv").write_text("note,text\n1,my own notes\n")
+    assert main(["report", str(mine)]) == 0, "the user's file is not read (it raised KeyError: 'scenario')"
+    assert main(["export", str(mine), "--out", str(tmp_path / "mine-csv")]) == 0
+    assert not (tmp_path / "mine-csv" / "answers.csv").exists()
     exported = tmp_path / "csv"
     assert main(["export", str(run), "--out", str(exported)]) == 0
     (exported / "differences.csv").write_text("mine")  # a run's export has no differences: the name is free
@@ -333,6 +342,14 @@ def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison
     assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2
     assert "cannot be shown unchanged since retailsim exported it" in capsys.readouterr().err
     assert openpyxl.load_workbook(book, read_only=True)["summary"]["A2"].value == "my note"
+    # A killed earlier export left its temporary file: a dead process's is removed, a live one's kept,
+    # and nothing else beside it is touched.
+    (tmp_path / ".fresh.xlsx.tmp-999999999").write_bytes(b"half a workbook")
+    (tmp_path / f".fresh.xlsx.tmp-{os.getppid()}").write_bytes(b"a live process's")
+    (tmp_path / ".other.xlsx.tmp-999999999").write_bytes(b"another file's")
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(tmp_path / "fresh.xlsx")]) == 0
+    assert not (tmp_path / ".fresh.xlsx.tmp-999999999").exists()
+    assert (tmp_path / f".fresh.xlsx.tmp-{os.getppid()}").exists() and (tmp_path / ".other.xlsx.tmp-999999999").exists()
     workbook.create_sheet("my_analysis")
     workbook.save(book)
     assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2

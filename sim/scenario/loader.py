@@ -379,26 +379,32 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
     """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
     the horizon's start (a ``path@DATE`` override from that date), and an event dated later replaces
     it from its date (a user who sets the baseline's Prime fee would otherwise see it return to the
-    timeline's without a word). Events set only what may change during a run, so an override of
+    timeline's without a word). The events the overrides themselves add (``path@DATE``) are the
+    user's own, never named. Events set only what may change during a run, so an override of
     anything else is never named."""
+    def label(key: str) -> str:  # the label override() gives the event of a dated change
+        dotted, _, date = key.partition(DATED)
+        return f"{dotted} from {date}"[:200]
+
+    own = {label(key) for key in overrides if DATED in key}
+    theirs_by_date = sorted((event for event in scenario.events if event.label not in own), key=lambda e: e.date)
     said = []
     for key, value in overrides.items():
-        dotted, _, date = key.partition(DATED)
-        # A dated change is the event override() added (after any event of its own date).
-        ours = next((event for event in scenario.events if date and event.label == f"{dotted} from {date}"[:200]), None)
-        after = ours.date if ours is not None else None
+        dotted = key.partition(DATED)[0]
+        ours = next((event for event in scenario.events if DATED in key and event.label == label(key)), None)
+        after = ours.date if ours is not None else None  # a dated change follows the events of its own date
         mine = [tuple(k.split(".")) for k in sorted(leaf_keys({dotted: value}))]
-        for event in scenario.events:
-            if event is ours or after is not None and event.date <= after:
+        for event in theirs_by_date:
+            if after is not None and event.date <= after:
                 continue
             theirs = [tuple(k.split(".")) for k in sorted(leaf_keys(event.set))]
-            hit = next((leaf for leaf in theirs for own in mine
-                        if leaf[:len(own)] == own or own[:len(leaf)] == leaf), None)
+            hit = next((leaf for leaf in theirs for own_key in mine
+                        if leaf[:len(own_key)] == own_key or own_key[:len(leaf)] == leaf), None)
             if hit is not None:
                 when = (f"holds only until {event.date}" if event.date > (after or scenario.horizon.start)
                         else "never holds")
                 how = ("key it 'path@DATE' (an event after the scenario's own)" if option == "overrides" else
-                       "add an event in a file that extends the scenario")
+                       "give it as --set path@DATE=value (an event after the scenario's own)")
                 said.append(f"{option} {key} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
                             f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
                 break

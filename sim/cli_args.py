@@ -138,7 +138,8 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
                          help=f"runs per scenario over K common seeds (default %(default)s, at most {MAX_REPLICATES:,})")
     command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
     command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                         help="override a scenario value, e.g. --set walmart.walmart_plus.fee_annual=79")
+                         help="override a scenario value from the start, e.g. --set walmart.walmart_plus.fee_annual=79, "
+                              "or from a date: --set amazon.prime.fee_annual@2026-01-01=119")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

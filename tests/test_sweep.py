@@ -384,6 +384,12 @@ def test_sensitivity_warnings_tell_parameters_apart_and_morris_needs_ten_traject
     names = ["walmart.walmart_plus.fee_annual", "amazon.prime.fee_annual", "walmart.express.radius_miles"]
     assert short_names(names) == {names[0]: "walmart_plus.fee_annual", names[1]: "prime.fee_annual",
                                   names[2]: "radius_miles"}
+    overshoot = [{"parameter": name, "index": "S1", "value": value, "conf": 0.02} for name, value in
+                 zip(names[:2], (0.43, 0.71))]  # levers_sobol's Amazon profit of 4 Dec 2026, 64 samples
+    assert _judge(overshoot, "profit", 64, "sobol") == ["profit: WARNING the first-order indices sum to 1.14, more "
+                                                        "than the whole variance (samples: 64); their shares are "
+                                                        "unreliable; raise samples"]
+    assert _judge([dict(row, value=0.5) for row in overshoot], "profit", 64, "sobol") == []
     rows = [{"parameter": name, "index": "S1", "value": 0.3, "conf": 0.5} for name in names[:2]]
     note = _judge(rows, "both", 8, "sobol")[0]
     assert "S1 walmart_plus.fee_annual 0.30 ± 0.50, S1 prime.fee_annual 0.30 ± 0.50" in note

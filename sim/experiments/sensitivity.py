@@ -85,12 +85,17 @@ def _judge(rows: list[dict], outcome: str, samples: int, design: str = "") -> li
         row["warning"] = "; ".join(problems)
         if problems:
             flagged.append(f"{row['index']} {names[row['parameter']]} {value:.2f} ± {conf:.2f}")
+    # First-order indices share at most all of the variance: a sum well above 1 is the sample's error.
+    first = sum(row["value"] for row in rows if row["index"] == "S1") if design == "sobol" else 0.0
+    overshoot = ([f"{outcome}: WARNING the first-order indices sum to {first:.2f}, more than the whole variance "
+                  f"(samples: {samples}); their shares are unreliable; raise samples"]
+                 if first > 1 + TOLERANCE else [])
     if not flagged:
-        return []
+        return overshoot
     why = (f"Morris needs at least {MIN_TRAJECTORIES} trajectories" if few else
            f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than themselves")
     return [f"{outcome}: WARNING sample too small for trustworthy sensitivity indices (samples: {samples}); "
-            f"{why} ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples"]
+            f"{why} ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples", *overshoot]
 
 
 def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, outcome: str, seed: int) -> list[dict]:

@@ -32,7 +32,7 @@ def warn_reset(scenarios: list, assignments: list[str], strategic: bool = False)
     each scenario that sets what only strategic conduct reads while its conduct is fixed (unless
     ``strategic``: compare --rivals-answer runs them strategic too)."""
     from .jobs.folders import warn
-    from .scenario.loader import reset_by_events
+    from .scenario.paths import reset_by_events
 
     changes = dict(parse_assignment(item) for item in assignments)
     lines = [line for scenario in scenarios for line in reset_by_events(scenario, changes)]

@@ -45,7 +45,7 @@ def api_resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None, sho
     override that an event of the scenario sets again later (it holds only until then)."""
     import warnings
 
-    from .scenario.loader import reset_by_events
+    from .scenario.paths import reset_by_events
 
     checked_source(scenario, overrides)
     changes = dict(overrides or {})

@@ -24,7 +24,8 @@ from ..jobs.inputs import check_parameter
 from ..limits import MAX_REPLICATES
 from ..run import ScenarioLike, resolve
 from ..scenario import Scenario
-from ..scenario.loader import display, leaf_keys, read_yaml
+from ..scenario.loader import display, read_yaml
+from ..scenario.paths import leaf_keys
 from ..streams import Streams
 
 POSTERIOR = "posterior.csv"  # beside calibrated.yaml

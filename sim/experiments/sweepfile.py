@@ -20,8 +20,8 @@ from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, chec
 from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import DATED, DOCUMENT, Origins, display, leaf_keys, read_validated, validation_error
-from ..scenario.paths import drawn_once
+from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
+from ..scenario.paths import DATED, drawn_once, leaf_keys
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 

@@ -6,11 +6,15 @@ import copy
 import difflib
 import types
 import typing
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from .types import bare
+
+if TYPE_CHECKING:
+    from .schema import Scenario
 
 # Blocks an event may change while a run is under way. The others shape the run itself
 # (calendar, population, geography draws, seed) and can only be set before it starts.
@@ -194,3 +198,51 @@ def get_path(data: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         node = node[_key(node, part)] if isinstance(node, dict) else getattr(node, part)
     return node
+
+
+DATED = "@"  # ``path@DATE`` in a run's changes: the value from that date (an event), not from the start
+
+
+def leaf_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """The dotted keys of a nested mapping's leaves (a block's keys, each of its blocks' keys, ...)."""
+    keys: set[str] = set()
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        keys |= leaf_keys(value, f"{dotted}.") if isinstance(value, Mapping) and value else {dotted}
+    return keys
+
+
+def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: str = "--set") -> list[str]:
+    """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
+    the horizon's start (a ``path@DATE`` override from that date), and an event dated later replaces
+    it from its date (a user who sets the baseline's Prime fee would otherwise see it return to the
+    timeline's without a word). The events the overrides themselves add (``path@DATE``) are the
+    user's own, never named. Events set only what may change during a run, so an override of
+    anything else is never named."""
+    def label(key: str) -> str:  # the label override() gives the event of a dated change
+        dotted, _, date = key.partition(DATED)
+        return f"{dotted} from {date}"[:200]
+
+    own = {label(key) for key in overrides if DATED in key}
+    theirs_by_date = sorted((event for event in scenario.events if event.label not in own), key=lambda e: e.date)
+    said = []
+    for key, value in overrides.items():
+        dotted = key.partition(DATED)[0]
+        ours = next((event for event in scenario.events if DATED in key and event.label == label(key)), None)
+        after = ours.date if ours is not None else None  # a dated change follows the events of its own date
+        mine = [tuple(k.split(".")) for k in sorted(leaf_keys({dotted: value}))]
+        for event in theirs_by_date:
+            if after is not None and event.date <= after:
+                continue
+            theirs = [tuple(k.split(".")) for k in sorted(leaf_keys(event.set))]
+            hit = next((leaf for leaf in theirs for own_key in mine
+                        if leaf[:len(own_key)] == own_key or own_key[:len(leaf)] == leaf), None)
+            if hit is not None:
+                when = (f"holds only until {event.date}" if event.date > (after or scenario.horizon.start)
+                        else "never holds")
+                how = ("key it 'path@DATE' (an event after the scenario's own)" if option == "overrides" else
+                       "give it as --set path@DATE=value (an event after the scenario's own)")
+                said.append(f"{option} {key} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
+                            f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
+                break
+    return said

@@ -21,7 +21,7 @@ from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
-from ..scenario.paths import DATED, drawn_once, leaf_keys
+from ..scenario.paths import DATED, drawn_once, events_setting
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
@@ -231,9 +231,8 @@ def reset_notes(sweep: Sweep, base: Scenario) -> list[str]:
     parameter takes hold: from then on the runs share the event's value, whatever the design tried."""
     notes = []
     for dotted, parameter in sweep.parameters.items():
-        after = parameter.from_  # a dated value follows the base's events of its own date; one from the start, none
-        events = [event for event in base.events if (after is None or event.date > after) and any(
-            key == dotted or dotted.startswith(key + ".") or key.startswith(dotted + ".") for key in leaf_keys(event.set))]
+        # A dated value follows the base's events of its own date; one from the start, none.
+        events = [event for event, _key in events_setting(base.events, [dotted], parameter.from_)]
         if events:
             first, last = events[0], events[-1]
             later = f" (and {len(events) - 1} more, the last on {last.date})" if len(events) > 1 else ""

@@ -15,7 +15,8 @@ from typing import Any, Mapping, TypeVar
 from pydantic import ValidationError
 
 from ..errors import COMMAND_LINE, ScenarioError
-from .paths import DATED, PARAMETER_BLOCKS, check_path, drawn_once, model_at, renamed, set_path, suggest
+from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
+                    suggest)
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
 
@@ -336,7 +337,7 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
                 Scenario.model_validate(set_path(scenario.model_dump(mode="json"), dotted, value))
             except ValidationError as exc:
                 raise ScenarioError(source, key, validation_error(exc, {}, source).message) from None
-            data["events"] = [*data.get("events", []), {"date": date, "label": f"{dotted} from {date}"[:200],
+            data["events"] = [*data.get("events", []), {"date": date, "label": dated_label(dotted, date),
                                                         "set": {dotted: value}}]
             dated[f"events[{len(data['events']) - 1}].date"] = key
             continue

@@ -212,6 +212,28 @@ def leaf_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
     return keys
 
 
+def dated_label(dotted: str, date: str) -> str:
+    """The label of the event a ``path@DATE`` change becomes (``override``): how it is told apart
+    from the scenario's own events."""
+    return f"{dotted} from {date}"[:200]
+
+
+def events_setting(events, paths: list[str], after=None) -> list[tuple[Any, str]]:
+    """The events, in date order, that set one of ``paths`` (or a value within or around one), each
+    with the key it sets: all of them, or those dated after ``after`` (a change dated ``after`` follows
+    the events of its own date)."""
+    mine = [tuple(path.split(".")) for path in paths]
+    found = []
+    for event in sorted(events, key=lambda event: event.date):
+        if after is not None and event.date <= after:
+            continue
+        theirs = [tuple(key.split(".")) for key in sorted(leaf_keys(event.set))]
+        hit = next((leaf for leaf in theirs for own in mine if leaf[:len(own)] == own or own[:len(leaf)] == leaf), None)
+        if hit is not None:
+            found.append((event, ".".join(hit)))
+    return found
+
+
 def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: str = "--set") -> list[str]:
     """Each override that an event of the scenario sets again, in words: ``--set`` changes a value from
     the horizon's start (a ``path@DATE`` override from that date), and an event dated later replaces
@@ -219,30 +241,19 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
     timeline's without a word). The events the overrides themselves add (``path@DATE``) are the
     user's own, never named. Events set only what may change during a run, so an override of
     anything else is never named."""
-    def label(key: str) -> str:  # the label override() gives the event of a dated change
-        dotted, _, date = key.partition(DATED)
-        return f"{dotted} from {date}"[:200]
-
-    own = {label(key) for key in overrides if DATED in key}
-    theirs_by_date = sorted((event for event in scenario.events if event.label not in own), key=lambda e: e.date)
+    own = {dated_label(*key.split(DATED, 1)) for key in overrides if DATED in key}
+    theirs = [event for event in scenario.events if event.label not in own]
     said = []
     for key, value in overrides.items():
-        dotted = key.partition(DATED)[0]
-        ours = next((event for event in scenario.events if DATED in key and event.label == label(key)), None)
-        after = ours.date if ours is not None else None  # a dated change follows the events of its own date
-        mine = [tuple(k.split(".")) for k in sorted(leaf_keys({dotted: value}))]
-        for event in theirs_by_date:
-            if after is not None and event.date <= after:
-                continue
-            theirs = [tuple(k.split(".")) for k in sorted(leaf_keys(event.set))]
-            hit = next((leaf for leaf in theirs for own_key in mine
-                        if leaf[:len(own_key)] == own_key or own_key[:len(leaf)] == leaf), None)
-            if hit is not None:
-                when = (f"holds only until {event.date}" if event.date > (after or scenario.horizon.start)
-                        else "never holds")
-                how = ("key it 'path@DATE' (an event after the scenario's own)" if option == "overrides" else
-                       "give it as --set path@DATE=value (an event after the scenario's own)")
-                said.append(f"{option} {key} {when}: an event of the scenario sets {'.'.join(hit)} on {event.date}"
-                            f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
-                break
+        dotted, _, date = key.partition(DATED)
+        ours = next((event for event in scenario.events if date and event.label == dated_label(dotted, date)), None)
+        after = ours.date if ours is not None else None
+        found = events_setting(theirs, sorted(leaf_keys({dotted: value})), after)
+        if found:
+            event, hit = found[0]
+            when = f"holds only until {event.date}" if event.date > (after or scenario.horizon.start) else "never holds"
+            how = ("key it 'path@DATE' (an event after the scenario's own)" if option == "overrides" else
+                   "give it as --set path@DATE=value (an event after the scenario's own)")
+            said.append(f"{option} {key} {when}: an event of the scenario sets {hit} on {event.date}"
+                        f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
     return said

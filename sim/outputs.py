@@ -162,10 +162,15 @@ def recorded(folder: Path, contents: set[str]) -> set[str]:
     having written there (``files``), or, in a folder written before manifests recorded their files,
     those that retailsim wrote then. A file a user put in the folder under one of retailsim's names is
     not one of them."""
+    files = recorded_files(folder)
+    return contents - NEWER_NAMES if files is None else contents & {*files, MANIFEST}
+
+
+def recorded_files(folder: Path) -> set[str] | None:
+    """The files ``folder``'s manifest records retailsim wrote there, or None for a folder written
+    before manifests recorded them (or with no readable manifest)."""
     files = (read_manifest(folder) or {}).get("files")
-    if isinstance(files, list) and all(isinstance(name, str) for name in files):
-        return contents & {*files, MANIFEST}
-    return contents - NEWER_NAMES
+    return set(files) if isinstance(files, list) and all(isinstance(name, str) for name in files) else None
 
 
 def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:

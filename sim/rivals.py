@@ -153,14 +153,14 @@ def read_answers(folder: Path) -> pd.DataFrame | None:
     ``answers.csv`` the folder's manifest records as retailsim's (in a folder from before manifests
     recorded their files, one laid out as retailsim writes it; anything else there is a user's file,
     never read). One recorded but unreadable is one line naming it."""
-    from .outputs import read_manifest
+    from .outputs import recorded_files
     from .results import damaged
 
     folder = Path(folder)
     path = folder / ANSWERS
-    files = (read_manifest(folder) or {}).get("files")
-    recorded = isinstance(files, list) and ANSWERS in files
-    if not path.is_file() or (isinstance(files, list) and not recorded):
+    files = recorded_files(folder)
+    recorded = files is not None and ANSWERS in files
+    if not path.is_file() or (files is not None and not recorded):
         return None
     try:
         table = pd.read_csv(path)

@@ -94,9 +94,6 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
         return []
     from .report.tables import answers_of, figure, points
 
-    def _number(value: float) -> str:
-        return figure(value, 2)
-
     what_ifs = list(dict.fromkeys(table["scenario"]))
     rows = table.to_dict("records")
     measures = list(dict.fromkeys(zip(table["measure"], table["unit"])))
@@ -104,9 +101,9 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     drawn = "parameter_low" in table.columns
     cells = {}
     for row in table.itertuples():
-        interval = "" if math.isnan(row.low) else f" [{_number(row.low)}, {_number(row.high)}]"
-        spread = f" {{{_number(row.parameter_low)}, {_number(row.parameter_high)}}}" if drawn else ""
-        cells[(row.measure, row.scenario)] = f"{_number(row.mean)}{interval}{spread}{' *' if row.significant else '  '}"
+        interval = "" if math.isnan(row.low) else f" [{figure(row.low, 2)}, {figure(row.high, 2)}]"
+        spread = f" {{{figure(row.parameter_low, 2)}, {figure(row.parameter_high, 2)}}}" if drawn else ""
+        cells[(row.measure, row.scenario)] = f"{figure(row.mean, 2)}{interval}{spread}{' *' if row.significant else '  '}"
     width = max(map(len, labels))
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]

@@ -7,11 +7,11 @@ drivers have one code path whatever the backend.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures.process import BrokenProcessPool
 import multiprocessing.context
 import os
 import re
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Iterator
 

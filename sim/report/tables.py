@@ -56,8 +56,6 @@ def figure(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-_number = figure
-
 
 def headline_table(ensemble: Ensemble) -> str:
     """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline)."""
@@ -67,7 +65,7 @@ def headline_table(ensemble: Ensemble) -> str:
         values = _end_values(ensemble, measure).mean(axis=1)
         cells = []
         for name in ensemble.names:
-            cell = _number(values[name])
+            cell = figure(values[name])
             if name != ensemble.baseline:
                 cell += f' <span class="delta">({_change(values[name] - values[ensemble.baseline], measure.unit)})</span>'
             cells.append(f"<td>{cell}</td>")
@@ -237,9 +235,9 @@ def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None)
 def _mean_cell(row: dict) -> tuple[str, bool]:
     """A difference's cell (mean and its 90% interval over seeds, bold where it excludes zero), and
     whether it does."""
-    interval = "" if math.isnan(row["low"]) else f" [{_number(row['low'], 2)}, {_number(row['high'], 2)}]"
+    interval = "" if math.isnan(row["low"]) else f" [{figure(row['low'], 2)}, {figure(row['high'], 2)}]"
     significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
-    return f'<td class="{"sig" if significant else ""}">{_number(row["mean"], 2)}{interval}</td>', significant
+    return f'<td class="{"sig" if significant else ""}">{figure(row["mean"], 2)}{interval}</td>', significant
 
 
 def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
@@ -257,8 +255,8 @@ def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
             row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
             cell, significant = _mean_cell(row)
             robust = significant and (row["parameter_low"] > 0 if row["low"] > 0 else row["parameter_high"] < 0)
-            cells.append(f'{cell}<td class="{"sig" if robust else ""}">{_number(row["parameter_low"], 2)} to '
-                         f'{_number(row["parameter_high"], 2)}</td>')
+            cells.append(f'{cell}<td class="{"sig" if robust else ""}">{figure(row["parameter_low"], 2)} to '
+                         f'{figure(row["parameter_high"], 2)}</td>')
         body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")
     note = (f"<p>Over {draws} draws from the calibration's posterior, each over the same seeds. The first column "
@@ -288,7 +286,7 @@ def yearly_table(ensemble: Ensemble) -> str:
             mine = {r["year"]: r for r in rows if r["scenario"] == name and r["measure"] == measure.label}
             unit = "$bn a year" if measure.last_year_sum else points(measure.unit)
             cells = "".join(f'<td class="{"sig" if _moved(mine[y]) and not math.isnan(mine[y]["low"]) else ""}">'
-                            f'{_number(mine[y]["mean"], 2)}</td>' for y in years)
+                            f'{figure(mine[y]["mean"], 2)}</td>' for y in years)
             body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(unit)}</small></th>{cells}</tr>")
         blocks.append(f"<details><summary>{html.escape(name)} − {html.escape(ensemble.baseline)}, year by year "
                       f"(each year's mean; money: the year's total)</summary><table class=\"figures yearly\">"

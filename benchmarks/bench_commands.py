@@ -10,6 +10,7 @@ noisy machine loads both alike::
 
     python benchmarks/bench_commands.py --repeats 7
     python benchmarks/bench_commands.py --repeats 3 --shoppers 1000      # the same commands, a smaller run
+    python benchmarks/bench_commands.py --repeats 3 --cores 1            # each run in one process
     git worktree add /tmp/old <commit> && python benchmarks/bench_commands.py --checkout /tmp/old
 
 ``--profile`` instead runs the run's phases under cProfile (once per checkout, alternating) and
@@ -46,7 +47,8 @@ COMMAND = PREAMBLE + r"""
 from sim.cli import main
 sys.exit(main(sys.argv[2:]))
 """
-# argv: checkout, scenario, output folder, a file for cProfile's statistics or "", and households or "".
+# argv: checkout, scenario, output folder, a file for cProfile's statistics or "", households or "", and
+# the run's processes (--cores) or "".
 PHASES = PREAMBLE + r"""
 import json, time
 clocks = (time.perf_counter, time.process_time)
@@ -69,7 +71,13 @@ def load_modules():
 load_modules()
 mark("imported")
 def simulate():
+    # On as many processes as `retailsim run` uses (sys.argv[6], else its default), where the checkout has them.
+    import inspect
+    import sim.cli_args
+    cores = int(sys.argv[6]) if sys.argv[6] else getattr(sim.cli_args, "DEFAULT_CORES", 1)
     scenario = resolve(sys.argv[2], {"population.shoppers": int(sys.argv[5])} if sys.argv[5] else None)
+    if "cores" in inspect.signature(run_replicates).parameters:
+        return run_replicates([scenario], [scenario.seed], cores=cores)
     return run_replicates([scenario], [scenario.seed])
 results = simulate()
 mark("simulated")
@@ -138,36 +146,38 @@ def wall(script: str, checkout: str, *args: str) -> tuple[float, float]:
     return seconds, cpu
 
 
-def phases(checkout: str, out: Path, stats: str = "", shoppers: int | None = None) -> dict:
+def phases(checkout: str, out: Path, stats: str = "", shoppers: int | None = None, cores: int | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", PHASES, checkout, str(SCENARIO), str(out), stats,
-                           str(shoppers or "")],
+                           str(shoppers or ""), str(cores or "")],
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"the phase run failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(checkout: str, scratch: Path, index: int, shoppers: int | None = None) -> dict:
-    """One round of every measurement for one checkout (``shoppers``: the run's size, else the scenario's)."""
+def measure(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None) -> dict:
+    """One round of every measurement for one checkout (``shoppers``: the run's size, else the scenario's;
+    ``cores``: the run's processes, else the command's default)."""
     out = scratch / f"run-{index}"
-    size = ("--shoppers", str(shoppers)) if shoppers else ()
+    size = (("--shoppers", str(shoppers)) if shoppers else ()) + (("--cores", str(cores)) if cores else ())
     figures = {}
     for name, args in (("--version", ("--version",)),
                        ("run + report", ("run", str(SCENARIO), "--out", str(out), "--quiet", *size)),
                        ("run --no-report", ("run", str(SCENARIO), "--out", f"{out}-bare", "--quiet", "--no-report",
                                             *size))):
         figures[f"{name} wall"], figures[f"{name} cpu"] = wall(COMMAND, checkout, *args)
-    figures.update({f"phase {k}": v for k, v in phases(checkout, scratch / f"phases-{index}", "", shoppers).items()
+    figures.update({f"phase {k}": v for k, v in phases(checkout, scratch / f"phases-{index}", "", shoppers, cores).items()
                     if k != "package"})
     for folder in scratch.iterdir():
         shutil.rmtree(folder, ignore_errors=True)
     return figures
 
 
-def profiled(checkout: str, scratch: Path, index: int, shoppers: int | None = None) -> dict:
-    """Profiled seconds by phase of one run (see ``PROFILE_PHASES``), and the profile's total."""
+def profiled(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None) -> dict:
+    """Profiled seconds by phase of one run (see ``PROFILE_PHASES``), and the profile's total (the first
+    process's: profile with ``--cores 1`` to see the whole run's work)."""
     stats_file = scratch / f"profile-{index}.out"
-    phases(checkout, scratch / f"phases-{index}", str(stats_file), shoppers)
+    phases(checkout, scratch / f"phases-{index}", str(stats_file), shoppers, cores)
     stats = pstats.Stats(str(stats_file)).stats
     figures = {"total profiled": sum(entry[2] for entry in stats.values())}
     for label, file, function in PROFILE_PHASES:
@@ -185,6 +195,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profiled seconds by phase instead of timings")
     parser.add_argument("--shoppers", type=int, default=None,
                         help="households of the run (default: the baseline's own, 20,000)")
+    parser.add_argument("--cores", type=int, default=None,
+                        help="the run's processes, retailsim run --cores (default: the command's own default)")
     args = parser.parse_args()
     checkouts = {"this checkout": ""} | ({f"{args.checkout}": args.checkout} if args.checkout else {})
     rounds: dict[str, list[dict]] = {name: [] for name in checkouts}
@@ -192,7 +204,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-commands-") as scratch:
         for index in range(args.repeats):
             for name, checkout in (checkouts.items() if index % 2 == 0 else reversed(checkouts.items())):
-                rounds[name].append(one_round(checkout, Path(scratch), index, args.shoppers))
+                rounds[name].append(one_round(checkout, Path(scratch), index, args.shoppers, args.cores))
                 print(f"round {index + 1} {name}: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in rounds[name][-1].items()),
                       file=sys.stderr, flush=True)
     keys = list(rounds["this checkout"][0])

@@ -85,7 +85,7 @@ def command_run(args: argparse.Namespace) -> int:
     check_workload([scenario], args.replicates)
     replaces = prepare_results_folder(out)
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
-    results = run_all([scenario], seeds, args.quiet)
+    results = run_all([scenario], seeds, args.quiet, cores=args.cores)
     print_summary(results)
     save_results(results, out, replaces, report=not args.no_report)
     return 0
@@ -115,7 +115,7 @@ def command_compare(args: argparse.Namespace) -> int:
     plan = args.parameter_draws and plan_draws(files, overrides, scenarios, args.parameter_draws, args.posterior, root)
     replaces = prepare_results_folder(out)
     seeds = replicate_seeds(root, args.replicates)
-    results = run_all(scenarios, seeds, args.quiet, plan)
+    results = run_all(scenarios, seeds, args.quiet, plan, cores=args.cores)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
     table, by_year = differences(results, args.period), yearly_differences(results)

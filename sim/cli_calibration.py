@@ -20,7 +20,7 @@ def command_targets(args: argparse.Namespace) -> int:
     scenario = resolve(args.scenario, scenario_changes(args))
     targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end))
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
-    fit = evaluate(targets, run_all([scenario], seeds, args.quiet))
+    fit = evaluate(targets, run_all([scenario], seeds, args.quiet, cores=args.cores))
     print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")
     print("\n".join(fit.lines()))
     print(f"loss (mean squared miss): {fit.loss:.3f}; {int(fit.table['within'].sum())} of {len(fit.table)} within tolerance")

@@ -48,8 +48,10 @@ class Progress:
             self.bar.close()
 
 
-def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any = None) -> list[Result]:
-    """Every scenario at every seed (of every parameter draw in ``plan``), with one progress bar."""
+def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any = None,
+            cores: int = 1) -> list[Result]:
+    """Every scenario at every seed (of every parameter draw in ``plan``), with one progress bar; each run
+    on ``cores`` processes."""
     from .experiments.replicates import run_draws, run_replicates
 
     if plan is not None and not quiet:
@@ -57,7 +59,8 @@ def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any 
     progress = Progress(scenarios, len(seeds) * (1 if plan is None else len(set(plan.particles))), quiet)
     try:
         if plan is not None:
-            return run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe, progress=progress.step)
-        return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step)
+            return run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe, progress=progress.step,
+                             cores=cores)
+        return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step, cores=cores)
     finally:
         progress.close()

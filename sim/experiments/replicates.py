@@ -27,21 +27,21 @@ def replicate_seeds(root: int, replicates: int) -> list[int]:
 
 def run_replicates(scenarios: Sequence[Scenario], seeds: Sequence[int],
                    on_run: Callable[[Scenario, int], None] | None = None,
-                   progress: Callable[[object], None] | None = None) -> list[Result]:
+                   progress: Callable[[object], None] | None = None, cores: int = 1) -> list[Result]:
     """Run every scenario at every seed, in order (scenario-major); ``on_run`` is told before each
-    run, and ``progress`` after every weekly step."""
+    run, and ``progress`` after every weekly step; each run on ``cores`` processes (:func:`sim.run`)."""
     results = []
     for scenario in scenarios:
         for seed in seeds:
             if on_run is not None:
                 on_run(scenario, seed)
-            results.append(run(scenario, seed, progress=progress))
+            results.append(run(scenario, seed, progress=progress, cores=cores))
     return results
 
 
 def run_draws(draws: Sequence[Sequence[Scenario]], seeds: Sequence[int], particles: Sequence[int],
               on_run: Callable[[Scenario, int], None] | None = None,
-              progress: Callable[[object], None] | None = None) -> list[Result]:
+              progress: Callable[[object], None] | None = None, cores: int = 1) -> list[Result]:
     """Every draw's scenarios at every seed (:func:`run_replicates`, draw by draw); each run's
     manifest records its draw number (``parameter_draw``) and posterior particle. A particle drawn
     twice is run once: its runs would be the same, number for number."""
@@ -49,7 +49,7 @@ def run_draws(draws: Sequence[Sequence[Scenario]], seeds: Sequence[int], particl
     done: dict[int, list[Result]] = {}
     for number, (particle, scenarios) in enumerate(zip(particles, draws)):
         if particle not in done:
-            done[particle] = run_replicates(scenarios, seeds, on_run, progress)
+            done[particle] = run_replicates(scenarios, seeds, on_run, progress, cores)
         results += [replace(run, manifest={**run.manifest, "parameter_draw": number, "posterior_particle": particle})
                     for run in done[particle]]
     return results

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.context
-import os
 import re
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -16,6 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import UserError
+from ..limits import available_cores
 
 
 class InlineExecutor(Executor):
@@ -46,7 +46,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return available_cores()
 
 
 MAX_LOCAL_WORKERS = 256

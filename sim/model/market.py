@@ -21,6 +21,7 @@ from .conduct import PriceConduct
 from .budgets import BudgetConduct
 from .fees import FeeConduct
 from .geography import Geography
+from .cores import Cores
 from .memberships import decide, established_churn, membership_perks, membership_values, neighbour_share
 from .population import draw_households
 from .tally import FIRST_FIRM_ROW, Tally, cell_base, one_hot, tally
@@ -98,6 +99,7 @@ class RetailMarket(mesa.Model):
         self.conduct = PriceConduct(self) if scenario.conduct == "strategic" else None
         self.fees = FeeConduct(self) if scenario.conduct == "strategic" else None
         self.budgets = BudgetConduct(self) if scenario.conduct == "strategic" else None
+        self.cores: Cores | None = None  # the copies of a run on several cores (sim.model.cores)
         self.collector = Collector(self)
 
     def count_households(self) -> None:
@@ -177,7 +179,9 @@ class RetailMarket(mesa.Model):
 
     def households_shop(self) -> None:
         """Every household picks a channel per category (one logit draw each). In the first week of
-        a month each also values its memberships on the same offers (reviewed after the books)."""
+        a month each also values its memberships on the same offers (reviewed after the books). On
+        several cores (:mod:`sim.model.cores`) each copy shops for its own households, then they
+        exchange them."""
         h = self.households
         uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
         valuing = self.month_starts()
@@ -187,18 +191,29 @@ class RetailMarket(mesa.Model):
         # the factor for each of the few (category, channel) prices, then each household's by its choice.
         response = (prices ** -elasticity).ravel()
         prices = prices.ravel()
-        for part, households, access, costs, lean, top, weights, total in self._exponentials():
+        if self.cores is None:
+            self._shop(slice(0, h.n), uniform, valuing, response, prices)
+        else:
+            self._shop(self.cores.own, uniform, valuing, response, prices)
+            for span in self.cores.exchange(self, valuing):  # households no copy gave (one has gone)
+                self._shop(span, uniform, valuing, response, prices)
+        self.surplus += self._membership_dollars()
+        self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
+
+    def _shop(self, households: slice, uniform: np.ndarray, valuing: bool, response: np.ndarray,
+              prices: np.ndarray) -> None:
+        """:meth:`households_shop` for a range of households: their choices, baskets, spending and
+        surplus (and membership values, if ``valuing``)."""
+        for part, part_households, access, costs, lean, top, weights, total in self._exponentials(households):
             if valuing:
-                self._store_values(part, membership_values(households, access, self.params, costs,
+                self._store_values(part, membership_values(part_households, access, self.params, costs,
                                                            weights, lean, self.firms))
-            self.surplus[part] = welfare(top, weights, total, lean, households.price_utility)
+            self.surplus[part] = welfare(top, weights, total, lean, part_households.price_utility)
             weights /= total
             self.choice[:, part] = draw(weights, uniform[:, part])
             chosen = self.choice[:, part] + self._category_offsets
-            self.quantity[:, part] = households.budget * response.take(chosen)
+            self.quantity[:, part] = part_households.budget * response.take(chosen)
             self.spend[:, part] = self.quantity[:, part] * prices.take(chosen)
-        self.surplus += self._membership_dollars()
-        self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
 
     def _membership_dollars(self) -> np.ndarray:
         """Each household's perks, own liking, less fees of the memberships it holds, dollars a week
@@ -305,17 +320,18 @@ class RetailMarket(mesa.Model):
         held = {**members_of(self.households, self.firms), **members}
         return utilities(self.households, self.offer, self.access, self.household_costs(), self.firms, held)
 
-    def _exponentials(self):
+    def _exponentials(self, households: slice | None = None):
         """This week's utilities, part by part: (slice, households, access, costs, lean, max, exp
-        weights, sum).
+        weights, sum); of every household, or of a contiguous range of them.
 
         Parts of ``PART_SIZE`` households keep every temporary array a few megabytes, whatever the
         population: at a million households whole-population temporaries were mapped and unmapped
         by the allocator every time.
         """
         h, costs = self.households, self.household_costs()
-        for start in range(0, h.n, PART_SIZE):
-            part = slice(start, min(start + PART_SIZE, h.n))
+        first, end = (0, h.n) if households is None else (households.start, households.stop)
+        for start in range(first, end, PART_SIZE):
+            part = slice(start, min(start + PART_SIZE, end))
             households, access, part_costs = h.part(part), self.access.part(part), costs.part(part)
             value, lean = decision_utilities(households, self.offer, access, part_costs, self.firms,
                                              members_of(households, self.firms))

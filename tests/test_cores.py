@@ -1,0 +1,154 @@
+"""A run on several cores (sim.model.cores): the same results to the bit, whatever happens to the copies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+import sim.model.cores as cores_module
+from sim.cli import main
+from sim.model.cores import Cores, usable
+
+from .conftest import ROOT, SCENARIOS, small
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs on several cores fork (Linux)")
+
+# The baseline, small: its Walmart+ launch (September 2020, in the warm-up), month starts (membership
+# values exchanged), and every event of its horizon (fees, capacity, dark stores, clinics closing).
+SHORT = {"population.shoppers": 700}
+
+
+@pytest.fixture
+def many_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a small run use up to three copies, even on a machine with fewer cores (slower, same numbers)."""
+    monkeypatch.setattr(cores_module, "MIN_HOUSEHOLDS_PER_CORE", 100)
+    monkeypatch.setattr(cores_module, "available_cores", lambda: 3)
+
+
+def assert_same_bits(a: sim.Result, b: sim.Result) -> None:
+    assert list(a.timeseries.columns) == list(b.timeseries.columns)
+    for column in a.timeseries.columns:
+        left, right = a.timeseries[column].to_numpy(), b.timeseries[column].to_numpy()
+        if left.dtype.kind == "f":
+            assert np.array_equal(left.view(np.int64), right.view(np.int64)), column  # bits, NaNs included
+        else:
+            assert np.array_equal(left, right), column
+
+
+@pytest.mark.usefixtures("many_cores")
+@pytest.mark.parametrize("cores", [2, 3])
+def test_several_cores_give_one_cores_results_to_the_bit(cores: int) -> None:
+    baseline = SCENARIOS / "baseline.yaml"
+    one = sim.run(baseline, overrides=SHORT)
+    several = sim.run(baseline, overrides=SHORT, cores=cores)
+    assert one.manifest["cores"] == 1 and several.manifest["cores"] == cores
+    assert_same_bits(one, several)
+
+
+@pytest.mark.usefixtures("many_cores")
+def test_strategic_conduct_and_parts_that_straddle_the_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Price reviews value every household on every copy; parts of 64 households cut across the copies'
+    ranges (700 / 2 is not a multiple of 64)."""
+    monkeypatch.setattr("sim.model.market.PART_SIZE", 64)
+    scenario = sim.load_scenario(SCENARIOS / "baseline.yaml", {"conduct": "strategic", "population.shoppers": 700})
+    one, two = sim.run(scenario), sim.run(scenario, cores=2)
+    assert two.manifest["cores"] == 2
+    assert_same_bits(one, two)
+
+
+@pytest.mark.usefixtures("many_cores")
+def test_a_copy_that_dies_is_taken_over_by_the_first_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = Cores.exchange
+
+    def dies_in_week_30(self: Cores, model, valuing: bool):
+        if self.index == 1 and self._weeks == 30:
+            os._exit(1)  # in the forked copy only: as if the out-of-memory killer had ended it
+        return exchange(self, model, valuing)
+
+    monkeypatch.setattr(Cores, "exchange", dies_in_week_30)
+    baseline = SCENARIOS / "baseline.yaml"
+    one = sim.run(baseline, overrides=SHORT)
+    survived = sim.run(baseline, overrides=SHORT, cores=3)
+    assert survived.manifest["cores"] == 1  # shopped alone from week 30
+    assert_same_bits(one, survived)
+
+
+@pytest.mark.usefixtures("many_cores")
+def test_the_copies_are_reaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    start = Cores.start.__func__
+
+    def recording(cls, model, cores):
+        copies = start(cls, model, cores)
+        started.extend(copies._children)
+        return copies
+
+    monkeypatch.setattr(Cores, "start", classmethod(recording))
+    sim.run(small(population__shoppers=500), cores=3)
+    assert len(started) == 2
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, not a zombie: a zombie still answers signal 0
+
+
+def test_copies_end_when_the_first_process_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import sys, time\n"
+        "import sim, sim.model.cores as c\n"
+        "c.MIN_HOUSEHOLDS_PER_CORE = 100\n"
+        "c.available_cores = lambda: 3\n"
+        "def progress(model):\n"
+        "    if model.steps == 8:\n"
+        "        print(*model.cores._children, flush=True)\n"
+        "        time.sleep(600)\n"
+        f"sim.run({str(SCENARIOS / 'baseline.yaml')!r}, overrides={SHORT!r}, cores=3, progress=progress)\n",
+        encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        copies = [int(pid) for pid in process.stdout.readline().split()]
+        assert len(copies) == 2
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 20
+    alive = copies
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists()
+                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+        time.sleep(0.1)
+    assert alive == []
+
+
+def test_how_many_copies_a_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cores_module, "available_cores", lambda: 2)
+    assert usable(1, 20_000) == 1
+    assert usable(2, 20_000) == 2
+    assert usable(4, 20_000) == 2  # never more than the machine's cores
+    assert usable(2, 2_999) == 1  # under 1,500 households a copy, one process is as fast
+    assert usable(2, 3_000) == 2
+    assert usable(2, cores_module.MAX_SHARED_HOUSEHOLDS + 1) == 1  # each copy holds the model's memory
+
+
+def test_cores_on_the_command_line(tiny_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for bad in ("0", "999", "two"):
+        assert main(["run", str(tiny_yaml), "--cores", bad, "--out", str(tmp_path / bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--cores" in err[0]
+        assert not (tmp_path / bad).exists()
+    assert main(["run", str(tiny_yaml), "--cores", "1", "--out", str(tmp_path / "one"), "--quiet", "--no-report"]) == 0
+    assert pd.read_parquet(tmp_path / "one" / "timeseries.parquet").shape[0] > 0
+
+
+def test_the_api_checks_cores() -> None:
+    with pytest.raises(sim.UserError, match="cores must be a whole number >= 1"):
+        sim.run(small(), cores=0)

@@ -206,7 +206,7 @@ def _label(source: ScenarioLike) -> str:
 
 def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5, seed: int | None = None,
             shoppers: int | None = None, period: tuple[int, int] | None = None, parameter_draws: int | None = None,
-            posterior: str | Path | None = None) -> Comparison:
+            posterior: str | Path | None = None, cores: int = 1) -> Comparison:
     """Run a baseline and what-ifs over ``replicates`` common seeds (from ``seed``, default the
     baseline's) and return the runs and their differences table (at the end of the horizon, or over
     the calendar years ``period``, e.g. ``(2026, 2030)``).
@@ -217,11 +217,15 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     (``posterior``, default ``posterior.csv`` beside the baseline's calibrated file), each draw over
     the same seeds: K x ``replicates`` runs a scenario. The differences then hold both the run-noise
     interval and the parameter interval (:func:`differences`); see docs/calibration.md.
+
+    ``cores`` above 1 runs them side by side on that many processes (Linux; from a script, under
+    ``if __name__ == "__main__":``), with the same results (:func:`~sim.experiments.run_replicates`).
     """
     if not what_ifs:
         raise UserError("compare needs a baseline and at least one what-if")
     overrides = {"population.shoppers": whole("shoppers", shoppers, 1)} if shoppers is not None else None
     whole("seed", seed)
+    cores = whole("cores", cores, 1)
     if period is not None and not (isinstance(period, (tuple, list)) and len(period) == 2
                                    and all(isinstance(year, (int, np.integer)) and not isinstance(year, bool)
                                            for year in period)):
@@ -239,7 +243,8 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     root = scenarios[0].seed if seed is None else int(seed)
     plan = None if draws is None else plan_draws(sources, overrides or {}, scenarios, draws, posterior, root)
     seeds = replicate_seeds(root, replicates)
-    results = run_replicates(scenarios, seeds) if plan is None else run_draws(plan.scenarios, seeds, plan.particles)
+    results = (run_replicates(scenarios, seeds, cores=cores) if plan is None
+               else run_draws(plan.scenarios, seeds, plan.particles, cores=cores))
     return Comparison(results, seeds, differences(results, period), period, None if plan is None else plan.manifest())
 
 

@@ -152,3 +152,34 @@ def test_cores_on_the_command_line(tiny_yaml: Path, tmp_path: Path, capsys: pyte
 def test_the_api_checks_cores() -> None:
     with pytest.raises(sim.UserError, match="cores must be a whole number >= 1"):
         sim.run(small(), cores=0)
+
+
+@pytest.mark.usefixtures("many_cores")
+def test_runs_side_by_side_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several runs (compare's, --replicates) go one a process on a pool, with the results in order."""
+    monkeypatch.setattr(cores_module, "available_cores", lambda: 2)
+    from sim.experiments import replicate_seeds, run_replicates
+    from sim.experiments.replicates import side_by_side
+
+    baseline = sim.load_scenario(SCENARIOS / "baseline.yaml", SHORT)
+    cut = sim.load_scenario(SCENARIOS / "membership_fee_war.yaml", SHORT)
+    seeds = replicate_seeds(5, 2)
+    assert side_by_side(2, [(baseline, seeds[0]), (cut, seeds[0])]) == 2
+    told, weeks = [], []
+    one = run_replicates([baseline, cut], seeds)
+    pooled = run_replicates([baseline, cut], seeds, on_run=lambda s, seed: told.append((s.name, seed)),
+                            progress=weeks.append, cores=2)
+    assert told == [(s.name, seed) for s in (baseline, cut) for seed in seeds]
+    assert len(weeks) == 4 * len(sim.model.market.RetailMarket.calendar(baseline.horizon))
+    assert [(r.scenario.name, r.seed) for r in pooled] == [(r.scenario.name, r.seed) for r in one]
+    for a, b in zip(one, pooled):
+        assert b.manifest["cores"] == 1
+        assert_same_bits(a, b)
+
+
+def test_small_runs_stay_in_this_process() -> None:
+    from sim.experiments.replicates import side_by_side
+
+    tiny = small()
+    assert side_by_side(2, [(tiny, 1), (tiny, 2)]) == 1  # 400 households: a pool would cost more than it saves
+    assert side_by_side(1, [(tiny, 1), (tiny, 2)]) == 1

@@ -28,14 +28,57 @@ def replicate_seeds(root: int, replicates: int) -> list[int]:
 def run_replicates(scenarios: Sequence[Scenario], seeds: Sequence[int],
                    on_run: Callable[[Scenario, int], None] | None = None,
                    progress: Callable[[object], None] | None = None, cores: int = 1) -> list[Result]:
-    """Run every scenario at every seed, in order (scenario-major); ``on_run`` is told before each
-    run, and ``progress`` after every weekly step; each run on ``cores`` processes (:func:`sim.run`)."""
+    """Run every scenario at every seed; the results in order (scenario-major).
+
+    On one core, one after another: ``on_run`` is told before each run, and ``progress`` after every
+    weekly step (with the model). With ``cores`` above 1, several runs go side by side, one a
+    process (:func:`side_by_side`), or a single run shares its households among that many
+    processes (:func:`sim.run`); side by side, ``on_run`` is told as each run's results are awaited,
+    in order, and ``progress`` is called once for each of a run's weeks (with None) when it is done.
+    The results are the same to the bit either way."""
+    runs = [(scenario, seed) for scenario in scenarios for seed in seeds]
+    workers = side_by_side(cores, runs)
+    if workers > 1:
+        return _in_pool(runs, workers, on_run, progress)
     results = []
-    for scenario in scenarios:
-        for seed in seeds:
-            if on_run is not None:
-                on_run(scenario, seed)
-            results.append(run(scenario, seed, progress=progress, cores=cores))
+    for scenario, seed in runs:
+        if on_run is not None:
+            on_run(scenario, seed)
+        results.append(run(scenario, seed, progress=progress, cores=cores))
+    return results
+
+
+def side_by_side(cores: int, runs: Sequence[tuple[Scenario, int]]) -> int:
+    """How many of ``runs`` go side by side on ``cores``: one a process, where there are several runs
+    and each would be worth a core of its own (:func:`sim.model.cores.usable`: 2 and more processes
+    for a run of its size). Else 1, and each run shares its households among the cores instead."""
+    from ..model.cores import usable
+
+    if len(runs) < 2 or cores < 2:
+        return 1
+    return min(len(runs), min(usable(cores, scenario.population.shoppers) for scenario, _seed in runs))
+
+
+def _in_pool(runs: list[tuple[Scenario, int]], workers: int, on_run: Callable[[Scenario, int], None] | None,
+             progress: Callable[[object], None] | None) -> list[Result]:
+    """``runs`` on a pool of ``workers`` processes (forked from a server that has the model loaded)."""
+    from ..jobs.executors import executor
+    from ..model.market import RetailMarket
+
+    results = []
+    with executor(workers) as (pool, _count):
+        futures = [pool.submit(run, scenario, seed) for scenario, seed in runs]
+        try:
+            for (scenario, seed), future in zip(runs, futures):
+                if on_run is not None:
+                    on_run(scenario, seed)
+                results.append(future.result())
+                for _week in range(len(RetailMarket.calendar(scenario.horizon)) if progress is not None else 0):
+                    progress(None)
+        except BaseException:  # interrupted, or a run failed: the runs not yet started are not started
+            for future in futures:
+                future.cancel()
+            raise
     return results
 
 

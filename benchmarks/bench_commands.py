@@ -11,6 +11,7 @@ noisy machine loads both alike::
     python benchmarks/bench_commands.py --repeats 7
     python benchmarks/bench_commands.py --repeats 3 --shoppers 1000      # the same commands, a smaller run
     python benchmarks/bench_commands.py --repeats 3 --cores 1            # each run in one process
+    python benchmarks/bench_commands.py --repeats 3 --compare            # and a 5-replicate comparison
     git worktree add /tmp/old <commit> && python benchmarks/bench_commands.py --checkout /tmp/old
 
 ``--profile`` instead runs the run's phases under cProfile (once per checkout, alternating) and
@@ -35,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "baseline.yaml"
+WHAT_IF = ROOT / "scenarios" / "membership_fee_war.yaml"
 
 # The first argument is a checkout whose sim is imported before the installed (editable) one, or "".
 PREAMBLE = r"""
@@ -155,16 +157,20 @@ def phases(checkout: str, out: Path, stats: str = "", shoppers: int | None = Non
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None) -> dict:
+def measure(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None,
+            compare: bool = False) -> dict:
     """One round of every measurement for one checkout (``shoppers``: the run's size, else the scenario's;
-    ``cores``: the run's processes, else the command's default)."""
+    ``cores``: the run's processes, else the command's default; ``compare``: also time a comparison)."""
     out = scratch / f"run-{index}"
     size = (("--shoppers", str(shoppers)) if shoppers else ()) + (("--cores", str(cores)) if cores else ())
     figures = {}
-    for name, args in (("--version", ("--version",)),
-                       ("run + report", ("run", str(SCENARIO), "--out", str(out), "--quiet", *size)),
-                       ("run --no-report", ("run", str(SCENARIO), "--out", f"{out}-bare", "--quiet", "--no-report",
-                                            *size))):
+    commands = [("--version", ("--version",)),
+                ("run + report", ("run", str(SCENARIO), "--out", str(out), "--quiet", *size)),
+                ("run --no-report", ("run", str(SCENARIO), "--out", f"{out}-bare", "--quiet", "--no-report", *size))]
+    if compare:
+        commands.append(("compare (5 replicates)", ("compare", str(SCENARIO), str(WHAT_IF), "--out", f"{out}-compare",
+                                                    "--quiet", *size)))
+    for name, args in commands:
         figures[f"{name} wall"], figures[f"{name} cpu"] = wall(COMMAND, checkout, *args)
     figures.update({f"phase {k}": v for k, v in phases(checkout, scratch / f"phases-{index}", "", shoppers, cores).items()
                     if k != "package"})
@@ -173,7 +179,8 @@ def measure(checkout: str, scratch: Path, index: int, shoppers: int | None = Non
     return figures
 
 
-def profiled(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None) -> dict:
+def profiled(checkout: str, scratch: Path, index: int, shoppers: int | None = None, cores: int | None = None,
+             compare: bool = False) -> dict:
     """Profiled seconds by phase of one run (see ``PROFILE_PHASES``), and the profile's total (the first
     process's: profile with ``--cores 1`` to see the whole run's work)."""
     stats_file = scratch / f"profile-{index}.out"
@@ -195,6 +202,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profiled seconds by phase instead of timings")
     parser.add_argument("--shoppers", type=int, default=None,
                         help="households of the run (default: the baseline's own, 20,000)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time retailsim compare of the baseline and membership_fee_war (5 replicates)")
     parser.add_argument("--cores", type=int, default=None,
                         help="the run's processes, retailsim run --cores (default: the command's own default)")
     args = parser.parse_args()
@@ -204,7 +213,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-commands-") as scratch:
         for index in range(args.repeats):
             for name, checkout in (checkouts.items() if index % 2 == 0 else reversed(checkouts.items())):
-                rounds[name].append(one_round(checkout, Path(scratch), index, args.shoppers, args.cores))
+                rounds[name].append(one_round(checkout, Path(scratch), index, args.shoppers, args.cores, args.compare))
                 print(f"round {index + 1} {name}: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in rounds[name][-1].items()),
                       file=sys.stderr, flush=True)
     keys = list(rounds["this checkout"][0])

@@ -6,7 +6,8 @@ week. Threads do not help: the week is a few hundred short numpy calls with Pyth
 and two threads spent their time waiting for each other's interpreter lock (measured: 7% faster).
 So the run forks: each copy (a process with the whole model, built once before the fork) steps the
 same weeks, draws the same random numbers and keeps the same books, but shops only for its own
-contiguous range of households (:attr:`Cores.spans`); after shopping, every copy writes its
+contiguous range of households (:attr:`Cores.spans`; the first process, which alone records the
+week's data, shops for fewer); after shopping, every copy writes its
 households' choices, spending, baskets, surplus and membership values into shared memory, and reads
 the others'. Everything after shopping (the tally, the books, the reviews, the data) is computed by
 every copy from the same numbers, so the first process (the one the user started) ends with exactly
@@ -42,6 +43,11 @@ MAX_SHARED_HOUSEHOLDS = 250_000
 # Below this many households a copy, forking and exchanging cost more than they save: measured on 2 cores
 # (docs/performance.md), 2,000 households ran as fast on one core as on two, 3,000 faster on two.
 MIN_HOUSEHOLDS_PER_CORE = 1_500
+# The first process's households, as a share of a copy's. Copies record nothing (``RetailMarket.records``):
+# only the first process's results are kept, so it alone collects the week's data and adds the
+# memberships' dollars to the surplus, about a fifth of the shopping's time at 20,000 households
+# (0.48 s against 2.26 s, docs/performance.md); shopping for 2 households to a copy's 3 evens the two.
+FIRST_WEIGHT = 2 / 3
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,7 +67,9 @@ class Cores:
 
     def __init__(self, households: int, count: int, memberships: list[str]) -> None:
         n = households
-        self.spans = [slice(n * k // count, n * (k + 1) // count) for k in range(count)]
+        weights = np.array([FIRST_WEIGHT] + [1.0] * (count - 1))
+        ends = np.rint(np.cumsum(weights) / weights.sum() * n).astype(int)
+        self.spans = [slice(int(start), int(end)) for start, end in zip([0, *ends[:-1]], ends)]
         self.index = 0
         self.memberships = list(memberships)
         self.rows = 1 + 2 * N_CATEGORIES + len(self.memberships)  # surplus, quantity, spend, values
@@ -113,7 +121,7 @@ class Cores:
             os.dup2(devnull, 2)
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the copy ends with os._exit)
             self.index, self._links, self._children = index, [link], []
-            model.cores = self
+            model.cores, model.records = self, False
             model.run_model()
         except BaseException:  # noqa: BLE001 (a copy that fails ends; the first process shops for it)
             pass

@@ -100,6 +100,7 @@ class RetailMarket(mesa.Model):
         self.fees = FeeConduct(self) if scenario.conduct == "strategic" else None
         self.budgets = BudgetConduct(self) if scenario.conduct == "strategic" else None
         self.cores: Cores | None = None  # the copies of a run on several cores (sim.model.cores)
+        self.records = True  # False in those copies: they keep no data and count no surplus
         self.collector = Collector(self)
 
     def count_households(self) -> None:
@@ -147,7 +148,7 @@ class RetailMarket(mesa.Model):
             self.households_review_memberships()
             self.firms_adapt_prices()
         self.households_learn()
-        if self.date >= self.scenario.horizon.start:
+        if self.records and self.date >= self.scenario.horizon.start:
             self.collector.weekly(self.month_starts())
         self.running = self.steps < len(self.dates)
 
@@ -197,7 +198,8 @@ class RetailMarket(mesa.Model):
             self._shop(self.cores.own, uniform, valuing, response, prices)
             for span in self.cores.exchange(self, valuing):  # households no copy gave (one has gone)
                 self._shop(span, uniform, valuing, response, prices)
-        self.surplus += self._membership_dollars()
+        if self.records:  # the surplus is only recorded (copies of a run on several cores skip it)
+            self.surplus += self._membership_dollars()
         self.tally = tally(h.locale, self.cells, self.choice, self.spend, self.quantity)
 
     def _shop(self, households: slice, uniform: np.ndarray, valuing: bool, response: np.ndarray,

@@ -46,8 +46,11 @@ if sys.argv[1]:
     sys.path.insert(0, sys.argv[1])
 """
 COMMAND = PREAMBLE + r"""
-from sim.cli import main
-sys.exit(main(sys.argv[2:]))
+import sim.cli
+if hasattr(sim.cli, "entry"):  # what the retailsim command runs
+    sys.argv = ["retailsim", *sys.argv[2:]]
+    sim.cli.entry()
+sys.exit(sim.cli.main(sys.argv[2:]))
 """
 # argv: checkout, scenario, output folder, a file for cProfile's statistics or "", households or "", and
 # the run's processes (--cores) or "".

@@ -310,9 +310,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The ``retailsim`` command: :func:`main`, then exit. Everything the command made is still in
-    memory, and the interpreter's last collection would walk all of it on the way out (0.24 s after
-    a baseline run, docs/performance.md); frozen, it is skipped. Files are written and closed by then."""
+    """The ``retailsim`` command: :func:`main`, then exit.
+
+    Python's cyclic collector looks at its youngest objects every 700 new ones by default; importing
+    the libraries and building the report make millions, so it ran thousands of times for little:
+    every 20,000 takes 0.2 s off a baseline run (docs/performance.md) and still collects in the long
+    commands (sweeps, servers). Everything the command made is still in memory at the end, and the
+    interpreter's last collection would walk all of it on the way out (0.24 s after a baseline run);
+    frozen, it is skipped. Files are written and closed by then."""
+    gc.set_threshold(20_000, 10, 10)
     code = main()
     gc.freeze()
     sys.exit(code)

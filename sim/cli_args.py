@@ -9,7 +9,7 @@ from typing import Any
 
 from .bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
 from .errors import COMMAND_LINE, ScenarioError
-from .limits import MAX_REPLICATES, available_cores
+from .limits import MAX_REPLICATES
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -76,17 +76,8 @@ seed_number = whole_number(0, MAX_SEED)
 replicate_count = whole_number(1, MAX_REPLICATES)
 draw_count = whole_number(1, MAX_REPLICATES)  # parameter draws: as replicates (sim.experiments.posterior)
 shopper_count = whole_number(MIN_SHOPPERS, MAX_SHOPPERS)
-DEFAULT_CORES = 2  # a run's processes (sim.model.cores): more copies hold the model's memory again each
-
-
-def core_count(text: str) -> int:
-    """``--cores``: a whole number from 1 to the CPUs this process may use."""
-    try:
-        return whole_number(1, available_cores())(text)
-    except argparse.ArgumentTypeError as error:
-        if "must be" not in str(error):
-            raise
-        raise argparse.ArgumentTypeError(f"{error} (the CPUs this process may use)") from None
+DEFAULT_CORES = 2  # a command's processes (sim.model.cores): each holds a run's model in memory again
+core_count = whole_number(1, 1024)  # --cores: more than the machine has are not used (sim.model.cores.usable)
 
 
 def period(text: str) -> tuple[int, int]:
@@ -152,9 +143,9 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
                          help="override a scenario value from the start, e.g. --set walmart.walmart_plus.fee_annual=79, "
                               "or from a date: --set amazon.prime.fee_annual@2026-01-01=119")
     command.add_argument("--cores", type=core_count, default=DEFAULT_CORES, metavar="N",
-                         help="processes each run shares its households among (default %(default)s, where the "
-                              "machine has them and the run has 3,000 households or more; 1: this process only). "
-                              "The results are the same to the bit")
+                         help="processes to use, at most the CPUs there are (default %(default)s; 1: this process "
+                              "only): several runs go side by side, one a process, and a single run of 3,000 to "
+                              "250,000 households shares its households among them. The results are the same")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -6,7 +6,6 @@ shares, counts, the horizon of at most a century) live in the scenario schema.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,11 +13,6 @@ from .errors import UserError
 
 if TYPE_CHECKING:  # only for the annotations: the limits load without the schema
     from .scenario import Scenario
-
-def available_cores() -> int:
-    """The CPUs this process may run on (its affinity where the system has one)."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
 
 # Runs of one ``run`` or ``compare`` (scenarios x replicates). Their tables are held in memory for
 # the report: about 4.5 MB a ten-year run.

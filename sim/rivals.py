@@ -133,7 +133,7 @@ def rivals_answer(scenarios: list, seeds: list[int], results: list[Result], with
     from .comparison import differences
 
     strategic_scenarios = [strategic(scenario) for scenario in scenarios]
-    answered = run_all(strategic_scenarios, seeds, args.quiet)
+    answered = run_all(strategic_scenarios, seeds, args.quiet, cores=args.cores)
     table = answers(without, differences(answered, args.period), effects(results, args.period),
                     effects(answered, args.period))
     reviewing = [FEE_METRICS[firm][1] for firm in fee_reviewers(strategic_scenarios)]

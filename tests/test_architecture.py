@@ -58,7 +58,7 @@ def test_the_lower_floors_import_nothing_above_them() -> None:
     assert graph["bounds"] == set()
     assert graph["vocabulary"] <= {"scenario"}
     assert graph["firms"] <= {"vocabulary", "scenario", "errors", "streams"}
-    assert graph["model"] <= {"vocabulary", "scenario", "firms", "streams", "errors", "limits"}
+    assert graph["model"] <= {"vocabulary", "scenario", "firms", "streams", "errors", "processes"}
     upper = {"report", "experiments", "calibration", "jobs", "dashboard", "cli", "run"}
     assert not (graph["model"] | graph["firms"]) & upper
 

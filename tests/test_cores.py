@@ -140,13 +140,15 @@ def test_how_many_copies_a_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cores_on_the_command_line(tiny_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    for bad in ("0", "999", "two"):
+    for bad in ("0", "-1", "two", "100000"):
         assert main(["run", str(tiny_yaml), "--cores", bad, "--out", str(tmp_path / bad)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "--cores" in err[0]
         assert not (tmp_path / bad).exists()
-    assert main(["run", str(tiny_yaml), "--cores", "1", "--out", str(tmp_path / "one"), "--quiet", "--no-report"]) == 0
-    assert pd.read_parquet(tmp_path / "one" / "timeseries.parquet").shape[0] > 0
+    for cores in ("1", "64"):  # more than the machine has: those it has
+        out = tmp_path / f"cores{cores}"
+        assert main(["run", str(tiny_yaml), "--cores", cores, "--out", str(out), "--quiet", "--no-report"]) == 0
+        assert pd.read_parquet(out / "timeseries.parquet").shape[0] > 0
 
 
 def test_the_api_checks_cores() -> None:
@@ -157,7 +159,8 @@ def test_the_api_checks_cores() -> None:
 @pytest.mark.usefixtures("many_cores")
 def test_runs_side_by_side_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
     """Several runs (compare's, --replicates) go one a process on a pool, with the results in order."""
-    monkeypatch.setattr(cores_module, "available_cores", lambda: 2)
+    monkeypatch.setattr("sim.processes.available_cores", lambda: 2)
+    monkeypatch.setattr("sim.experiments.replicates.MIN_SIDE_BY_SIDE_HOUSEHOLD_WEEKS", 0)
     from sim.experiments import replicate_seeds, run_replicates
     from sim.experiments.replicates import side_by_side
 
@@ -177,9 +180,85 @@ def test_runs_side_by_side_give_the_same_results(monkeypatch: pytest.MonkeyPatch
         assert_same_bits(a, b)
 
 
-def test_small_runs_stay_in_this_process() -> None:
+def test_how_many_runs_go_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
     from sim.experiments.replicates import side_by_side
 
-    tiny = small()
-    assert side_by_side(2, [(tiny, 1), (tiny, 2)]) == 1  # 400 households: a pool would cost more than it saves
-    assert side_by_side(1, [(tiny, 1), (tiny, 2)]) == 1
+    monkeypatch.setattr("sim.processes.available_cores", lambda: 2)
+    tiny, quick_look = small(), sim.load_scenario(SCENARIOS / "baseline.yaml", {"population.shoppers": 2000})
+    assert side_by_side(2, [(tiny, 1), (tiny, 2)]) == 1  # 400 households for 25 weeks: a pool costs more
+    assert side_by_side(2, [(quick_look, seed) for seed in range(10)]) == 2  # 11 million household-weeks
+    assert side_by_side(1, [(quick_look, seed) for seed in range(10)]) == 1
+    assert side_by_side(8, [(quick_look, seed) for seed in range(10)]) == 2  # the CPUs there are
+    assert side_by_side(2, [(quick_look, 1)]) == 1  # one run: it shares its households instead
+    huge = sim.load_scenario(SCENARIOS / "baseline.yaml", {"population.shoppers": 300_000})
+    assert side_by_side(2, [(huge, 1), (huge, 2)]) == 1  # each process would hold a 300,000-household model
+
+
+@pytest.mark.usefixtures("many_cores")
+def test_a_fork_that_fails_leaves_the_run_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process to be had (a limit on processes): the copies already made end, and the run goes on."""
+    fork, made = os.fork, []
+
+    def second_fails() -> int:
+        if made:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = fork()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", second_fails)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    one = sim.run(SCENARIOS / "baseline.yaml", overrides=SHORT)
+    fell_back = sim.run(SCENARIOS / "baseline.yaml", overrides=SHORT, cores=3)
+    assert fell_back.manifest["cores"] == 1
+    assert_same_bits(one, fell_back)
+    assert len(made) == 1 and not Path(f"/proc/{made[0]}").exists()  # the first copy was ended and reaped
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def group_alive(group: int) -> list[str]:
+    """The live (not zombie) processes of a process group."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(stat.parent.name)
+    return alive
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+def test_runs_side_by_side_stop_with_the_first_process(tmp_path: Path, how: signal.Signals) -> None:
+    """Ctrl-C (to the whole process group, as a terminal sends it) stops a comparison's pool at once;
+    a first process that is killed leaves no pool behind (its server and workers end with it)."""
+    script = tmp_path / "pooled.py"
+    script.write_text(
+        "import sys\n"
+        "import sim.experiments.replicates as r\n"
+        "r.MIN_SIDE_BY_SIDE_HOUSEHOLD_WEEKS = 0\n"
+        "from sim.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.exit(main(sys.argv[1:]))\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script), "compare", "baseline", "membership_fee_war", "--shoppers", "3000",
+         "--replicates", "4", "--cores", "2", "--quiet", "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+    time.sleep(2.5)  # the pool has started: 8 runs of about a second each, two at a time
+    assert process.poll() is None
+    if how == signal.SIGINT:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.kill(process.pid, signal.SIGKILL)
+    begun = time.monotonic()
+    _out, err = process.communicate(timeout=30)
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and time.monotonic() - begun < 2
+        assert err.strip() == "retailsim: interrupted; nothing was written"
+        assert not (tmp_path / "out").exists()
+    deadline = time.monotonic() + 10
+    while group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group_alive(process.pid) == []

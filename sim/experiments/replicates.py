@@ -17,6 +17,12 @@ from ..run import run
 from ..scenario import Scenario
 
 
+# Runs side by side pay for a pool (its server imports the model: about a second) and take about 40%
+# off the time of runs one after another on 2 cores (docs/performance.md); from about 5 million
+# household-weeks in all, such as ten 2,000-household runs of the baseline, that is worth it.
+MIN_SIDE_BY_SIDE_HOUSEHOLD_WEEKS = 5_000_000
+
+
 def replicate_seeds(root: int, replicates: int) -> list[int]:
     """``replicates`` seeds derived from ``root`` (the first is ``root``)."""
     if replicates < 1:
@@ -49,14 +55,18 @@ def run_replicates(scenarios: Sequence[Scenario], seeds: Sequence[int],
 
 
 def side_by_side(cores: int, runs: Sequence[tuple[Scenario, int]]) -> int:
-    """How many of ``runs`` go side by side on ``cores``: one a process, where there are several runs
-    and each would be worth a core of its own (:func:`sim.model.cores.usable`: 2 and more processes
-    for a run of its size). Else 1, and each run shares its households among the cores instead."""
-    from ..model.cores import usable
+    """How many of ``runs`` go side by side on ``cores``, one a process: where there are several and
+    together they are worth a pool (:data:`MIN_SIDE_BY_SIDE_HOUSEHOLD_WEEKS`), never more than the
+    CPUs, nor with a run above :data:`~sim.model.cores.MAX_SHARED_HOUSEHOLDS` (each process holds
+    its run's model). Else 1, and each run shares its households among the cores instead."""
+    from ..model.cores import MAX_SHARED_HOUSEHOLDS
+    from ..model.market import RetailMarket
+    from ..processes import available_cores
 
-    if len(runs) < 2 or cores < 2:
+    if len(runs) < 2 or cores < 2 or any(s.population.shoppers > MAX_SHARED_HOUSEHOLDS for s, _seed in runs):
         return 1
-    return min(len(runs), min(usable(cores, scenario.population.shoppers) for scenario, _seed in runs))
+    work = sum(s.population.shoppers * len(RetailMarket.calendar(s.horizon)) for s, _seed in runs)
+    return 1 if work < MIN_SIDE_BY_SIDE_HOUSEHOLD_WEEKS else min(len(runs), cores, available_cores())
 
 
 def _in_pool(runs: list[tuple[Scenario, int]], workers: int, on_run: Callable[[Scenario, int], None] | None,
@@ -68,17 +78,12 @@ def _in_pool(runs: list[tuple[Scenario, int]], workers: int, on_run: Callable[[S
     results = []
     with executor(workers) as (pool, _count):
         futures = [pool.submit(run, scenario, seed) for scenario, seed in runs]
-        try:
-            for (scenario, seed), future in zip(runs, futures):
-                if on_run is not None:
-                    on_run(scenario, seed)
-                results.append(future.result())
-                for _week in range(len(RetailMarket.calendar(scenario.horizon)) if progress is not None else 0):
-                    progress(None)
-        except BaseException:  # interrupted, or a run failed: the runs not yet started are not started
-            for future in futures:
-                future.cancel()
-            raise
+        for (scenario, seed), future in zip(runs, futures):  # interrupted, or a run failed: the pool
+            if on_run is not None:  # ends its workers at once (sim.jobs.executors.stop_workers)
+                on_run(scenario, seed)
+            results.append(future.result())
+            for _week in range(len(RetailMarket.calendar(scenario.horizon)) if progress is not None else 0):
+                progress(None)
     return results
 
 

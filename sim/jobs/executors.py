@@ -6,16 +6,20 @@ drivers have one code path whatever the backend.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.forkserver
 import re
+import signal
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import UserError
-from ..limits import available_cores
+from ..processes import available_cores, die_with_parent
 
 
 class InlineExecutor(Executor):
@@ -41,8 +45,31 @@ def _process_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.jobs.runs"])  # the worker side, and the model it runs
+    # The server's own ending with this process, then the worker side and the model it runs.
+    context.set_forkserver_preload(["sim.jobs.pool_server", "sim.jobs.runs"])
+    if threading.current_thread() is threading.main_thread():
+        # Started with Ctrl-C ignored (inherited, and kept by the workers it forks): the first process
+        # alone answers an interrupt, and ends the workers (stop_workers). Else Ctrl-C while the server
+        # imports the model printed its traceback, and each worker's run raised one of its own.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return context
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a local pool's workers now (interrupted, or failed): leaving the pool would otherwise wait
+    for every run a worker has started or taken from the queue, seconds to minutes. Python 3.14's
+    ``terminate_workers`` does this; 3.11's pool keeps its processes in ``_processes``. The pool then
+    fails what is left (``BrokenProcessPool``); a future cancelled before that would make 3.11's pool
+    fail on it instead (``InvalidStateError`` in its thread), so callers leave them to it."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # gone once shut down
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    pool.shutdown(wait=False)
 
 
 def default_workers() -> int:
@@ -93,8 +120,13 @@ def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tu
         if getattr(multiprocessing.current_process(), "_inheriting", False):  # a worker still importing its
             raise UserError(UNGUARDED)  # parent's script, which starts the job again at its top level
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-                yield pool, workers
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
+                                     initializer=die_with_parent) as pool:
+                try:
+                    yield pool, workers
+                except BaseException:
+                    stop_workers(pool)
+                    raise
         except BrokenProcessPool:
             raise UserError("a worker process died (killed, out of memory, or it failed to start: see any lines above)"
                             ) from None

@@ -12,7 +12,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,6 +96,7 @@ def execute(runs: Runs, pending: Iterator[dict], remaining: int, keep: Callable[
                 bar.update(len(rows))
                 bar.set_postfix(failures=failures)
     except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
+        if not isinstance(pool, ProcessPoolExecutor):  # a local pool's workers are ended, queue and all
+            for future in futures:  # (sim.jobs.executors.stop_workers); a cluster's tasks are cancelled
+                future.cancel()
         raise Interrupted(interrupted) from None

@@ -26,7 +26,6 @@ should not fork, and each copy holds the model's memory again.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import mmap
 import os
 import signal
@@ -34,7 +33,7 @@ import sys
 
 import numpy as np
 
-from ..limits import available_cores
+from ..processes import available_cores, die_with_parent
 from ..vocabulary import N_CATEGORIES
 
 # Above this many households a run stays on one core: every copy holds the model's memory (about 1 KiB
@@ -48,7 +47,6 @@ MIN_HOUSEHOLDS_PER_CORE = 1_500
 # memberships' dollars to the surplus, about a fifth of the shopping's time at 20,000 households
 # (0.48 s against 2.26 s, docs/performance.md); shopping for 2 households to a copy's 3 evens the two.
 FIRST_WEIGHT = 2 / 3
-_PR_SET_PDEATHSIG = 1
 
 
 def usable(cores: int, households: int) -> int:
@@ -93,25 +91,37 @@ class Cores:
         if count <= 1:
             return None
         self = cls(model.households.n, count, list(model.membership_value))
-        for index in range(1, count):
-            up, down = os.pipe(), os.pipe()  # copy -> first, first -> copy
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()  # or a copy could inherit, and one day write, what is buffered
-            pid = os.fork()
-            if pid == 0:
-                self._run_copy(model, index, (down[0], up[1]), (up[0], down[1]))
-            os.close(up[1])
-            os.close(down[0])
-            self._links.append((up[0], down[1]))
-            self._children.append(pid)
+        try:
+            for index in range(1, count):
+                self._fork(model, index)
+        except OSError:  # no process or pipe to be had (a limit on processes, on open files): one core
+            self.close()
+            return None
         return self
+
+    def _fork(self, model, index: int) -> None:
+        up, down = os.pipe(), os.pipe()  # copy -> first, first -> copy
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()  # or a copy could inherit, and one day write, what is buffered
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (*up, *down):
+                os.close(fd)
+            raise
+        if pid == 0:
+            self._run_copy(model, index, (down[0], up[1]), (up[0], down[1]))
+        os.close(up[1])
+        os.close(down[0])
+        self._links.append((up[0], down[1]))
+        self._children.append(pid)
 
     def _run_copy(self, model, index: int, link: tuple[int, int], unused: tuple[int, int]) -> None:
         """In a forked copy: step the model to the end, shopping for ``spans[index]``; never returns."""
         try:
             parent = os.getppid()
-            _die_with_parent()
+            die_with_parent()
             if os.getppid() != parent:
                 os._exit(0)
             for fd in (*unused, *(fd for pair in self._links for fd in pair)):
@@ -198,8 +208,3 @@ class Cores:
         """Copies still shopping, the first process included."""
         return 1 + len(self._children) if self.index == 0 else len(self.spans)
 
-
-def _die_with_parent() -> None:
-    """Ask Linux to end this copy if the first process ends (killed, or crashed) before it does."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -44,7 +44,7 @@ def print_summary(results: list[Result]) -> None:
     first, summaries = results[0], [r.summary for r in results]
     seconds = sum(r.manifest["run_seconds"] for r in results)
     print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
-          f"{seconds:.1f} s")
+          f"{seconds:.1f} s of simulation")
     which = f"seed {first.seed}" if len(results) == 1 else f"mean of {len(results)} runs, as the report"
     mean = {key: {k: sum(summary[key][k] for summary in summaries) / len(results) for k in summaries[0][key]}
             for key in ("spend_share", "membership_share")}

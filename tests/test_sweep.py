@@ -416,7 +416,8 @@ def test_an_unguarded_script_gets_one_line_not_a_broken_pool(folder: Path) -> No
     assert last == ("sim.errors.UserError: a worker process died (killed, out of memory, or it failed to start: see "
                     "any lines above)")
     assert ("sim.errors.UserError: worker processes import the script that starts the job: in a script, call what "
-            "starts it (sim.sweep, say) from under 'if __name__ == \"__main__\":'") in done.stderr, "each worker says why"
+            "starts it (sim.sweep, sim.compare with cores, say) from under 'if __name__ == \"__main__\":'"
+            ) in done.stderr, "each worker says why"
 
 
 def test_a_sweep_from_inside_a_worker_process_is_not_taken_for_an_unguarded_script(monkeypatch) -> None:

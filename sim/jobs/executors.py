@@ -102,7 +102,8 @@ def check_address(address: str) -> None:
 # Worker processes start by importing the script that made them (forkserver, like spawn); a script
 # that starts a job at its top level would start it again in each of them.
 UNGUARDED = ("worker processes import the script that starts the job: in a script, call what starts it (sim.sweep, "
-             "say) from under 'if __name__ == \"__main__\":' (or pass workers=1)")
+             "sim.compare with cores, say) from under 'if __name__ == \"__main__\":' (or run it in one process: "
+             "workers=1, or cores=1 for sim.compare)")
 
 
 @contextmanager

@@ -311,7 +311,8 @@ def about(ensemble: Ensemble) -> str:
           if ensemble.draws else []),
         ("Households simulated", ", ".join(sorted({str(s.population.shoppers) for s in ensemble.scenarios}))),
         ("Model version", ", ".join(sorted(versions))),
-        ("Run time", f"{np.nansum(seconds):.1f} s for {len(seconds)} run(s), median {np.nanmedian(seconds):.1f} s"),
+        ("Run time", f"{np.nansum(seconds):.1f} s of simulation in all, {len(seconds)} run(s), median "
+                     f"{np.nanmedian(seconds):.1f} s each"),
         ("Report written by", f"retailsim {package_version()}"),
     ]
     listing = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)

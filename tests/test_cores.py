@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -246,19 +247,24 @@ def test_runs_side_by_side_stop_with_the_first_process(tmp_path: Path, how: sign
         [sys.executable, str(script), "compare", "baseline", "membership_fee_war", "--shoppers", "3000",
          "--replicates", "4", "--cores", "2", "--quiet", "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
-    time.sleep(2.5)  # the pool has started: 8 runs of about a second each, two at a time
-    assert process.poll() is None
-    if how == signal.SIGINT:
-        os.killpg(process.pid, signal.SIGINT)
-    else:
-        os.kill(process.pid, signal.SIGKILL)
-    begun = time.monotonic()
-    _out, err = process.communicate(timeout=30)
-    if how == signal.SIGINT:
-        assert process.returncode == 130 and time.monotonic() - begun < 2
-        assert err.strip() == "retailsim: interrupted; nothing was written"
-        assert not (tmp_path / "out").exists()
-    deadline = time.monotonic() + 10
-    while group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert group_alive(process.pid) == []
+    try:
+        time.sleep(2.5)  # the pool has started: 8 runs of about a second each, two at a time
+        assert process.poll() is None
+        if how == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signal.SIGKILL)
+        begun = time.monotonic()
+        _out, err = process.communicate(timeout=30)
+        if how == signal.SIGINT:
+            assert process.returncode == 130 and time.monotonic() - begun < 2
+            assert err.strip() == "retailsim: interrupted; nothing was written"
+            assert not (tmp_path / "out").exists()
+        deadline = time.monotonic() + 10
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert group_alive(process.pid) == []
+    finally:  # whatever the outcome, nothing of the test stays behind
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -104,6 +104,7 @@ class Cores:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()  # or a copy could inherit, and one day write, what is buffered
+        first = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -111,18 +112,17 @@ class Cores:
                 os.close(fd)
             raise
         if pid == 0:
-            self._run_copy(model, index, (down[0], up[1]), (up[0], down[1]))
+            self._run_copy(model, index, first, (down[0], up[1]), (up[0], down[1]))
         os.close(up[1])
         os.close(down[0])
         self._links.append((up[0], down[1]))
         self._children.append(pid)
 
-    def _run_copy(self, model, index: int, link: tuple[int, int], unused: tuple[int, int]) -> None:
+    def _run_copy(self, model, index: int, first: int, link: tuple[int, int], unused: tuple[int, int]) -> None:
         """In a forked copy: step the model to the end, shopping for ``spans[index]``; never returns."""
         try:
-            parent = os.getppid()
             die_with_parent()
-            if os.getppid() != parent:
+            if os.getppid() != first:  # the first process ended before the request above was made
                 os._exit(0)
             for fd in (*unused, *(fd for pair in self._links for fd in pair)):
                 os.close(fd)  # the first process's ends, and its pipes to earlier copies

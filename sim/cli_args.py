@@ -144,8 +144,9 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
                               "or from a date: --set amazon.prime.fee_annual@2026-01-01=119")
     command.add_argument("--cores", type=core_count, default=DEFAULT_CORES, metavar="N",
                          help="processes to use, at most the CPUs there are (default %(default)s; 1: this process "
-                              "only): several runs go side by side, one a process, and a single run of 3,000 to "
-                              "250,000 households shares its households among them. The results are the same")
+                              "only): several runs go side by side, one a process (from 5 million household-weeks "
+                              "in all), and a single run of 3,000 to 250,000 households shares its households "
+                              "among them. The results are the same")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

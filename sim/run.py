@@ -124,7 +124,7 @@ def run(scenario: ScenarioLike, seed: int | None = None, *, shoppers: int | None
         model.cores = Cores.start(model, cores)
         try:
             model.run_model(progress)
-            used = 1 if model.cores is None else model.cores.count
+            used = 1 if model.cores is None else len(model.cores.spans)  # None: a copy ended early
             timeseries = model.collector.recorder.table()
         finally:
             if model.cores is not None:

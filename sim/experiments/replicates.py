@@ -82,8 +82,9 @@ def _in_pool(runs: list[tuple[Scenario, int]], workers: int, on_run: Callable[[S
             if on_run is not None:  # ends its workers at once (sim.jobs.executors.stop_workers)
                 on_run(scenario, seed)
             results.append(future.result())
-            for _week in range(len(RetailMarket.calendar(scenario.horizon)) if progress is not None else 0):
-                progress(None)
+            if progress is not None:
+                for _week in RetailMarket.calendar(scenario.horizon):
+                    progress(None)
     return results
 
 

@@ -148,14 +148,9 @@ class Cores:
         after, on one core)."""
         floats, choices = self._floats[self._weeks % 2], self._choices[self._weeks % 2]
         self._weeks += 1
-        own = self.own
-        floats[0, own] = model.surplus[own]
-        floats[1:1 + N_CATEGORIES, own] = model.quantity[:, own]
-        floats[1 + N_CATEGORIES:1 + 2 * N_CATEGORIES, own] = model.spend[:, own]
-        if valuing:
-            for row, name in enumerate(self.memberships, start=1 + 2 * N_CATEGORIES):
-                floats[row, own] = model.membership_value[name][own]
-        choices[:, own] = model.choice[:, own]
+        given = [*self._rows(model, valuing, floats), (model.choice, choices)]
+        for mine, shared in given:
+            shared[:, self.own] = mine[:, self.own]
         if not self._signal():
             if self.index:
                 os._exit(0)  # the first process has gone
@@ -163,16 +158,19 @@ class Cores:
             model.cores = None
             return [span for k, span in enumerate(self.spans) if k != 0]
         for k, span in enumerate(self.spans):
-            if k == self.index:
-                continue
-            model.surplus[span] = floats[0, span]
-            model.quantity[:, span] = floats[1:1 + N_CATEGORIES, span]
-            model.spend[:, span] = floats[1 + N_CATEGORIES:1 + 2 * N_CATEGORIES, span]
-            if valuing:
-                for row, name in enumerate(self.memberships, start=1 + 2 * N_CATEGORIES):
-                    model.membership_value[name][span] = floats[row, span]
-            model.choice[:, span] = choices[:, span]
+            if k != self.index:
+                for mine, shared in given:
+                    mine[:, span] = shared[:, span]
         return []
+
+    def _rows(self, model, valuing: bool, floats: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The model's arrays a copy gives each week, as (rows, households) views, each with its rows of
+        the shared ``floats``: surplus, quantity, spend, and in a valuing week the memberships' values."""
+        arrays = [model.surplus[None, :], model.quantity, model.spend]
+        if valuing:
+            arrays += [model.membership_value[name][None, :] for name in self.memberships]
+        ends = np.cumsum([len(array) for array in arrays])
+        return [(array, floats[end - len(array):end]) for array, end in zip(arrays, ends)]
 
     def _signal(self) -> bool:
         """Wait until every copy has written its households: copies tell the first process, which then
@@ -202,9 +200,4 @@ class Cores:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         self._links, self._children = [], []
-
-    @property
-    def count(self) -> int:
-        """Copies still shopping, the first process included."""
-        return 1 + len(self._children) if self.index == 0 else len(self.spans)
 

@@ -56,7 +56,6 @@ def figure(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-
 def headline_table(ensemble: Ensemble) -> str:
     """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline)."""
     head = "".join(f"<th>{html.escape(name)}</th>" for name in ensemble.names)

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 
+from .framework import mesa
 from .errors import ScenarioError, UserError
 from .model.cores import Cores
 from .model.market import RetailMarket

@@ -57,8 +57,9 @@ def test_the_lower_floors_import_nothing_above_them() -> None:
     assert graph["scenario"] <= {"errors", "bounds"}
     assert graph["bounds"] == set()
     assert graph["vocabulary"] <= {"scenario"}
-    assert graph["firms"] <= {"vocabulary", "scenario", "errors", "streams"}
-    assert graph["model"] <= {"vocabulary", "scenario", "firms", "streams", "errors", "processes"}
+    assert graph["framework"] == set()
+    assert graph["firms"] <= {"vocabulary", "scenario", "errors", "streams", "framework"}
+    assert graph["model"] <= {"vocabulary", "scenario", "firms", "streams", "errors", "processes", "framework"}
     upper = {"report", "experiments", "calibration", "jobs", "dashboard", "cli", "run"}
     assert not (graph["model"] | graph["firms"]) & upper
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
 
+from ..framework import mesa
 from ..vocabulary import (COST_LINES, LEDGER_LINES, N_CATEGORIES, ONLINE_CHANNELS, REVENUE_LINES, WEEKS_PER_YEAR, Offer,
                           Sales)
 

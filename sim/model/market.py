@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import mesa
 import numpy as np
 
 from ..firms import FIRM_TYPES
+from ..framework import mesa
 from ..scenario import Scenario, apply_changes
 from ..scenario.schema import BASE_YEAR
 from ..scenario.types import yearly_averages

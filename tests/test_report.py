@@ -51,6 +51,36 @@ def test_spend_lines_are_the_replicate_means(report, comparison) -> None:
             assert line.x0 == str(runs[0].series("spend_share", firm="amazon").index[0].date())
 
 
+def test_a_series_read_by_its_rows_is_the_pivot_of_its_labels(comparison) -> None:
+    """``Ensemble.wide`` finds a series' rows by position: the same frame, to the bit, as looking its
+    labels up in the pivoted table, weekly and monthly series alike (a monthly one drops the weeks it
+    was not recorded), and an empty frame for labels no run recorded."""
+    import dataclasses
+
+    import pandas as pd
+
+    # A series whose first three weeks are missing values in every run (rows that hold no number).
+    runs = []
+    for result in comparison:
+        timeseries = result.timeseries.copy()
+        gap = (timeseries["metric"] == "spend_share") & timeseries["date"].isin(timeseries["date"].unique()[:3])
+        timeseries.loc[gap, "value"] = np.nan
+        runs.append(dataclasses.replace(result, timeseries=timeseries))
+    ensemble = Ensemble(runs)
+    series = ensemble._series
+    keys = list(dict.fromkeys(key[:-1] for key in series.index))
+    assert len(keys) > 500
+    monthly = gaps = 0
+    for key in keys:
+        expected = series.loc[key].dropna(how="all").reindex(columns=ensemble.columns)
+        actual = ensemble.wide(key[0], **dict(zip(("firm", "category", "locale", "segment"), key[1:])))
+        pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+        monthly += len(actual) < len(ensemble._series_dates.unique())
+        gaps += key[0] == "spend_share" and len(actual) < len(series.loc[key])
+    assert monthly > 0 and gaps > 0
+    assert ensemble.wide("no_such_metric").empty
+
+
 def test_band_edges_are_the_5th_and_95th_percentiles(report, comparison) -> None:
     figure = report.figures["memberships"]
     runs = [r.series("membership_share", segment="both").to_numpy() for r in comparison if r.scenario.name == "base"]

@@ -114,14 +114,38 @@ class Ensemble:
     def wide(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """One series as a frame: index date, columns (scenario, seed)."""
         key = (metric, *(dimensions.get(label, "all") for label in LABELS[1:]))
-        try:
-            frame = self._series.loc[key]
-        except KeyError:
-            rows = self.table.iloc[0:0]
-            frame = rows.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
-        else:
-            frame = frame.dropna(how="all")  # dates on which the series was not recorded
-        return frame.reindex(columns=self.columns)
+        rows = self._rows_of.get(key)
+        if rows is None:
+            empty = self.table.iloc[0:0]
+            frame = empty.pivot_table(index="date", columns=["scenario", "seed"], values="value", aggfunc="first")
+            return frame.reindex(columns=self.columns)
+        # ``self._series.loc[key]`` without its search of the index, less the dates on which the series
+        # was not recorded, with the columns of every wide frame (a report reads about 150 series).
+        values = self._series_values[rows]
+        recorded = ~np.isnan(values).all(axis=1)
+        dates = self._series_dates[rows]
+        if not recorded.all():
+            values, dates = values[recorded], dates[recorded]
+        return pd.DataFrame(values, index=dates, columns=self._series.columns, copy=True).reindex(columns=self.columns)
+
+    @cached_property
+    def _rows_of(self) -> dict[tuple, slice]:
+        """Each series' rows of :attr:`_series` (sorted: a series' rows are together), by its labels."""
+        index = self._series.index
+        if not len(index):
+            return {}
+        codes = np.column_stack(index.codes[:len(LABELS)])
+        starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]).any(axis=1)])
+        ends = np.r_[starts[1:], len(index)]
+        return {index[start][:len(LABELS)]: slice(start, end) for start, end in zip(starts.tolist(), ends.tolist())}
+
+    @cached_property
+    def _series_values(self) -> np.ndarray:
+        return self._series.to_numpy()
+
+    @cached_property
+    def _series_dates(self) -> pd.Index:
+        return self._series.index.get_level_values("date")
 
     def band(self, metric: str, scale: float = 1.0, **dimensions: str) -> Band:
         """Mean and 5-95% band over seeds, per scenario."""

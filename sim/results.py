@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -48,10 +49,31 @@ DIMENSIONS = ("firm", "category", "locale", "segment")
 
 def select(timeseries: pd.DataFrame, metric: str, **dimensions: str) -> pd.DataFrame:
     """Rows of one metric; dimensions not named are taken at ``all``."""
-    mask = timeseries["metric"] == metric
+    return timeseries.iloc[_positions(timeseries, metric, dimensions)]
+
+
+def select_values(timeseries: pd.DataFrame, metric: str, **dimensions: str) -> tuple[np.ndarray, np.ndarray]:
+    """The dates and values of :func:`select`'s rows, without making a frame of them (a tenth of the time)."""
+    rows = _positions(timeseries, metric, dimensions)
+    return timeseries["date"].to_numpy()[rows], timeseries["value"].to_numpy()[rows]
+
+
+def _positions(timeseries: pd.DataFrame, metric: str, dimensions: dict[str, str]) -> np.ndarray:
+    mask = _equal(timeseries["metric"], metric)
     for dimension in DIMENSIONS:
-        mask &= timeseries[dimension] == dimensions.get(dimension, "all")
-    return timeseries.loc[mask]
+        mask = mask & _equal(timeseries[dimension], dimensions.get(dimension, "all"))
+    return np.flatnonzero(mask)
+
+
+def _equal(column: pd.Series, value: str) -> np.ndarray:
+    """``column == value`` as an array; on a categorical column (as results are read and made) by its
+    codes, several times faster: a report's notes and the calibration's targets select hundreds of series."""
+    values = column.array
+    if isinstance(values, pd.Categorical):
+        if value not in values.categories:
+            return np.zeros(len(values), dtype=bool)
+        return values.codes == values.categories.get_loc(value)
+    return (column == value).to_numpy(dtype=bool)
 
 
 def no_series(timeseries: pd.DataFrame, metric: str, dimensions: dict[str, str]) -> str:

@@ -15,7 +15,7 @@ from sim.model import choice
 from sim.model.choice import logsum
 from sim.model.market import RetailMarket
 from sim.model.memberships import perks_value, shopping_value
-from sim.results import select
+from sim.results import select, select_values
 from sim.vocabulary import (AMAZON, CATEGORIES, CHANNELS, GROCERY, KROGER, LOCALES, RIVALS, WALMART_ONLINE,
                             WALMART_STORE)
 
@@ -45,6 +45,25 @@ def test_events_take_effect_in_the_week_of_their_date(result: sim.Result) -> Non
     price = result.series("price_index", firm="walmart", category="grocery")
     assert price[:"2021-02-22"].eq(1.0).all()
     assert price["2021-03-01":].eq(1.2).all()
+
+
+def test_selecting_a_series_by_category_codes_gives_the_rows_a_comparison_gives(result: sim.Result) -> None:
+    """``select`` compares categorical labels by their codes: the same rows as comparing the labels,
+    on the results as made, on plain string columns, and for labels the results do not hold."""
+    plain = result.timeseries.astype({label: str for label in ("metric", "firm", "category", "locale", "segment")})
+    for table in (result.timeseries, plain):
+        for metric, dimensions in (("spend_share", {"firm": "amazon"}), ("membership_share", {"segment": "both"}),
+                                   ("price_index", {"firm": "walmart", "category": "grocery"}),
+                                   ("spend_share", {"firm": "nobody"}), ("no_such_metric", {})):
+            mask = table["metric"] == metric
+            for label in ("firm", "category", "locale", "segment"):
+                mask &= table[label] == dimensions.get(label, "all")
+            expected = table.loc[mask]
+            pd.testing.assert_frame_equal(select(table, metric, **dimensions), expected)
+            dates, values = select_values(table, metric, **dimensions)
+            assert (dates == expected["date"].to_numpy()).all() and (values == expected["value"].to_numpy()).all()
+            assert len(values) == len(expected) and (len(values) > 0) == (metric != "no_such_metric"
+                                                                          and "nobody" not in dimensions.values())
 
 
 def test_required_metrics_and_dimensions(result: sim.Result) -> None:

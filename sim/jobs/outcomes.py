@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ..vocabulary import DIMENSION_VALUES, METRICS, MONEY_METRICS
-from ..results import Result, select
+from ..results import Result, select_values
 from ..scenario.paths import suggest
 from ..scenario.types import Date, Strict
 
@@ -57,12 +57,11 @@ class Outcome(MetricSeries):
 
 def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:
     """The metric at a date (the last recorded week on or before it) or aggregated over a period."""
-    rows = select(timeseries, outcome.metric, firm=outcome.firm, category=outcome.category,
-                  locale=outcome.locale, segment=outcome.segment)
-    if rows.empty:
+    dates, values = select_values(timeseries, outcome.metric, firm=outcome.firm, category=outcome.category,
+                                  locale=outcome.locale, segment=outcome.segment)
+    if not len(values):
         return float("nan")
-    dates = pd.DatetimeIndex(rows["date"])
-    values = rows["value"].to_numpy()
+    dates = pd.DatetimeIndex(dates)
     if outcome.nominal:
         values = values * _price_levels(timeseries, dates)
     if outcome.at is not None:
@@ -83,11 +82,11 @@ class MissingSeries(ValueError):
 def _price_levels(timeseries: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
     """The ``price_level`` series at ``dates``; results written before the model recorded it have
     none, and reading them in nominal dollars is refused rather than answered with NaN."""
-    level = select(timeseries, "price_level")
-    if level.empty:
+    level_dates, level = select_values(timeseries, "price_level")
+    if not len(level):
         raise MissingSeries("these results have no price_level series (written before it was recorded), so money "
                          "cannot be read in nominal dollars: run the scenario again, or drop nominal")
-    by_date = pd.Series(level["value"].to_numpy(), index=pd.DatetimeIndex(level["date"]))
+    by_date = pd.Series(level, index=pd.DatetimeIndex(level_dates))
     return by_date.reindex(dates).to_numpy(dtype=float)
 
 

@@ -137,7 +137,8 @@ class Ensemble:
         codes = np.column_stack(index.codes[:len(LABELS)])
         starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]).any(axis=1)])
         ends = np.r_[starts[1:], len(index)]
-        return {index[start][:len(LABELS)]: slice(start, end) for start, end in zip(starts.tolist(), ends.tolist())}
+        labels = zip(*(index.levels[level].take(index.codes[level][starts]).tolist() for level in range(len(LABELS))))
+        return {key: slice(start, end) for key, start, end in zip(labels, starts.tolist(), ends.tolist())}
 
     @cached_property
     def _series_values(self) -> np.ndarray:

@@ -1,13 +1,17 @@
-"""This machine's processes: the CPUs a process may use, and copies that end with the process that
-made them. Plain ``os`` and ``ctypes``: importable from any floor of the package without loading a
-library (the command line reads the CPUs before anything heavy is imported)."""
+"""This machine's processes: the CPUs a process may use, quiet copies of this process that end with
+it, and independent pieces of work shared out among such copies. Plain ``os``, ``ctypes`` and
+``pickle``: importable from any floor of the package without loading a library (the command line
+reads the CPUs before anything heavy is imported)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import pickle
 import signal
+import sys
+from typing import Any, Callable
 
 _PR_SET_PDEATHSIG = 1
 
@@ -22,3 +26,100 @@ def die_with_parent() -> None:
     copy of a run, or a pool's worker, is no use without it. Nothing elsewhere."""
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def can_fork() -> bool:
+    """Whether copies of this process can be made here (Linux: ``fork``)."""
+    return sys.platform.startswith("linux")
+
+
+def fork_copy() -> int:
+    """Fork a quiet copy of this process: 0 in the copy, its pid in this one.
+
+    The copy ends when this process ends (:func:`die_with_parent`), or at once if this one has already
+    gone; it writes nothing to the terminal (what is buffered is flushed first, so it cannot write it
+    again). A copy must end with ``os._exit``. Raises ``OSError`` if no process can be had."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    first = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        die_with_parent()
+        if os.getppid() != first:  # the first process ended before the request above was made
+            os._exit(0)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the copy ends with os._exit)
+    return pid
+
+
+def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
+    """Each task's value, in order, computed on up to ``cores`` processes: this one and forked copies
+    (Linux), each taking every ``cores``-th task, which send their values back pickled through a pipe.
+
+    The tasks must be independent and their values picklable; a copy sees this process's memory as
+    it was at the fork, so what the tasks share is best computed before. A copy that fails or dies
+    changes nothing but time: its tasks are computed here again (and raise here, if they raise)."""
+    cores = max(1, min(cores, available_cores(), len(tasks))) if can_fork() else 1
+    copies: list[tuple[int, int, list[int]]] = []  # (pid, read end, task indexes)
+    try:
+        for index in range(1, cores):
+            mine = list(range(index, len(tasks), cores))
+            copies.append((*_fork_tasks(tasks, mine), mine))
+    except OSError:  # no process or pipe to be had: the tasks not yet handed out are done here
+        pass
+    handed = {k for _pid, _read, mine in copies for k in mine}
+    values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
+    try:
+        for pid, read, mine in copies:
+            got = _receive(pid, read)
+            for k in mine:
+                values[k] = got[k] if k in got else tasks[k]()
+    finally:
+        for pid, read, _mine in copies:
+            end_copy(pid, read)
+    return [values[k] for k in range(len(tasks))]
+
+
+def _fork_tasks(tasks: list[Callable[[], Any]], mine: list[int]) -> tuple[int, int]:
+    read, write = os.pipe()
+    try:
+        pid = fork_copy()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        raise
+    if pid == 0:
+        try:
+            os.close(read)
+            payload = pickle.dumps({k: tasks[k]() for k in mine}, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as stream:
+                stream.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write)
+    return pid, read
+
+
+def _receive(pid: int, read: int) -> dict[int, Any]:
+    """What a copy sent (all of it, or nothing if it failed)."""
+    chunks = []
+    while chunk := os.read(read, 1 << 20):
+        chunks.append(chunk)
+    try:
+        return pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 (a copy that failed sent nothing, or half)
+        return {}
+
+
+def end_copy(pid: int, *fds: int) -> None:
+    """Close this process's ends of a copy's pipes (``fds``), end the copy if it has not ended, and reap it."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)

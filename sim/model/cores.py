@@ -25,15 +25,12 @@ should not fork, and each copy holds the model's memory again.
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import os
-import signal
-import sys
 
 import numpy as np
 
-from ..processes import available_cores, die_with_parent
+from ..processes import available_cores, can_fork, end_copy, fork_copy
 from ..vocabulary import N_CATEGORIES
 
 # Above this many households a run stays on one core: every copy holds the model's memory (about 1 KiB
@@ -53,7 +50,7 @@ def usable(cores: int, households: int) -> int:
     """How many processes a run of ``households`` shops on when ``cores`` are asked for: 1 where it
     cannot fork or above :data:`MAX_SHARED_HOUSEHOLDS`; never more than the machine's cores, nor
     fewer than :data:`MIN_HOUSEHOLDS_PER_CORE` households each."""
-    if not sys.platform.startswith("linux") or households > MAX_SHARED_HOUSEHOLDS:
+    if not can_fork() or households > MAX_SHARED_HOUSEHOLDS:
         return 1
     return max(1, min(cores, available_cores(), households // MIN_HOUSEHOLDS_PER_CORE))
 
@@ -101,35 +98,24 @@ class Cores:
 
     def _fork(self, model, index: int) -> None:
         up, down = os.pipe(), os.pipe()  # copy -> first, first -> copy
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()  # or a copy could inherit, and one day write, what is buffered
-        first = os.getpid()
         try:
-            pid = os.fork()
+            pid = fork_copy()
         except OSError:
             for fd in (*up, *down):
                 os.close(fd)
             raise
         if pid == 0:
-            self._run_copy(model, index, first, (down[0], up[1]), (up[0], down[1]))
+            self._run_copy(model, index, (down[0], up[1]), (up[0], down[1]))
         os.close(up[1])
         os.close(down[0])
         self._links.append((up[0], down[1]))
         self._children.append(pid)
 
-    def _run_copy(self, model, index: int, first: int, link: tuple[int, int], unused: tuple[int, int]) -> None:
+    def _run_copy(self, model, index: int, link: tuple[int, int], unused: tuple[int, int]) -> None:
         """In a forked copy: step the model to the end, shopping for ``spans[index]``; never returns."""
         try:
-            die_with_parent()
-            if os.getppid() != first:  # the first process ended before the request above was made
-                os._exit(0)
             for fd in (*unused, *(fd for pair in self._links for fd in pair)):
                 os.close(fd)  # the first process's ends, and its pipes to earlier copies
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the copy ends with os._exit)
             self.index, self._links, self._children = index, [link], []
             model.cores, model.records = self, False
             model.run_model()
@@ -190,14 +176,7 @@ class Cores:
 
     def close(self) -> None:
         """In the first process: stop the copies (they have nothing left to give) and reap them."""
-        for read, write in self._links:
-            for fd in (read, write):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        for pid in self._children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        for pid, fds in zip(self._children, self._links):
+            end_copy(pid, *fds)
         self._links, self._children = [], []
 

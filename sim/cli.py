@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import (OneLineParser, draw_options, job_options, period,
+from .cli_args import (DEFAULT_CORES, OneLineParser, core_count, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
@@ -33,11 +33,11 @@ DEFAULT_OUTPUT = Path("reports")
 REPORT = "report.html"
 
 
-def write_report(results: list[Result], folder: Path, period: tuple[int, int] | None = None) -> Path:
+def write_report(results: list[Result], folder: Path, period: tuple[int, int] | None = None, cores: int = 1) -> Path:
     from .report import build_report
     from .rivals import read_answers
 
-    return build_report(results, period, read_answers(folder)).write(folder / REPORT)
+    return build_report(results, period, read_answers(folder), cores=cores).write(folder / REPORT)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -62,12 +62,13 @@ def prepare_results_folder(out: Path) -> str | None:
 
 
 def save_results(results: list[Result], out: Path, replaces: str | None, report: bool = True,
-                 extra: dict[str, Any] | None = None, add: Any = None) -> None:
-    """Results and report (and what ``add`` writes), swapped into ``out`` together; says what they replaced."""
+                 extra: dict[str, Any] | None = None, add: Any = None, cores: int = 1) -> None:
+    """Results and report (and what ``add`` writes), swapped into ``out`` together; says what they
+    replaced. The report's figures are made on ``cores`` processes."""
     from .results import RESULT_KINDS, save_set
 
     period = tuple(extra["period"]) if extra and "period" in extra else None
-    writers = ([add] if add else []) + ([lambda folder: write_report(results, folder, period)] if report else [])
+    writers = ([add] if add else []) + ([lambda folder: write_report(results, folder, period, cores)] if report else [])
     save_set(results, out, extra, add=lambda folder: [write(folder) for write in writers])
     if replaces in RESULT_KINDS:
         print(f"replaced: the earlier results in {out}")
@@ -88,7 +89,7 @@ def command_run(args: argparse.Namespace) -> int:
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     results = run_all([scenario], seeds, args.quiet, cores=args.cores)
     print_summary(results)
-    save_results(results, out, replaces, report=not args.no_report)
+    save_results(results, out, replaces, report=not args.no_report, cores=args.cores)
     return 0
 
 
@@ -127,7 +128,7 @@ def command_compare(args: argparse.Namespace) -> int:
     answered = args.rivals_answer and rivals_answer(scenarios, seeds, results, table, args, run_all)
     save_results(results, out, replaces, extra=comparison_manifest(names, seeds, args.period, plan and plan.manifest()),
                  add=lambda folder: [write_differences(table, folder / DIFFERENCES), answered and answered(folder),
-                                     write_differences(by_year, folder / DIFFERENCES_BY_YEAR)])
+                                     write_differences(by_year, folder / DIFFERENCES_BY_YEAR)], cores=args.cores)
     print(f"differences: {out / DIFFERENCES} (year by year: {out / DIFFERENCES_BY_YEAR})")
     return 0
 
@@ -146,7 +147,7 @@ def command_report(args: argparse.Namespace) -> int:
         raise UserError(f"{folder}: holds a {REPORT} that retailsim did not write; move it out first (nothing was "
                         "written)")
     record_files(folder, REPORT)  # first: a kill while it is written leaves a file the folder calls its own
-    print(f"report: {write_report(results, folder, recorded_period(folder))}")
+    print(f"report: {write_report(results, folder, recorded_period(folder), args.cores)}")
     return 0
 
 
@@ -257,6 +258,9 @@ def add_other_commands(commands) -> None:
 
     reporter = commands.add_parser("report", help="rebuild report.html from saved results (runs nothing)")
     reporter.add_argument("results", type=Path, help="a results folder written by run or compare")
+    reporter.add_argument("--cores", type=core_count, default=DEFAULT_CORES, metavar="N",
+                          help="processes that make the report's figures, at most the CPUs there are (default "
+                               "%(default)s; 1: this process only). The report is the same")
     reporter.set_defaults(handler=command_report)
 
     validator = commands.add_parser("validate", help="check scenario, sweep, game and calibration files without running them")

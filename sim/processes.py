@@ -71,8 +71,8 @@ def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
     except OSError:  # no process or pipe to be had: the tasks not yet handed out are done here
         pass
     handed = {k for _pid, _read, mine in copies for k in mine}
-    values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
     try:
+        values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
         for pid, read, mine in copies:
             got = _receive(pid, read)
             for k in mine:

@@ -54,6 +54,13 @@ class Ensemble:
         self.seed_of = pd.Series([pair[1] for pair in pairs], index=self.keys)
         self.columns = pd.MultiIndex.from_product([self.names, self.keys])  # of every wide frame
 
+    def share(self) -> None:
+        """Compute now what the report's figures all read (the pivoted series and where each one lies),
+        so that copies forked to make figures (:func:`sim.report.build_report` on several cores) share it
+        rather than each making it again."""
+        for name in ("_series", "_rows_of", "_series_values", "_series_dates", "start_date", "end_date"):
+            getattr(self, name)
+
     @cached_property
     def table(self) -> pd.DataFrame:
         """All runs in one long table, indexed by the labels (columns date, value, scenario, seed)."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
+from typing import Any, Callable
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from ..processes import share_out
 from ..results import Result, replace_atomically
 from . import economics, notes, rivals, tables, tilemap, timecharts
 from .ensemble import Ensemble
@@ -90,59 +92,91 @@ class Report:
         return path
 
 
-def build_report(results: list[Result], period: tuple[int, int] | None = None, answers=None) -> Report:
+def build_report(results: list[Result], period: tuple[int, int] | None = None, answers=None,
+                 cores: int = 1) -> Report:
     """The report for finished runs: one scenario, or a baseline (the first) and what-ifs; a
     comparison's differences at the end of the horizon, or over the calendar years ``period``; with
-    ``answers`` (``sim.rivals``), a section on what the rivals answer."""
+    ``answers`` (``sim.rivals``), a section on what the rivals answer.
+
+    ``cores`` above 1 builds its figures and tables on that many processes (Linux: forked copies,
+    :func:`sim.processes.share_out`): the same report, sooner. Leave it at 1 in a process with
+    threads of its own (a notebook's kernel, a server)."""
     ensemble = Ensemble(results)
     compare = len(ensemble.names) > 1
+    parts = _parts(ensemble, period, compare)
+    if cores > 1:
+        ensemble.share()  # what every part reads, before the copies are made
+    made = dict(zip(parts, share_out(list(parts.values()), cores)))
     k = ensemble.replicates
     band = ("Shaded bands hold the middle 90% of the replicate runs (5th to 95th percentile over seeds); "
             "the line is their mean." if k > 1 else "One replicate: no band. Run with --replicates K for bands.")
-    title, subtitle = _heading(ensemble, period)
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
                            if compare else "")
                         + " Other grocers are every other seller of the model's baskets: supermarkets, and general "
                           "merchandisers such as Costco and Target, online sales included.",
-                        html=tables.headline_table(ensemble) + notes.notes_html(ensemble))]
+                        html=made["headline"] + made["notes"])]
     if answers is not None and compare:
         sections.append(rivals.answers_section(answers, ensemble.baseline))
     events = timecharts.events_key(ensemble)
     marks = ("Numbered dotted verticals mark the scenarios' events (listed above the charts; hover a number for its label). "
              if events else "")
     if compare:
-        difference, levels = _differences_section(ensemble, period, band, marks, events)
+        difference, levels = _differences_section(ensemble, made, period, band, marks, events)
         sections.append(difference)
     else:
         levels = f"{band} {marks}"
-    sections += [
+    sections += _level_sections(ensemble, made, levels, events)
+    if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
+        sections.insert(-2, _prices_section(made, levels, events))
+    return Report(*made["heading"], sections)
+
+
+def _parts(ensemble: Ensemble, period: tuple[int, int] | None, compare: bool) -> dict[str, Callable[[], Any]]:
+    """The report's figures and tables, by name, each to be made once (on any of the processes)."""
+    parts: dict[str, Callable[[], Any]] = {
+        "heading": partial(_heading, ensemble, period), "headline": partial(tables.headline_table, ensemble),
+        "notes": partial(notes.notes_html, ensemble),
+        "spend-category": partial(timecharts.spend_share_by_category, ensemble),
+        "spend-locale": partial(timecharts.spend_share_by_locale, ensemble),
+        "channels": partial(timecharts.channel_share, ensemble),
+        "memberships": partial(timecharts.membership_composition, ensemble),
+        "delivery": partial(timecharts.delivery_race, ensemble), "map": partial(tilemap.state_map, ensemble),
+        "economics": partial(economics.firm_economics, ensemble), "bridge": partial(economics.profit_bridge, ensemble),
+        "about": partial(tables.about, ensemble),
+    }
+    if compare:
+        parts |= {"differences": partial(timecharts.differences_over_time, ensemble),
+                  "differences-table": partial(tables.differences_table, ensemble, period),
+                  "yearly-table": partial(tables.yearly_table, ensemble)}
+    if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
+        parts |= {"prices": partial(timecharts.prices, ensemble), "fees": partial(timecharts.fees, ensemble)}
+    return parts
+
+
+def _level_sections(ensemble: Ensemble, made: dict[str, Any], levels: str, events: str) -> list[Section]:
+    """The sections of levels over time, the map, the firms' economics and "About this run"."""
+    return [
         Section("spend", "Who wins the spend", f"Share of household spend captured by each firm. {levels}",
-                [("spend-category", timecharts.spend_share_by_category(ensemble)),
-                 ("spend-locale", timecharts.spend_share_by_locale(ensemble)),
-                 ("channels", timecharts.channel_share(ensemble))], events),
+                [(key, made[key]) for key in ("spend-category", "spend-locale", "channels")], events),
         Section("memberships", "Memberships: who holds Prime, Walmart+, or both",
                 f"Shares of households by membership. Diamonds are published figures to compare with (derived: docs/reports.md). {levels}",
-                [("memberships", timecharts.membership_composition(ensemble))], events),
+                [("memberships", made["memberships"])], events),
         Section("delivery", "The delivery race", f"Share of households each delivery network reaches, by locale. {levels}",
-                [("delivery", timecharts.delivery_race(ensemble))], events),
+                [("delivery", made["delivery"])], events),
         Section("map", "By state", "The last recorded month, mean over replicates. Use the menu to change the "
                 "measure (and the scenario: a what-if shows its difference from the baseline, in points). "
                 "Grey tiles: no simulated household in that state.",
-                [("map", tilemap.state_map(ensemble))]),
+                [("map", made["map"])]),
         Section("economics", "Firm economics", f"Profit and loss of each firm, in US$ billion a year of constant 2024 dollars: booked revenue (at Amazon, its own "
                 "sales, sellers' fees, advertising and Prime; shopper spend is larger) and operating profit, on "
                 f"accounts fitted to the filings (docs/accounts.md). {levels}"
                 "The waterfalls show which profit-and-loss lines moved operating profit over the last year"
                 + (" (the menu picks the what-if)." if len(ensemble.names) > 2 else "."),
-                [("economics", economics.firm_economics(ensemble)), ("bridge", economics.profit_bridge(ensemble))],
-                events),
-        Section("about", "About this run", "What was run, with which seeds and versions.", html=tables.about(ensemble)),
+                [("economics", made["economics"]), ("bridge", made["bridge"])], events),
+        Section("about", "About this run", "What was run, with which seeds and versions.", html=made["about"]),
     ]
-    if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
-        sections.insert(-2, _prices_section(ensemble, levels, events))
-    return Report(title, subtitle, sections)
 
 
 def _heading(ensemble: Ensemble, period: tuple[int, int] | None) -> tuple[str, str]:
@@ -159,15 +193,15 @@ def _heading(ensemble: Ensemble, period: tuple[int, int] | None) -> tuple[str, s
     return f"retailsim report: {what}", subtitle
 
 
-def _prices_section(ensemble: Ensemble, levels: str, events: str) -> Section:
+def _prices_section(made: dict[str, Any], levels: str, events: str) -> Section:
     """"Prices and fees", for a report with strategic conduct: the answers the strategic notes speak of."""
     return Section("prices", "Prices and fees", "Each firm's price index and the membership fees posted: under "
                    f"strategic conduct, what the firms answer each other with (docs/strategy.md). {levels}",
-                   [("prices", timecharts.prices(ensemble)), ("fees", timecharts.fees(ensemble))], events)
+                   [("prices", made["prices"]), ("fees", made["fees"])], events)
 
 
-def _differences_section(ensemble: Ensemble, period: tuple[int, int] | None, band: str, marks: str,
-                         events: str) -> tuple[Section, str]:
+def _differences_section(ensemble: Ensemble, made: dict[str, Any], period: tuple[int, int] | None, band: str,
+                         marks: str, events: str) -> tuple[Section, str]:
     """A comparison's "What the what-ifs change" (differences lead: levels would hide a fraction of a
     point under one line), and the text that tells readers of the level charts where to look."""
     when = ("at the end of the horizon" if period is None else
@@ -179,8 +213,7 @@ def _differences_section(ensemble: Ensemble, period: tuple[int, int] | None, ban
         "where it excludes zero. Below the table, the same differences year by year. The chart shows the "
         "differences over time in percentage points, one column per what-if, with their 5-95% band: spend "
         f"shares by firm above, memberships below, each row with its own legend. {marks}",
-        [("differences", timecharts.differences_over_time(ensemble))],
-        tables.differences_table(ensemble, period) + tables.yearly_table(ensemble) + events)
+        [("differences", made["differences"])], made["differences-table"] + made["yearly-table"] + events)
     own_band = "; only the baseline carries its band" if ensemble.replicates > 1 else ""
     levels = (f"{band} Colours are the series (legend on the right), line styles the scenarios (key below each "
               f"chart, the baseline solid){own_band}. A what-if's line lies on the baseline's where their "

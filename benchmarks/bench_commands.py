@@ -79,6 +79,7 @@ def simulate():
     # On as many processes as `retailsim run` uses (sys.argv[6], else its default), where the checkout has them.
     import inspect
     import sim.cli_args
+    global cores
     cores = int(sys.argv[6]) if sys.argv[6] else getattr(sim.cli_args, "DEFAULT_CORES", 1)
     scenario = resolve(sys.argv[2], {"population.shoppers": int(sys.argv[5])} if sys.argv[5] else None)
     if "cores" in inspect.signature(run_replicates).parameters:
@@ -88,8 +89,13 @@ results = simulate()
 mark("simulated")
 report = []
 def write_report(folder):
+    # On the run's processes too, where the checkout's report can use them (as `retailsim run` does).
+    import inspect
     begun = [clock() for clock in clocks]
-    build_report(results).write(folder / "report.html")
+    if "cores" in inspect.signature(build_report).parameters:
+        build_report(results, cores=cores).write(folder / "report.html")
+    else:
+        build_report(results).write(folder / "report.html")
     report.append([clock() - b for clock, b in zip(clocks, begun)])
 def write_results():
     save_set(results, sys.argv[3], add=write_report)

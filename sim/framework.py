@@ -4,55 +4,67 @@
 which load networkx) and its experimental modules (which load ``scipy.spatial``). retailsim uses
 ``mesa.Model`` and ``mesa.Agent`` only, and those three sub-packages cost about a quarter of a second
 of every command that runs a model (``docs/performance.md``). So, when this module is the first to
-import Mesa, it puts a stand-in for each of them in ``sys.modules``; a stand-in imports the real
-sub-package the first time anything is read from it, and from then on the real one is in its place.
-Code that uses them (``from mesa.space import MultiGrid``, ``mesa.discrete_space.OrthogonalMooreGrid``,
-``import mesa.experimental.continuous_space``) works as before, a little later. If Mesa was imported
-before, nothing is deferred.
-
-The stand-ins carry the real files' paths (``__file__``): Mesa's logging looks for each module's
-file (``inspect.getmodule``) as it imports, and would otherwise load them all at once.
+import Mesa, each of the three is put in ``sys.modules`` as the module object an import would make
+(name, spec, file, path: found without running anything), whose code runs, in that same object, the
+first time an attribute it does not have yet is read. Code that uses them (``from mesa.space import
+MultiGrid``, ``mesa.discrete_space.OrthogonalMooreGrid``, ``import mesa.experimental.devs``,
+``mock.patch("mesa.space.MultiGrid")``) finds the same module as without the deferral, a little later.
+If Mesa was imported before, nothing is deferred.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.machinery
 import importlib.util
-import os
 import sys
+import threading
 import types
 
 DEFERRED = ("mesa.experimental", "mesa.space", "mesa.discrete_space")
+_LOADING = threading.RLock()
 
 
 class Deferred(types.ModuleType):
-    """A sub-package of Mesa that is imported when first read from."""
+    """A module whose code has not run yet: it runs when an attribute the module lacks is first read
+    (then the module is a plain module, the very object that was handed out)."""
 
     def __getattr__(self, name: str):
-        return getattr(self._load(), name)
+        if name == "__path__":  # a module, not a package: tools that walk sys.modules ask every one
+            raise AttributeError(name)
+        load(self)
+        return getattr(self, name)
+
+    @property
+    def __doc__(self) -> str | None:  # help() reads it first: the real one
+        load(self)
+        return self.__dict__.get("__doc__")
 
     def __dir__(self) -> list[str]:
-        return dir(self._load())
-
-    def _load(self) -> types.ModuleType:
-        name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        module = importlib.import_module(name)
-        parent, _, child = name.rpartition(".")
-        setattr(sys.modules[parent], child, module)
-        return module
+        load(self)
+        return dir(self)
 
 
-def _defer(base: str, name: str) -> None:
-    relative = os.path.join(base, *name.split(".")[1:])
-    path = os.path.join(relative, "__init__.py") if os.path.isdir(relative) else relative + ".py"
-    if not os.path.exists(path):
+def load(module: types.ModuleType) -> None:
+    """Run a deferred module's code in it now (nothing if it has run)."""
+    with _LOADING:
+        if type(module) is not Deferred:
+            return
+        module.__class__ = types.ModuleType
+        if "__builtins__" in module.__dict__:  # its code has run already (importlib.reload, say)
+            return
+        try:
+            module.__spec__.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module.__name__, None)  # as a failed import leaves it
+            raise
+
+
+def _defer(location: list[str], name: str) -> None:
+    spec = importlib.machinery.PathFinder.find_spec(name, location)
+    if spec is None or spec.loader is None:
         return  # another Mesa than the one pinned: import it as it is
-    module = Deferred(name)
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    module.__file__ = path
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = Deferred
     sys.modules[name] = module
 
 
@@ -60,8 +72,8 @@ if "mesa" not in sys.modules:
     _spec = importlib.util.find_spec("mesa")
     if _spec is not None and _spec.submodule_search_locations:
         for _name in DEFERRED:
-            _defer(_spec.submodule_search_locations[0], _name)
+            _defer(list(_spec.submodule_search_locations), _name)
 
 import mesa  # noqa: E402 (after the stand-ins)
 
-__all__ = ["DEFERRED", "mesa"]
+__all__ = ["DEFERRED", "load", "mesa"]

@@ -30,16 +30,26 @@ def test_the_deferred_sub_packages_work_as_before_when_used() -> None:
         "import sim.framework\n"
         "import mesa\n"
         "inspect.getmodule(inspect)\n"  # what Mesa's logging does: it must not load them
-        "print('networkx' in sys.modules)\n"
-        "from mesa.space import MultiGrid\n"
-        "print(MultiGrid.__module__, type(sys.modules['mesa.space']).__name__, mesa.space.MultiGrid is MultiGrid)\n"
+        "print(hasattr(mesa.space, '__path__'), hasattr(mesa.experimental, '__path__'), 'networkx' in sys.modules)\n"
+        "print('MultiGrid' in dir(mesa.space), type(mesa.space).__name__)\n"  # dir() runs the module
+        "from unittest import mock\n"
+        "with mock.patch('mesa.discrete_space.OrthogonalMooreGrid') as fake:\n"
+        "    import mesa.discrete_space\n"
+        "    print(mesa.discrete_space.OrthogonalMooreGrid is fake, sys.modules['mesa.discrete_space'] is mesa.discrete_space)\n"
+        "print(mesa.discrete_space.OrthogonalMooreGrid.__name__, 'OrthogonalMooreGrid' in vars(mesa.discrete_space))\n"
+        "print(mesa.experimental.__doc__ is not None, type(mesa.experimental).__name__)\n"  # help() reads it first
         "from mesa.experimental.continuous_space import ContinuousSpace\n"
-        "print(ContinuousSpace.__name__, type(mesa.experimental).__name__)\n"
-        "import mesa.discrete_space as grids\n"
-        "print(grids.OrthogonalMooreGrid.__name__, 'networkx' in sys.modules, 'scipy.spatial' in sys.modules)\n"
-        "print('__file__' in dir(mesa.discrete_space))")
-    assert out.splitlines() == ["False", "mesa.space module True", "ContinuousSpace module",
-                                "OrthogonalMooreGrid True True", "True"]
+        "print(ContinuousSpace.__name__, 'scipy.spatial' in sys.modules)")
+    assert out.splitlines() == ["False True False", "True module", "True True", "OrthogonalMooreGrid True",
+                                "True module", "ContinuousSpace True"]
+
+
+def test_a_reloaded_stand_in_runs_once() -> None:
+    out = _probe("import importlib, sys\nimport sim.framework, mesa\n"
+                 "module = importlib.reload(sys.modules['mesa.space'])\n"
+                 "grid = module.MultiGrid\n"
+                 "print(hasattr(module, 'no_such_name'), module.MultiGrid is grid, module is mesa.space)")
+    assert out == "False True True"  # a name it lacks does not run its code a second time
 
 
 def test_nothing_is_deferred_when_mesa_came_first() -> None:

@@ -43,15 +43,27 @@ def fork_copy() -> int:
         with contextlib.suppress(Exception):
             stream.flush()
     first = os.getpid()
-    pid = os.fork()
+    # Ctrl-C waits until each process is ready for it: the copy inside the guard below, which ends
+    # it (a copy must never return to its caller's code, whose next step is this process's).
+    interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == first:
+            signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
     if pid == 0:
-        die_with_parent()
-        if os.getppid() != first:  # the first process ended before the request above was made
-            os._exit(0)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the copy ends with os._exit)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+            die_with_parent()
+            if os.getppid() != first:  # the first process ended before the request above was made
+                os._exit(0)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the copy ends with os._exit)
+        except BaseException:  # noqa: BLE001 (no file descriptor left, an interrupt: the copy ends)
+            os._exit(1)
     return pid
 
 
@@ -61,17 +73,18 @@ def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
 
     The tasks must be independent and their values picklable; a copy sees this process's memory as
     it was at the fork, so what the tasks share is best computed before. A copy that fails or dies
-    changes nothing but time: its tasks are computed here again (and raise here, if they raise)."""
+    changes nothing but time: its tasks are computed here again (and raise here, if they raise). A
+    copy that hangs holds this process up with it (Ctrl-C ends both)."""
     cores = max(1, min(cores, available_cores(), len(tasks))) if can_fork() else 1
     copies: list[tuple[int, int, list[int]]] = []  # (pid, read end, task indexes)
     try:
-        for index in range(1, cores):
-            mine = list(range(index, len(tasks), cores))
-            copies.append((*_fork_tasks(tasks, mine), mine))
-    except OSError:  # no process or pipe to be had: the tasks not yet handed out are done here
-        pass
-    handed = {k for _pid, _read, mine in copies for k in mine}
-    try:
+        try:
+            for index in range(1, cores):
+                mine = list(range(index, len(tasks), cores))
+                copies.append((*_fork_tasks(tasks, mine), mine))
+        except OSError:  # no process or pipe to be had: the tasks not yet handed out are done here
+            pass
+        handed = {k for _pid, _read, mine in copies for k in mine}
         values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
         for pid, read, mine in copies:
             got = _receive(pid, read)

@@ -73,7 +73,7 @@ def _equal(column: pd.Series, value: str) -> np.ndarray:
         if value not in values.categories:
             return np.zeros(len(values), dtype=bool)
         return values.codes == values.categories.get_loc(value)
-    return (column == value).to_numpy(dtype=bool)
+    return (column == value).to_numpy(dtype=bool, na_value=False)  # a missing label matches nothing
 
 
 def no_series(timeseries: pd.DataFrame, metric: str, dimensions: dict[str, str]) -> str:

@@ -50,15 +50,18 @@ def test_events_take_effect_in_the_week_of_their_date(result: sim.Result) -> Non
 def test_selecting_a_series_by_category_codes_gives_the_rows_a_comparison_gives(result: sim.Result) -> None:
     """``select`` compares categorical labels by their codes: the same rows as comparing the labels,
     on the results as made, on plain string columns, and for labels the results do not hold."""
-    plain = result.timeseries.astype({label: str for label in ("metric", "firm", "category", "locale", "segment")})
-    for table in (result.timeseries, plain):
+    labels = ("metric", "firm", "category", "locale", "segment")
+    plain = result.timeseries.astype({label: str for label in labels})
+    nullable = result.timeseries.astype({label: "string" for label in labels})
+    nullable.loc[nullable.index[:7], "segment"] = pd.NA  # a missing label matches nothing
+    for table in (result.timeseries, plain, nullable):
         for metric, dimensions in (("spend_share", {"firm": "amazon"}), ("membership_share", {"segment": "both"}),
                                    ("price_index", {"firm": "walmart", "category": "grocery"}),
                                    ("spend_share", {"firm": "nobody"}), ("no_such_metric", {})):
             mask = table["metric"] == metric
             for label in ("firm", "category", "locale", "segment"):
                 mask &= table[label] == dimensions.get(label, "all")
-            expected = table.loc[mask]
+            expected = table.loc[mask.fillna(False).astype(bool)]
             pd.testing.assert_frame_equal(select(table, metric, **dimensions), expected)
             dates, values = select_values(table, metric, **dimensions)
             assert (dates == expected["date"].to_numpy()).all() and (values == expected["value"].to_numpy()).all()

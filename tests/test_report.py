@@ -13,6 +13,7 @@ import sim
 from sim.cli import main
 from sim.experiments import replicate_seeds, run_replicates
 from sim.report import Ensemble, build_report
+from sim.report.ensemble import LABELS
 from sim.report.tables import difference_rows
 from sim.results import load_set
 
@@ -51,6 +52,7 @@ def test_spend_lines_are_the_replicate_means(report, comparison) -> None:
             assert line.x0 == str(runs[0].series("spend_share", firm="amazon").index[0].date())
 
 
+@pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")  # the reference lookups, past a missing label
 def test_a_series_read_by_its_rows_is_the_pivot_of_its_labels(comparison) -> None:
     """``Ensemble.wide`` finds a series' rows by position: the same frame, to the bit, as looking its
     labels up in the pivoted table, weekly and monthly series alike (a monthly one drops the weeks it
@@ -65,6 +67,9 @@ def test_a_series_read_by_its_rows_is_the_pivot_of_its_labels(comparison) -> Non
         timeseries = result.timeseries.copy()
         gap = (timeseries["metric"] == "spend_share") & timeseries["date"].isin(timeseries["date"].unique()[:3])
         timeseries.loc[gap, "value"] = np.nan
+        # and a series whose label is missing: it must not pass for the label the index lists last
+        unlabelled = (timeseries["metric"] == "spend_share") & (timeseries["firm"] == "amazon")
+        timeseries.loc[unlabelled & timeseries["date"].isin(timeseries["date"].unique()[:5]), "segment"] = np.nan
         runs.append(dataclasses.replace(result, timeseries=timeseries))
     ensemble = Ensemble(runs)
     series = ensemble._series
@@ -79,6 +84,11 @@ def test_a_series_read_by_its_rows_is_the_pivot_of_its_labels(comparison) -> Non
         gaps += key[0] == "spend_share" and len(actual) < len(series.loc[key])
     assert monthly > 0 and gaps > 0
     assert ensemble.wide("no_such_metric").empty
+    last = series.index.levels[LABELS.index("segment")][-1]
+    assert not ((series.index.get_level_values("metric") == "spend_share")
+                & (series.index.get_level_values("firm") == "amazon")
+                & (series.index.get_level_values("segment") == last)).any()
+    assert ensemble.wide("spend_share", firm="amazon", segment=last).empty
 
 
 def test_band_edges_are_the_5th_and_95th_percentiles(report, comparison) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -105,6 +106,32 @@ def test_a_task_that_fails_everywhere_raises_here_and_leaves_no_copy(three_cores
     assert len(forked) == 2 and reaped(forked)
 
 
+def test_a_copy_that_cannot_start_ends_and_never_returns_to_the_caller(tiny_yaml: Path, tmp_path: Path) -> None:
+    """A copy whose set-up fails (no file descriptor left, say) ends: only the first process returns
+    from share_out, or steps a run on several cores as the caller (in a separate interpreter: a copy
+    that escaped would run the rest of the tests). Each process that returns leaves a file named
+    after its pid; the first process's own tasks are slow, so an escaped copy has time to leave one."""
+    probe = ("import os, sys, time, functools\n"
+             "import sim, sim.processes as p, sim.model.cores as c\n"
+             "def broken():\n    raise OSError('no file descriptor left')\n"
+             "p.die_with_parent = broken\n"
+             "p.available_cores = c.available_cores = lambda: 3\n"
+             "first, where = os.getpid(), sys.argv[2]\n"
+             "def square(k):\n    time.sleep(0.3 if os.getpid() == first else 0)\n    return k * k\n"
+             "values = p.share_out([functools.partial(square, k) for k in range(5)], cores=3)\n"
+             "open(os.path.join(where, f'share_out-{os.getpid()}'), 'w').write(repr(values))\n"
+             "def stepped(model):\n    open(os.path.join(where, f'run-{os.getpid()}'), 'a').write('.')\n"
+             "result = sim.run(sys.argv[1], shoppers=3000, cores=2, progress=stepped)\n"
+             "print(result.manifest['cores'])\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(tiny_yaml), str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]  # the run's copy ended: the first process stepped it alone
+    left = sorted(path.name for path in tmp_path.iterdir() if path.name != tiny_yaml.name)
+    assert len(left) == 2 and {name.split("-")[1] for name in left} == {left[0].split("-")[1]}, left
+    assert (tmp_path / left[1]).read_text() == "[0, 1, 4, 9, 16]"
+
+
 def test_a_fork_that_fails_leaves_the_work_here(three_cores, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_fork() -> int:
         raise OSError("no processes left")
@@ -114,14 +141,18 @@ def test_a_fork_that_fails_leaves_the_work_here(three_cores, monkeypatch: pytest
     assert values == [(k, os.getpid()) for k in range(5)]
 
 
-def test_a_report_made_on_several_processes_is_the_same_page(three_cores, forked) -> None:
+def test_a_report_made_on_several_processes_is_the_same_page(three_cores, forked, monkeypatch) -> None:
     base = small(name="base", population__shoppers=300, horizon__end="2021-12-27")
     cut = small(name="cut", population__shoppers=300, horizon__end="2021-12-27",
                 events=[{"date": "2021-06-07", "label": "fee cut", "set": {"walmart.walmart_plus.fee_annual": 59}}])
     results = run_replicates([base, cut], [1, 2])
+    sent: list[int] = []  # how many parts each copy sent back (none: the first process made them all)
+    receive = processes._receive
+    monkeypatch.setattr(processes, "_receive", lambda pid, read: sent.append(len(got := receive(pid, read))) or got)
     pages = [build_report(results, cores=cores).html() for cores in (1, 2, 3)]
     assert pages[0] == pages[1] == pages[2]
     assert len(forked) == 3 and reaped(forked)
+    assert len(sent) == 3 and min(sent) >= 4  # 15 parts: 7 to the one copy, then 5 to each of two
 
 
 def test_report_command_takes_cores(tiny_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

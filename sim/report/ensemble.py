@@ -144,7 +144,7 @@ class Ensemble:
         codes = np.column_stack(index.codes[:len(LABELS)])
         starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]).any(axis=1)])
         ends = np.r_[starts[1:], len(index)]
-        labels = zip(*(index.levels[level].take(index.codes[level][starts]).tolist() for level in range(len(LABELS))))
+        labels = [key[:len(LABELS)] for key in index[starts].tolist()]  # a missing label stays missing
         return {key: slice(start, end) for key, start, end in zip(labels, starts.tolist(), ends.tolist())}
 
     @cached_property

@@ -128,7 +128,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
     else:
         levels = f"{band} {marks}"
     sections += _level_sections(ensemble, made, levels, events)
-    if any(scenario.conduct == "strategic" for scenario in ensemble.scenarios):
+    if "prices" in made:  # strategic conduct
         sections.insert(-2, _prices_section(made, levels, events))
     return Report(*made["heading"], sections)
 

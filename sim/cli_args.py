@@ -76,7 +76,8 @@ seed_number = whole_number(0, MAX_SEED)
 replicate_count = whole_number(1, MAX_REPLICATES)
 draw_count = whole_number(1, MAX_REPLICATES)  # parameter draws: as replicates (sim.experiments.posterior)
 shopper_count = whole_number(MIN_SHOPPERS, MAX_SHOPPERS)
-DEFAULT_CORES = 2  # a command's processes (sim.model.cores): each holds a run's model in memory again
+# A command's processes: a run's copies or runs side by side (each holds a model), then the report's parts.
+DEFAULT_CORES = 2
 core_count = whole_number(1, 1024)  # --cores: more than the machine has are not used (sim.model.cores.usable)
 
 

@@ -87,7 +87,7 @@ def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
         handed = {k for _pid, _read, mine in copies for k in mine}
         values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
         for pid, read, mine in copies:
-            got = _receive(pid, read)
+            got = _receive(read)
             for k in mine:
                 values[k] = got[k] if k in got else tasks[k]()
     finally:
@@ -116,7 +116,7 @@ def _fork_tasks(tasks: list[Callable[[], Any]], mine: list[int]) -> tuple[int, i
     return pid, read
 
 
-def _receive(pid: int, read: int) -> dict[int, Any]:
+def _receive(read: int) -> dict[int, Any]:
     """What a copy sent (all of it, or nothing if it failed)."""
     chunks = []
     while chunk := os.read(read, 1 << 20):

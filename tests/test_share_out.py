@@ -148,7 +148,7 @@ def test_a_report_made_on_several_processes_is_the_same_page(three_cores, forked
     results = run_replicates([base, cut], [1, 2])
     sent: list[int] = []  # how many parts each copy sent back (none: the first process made them all)
     receive = processes._receive
-    monkeypatch.setattr(processes, "_receive", lambda pid, read: sent.append(len(got := receive(pid, read))) or got)
+    monkeypatch.setattr(processes, "_receive", lambda read: sent.append(len(got := receive(read))) or got)
     pages = [build_report(results, cores=cores).html() for cores in (1, 2, 3)]
     assert pages[0] == pages[1] == pages[2]
     assert len(forked) == 3 and reaped(forked)

@@ -16,6 +16,7 @@ removes the leftovers of killed writes on the next start.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -250,6 +251,26 @@ def _ours(path: Path) -> bool:
     return (path / STAGING_MARK).is_file() or kind_of(path) is not None
 
 
+def discard(path: Path) -> None:
+    """Remove a folder of ours (a staging folder, or earlier results once replaced) so that a kill at
+    any moment leaves it recognisably ours for :func:`recover`: the staging mark is put in first and
+    taken out last (a plain ``rmtree`` removed the manifest or the mark in whatever order the folder
+    listed them, and a kill after that left a folder nothing would clean up). Only a kill between the
+    mark's removal and the folder's, two calls apart, leaves an empty folder behind."""
+    with contextlib.suppress(OSError):
+        (path / STAGING_MARK).touch()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.name == STAGING_MARK:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def recover(target: Path) -> list[str]:
     """Clean up after killed writes next to ``target``; returns what was done, one line each.
 
@@ -278,7 +299,7 @@ def recover(target: Path) -> list[str]:
                 os.replace(path, target)
                 done.append(f"restored {target} from an interrupted write")
             else:
-                shutil.rmtree(path, ignore_errors=True)
+                discard(path)
                 done.append(f"removed {path.name}, left by an interrupted write")
     return done
 
@@ -326,12 +347,12 @@ def swap_into_place(temporary: Path, target: Path) -> None:
             os.rename(temporary, target)
             return
         if _exchange(temporary, target):
-            shutil.rmtree(temporary, ignore_errors=True)  # now the earlier folder
+            discard(temporary)  # now the earlier folder
             return
         parked = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.rename(target, parked)
         os.rename(temporary, target)
-        shutil.rmtree(parked, ignore_errors=True)
+        discard(parked)
 
 
 class staging:
@@ -353,6 +374,6 @@ class staging:
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
-            shutil.rmtree(self.temporary, ignore_errors=True)
+            discard(self.temporary)
             return
         swap_into_place(self.temporary, self.target)

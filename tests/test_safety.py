@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.outputs import STAGING_MARK, kind_of, mark, prepare_output, recover
+from sim.outputs import STAGING_MARK, discard, kind_of, mark, prepare_output, recover
 from sim.results import MANIFEST, RESULT_FILES, RESULT_KINDS, SUMMARY, TIMESERIES, write_json
 from sim.run import resolve
 from sim.scenario import Scenario, load_scenario
@@ -320,6 +320,53 @@ def test_leftovers_of_killed_writes_are_recovered_on_the_next_start(tmp_path: Pa
     (target / f".report.html.tmp-{pid}").write_text("<html>")
     assert prepare_output(target, RESULT_KINDS, contents=RESULT_FILES) == "run"
     assert sorted(p.name for p in target.iterdir()) == [MANIFEST]
+
+
+class Killed(BaseException):
+    """A kill -9 in the middle of a removal (the removal stops there; nothing after it runs)."""
+
+
+def test_earlier_results_being_removed_stay_ours_wherever_a_kill_stops_the_removal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a swap the earlier results sit under the staging name until they are removed; a kill
+    during that removal must leave a folder the next start recognises and cleans up (before, the
+    manifest could go first and the rest stay for good). Only a kill between the last two calls
+    leaves an empty folder."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    target, leftover = tmp_path / "out", tmp_path / f".out.tmp-{int(dead.stdout)}-0123abcd"
+    removals = [os.unlink, os.rmdir]
+
+    def earlier_results() -> None:
+        (leftover / "runs" / "base" / "seed-1").mkdir(parents=True)
+        write_json(leftover / MANIFEST, mark({"runs": []}, "set"))
+        for name in ("report.html", "differences.csv", "runs/base/seed-1/timeseries.parquet"):
+            (leftover / name).write_text("x")
+
+    for stop in range(1, 12):
+        earlier_results()
+        calls = []
+
+        def counted(real):
+            def remove(path, *args, **kwargs):
+                calls.append(path)
+                if len(calls) == stop:
+                    raise Killed
+                return real(path, *args, **kwargs)
+            return remove
+
+        monkeypatch.setattr(os, "unlink", counted(removals[0]))
+        monkeypatch.setattr(os, "rmdir", counted(removals[1]))
+        try:
+            discard(leftover)
+        except Killed:
+            pass
+        monkeypatch.undo()
+        empty_at_the_end = leftover.exists() and not any(leftover.iterdir())
+        recover(target)
+        assert not leftover.exists() or (empty_at_the_end and stop == len(calls)), (stop, calls)
+        if leftover.exists():
+            leftover.rmdir()
+    assert len(calls) < stop  # every step of the removal was stopped once, and then it ran to its end
 
 
 def test_two_saves_to_one_folder_at_once_leave_one_complete_result(tiny_yaml: Path, tmp_path: Path) -> None:

@@ -9,11 +9,19 @@ import contextlib
 import ctypes
 import os
 import pickle
+import select
 import signal
 import sys
+import time
 from typing import Any, Callable
 
 _PR_SET_PDEATHSIG = 1
+# How long share_out waits for a copy once its own tasks are done: this many times what they took, and
+# at least MIN_WAIT_SECONDS. A copy still silent then is taken for hung (a lock held across the fork
+# by another thread, say): it is ended and its tasks are computed here. Copies do as much work as this
+# process, so only a hang (or a machine that starves one process for minutes) reaches the limit.
+WAIT_FACTOR = 10.0
+MIN_WAIT_SECONDS = 60.0
 
 
 def available_cores() -> int:
@@ -73,8 +81,9 @@ def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
 
     The tasks must be independent and their values picklable; a copy sees this process's memory as
     it was at the fork, so what the tasks share is best computed before. A copy that fails or dies
-    changes nothing but time: its tasks are computed here again (and raise here, if they raise). A
-    copy that hangs holds this process up with it (Ctrl-C ends both)."""
+    changes nothing but time: its tasks are computed here again (and raise here, if they raise); so
+    does a copy that hangs (silent for :data:`WAIT_FACTOR` times this process's own share of the work,
+    and at least :data:`MIN_WAIT_SECONDS`), which is ended."""
     cores = max(1, min(cores, available_cores(), len(tasks))) if can_fork() else 1
     copies: list[tuple[int, int, list[int]]] = []  # (pid, read end, task indexes)
     try:
@@ -85,9 +94,11 @@ def share_out(tasks: list[Callable[[], Any]], cores: int = 1) -> list[Any]:
         except OSError:  # no process or pipe to be had: the tasks not yet handed out are done here
             pass
         handed = {k for _pid, _read, mine in copies for k in mine}
+        began = time.monotonic()
         values: dict[int, Any] = {k: tasks[k]() for k in range(len(tasks)) if k not in handed}
+        deadline = time.monotonic() + max(MIN_WAIT_SECONDS, WAIT_FACTOR * (time.monotonic() - began))
         for pid, read, mine in copies:
-            got = _receive(read)
+            got = _receive(read, deadline)
             for k in mine:
                 values[k] = got[k] if k in got else tasks[k]()
     finally:
@@ -116,10 +127,17 @@ def _fork_tasks(tasks: list[Callable[[], Any]], mine: list[int]) -> tuple[int, i
     return pid, read
 
 
-def _receive(read: int) -> dict[int, Any]:
-    """What a copy sent (all of it, or nothing if it failed)."""
-    chunks = []
-    while chunk := os.read(read, 1 << 20):
+def _receive(read: int, deadline: float) -> dict[int, Any]:
+    """What a copy sent (all of it, or nothing if it failed, or had not finished sending by
+    ``deadline``, a ``time.monotonic()``)."""
+    chunks, waiting = [], select.poll()
+    waiting.register(read, select.POLLIN)
+    while True:
+        if not waiting.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            return {}  # silent too long: taken for hung (the caller ends it)
+        chunk = os.read(read, 1 << 20)
+        if not chunk:
+            break
         chunks.append(chunk)
     try:
         return pickle.loads(b"".join(chunks))

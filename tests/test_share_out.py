@@ -6,6 +6,7 @@ import functools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,35 @@ def test_a_copy_that_fails_costs_time_not_values(three_cores, forked, task) -> N
     assert len(forked) == 2 and reaped(forked)
 
 
+def hangs_in_a_copy(first: int, k: int) -> int:
+    if os.getpid() != first:
+        time.sleep(3600)  # as if stuck on a lock another thread held at the fork
+    return k - 1
+
+
+def test_a_copy_that_hangs_is_ended_and_its_tasks_done_here(three_cores, forked, monkeypatch) -> None:
+    monkeypatch.setattr(processes, "MIN_WAIT_SECONDS", 0.5)
+    first, began = os.getpid(), time.monotonic()
+    values = share_out([functools.partial(hangs_in_a_copy, first, k) for k in range(6)], cores=3)
+    assert values == [k - 1 for k in range(6)]
+    assert time.monotonic() - began < 30  # not the copies' hour
+    assert len(forked) == 2 and reaped(forked)
+
+
+def test_a_slow_copy_within_the_wait_is_used(three_cores, monkeypatch) -> None:
+    monkeypatch.setattr(processes, "MIN_WAIT_SECONDS", 5.0)
+    first = os.getpid()
+    values = share_out([functools.partial(slow_in_a_copy, first, k) for k in range(3)], cores=3)
+    assert [pid for _k, pid in values][1:] != [first, first]  # the copies' values, not recomputed here
+    assert [k for k, _pid in values] == [0, 1, 2]
+
+
+def slow_in_a_copy(first: int, k: int) -> tuple[int, int]:
+    if os.getpid() != first:
+        time.sleep(0.5)  # slower than this process's own task, well within the wait
+    return k, os.getpid()
+
+
 def always_fails(k: int) -> int:
     raise ValueError(f"task {k} cannot be done")
 
@@ -148,7 +178,7 @@ def test_a_report_made_on_several_processes_is_the_same_page(three_cores, forked
     results = run_replicates([base, cut], [1, 2])
     sent: list[int] = []  # how many parts each copy sent back (none: the first process made them all)
     receive = processes._receive
-    monkeypatch.setattr(processes, "_receive", lambda read: sent.append(len(got := receive(read))) or got)
+    monkeypatch.setattr(processes, "_receive", lambda read, deadline: sent.append(len(got := receive(read, deadline))) or got)
     pages = [build_report(results, cores=cores).html() for cores in (1, 2, 3)]
     assert pages[0] == pages[1] == pages[2]
     assert len(forked) == 3 and reaped(forked)

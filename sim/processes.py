@@ -130,10 +130,9 @@ def _fork_tasks(tasks: list[Callable[[], Any]], mine: list[int]) -> tuple[int, i
 def _receive(read: int, deadline: float) -> dict[int, Any]:
     """What a copy sent (all of it, or nothing if it failed, or had not finished sending by
     ``deadline``, a ``time.monotonic()``)."""
-    chunks, waiting = [], select.poll()
-    waiting.register(read, select.POLLIN)
+    chunks = []
     while True:
-        if not waiting.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+        if not readable(read, deadline):
             return {}  # silent too long: taken for hung (the caller ends it)
         chunk = os.read(read, 1 << 20)
         if not chunk:
@@ -143,6 +142,14 @@ def _receive(read: int, deadline: float) -> dict[int, Any]:
         return pickle.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001 (a copy that failed sent nothing, or half)
         return {}
+
+
+def readable(fd: int, deadline: float) -> bool:
+    """Wait until ``fd`` can be read (data, or the other end closed) or ``deadline`` (a
+    ``time.monotonic()``) passes; False if it passed first."""
+    waiting = select.poll()
+    waiting.register(fd, select.POLLIN)
+    return bool(waiting.poll(max(0, int((deadline - time.monotonic()) * 1000))))
 
 
 def end_copy(pid: int, *fds: int) -> None:

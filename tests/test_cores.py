@@ -84,6 +84,38 @@ def test_a_copy_that_dies_is_taken_over_by_the_first_process(monkeypatch: pytest
 
 
 @pytest.mark.usefixtures("many_cores")
+def test_a_copy_that_hangs_is_ended_and_taken_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = Cores.exchange
+    started: list[int] = []
+    start = Cores.start.__func__
+
+    def recording(cls, model, cores):
+        copies = start(cls, model, cores)
+        started.extend(copies._children if copies else [])
+        return copies
+
+    def hangs_in_week_30(self: Cores, model, valuing: bool):
+        if self.index == 2 and self._weeks == 30:
+            time.sleep(3600)  # in the forked copy only: as if stuck on a lock
+        return exchange(self, model, valuing)
+
+    monkeypatch.setattr(Cores, "start", classmethod(recording))
+    monkeypatch.setattr(Cores, "exchange", hangs_in_week_30)
+    monkeypatch.setattr(cores_module, "MIN_WAIT_SECONDS", 1.0)
+    baseline = SCENARIOS / "baseline.yaml"
+    one = sim.run(baseline, overrides=SHORT)
+    began = time.monotonic()
+    survived = sim.run(baseline, overrides=SHORT, cores=3)
+    assert time.monotonic() - began < 60  # not the copy's hour
+    assert survived.manifest["cores"] == 1
+    assert_same_bits(one, survived)
+    assert len(started) == 2
+    for pid in started:  # the hung copy was ended, and both reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@pytest.mark.usefixtures("many_cores")
 def test_the_copies_are_reaped(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[int] = []
     start = Cores.start.__func__

@@ -16,7 +16,8 @@ process computes them (as with parts of the population, ``PART_SIZE``).
 
 Copies are told apart by one byte over a pair of pipes each: a copy that dies closes its pipes, so
 the first process learns it at once and shops for every household itself from that week on (the
-same numbers), and a copy whose first process has gone ends. Copies write no file and print nothing.
+same numbers); so it does, after ending it, for a copy silent for a minute (hung: a week takes
+milliseconds). A copy whose first process has gone ends. Copies write no file and print nothing.
 
 Only on Linux (``fork``), and only where a caller asks (``sim.run(cores=...)``; ``retailsim run``
 by default on the machine's cores): a process with other threads (a notebook's kernel, a server)
@@ -27,10 +28,11 @@ from __future__ import annotations
 
 import mmap
 import os
+import time
 
 import numpy as np
 
-from ..processes import available_cores, can_fork, end_copy, fork_copy
+from ..processes import MIN_WAIT_SECONDS, available_cores, can_fork, end_copy, fork_copy, readable
 from ..vocabulary import N_CATEGORIES
 
 # Above this many households a run stays on one core: every copy holds the model's memory (about 1 KiB
@@ -160,13 +162,15 @@ class Cores:
 
     def _signal(self) -> bool:
         """Wait until every copy has written its households: copies tell the first process, which then
-        tells them all. False if a process at the other end has gone."""
+        tells them all. False if a process at the other end has gone, or (to the first process) if a
+        copy has been silent for ``MIN_WAIT_SECONDS``, a hang, not a week's work: it is then ended."""
         try:
             if self.index:
                 read, write = self._links[0]
                 os.write(write, b".")
                 return os.read(read, 1) == b"."
-            if not all(os.read(read, 1) == b"." for read, _write in self._links):
+            deadline = time.monotonic() + MIN_WAIT_SECONDS
+            if not all(readable(read, deadline) and os.read(read, 1) == b"." for read, _write in self._links):
                 return False
             for _read, write in self._links:
                 os.write(write, b".")

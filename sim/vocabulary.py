@@ -9,6 +9,7 @@ is indexed by one of these, use the names here rather than numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from .scenario.types import CATEGORIES, LOCALES
 
 # -- calendar facts ---------------------------------------------------------------------------
 WEEKS_PER_YEAR = 52  # the model steps weekly; yearly dollars are 52 weeks
+WEEK = dt.timedelta(days=7)  # one step
 HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a yearly income
 MONTHS_PER_YEAR = 12
 

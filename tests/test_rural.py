@@ -110,3 +110,20 @@ def test_an_old_station_key_names_its_new_one(tmp_path: Path, capsys, old: str, 
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "old.yaml:4: events[0].set.amazon.rural" in error[0] and f"was renamed '{new}'" in error[0], error
+
+
+def test_a_run_that_starts_late_finds_amazons_network_as_built() -> None:
+    """A run from June 2025 (the programme began in June 2024; metro same-day grows from January 2021)
+    starts where a run from 2021 stands then: the stations started before it, live after their lag,
+    their capital depreciating, and the metros' same-day coverage."""
+    import sim
+    from tests.test_levers import short
+
+    late = sim.run(short(ROOT / "scenarios" / "baseline.yaml"), seed=1)
+    full = sim.run(ROOT / "scenarios" / "baseline.yaml", seed=1, overrides={"population.shoppers": 2000})
+    first = late.timeseries["date"].min()
+    for metric, where in [("amazon_same_day_reach", {"locale": "urban"}), ("amazon_same_day_reach", {"locale": "rural"}),
+                          ("amazon_rural_stations", {"firm": "amazon"}), ("depreciation", {"firm": "amazon"})]:
+        ours, theirs = late.series(metric, **where), full.series(metric, **where)
+        assert ours.loc[first] == pytest.approx(theirs.loc[first], rel=1e-12), (metric, where)
+    assert late.series("amazon_rural_stations", firm="amazon").loc[first] > 20  # not a network started afresh

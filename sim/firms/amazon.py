@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import AMAZON, DISCRETIONARY, GROCERY, HEALTH, RURAL, URBAN, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import AMAZON, DISCRETIONARY, GROCERY, HEALTH, RURAL, URBAN, WEEK, WEEKS_PER_YEAR, Offer, Sales
 from .base import Firm, Reach
 from .rural import BuildOut, RuralLand
 from .states import by_category, flag_code, state_flags, with_flag
@@ -98,6 +98,8 @@ class Amazon(Firm):
     def _rural_stations(self, date: dt.date) -> None:
         """Spend the station programme's capital this week; stations go live after the build lag."""
         rural = self.params.rural
+        if not self._stations_started:
+            self._stations_started = self._stations_before(date)
         started = self.stations_started
         if rural.start <= date <= rural.end:
             weekly = rural.investment_per_year_usd / WEEKS_PER_YEAR
@@ -106,6 +108,20 @@ class Amazon(Firm):
         self._stations_started.append(started)
         lagged = len(self._stations_started) - 1 - rural.build_lag_weeks
         self.stations_live = self._stations_started[lagged] if lagged >= 0 else 0.0
+
+    def _stations_before(self, date: dt.date) -> list[float]:
+        """The programme's weeks before a run's first week, for a run that starts after the programme
+        began: stations started each week (cumulative) and their capital, spent as the run would have
+        spent it on its terms of the first week (events before it included). Nothing for a run that
+        starts before the programme (the baseline's)."""
+        rural, started, history = self.params.rural, 0.0, []
+        for week in range((date - rural.start).days // 7, 0, -1):  # each week on or after the start
+            if date - week * WEEK <= rural.end:
+                weekly = rural.investment_per_year_usd / WEEKS_PER_YEAR
+                self.capex_to_date += weekly  # depreciated from the first week on, as capital built before it
+                started += weekly / rural.cost_per_station_usd
+            history.append(started)
+        return history
 
     @property
     def stations_started(self) -> float:
@@ -125,7 +141,7 @@ class Amazon(Firm):
     def _delivery(self, date: dt.date, offer: Offer) -> None:
         p, geography = self.params, self.model.geography
         delivery, locale = p.delivery, geography.zone_locale
-        years = max(0.0, (date - self.model.params.horizon.start).days / 365.25)
+        years = max(0.0, (date - delivery.coverage_date).days / 365.25)  # a calendar date, not the run's start
         same_day = np.asarray(delivery.same_day_coverage.as_tuple())[locale]
         next_day = np.asarray(delivery.next_day_coverage.as_tuple())[locale]
         metro = locale != RURAL

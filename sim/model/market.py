@@ -12,7 +12,7 @@ from ..scenario import Scenario, apply_changes
 from ..scenario.schema import BASE_YEAR
 from ..scenario.types import yearly_averages
 from ..streams import Streams
-from ..vocabulary import FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEK, WEEKS_PER_YEAR, Offer, Sales
 from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponentials, members_of,
                      update_habit, utilities, welfare)
 from .allocator import keep_freed_memory
@@ -44,7 +44,6 @@ def food_at_home_per_household(scenario: Scenario, on: dt.date) -> float:
         return per_household(first if on.year < first else last) / per_household(BASE_YEAR)
     return yearly_averages(index, on) / population.households_on(on) / per_household(BASE_YEAR)
 
-WEEK = dt.timedelta(days=7)
 PART_SIZE = 1 << 16  # households per part of the weekly computation
 
 

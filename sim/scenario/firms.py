@@ -49,6 +49,8 @@ class AmazonDelivery(Strict):
     same_day_coverage: LocaleShares = LocaleShares(urban=0.60, suburban=0.40, rural=0.02)
     next_day_coverage: LocaleShares = LocaleShares(urban=0.95, suburban=0.85, rural=0.30)
     metro_same_day_growth_per_year: Share = Field(0.05, description="Urban and suburban same-day coverage added per year (new metros)")
+    coverage_date: Date = Field(dt.date(2021, 1, 4), description="The date the coverage shares describe (January 2021, "
+                                "as every default); metro same-day grows from it, whatever the horizon's start")
     max_metro_same_day: Share = 0.92
     same_day_days: Days = 0.3
     next_day_days: Days = 1.0

@@ -107,7 +107,8 @@ class AmazonAI(Strict):
         0.05, description="Share of fulfilment and shipping cost automation saves at full roll-out: Morgan Stanley "
                           "(Nowak, Oct 2025) expects $2-4B a year by 2027 with a tenth of orders in robotic "
                           "warehouses, $4.9-6.1B at a quarter (the robotic sites cut fulfilment cost per order 20-40%, "
-                          "Shreveport 25%), 1.5-4.7% of the model's $131B of US fulfilment and shipping in 2024")
+                          "Shreveport 25%): 1.6-3.2% of the model's $124B of US fulfilment and shipping in 2024 by "
+                          "2027, 4.0-4.9% at a quarter; 5% in 2027 is above the 2027 estimate (docs/accounts.md)")
     personalization_value_usd_per_order: UsdPerOrder = Field(
         0.8, description="Dollars a discretionary purchase at Amazon is worth more at full roll-out (better "
                          "recommendations; docs/levers.md bounds it by published recommendation lifts)")

@@ -4,6 +4,7 @@ the lines they should, and margins that match the filings on seeds the fit never
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ import pytest
 
 import sim
 from sim.calibration import evaluate, load_targets
+from sim.calibration.accounts import costs_of
 from sim.cli import main
 from sim.experiments import replicate_seeds, run_replicates
 from sim.calibration.setup import ended, through_last_target
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 from sim.vocabulary import COST_LINES, FIRMS, LEDGER_LINES, REVENUE_LINES
 
 from .conftest import small
@@ -215,3 +217,23 @@ def test_an_old_accounts_key_names_its_replacement(tmp_path: Path, capsys, key: 
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and new in error and "old.yaml" in error
+
+
+def test_the_fitted_unit_costs_in_the_docs_are_the_schemas() -> None:
+    """calibration/fit_accounts.py prints the fitted unit costs and they are typed into the schema's
+    defaults and docs/accounts.md by hand: the two must agree (docs/MODEL.md once quoted a cost two
+    refits old)."""
+    text = (ROOT / "docs" / "accounts.md").read_text(encoding="utf-8")
+    model = (ROOT / "docs" / "MODEL.md").read_text(encoding="utf-8")
+    costs = costs_of(Scenario())
+    rows = {"amazon.delivery.fulfillment_cost_per_order_usd": (r"\*\*Amazon fulfilment and shipping\*\* \| \*\*\$([\d.]+)", 1.0),
+            "walmart.accounts.store_cost_per_store_year_usd": (r"\*\*Walmart a store's other costs a year\*\* \| \*\*\$([\d.]+)M", 1e6),
+            "kroger.accounts.store_cost_per_store_year_usd": (r"\*\*Kroger a store's other costs a year\*\* \| \*\*\$([\d.]+)M", 1e6),
+            "rivals.accounts.overhead_share_of_sales": (r"\*\*Other grocers' operating costs\*\* \| \*\*([\d.]+)% of sales", 0.01)}
+    assert set(rows) == set(costs)
+    for dotted, (pattern, unit) in rows.items():
+        found = re.search(pattern, text)
+        assert found, f"docs/accounts.md has no row for {dotted}"
+        assert float(found.group(1)) * unit == pytest.approx(costs[dotted], rel=1e-9), dotted
+    amazon = re.search(r"orders\) × \$([\d.]+) \(fitted", model)
+    assert amazon and float(amazon.group(1)) == pytest.approx(costs["amazon.delivery.fulfillment_cost_per_order_usd"])

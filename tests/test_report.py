@@ -222,3 +222,12 @@ def test_a_missed_check_in_dollars_reads_in_billions() -> None:
     assert _shown(checks["online_spend_2021"], 9.76e11) == (
         "model $976bn, published $884bn (tolerance ±$90bn; low confidence)")
     assert _shown(checks["amazon_share_of_ecommerce_2023"], 0.48).startswith("model 48.0%, published 39.5% (tolerance ±6 pts")
+
+
+@pytest.mark.parametrize("name", ["plotly_white", "plotly", "simple_white"])
+def test_a_shipped_template_read_from_its_file_is_the_validated_one(name: str) -> None:
+    """The report reads Plotly's templates from the JSON Plotly ships them in, not through a validated
+    figure (0.1 s): the same dict, to the value."""
+    from sim.report import plain
+
+    assert plain._template(name) == plain.validated_template(name)

@@ -10,9 +10,12 @@ event lines and labels are added as dicts. ``go.Figure(figure)`` turns one back 
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import plotly
 import plotly.graph_objects as go
 from _plotly_utils.utils import convert_to_base64
 
@@ -26,6 +29,16 @@ def blank() -> go.Figure:
 
 @lru_cache(maxsize=None)
 def _template(name: str) -> dict:
+    """A Plotly template's layout and trace defaults as ``go.Figure.to_dict()`` gives them. Plotly's own
+    templates are read from the JSON it ships them in (what validating gives, to the value: 0.1 s
+    less per report, ``tests/test_report.py``); any other name is looked up and validated."""
+    shipped = Path(plotly.__file__).parent / "package_data" / "templates" / f"{name}.json"
+    if name.replace("_", "").isalnum() and shipped.is_file():
+        return json.loads(shipped.read_text(encoding="utf-8"))
+    return validated_template(name)
+
+
+def validated_template(name: str) -> dict:
     return go.Figure(layout={"template": name}).to_dict()["layout"]["template"]
 
 

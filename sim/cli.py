@@ -98,9 +98,10 @@ def command_compare(args: argparse.Namespace) -> int:
     from .run import resolve
 
     from .rivals import check_rivals_answer, rivals_answer
-    from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_names, check_period, comparison_manifest,
-                             comparison_name, differences, format_differences, plan_draws, write_differences,
-                             yearly_differences)
+    from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_comparable, check_names, check_period,
+                             comparison_manifest, comparison_name, differences, different_households,
+                             format_differences, plan_draws, write_differences, yearly_differences)
+    from .jobs.folders import warn
 
     overrides = scenario_changes(args)
     files = [args.baseline, *args.what_ifs]
@@ -108,6 +109,8 @@ def command_compare(args: argparse.Namespace) -> int:
     warn_reset(scenarios, args.set, strategic=args.rivals_answer)
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
+    check_comparable(scenarios, files)
+    warn(different_households(scenarios))
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates * (args.parameter_draws or 1))
     check_period(args.period, scenarios, "--period")

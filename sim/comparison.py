@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
@@ -140,6 +141,27 @@ def check_names(scenarios: list[Scenario], sources: list[Any]) -> None:
                     f"'{next(n for n in names if names.count(n) > 1)}'); set name: in each file")
 
 
+def check_comparable(scenarios: list[Scenario], sources: list[Any]) -> None:
+    """Scenarios compared must end on the same date: their differences are read at the end of the
+    horizon and week by week (a start may differ: the weeks both record are compared)."""
+    end = scenarios[0].horizon.end
+    for scenario, source in zip(scenarios[1:], sources[1:]):
+        if scenario.horizon.end != end:
+            raise UserError(f"{source}: its horizon ends {scenario.horizon.end}, the baseline's ({sources[0]}) "
+                            f"{end}; compared scenarios must end on the same date (set horizon.end)")
+
+
+def different_households(scenarios: list[Scenario]) -> list[str]:
+    """A line for each what-if whose households are not the baseline's (its population or geography
+    differs): on the same seeds its runs draw other households, so its differences mix the levers with
+    a different sample."""
+    base = scenarios[0]
+    return [f"{scenario.name}: its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {base.name}'s, so its runs "
+            "draw other households: "
+            "its differences mix its levers with a different sample of households"
+            for scenario in scenarios[1:] if (unlike := scenario.household_blocks_unlike(base))]
+
+
 @dataclass
 class Comparison:
     """A baseline and its what-ifs over common seeds: the runs, and the differences table."""
@@ -233,6 +255,9 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     sources = [baseline, *what_ifs]
     scenarios = [api_resolve(source, None, shoppers) for source in sources]
     check_names(scenarios, [_label(source) for source in sources])
+    check_comparable(scenarios, [_label(source) for source in sources])
+    for line in different_households(scenarios):
+        warnings.warn(line, stacklevel=2)
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")
     replicates = int(replicates)

@@ -69,6 +69,37 @@ def test_compare_refuses_twin_names_and_no_what_if() -> None:
         sim.compare(TINY, CHEAP, replicates=0)
 
 
+def test_compare_refuses_horizons_that_end_apart_before_any_run(monkeypatch, tiny_yaml: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    """Differences are read at the horizon's end and week by week: a what-if that ends elsewhere is refused
+    in one line (it ran every run, then raised from the report)."""
+    from sim.cli import main
+
+    monkeypatch.setattr("sim.experiments.replicates.run", lambda *a, **k: pytest.fail("a run started"))
+    later = {**CHEAP, "horizon": {**TINY["horizon"], "end": "2021-05-31"}}
+    with pytest.raises(sim.UserError, match="<dict>: its horizon ends 2021-05-31, the baseline's .* 2021-04-26; "
+                                            "compared scenarios must end on the same date"):
+        sim.compare(TINY, later, replicates=1)
+    other = tmp_path / "later.yaml"
+    other.write_text(f"extends: {tiny_yaml}\nname: later\nhorizon: {{end: 2021-05-31}}\n", encoding="utf-8")
+    assert main(["compare", str(tiny_yaml), str(other), "--out", str(tmp_path / "cmp"), "--quiet"]) == 2
+    assert "later.yaml: its horizon ends 2021-05-31" in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_compare_says_when_a_what_if_draws_other_households(tmp_path: Path) -> None:
+    """A what-if with other households (here more of them) is compared, with a warning and a note in its
+    report: its differences are not the levers' alone."""
+    bigger = {**CHEAP, "population": {"shoppers": 250}}
+    with pytest.warns(UserWarning, match="cheap: its population differs from tiny's, so its runs draw other households"):
+        comparison = sim.compare(TINY, bigger, replicates=1, seed=3)
+    from sim.report import build_report
+
+    assert "its population differs from tiny's, so on the same seeds its runs draw other households" in \
+        build_report(comparison.results).html()
+    assert "draw other households" not in build_report(sim.compare(TINY, CHEAP, replicates=1, seed=3).results).html()
+
+
 def test_sweep_takes_a_dict_design(tiny_yaml: Path, monkeypatch) -> None:
     monkeypatch.chdir(tiny_yaml.parent)  # a dict's base: is relative to the working folder
     design = {"name": "fees", "base": "tiny.yaml", "design": "grid", "seed": 2,

@@ -70,6 +70,13 @@ def notes(ensemble: Ensemble) -> list[str]:
             found.setdefault(f"from {since} Walmart's dark stores reach every urban and suburban household they "
                              "can; more dark stores add no reach, only capacity (each fulfils up to "
                              "walmart.dark_stores.orders_per_week orders).", []).append(name)
+    for name, scenario in list(zip(ensemble.names, ensemble.scenarios))[1:]:
+        unlike = scenario.household_blocks_unlike(ensemble.scenarios[0])
+        if unlike:
+            found.setdefault(f"its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {ensemble.names[0]}'s, "
+                             "so on the same seeds its "
+                             "runs draw other households: its differences mix its levers with a different sample of "
+                             "households, not the levers' effect alone.", []).append(name)
     routing = routing_agents(ensemble)
     if routing:
         found[ROUTING] = routing

@@ -383,6 +383,11 @@ class Scenario(Strict):
                 raise EventOutsideHorizon(number, event.date, self.horizon.start, self.horizon.end)
         return self
 
+    def household_blocks_unlike(self, other: Scenario) -> list[str]:
+        """The blocks that draw the households (``population``, ``geography``) in which this scenario
+        differs from ``other``: on the same seed the two draw different households."""
+        return [block for block in ("population", "geography") if getattr(self, block) != getattr(other, block)]
+
 
 class EventOutsideHorizon(ValueError):
     """An event dated outside the horizon (kept apart so the loader can name its place)."""

@@ -265,6 +265,13 @@ def test_a_parameter_from_a_date_holds_from_then_whatever_the_bases_events_set(f
     with pytest.raises(ScenarioError, match=r"parameters.walmart.walmart_plus.fee_annual.from: 2023-01-02 is outside "
                                             r"the horizon; valid dates run from 2021-01-04 to 2021-12-27"):
         load_sweep(path)
+    # What no event may set, a sweep may not set from a date either (it validated, then every run failed).
+    for dotted, values, why in [("population.shoppers", "[300, 400]", "'population' cannot change during a run"),
+                                ("geography.distance_sigma", "[0.7, 0.9]", "'geography' cannot change during a run")]:
+        path.write_text(grid.replace("walmart.walmart_plus.fee_annual: {values: [49, 149]}",
+                                     f"{dotted}: {{values: {values}, from: 2021-06-07}}"))
+        assert main(["validate", str(path)]) == 2
+        assert f"parameters.{dotted}.from: {why}" in capsys.readouterr().err
 
 
 def test_a_tiny_sobol_sweep_warns_that_its_sample_is_too_small(folder: Path, capsys) -> None:

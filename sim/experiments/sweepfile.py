@@ -21,7 +21,7 @@ from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
-from ..scenario.paths import DATED, drawn_once, events_setting
+from ..scenario.paths import DATED, check_path, drawn_once, events_setting
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
@@ -213,7 +213,7 @@ def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: st
         check_parameter(base, dotted, list(parameter.range or []) + list(parameter.values or []), origins, source)
         if parameter.from_ is not None:
             start, end = base.horizon.start, base.horizon.end
-            problem = drawn_once(dotted) or (None if start <= parameter.from_ <= end else
+            problem = check_path(Scenario, dotted) or drawn_once(dotted) or (None if start <= parameter.from_ <= end else
                                              f"{parameter.from_} is outside the horizon; valid dates run from {start} "
                                              f"to {end}")
             if problem:

@@ -39,13 +39,15 @@ TIMESERIES_CSV, SUMMARY_CSV = "timeseries.csv", "summary.csv"
 UNITS_CSV = "units.csv"
 EXPORT_FILES = (TIMESERIES_CSV, SUMMARY_CSV, UNITS_CSV, DIFFERENCES, DIFFERENCES_BY_YEAR, ANSWERS, MANIFEST)
 # The headline summary's figures (summary.json) and their units.
-YEAR_DOLLARS = "US$ over the last 52 weeks, national, constant 2024 dollars"
+YEAR_DOLLARS = ("US$ over the last 52 weeks (over last_year_weeks, if the horizon records fewer), national, "
+                "constant 2024 dollars")
 SUMMARY_UNITS = {
     **dict.fromkeys(("spend_share", "grocery_spend_share", "discretionary_spend_share", "membership_share",
                      "prime_share", "walmart_plus_share", "amazon_same_day_reach", "amazon_rural_same_day_reach",
                      "walmart_express_coverage"), SHARE),
     **dict.fromkeys(("operating_profit_usd_last_year", "revenue_usd_last_year", "gmv_usd_last_year"), YEAR_DOLLARS),
     "operating_margin_last_year": "share of revenue (0-1)",
+    "last_year_weeks": "weeks",
     "consumer_surplus_usd_per_household_week": METRIC_UNITS["consumer_surplus"],
 }
 CREATOR, MARK = "retailsim", "retailsim export"  # the spreadsheet's creator and keywords: ours to replace

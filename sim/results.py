@@ -122,6 +122,7 @@ def summarize(timeseries: pd.DataFrame) -> dict[str, Any]:
         "membership_share": {segment: _last(timeseries, "membership_share", segment=segment) for segment in SEGMENTS},
         "prime_share": _last(timeseries, "prime_share"),
         "walmart_plus_share": _last(timeseries, "walmart_plus_share"),
+        "last_year_weeks": min(52, int(timeseries["date"].nunique())),  # the weeks the *_last_year figures sum
         "operating_profit_usd_last_year": {firm: _last_year(timeseries, "operating_profit", firm=firm) for firm in FIRMS},
         "revenue_usd_last_year": {firm: _last_year(timeseries, "revenue", firm=firm) for firm in FIRMS},
         "gmv_usd_last_year": {firm: _last_year(timeseries, "gmv", firm=firm) for firm in FIRMS},

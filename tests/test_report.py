@@ -231,3 +231,19 @@ def test_a_shipped_template_read_from_its_file_is_the_validated_one(name: str) -
     from sim.report import plain
 
     assert plain._template(name) == plain.validated_template(name)
+
+
+def test_money_over_fewer_weeks_than_its_label_says_is_labelled_as_summed() -> None:
+    """A horizon of 17 weeks sums 17 weeks of profit, not 52; a year the weeks cover in part says so."""
+    from sim.report.tables import HEADLINE, period_unit, unit_of
+
+    base = small(name="base", population__shoppers=200, horizon__end="2021-04-26")
+    cut = small(name="cut", population__shoppers=200, horizon__end="2021-04-26", walmart__walmart_plus__fee_annual=49)
+    ensemble = Ensemble(run_replicates([base, cut], [1]))
+    profit = next(measure for measure in HEADLINE if measure.last_year_sum)
+    assert ensemble.weeks == 17 and unit_of(ensemble, profit) == "$bn, all 17 recorded weeks"
+    assert ensemble.partial((2021, 2021)) == " (to 2021-04-26)"
+    assert period_unit(profit, (2021, 2021), ensemble.partial((2021, 2021))) == "$bn, 2021 (to 2021-04-26) total"
+    rows = difference_rows(ensemble, (2021, 2021))
+    assert {row["unit"] for row in rows if row["measure"].endswith("operating profit")} == {"$bn, 2021 (to 2021-04-26) total"}
+    assert "all 17 recorded weeks" in build_report(ensemble.results).html()

@@ -8,6 +8,8 @@ seeds (90% of replicate runs fall inside). Differences against the baseline are 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -210,6 +212,20 @@ class Ensemble:
         rows = frame.loc[(dates >= years[0]) & (dates <= years[1])]
         values = rows.sum() if total else rows.mean()
         return values.unstack(level=1)
+
+    @cached_property
+    def weeks(self) -> int:
+        """How many weeks the runs record (the union of their dates)."""
+        return int(pd.concat([result.timeseries["date"] for result in self.results]).nunique())
+
+    def partial(self, years: tuple[int, int]) -> str:
+        """How calendar years ``years`` (first, last) fall short of whole years in the recorded weeks:
+        " (from DATE)", " (to DATE)", both, or "" when the weeks cover them (a week counts in its
+        year by its first day)."""
+        start, end = self.start_date.date(), self.end_date.date()
+        late = start.year == years[0] and start > dt.date(years[0], 1, 7)
+        early = end.year == years[1] and end < dt.date(years[1], 12, 25)
+        return (f" (from {start})" if late else "") + (f" (to {end})" if early else "")
 
     @property
     def years(self) -> list[int]:

@@ -26,10 +26,11 @@ class Measure:
     last_year_sum: bool = False
 
 
+YEAR_UNIT = "$bn, last 52 weeks"
 HEADLINE = (
     [Measure(f"{FIRM_NAMES[f]} share of spend", "%", "spend_share", {"firm": f}) for f in FIRM_NAMES]
     + [Measure(SEGMENT_NAMES[s], "% of households", "membership_share", {"segment": s}) for s in SEGMENT_NAMES]
-    + [Measure(f"{FIRM_NAMES[f]} operating profit", "$bn, last 52 weeks", "operating_profit", {"firm": f},
+    + [Measure(f"{FIRM_NAMES[f]} operating profit", YEAR_UNIT, "operating_profit", {"firm": f},
                scale=1e-9, last_year_sum=True) for f in FIRM_NAMES]
 )
 DIFFERENCES = HEADLINE + [
@@ -39,6 +40,14 @@ DIFFERENCES = HEADLINE + [
     Measure("Walmart+ households", "%", "walmart_plus_share", {}),
     Measure("Consumer surplus", "$ per household per week", "consumer_surplus", {}, scale=1.0),
 ]
+
+
+def unit_of(ensemble: Ensemble, measure: Measure) -> str:
+    """A measure's unit at the end of the horizon: money sums the last 52 weeks, or every recorded week
+    of a shorter horizon (and says so)."""
+    if measure.last_year_sum and ensemble.weeks < 52:
+        return f"$bn, all {ensemble.weeks} recorded weeks"
+    return measure.unit
 
 
 def _end_values(ensemble: Ensemble, measure: Measure):
@@ -68,7 +77,7 @@ def headline_table(ensemble: Ensemble) -> str:
             if name != ensemble.baseline:
                 cell += f' <span class="delta">({_change(values[name] - values[ensemble.baseline], measure.unit)})</span>'
             cells.append(f"<td>{cell}</td>")
-        rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(measure.unit)}</small></th>"
+        rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(unit_of(ensemble, measure))}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="headline-table"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
@@ -84,9 +93,10 @@ def _change(change: float, unit: str) -> str:
     return f"{sign}${number}bn" if unit.startswith("$bn") else f"{sign}${number}" if unit.startswith("$") else sign + number
 
 
-def period_unit(measure: Measure, years: tuple[int, int]) -> str:
-    """A measure's unit over a period: shares and surplus are means over its weeks, money its total."""
-    span = period_label(years)
+def period_unit(measure: Measure, years: tuple[int, int], partial: str = "") -> str:
+    """A measure's unit over a period: shares and surplus are means over its weeks, money its total;
+    ``partial`` says where the recorded weeks cover only part of its years (:meth:`Ensemble.partial`)."""
+    span = period_label(years) + partial
     return f"$bn, {span} total" if measure.last_year_sum else f"{measure.unit}, mean {span}"
 
 
@@ -99,11 +109,11 @@ def difference_rows(ensemble: Ensemble, period: tuple[int, int] | None = None) -
     rows = []
     for measure in DIFFERENCES:
         if period is None:
-            values, unit = _end_values(ensemble, measure), measure.unit
+            values, unit = _end_values(ensemble, measure), unit_of(ensemble, measure)
         else:
             values = ensemble.over(measure.metric, period, scale=measure.scale, total=measure.last_year_sum,
                                    **measure.dimensions)
-            unit = period_unit(measure, period)
+            unit = period_unit(measure, period, ensemble.partial(period))
         for name in ensemble.names[1:]:
             paired = values.loc[name].to_numpy() - values.loc[ensemble.baseline].to_numpy()
             row = {"measure": measure.label, "unit": unit, "scenario": name}
@@ -126,16 +136,16 @@ def yearly_difference_rows(ensemble: Ensemble) -> list[dict]:
 
 
 # Differences smaller than these read as "unchanged" when a run has no interval to judge them by.
-NOTABLE = {"%": 0.1, "% of households": 0.1, "$bn, last 52 weeks": 0.1, "$ per household per week": 0.05,
+NOTABLE = {"%": 0.1, "% of households": 0.1, YEAR_UNIT: 0.1, "$ per household per week": 0.05,
            "pts": 0.1, "pts of households": 0.1}  # the last two: the differences tables' units (:func:`points`)
 
 
 def _notable(unit: str) -> float:
     """The notable size of a difference in ``unit`` (a period's unit reads as its measure's)."""
     if unit.startswith("$bn"):  # a period's total: the yearly size for each of its years
-        span = unit.removeprefix("$bn, ").removesuffix(" total").split("-")
+        span = unit.removeprefix("$bn, ").removesuffix(" total").split(" (")[0].split("-")
         years = int(span[-1]) - int(span[0]) + 1 if unit.endswith(" total") else 1
-        return NOTABLE["$bn, last 52 weeks"] * years
+        return NOTABLE[YEAR_UNIT] * years
     return next((size for name, size in NOTABLE.items() if unit.split(",")[0] == name), 1.0)
 
 
@@ -153,7 +163,7 @@ def _in_words(row: dict) -> str:
     if unit.startswith(("%", "pts")):
         return f"{row['measure']} {value:+.{digits}f} pts"
     if unit.startswith("$bn"):
-        total = "a year" if "total" not in unit else "in all"
+        total = "in all" if unit.endswith((" total", " recorded weeks")) else "a year"
         return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.{digits}f}bn {total}"
     return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
 

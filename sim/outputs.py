@@ -117,6 +117,18 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option}: the folder name is {len(os.fsencode(folder.name))} bytes long; "
                         f"use at most {MAX_FOLDER_NAME}")
     recover(folder)
+    kind = may_write(folder, kinds, option, contents)
+    _CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents))
+    return kind
+
+
+# Each folder prepare_output checked (its kinds, option and contents): checked again when the results
+# are ready to replace it, for a command can run for hours (something else may write there meanwhile).
+_CHECKED: dict[Path, tuple] = {}
+
+
+def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Iterable[str] | None) -> str | None:
+    """:func:`prepare_output`'s checks of the folder itself (not its name, nor leftovers next to it)."""
     if folder.is_symlink():
         raise UserError(f"{option} {folder}: is a symbolic link; retailsim replaces only folders it wrote itself, "
                         "give the folder's own path or a new one")
@@ -343,6 +355,7 @@ def swap_into_place(temporary: Path, target: Path) -> None:
     """Put the finished folder ``temporary`` at ``target``, replacing an earlier one atomically."""
     with _locked(target.absolute().parent):
         (temporary / STAGING_MARK).unlink(missing_ok=True)
+        _still_ours(temporary, target)
         if not target.exists():
             os.rename(temporary, target)
             return
@@ -353,6 +366,20 @@ def swap_into_place(temporary: Path, target: Path) -> None:
         os.rename(target, parked)
         os.rename(temporary, target)
         discard(parked)
+
+
+def _still_ours(finished: Path, target: Path) -> None:
+    """Check ``target`` again as :func:`prepare_output` did (under the swap's lock): if something that
+    retailsim did not write appeared there while it worked, ``target`` is left as it is and the
+    ``finished`` folder is kept beside it, named in one line."""
+    checked = _CHECKED.pop(target.absolute(), None)
+    try:
+        if checked is not None:
+            may_write(target, *checked)
+    except UserError as error:
+        kept = target.with_name(f"{target.name}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}")
+        os.rename(finished, kept)
+        raise UserError(f"{error} (it changed while retailsim worked; the new results are in {kept})") from None
 
 
 class staging:

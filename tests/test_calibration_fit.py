@@ -288,6 +288,34 @@ def test_a_bad_setup_file_gives_one_clear_line(tmp_path: Path, change: str, mess
         load_setup(tmp_path / "setup.yaml")
 
 
+def test_calibrate_replaces_only_a_calibrated_file_and_posterior_it_wrote(tmp_path: Path, capsys) -> None:
+    """``calibrated:`` names what calibrate writes: a user's file there (or the set-up's own base) is
+    refused before any work, by validate too, and left as it was; so is a foreign posterior.csv beside it."""
+    from sim.cli import main
+
+    text = (CALIBRATION / "setup.yaml").read_text()
+    for name in ("targets.yaml", "checks.yaml", "accounts.yaml"):
+        text = text.replace(name, str(CALIBRATION / name))
+    text = text.replace("../scenarios/baseline.yaml", str(BASELINE))
+    setup = tmp_path / "setup.yaml"
+    mine = tmp_path / "notes.txt"
+    mine.write_text("my notes\n")
+    for named, problem in [("notes.txt", "exists and was not written by retailsim calibrate"),
+                           (str(CALIBRATION / "targets.yaml"), "is the set-up's targets file")]:
+        setup.write_text(text.replace("calibrated: calibrated.yaml", f"calibrated: {named}"))
+        assert main(["validate", str(setup)]) == 2 and problem in capsys.readouterr().err
+        assert main(["calibrate", str(setup), "--budget", "2", "--workers", "1", "--quiet",
+                     "--out", str(tmp_path / "out")]) == 2
+        assert problem in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert mine.read_text() == "my notes\n"
+    setup.write_text(text)
+    (tmp_path / "posterior.csv").write_text("x,y\n1,2\n")
+    assert main(["validate", str(setup)]) == 2 and "is not a posterior retailsim calibrate wrote" in capsys.readouterr().err
+    (tmp_path / "posterior.csv").write_text((CALIBRATION / "posterior.csv").read_text())
+    (tmp_path / "calibrated.yaml").write_text((CALIBRATION / "calibrated.yaml").read_text())
+    assert main(["validate", str(setup)]) == 0  # its own earlier outputs: calibrate may replace them
+
+
 def test_a_scenario_naming_a_bad_calibrated_file_gives_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text("name: s\ncalibration: fitted.yaml\n")
     with pytest.raises(ScenarioError, match=r"s.yaml:2: calibration: file 'fitted.yaml' not found"):

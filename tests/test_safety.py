@@ -429,3 +429,38 @@ def test_kill_9_at_any_moment_leaves_the_earlier_result_or_the_new_one(command: 
             earlier = now
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "leftovers"
     assert outcomes, outcomes
+
+
+def test_a_folder_that_changes_while_the_command_works_is_not_replaced(tmp_path: Path, tiny_yaml: Path,
+                                                                        monkeypatch, capsys) -> None:
+    """--out is checked before any work and replaced at the end; a file put there in between (the run
+    can last hours) is kept, and the new results land beside it, named in one line."""
+    import sim.cli
+    from sim.outputs import staging
+
+    out = tmp_path / "out"
+    assert prepare_output(out, RESULT_KINDS) is None
+    out.mkdir()
+    (out / "notes.txt").write_text("user work")
+    with pytest.raises(Exception, match=r"exists and was not written by retailsim .*\(it changed while retailsim "
+                                        r"worked; the new results are in .*out\.new-"):
+        with staging(out) as folder:
+            write_json(folder / MANIFEST, mark({}, "run"))
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("out.new-")]
+    assert len(kept) == 1 and kind_of(kept[0]) == "run" and not (kept[0] / STAGING_MARK).exists()
+
+    # The command: a note added to the earlier results while the run simulates.
+    assert main(["run", str(tiny_yaml), "--out", str(out := tmp_path / "run"), "--quiet", "--no-report"]) == 0
+    simulate = sim.cli.run_all
+
+    def meanwhile(*args, **kwargs):
+        (out / "notes.txt").write_text("added during the run")
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(sim.cli, "run_all", meanwhile)
+    capsys.readouterr()
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 2
+    assert (f"--out {out}: holds notes.txt, which retailsim did not write; move it out or choose a new --out (it "
+            "changed while retailsim worked; the new results are in") in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "added during the run" and kind_of(out) == "run"

@@ -46,11 +46,11 @@ from .emulator import EMULATOR, fit_emulator
 from .options import METHODS, WAVED, bank_options, check_sizes, defaults
 from .candidates import Candidates, written
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
-from .setup import Calibration, FreeParameter, load_setup
+from .setup import POSTERIOR_FILE, WRITTEN_MARK, Calibration, FreeParameter, load_setup
 
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
-POSTERIOR = "posterior.csv"  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
+POSTERIOR = POSTERIOR_FILE  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
 CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,
@@ -332,7 +332,7 @@ def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
-HEADER = """# Written by `retailsim calibrate` ({method}); do not edit by hand, rerun the calibration.
+HEADER = WRITTEN_MARK + """ ({method}); do not edit by hand, rerun the calibration.
 # `parameters` are the defaults of every scenario that names this file in `calibration:`
 # (scenarios/baseline.yaml does, and so every what-if that extends it). `fit` is the chosen
 # parameters' fit on fresh seeds; `identification` says how tightly the targets pin each one.

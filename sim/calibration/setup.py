@@ -94,10 +94,48 @@ class Calibration:
         return fingerprint(content)
 
 
+WRITTEN_MARK = "# Written by `retailsim calibrate`"  # a calibrated.yaml's first line: calibrate may replace it
+POSTERIOR_FILE = "posterior.csv"  # written beside calibrated.yaml (sim.experiments.posterior reads it there)
+
+
+def _not_ours(calibrated: Path, inputs: dict[str, Path]) -> str | None:
+    """Why ``retailsim calibrate`` may not write ``calibrated`` (or the posterior beside it), or None:
+    it replaces only a calibrated.yaml it wrote (its first line) and a posterior it wrote (its columns:
+    dotted parameters, then ``weight``); never one of the set-up's own files."""
+    for key, path in inputs.items():
+        if path.exists() and calibrated.exists() and calibrated.samefile(path):
+            return f"'{display(calibrated)}' is the set-up's {key} file; name a new file for calibrate to write"
+    if calibrated.exists():
+        first = _first_line(calibrated)
+        if first is None or not first.startswith(WRITTEN_MARK):
+            return (f"'{display(calibrated)}' exists and was not written by retailsim calibrate (its first line is not "
+                    f"'{WRITTEN_MARK} ...'); name a new file, or move this one away")
+    posterior = calibrated.parent / POSTERIOR_FILE
+    if posterior.exists():
+        columns = (_first_line(posterior) or "").split(",")
+        if columns[-1] != "weight" or not all("." in column for column in columns[:-1]):
+            return (f"'{display(posterior)}' beside it exists and is not a posterior retailsim calibrate wrote (dotted "
+                    "parameter columns, then weight): calibrate writes its posterior there; move it away")
+    return None
+
+
+def _first_line(path: Path) -> str | None:
+    try:
+        with path.open("rb") as stream:
+            return stream.readline(4096).decode("utf-8", errors="replace").rstrip("\r\n") if path.is_file() else None
+    except OSError:
+        return None
+
+
 def load_setup(path: str | Path) -> Calibration:
     path = Path(path)
     setup, origins, source = read_validated(path, Setup)
     folder = path.resolve().parent
+    inputs = {"set-up": path.resolve(), **{key: folder / getattr(setup, key) for key in ("base", "targets", "checks",
+                                                                                         "accounts") if getattr(setup, key)}}
+    problem = _not_ours(folder / setup.calibrated, inputs)
+    if problem:
+        raise fail(origins, source, ("calibrated",), problem)
     for key in ("base", "targets", "checks", "accounts"):
         if getattr(setup, key) is not None and not (folder / getattr(setup, key)).is_file():
             raise fail(origins, source, (key,), f"file '{getattr(setup, key)}' not found (looked in {display(folder)})")

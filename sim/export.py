@@ -29,7 +29,8 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import kind_of, mark, prepare_output, remove_stale_files, staging, unreadable_manifest
+from .outputs import (kind_of, mark, prepare_output, refuse_inside_ours, remove_stale_files, staging,
+                      unreadable_manifest)
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
@@ -142,7 +143,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         raise UserError(f"--format {fmt}: use csv or xlsx")
     folder = Path(folder)
     out = Path(out) if out is not None else default_out(folder, fmt)
-    if Path(os.path.abspath(out)).is_relative_to(os.path.abspath(folder)):
+    if Path(os.path.realpath(out)).is_relative_to(os.path.realpath(folder)):
         raise UserError(f"--out {out}: is inside the results folder {folder}, which would then hold a file retailsim "
                         "does not replace with its results; choose a place outside it")
     if fmt == "xlsx":
@@ -269,6 +270,7 @@ def check_spreadsheet_target(out: Path) -> None:
     parent = out.absolute().parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"--out {out}: {parent} is a file, not a folder")
+    refuse_inside_ours(next(p for p in (parent, *parent.parents) if p.exists()), out, "--out")
 
 
 def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:

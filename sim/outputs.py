@@ -84,6 +84,14 @@ def kind_of(folder: Path) -> str | None:
     return None
 
 
+def refuse_inside_ours(parent: Path, path: Path, option: str) -> None:
+    """One line if ``parent`` (``path``'s, links followed) is or lies inside a retailsim folder."""
+    for ancestor in (real := Path(os.path.realpath(parent)), *real.parents):
+        if (kind := kind_of(ancestor)) is not None:
+            raise UserError(f"{option} {path}: lies inside {ancestor}, retailsim's {kind} folder, which holds only "
+                            f"what retailsim writes there; choose a place outside it")
+
+
 def _writable_parent(folder: Path, option: str) -> None:
     """The nearest existing ancestor of ``folder`` is a folder this user can write into."""
     parent = folder.absolute().parent
@@ -93,6 +101,7 @@ def _writable_parent(folder: Path, option: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{option} {folder}: {parent} is a file, not a folder")
+    refuse_inside_ours(parent, folder, option)
     try:  # a real probe: permissions, read-only and virtual file systems (/proc) all answer it
         os.rmdir(tempfile.mkdtemp(prefix=".retailsim-probe-", dir=parent))
     except OSError as error:
@@ -248,14 +257,12 @@ _LEFTOVER = r"^\.{name}\.(?:tmp-(?P<tmp>\d+)-[0-9a-f]{{8}}|old-(?P<old>\d+))$"
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # this process too; another user's answers PermissionError: alive
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -264,11 +271,9 @@ def _ours(path: Path) -> bool:
 
 
 def discard(path: Path) -> None:
-    """Remove a folder of ours (a staging folder, or earlier results once replaced) so that a kill at
-    any moment leaves it recognisably ours for :func:`recover`: the staging mark is put in first and
-    taken out last (a plain ``rmtree`` removed the manifest or the mark in whatever order the folder
-    listed them, and a kill after that left a folder nothing would clean up). Only a kill between the
-    mark's removal and the folder's, two calls apart, leaves an empty folder behind."""
+    """Remove a folder of ours (staging, or earlier results once replaced) so that a kill at any moment
+    leaves it recognisably ours for :func:`recover`: the staging mark goes in first and out last (a plain
+    ``rmtree`` could remove the manifest first). A kill between the last two calls leaves an empty folder."""
     with contextlib.suppress(OSError):
         (path / STAGING_MARK).touch()
     with contextlib.suppress(OSError):
@@ -331,8 +336,7 @@ def _locked(parent: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 
 
 def _exchange(first: Path, second: Path) -> bool:

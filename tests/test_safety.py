@@ -464,3 +464,20 @@ def test_a_folder_that_changes_while_the_command_works_is_not_replaced(tmp_path:
     assert (f"--out {out}: holds notes.txt, which retailsim did not write; move it out or choose a new --out (it "
             "changed while retailsim worked; the new results are in") in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "added during the run" and kind_of(out) == "run"
+
+
+def test_out_inside_a_retailsim_folder_is_refused(tmp_path: Path, tiny_yaml: Path, capsys) -> None:
+    """A run written into a comparison's runs tree (or a sweep's folder) would be taken for one of its
+    runs; through a symbolic link too. Refused before any work."""
+    compared = tmp_path / "cmp"
+    cheap = tmp_path / "cheap.yaml"
+    cheap.write_text(f"extends: {tiny_yaml}\nname: cheap\nwalmart: {{walmart_plus: {{fee_annual: 49}}}}\n")
+    assert main(["compare", str(tiny_yaml), str(cheap), "--replicates", "1", "--quiet", "--out", str(compared)]) == 0
+    before = {p: p.stat().st_mtime_ns for p in compared.rglob("*")}
+    (tmp_path / "link").symlink_to(compared)
+    capsys.readouterr()
+    for out in [compared / "runs" / "tiny" / "seed-2021", compared / "runs" / "mine", tmp_path / "link" / "mine"]:
+        assert main(["run", str(cheap), "--out", str(out), "--quiet", "--no-report"]) == 2
+        assert f"lies inside {compared}, retailsim's set folder" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "link"), "--format", "xlsx", "--out", str(compared / "x.xlsx")]) == 2
+    assert {p: p.stat().st_mtime_ns for p in compared.rglob("*")} == before

@@ -225,6 +225,11 @@ def read_timeseries(path: Path, folder: Path | None = None) -> pd.DataFrame:
     if list(timeseries.columns) != COLUMNS:
         raise damaged(folder, f"{path.name} has columns {', '.join(map(str, timeseries.columns))}, "
                               f"not {', '.join(COLUMNS)}")
+    problem = ("it has no rows" if timeseries.empty else
+               "its date column does not hold dates" if not pd.api.types.is_datetime64_any_dtype(timeseries["date"]) else
+               "its value column does not hold numbers" if not pd.api.types.is_float_dtype(timeseries["value"]) else None)
+    if problem:
+        raise damaged(folder, f"{path.name} is not a run's time series: {problem}")
     return timeseries
 
 

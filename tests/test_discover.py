@@ -125,6 +125,17 @@ def test_limits_read_as_people_write_them() -> None:
     assert number(2.5e-7, exact=True) == "2.5e-7" and number(0.576666, exact=True) == "0.576666"
 
 
+def test_a_box_as_written_holds_every_case_of_the_box() -> None:
+    """Limits are written to four significant digits, rounded outwards: a lower limit of 55.66041523 (a
+    case's own value) read 55.7 and shut that case out (and 0.2147 read 0.215)."""
+    from sim.experiments.discover import outward
+
+    for value in (55.66041523, 0.21472166, 153.0, 2.1e9, 49.0, 1.25e-5, -3.14159):
+        low, high = float(number(outward(value, down=True))), float(number(outward(value, down=False)))
+        assert low <= value <= high and (high - low) <= abs(value) * 2e-3
+    assert number(outward(55.66041523, down=True)) == "55.66" and number(outward(0.21472166, down=True)) == "0.2147"
+
+
 # -- the command on a real sweep ------------------------------------------------------------------
 BASE = """name: tiny
 population: {shoppers: 120}
@@ -238,6 +249,10 @@ def test_folders_that_are_not_finished_sweeps_are_refused(swept: Path, tmp_path:
     (damaged / "manifest.json").write_text(json.dumps(manifest))
     (damaged / RUNS).write_bytes(b"PAR1 not really")
     assert_refused(["discover", str(damaged), "--where", "both > 0.1"], f"its {RUNS} cannot be read", capsys, tmp_path)
+    runs = pd.read_parquet(swept / RUNS)
+    runs.assign(**{FEE: np.nan}).to_parquet(damaged / RUNS)  # a parameter's values lost (edited by hand)
+    assert_refused(["discover", str(damaged), "--where", "both > 0.1"],
+                   f"holds a missing or infinite value of {FEE} in a measured run; the folder is damaged", capsys, tmp_path)
     assert_refused(["discover", str(swept), "--where", f"both > {middle(swept)}", "--out", str(tmp_path)],
                    "was not written by retailsim", capsys, tmp_path)
     assert_refused(["discover", str(swept), "--where", "both > 0.1", "--min-coverage", "1.5"],

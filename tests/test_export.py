@@ -186,6 +186,24 @@ def test_a_damaged_manifest_is_named_as_damaged_not_missing(tmp_path: Path, caps
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 
 
+@pytest.mark.parametrize("damage, problem", [
+    (lambda table: table.assign(value=table["value"].astype(str)), "its value column does not hold numbers"),
+    (lambda table: table.assign(date=table["date"].astype(str)), "its date column does not hold dates"),
+    (lambda table: table.iloc[:0], "it has no rows")])
+def test_a_time_series_of_the_wrong_kind_is_one_line(tiny_yaml: Path, tmp_path: Path, capsys, damage, problem) -> None:
+    """Right columns, wrong contents (edited by hand, written by another tool): one line, not a traceback."""
+    run = tmp_path / "run"
+    assert main(["run", str(tiny_yaml), "--out", str(run), "--quiet", "--no-report"]) == 0
+    path = run / "timeseries.parquet"
+    damage(pd.read_parquet(path)).to_parquet(path)
+    for command in (["report", str(run)], ["export", str(run), "--out", str(tmp_path / "x")]):
+        capsys.readouterr()
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"timeseries.parquet is not a run's time series: {problem}" in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
 def test_csv_needs_no_openpyxl(comparison, tmp_path: Path, monkeypatch, capsys) -> None:
     out, _ = comparison
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed

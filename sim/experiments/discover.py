@@ -11,6 +11,7 @@ measured are left out (and said so).
 from __future__ import annotations
 
 import difflib
+import math
 import operator
 import re
 from dataclasses import dataclass, field
@@ -54,8 +55,18 @@ class Condition:
         return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{self.outcome}-{_WORDS[self.operator]}-{self.value:g}")
 
 
+def outward(value: float, down: bool, digits: int = 4) -> float:
+    """``value`` to ``digits`` significant digits, rounded down (or up): a box's written limit that keeps
+    the box's cases in it."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    rounded = (math.floor if down else math.ceil)(round(value / step, 9)) * step
+    return float(f"{rounded:.{digits}g}")
+
+
 def number(value: float, exact: bool = False) -> str:
-    """A limit as people write it: ``49``, ``0.35``, ``2.1e9`` (three significant digits; ``exact``:
+    """A limit as people write it: ``49``, ``0.35``, ``2.1e9`` (four significant digits; ``exact``:
     as many as the number has, ``0.576666``)."""
     if float(value).is_integer() and abs(value) < 1e6:
         return str(int(value))
@@ -64,7 +75,7 @@ def number(value: float, exact: bool = False) -> str:
         if "e" in text or abs(value) >= 1e6:
             text = np.format_float_scientific(float(value), trim="-")
     else:
-        text = f"{value:.3g}"
+        text = f"{value:.4g}"
     return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", text)
 
 
@@ -118,16 +129,19 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
 
     def box_in_words(self) -> str:
-        """``fee in [49, 72] and investment >= 2.1e9: coverage 0.81, density 0.93, 46 of 400 runs``."""
+        """``fee in [49, 72] and investment >= 2.1e9: coverage 0.81, density 0.93, 46 of 400 runs``; limits
+        to four significant digits, rounded outwards (a lower limit down, an upper one up), so the box as
+        written holds every case the box holds (``box.csv`` has the exact limits)."""
         unit = f"{self.by}s"
         parts = []
         for row in self.box[self.box["restricted"]].itertuples():
+            low, high = number(outward(row.low, down=True)), number(outward(row.high, down=False))
             if row.low > row.span_low and row.high < row.span_high:
-                parts.append(f"{row.parameter} in [{number(row.low)}, {number(row.high)}]")
+                parts.append(f"{row.parameter} in [{low}, {high}]")
             elif row.low > row.span_low:
-                parts.append(f"{row.parameter} >= {number(row.low)}")
+                parts.append(f"{row.parameter} >= {low}")
             else:
-                parts.append(f"{row.parameter} <= {number(row.high)}")
+                parts.append(f"{row.parameter} <= {high}")
         where = " and ".join(parts) if parts else "the whole design (no restriction keeps the coverage)"
         box = self.chosen
         return (f"{where}: coverage {box.coverage:.2f}, density {box.density:.2f}, {box.cases} of {self.cases} "
@@ -182,6 +196,10 @@ def _cases(folder: Path, runs: pd.DataFrame, parameters: list[str], condition: C
         notes.append(f"{len(runs) - len(usable)} failed or unmeasured run(s) left out")
     numeric = [p for p in parameters if pd.api.types.is_numeric_dtype(usable[p]) and not pd.api.types.is_bool_dtype(usable[p])]
     notes += [f"{p}: not a number, left out of the boxes" for p in parameters if p not in numeric]
+    broken = next((p for p in numeric if not np.isfinite(usable[p].to_numpy(dtype=float)).all()), None)
+    if broken:
+        raise UserError(f"{folder}: its {RUNS} holds a missing or infinite value of {broken} in a measured run; "
+                        "the folder is damaged")
     if by == "point":
         usable = usable.groupby("point", sort=True).agg({**{p: "first" for p in numeric}, condition.outcome: "mean"})
     return usable[numeric].astype(float), usable[condition.outcome], notes

@@ -1,10 +1,8 @@
 """Output folders: retailsim replaces only what it wrote itself, and a kill never loses both versions.
 
-Every folder retailsim writes (a run, a set of runs, a sweep, a calibration) carries a
-``manifest.json`` with ``"written_by": "retailsim"`` and its ``kind``. Before any work, a command
-checks its output folder with :func:`prepare_output`: a folder that is absent, empty, or retailsim's
-own of the right kind may be used; anything else (a project checkout, notes, a file, ``/``) is
-refused in one line and left untouched.
+Every folder retailsim writes carries a ``manifest.json`` with ``"written_by": "retailsim"`` and its
+``kind``. Before any work (and again before the swap) a command checks its output folder with
+:func:`prepare_output`: absent, empty, or retailsim's own of the right kind; anything else is refused.
 
 A results folder is built in a hidden staging sibling (``.NAME.tmp-PID-XXXXXXXX``) and swapped into
 place by :class:`staging`: with Linux's atomic ``renameat2(RENAME_EXCHANGE)`` where the file system
@@ -143,6 +141,8 @@ def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Itera
                         "give the folder's own path or a new one")
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{option} {folder}: is a file, not a results folder; choose another {option}")
+    if os.path.ismount(folder):  # a folder is replaced whole, by renaming: a mount point cannot be
+        raise UserError(f"{option} {folder}: is a mount point, which retailsim cannot replace; give a folder in it")
     _writable_parent(folder, option)
     if not folder.exists():
         return None

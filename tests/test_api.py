@@ -232,3 +232,22 @@ def test_numpy_whole_numbers_are_whole_numbers() -> None:
     comparison = sim.compare(TINY, CHEAP, replicates=np.int64(1), period=(np.int64(2021), np.int64(2021)),
                              seed=np.int64(2))
     assert comparison.period == (2021, 2021) and len(comparison.seeds) == 1
+
+
+def _deep(levels: int) -> dict:
+    top = level = {}
+    for _ in range(levels):
+        level["amazon"] = {}
+        level = level["amazon"]
+    return top
+
+
+@pytest.mark.parametrize("call", [
+    lambda: sim.run(_deep(900), shoppers=20),
+    lambda: sim.run(TINY, overrides={"amazon": _deep(2000)}),
+    lambda: sim.compare(TINY, dict(_deep(2000), name="x")),
+    lambda: sim.sweep({"name": "s", "base": "b.yaml", "set": {"a": _deep(2000)}}, workers=1)])
+def test_a_dict_nested_too_deeply_is_one_line(call) -> None:
+    """As a file's values are: over 40 levels is refused before anything walks it (it exhausted the stack)."""
+    with pytest.raises(sim.ScenarioError, match="values are nested over 40 levels deep"):
+        call()

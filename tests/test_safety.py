@@ -481,3 +481,14 @@ def test_out_inside_a_retailsim_folder_is_refused(tmp_path: Path, tiny_yaml: Pat
         assert f"lies inside {compared}, retailsim's set folder" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "link"), "--format", "xlsx", "--out", str(compared / "x.xlsx")]) == 2
     assert {p: p.stat().st_mtime_ns for p in compared.rglob("*")} == before
+
+
+def test_a_mount_point_at_out_is_refused_before_any_work(tmp_path: Path, tiny_yaml: Path, monkeypatch, capsys) -> None:
+    """A folder is replaced whole, by renaming; an empty mount point passed the check and failed at the swap."""
+    mounted = tmp_path / "mnt"
+    mounted.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == mounted or real(path))
+    assert main(["run", str(tiny_yaml), "--out", str(mounted), "--quiet", "--no-report"]) == 2
+    assert "is a mount point, which retailsim cannot replace; give a folder in it" in capsys.readouterr().err
+    assert list(mounted.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["mnt", "tiny.yaml"]

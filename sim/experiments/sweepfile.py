@@ -21,6 +21,7 @@ from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
+from ..scenario.yamlfile import check_depth
 from ..scenario.paths import DATED, check_path, drawn_once, events_setting
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
@@ -138,6 +139,7 @@ def read_sweep(design: SweepLike) -> tuple[Sweep, Origins, str, Path]:
     relative to: the file's own, or for a dict laid out like a sweep file (errors name ``<dict>``)
     the working folder."""
     if isinstance(design, Mapping):
+        check_depth(design, DOCUMENT)
         try:
             return Sweep.model_validate(dict(design)), {}, DOCUMENT, Path.cwd()
         except ValidationError as exc:

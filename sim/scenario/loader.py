@@ -18,7 +18,7 @@ from ..errors import COMMAND_LINE, ScenarioError
 from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
                     suggest)
 from .schema import EventOutsideHorizon, Scenario
-from .yamlfile import Origins, check_regular_file, display, parse_yaml, read_yaml
+from .yamlfile import Origins, check_depth, check_regular_file, display, parse_yaml, read_yaml
 
 __all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
            "parse_yaml", "read_validated", "read_yaml"]
@@ -258,6 +258,7 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     given = data
     data = _merge(DEFAULTS, data)
+    check_depth(dict(overrides or {}), COMMAND_LINE)
     for dotted, value in (overrides or {}).items():
         if dotted.split(".")[0] in ("extends", "calibration"):  # read with the file, before any override
             raise ScenarioError(COMMAND_LINE, dotted, f"is read with the scenario file and cannot be set on top of it; "
@@ -315,6 +316,7 @@ def load_document(document: Mapping[str, Any], overrides: Mapping[str, Any] | No
         if key in DIRECTIVES:
             raise ScenarioError(source, key, "a dict cannot name another file; give the file's path to sim.run "
                                 "and change it with overrides={...}")
+    check_depth(dict(document), source)
     return _validated(copy.deepcopy(dict(document)), {}, source, overrides)
 
 
@@ -322,6 +324,7 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
     """A validated scenario with dotted-path ``changes`` set on top (errors name ``source``). A change
     keyed ``path@DATE`` is an event on that date, after the scenario's own (a sweep's dated parameter),
     so it holds from then whatever the scenario's events set before it."""
+    check_depth(dict(changes), source)
     data = scenario.model_dump(mode="json")
     origins: Origins = {}
     dated: dict[str, str] = {}  # an added event's date, by place -> the change's key, for errors

@@ -8,6 +8,8 @@ found before the data is built.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import os
 import stat
 from pathlib import Path
@@ -102,6 +104,18 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
             raise ScenarioError(source, "", f"the document expands to over {MAX_NODES:,} values (aliases "
                                 f"repeated within aliases?); write the values out", current.start_mark.line + 1)
         sizes[id(current)] = total
+
+
+def check_depth(value: Any, source: str, place: str = "") -> None:
+    """Refuse Python values (a dict given to ``sim.run``, overrides) nested over ``MAX_DEPTH`` levels,
+    as a file's are, before anything walks them recursively (a deep dict exhausted Python's stack)."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, (Mapping, list, tuple)):
+            if depth > MAX_DEPTH:
+                raise ScenarioError(source, place, f"values are nested over {MAX_DEPTH} levels deep")
+            stack.extend((child, depth + 1) for child in (current.values() if isinstance(current, Mapping) else current))
 
 
 def dotted(path: tuple[Any, ...]) -> str:

@@ -312,6 +312,42 @@ def test_ishigami_with_enough_samples_gives_bounded_indices_with_intervals_and_n
         assert -0.02 <= value[(name, index)] <= 1.0
 
 
+def test_an_lhs_lever_with_no_effect_is_not_shown_to_matter_and_a_sobol_sample_of_one_is_flagged() -> None:
+    """The raw delta of a parameter the outcome ignores is about 0.1-0.2 over 40 runs: it must not read
+    as mattering (it was drawn as a plain bar). Random dummy parameters give the estimator's floor. A
+    Sobol sample of one has bootstrap intervals of width 0: no index of it is trusted."""
+    import numpy as np
+    from SALib.sample import latin
+
+    names = ["a.strong", "a.none"]
+
+    def sweep(design: str, samples: int) -> Sweep:
+        return Sweep.model_validate({"base": "unused.yaml", "design": design, "samples": samples, "seed": 9,
+                                     "parameters": {name: {"range": [0.0, 1.0]} for name in names},
+                                     "outcomes": {"y": {"metric": "prime_share", "at": "2021-06-01"}}})
+
+    problem = {"num_vars": 2, "names": names, "bounds": [[0.0, 1.0]] * 2}
+    for runs in (40, 2000):
+        x = latin.sample(problem, runs, seed=9)
+        y = np.sin(3 * x[:, 0]) + 0.05 * np.random.default_rng(1).normal(size=runs)  # a.none is never read
+        indices, _notes = sensitivity.analyze(sweep("lhs", runs), pd.DataFrame(x, columns=names), pd.DataFrame({"y": y}),
+                                              seed=1)
+        none = indices[(indices["parameter"] == "a.none") & (indices["index"] == "delta")].iloc[0]
+        strong = indices[(indices["parameter"] == "a.strong") & (indices["index"] == "delta")].iloc[0]
+        assert none["warning"].startswith("no larger than a random dummy parameter's"), (runs, none.to_dict())
+        assert strong["warning"] == "" and strong["value"] > none["value"]
+        assert any("not shown to matter (delta none" in note for note in _notes)
+        assert not any("sample too small" in note for note in _notes) or runs == 40
+    x = sobol_sample.sample(problem, 1, calc_second_order=False, seed=1)
+    indices, notes = sensitivity.analyze(sweep("sobol", 1), pd.DataFrame(x, columns=names),
+                                         pd.DataFrame({"y": np.sin(3 * x[:, 0]) + x[:, 1]}), seed=1)
+    assert (indices.loc[indices["value"] != 0, "warning"] != "").all() and notes
+    assert "no interval (too few samples)" in " ".join(indices["warning"])
+    from sim.report import sweep as report_sweep
+
+    assert report_sweep.DUMMY_FLAG == sensitivity.DUMMY_FLAG  # the report tells the two kinds of warning apart
+
+
 def test_the_sweep_report_opens_in_a_real_browser_with_no_overlapping_sensitivity_labels(folder: Path) -> None:
     """At 1366x768 the sensitivity panels' labels (parameters, ticks, axis and panel titles) have bounding
     boxes that do not intersect, the small-sample warning shows, and the page has no script errors."""

@@ -22,6 +22,12 @@ NEGLIGIBLE = 0.05  # an interval of half-width under this (of the largest mu* fo
 # Saltelli et al. 2008, "Global Sensitivity Analysis: The Primer", ch. 3): fewer give mu* from a handful
 # of elementary effects, and bootstrap intervals of them that mean nothing.
 MIN_TRAJECTORIES = 10
+# Random parameters added to an lhs or random design's analysis: the raw delta (and S1) of a parameter
+# with no effect is well above 0 at small samples (a median of 0.10 over 40 runs), so an index must
+# exceed what these reach (their 90th percentile) to count (Plischke, Borgonovo & Smith 2013 on the bias;
+# a dummy parameter is the usual yardstick, e.g. Khorashadi Zadeh et al. 2017).
+DUMMIES = 8
+DUMMY_FLAG = "no larger than a random dummy parameter's"
 
 
 def short_names(names: list[str]) -> dict[str, str]:
@@ -72,7 +78,7 @@ def _judge(rows: list[dict], outcome: str, samples: int, design: str = "") -> li
     scale = max([abs(r["value"]) for r in rows if r["index"] == "mu_star"] or [1.0]) or 1.0
     names = short_names(list(dict.fromkeys(row["parameter"] for row in rows)))
     few = design == "morris" and samples < MIN_TRAJECTORIES
-    flagged = []
+    flagged, floor_only = [], []  # (index text); those marked only for a dummy's floor
     for row in rows:
         value, conf = row["value"], row["conf"]
         row["low"], row["high"] = value - conf, value + conf
@@ -82,20 +88,28 @@ def _judge(rows: list[dict], outcome: str, samples: int, design: str = "") -> li
         floor = NEGLIGIBLE * (scale if row["index"] == "mu_star" else 1.0)
         if np.isfinite(conf) and conf > floor and 2 * conf > abs(value):
             problems.append("interval wider than the index")
-        row["warning"] = "; ".join(problems)
-        if problems:
-            flagged.append(f"{row['index']} {names[row['parameter']]} {value:.2f} ± {conf:.2f}")
+        if conf == 0 and value != 0:  # every resample the same: too few samples to resample at all
+            problems.append("no interval (too few samples)")
+        null = row.pop("null", -np.inf)
+        below = value <= null and null >= NEGLIGIBLE  # (a dummy near 0: a small index is a confident "does not matter")
+        row["warning"] = "; ".join(problems + [f"{DUMMY_FLAG} ({null:.2f})"] * below)
+        text = f"{row['index']} {names[row['parameter']]} {value:.2f} ± {conf:.2f}"
+        (flagged if problems else floor_only if below else []).append(text)
     # First-order indices share at most all of the variance: a sum well above 1 is the sample's error.
     first = sum(row["value"] for row in rows if row["index"] == "S1") if design == "sobol" else 0.0
     overshoot = ([f"{outcome}: WARNING the first-order indices sum to {first:.2f}, more than the whole variance "
                   f"(samples: {samples}); their shares are unreliable; raise samples"]
                  if first > 1 + TOLERANCE else [])
+    floor = ([f"{outcome}: {len(floor_only)} of {len(rows)} indices are no larger than random dummy parameters' "
+              f"(which no run reads) reach at this sample size: their parameters are not shown to matter "
+              f"({', '.join(floor_only[:4])}{', ...' if len(floor_only) > 4 else ''})"] if floor_only else [])
     if not flagged:
-        return overshoot
+        return overshoot + floor
     why = (f"Morris needs at least {MIN_TRAJECTORIES} trajectories" if few else
-           f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than themselves")
+           f"{len(flagged)} of {len(rows)} indices are outside [0, 1] or have 90% intervals wider than themselves "
+           "(or none at all)")
     return [f"{outcome}: WARNING sample too small for trustworthy sensitivity indices (samples: {samples}); "
-            f"{why} ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples", *overshoot]
+            f"{why} ({', '.join(flagged[:4])}{', ...' if len(flagged) > 4 else ''}); raise samples", *overshoot, *floor]
 
 
 def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, outcome: str, seed: int) -> list[dict]:
@@ -124,14 +138,23 @@ def _indices(sweep: Sweep, problem: dict, x: np.ndarray | None, y: np.ndarray, o
     else:
         if x is None:
             raise ValueError("parameters given as lists of non-numbers cannot be analysed")
-        unit = {**problem, "bounds": [[float(c.min()), float(c.max())] for c in x.T]}
+        # Dummy parameters, drawn at random and read by no run, measure the estimators' bias at this sample
+        # size: a real parameter whose index is no larger is not shown to matter (_judge).
+        dummies = np.random.default_rng(seed).random((len(y), DUMMIES))
+        wide = np.hstack([x, dummies])
+        unit = {"num_vars": wide.shape[1], "names": [*problem["names"], *(f"dummy {k}" for k in range(DUMMIES))],
+                "bounds": [[float(c.min()), float(c.max())] for c in wide.T]}
         # SALib's delta sets its own warning filter and formatter; record its notices instead of
         # letting them reach the terminal, and put its formatter back.
         formatter = warnings.formatwarning
         try:
             with warnings.catch_warnings(record=True):
-                result = delta.analyze(unit, x, y, conf_level=0.90, seed=seed)
+                result = delta.analyze(unit, wide, y, conf_level=0.90, seed=seed)
         finally:
             warnings.formatwarning = formatter
-        add("delta", result["delta_raw"], result["delta_raw_conf"]), add("S1", result["S1"], result["S1_conf"])
+        real = problem["num_vars"]
+        add("delta", result["delta_raw"][:real], result["delta_raw_conf"][:real])
+        add("S1", result["S1"][:real], result["S1_conf"][:real])
+        for row in rows:  # what a parameter with no effect reaches: the dummies' 90th percentile
+            row["null"] = float(np.quantile(result["delta_raw" if row["index"] == "delta" else "S1"][real:], 0.9))
     return rows

@@ -15,6 +15,9 @@ from .style import FONT, TEMPLATE
 if TYPE_CHECKING:  # the report reads a sweep's shape; it never imports the experiment layer at run time
     from ..experiments.sweepfile import Sweep
 
+# The warning of an index no larger than the dummy parameters' (sim.experiments.sensitivity.DUMMY_FLAG).
+DUMMY_FLAG = "no larger than a random dummy parameter's"
+
 MAX_OUTCOMES, MAX_PARAMETERS = 4, 6
 POINT_COLOUR, BAR_COLOUR, WARN_COLOUR = "#0072B2", "#E69F00", "#999999"
 
@@ -103,14 +106,21 @@ def _flags(indices: pd.DataFrame) -> pd.Series:
 
 def sensitivity_warning(indices: pd.DataFrame) -> str:
     """A visible paragraph when any index is flagged, naming the outcomes; empty otherwise."""
-    flagged = indices[_flags(indices) != ""] if not indices.empty else indices
-    if flagged.empty:
-        return ""
-    outcomes = ", ".join(html.escape(str(o)) for o in dict.fromkeys(flagged["outcome"]))
-    return (f'<p style="border-left:4px solid {WARN_COLOUR};padding:4px 10px"><b>Warning: sample too small.</b> '
-            f"{len(flagged)} of {len(indices)} indices ({outcomes}) lie outside [0, 1] or have 90% intervals "
-            "wider than the index itself (hatched grey bars); read them as unknown, not as estimates, and "
-            "run the sweep with more samples.</p>")
+    flags = _flags(indices)
+    floor = flags.str.startswith(DUMMY_FLAG)  # marked only for being no larger than a dummy's
+    parts = []
+    for chosen, text in ((indices[(flags != "") & ~floor], "<b>Warning: sample too small.</b> {n} of {all} indices "
+                          "({outcomes}) lie outside [0, 1] or have 90% intervals wider than the index itself, or none "
+                          "(hatched grey bars); read them as unknown, not as estimates, and run the sweep with more "
+                          "samples."),
+                         (indices[floor], "{n} of {all} indices ({outcomes}) are no larger than what random dummy "
+                          "parameters, which no run reads, reach at this sample size (hatched grey bars): their "
+                          "parameters are not shown to matter.")):
+        if not chosen.empty:
+            outcomes = ", ".join(html.escape(str(o)) for o in dict.fromkeys(chosen["outcome"]))
+            parts.append(f'<p style="border-left:4px solid {WARN_COLOUR};padding:4px 10px">'
+                         + text.format(n=len(chosen), all=len(indices), outcomes=outcomes) + "</p>")
+    return "".join(parts)
 
 
 def parallel_coordinates(sweep: Sweep, runs: pd.DataFrame) -> go.Figure:

@@ -40,11 +40,25 @@ def write_report(results: list[Result], folder: Path, period: tuple[int, int] | 
     return build_report(results, period, read_answers(folder), cores=cores).write(folder / REPORT)
 
 
+def record_set(results: list[Result], assignments: list[str]) -> None:
+    """Record the command line's ``--set`` changes in each run's manifest: the report and the printout
+    say that the scenario ran changed (a baseline run with --set is not the baseline)."""
+    from .results import SET_KEY
+
+    for result in results:
+        if assignments:
+            result.manifest[SET_KEY] = list(assignments)
+
+
 def print_summary(results: list[Result]) -> None:
+    from .results import SET_KEY
+
     first, summaries = results[0], [r.summary for r in results]
     seconds = sum(r.manifest["run_seconds"] for r in results)
     print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
           f"{seconds:.1f} s of simulation")
+    if first.manifest.get(SET_KEY):
+        print(f"  changed on the command line: --set {' --set '.join(first.manifest[SET_KEY])}")
     which = f"seed {first.seed}" if len(results) == 1 else f"mean of {len(results)} runs, as the report"
     mean = {key: {k: sum(summary[key][k] for summary in summaries) / len(results) for k in summaries[0][key]}
             for key in ("spend_share", "membership_share")}
@@ -88,6 +102,7 @@ def command_run(args: argparse.Namespace) -> int:
     replaces = prepare_results_folder(out)
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     results = run_all([scenario], seeds, args.quiet, cores=args.cores)
+    record_set(results, args.set)
     print_summary(results)
     save_results(results, out, replaces, report=not args.no_report, cores=args.cores)
     return 0
@@ -121,6 +136,7 @@ def command_compare(args: argparse.Namespace) -> int:
     replaces = prepare_results_folder(out)
     seeds = replicate_seeds(root, args.replicates)
     results = run_all(scenarios, seeds, args.quiet, plan, cores=args.cores)
+    record_set(results, args.set)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
     table, by_year = differences(results, args.period), yearly_differences(results)

@@ -29,6 +29,7 @@ from .scenario import Scenario
 from .vocabulary import ALL, FIRMS, SEGMENTS
 
 TIMESERIES, MANIFEST, SUMMARY = "timeseries.parquet", "manifest.json", "summary.json"
+SET_KEY = "command_line_set"  # a run's manifest: the --set changes it was made with (sim.cli), if any
 
 
 def package_version() -> str:

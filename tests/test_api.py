@@ -251,3 +251,22 @@ def test_a_dict_nested_too_deeply_is_one_line(call) -> None:
     """As a file's values are: over 40 levels is refused before anything walks it (it exhausted the stack)."""
     with pytest.raises(sim.ScenarioError, match="values are nested over 40 levels deep"):
         call()
+
+
+def test_a_run_with_set_says_so_in_its_printout_manifest_and_report(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    """A baseline run with --set is not the baseline: the change is printed, recorded in the manifest and
+    shown first in the report's header and in "About this run" (it showed only inside the resolved scenario)."""
+    import json
+
+    from sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_yaml), "--set", "walmart.walmart_plus.fee_annual=79", "--out", str(out), "--quiet"]) == 0
+    assert "changed on the command line: --set walmart.walmart_plus.fee_annual=79" in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text())["command_line_set"] == ["walmart.walmart_plus.fee_annual=79"]
+    page = (out / "report.html").read_text()
+    assert "Run with --set walmart.walmart_plus.fee_annual=79</strong>" in page
+    assert "Changed on the command line</th><td>--set walmart.walmart_plus.fee_annual=79" in page
+    assert main(["report", str(out)]) == 0 and "Run with --set" in (out / "report.html").read_text()
+    assert main(["run", str(tiny_yaml), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert "Run with --set" not in (tmp_path / "plain" / "report.html").read_text()

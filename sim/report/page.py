@@ -187,6 +187,9 @@ def _heading(ensemble: Ensemble, period: tuple[int, int] | None) -> tuple[str, s
             if compare else html.escape(ensemble.baseline))
     described = ensemble.scenarios[1:] if compare else ensemble.scenarios
     subtitle = " ".join(html.escape(s.description.strip()) for s in described if s.description)
+    changed = tables.command_line_set(ensemble)
+    if changed:  # said first: the description is the scenario file's, which these runs changed
+        subtitle = f'<strong class="answer">Run with {html.escape(changed)}</strong>: changed from the file. ' + subtitle
     if compare:
         subtitle = "".join(f'<strong class="answer">{html.escape(line)}</strong><br>'
                            for line in tables.answers(ensemble, period)) + subtitle

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import yaml
 
-from ..results import package_version
+from ..results import SET_KEY, package_version
 from .ensemble import Ensemble, draw_intervals, mean_interval
 from .style import FIRM_NAMES, PERCENT, SEGMENT_NAMES
 
@@ -40,6 +40,12 @@ DIFFERENCES = HEADLINE + [
     Measure("Walmart+ households", "%", "walmart_plus_share", {}),
     Measure("Consumer surplus", "$ per household per week", "consumer_surplus", {}, scale=1.0),
 ]
+
+
+def command_line_set(ensemble: Ensemble) -> str:
+    """The ``--set`` changes the runs were made with (every scenario's), or ""."""
+    changed = dict.fromkeys(item for r in ensemble.results for item in r.manifest.get(SET_KEY) or [])
+    return " ".join(f"--set {item}" for item in changed)
 
 
 def unit_of(ensemble: Ensemble, measure: Measure) -> str:
@@ -319,6 +325,7 @@ def about(ensemble: Ensemble) -> str:
             ensemble.baseline and r.seed == ensemble.seeds[0]) + " (the resolved scenarios below are draw 0's)")]
           if ensemble.draws else []),
         ("Households simulated", ", ".join(sorted({str(s.population.shoppers) for s in ensemble.scenarios}))),
+        *([("Changed on the command line", changed)] if (changed := command_line_set(ensemble)) else []),
         ("Model version", ", ".join(sorted(versions))),
         ("Run time", f"{np.nansum(seconds):.1f} s of simulation in all, {len(seconds)} run(s), median "
                      f"{np.nanmedian(seconds):.1f} s each"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def main_error(argv: list[str]) -> None:
 
 def test_ten_thousand_events_validate_in_linear_time_and_a_bad_last_one_is_found(tmp_path: Path) -> None:
     lines = [f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}", "name: many", "events:"]
-    lines += [f"  - {{date: 2025-{k % 12 + 1:02d}-01, set: {{walmart.walmart_plus.fee_annual: {50 + k % 40}}}}}"
+    lines += [f"  - {{date: 2025-{k % 12 + 1:02d}-01, set: {{walmart.walmart_plus.fee_annual: {50 + k % 12}}}}}"
               for k in range(10_000)]
     good = tmp_path / "many.yaml"
     good.write_text("\n".join(lines) + "\n")
@@ -492,3 +493,32 @@ def test_a_mount_point_at_out_is_refused_before_any_work(tmp_path: Path, tiny_ya
     assert main(["run", str(tiny_yaml), "--out", str(mounted), "--quiet", "--no-report"]) == 2
     assert "is a mount point, which retailsim cannot replace; give a folder in it" in capsys.readouterr().err
     assert list(mounted.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["mnt", "tiny.yaml"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("seed: 017\n", "seed: '017' is an octal number to YAML (15)"),
+    ("walmart: {walmart_plus: {fee_annual: 1:19}}\n", "walmart.walmart_plus.fee_annual: '1:19' is a base-60 number to YAML (79)"),
+])
+def test_numbers_yaml_reads_otherwise_than_they_look_are_refused(tmp_path: Path, text: str, words: str) -> None:
+    """YAML 1.1 reads 017 as 15 and 1:19 as 79 (as it reads yes as true): refused at their line, and in --set."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\n" + text)
+    with pytest.raises(ScenarioError, match=re.escape(f"s.yaml:2: {words}")):
+        load_scenario(path)
+    path.write_text('name: s\ndescription: "017"\nseed: 17\n')
+    assert load_scenario(path).seed == 17  # quoted text and plain digits are fine
+
+
+def test_two_events_of_one_file_that_set_a_path_otherwise_on_one_date_are_refused(tmp_path: Path) -> None:
+    """Which would hold depended on the order they were listed in; a child file's event on its parent's date
+    overrides it, as before (events accumulate, the child's after)."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nevents:\n  - {date: 2021-03-01, set: {amazon.prime.fee_annual: 99}}\n"
+                    "  - {date: 2021-03-01, set: {amazon.prime.fee_annual: 199}}\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:4: events\[1\].set.amazon.prime.fee_annual: an earlier event of "
+                                            r"this file on 2021-03-01 sets it to 99, this one to 199"):
+        load_scenario(path)
+    path.write_text("name: s\nevents:\n  - {date: 2021-03-01, set: {amazon.prime.fee_annual: 99}}\n")
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {path}\nname: c\nevents:\n  - {{date: 2021-03-01, set: {{amazon.prime.fee_annual: 199}}}}\n")
+    assert [event.set["amazon.prime.fee_annual"] for event in load_scenario(child).events] == [99, 199]

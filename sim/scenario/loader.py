@@ -196,10 +196,18 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
     a floor below a ceiling, lives in the block that holds both).
     """
     state = copy.deepcopy({key: value for key, value in data.items() if key != "events"})
+    same_day: dict[tuple, tuple[Any, str]] = {}  # (date, path) -> (value, file): one file's events
     for number, event in enumerate(data.get("events") or []):
         touched: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]] = {}
+        clashes: list[tuple[tuple[Any, ...], str]] = []
         for dotted, value in (event.get("set") or {}).items():
             loc = ("events", number, "set", dotted)
+            source = origins.get(("events", number), (default, None))[0]  # the file that holds the event
+            earlier = same_day.setdefault((str(event.get("date")), str(dotted)), (value, source))
+            if earlier[1] == source and earlier[0] != value:  # checked once the values are known to be valid
+                clashes.append((loc, f"an earlier event of this file on {event.get('date')} sets it to "
+                                     f"{earlier[0]!r}, this one to {value!r}: which holds would depend on their order; "
+                                     "keep one"))
             problem = check_path(Scenario, str(dotted)) or drawn_once(str(dotted))
             if problem:
                 source, line = locate(loc, origins, default)
@@ -208,6 +216,9 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
             touched.setdefault(tuple(str(dotted).split("."))[:-1], (str(dotted), loc))
         for block, (dotted, loc) in touched.items():
             _check_block(state, block, dotted, loc, origins, default)
+        for loc, problem in clashes[:1]:
+            source, line = locate(loc, origins, default)
+            raise ScenarioError(source, local_place(loc, origins, source), problem, line)
 
 
 def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc: tuple[Any, ...],

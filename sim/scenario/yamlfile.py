@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
         if id(current) in sizes and sizes[id(current)] >= 0:
             continue
         if isinstance(current, yaml.ScalarNode):
+            _check_number(current, source, path)
             sizes[id(current)] = 1
             continue
         children = ([v for pair in current.value for v in pair] if isinstance(current, yaml.MappingNode)
@@ -104,6 +106,20 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
             raise ScenarioError(source, "", f"the document expands to over {MAX_NODES:,} values (aliases "
                                 f"repeated within aliases?); write the values out", current.start_mark.line + 1)
         sizes[id(current)] = total
+
+
+_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")  # YAML 1.1's octal (017 is 15); 0o17 is written on purpose
+NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _check_number(node: yaml.ScalarNode, source: str, path: tuple[Any, ...]) -> None:
+    """Refuse the plain numbers YAML 1.1 reads as something else than they look: ``017`` (octal, 15)
+    and ``1:19`` (base 60, 79), as ``yes`` is refused where a number is meant."""
+    if not node.style and node.tag in NUMBER_TAGS and (_OCTAL.match(node.value) or ":" in node.value):
+        kind = "an octal" if _OCTAL.match(node.value) else "a base-60"
+        read = yaml.safe_load(node.value)
+        raise ScenarioError(source, dotted(path), f"'{node.value}' is {kind} number to YAML ({read}); write the number "
+                            "you mean in plain digits, or quote it if it is text", node.start_mark.line + 1)
 
 
 def check_depth(value: Any, source: str, place: str = "") -> None:

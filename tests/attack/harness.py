@@ -166,7 +166,7 @@ def _events_file(path: Path, n: int, bad: dict[str, Any] | None) -> None:
     dates = ["2021-01-04", "2021-01-11", "2021-01-18", "2021-01-25", "2021-02-01"]
     lines = ["# generated: many events", f"extends: {BASE}", "events:"]
     for i in range(n):
-        date, path_, value = dates[i % len(dates)], "walmart.walmart_plus.fee_annual", 90 + i % 10
+        date, path_, value = dates[i % len(dates)], "walmart.walmart_plus.fee_annual", 90 + i % len(dates)  # one value a date
         if bad and i == bad["index"]:
             date = bad.get("date", date)
             path_ = bad.get("path", path_)

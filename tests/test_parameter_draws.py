@@ -119,6 +119,8 @@ BAD = {
     "a value out of range": ([], "out of range", f"column '{CONSIDERATION}', line 4: 1.5 is not valid here"),
     "a value that is not a number": ([], "not a number", f"column '{CONSIDERATION}' holds a value that is not a "
                                      "finite number (line 3: 'lots')"),
+    "the households drawn": ([], "shoppers", "column 'population.shoppers' is the number of simulated households, "
+                             "not a parameter to draw"),
 }
 
 
@@ -138,6 +140,8 @@ def test_bad_draws_are_one_line_and_exit_2_before_any_work(project: Path, case: 
         write_posterior(path, [0.4, 0.6], weights=[1.0, -0.5])
     elif posterior == "out of range":  # the third particle (the file's line 4)
         write_posterior(path, [0.4, 0.6, 1.5], weights=[1.0, 1.0, 1.0])
+    elif posterior == "shoppers":  # draws of 50 and 60 households ran at --shoppers, or changed the run's size
+        pd.DataFrame({"population.shoppers": [50, 60], "weight": [1.0, 1.0]}).to_csv(path, index=False)
     elif posterior == "not a number":
         pd.DataFrame({CONSIDERATION: ["0.4", "lots"], "weight": [1.0, 1.0]}).to_csv(path, index=False)
     monkeypatch.chdir(project)

@@ -132,6 +132,9 @@ def load_posterior(path: Path, baseline: Scenario) -> Posterior:
                         + (f" (line {row} has {weights[row - 2]:g})" if row else ""))
     particles = numbers.drop(columns=WEIGHT)
     for name in particles.columns:
+        if str(name) == "population.shoppers":  # a run's sample size, not a parameter of the world
+            raise UserError(f"{source}: column '{name}' is the number of simulated households, not a parameter to "
+                            "draw (set it with --shoppers); leave it out of the posterior")
         rows = list(dict.fromkeys((particles[name].idxmin(), particles[name].idxmax())))  # the extremes suffice
         try:
             check_parameter(baseline, str(name), [particles[name][row].item() for row in rows], {}, source, verb="drawn")

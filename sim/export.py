@@ -127,9 +127,13 @@ def default_out(folder: Path, fmt: str) -> Path:
 
 def load_results(folder: Path) -> list[Result]:
     """The runs of a folder written by ``run`` or ``compare`` (one line if it is anything else)."""
-    if folder.is_dir() and kind_of(folder) not in RESULT_KINDS:
-        raise UserError(f"{folder}: not a results folder written by retailsim run or compare "
-                        f"({unreadable_manifest(folder, '')}); nothing was written")
+    kind = kind_of(folder) if folder.is_dir() else None
+    if folder.is_dir() and kind not in RESULT_KINDS:
+        why = (f"it is retailsim's {kind} folder, which keeps its own report" + (
+               ": run its sweep file again to rebuild it" if kind == "sweep" else "") if kind
+               else unreadable_manifest(folder, ""))
+        raise UserError(f"{folder}: not a results folder written by retailsim run or compare ({why}); "
+                        "nothing was written")
     return load_set(folder)
 
 

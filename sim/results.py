@@ -177,6 +177,9 @@ class Result:
         """A run saved by :meth:`save`; a damaged folder is one UserError line naming what is wrong."""
         directory = Path(directory)
         manifest = read_json_object(directory / MANIFEST, directory)
+        if manifest.get("kind") == "set" or "runs" in manifest:
+            raise UserError(f"{directory}: holds several runs (a comparison or replicates), not one: read them "
+                            "with sim.results.load_set")
         try:
             scenario = Scenario.model_validate(manifest["scenario"])
             seed = int(manifest["seed"])
@@ -322,7 +325,10 @@ def load_set(directory: str | Path) -> list[Result]:
         return [Result.load(directory)]
     if not (directory / MANIFEST).is_file():
         raise UserError(f"{directory}: not a results folder (no {TIMESERIES} and no {MANIFEST})")
-    listing = read_json_object(directory / MANIFEST, directory).get("runs")
+    manifest = read_json_object(directory / MANIFEST, directory)
+    listing = manifest.get("runs")
+    if manifest.get("kind") == "run" or "scenario" in manifest:  # a single run's folder, without its table
+        raise damaged(directory, f"{TIMESERIES} is missing")
     if not isinstance(listing, list) or not listing:
         raise damaged(directory, f"{MANIFEST} lists no runs")
     results = []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 from sim.cli import main
 from sim.report.ensemble import Ensemble
 from sim.report.tables import DIFFERENCES, difference_rows, points
@@ -381,3 +382,23 @@ def test_a_small_difference_never_reads_as_zero() -> None:
 
     assert [figure(v, 2) for v in (-0.0015, 0.0, 0.004, 1234.567)] == ["-0.0015", "0.00", "0.004", "1,234.57"]
     assert figure(float("nan")) == "n/a" and period_label((2026, 2026)) == "2026"
+
+
+def test_folders_of_another_kind_or_without_their_table_are_named_for_what_they_are(comparison, tiny_yaml: Path,
+                                                                                     tmp_path: Path, capsys) -> None:
+    """A sweep folder has a manifest (it said "no retailsim manifest.json"); a run without its table said its
+    manifest "lists no runs"; loading a comparison as one run blamed a missing 'scenario' entry."""
+    swept = tmp_path / "sweep"
+    swept.mkdir()
+    (swept / "manifest.json").write_text(json.dumps({"written_by": "retailsim", "kind": "sweep"}))
+    for command in (["export", str(swept)], ["report", str(swept)]):
+        assert main(command) == 2
+        assert "it is retailsim's sweep folder, which keeps its own report: run its sweep file again" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["run", str(tiny_yaml), "--out", str(run), "--quiet", "--no-report"]) == 0
+    (run / "timeseries.parquet").unlink()
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 2 and "timeseries.parquet is missing" in capsys.readouterr().err
+    out, _ = comparison
+    with pytest.raises(sim.UserError, match="holds several runs .* read them with sim.results.load_set"):
+        sim.Result.load(out)

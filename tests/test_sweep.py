@@ -478,3 +478,25 @@ def test_a_sweep_from_inside_a_worker_process_is_not_taken_for_an_unguarded_scri
     with pytest.raises(UserError, match="worker processes import the script"), executor(2):
         pass
     assert "if __name__" in UNGUARDED
+
+
+def test_the_sweep_file_in_the_docs_validates_as_written(tmp_path: Path) -> None:
+    """docs/sweeps.md's example, saved beside the shipped sweeps (its base is ../baseline.yaml), and each
+    "other form" it lists, under the design it names."""
+    import re
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    example = re.search(r"## The sweep file\n\n```yaml\n(.*?)```", text, re.S).group(1)
+    shipped = ROOT / "scenarios" / "sweeps"
+    path = tmp_path / "x.yaml"
+    path.write_text(example.replace("../baseline.yaml", str(shipped.parent / "baseline.yaml")))
+    load_sweep(path)
+    forms = re.findall(r"#   (\S+): (\{.*\})\s+(grid|random)", example)
+    assert len(forms) == 3
+    for dotted, form, design in forms:
+        changed = example.replace("design: sobol", f"design: {design}").replace("samples: 64", "samples: 4")
+        changed = re.sub(r"parameters:.*?\noutcomes:", f"parameters:\n  {dotted}: {form}\noutcomes:", changed, flags=re.S)
+        path.write_text(changed.replace("../baseline.yaml", str(shipped.parent / "baseline.yaml")))
+        load_sweep(path)

@@ -522,3 +522,20 @@ def test_two_events_of_one_file_that_set_a_path_otherwise_on_one_date_are_refuse
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {path}\nname: c\nevents:\n  - {{date: 2021-03-01, set: {{amazon.prime.fee_annual: 199}}}}\n")
     assert [event.set["amazon.prime.fee_annual"] for event in load_scenario(child).events] == [99, 199]
+
+
+def test_huge_values_make_short_error_lines(tmp_path: Path, capsys) -> None:
+    """A 200,000-character description made a 200 KB error line; a 5,000-digit number a traceback (Python
+    reads at most 4,300 digits)."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\ndescription: " + "a" * 200_000 + "\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and "(200,002 characters)" in err
+    path.write_text("name: s\nseed: " + "9" * 5000 + "\n")
+    assert main(["validate", str(path)]) == 2
+    assert "seed: a number written with 5,000 characters" in capsys.readouterr().err
+    path.write_text("name: s\npopulation: {shoppers: 300}\n")
+    assert main(["run", str(path), "--set", "walmart.walmart_plus.fee_annual=" + "9" * 100_000,
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "a number written with 100,000 characters" in capsys.readouterr().err

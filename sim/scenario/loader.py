@@ -147,9 +147,11 @@ def locate(loc: tuple[Any, ...], origins: Origins, default: str) -> tuple[str, i
     return default, None
 
 
-def shown(value) -> str:
-    """A value as a user wrote it: a date as YAML writes it, anything else as Python's repr."""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+def shown(value, most: int = 80) -> str:
+    """A value as a user wrote it: a date as YAML writes it, anything else as Python's repr; at most
+    ``most`` characters (a 200,000-character description made a 200 KB error line)."""
+    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+    return text if len(text) <= most else f"{text[:most - 20]}... ({len(text):,} characters)"
 
 
 def validation_error(exc: ValidationError, origins: Origins, default: str, root: type = Scenario,
@@ -323,7 +325,7 @@ def load_document(document: Mapping[str, Any], overrides: Mapping[str, Any] | No
         raise ScenarioError(source, "", f"a scenario document must be a mapping (got {type(document).__name__})")
     for key in document:
         if not isinstance(key, str):
-            raise ScenarioError(source, "", f"keys must be strings (got {key!r})")
+            raise ScenarioError(source, "", f"keys must be strings (got {shown(key)})")
         if key in DIRECTIVES:
             raise ScenarioError(source, key, "a dict cannot name another file; give the file's path to sim.run "
                                 "and change it with overrides={...}")

@@ -110,11 +110,16 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
 
 _OCTAL = re.compile(r"^[-+]?0[0-7_]+$")  # YAML 1.1's octal (017 is 15); 0o17 is written on purpose
 NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+MAX_NUMBER_CHARACTERS = 400  # Python reads at most 4,300 digits of an int; no value here needs more than a few dozen
 
 
 def _check_number(node: yaml.ScalarNode, source: str, path: tuple[Any, ...]) -> None:
     """Refuse the plain numbers YAML 1.1 reads as something else than they look: ``017`` (octal, 15)
     and ``1:19`` (base 60, 79), as ``yes`` is refused where a number is meant."""
+    if not node.style and node.tag in NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARACTERS:
+        raise ScenarioError(source, dotted(path), f"a number written with {len(node.value):,} characters; every number "
+                            f"here fits in {MAX_NUMBER_CHARACTERS} (1e308 is the largest a float holds)",
+                            node.start_mark.line + 1)
     if not node.style and node.tag in NUMBER_TAGS and (_OCTAL.match(node.value) or ":" in node.value):
         kind = "an octal" if _OCTAL.match(node.value) else "a base-60"
         read = yaml.safe_load(node.value)

@@ -19,15 +19,26 @@ from .model.market import RetailMarket
 from .results import Result, package_version, scenario_hash
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE, DATED, load_document, override
+from .scenario.schema import MAX_SEED
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 
-def whole(name: str, value: Any, minimum: int = 0) -> int | None:
-    """An API argument that must be a whole number of at least ``minimum`` (or None): one line if not."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum):
-        raise UserError(f"{name} must be a whole number >= {minimum} (got {value!r})")
+def whole(name: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int | None:
+    """An API argument that must be a whole number of at least ``minimum`` (and at most ``maximum``;
+    a seed at most ``MAX_SEED``, as the command line's), or None: one line if not."""
+    maximum = MAX_SEED if maximum is None and name == "seed" else maximum
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
+                              or (maximum is not None and value > maximum)):
+        bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
+        raise UserError(f"{name} must be a whole number {bound} (got {value!r})")
     return None if value is None else int(value)
+
+
+def file_or_dict(name: str, value: Any, what: str) -> None:
+    """An API argument that must be a file's path or a dict laid out like one: one line if not."""
+    if not isinstance(value, (str, Path, Mapping)):
+        raise UserError(f"{name} must be {what}'s path or a dict laid out like one (got {type(value).__name__})")
 
 
 def checked_source(scenario: Any, overrides: Any) -> None:

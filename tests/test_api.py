@@ -153,7 +153,7 @@ def test_the_run_command_summarises_each_run_once_to_print_it(monkeypatch, tiny_
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: sim.run(TINY, seed="abc"), "seed must be a whole number >= 0 (got 'abc')"),
+    (lambda: sim.run(TINY, seed="abc"), "seed must be a whole number from 0 to 9,223,372,036,854,775,807 (got 'abc')"),
     (lambda: sim.run(TINY, shoppers=0), "shoppers must be a whole number >= 1 (got 0)"),
     (lambda: sim.run(TINY, shoppers=5), "shoppers: population.shoppers: Input should be greater than or equal to 10"),
     (lambda: sim.run(TINY, overrides=[("walmart.walmart_plus.fee_annual", 79)]),
@@ -164,7 +164,14 @@ def test_the_run_command_summarises_each_run_once_to_print_it(monkeypatch, tiny_
                               "(got list)"),
     (lambda: sim.compare(TINY, CHEAP, period="2021-2021"), "period must be two calendar years, first and last, "
                                                             "e.g. (2026, 2030) (got '2021-2021')"),
-    (lambda: sim.compare(TINY, CHEAP, seed=-1), "seed must be a whole number >= 0 (got -1)"),
+    (lambda: sim.compare(TINY, CHEAP, seed=-1), "seed must be a whole number from 0 to 9,223,372,036,854,775,807 "
+                                                "(got -1)"),
+    (lambda: sim.run(TINY, seed=2**64), "seed must be a whole number from 0 to 9,223,372,036,854,775,807"),
+    (lambda: sim.sweep(None), "path must be a sweep file's path or a dict laid out like one (got NoneType)"),
+    (lambda: sim.game(None), "path must be a game file's path or a dict laid out like one (got NoneType)"),
+    (lambda: sim.discover(None, where="both > 1"), "folder must be a sweep folder's path and where a condition"),
+    (lambda: sim.discover("reports", where=5), "folder must be a sweep folder's path and where a condition such as "
+                                                "'both_2030 > 0.3' (got str and int)"),
     (lambda: sim.sweep({}, workers="2"), "workers must be a whole number >= 1 (got '2')"),
     (lambda: sim.compare(TINY, CHEAP, replicates=np.int64(0)), "replicates must be a whole number of at least 1"),
 ])

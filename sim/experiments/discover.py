@@ -214,6 +214,9 @@ def discover(folder: str | Path, where: str, min_coverage: float = prim.MIN_COVE
     (``by="point"``). The chosen box is the densest on the peeling trajectory with coverage at
     least ``min_coverage``; ``paste`` widens it afterwards where that raises its density.
     """
+    if not isinstance(folder, (str, Path)) or not isinstance(where, str):
+        raise UserError(f"folder must be a sweep folder's path and where a condition such as 'both_2030 > 0.3' "
+                        f"(got {type(folder).__name__} and {type(where).__name__})")
     folder = Path(folder)
     if by not in BY:
         raise UserError(f"by must be one of {', '.join(BY)} (got {by!r})")

@@ -229,4 +229,7 @@ def game(path: GameLike, workers: int | None = None, dask: str | None = None, ou
     ``path`` is a game file or a dict laid out like one (its ``base:`` relative to the working
     folder). Returns the :class:`GameResult`: ``.payoffs`` and ``.equilibria`` as DataFrames,
     ``.solution`` (best responses, equilibria), ``.lines()`` the summary in words."""
+    from ..run import file_or_dict
+
+    file_or_dict("path", path, "a game file")
     return run_game(path, workers=workers, dask=dask, out=out, progress=progress)

@@ -187,8 +187,9 @@ def sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, 
     calibration's posterior (``posterior``, default beside the base's calibrated file); the
     ``draw`` column says which. With ``workers`` above 1, call it from a script's
     ``if __name__ == "__main__":`` block (or a notebook): the worker processes import the script."""
-    from ..run import whole
+    from ..run import file_or_dict, whole
 
+    file_or_dict("path", path, "a sweep file")
     whole("workers", workers, 1)
     return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress, parameter_draws=parameter_draws,
                      posterior=posterior).runs

@@ -146,7 +146,8 @@ def test_the_command_runs_resumes_and_writes_equal_weight_particles(tmp_path: Pa
     the point meets its targets exactly on the fit's seeds);
     the same command again runs nothing new."""
     setup = synthetic_setup(tmp_path, BOUNDS)
-    (tmp_path / "calibrated.yaml").write_text("parameters:\n" + "".join(f"  {k}: {v}\n" for k, v in TRUTH.items()))
+    (tmp_path / "calibrated.yaml").write_text("# Written by `retailsim calibrate` (an earlier fit)\nparameters:\n"
+                                              + "".join(f"  {k}: {v}\n" for k, v in TRUTH.items()))
     work = tmp_path / "work"
     committed = (tmp_path / "calibrated.yaml").read_text()
     result = calibrate(setup, method="emulator", budget=24, population=8, waves=2, workers=1, out=work, write=True,

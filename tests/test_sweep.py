@@ -500,3 +500,27 @@ def test_the_sweep_file_in_the_docs_validates_as_written(tmp_path: Path) -> None
         changed = re.sub(r"parameters:.*?\noutcomes:", f"parameters:\n  {dotted}: {form}\noutcomes:", changed, flags=re.S)
         path.write_text(changed.replace("../baseline.yaml", str(shipped.parent / "baseline.yaml")))
         load_sweep(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the workers' signal masks from /proc")
+def test_a_local_dask_clusters_workers_leave_ctrl_c_to_the_command() -> None:
+    """Started with Ctrl-C ignored, the workers keep it so: an interrupt is the first process's alone (it
+    ends the cluster and says so in one line), not one traceback per worker. The command handles it again
+    once they have started."""
+    import signal
+
+    import psutil
+
+    from sim.jobs.executors import executor
+
+    def ignores_interrupts(pid: int) -> bool:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+        return bool(ignored >> (signal.SIGINT - 1) & 1)
+
+    with executor(workers=2, dask="local") as (_client, count):
+        workers = [child.pid for child in psutil.Process().children(recursive=True)
+                   if "spawn_main" in " ".join(child.cmdline())]
+        assert count == 2 and len(workers) >= 2
+        assert all(ignores_interrupts(pid) for pid in workers)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

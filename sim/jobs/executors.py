@@ -47,15 +47,11 @@ def _process_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     # The server's own ending with this process, then the worker side and the model it runs.
     context.set_forkserver_preload(["sim.jobs.pool_server", "sim.jobs.runs"])
-    if threading.current_thread() is threading.main_thread():
-        # Started with Ctrl-C ignored (inherited, and kept by the workers it forks): the first process
-        # alone answers an interrupt, and ends the workers (stop_workers). Else Ctrl-C while the server
-        # imports the model printed its traceback, and each worker's run raised one of its own.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+    # Started with Ctrl-C ignored (inherited, and kept by the workers it forks): the first process
+    # alone answers an interrupt, and ends the workers (stop_workers). Else Ctrl-C while the server
+    # imports the model printed its traceback, and each worker's run raised one of its own.
+    with _interrupts_ignored():
+        multiprocessing.forkserver.ensure_running()
     return context
 
 
@@ -107,6 +103,21 @@ UNGUARDED = ("worker processes import the script that starts the job: in a scrip
 
 
 @contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes start, so that they ignore it too (a process started with
+    SIGINT ignored keeps it so: Python installs no KeyboardInterrupt handler), then handle it again here.
+    Without it each Dask worker printed its own traceback before the command's one line."""
+    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tuple[Executor, int]]:
     """An executor and its number of workers.
 
@@ -137,8 +148,9 @@ def executor(workers: int | None = None, dask: str | None = None) -> Iterator[tu
     except ImportError:  # pragma: no cover - a dependency of the package
         raise UserError("--dask needs the 'distributed' package: pip install distributed") from None
     if dask == "local":
-        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        with _interrupts_ignored():  # the workers inherit it: Ctrl-C is this process's to handle (it closes them)
+            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
         client = Client(cluster)
     else:
         cluster = None

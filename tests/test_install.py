@@ -58,15 +58,18 @@ def test_a_scenario_argument_is_a_file_first_then_a_shipped_name(tmp_path, monke
     assert shipped.scenario_file("missing.yaml") == Path("missing.yaml")  # the loader says "not found"
     assert shipped.any_scenario_file("baselin") == Path("baselin")  # validate reports it per file
     with pytest.raises(argparse.ArgumentTypeError, match="'baselin' is neither a file nor a shipped scenario; "
-                                                         "shipped scenarios: baseline, .*lessons/multi_homing"):
+                                                         "did you mean 'baseline'"):
         shipped.scenario_file("baselin")
+    with pytest.raises(argparse.ArgumentTypeError, match="'nothing_like_it' is neither a file nor a shipped scenario; "
+                                                         "shipped scenarios: baseline, .*lessons/multi_homing"):
+        shipped.scenario_file("nothing_like_it")
 
 
 def test_unknown_names_are_one_line_naming_the_valid_ones(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["run", "membership_fee_wars"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "membership_fee_war," in err and "retailsim scenarios" in err
+    assert err.count("\n") == 1 and "did you mean 'membership_fee_war'?" in err and "retailsim scenarios" in err
     assert main(["scenarios"]) == 0
     out = capsys.readouterr().out
     assert "  baseline  " in out and str(ROOT / "scenarios" / "sweeps" / "fee_grid.yaml") in out

@@ -25,6 +25,7 @@ What a bare command means:
 from __future__ import annotations
 
 import argparse
+import difflib
 from importlib import resources
 from pathlib import Path
 
@@ -142,6 +143,10 @@ def scenario_file(text: str, strict: bool = True) -> Path:
     if not strict or path.suffix.lower() in SUFFIXES:
         return path
     shown = repr(text) if len(text) <= 60 else repr(text[:57] + "...")
+    close = difflib.get_close_matches(name, list(shipped), n=1, cutoff=0.75)
+    if close:
+        raise argparse.ArgumentTypeError(f"{shown} is neither a file nor a shipped scenario; did you mean "
+                                         f"'{close[0]}'? (every shipped scenario: retailsim scenarios)")
     raise argparse.ArgumentTypeError(f"{shown} is neither a file nor a shipped scenario; shipped scenarios: "
                                      f"{', '.join(shipped)} (paths: retailsim scenarios)")
 

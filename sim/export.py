@@ -29,8 +29,8 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import (kind_of, mark, prepare_output, refuse_inside_ours, remove_stale_files, staging,
-                      unreadable_manifest)
+from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
+                      staging, unreadable_manifest)
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
 
@@ -156,6 +156,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         remove_stale_files(out.absolute().parent, {out.name})  # of an earlier export that was killed
     else:
         prepare_output(out, (KIND,), "--out", EXPORT_FILES)
+        check_csv_unchanged(out)
     results = load_results(folder)
     named = tables(results, spreadsheet=fmt == "xlsx", folder=folder)
     if fmt == "xlsx":
@@ -175,9 +176,27 @@ def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) ->
         for name, table in named.items():
             table.to_csv(temporary / f"{name}.csv", index=False, lineterminator="\n")
         manifest = {"source": str(source), "files": [f"{name}.csv" for name in named],
+                    "sha256": {f"{name}.csv": _sha256(temporary / f"{name}.csv") for name in named},
                     "package_version": package_version()}
         write_json(temporary / MANIFEST, mark(manifest, KIND))
     return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_csv_unchanged(out: Path) -> None:
+    """An earlier CSV export is replaced only if none of its files changed since (their digests are in
+    its manifest; an export from before 4 Dec 2026 has none and is replaced, as then)."""
+    digests = (read_manifest(out) or {}).get("sha256") if out.is_dir() else None
+    if not isinstance(digests, dict):
+        return
+    edited = sorted(name for name, digest in digests.items()
+                    if (out / name).is_file() and not (out / name).is_symlink() and _sha256(out / name) != digest)
+    if edited:
+        raise UserError(f"--out {out}: {', '.join(edited[:3])} changed since retailsim exported it (edited, or saved "
+                        "by another program); it is left as it is: choose a new --out")
 
 
 def workbook_module():

@@ -402,3 +402,18 @@ def test_folders_of_another_kind_or_without_their_table_are_named_for_what_they_
     out, _ = comparison
     with pytest.raises(sim.UserError, match="holds several runs .* read them with sim.results.load_set"):
         sim.Result.load(out)
+
+
+def test_an_edited_csv_export_is_kept(comparison, tmp_path: Path, capsys) -> None:
+    """As an edited spreadsheet is: a CSV export whose files changed since it was written is not replaced
+    (an edit was discarded with 'replaced: the earlier export')."""
+    out, _ = comparison
+    csv = tmp_path / "csv"
+    assert main(["export", str(out), "--out", str(csv)]) == 0
+    assert main(["export", str(out), "--out", str(csv)]) == 0  # unchanged: replaced
+    with (csv / "summary.csv").open("a") as stream:
+        stream.write("my note\n")
+    capsys.readouterr()
+    assert main(["export", str(out), "--out", str(csv)]) == 2
+    assert "summary.csv changed since retailsim exported it" in capsys.readouterr().err
+    assert (csv / "summary.csv").read_text().endswith("my note\n")

@@ -524,3 +524,18 @@ def test_a_local_dask_clusters_workers_leave_ctrl_c_to_the_command() -> None:
         assert count == 2 and len(workers) >= 2
         assert all(ignores_interrupts(pid) for pid in workers)
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_reports_sensitivity_warning_says_why_in_the_warnings_words() -> None:
+    """A Morris sweep of 4 trajectories was said to have indices "outside [0, 1] or with intervals wider than
+    themselves"; a Sobol report counted S1 warnings under ST bars."""
+    from sim.report.sweep import sensitivity_warning
+
+    rows = [{"outcome": "y", "parameter": f"a.p{k}", "index": index, "value": 1.0, "conf": 0.1,
+             "warning": "fewer than 10 trajectories" if index == "mu_star" else ""}
+            for k in range(3) for index in ("mu_star", "sigma")]
+    text = sensitivity_warning(pd.DataFrame(rows), "mu_star")
+    assert "3 of 3 mu_star indices drawn" in text and ": fewer than 10 trajectories (hatched" in text
+    sobol = [{"outcome": "y", "parameter": "a.p", "index": "S1", "value": -0.4, "conf": 0.1, "warning": "outside [0, 1]"},
+             {"outcome": "y", "parameter": "a.p", "index": "ST", "value": 0.5, "conf": 0.1, "warning": ""}]
+    assert sensitivity_warning(pd.DataFrame(sobol), "ST") == ""

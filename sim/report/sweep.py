@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -73,7 +74,7 @@ def sensitivity_bars(sweep: Sweep, indices: pd.DataFrame) -> go.Figure | None:
     sample cannot support (a ``warning``) are hatched grey."""
     if indices.empty:
         return None
-    main = {"sobol": "ST", "morris": "mu_star"}.get(sweep.design, "delta")
+    main = main_index(sweep)
     outcomes = [o for o in sweep.outcomes if o in set(indices["outcome"])][:MAX_OUTCOMES]
     flagged = _flags(indices)
     fig = make_subplots(rows=len(outcomes), cols=1, subplot_titles=outcomes, vertical_spacing=0.5 / (len(outcomes) + 1))
@@ -89,7 +90,8 @@ def sensitivity_bars(sweep: Sweep, indices: pd.DataFrame) -> go.Figure | None:
                              hovertemplate="%{y}: %{x:.3f} ± %{customdata[0]:.3f}<br>%{customdata[1]}<extra>"
                                            + outcome + "</extra>"), row=row, col=1)
         fig.update_yaxes(automargin=True, row=row, col=1)
-    fig.update_xaxes(title_text=f"{main} (index, unitless)", row=len(outcomes), col=1)
+    unit = "the outcome's own units" if main == "mu_star" else "index, unitless"
+    fig.update_xaxes(title_text=f"{main} ({unit})", row=len(outcomes), col=1)
     label = {"ST": "total-order Sobol index", "mu_star": "Morris mu*", "delta": "delta index"}[main]
     panel = 40 + 28 * len(sweep.parameters)
     fig.update_layout(title={"text": f"Which levers matter: {label} per parameter, with 90% intervals"},
@@ -104,22 +106,31 @@ def _flags(indices: pd.DataFrame) -> pd.Series:
     return indices["warning"].fillna("").astype(str)
 
 
-def sensitivity_warning(indices: pd.DataFrame) -> str:
-    """A visible paragraph when any index is flagged, naming the outcomes; empty otherwise."""
-    flags = _flags(indices)
+def main_index(sweep: Sweep) -> str:
+    """The index the bars show: total Sobol, Morris mu*, or delta."""
+    return {"sobol": "ST", "morris": "mu_star"}.get(sweep.design, "delta")
+
+
+def sensitivity_warning(indices: pd.DataFrame, main: str | None = None) -> str:
+    """A visible paragraph when any index the bars show (``main``; all, if None) is flagged, saying why
+    in the warnings' own words and naming the outcomes; empty otherwise."""
+    shown = indices if main is None or indices.empty else indices[indices["index"] == main]
+    flags = _flags(shown)
     floor = flags.str.startswith(DUMMY_FLAG)  # marked only for being no larger than a dummy's
     parts = []
-    for chosen, text in ((indices[(flags != "") & ~floor], "<b>Warning: sample too small.</b> {n} of {all} indices "
-                          "({outcomes}) lie outside [0, 1] or have 90% intervals wider than the index itself, or none "
-                          "(hatched grey bars); read them as unknown, not as estimates, and run the sweep with more "
-                          "samples."),
-                         (indices[floor], "{n} of {all} indices ({outcomes}) are no larger than what random dummy "
+    for chosen, text in ((shown[(flags != "") & ~floor], "<b>Warning: sample too small.</b> {n} of {all} {which} "
+                          "({outcomes}): {why} (hatched grey bars); read them as unknown, not as estimates, and run "
+                          "the sweep with more samples."),
+                         (shown[floor], "{n} of {all} {which} ({outcomes}) are no larger than what random dummy "
                           "parameters, which no run reads, reach at this sample size (hatched grey bars): their "
                           "parameters are not shown to matter.")):
         if not chosen.empty:
             outcomes = ", ".join(html.escape(str(o)) for o in dict.fromkeys(chosen["outcome"]))
-            parts.append(f'<p style="border-left:4px solid {WARN_COLOUR};padding:4px 10px">'
-                         + text.format(n=len(chosen), all=len(indices), outcomes=outcomes) + "</p>")
+            reasons = dict.fromkeys(re.sub(r" \([^)]*\)$", "", reason) for flag in _flags(chosen)
+                                    for reason in flag.split("; ") if not reason.startswith(DUMMY_FLAG))
+            which = "indices" if main is None else f"{main} indices drawn (the table holds them all)"
+            parts.append(f'<p style="border-left:4px solid {WARN_COLOUR};padding:4px 10px">' + text.format(
+                n=len(chosen), all=len(shown), which=which, outcomes=outcomes, why=html.escape("; ".join(reasons))) + "</p>")
     return "".join(parts)
 
 
@@ -154,10 +165,15 @@ def build_sweep_report(sweep: Sweep, runs: pd.DataFrame, indices: pd.DataFrame, 
                                 "has its own colour range; read the numbers).", [("grid", heat)]))
     bars = sensitivity_bars(sweep, indices)
     if bars is not None:
+        reading = {"sobol": "Sobol total indices near zero mean the outcome does not depend on that lever over its "
+                            "range.",
+                   "morris": "Morris mu* is the mean size of a lever's elementary effects, in the outcome's own "
+                             "units: compare levers with each other, not with 1."}.get(
+            sweep.design, "The delta index is how far the outcome's distribution moves when the lever is known "
+                          "(0: not at all).")
         sections.append(Section("sensitivity", "Sensitivity", "Sorted from the lever that matters most; whiskers "
-                                "are 90% bootstrap intervals. Sobol total indices near zero mean the outcome does not "
-                                "depend on that lever over its range.", [("sensitivity", bars)],
-                                sensitivity_warning(indices)))
+                                f"are 90% bootstrap intervals. {reading}", [("sensitivity", bars)],
+                                sensitivity_warning(indices, main_index(sweep))))
     sections.append(Section("parallel", "All runs", "Drag along an axis to select runs.",
                             [("parallel", parallel_coordinates(sweep, runs))]))
     return Report(f"retailsim sweep: {sweep.name}", html.escape(sweep.description.strip()), sections)

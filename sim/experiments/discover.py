@@ -52,7 +52,7 @@ class Condition:
     @property
     def slug(self) -> str:
         """A folder name for the condition, e.g. ``both_2030-gt-0.3``."""
-        return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{self.outcome}-{_WORDS[self.operator]}-{self.value:g}")
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{self.outcome}-{_WORDS[self.operator]}-{number(self.value, exact=True)}")
 
 
 def outward(value: float, down: bool, digits: int = 4) -> float:

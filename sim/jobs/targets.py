@@ -192,7 +192,12 @@ class Fit:
 
     def lines(self) -> list[str]:
         """One line per target: within or not, published, simulated mean and spread, miss in tolerances."""
-        return [f"  {'ok  ' if row.within else 'MISS'} {row.target:<28} published {row.published!s:>8}  "
+        width = max([28, *(len(str(name)) for name in self.table["target"])])  # the columns line up
+
+        def published(value) -> str:  # a number as the simulated mean is shown (it read 387500000000.0)
+            return f"{value:10.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{value!s:>10}"
+
+        return [f"  {'ok  ' if row.within else 'MISS'} {row.target:<{width}} published {published(row.published)}  "
                 f"simulated {row.simulated_mean:10.4g} (sd {row.simulated_sd:.2g})  miss {row.miss:+.2f} tolerances"
                 for row in self.table.itertuples()]
 

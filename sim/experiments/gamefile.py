@@ -27,7 +27,8 @@ from ..jobs.folders import fingerprint
 from ..jobs.inputs import MAX_REPLICATES, check_parameter, fail
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import DOCUMENT, Origins, display, place, read_validated, validation_error
+from ..scenario.loader import DOCUMENT, Origins, place, read_validated, validation_error
+from ..scenario.yamlfile import not_a_file
 from ..scenario.paths import suggest
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Strict
@@ -154,7 +155,7 @@ def _base(game: Game, origins: Origins, source: str, folder: Path) -> Scenario:
     else:
         base_path = (folder / game.base).resolve()
         if not base_path.is_file():
-            raise fail(origins, source, ("base",), f"scenario file '{game.base}' not found (looked in {display(folder)})")
+            raise fail(origins, source, ("base",), f"scenario file '{game.base}' {not_a_file(base_path, folder)}")
     fixed = dict(game.set)
     if game.shoppers is not None:
         fixed["population.shoppers"] = game.shoppers

@@ -20,8 +20,8 @@ from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, chec
 from ..jobs.outcomes import Outcome
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import DOCUMENT, Origins, display, read_validated, validation_error
-from ..scenario.yamlfile import check_depth
+from ..scenario.loader import DOCUMENT, Origins, read_validated, validation_error
+from ..scenario.yamlfile import check_depth, not_a_file
 from ..scenario.paths import DATED, check_path, drawn_once, events_setting
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
@@ -161,7 +161,7 @@ def load_sweep(path: SweepLike) -> tuple[Sweep, Scenario]:
     _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
     base_path = base_file(path, sweep)
     if not base_path.is_file():
-        raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' not found (looked in {display(folder)})")
+        raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' {not_a_file(base_path, folder)}")
     fixed = dict(sweep.set)
     if sweep.shoppers is not None:
         fixed["population.shoppers"] = sweep.shoppers

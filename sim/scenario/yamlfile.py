@@ -164,6 +164,16 @@ def _check_keys(node: yaml.MappingNode, source: str, path: tuple[Any, ...] = ())
         seen[key_node.value] = line
 
 
+def not_a_file(path: Path, folder: Path) -> str:
+    """Why ``path`` (a file another file names) cannot be read as one: not found (where it was looked
+    for), a folder, or not a regular file."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    if path.exists():
+        return "is not a regular file (a pipe, a device or a socket)"
+    return f"not found (looked in {display(folder)})"
+
+
 def check_regular_file(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> None:
     """``path`` (followed through links) is a regular file of at most ``limit`` bytes; else one
     ScenarioError naming ``source``, the file as the user gave it."""

@@ -92,7 +92,9 @@ def summary_table(results: list[Result]) -> pd.DataFrame:
             parts = value.items() if isinstance(value, dict) else [("all", value)]
             rows.extend({"scenario": result.scenario.name, "seed": result.seed, "end_date": end, "figure": figure,
                          "part": part, "value": number, "unit": SUMMARY_UNITS.get(figure, "")} for part, number in parts)
-    return pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value", "unit"])
+    table = pd.DataFrame(rows, columns=["scenario", "seed", "end_date", "figure", "part", "value", "unit"])
+    table["end_date"] = pd.to_datetime(table["end_date"])  # a date in a spreadsheet, as the time series' are
+    return table
 
 
 def units_table() -> pd.DataFrame:
@@ -304,6 +306,9 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
     workbook.properties.title = f"retailsim {package_version()}"
     for name, table in named.items():
         sheet = workbook.create_sheet(name)
+        sheet.freeze_panes = "A2"  # the header stays in view, and each column can be filtered
+        if len(table.columns):
+            sheet.auto_filter.ref = f"A1:{openpyxl.utils.get_column_letter(len(table.columns))}{len(table) + 1}"
         sheet.append(list(table.columns))
         columns = [_cells(table[column]) for column in table.columns]
         for row in zip(*columns):

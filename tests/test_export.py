@@ -417,3 +417,18 @@ def test_an_edited_csv_export_is_kept(comparison, tmp_path: Path, capsys) -> Non
     assert main(["export", str(out), "--out", str(csv)]) == 2
     assert "summary.csv changed since retailsim exported it" in capsys.readouterr().err
     assert (csv / "summary.csv").read_text().endswith("my note\n")
+
+
+def test_a_spreadsheets_sheets_keep_their_header_in_view_and_filter(comparison, tmp_path: Path) -> None:
+    """Each sheet freezes its header row and filters its columns; the summary's end date is a date."""
+    import datetime as dt
+
+    import openpyxl
+
+    out, _ = comparison
+    book = tmp_path / "x.xlsx"
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 0
+    workbook = openpyxl.load_workbook(book)
+    for sheet in workbook:
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+    assert isinstance(workbook["summary"]["C2"].value, dt.datetime)

@@ -539,3 +539,13 @@ def test_huge_values_make_short_error_lines(tmp_path: Path, capsys) -> None:
     assert main(["run", str(path), "--set", "walmart.walmart_plus.fee_annual=" + "9" * 100_000,
                  "--out", str(tmp_path / "out")]) == 2
     assert "a number written with 100,000 characters" in capsys.readouterr().err
+
+
+def test_an_event_a_child_files_horizon_leaves_out_names_that_file_too(tmp_path: Path) -> None:
+    """The event is the parent's, the horizon the child's: the line names both (it named only the parent)."""
+    child = tmp_path / "short.yaml"
+    child.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: short\n"
+                     "horizon: {start: 2021-01-04, end: 2021-12-27}\n")
+    with pytest.raises(ScenarioError, match=rf"baseline.yaml:\d+: events\[0\].date: date 2022-01-01 is outside the "
+                                            rf"horizon; .* \(the horizon is set in .*short.yaml:3\)"):
+        load_scenario(child)

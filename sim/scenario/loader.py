@@ -164,6 +164,9 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, EventOutsideHorizon):
         loc = ("events", cause.number, "date")
+        ends = [where for key in (("horizon", "start"), ("horizon", "end"), ("horizon",)) if (where := origins.get(key))]
+        if ends and ends[0][0] != locate(loc, origins, default)[0]:  # a child file moved the horizon under it
+            message += f" (the horizon is set in {ends[0][0]}" + (f":{ends[0][1]}" if ends[0][1] else "") + ")"
     elif kind == "extra_forbidden":
         model = model_at(root, loc)
         choices = [field.alias or name for name, field in model.model_fields.items()] if model else []

@@ -247,3 +247,15 @@ def test_money_over_fewer_weeks_than_its_label_says_is_labelled_as_summed() -> N
     rows = difference_rows(ensemble, (2021, 2021))
     assert {row["unit"] for row in rows if row["measure"].endswith("operating profit")} == {"$bn, 2021 (to 2021-04-26) total"}
     assert "all 17 recorded weeks" in build_report(ensemble.results).html()
+
+
+def test_a_state_far_beyond_the_rest_does_not_wash_the_difference_map_out() -> None:
+    """One household in DC moved it nine points at 3,000 households: the colours cap at the 90th percentile
+    and the colour bar says so; an even spread keeps the full scale."""
+    from sim.report.tilemap import _difference_colours
+
+    spread = {f"S{k}": 0.1 * (k % 5 - 2) for k in range(50)}
+    assert "zmax" not in _difference_colours(spread)
+    capped = _difference_colours({**spread, "DC": 9.3})
+    assert capped["zmin"] == -capped["zmax"] and capped["zmax"] < 1
+    assert "capped" in capped["colorbar"]["title"]["text"]

@@ -60,8 +60,8 @@ def state_map(ensemble: Ensemble) -> Figure:
         values = {} if table.empty else ((table[scenario] - table[ensemble.baseline]) * PERCENT if difference
                                          else table[scenario] * PERCENT).to_dict()
         z, text = tile_grid(values, signed=difference)
-        colours = ({"colorscale": _colourscale("RdBu"), "zmid": 0.0, "colorbar": {"title": {"text": "pts"}}}
-                   if difference else {"colorscale": _colourscale("Cividis"), "colorbar": {"title": {"text": "%"}}})
+        colours = (_difference_colours(values) if difference
+                   else {"colorscale": _colourscale("Cividis"), "colorbar": {"title": {"text": "%"}}})
         traces.append({
             "type": "heatmap", "z": np.round(z, 4).tolist(), "text": text.tolist(), "texttemplate": "%{text}",
             **colours, "xgap": 3, "ygap": 3,
@@ -80,6 +80,18 @@ def state_map(ensemble: Ensemble) -> Figure:
         xaxis={"visible": False, "scaleanchor": "y"}, yaxis={"visible": False, "autorange": "reversed"},
     )
     return figure(fig, TEMPLATE, traces)
+
+
+def _difference_colours(values: dict) -> dict:
+    """A diverging scale around 0. A state far beyond the rest (a small run's one household in DC moved
+    it nine points) would wash every other state out: the colours are then capped at the 90th
+    percentile of the states' sizes, the colour bar says so, and each tile still reads its own number."""
+    sizes = np.abs([v for v in values.values() if np.isfinite(v)])
+    colours = {"colorscale": _colourscale("RdBu"), "zmid": 0.0, "colorbar": {"title": {"text": "pts"}}}
+    cap = float(np.quantile(sizes, 0.9)) if len(sizes) else 0.0
+    if cap > 0 and sizes.max() > 1.5 * cap:
+        colours.update(zmin=-cap, zmax=cap, colorbar={"title": {"text": f"pts (colours capped at ±{cap:.2g})"}})
+    return colours
 
 
 def _title(label: str, ensemble: Ensemble) -> str:

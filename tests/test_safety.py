@@ -549,3 +549,11 @@ def test_an_event_a_child_files_horizon_leaves_out_names_that_file_too(tmp_path:
     with pytest.raises(ScenarioError, match=rf"baseline.yaml:\d+: events\[0\].date: date 2022-01-01 is outside the "
                                             rf"horizon; .* \(the horizon is set in .*short.yaml:3\)"):
         load_scenario(child)
+
+
+def test_an_event_that_sets_a_block_whole_says_how_to_set_one_key(tmp_path: Path) -> None:
+    path = tmp_path / "pb.yaml"
+    path.write_text("name: pb\nevents:\n  - {date: 2021-03-01, set: {amazon.prime: {fee_annual: 149}}}\n")
+    with pytest.raises(ScenarioError, match=r"required key is missing \(an event sets the block amazon.prime whole; "
+                                            r"to change one of its keys, set it by its path: amazon.prime.KEY: VALUE\)"):
+        load_scenario(path)

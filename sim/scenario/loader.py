@@ -240,6 +240,9 @@ def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc
         inner = validation_error(exc, {}, source, root=model, block=block)
         where = ".".join([*block, inner.place]) if inner.place else ".".join(block)
         message = inner.message if where == dotted else f"{where}: {inner.message}"
+        if inner.message == "required key is missing" and where.startswith(dotted + "."):  # a block set whole
+            message += (f" (an event sets the block {dotted} whole; to change one of its keys, set it by its "
+                        f"path: {where.rsplit('.', 1)[0]}.KEY: VALUE)")
         raise ScenarioError(source, local_place(loc, origins, source), message, line) from None
 
 

@@ -546,8 +546,8 @@ def test_an_event_a_child_files_horizon_leaves_out_names_that_file_too(tmp_path:
     child = tmp_path / "short.yaml"
     child.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: short\n"
                      "horizon: {start: 2021-01-04, end: 2021-12-27}\n")
-    with pytest.raises(ScenarioError, match=rf"baseline.yaml:\d+: events\[0\].date: date 2022-01-01 is outside the "
-                                            rf"horizon; .* \(the horizon is set in .*short.yaml:3\)"):
+    with pytest.raises(ScenarioError, match=r"baseline.yaml:\d+: events\[0\].date: date 2022-01-01 is outside the "
+                                            r"horizon; .* \(the horizon is set in .*short.yaml:3\)"):
         load_scenario(child)
 
 

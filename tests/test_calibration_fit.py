@@ -251,6 +251,7 @@ def test_a_refit_starts_from_an_earlier_fit_when_asked(tmp_path: Path) -> None:
         calibrate(setup, budget=3, workers=1, out=tmp_path / "work", write=False, progress=False, start_from=earlier)
     for text, message in [("parameters: [1, 2]", "has no 'parameters:' mapping"),
                           ("parameters: {x.y: 1.0}", "names none of the set-up's free parameters"),
+                          (f"parameters: {{{name}: .nan}}", f"{name} is 'nan', not a finite number"),
                           ("{{{", "cannot be read")]:
         earlier.write_text(text)
         with pytest.raises(UserError, match=message):

@@ -73,6 +73,8 @@ def starting_point(calibration: Calibration, path: str | Path, method: str) -> d
         value = values.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             start[name] = parameter.clip(value)
+        elif name in values:
+            raise UserError(f"--start-from {display(path)}: {name} is {str(value)[:40]!r}, not a finite number")
     if not start:
         raise UserError(f"--start-from {display(path)}: names none of the set-up's free parameters "
                         f"({', '.join(calibration.parameters)})")

@@ -233,6 +233,9 @@ def discover(folder: str | Path, where: str, min_coverage: float = prim.MIN_COVE
     if x.empty or x.shape[1] == 0:
         raise UserError(f"{folder}: no {by} with a measured {condition.outcome} and numeric parameters to discover on")
     hit = condition.holds(outcome)
+    if outcome.min() == outcome.max():
+        raise UserError(f"{condition}: {condition.outcome} is {number(outcome.min(), exact=True)} in every {by} of the "
+                        "sweep, so no condition on it tells runs apart; discover on an outcome that varies")
     if hit.all() or not hit.any():
         which = "every" if hit.all() else "no"
         raise UserError(f"{condition}: {which} {by} of the sweep meets it ({condition.outcome} runs from "

@@ -93,7 +93,7 @@ def _judge(rows: list[dict], outcome: str, samples: int, design: str = "") -> li
         null = row.pop("null", -np.inf)
         below = value <= null and null >= NEGLIGIBLE  # (a dummy near 0: a small index is a confident "does not matter")
         row["warning"] = "; ".join(problems + [f"{DUMMY_FLAG} ({null:.2f})"] * below)
-        text = f"{row['index']} {names[row['parameter']]} {value:.2f} ± {conf:.2f}"
+        text = f"{row['index']} {names[row['parameter']]} {value:.2f}" + (f" ± {conf:.2f}" if np.isfinite(conf) else "")
         (flagged if problems else floor_only if below else []).append(text)
     # First-order indices share at most all of the variance: a sum well above 1 is the sample's error.
     first = sum(row["value"] for row in rows if row["index"] == "S1") if design == "sobol" else 0.0

@@ -102,9 +102,17 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     drawn = "parameter_low" in table.columns
     cells = {}
     for row in table.itertuples():
-        interval = "" if math.isnan(row.low) else f" [{figure(row.low, 2)}, {figure(row.high, 2)}]"
-        spread = f" {{{figure(row.parameter_low, 2)}, {figure(row.parameter_high, 2)}}}" if drawn else ""
-        cells[(row.measure, row.scenario)] = f"{figure(row.mean, 2)}{interval}{spread}{' *' if row.significant else '  '}"
+        # One precision a row: two decimals, or, for a difference that counts, enough for two significant
+        # digits of its smallest figure (it printed 0.02 [0.0013, 0.04], and -7.6e-06 for one that did not).
+        smallest = min([abs(v) for v in (row.mean, row.low, row.high) if v and not math.isnan(v)] or [1.0])
+        digits = max(2, 1 - math.floor(math.log10(smallest))) if row.significant else 2
+
+        def shown(value: float) -> str:
+            return "n/a" if math.isnan(value) else figure(0.0 if round(value, digits) == 0 else value, digits)
+
+        interval = "" if math.isnan(row.low) else f" [{shown(row.low)}, {shown(row.high)}]"
+        spread = f" {{{shown(row.parameter_low)}, {shown(row.parameter_high)}}}" if drawn else ""
+        cells[(row.measure, row.scenario)] = f"{shown(row.mean)}{interval}{spread}{' *' if row.significant else '  '}"
     width = max(map(len, labels))
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]
@@ -117,8 +125,8 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
                                                        for name, w in zip(what_ifs, widths)))
     if when == "at the end of the horizon":  # one week of shares can hide a small or passing effect
-        lines.append("  (shares and surplus in the last week, money over the last 52 weeks; --period FIRST-LAST "
-                     "gives means and totals over those years)")
+        lines.append("  (shares and surplus in the last week, money over the last 52 weeks or a shorter horizon's "
+                     "every week; --period FIRST-LAST gives means and totals over those years)")
     return lines
 
 

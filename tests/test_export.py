@@ -432,3 +432,16 @@ def test_a_spreadsheets_sheets_keep_their_header_in_view_and_filter(comparison, 
     for sheet in workbook:
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
     assert isinstance(workbook["summary"]["C2"].value, dt.datetime)
+
+
+def test_the_printed_differences_keep_one_precision_a_row() -> None:
+    """It printed 0.02 [0.0013, 0.04] and -7.6e-06 [-0.01, 0.01]."""
+    from sim.comparison import format_differences
+
+    table = pd.DataFrame([
+        dict(measure="A share", unit="%", baseline="b", scenario="w", mean=0.02, low=0.0013, high=0.04, significant=True),
+        dict(measure="B share", unit="%", baseline="b", scenario="w", mean=-7.6e-06, low=-0.01, high=0.01,
+             significant=False)])
+    lines = format_differences(table)
+    assert any(line.endswith("0.0200 [0.0013, 0.0400] *") for line in lines)
+    assert any(line.rstrip().endswith("0.00 [-0.01, 0.01]") for line in lines)

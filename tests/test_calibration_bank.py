@@ -227,6 +227,7 @@ def test_a_check_that_is_also_a_target_is_refused_in_one_line(tmp_path: Path) ->
 
 @pytest.mark.parametrize("arguments, message", [
     (["--budget", "20", "--population", "20"], "--population 20: give 2 to 19"),
+    (["--budget", "20"], "--population 20 (the default for this set-up): give 2 to 19"),  # not given: said so
     (["--budget", "5"], "a bank needs at least 10 simulations"),
     (["--fit-through", "2030"], "--fit-through 2030: give a year with targets on both sides"),
     (["--waves", "0"], "--waves 0: give 1 to 10 waves"),

@@ -68,6 +68,10 @@ def split_targets(targets: list[Target], fit_through: int) -> tuple[list[Target]
     late = [t for t in targets if t.end.year > fit_through]
     if not early or not late:
         years = sorted({t.end.year for t in targets})
+        if len(years) == 1:
+            raise UserError(f"--fit-through {fit_through}: the targets all end in {years[0]}, and the bank fits the "
+                            "earlier targets and predicts the later ones: it needs targets ending in two years or more "
+                            "(or use --method optuna or abc)")
         raise UserError(f"--fit-through {fit_through}: give a year with targets on both sides (the targets end in "
                         f"{', '.join(map(str, years))}; a year from {years[0]} to {years[-1] - 1})")
     return early, late

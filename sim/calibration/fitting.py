@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,23 +106,23 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     """Fit the set-up's free parameters; write ``calibrated.yaml`` (unless ``write=False``) and a report.
 
     ``budget`` counts candidates (optuna) or simulated particles (ABC), each run over the set-up's
-    seeds; rerunning the same command in the same ``out`` folder resumes and extends to the budget.
-    ``start_from`` (optuna only) names an earlier fit (a ``calibrated.yaml``) whose parameters are
-    the first candidate scored: a refit after a model change starts from where the last one ended,
-    and the search goes on from there as it would from any candidate.
-
-    ``population`` is ABC's particles a generation (default 24), or the simulations the bank's
-    posterior accepts (default 5% of the bank). ``fit_through`` (bank) is the last year of the
-    targets the out-of-sample test fits; the later ones are predicted. ``waves`` (bank) runs that
-    many waves of ``budget`` simulations, each later one drawn near the posterior so far.
-    """
+    seeds; the same command in the same ``out`` folder resumes and extends to the budget. ``start_from``
+    (optuna only) names an earlier fit (a ``calibrated.yaml``) whose parameters are the first candidate
+    scored: a refit after a model change starts from where the last one ended. ``population`` is ABC's
+    particles a generation (default 24), or the simulations the bank's posterior accepts (default 5%
+    of the bank). ``fit_through`` (bank) is the last year of the targets the out-of-sample test fits;
+    the later ones are predicted. ``waves`` (bank) runs that many waves of ``budget`` simulations,
+    each later one drawn near the posterior so far."""
     if method not in METHODS:
         raise UserError(f"--method {method}: not a method; use one of {', '.join(METHODS)}")
+    defaulted = [flag for flag, value in (("--budget", budget), ("--population", population),
+                                          ("--fit-through", fit_through), ("--waves", waves)) if value is None]
     fit_through, waves = bank_options(method, fit_through, waves)
     calibration = load_setup(setup_path)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     budget, population, start = defaults(calibration, method, budget, population, start_from, folder)
-    check_sizes(calibration, method, budget, population, batch, fit_through, waves)
+    with defaults_named(defaulted):
+        check_sizes(calibration, method, budget, population, batch, fit_through, waves)
     check_workers(workers, dask)
     seeds = replicate_seeds(calibration.setup.seed, calibration.setup.replicates)
     with executor(workers, dask) as (pool, count):  # a bad --dask address fails here, before the folder
@@ -158,6 +159,17 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
                                        history, calibration.calibrated_path if write else None, diagnostics)
             _finish(calibration, result, budget, seeds, check_seeds, start)
     return result
+
+
+@contextmanager
+def defaults_named(defaulted: list[str]):
+    """A refusal of a value the user did not give names it as the default it is (it read as if given)."""
+    try:
+        yield
+    except UserError as error:
+        text = str(error)
+        raise UserError(text.replace(":", " (the default for this set-up):", 1) if text.split(" ", 1)[0] in defaulted
+                        else text) from None
 
 
 def _with_costs(calibration: Calibration, posterior: pd.DataFrame | None, pool, count: int, progress: bool,

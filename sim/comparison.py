@@ -8,6 +8,7 @@ report; ``retailsim export`` writes them too.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import warnings
@@ -125,8 +126,8 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
         lines.append(f"  {label:<{width}}  " + "  ".join(cells[(measure, name)].rjust(w)
                                                        for name, w in zip(what_ifs, widths)))
     if when == "at the end of the horizon":  # one week of shares can hide a small or passing effect
-        lines.append("  (shares and surplus in the last week, money over the last 52 weeks or a shorter horizon's "
-                     "every week; --period FIRST-LAST gives means and totals over those years)")
+        lines.append("  (shares and surplus in the last week, money over the last 52 weeks, or as many as every "
+                     "scenario records; --period FIRST-LAST gives means and totals over those years)")
     return lines
 
 
@@ -149,14 +150,25 @@ def check_names(scenarios: list[Scenario], sources: list[Any]) -> None:
                     f"'{next(n for n in names if names.count(n) > 1)}'); set name: in each file")
 
 
+def last_week(scenario: Scenario) -> dt.date:
+    """The first day of the last week a scenario records (its weeks run from ``horizon.start``)."""
+    start, end = scenario.horizon.start, scenario.horizon.end
+    return start + dt.timedelta(days=(end - start).days // 7 * 7)
+
+
 def check_comparable(scenarios: list[Scenario], sources: list[Any]) -> None:
-    """Scenarios compared must end on the same date: their differences are read at the end of the
-    horizon and week by week (a start may differ: the weeks both record are compared)."""
-    end = scenarios[0].horizon.end
+    """Scenarios compared must record the same last week, on the same days of the week: their
+    differences are read at the end of the horizon and week by week (a later start is fine: the weeks
+    both record are compared)."""
+    base = scenarios[0]
     for scenario, source in zip(scenarios[1:], sources[1:]):
-        if scenario.horizon.end != end:
-            raise UserError(f"{source}: its horizon ends {scenario.horizon.end}, the baseline's ({sources[0]}) "
-                            f"{end}; compared scenarios must end on the same date (set horizon.end)")
+        if (scenario.horizon.start - base.horizon.start).days % 7:
+            raise UserError(f"{source}: its weeks start on a {scenario.horizon.start:%A} ({scenario.horizon.start}), "
+                            f"the baseline's ({sources[0]}) on a {base.horizon.start:%A}; compared scenarios must "
+                            "record the same weeks (move horizon.start by whole weeks)")
+        if last_week(scenario) != last_week(base):
+            raise UserError(f"{source}: its last recorded week is {last_week(scenario)}, the baseline's ({sources[0]}) "
+                            f"{last_week(base)}; compared scenarios must end in the same week (set horizon.end)")
 
 
 def different_households(scenarios: list[Scenario]) -> list[str]:

@@ -77,14 +77,20 @@ def test_compare_refuses_horizons_that_end_apart_before_any_run(monkeypatch, tin
 
     monkeypatch.setattr("sim.experiments.replicates.run", lambda *a, **k: pytest.fail("a run started"))
     later = {**CHEAP, "horizon": {**TINY["horizon"], "end": "2021-05-31"}}
-    with pytest.raises(sim.UserError, match="<dict>: its horizon ends 2021-05-31, the baseline's .* 2021-04-26; "
-                                            "compared scenarios must end on the same date"):
+    with pytest.raises(sim.UserError, match="<dict>: its last recorded week is 2021-05-31, the baseline's .* "
+                                            "2021-04-26; compared scenarios must end in the same week"):
         sim.compare(TINY, later, replicates=1)
+    other_day = {**CHEAP, "horizon": {**TINY["horizon"], "start": "2021-01-06"}}  # a Wednesday: no week in common
+    with pytest.raises(sim.UserError, match="its weeks start on a Wednesday .* the baseline's .* on a Monday"):
+        sim.compare(TINY, other_day, replicates=1)
     other = tmp_path / "later.yaml"
     other.write_text(f"extends: {tiny_yaml}\nname: later\nhorizon: {{end: 2021-05-31}}\n", encoding="utf-8")
     assert main(["compare", str(tiny_yaml), str(other), "--out", str(tmp_path / "cmp"), "--quiet"]) == 2
-    assert "later.yaml: its horizon ends 2021-05-31" in capsys.readouterr().err
+    assert "later.yaml: its last recorded week is 2021-05-31" in capsys.readouterr().err
     assert not (tmp_path / "cmp").exists()
+    monkeypatch.undo()
+    same_weeks = {**CHEAP, "horizon": {**TINY["horizon"], "end": "2021-04-27"}}  # ends a day later, same weeks
+    assert sim.compare(TINY, same_weeks, replicates=1, shoppers=100).names == ["tiny", "cheap"]
 
 
 def test_compare_says_when_a_what_if_draws_other_households(tmp_path: Path) -> None:

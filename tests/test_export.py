@@ -45,7 +45,7 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     assert set(table["baseline"]) == {"tiny"} and set(table["scenario"]) == {"cheap"}
     rows = pd.DataFrame(difference_rows(Ensemble(load_set(out))))  # the report's own numbers
     rows["unit"] = rows["unit"].map(points)  # differences of shares are in points, as the report prints them
-    assert set(table["unit"]) == {"pts", "pts of households", "$bn, all 17 recorded weeks", "$ per household per week"}
+    assert set(table["unit"]) == {"pts", "pts of households", "$bn, last 17 weeks", "$ per household per week"}
     pd.testing.assert_frame_equal(table[["measure", "unit", "scenario", "mean", "low", "high"]], rows,
                                   check_exact=False, rtol=1e-12)
     assert (table["significant"] == ((table["low"] > 0) | (table["high"] < 0))).all()

@@ -241,12 +241,12 @@ def test_money_over_fewer_weeks_than_its_label_says_is_labelled_as_summed() -> N
     cut = small(name="cut", population__shoppers=200, horizon__end="2021-04-26", walmart__walmart_plus__fee_annual=49)
     ensemble = Ensemble(run_replicates([base, cut], [1]))
     profit = next(measure for measure in HEADLINE if measure.last_year_sum)
-    assert ensemble.weeks == 17 and unit_of(ensemble, profit) == "$bn, all 17 recorded weeks"
+    assert ensemble.weeks == 17 and unit_of(ensemble, profit) == "$bn, last 17 weeks"
     assert ensemble.partial((2021, 2021)) == " (to 2021-04-26)"
     assert period_unit(profit, (2021, 2021), ensemble.partial((2021, 2021))) == "$bn, 2021 (to 2021-04-26) total"
     rows = difference_rows(ensemble, (2021, 2021))
     assert {row["unit"] for row in rows if row["measure"].endswith("operating profit")} == {"$bn, 2021 (to 2021-04-26) total"}
-    assert "all 17 recorded weeks" in build_report(ensemble.results).html()
+    assert "last 17 weeks" in build_report(ensemble.results).html()
 
 
 def test_a_state_far_beyond_the_rest_does_not_wash_the_difference_map_out() -> None:
@@ -259,3 +259,20 @@ def test_a_state_far_beyond_the_rest_does_not_wash_the_difference_map_out() -> N
     capped = _difference_colours({**spread, "DC": 9.3})
     assert capped["zmin"] == -capped["zmax"] and capped["zmax"] < 1
     assert "capped" in capped["colorbar"]["title"]["text"]
+
+
+def test_a_what_if_that_starts_later_is_compared_over_the_weeks_both_record() -> None:
+    """A baseline of a year against a what-if of 10 weeks: the money differences sum the same 10 weeks of
+    each (the baseline's 52 against the what-if's 10 read as a loss of tens of billions), and a year's
+    mean or total starts where both do."""
+    from sim.report.tables import HEADLINE, unit_of
+
+    base = small(name="base", population__shoppers=200, horizon__start="2021-01-04", horizon__end="2021-12-27")
+    late = small(name="late", population__shoppers=200, horizon__start="2021-10-25", horizon__end="2021-12-27")
+    ensemble = Ensemble(run_replicates([base, late], [1]))
+    profit = next(measure for measure in HEADLINE if measure.last_year_sum)
+    assert ensemble.weeks == 10 and unit_of(ensemble, profit) == "$bn, last 10 weeks"
+    sums = ensemble.at_end("operating_profit", scale=1e-9, last_year_sum=True, firm="walmart")
+    assert sums.loc["late"].iloc[0] == pytest.approx(sums.loc["base"].iloc[0], rel=0.5)  # like with like
+    assert ensemble.partial((2021, 2021)) == " (from 2021-10-25)"
+    assert ensemble.years == [2021]

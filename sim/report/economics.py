@@ -65,7 +65,7 @@ def profit_bridge(ensemble: Ensemble) -> Figure:
         buttons.append({"label": target, "method": "update",
                         "args": [{"visible": visible}, {"title.text": _bridge_title(ensemble, target)}]})
     fig.update_yaxes(autorange="reversed")  # revenue first, operating profit last
-    weeks = "last 52 weeks" if ensemble.weeks >= 52 else f"all {ensemble.weeks} recorded weeks"
+    weeks = f"last {min(52, ensemble.weeks)} weeks"
     fig.update_xaxes(title_text=f"US$ billion, {weeks}", title_font={"size": 12})
     height, top, bottom = 460, 130 if len(targets) > 1 else 80, 60
     # The menu (what-if) sits under the title, 50 pixels from the top (menus have only paper coordinates).

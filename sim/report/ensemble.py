@@ -200,7 +200,7 @@ class Ensemble:
     def at_end(self, metric: str, scale: float = 1.0, last_year_sum: bool = False, **dimensions: str) -> pd.DataFrame:
         """Per scenario and seed, the value at the end of the horizon (or summed over its last 52 weeks)."""
         frame = self.wide(metric, **dimensions) * scale
-        values = frame.iloc[-52:].sum() if last_year_sum else frame.iloc[-1]
+        values = frame.iloc[-min(52, self.weeks):].sum() if last_year_sum else frame.iloc[-1]
         return values.unstack(level=1)  # rows: scenario, columns: seed
 
     def over(self, metric: str, years: tuple[int, int], scale: float = 1.0, total: bool = False,
@@ -208,29 +208,36 @@ class Ensemble:
         """Per scenario and seed, the mean over the weeks of calendar years ``years`` (first, last),
         or with ``total`` their sum (money over the period)."""
         frame = self.wide(metric, **dimensions) * scale
-        dates = frame.index.year if isinstance(frame.index, pd.DatetimeIndex) else pd.DatetimeIndex(frame.index).year
-        rows = frame.loc[(dates >= years[0]) & (dates <= years[1])]
+        index = frame.index if isinstance(frame.index, pd.DatetimeIndex) else pd.DatetimeIndex(frame.index)
+        rows = frame.loc[(index.year >= years[0]) & (index.year <= years[1]) & (index >= self.common_start)]
         values = rows.sum() if total else rows.mean()
         return values.unstack(level=1)
 
     @cached_property
+    def common_start(self) -> pd.Timestamp:
+        """The first week every run records (a what-if may start later than its baseline)."""
+        return pd.Timestamp(max(result.timeseries["date"].min() for result in self.results))
+
+    @cached_property
     def weeks(self) -> int:
-        """How many weeks the runs record (the union of their dates)."""
-        return int(pd.concat([result.timeseries["date"] for result in self.results]).nunique())
+        """How many weeks every run records (from :attr:`common_start`): money at the end of the horizon
+        sums the last 52 of them, or all of them if fewer, in every scenario alike."""
+        dates = pd.concat([result.timeseries["date"] for result in self.results]).unique()
+        return int((pd.DatetimeIndex(dates) >= self.common_start).sum())
 
     def partial(self, years: tuple[int, int]) -> str:
         """How calendar years ``years`` (first, last) fall short of whole years in the recorded weeks:
         " (from DATE)", " (to DATE)", both, or "" when the weeks cover them (a week counts in its
         year by its first day)."""
-        start, end = self.start_date.date(), self.end_date.date()
+        start, end = self.common_start.date(), self.end_date.date()
         late = start.year == years[0] and start > dt.date(years[0], 1, 7)
         early = end.year == years[1] and end < dt.date(years[1], 12, 25)
         return (f" (from {start})" if late else "") + (f" (to {end})" if early else "")
 
     @property
     def years(self) -> list[int]:
-        """The calendar years the recorded weeks touch."""
-        return list(range(self.start_date.year, self.end_date.year + 1))
+        """The calendar years the weeks every run records touch."""
+        return list(range(self.common_start.year, self.end_date.year + 1))
 
     def state_values(self, metric: str, **dimensions: str) -> pd.DataFrame:
         """Mean over seeds of a monthly state metric at the last recorded month: rows state, columns scenario."""

@@ -52,7 +52,7 @@ def unit_of(ensemble: Ensemble, measure: Measure) -> str:
     """A measure's unit at the end of the horizon: money sums the last 52 weeks, or every recorded week
     of a shorter horizon (and says so)."""
     if measure.last_year_sum and ensemble.weeks < 52:
-        return f"$bn, all {ensemble.weeks} recorded weeks"
+        return f"$bn, last {ensemble.weeks} weeks"  # every scenario's: a later start's, or a short horizon's
     return measure.unit
 
 
@@ -169,7 +169,7 @@ def _in_words(row: dict) -> str:
     if unit.startswith(("%", "pts")):
         return f"{row['measure']} {value:+.{digits}f} pts"
     if unit.startswith("$bn"):
-        total = "in all" if unit.endswith((" total", " recorded weeks")) else "a year"
+        total = "a year" if unit == YEAR_UNIT else "in all" if unit.endswith(" total") else f"over the {unit[5:]}"
         return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.{digits}f}bn {total}"
     return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
 

@@ -86,7 +86,8 @@ def refuse_inside_ours(parent: Path, path: Path, option: str) -> None:
     """One line if ``parent`` (``path``'s, links followed) is or lies inside a retailsim folder."""
     for ancestor in (real := Path(os.path.realpath(parent)), *real.parents):
         if (kind := kind_of(ancestor)) is not None:
-            raise UserError(f"{option} {path}: lies inside {ancestor}, retailsim's {kind} folder, which holds only "
+            what = {"run": "results", "set": "results (a comparison or replicates)"}.get(kind, kind)
+            raise UserError(f"{option} {path}: lies inside {ancestor}, retailsim's {what} folder, which holds only "
                             f"what retailsim writes there; choose a place outside it")
 
 
@@ -341,9 +342,8 @@ _RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two paths atomically (Linux renameat2); False where the system or file system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded (no ldconfig subprocess)
-        renameat2 = libc.renameat2
+    try:  # the C library already loaded (no ldconfig subprocess)
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]

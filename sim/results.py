@@ -177,9 +177,12 @@ class Result:
         """A run saved by :meth:`save`; a damaged folder is one UserError line naming what is wrong."""
         directory = Path(directory)
         manifest = read_json_object(directory / MANIFEST, directory)
-        if manifest.get("kind") == "set" or "runs" in manifest:
+        if manifest.get("kind") == "set" or isinstance(manifest.get("runs"), list):
             raise UserError(f"{directory}: holds several runs (a comparison or replicates), not one: read them "
                             "with sim.results.load_set")
+        if manifest.get("kind") not in (None, "run"):
+            raise UserError(f"{directory}: is retailsim's {manifest.get('kind')} folder, not a run's results "
+                            "(a sweep's runs are in its runs.parquet, sim.sweep returns them)")
         try:
             scenario = Scenario.model_validate(manifest["scenario"])
             seed = int(manifest["seed"])

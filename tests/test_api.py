@@ -283,3 +283,13 @@ def test_a_run_with_set_says_so_in_its_printout_manifest_and_report(tiny_yaml: P
     assert main(["report", str(out)]) == 0 and "Run with --set" in (out / "report.html").read_text()
     assert main(["run", str(tiny_yaml), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
     assert "Run with --set" not in (tmp_path / "plain" / "report.html").read_text()
+
+
+def test_the_national_household_count_does_not_make_other_households() -> None:
+    """population.households scales the sample to the nation; the households drawn are the same, so no warning."""
+    import warnings
+
+    projected = {**CHEAP, "population": {"shoppers": 300, "households": {"2035": 138_000_000}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sim.compare(TINY, projected, replicates=1, seed=3).names == ["tiny", "cheap"]

@@ -309,6 +309,8 @@ def test_calibrate_replaces_only_a_calibrated_file_and_posterior_it_wrote(tmp_pa
                      "--out", str(tmp_path / "out")]) == 2
         assert problem in capsys.readouterr().err and not (tmp_path / "out").exists()
     assert mine.read_text() == "my notes\n"
+    setup.write_text(text.replace("calibrated: calibrated.yaml", "calibrated: notes.txt"))
+    assert load_setup(setup, writes=False).calibrated_path.name == "notes.txt"  # --no-write writes nothing there
     setup.write_text(text)
     (tmp_path / "posterior.csv").write_text("x,y\n1,2\n")
     assert main(["validate", str(setup)]) == 2 and "is not a posterior retailsim calibrate wrote" in capsys.readouterr().err

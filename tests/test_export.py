@@ -445,3 +445,10 @@ def test_the_printed_differences_keep_one_precision_a_row() -> None:
     lines = format_differences(table)
     assert any(line.endswith("0.0200 [0.0013, 0.0400] *") for line in lines)
     assert any(line.rstrip().endswith("0.00 [-0.01, 0.01]") for line in lines)
+
+
+def test_result_load_names_a_sweep_folder(tmp_path: Path) -> None:
+    """A sweep's manifest counts its runs: Result.load sent readers to load_set, which then failed."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"written_by": "retailsim", "kind": "sweep", "runs": 12}))
+    with pytest.raises(sim.UserError, match="is retailsim's sweep folder, not a run's results"):
+        sim.Result.load(tmp_path)

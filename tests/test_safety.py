@@ -479,7 +479,7 @@ def test_out_inside_a_retailsim_folder_is_refused(tmp_path: Path, tiny_yaml: Pat
     capsys.readouterr()
     for out in [compared / "runs" / "tiny" / "seed-2021", compared / "runs" / "mine", tmp_path / "link" / "mine"]:
         assert main(["run", str(cheap), "--out", str(out), "--quiet", "--no-report"]) == 2
-        assert f"lies inside {compared}, retailsim's set folder" in capsys.readouterr().err
+        assert f"lies inside {compared}, retailsim's results (a comparison or replicates) folder" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "link"), "--format", "xlsx", "--out", str(compared / "x.xlsx")]) == 2
     assert {p: p.stat().st_mtime_ns for p in compared.rglob("*")} == before
 
@@ -557,3 +557,21 @@ def test_an_event_that_sets_a_block_whole_says_how_to_set_one_key(tmp_path: Path
     with pytest.raises(ScenarioError, match=r"required key is missing \(an event sets the block amazon.prime whole; "
                                             r"to change one of its keys, set it by its path: amazon.prime.KEY: VALUE\)"):
         load_scenario(path)
+
+
+def test_same_date_events_are_compared_per_file_and_as_read(tmp_path: Path) -> None:
+    """A child's own two events clash even where its parent sets that path that day too (the parent's value
+    hid them); 149 and "149" are the same value."""
+    parent = tmp_path / "parent.yaml"
+    parent.write_text("name: p\nevents:\n  - {date: 2021-03-01, set: {amazon.prime.fee_annual: 139}}\n")
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {parent}\nname: c\nevents:\n  - {{date: 2021-03-01, set: {{amazon.prime.fee_annual: 149}}}}\n"
+                     "  - {date: 2021-03-01, set: {amazon.prime.fee_annual: 159}}\n")
+    with pytest.raises(ScenarioError, match="child.yaml:5: .*sets it to 149, this one to 159"):
+        load_scenario(child)
+    child.write_text(f"extends: {parent}\nname: c\nevents:\n  - {{date: 2021-03-01, set: {{amazon.prime.fee_annual: 149}}}}\n"
+                     "  - {date: 2021-03-01, set: {amazon.prime.fee_annual: '149'}}\n")
+    assert len(load_scenario(child).events) == 3
+    path = tmp_path / "zero.yaml"
+    path.write_text("name: z\nseed: 00\n")
+    assert load_scenario(path).seed == 0  # 00 is 0 in any base

@@ -118,7 +118,7 @@ def calibrate(setup_path: str | Path, method: str = "optuna", budget: int | None
     defaulted = [flag for flag, value in (("--budget", budget), ("--population", population),
                                           ("--fit-through", fit_through), ("--waves", waves)) if value is None]
     fit_through, waves = bank_options(method, fit_through, waves)
-    calibration = load_setup(setup_path)
+    calibration = load_setup(setup_path, writes=write)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / f"{calibration.setup.name}-{method}"
     budget, population, start = defaults(calibration, method, budget, population, start_from, folder)
     with defaults_named(defaulted):

@@ -127,15 +127,17 @@ def _first_line(path: Path) -> str | None:
         return None
 
 
-def load_setup(path: str | Path) -> Calibration:
+def load_setup(path: str | Path, writes: bool = True) -> Calibration:
+    """The set-up, its base scenario and targets, checked; ``writes`` (a calibration that will write its
+    ``calibrated:`` file and posterior) also checks that those are calibrate's own to replace."""
     path = Path(path)
     setup, origins, source = read_validated(path, Setup)
     folder = path.resolve().parent
     inputs = {"set-up": path.resolve(), **{key: folder / getattr(setup, key) for key in ("base", "targets", "checks",
                                                                                          "accounts") if getattr(setup, key)}}
-    problem = _not_ours(folder / setup.calibrated, inputs)
+    problem = _not_ours(folder / setup.calibrated, inputs) if writes else None
     if problem:
-        raise fail(origins, source, ("calibrated",), problem)
+        raise fail(origins, source, ("calibrated",), problem + " (--no-write leaves it alone)")
     for key in ("base", "targets", "checks", "accounts"):
         if getattr(setup, key) is not None and not (folder / getattr(setup, key)).is_file():
             raise fail(origins, source, (key,), f"file '{getattr(setup, key)}' not found (looked in {display(folder)})")

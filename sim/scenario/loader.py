@@ -208,8 +208,8 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
         for dotted, value in (event.get("set") or {}).items():
             loc = ("events", number, "set", dotted)
             source = origins.get(("events", number), (default, None))[0]  # the file that holds the event
-            earlier = same_day.setdefault((str(event.get("date")), str(dotted)), (value, source))
-            if earlier[1] == source and earlier[0] != value:  # checked once the values are known to be valid
+            earlier = same_day.setdefault((str(event.get("date")), str(dotted), source), (value, source))
+            if not _same_value(earlier[0], value):  # checked once the values are known to be valid
                 clashes.append((loc, f"an earlier event of this file on {event.get('date')} sets it to "
                                      f"{earlier[0]!r}, this one to {value!r}: which holds would depend on their order; "
                                      "keep one"))
@@ -224,6 +224,14 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
         for loc, problem in clashes[:1]:
             source, line = locate(loc, origins, default)
             raise ScenarioError(source, local_place(loc, origins, source), problem, line)
+
+
+def _same_value(first: Any, second: Any) -> bool:
+    """Two values an event sets, alike once read (149 and "149" are both 149)."""
+    try:
+        return first == second or float(first) == float(second)
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc: tuple[Any, ...],

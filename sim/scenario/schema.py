@@ -385,8 +385,11 @@ class Scenario(Strict):
 
     def household_blocks_unlike(self, other: Scenario) -> list[str]:
         """The blocks that draw the households (``population``, ``geography``) in which this scenario
-        differs from ``other``: on the same seed the two draw different households."""
-        return [block for block in ("population", "geography") if getattr(self, block) != getattr(other, block)]
+        differs from ``other``: on the same seed the two draw different households. The national count
+        of households (``population.households``) only scales them, and is left out."""
+        def drawn(scenario: Scenario, block: str) -> dict:
+            return getattr(scenario, block).model_dump(exclude={"households"} if block == "population" else None)
+        return [block for block in ("population", "geography") if drawn(self, block) != drawn(other, block)]
 
 
 class EventOutsideHorizon(ValueError):

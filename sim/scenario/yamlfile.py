@@ -108,7 +108,7 @@ def _check_nodes(node: yaml.Node, source: str) -> None:
         sizes[id(current)] = total
 
 
-_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")  # YAML 1.1's octal (017 is 15); 0o17 is written on purpose
+_OCTAL = re.compile(r"^[-+]?0[0-7_]*[1-7][0-7_]*$")  # YAML 1.1's octal (017 is 15; 00 is 0 either way)
 NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 MAX_NUMBER_CHARACTERS = 400  # Python reads at most 4,300 digits of an int; no value here needs more than a few dozen
 

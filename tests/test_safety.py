@@ -88,8 +88,8 @@ def test_non_finite_negative_and_absurd_numbers_are_refused(path: str, value: fl
     ({"horizon.end": "2150-01-01"}, "horizon", "at most 100 are allowed"),
     ({"amazon.rural.projects": [{"name": "x", "opens": "2025-01", "capex_usd": 1e8, "states": ["XX"]}]},
      "amazon.rural.projects[0].states", "'XX' is not a state's USPS code"),
-    ({"name": ".."}, "name", "String should match pattern"),
-    ({"name": "a/b"}, "name", "String should match pattern"),
+    ({"name": ".."}, "name", "must be 1 to 100 letters, digits"),
+    ({"name": "a/b"}, "name", "must be 1 to 100 letters, digits"),
     ({"horizon.start": "1900-01-01", "horizon.end": "1950-01-01"}, "horizon", "warm-up would start before 1900-01-01"),
 ])
 def test_rules_across_fields(changes: dict, place: str, words: str) -> None:
@@ -265,7 +265,7 @@ def test_a_scenario_named_dot_cannot_replace_the_reports_folder(tmp_path: Path, 
     (tmp_path / "reports" / "earlier").mkdir(parents=True)
     Path("dot.yaml").write_text("name: .\n")
     assert main(["run", "dot.yaml", "--quiet"]) == 2
-    assert "dot.yaml:1: name: String should match pattern" in capsys.readouterr().err
+    assert "dot.yaml:1: name: must be 1 to 100 letters, digits" in capsys.readouterr().err
     assert (tmp_path / "reports" / "earlier").is_dir()
 
 
@@ -575,3 +575,11 @@ def test_same_date_events_are_compared_per_file_and_as_read(tmp_path: Path) -> N
     path = tmp_path / "zero.yaml"
     path.write_text("name: z\nseed: 00\n")
     assert load_scenario(path).seed == 0  # 00 is 0 in any base
+
+
+def test_the_first_problem_down_the_file_is_the_one_named(tmp_path: Path) -> None:
+    """Of two bad values, the one higher in the file is named (pydantic's order named a later line first)."""
+    path = tmp_path / "two.yaml"
+    path.write_text("name: x\nshoppers:\n  price_sigma: xyz\nseed: abc\n")
+    with pytest.raises(ScenarioError, match=r"two.yaml:3: shoppers.price_sigma"):
+        load_scenario(path)

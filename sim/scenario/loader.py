@@ -14,6 +14,7 @@ from typing import Any, Mapping, TypeVar
 
 from pydantic import ValidationError
 
+from ..bounds import PLAIN_NAME_PATTERN
 from ..errors import COMMAND_LINE, ScenarioError
 from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
                     suggest)
@@ -158,9 +159,15 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
                      block: tuple[str, ...] | None = None) -> ScenarioError:
     """The first validation error as a one-line ScenarioError (unknown keys before the rest).
     ``block``: where ``root`` sits in a scenario, if it is one of its blocks (renamed keys are named)."""
-    first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")[0]
+    def order(error: dict) -> tuple:  # unknown keys first, then the first problem down the file
+        line = locate(tuple(error["loc"]), origins, default)[1]
+        return (error["type"] != "extra_forbidden", line is None, line or 0)
+
+    first = sorted(exc.errors(), key=order)[0]
     loc, kind = tuple(first["loc"]), first["type"]
     message = first["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and (first.get("ctx") or {}).get("pattern") == PLAIN_NAME_PATTERN:
+        message = "must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit (it names a folder)"
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, EventOutsideHorizon):
         loc = ("events", cause.number, "date")

@@ -583,3 +583,11 @@ def test_the_first_problem_down_the_file_is_the_one_named(tmp_path: Path) -> Non
     path.write_text("name: x\nshoppers:\n  price_sigma: xyz\nseed: abc\n")
     with pytest.raises(ScenarioError, match=r"two.yaml:3: shoppers.price_sigma"):
         load_scenario(path)
+
+
+def test_a_linked_file_that_is_not_a_scenario_names_the_file_that_linked_it(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("just text\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: c\n")
+    with pytest.raises(ScenarioError, match=r"base.yaml: a scenario file must be a mapping of keys to values "
+                                            r"\(named by .*child.yaml:1, extends:\)"):
+        load_scenario(tmp_path / "child.yaml")

@@ -19,7 +19,8 @@ from ..errors import COMMAND_LINE, ScenarioError
 from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
                     suggest)
 from .schema import EventOutsideHorizon, Scenario
-from .yamlfile import Origins, check_depth, check_regular_file, display, parse_yaml, read_yaml
+from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, parse_yaml, read_yaml,
+                       same_value)
 
 __all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
            "parse_yaml", "read_validated", "read_yaml"]
@@ -98,7 +99,8 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
     data, origins = read_yaml(path)
     calibration = _linked_file(path, data, origins, "calibration", "a calibrated.yaml")
     if calibration is not None and calibrated:
-        layer, layer_origins = calibrated_layer(calibration)
+        with named_by(path, origins, "calibration"):
+            layer, layer_origins = calibrated_layer(calibration)
         data, origins = _merge(layer, data), {**layer_origins, **origins}
     parent = _linked_file(path, data, origins, "extends", "another scenario file")
     if parent is None:
@@ -111,7 +113,8 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
         line = origins.get(("extends",), ("", None))[1]
         raise ScenarioError(display(path), "extends", f"the extends: chain is over {MAX_EXTENDS} files deep; "
                             "merge some of them", line)
-    base, base_origins = _resolve(parent, (*chain, parent), calibrated)
+    with named_by(path, origins, "extends"):
+        base, base_origins = _resolve(parent, (*chain, parent), calibrated)
     offset = len(base.get("events") or []) if isinstance(data.get("events"), list) else 0
     return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
 
@@ -216,7 +219,7 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
             loc = ("events", number, "set", dotted)
             source = origins.get(("events", number), (default, None))[0]  # the file that holds the event
             earlier = same_day.setdefault((str(event.get("date")), str(dotted), source), (value, source))
-            if not _same_value(earlier[0], value):  # checked once the values are known to be valid
+            if not same_value(earlier[0], value):  # checked once the values are known to be valid
                 clashes.append((loc, f"an earlier event of this file on {event.get('date')} sets it to "
                                      f"{earlier[0]!r}, this one to {value!r}: which holds would depend on their order; "
                                      "keep one"))
@@ -231,14 +234,6 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
         for loc, problem in clashes[:1]:
             source, line = locate(loc, origins, default)
             raise ScenarioError(source, local_place(loc, origins, source), problem, line)
-
-
-def _same_value(first: Any, second: Any) -> bool:
-    """Two values an event sets, alike once read (149 and "149" are both 149)."""
-    try:
-        return first == second or float(first) == float(second)
-    except (TypeError, ValueError):
-        return False
 
 
 def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc: tuple[Any, ...],

@@ -8,7 +8,8 @@ found before the data is built.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import os
 import re
@@ -305,3 +306,25 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], Origins]:
     origins: Origins = {}
     _lines(node, (), source, origins)
     return data, origins
+
+
+@contextmanager
+def named_by(path: Path, origins: Origins, key: str) -> Iterator[None]:
+    """A problem with a linked file as a whole (not a mapping, empty, unreadable YAML) also names the file
+    and line that linked it: the user may not know which file did."""
+    try:
+        yield
+    except ScenarioError as error:
+        if error.place or "(named by " in error.message:
+            raise
+        line = origins.get((key,), ("", None))[1]
+        raise ScenarioError(error.source, error.place, f"{error.message} (named by {display(path)}"
+                            f"{f':{line}' if line else ''}, {key}:)", error.line) from None
+
+
+def same_value(first: Any, second: Any) -> bool:
+    """Two values an event sets, alike once read (149 and "149" are both 149)."""
+    try:
+        return first == second or float(first) == float(second)
+    except (TypeError, ValueError):
+        return False

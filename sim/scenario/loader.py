@@ -185,7 +185,7 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
         message = message or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
     elif kind == "missing":
         message = "required key is missing"
-    elif not isinstance(first.get("input"), (dict, list)):
+    elif not isinstance(first.get("input"), dict) or not first.get("input"):  # a list or a number: shown, shortened
         message = f"{message} (got {shown(first.get('input'))})"
     source, line = locate(loc, origins, default)
     return ScenarioError(source, local_place(loc, origins, source), message, line)

@@ -19,8 +19,8 @@ from ..errors import COMMAND_LINE, ScenarioError
 from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
                     suggest)
 from .schema import EventOutsideHorizon, Scenario
-from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, parse_yaml, read_yaml,
-                       same_value)
+from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, not_a_file, parse_yaml,
+                       read_yaml, same_value)
 
 __all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
            "parse_yaml", "read_validated", "read_yaml"]
@@ -67,9 +67,7 @@ def _linked_file(path: Path, data: dict[str, Any], origins: Origins, key: str, w
     except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
         raise ScenarioError(source, key, f"cannot follow '{name}' (a symbolic-link loop?)", line) from None
     if not found:
-        problem = ("is a folder, not a file" if linked.is_dir() else
-                   "is not a regular file (a pipe, a device or a socket)" if linked.exists() else "not found")
-        raise ScenarioError(source, key, f"file '{name}' {problem} (looked in {display(path.parent)})", line)
+        raise ScenarioError(source, key, f"file '{name}' {not_a_file(linked, path.parent)}", line)
     return linked
 
 
@@ -211,17 +209,17 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
     a floor below a ceiling, lives in the block that holds both).
     """
     state = copy.deepcopy({key: value for key, value in data.items() if key != "events"})
-    same_day: dict[tuple, tuple[Any, str]] = {}  # (date, path) -> (value, file): one file's events
+    same_day: dict[tuple, Any] = {}  # (date, path, file) -> the value one file's first event there sets
     for number, event in enumerate(data.get("events") or []):
         touched: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]] = {}
         clashes: list[tuple[tuple[Any, ...], str]] = []
         for dotted, value in (event.get("set") or {}).items():
             loc = ("events", number, "set", dotted)
-            source = origins.get(("events", number), (default, None))[0]  # the file that holds the event
-            earlier = same_day.setdefault((str(event.get("date")), str(dotted), source), (value, source))
-            if not same_value(earlier[0], value):  # checked once the values are known to be valid
+            held_in = origins.get(("events", number), (default, None))[0]  # the file that holds the event
+            earlier = same_day.setdefault((str(event.get("date")), str(dotted), held_in), value)
+            if not same_value(earlier, value):  # said once the values are known to be valid
                 clashes.append((loc, f"an earlier event of this file on {event.get('date')} sets it to "
-                                     f"{earlier[0]!r}, this one to {value!r}: which holds would depend on their order; "
+                                     f"{earlier!r}, this one to {value!r}: which holds would depend on their order; "
                                      "keep one"))
             problem = check_path(Scenario, str(dotted)) or drawn_once(str(dotted))
             if problem:

@@ -8,12 +8,11 @@ found before the data is built.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-
 import os
 import re
 import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +116,13 @@ MAX_NUMBER_CHARACTERS = 400  # Python reads at most 4,300 digits of an int; no v
 def _check_number(node: yaml.ScalarNode, source: str, path: tuple[Any, ...]) -> None:
     """Refuse the plain numbers YAML 1.1 reads as something else than they look: ``017`` (octal, 15)
     and ``1:19`` (base 60, 79), as ``yes`` is refused where a number is meant."""
-    if not node.style and node.tag in NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARACTERS:
+    if node.style or node.tag not in NUMBER_TAGS:  # quoted, or not a number: text as written
+        return
+    if len(node.value) > MAX_NUMBER_CHARACTERS:
         raise ScenarioError(source, dotted(path), f"a number written with {len(node.value):,} characters; every number "
                             f"here fits in {MAX_NUMBER_CHARACTERS} (1e308 is the largest a float holds)",
                             node.start_mark.line + 1)
-    if not node.style and node.tag in NUMBER_TAGS and (_OCTAL.match(node.value) or ":" in node.value):
+    if _OCTAL.match(node.value) or ":" in node.value:
         kind = "an octal" if _OCTAL.match(node.value) else "a base-60"
         read = yaml.safe_load(node.value)
         raise ScenarioError(source, dotted(path), f"'{node.value}' is {kind} number to YAML ({read}); write the number "
@@ -166,13 +167,11 @@ def _check_keys(node: yaml.MappingNode, source: str, path: tuple[Any, ...] = ())
 
 
 def not_a_file(path: Path, folder: Path) -> str:
-    """Why ``path`` (a file another file names) cannot be read as one: not found (where it was looked
-    for), a folder, or not a regular file."""
-    if path.is_dir():
-        return "is a folder, not a file"
-    if path.exists():
-        return "is not a regular file (a pipe, a device or a socket)"
-    return f"not found (looked in {display(folder)})"
+    """Why ``path`` (a file another file names, relative to ``folder``) cannot be read as one: a folder,
+    not a regular file, or not found; with where it was looked for."""
+    problem = ("is a folder, not a file" if path.is_dir() else
+               "is not a regular file (a pipe, a device or a socket)" if path.exists() else "not found")
+    return f"{problem} (looked in {display(folder)})"
 
 
 def check_regular_file(path: Path, source: str, limit: int = MAX_FILE_BYTES) -> None:

@@ -108,8 +108,8 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
         smallest = min([abs(v) for v in (row.mean, row.low, row.high) if v and not math.isnan(v)] or [1.0])
         digits = max(2, 1 - math.floor(math.log10(smallest))) if row.significant else 2
 
-        def shown(value: float) -> str:
-            return "n/a" if math.isnan(value) else figure(0.0 if round(value, digits) == 0 else value, digits)
+        def shown(value: float) -> str:  # (figure shows NaN as n/a)
+            return figure(0.0 if round(value, digits) == 0 else value, digits)
 
         interval = "" if math.isnan(row.low) else f" [{shown(row.low)}, {shown(row.high)}]"
         spread = f" {{{shown(row.parameter_low)}, {shown(row.parameter_high)}}}" if drawn else ""
@@ -172,14 +172,11 @@ def check_comparable(scenarios: list[Scenario], sources: list[Any]) -> None:
 
 
 def different_households(scenarios: list[Scenario]) -> list[str]:
-    """A line for each what-if whose households are not the baseline's (its population or geography
-    differs): on the same seeds its runs draw other households, so its differences mix the levers with
-    a different sample."""
-    base = scenarios[0]
-    return [f"{scenario.name}: its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {base.name}'s, so its runs "
-            "draw other households: "
-            "its differences mix its levers with a different sample of households"
-            for scenario in scenarios[1:] if (unlike := scenario.household_blocks_unlike(base))]
+    """A warning line for each what-if whose households are not the baseline's, as its report notes it
+    (:func:`sim.report.notes.other_households`)."""
+    from .report.notes import other_households
+
+    return [f"{scenario.name}: {text}" for scenario in scenarios[1:] if (text := other_households(scenario, scenarios[0]))]
 
 
 @dataclass

@@ -97,7 +97,7 @@ def test_compare_says_when_a_what_if_draws_other_households(tmp_path: Path) -> N
     """A what-if with other households (here more of them) is compared, with a warning and a note in its
     report: its differences are not the levers' alone."""
     bigger = {**CHEAP, "population": {"shoppers": 250}}
-    with pytest.warns(UserWarning, match="cheap: its population differs from tiny's, so its runs draw other households"):
+    with pytest.warns(UserWarning, match="cheap: its population differs from tiny's, so on the same seeds its runs draw other households"):
         comparison = sim.compare(TINY, bigger, replicates=1, seed=3)
     from sim.report import build_report
 

@@ -71,12 +71,8 @@ def notes(ensemble: Ensemble) -> list[str]:
                              "can; more dark stores add no reach, only capacity (each fulfils up to "
                              "walmart.dark_stores.orders_per_week orders).", []).append(name)
     for name, scenario in list(zip(ensemble.names, ensemble.scenarios))[1:]:
-        unlike = scenario.household_blocks_unlike(ensemble.scenarios[0])
-        if unlike:
-            found.setdefault(f"its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {ensemble.names[0]}'s, "
-                             "so on the same seeds its "
-                             "runs draw other households: its differences mix its levers with a different sample of "
-                             "households, not the levers' effect alone.", []).append(name)
+        if (text := other_households(scenario, ensemble.scenarios[0])):
+            found.setdefault(text, []).append(name)
     routing = routing_agents(ensemble)
     if routing:
         found[ROUTING] = routing
@@ -85,6 +81,18 @@ def notes(ensemble: Ensemble) -> list[str]:
         found[members_chosen_note(ensemble)] = changed
     missed = checks_missed(ensemble) + draws_against_targets(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
+
+
+def other_households(scenario, base) -> str:
+    """Why a what-if's differences are not its levers' alone, if its ``population`` (other than the
+    national count) or ``geography`` differ from ``base``'s: on the same seeds its runs draw other
+    households. Empty otherwise. The report's note and compare's warning."""
+    unlike = scenario.household_blocks_unlike(base)
+    if not unlike:
+        return ""
+    return (f"its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {base.name}'s, so on the same seeds "
+            "its runs draw other households: its differences mix its levers with a different sample of households, "
+            "not the levers' effect alone.")
 
 
 def in_words(firm: str) -> str:

@@ -295,7 +295,7 @@ def check_spreadsheet_target(out: Path) -> None:
     parent = out.absolute().parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"--out {out}: {parent} is a file, not a folder")
-    refuse_inside_ours(next(p for p in (parent, *parent.parents) if p.exists()), out, "--out")
+    refuse_inside_ours(out, "--out")
 
 
 def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:

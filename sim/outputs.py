@@ -82,9 +82,9 @@ def kind_of(folder: Path) -> str | None:
     return None
 
 
-def refuse_inside_ours(parent: Path, path: Path, option: str) -> None:
-    """One line if ``parent`` (``path``'s, links followed) is or lies inside a retailsim folder."""
-    for ancestor in (real := Path(os.path.realpath(parent)), *real.parents):
+def refuse_inside_ours(path: Path, option: str) -> None:
+    """One line if ``path`` (links followed; it need not exist) lies inside a retailsim folder."""
+    for ancestor in Path(os.path.realpath(path)).parents:
         if (kind := kind_of(ancestor)) is not None:
             what = {"run": "results", "set": "results (a comparison or replicates)"}.get(kind, kind)
             raise UserError(f"{option} {path}: lies inside {ancestor}, retailsim's {what} folder, which holds only "
@@ -100,7 +100,7 @@ def _writable_parent(folder: Path, option: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{option} {folder}: {parent} is a file, not a folder")
-    refuse_inside_ours(parent, folder, option)
+    refuse_inside_ours(folder, option)
     try:  # a real probe: permissions, read-only and virtual file systems (/proc) all answer it
         os.rmdir(tempfile.mkdtemp(prefix=".retailsim-probe-", dir=parent))
     except OSError as error:

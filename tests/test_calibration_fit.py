@@ -317,6 +317,10 @@ def test_calibrate_replaces_only_a_calibrated_file_and_posterior_it_wrote(tmp_pa
     (tmp_path / "posterior.csv").write_text((CALIBRATION / "posterior.csv").read_text())
     (tmp_path / "calibrated.yaml").write_text((CALIBRATION / "calibrated.yaml").read_text())
     assert main(["validate", str(setup)]) == 0  # its own earlier outputs: calibrate may replace them
+    from sim.calibration import setup as calibration_setup
+    from sim.experiments import posterior
+
+    assert calibration_setup.POSTERIOR == posterior.POSTERIOR  # the file calibrate writes is the one draws read
 
 
 def test_a_scenario_naming_a_bad_calibrated_file_gives_one_clear_line(tmp_path: Path) -> None:

@@ -47,11 +47,10 @@ from .emulator import EMULATOR, fit_emulator
 from .options import METHODS, WAVED, bank_options, check_sizes, defaults
 from .candidates import Candidates, written
 from .searches import ABC_DATABASE, OPTUNA_JOURNAL, run_abc, run_optuna
-from .setup import POSTERIOR_FILE, WRITTEN_MARK, Calibration, FreeParameter, load_setup
+from .setup import POSTERIOR, WRITTEN_MARK, Calibration, FreeParameter, load_setup
 
 DEFAULT_FOLDER = Path("reports") / "calibration"
 TRIALS, MANIFEST, REPORT = "trials.parquet", "manifest.json", "report.html"
-POSTERIOR = POSTERIOR_FILE  # ABC's particles, read by --parameter-draws (sim.experiments.posterior)
 # What a calibration folder holds beside its manifest (the study, its lock and recovered torn line,
 # SQLite's side files for ABC).
 CONTENTS = (TRIALS, REPORT, POSTERIOR, OPTUNA_JOURNAL, OPTUNA_JOURNAL + ".lock", OPTUNA_JOURNAL + ".torn", ABC_DATABASE,

@@ -95,7 +95,9 @@ class Calibration:
 
 
 WRITTEN_MARK = "# Written by `retailsim calibrate`"  # a calibrated.yaml's first line: calibrate may replace it
-POSTERIOR_FILE = "posterior.csv"  # written beside calibrated.yaml (sim.experiments.posterior reads it there)
+# ABC's and the bank's particles, beside calibrated.yaml, where --parameter-draws reads them
+# (sim.experiments.posterior.POSTERIOR: the same name; importing it here would load the model).
+POSTERIOR = "posterior.csv"
 
 
 def _not_ours(calibrated: Path, inputs: dict[str, Path]) -> str | None:
@@ -110,7 +112,7 @@ def _not_ours(calibrated: Path, inputs: dict[str, Path]) -> str | None:
         if first is None or not first.startswith(WRITTEN_MARK):
             return (f"'{display(calibrated)}' exists and was not written by retailsim calibrate (its first line is not "
                     f"'{WRITTEN_MARK} ...'); name a new file, or move this one away")
-    posterior = calibrated.parent / POSTERIOR_FILE
+    posterior = calibrated.parent / POSTERIOR
     if posterior.exists():
         columns = (_first_line(posterior) or "").split(",")
         if columns[-1] != "weight" or not all("." in column for column in columns[:-1]):

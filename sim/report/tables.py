@@ -169,7 +169,7 @@ def _in_words(row: dict) -> str:
     if unit.startswith(("%", "pts")):
         return f"{row['measure']} {value:+.{digits}f} pts"
     if unit.startswith("$bn"):
-        total = "a year" if unit == YEAR_UNIT else "in all" if unit.endswith(" total") else f"over the {unit[5:]}"
+        total = "a year" if unit == YEAR_UNIT else "in all" if unit.endswith(" total") else f"over the {unit.removeprefix('$bn, ')}"
         return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.{digits}f}bn {total}"
     return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
 

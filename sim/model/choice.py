@@ -132,12 +132,14 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     online offers (:func:`agent_nest`). Welfare counts value, not lean (Leggett 2002)."""
     behaviour = costs.behaviour
     cost = channel_costs(h, offer, access, costs, firms, members)
-    agents = access.agent.any()
-    # The agent's priorities on the online offers: it weighs money (focus - 1) harder, and any lean to its
-    # partner's checkout; zero for households that shop themselves. Its routes: the share of its orders it
-    # sends to a partner whatever the offers.
-    priorities = agent_priorities(h, offer, access, cost, firms) if agents else None
-    routes = agent_routes(access, firms) if agents else None
+    # The households whose AI agent shops online (computed for them alone: a few percent of households),
+    # the agent's priorities on the online offers (it weighs money (focus - 1) harder, and any lean to its
+    # partner's checkout) and its routes (the share of its orders it sends to a partner whatever the offers).
+    agents, priorities, routes = np.flatnonzero(access.agent), None, None
+    if agents.size:
+        priorities = agent_priorities(h, offer, access, cost, firms, agents)
+        routes = agent_routes(access, firms)
+        routes = None if routes is None else routes[:, agents]
     value = np.multiply(cost, -h.price_utility, out=cost)
     value += offer.constant[:, :, None]
     if h.firm_taste is not None:  # a lasting liking for a firm, in dollars an order: the household's,
@@ -155,25 +157,31 @@ def decision_utilities(h: Households, offer: Offer, access: Access, costs: House
     for channel in ONLINE_CHANNELS:
         value[channel] -= online
     lean = household_lean(h, behaviour, firms, members)
-    if agents:
-        lean[ONLINE] = agent_nest(value, lean[ONLINE], priorities, access.agent, routes)
+    if agents.size:
+        nest = agent_nest(value[:, :, agents][ONLINE], lean[:, :, agents][ONLINE], priorities, routes)
+        for row, channel in enumerate(ONLINE_CHANNELS):
+            lean[channel][:, agents] = nest[row]
     value += lean
     if routes is not None:  # welfare: a routed order was not chosen, so it earns no taste draw
-        lean[ONLINE] += np.where(access.agent, unearned_taste(value[ONLINE], value[ONLINE] - lean[ONLINE] + priorities,
-                                                              routes), 0.0)
+        decided = value[:, :, agents][ONLINE]
+        unearned = unearned_taste(decided, decided - lean[:, :, agents][ONLINE] + priorities, routes)
+        for channel in ONLINE_CHANNELS:
+            lean[channel][:, agents] += unearned
     return value, lean
 
 
-def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarray, firms) -> np.ndarray:
-    """What an AI agent adds to its household's utility of each online channel: (online channels,
-    categories, households), zero for households that shop themselves. It weighs each dollar of
-    ``cost`` (focus - 1) times harder than the household, and leans to its partner's checkout by
-    ``partner_value_usd_per_order`` ($1.50 by default; routing a share of its orders is :func:`agent_routes`)."""
-    focus = np.where(access.agent, offer.agent_price_focus - 1.0, 0.0)
-    priorities = cost[ONLINE] * -(h.price_utility * focus)
+def agent_priorities(h: Households, offer: Offer, access: Access, cost: np.ndarray, firms,
+                     agents: np.ndarray) -> np.ndarray:
+    """What an AI agent adds to its household's utility of each online channel, for the households at
+    ``agents`` (indices of those whose agent shops): (online channels, categories, agents). It weighs
+    each dollar of ``cost`` (channels, categories, households) (focus - 1) times harder than the
+    household, and leans to its partner's checkout by ``partner_value_usd_per_order`` ($1.50 by
+    default; routing a share of its orders is :func:`agent_routes`)."""
+    price_utility = h.price_utility[agents]
+    priorities = cost[:, :, agents][ONLINE] * -(price_utility * (offer.agent_price_focus - 1.0))
     for firm in firms:
         for channel, dollars in firm.agent_values(access.firms[firm.name], access).items():
-            priorities[ONLINE.index(channel)] += h.price_utility * offer.agent_price_focus * dollars
+            priorities[ONLINE.index(channel)] += price_utility * offer.agent_price_focus * dollars[agents]
     return priorities
 
 
@@ -203,11 +211,12 @@ def household_lean(h: Households, behaviour: ShopperBehaviour, firms, members: d
     return lean
 
 
-def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent: np.ndarray,
+def agent_nest(online: np.ndarray, own: np.ndarray, priorities: np.ndarray,
                routes: np.ndarray | None = None) -> np.ndarray:
-    """The lean of the online channels: the household's ``own`` where it shops itself; where its
-    agent shops, the agent's ``priorities`` shifted so that the online offers together weigh what
-    they weigh for the household.
+    """The lean of the online channels of households whose agent shops: the agent's ``priorities``
+    shifted so that the online offers together weigh what they weigh for the household. ``online``
+    is their utility of the online channels before any lean, ``own`` their own lean on them (habit,
+    loyalty), all (online channels, categories, agents); ``routes`` (online channels, agents).
 
     A nest. The household decides whether to shop online as it would if it picked the offer itself
     (its own value, habit and loyalty: the logsum of ``V + own`` over the online offers); the agent
@@ -222,14 +231,13 @@ def agent_nest(value: np.ndarray, own: np.ndarray, priorities: np.ndarray, agent
     With ``routes`` (of :func:`agent_routes`), the agent sends that share of its orders to a partner
     whatever the offers and picks the rest by its logit: its split is ``(1 - sum f) q_k + f_k``, and
     the lean ``log(split_k) - V_k + log sum exp(V + own)`` gives ``P_k = P(online) split_k``."""
-    online = value[ONLINE]
     picks = online + priorities
     if routes is None:
-        return np.where(agent, priorities + (logsum(online + own, True) - logsum(picks)), own)
-    kept = np.log(1.0 - routes.sum(axis=0))  # (households,): the share the agent picks by its logit
+        return priorities + (logsum(online + own, True) - logsum(picks))
+    kept = np.log(1.0 - routes.sum(axis=0))  # (agents,): the share the agent picks by its logit
     with np.errstate(divide="ignore"):  # a channel no agent is routed to: log 0, which logaddexp ignores
         split = np.logaddexp(kept + (picks - logsum(picks)), np.log(routes)[:, None, :])
-    return np.where(agent, split - online + logsum(online + own, True), own)
+    return split - online + logsum(online + own, True)
 
 
 def unearned_taste(decided: np.ndarray, picks: np.ndarray, routes: np.ndarray) -> np.ndarray:

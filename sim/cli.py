@@ -174,8 +174,12 @@ def command_sweep(args: argparse.Namespace) -> int:
     from .experiments.sweep import run_sweep
 
     result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
-                       parameter_draws=args.parameter_draws, posterior=args.posterior)
+                       parameter_draws=args.parameter_draws, posterior=args.posterior, reuse=args.reuse)
     runs = len(result.runs)
+    for folder, count in result.reused.items():
+        print(f"reused {count} stored run{'s' * (count != 1)} of {folder}" + ("" if count else
+              " (none of its runs is one of this sweep's: another base scenario, other values or seeds; "
+              "an lhs design draws every point anew)"))
     print(f"{runs} runs, {result.failures} failed; sensitivity: {len(result.sensitivity)} indices")
     for note in result.notes:
         print(f"  note: {note}")
@@ -262,6 +266,10 @@ def add_job_commands(commands) -> None:
     sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
     sweeper.add_argument("file", type=Path, help="sweep YAML file")
     job_options(sweeper, "output folder (default: reports/sweeps/<sweep name>/)")
+    sweeper.add_argument("--reuse", type=Path, action="append", default=[], metavar="FOLDER",
+                         help="an earlier sweep's folder whose stored runs this sweep also needs (the same model "
+                              "version and outcomes; a sweep extended with more replicates, say): they are copied, "
+                              "not run again. May be given several times")
     draw_options(sweeper)
     sweeper.set_defaults(handler=command_sweep)
 

@@ -539,3 +539,68 @@ def test_the_reports_sensitivity_warning_says_why_in_the_warnings_words() -> Non
     sobol = [{"outcome": "y", "parameter": "a.p", "index": "S1", "value": -0.4, "conf": 0.1, "warning": "outside [0, 1]"},
              {"outcome": "y", "parameter": "a.p", "index": "ST", "value": 0.5, "conf": 0.1, "warning": ""}]
     assert sensitivity_warning(pd.DataFrame(sobol), "ST") == ""
+
+
+def test_a_sweep_extended_with_more_samples_and_replicates_runs_only_the_new_runs(folder: Path, monkeypatch,
+                                                                               capsys) -> None:
+    """``--reuse``: a Sobol sample's first points and a replicate's seed do not depend on how many there are,
+    so the extended sweep's runs that the first one stored are copied, bit for bit, and only the rest run."""
+    import sim.jobs.runs as worker
+
+    first = write_sweep(folder, samples=4)  # 4 x 4 points x 2 replicates = 32 runs
+    assert main(["sweep", str(first), "--workers", "1", "--out", str(folder / "first"), "--quiet"]) == 0
+    extended = folder / "extended.yaml"
+    extended.write_text(first.read_text().replace("samples: 4", "samples: 8").replace("replicates: 2", "replicates: 3"))
+    real, ran = worker.run, []
+    monkeypatch.setattr(worker, "run", lambda scenario, seed=None, **kw: ran.append(seed) or real(scenario, seed=seed, **kw))
+    assert main(["sweep", str(extended), "--workers", "1", "--out", str(folder / "more"), "--reuse",
+                 str(folder / "first"), "--quiet"]) == 0
+    assert f"reused 32 stored runs of {folder / 'first'}" in capsys.readouterr().out
+    assert len(ran) == 8 * 4 * 3 - 32, "only the runs the first sweep did not store were run"
+    old, new = pd.read_parquet(folder / "first" / RUNS), pd.read_parquet(folder / "more" / RUNS)
+    shared = new.merge(old, on="key", suffixes=("", "_first"))
+    assert len(shared) == 32 and (shared["point"] == shared["point_first"]).all()
+    assert (shared[["both", "walmart_plus"]].to_numpy() == shared[["both_first", "walmart_plus_first"]].to_numpy()).all()
+    manifest = (folder / "more" / "manifest.json").read_text()
+    assert f'"reused_runs": {{"{folder / "first"}": 32}}' in manifest.replace("\n", "").replace("  ", "")
+    # The extended sweep run whole, from nothing, gives the same rows.
+    monkeypatch.setattr(worker, "run", real)
+    whole = run_sweep(extended, workers=1, out=folder / "whole", progress=False)
+    assert whole.runs.equals(new)
+    assert list((folder / "first" / "store").glob("*.json")), "the reused folder is read, not changed"
+
+
+def test_reuse_refuses_folders_whose_runs_are_not_this_sweeps_in_one_line(folder: Path, capsys) -> None:
+    path = write_sweep(folder)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "first"), "--quiet"]) == 0
+    before = sorted(p.name for p in (folder / "first" / "store").iterdir())
+    other = folder / "other.yaml"
+    other.write_text(path.read_text().replace("segment: both, at", "segment: prime_only, at"))
+    (folder / "notes").mkdir()
+    cases = [
+        (other, "first", "--reuse {folder}/first: defines outcome 'both' differently; runs are reused only where"),
+        (path, "notes", "--reuse {folder}/notes: no retailsim manifest.json of a sweep, not a sweep's"),
+        (path, "missing", "--reuse {folder}/missing: no such folder"),
+        (path, "base.yaml", "--reuse {folder}/base.yaml: is not a folder"),
+    ]
+    for sweep_file, source, message in cases:
+        assert main(["sweep", str(sweep_file), "--workers", "1", "--out", str(folder / "new"), "--reuse",
+                     str(folder / source), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert message.format(folder=folder) in err and len(err.strip().splitlines()) == 1, err
+        assert not (folder / "new").exists(), "refused before the folder is touched"
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "first"), "--reuse",
+                 str(folder / "first"), "--quiet"]) == 2
+    assert "is the sweep's own folder (--out)" in capsys.readouterr().err
+    damaged = folder / "first" / "store" / before[0]
+    damaged.write_text("{not json")  # an unreadable record of the other folder is run again, and left where it is
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "again"), "--reuse",
+                 str(folder / "first"), "--quiet"]) == 0
+    assert f"reused {len(before) - 1} stored runs" in capsys.readouterr().out
+    assert damaged.read_text() == "{not json" and not (folder / "first" / "store" / "damaged").exists()
+    manifest = folder / "first" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"model_version": "', '"model_version": "0.0.1+'))
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "new"), "--reuse",
+                 str(folder / "first"), "--quiet"]) == 2
+    assert "runs of two model versions are never mixed" in capsys.readouterr().err
+    assert sorted(p.name for p in (folder / "first" / "store").iterdir()) == before

@@ -7,10 +7,11 @@ many workers ran them or in which order they finished.
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Iterator
 
 import numpy as np
@@ -18,11 +19,12 @@ import pandas as pd
 
 from ..errors import UserError
 from ..jobs.executors import check_workers, executor
-from ..jobs.folders import claim, complete, hold, warn
+from ..jobs.folders import claim, complete, hold, model_version, warn
 from ..jobs.folders import fingerprint as folder_fingerprint
 from ..jobs.outcomes import OutcomeValues
 from ..jobs.runs import Runs, execute
 from ..jobs.store import RunStore, run_key
+from ..outputs import kind_of, read_manifest, unreadable_manifest
 from ..results import replace_atomically, scenario_hash
 from ..scenario import Scenario
 from ..scenario.loader import DATED, DOCUMENT
@@ -44,6 +46,7 @@ class SweepResult:
     sensitivity: pd.DataFrame
     failures: int
     notes: list[str]
+    reused: dict[str, int] = field(default_factory=dict)  # runs taken from other sweeps' stores, by folder
 
 
 def _tasks(sweep: Sweep, base: Scenario, points: pd.DataFrame, draws: list[dict] | None = None) -> Iterator[dict]:
@@ -66,7 +69,7 @@ def _plain(value: Any) -> Any:
 
 def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
               progress: bool = True, parameter_draws: int | None = None,
-              posterior: str | Path | None = None) -> SweepResult:
+              posterior: str | Path | None = None, reuse: Sequence[str | Path] = ()) -> SweepResult:
     """Run (or finish) a sweep; returns its runs, one row per run, and its sensitivity indices.
 
     Everything that can be refused is refused before the folder is touched: the file (its size
@@ -74,7 +77,8 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
     values the design drew, the parameter draws and their posterior, the workers, the Dask address
     (connected to first), and the folder. With ``parameter_draws=K`` every point runs over K draws
     from the calibration's posterior (as ``compare`` does), each over the same seeds; a row's
-    ``draw`` says which.
+    ``draw`` says which. ``reuse`` names other sweep folders (of the same model version and
+    outcomes) whose stored runs this sweep needs too: they are copied, not run again.
     """
     sweep, base = load_sweep(path)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / sweep.name
@@ -82,6 +86,7 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
     check_workers(workers, dask)
     points = sample(sweep)
     check_drawn(path, sweep, base, points)
+    sources = reusable(reuse, sweep, folder)
     warn(reset_notes(sweep, base))  # before the runs: a parameter the base's events set again varies little
     fingerprint = sweep.fingerprint(base)
     draws = None if plan is None else plan["values"]
@@ -98,13 +103,65 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
             store = RunStore(folder / STORE)
             done = store.finished(outcomes=list(sweep.outcomes))
             warn(store.damaged)
+            reused = adopt(sources, store, (task for task in _tasks(sweep, base, points, draws)
+                                            if task["key"] not in done), list(sweep.outcomes), done)
             total = sweep.runs * len(draws or [None])
             remaining = sum(task["key"] not in done for task in _tasks(sweep, base, points, draws))
             started = time.perf_counter()
             if remaining:
                 pending = (task for task in _tasks(sweep, base, points, draws) if task["key"] not in done)
                 _execute(sweep, base, pending, remaining, store, pool, count, progress, already=total - remaining)
-            return _finish(sweep, base, folder, store, points, fingerprint, time.perf_counter() - started, plan)
+            result = _finish(sweep, base, folder, store, points, fingerprint, time.perf_counter() - started, plan)
+            result.reused = reused
+            return result
+
+
+def reusable(folders: Iterable[str | Path], sweep: Sweep, out: Path) -> list[RunStore]:
+    """The run stores of the sweep folders ``folders`` (``--reuse``), read only, each checked before
+    any work: a sweep folder of retailsim's, not ``out`` itself, of this model version, recording
+    every outcome of ``sweep`` as ``sweep`` defines it. A run's key names its base scenario, values
+    and seed, so a stored run with this sweep's key is this sweep's run."""
+    stores, outcomes = [], Sweep.model_dump(sweep, mode="json")["outcomes"]
+    for folder in map(Path, [folders] if isinstance(folders, (str, Path)) else folders):
+        option = f"--reuse {folder}"
+        if not folder.is_dir():
+            raise UserError(f"{option}: {'is not a folder' if folder.exists() else 'no such folder'}")
+        kind = kind_of(folder)
+        if kind != "sweep":
+            found = unreadable_manifest(folder, "of a sweep") if kind is None else f"is retailsim's {kind} folder"
+            raise UserError(f"{option}: {found}, not a sweep's; give a folder written by retailsim sweep")
+        if out.exists() and os.path.samefile(folder, out):
+            raise UserError(f"{option}: is the sweep's own folder (--out); its runs are resumed without --reuse")
+        manifest = read_manifest(folder) or {}
+        if manifest.get("model_version") != model_version():
+            raise UserError(f"{option}: was run with model version {manifest.get('model_version') or 'unrecorded'}, "
+                            f"and this is {model_version()}; runs of two model versions are never mixed")
+        theirs = (manifest.get("sweep") or {}).get("outcomes") or {}
+        for name, outcome in outcomes.items():
+            if theirs.get(name) != outcome:
+                how = "defines outcome" if name in theirs else "has no outcome"
+                raise UserError(f"{option}: {how} '{name}' {'differently' if name in theirs else ''}".rstrip()
+                                + "; runs are reused only where every outcome of this sweep is recorded as it defines it")
+        stores.append(RunStore(folder / STORE, read_only=True))
+    return stores
+
+
+def adopt(sources: list[RunStore], store: RunStore, pending: Iterator[dict], outcomes: list[str],
+          done: set[str]) -> dict[str, int]:
+    """Copy into ``store`` every pending run that one of ``sources`` holds finished without error (the
+    first that does), adding its key to ``done``; returns how many each source gave, by folder."""
+    given = {str(source.folder.parent): 0 for source in sources}
+    for task in pending if sources else ():
+        for source in sources:
+            record = source.get(task["key"], outcomes)
+            if record is not None and record["error"] is None:
+                folder = str(source.folder.parent)
+                store.put({**record, **{name: task[name] for name in ("point", "replicate", "draw") if name in task},
+                           "reused_from": folder})
+                done.add(task["key"])
+                given[folder] += 1
+                break
+    return given
 
 
 def _plan_draws(path: SweepLike, sweep: Sweep, base: Scenario, draws: int, posterior: str | Path | None) -> dict:
@@ -140,7 +197,7 @@ def _execute(sweep: Sweep, base: Scenario, pending: Iterator[dict], remaining: i
 
 def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points: pd.DataFrame,
             fingerprint: str, seconds: float, plan: dict | None = None) -> SweepResult:
-    rows, simulated, names = [], 0.0, list(sweep.outcomes)
+    rows, simulated, names, reused = [], 0.0, list(sweep.outcomes), {}
     for task in _tasks(sweep, base, points, None if plan is None else plan["values"]):
         record = store.get(task["key"], names)
         if record is None:
@@ -155,6 +212,8 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
         row["error"] = record["error"]
         rows.append(row)
         simulated += record.get("simulation_seconds", record.get("seconds", 0.0))
+        if record.get("reused_from"):
+            reused[record["reused_from"]] = reused.get(record["reused_from"], 0) + 1
     runs = pd.DataFrame(rows)
     means = runs.groupby("point", sort=True)[names].mean()
     indices, notes = sensitivity.analyze(sweep, points, means, sweep.seed)
@@ -168,6 +227,8 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
     }
     if plan is not None:
         manifest["parameter_draws"] = plan["manifest"]
+    if reused:  # runs copied from other sweeps' stores (--reuse), by folder: simulated there, not here
+        manifest["reused_runs"] = dict(sorted(reused.items()))
     from ..report.sweep import build_sweep_report
 
     replace_atomically(folder / RUNS, lambda path: runs.to_parquet(path, index=False, compression="zstd"))
@@ -179,17 +240,18 @@ def _finish(sweep: Sweep, base: Scenario, folder: Path, store: RunStore, points:
 
 def sweep(path: SweepLike, workers: int | None = None, dask: str | None = None, out: str | Path | None = None,
           progress: bool = False, parameter_draws: int | None = None,
-          posterior: str | Path | None = None) -> pd.DataFrame:
+          posterior: str | Path | None = None, reuse: Sequence[str | Path] = ()) -> pd.DataFrame:
     """Run a sweep from Python (a notebook, say) and return its runs as a DataFrame.
 
     ``path`` is a sweep file or a dict laid out like one (its ``base:`` relative to the working
     folder; errors name ``<dict>``). ``parameter_draws=K`` runs every point over K draws from the
     calibration's posterior (``posterior``, default beside the base's calibrated file); the
-    ``draw`` column says which. With ``workers`` above 1, call it from a script's
+    ``draw`` column says which. ``reuse`` names sweep folders whose stored runs it takes instead
+    of running them again (a sweep extended with more replicates, say). With ``workers`` above 1, call it from a script's
     ``if __name__ == "__main__":`` block (or a notebook): the worker processes import the script."""
     from ..run import file_or_dict, whole
 
     file_or_dict("path", path, "a sweep file")
     whole("workers", workers, 1)
     return run_sweep(path, workers=workers, dask=dask, out=out, progress=progress, parameter_draws=parameter_draws,
-                     posterior=posterior).runs
+                     posterior=posterior, reuse=reuse).runs

@@ -32,10 +32,12 @@ class RunStore:
 
     DAMAGED = "damaged"  # sub-folder where unreadable records are kept, for a look
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, read_only: bool = False) -> None:
         self.folder = folder
+        self.read_only = read_only  # another job's store, read from (``sweep --reuse``): never changed
         self.damaged: list[str] = []  # one line each: records set aside since this store was opened
-        folder.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
@@ -49,7 +51,8 @@ class RunStore:
 
     def get(self, key: str, outcomes: list[str] | None = None) -> dict[str, Any] | None:
         """The record of ``key`` (outcomes as floats, NaN where unmeasured), or None if there is
-        none or it is damaged (then it is set aside and noted in :attr:`damaged`)."""
+        none or it is damaged (then it is set aside and noted in :attr:`damaged`, unless the store is
+        read only)."""
         path = self._path(key)
         if not path.is_file():
             return None
@@ -64,7 +67,8 @@ class RunStore:
             if record["error"] is not None and not isinstance(record["error"], str):
                 raise ValueError("bad error field")
         except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-            self._set_aside(path, error)
+            if not self.read_only:
+                self._set_aside(path, error)
             return None
         return record
 

@@ -598,6 +598,11 @@ def test_reuse_refuses_folders_whose_runs_are_not_this_sweeps_in_one_line(folder
                  str(folder / "first"), "--quiet"]) == 0
     assert f"reused {len(before) - 1} stored runs" in capsys.readouterr().out
     assert damaged.read_text() == "{not json" and not (folder / "first" / "store" / "damaged").exists()
+    (folder / "first" / "store").rename(folder / "kept")
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "new"), "--reuse",
+                 str(folder / "first"), "--quiet"]) == 2
+    assert "holds no stored runs (no store/ folder" in capsys.readouterr().err
+    (folder / "kept").rename(folder / "first" / "store")
     manifest = folder / "first" / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"model_version": "', '"model_version": "0.0.1+'))
     assert main(["sweep", str(path), "--workers", "1", "--out", str(folder / "new"), "--reuse",

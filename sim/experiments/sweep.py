@@ -142,6 +142,9 @@ def reusable(folders: Iterable[str | Path], sweep: Sweep, out: Path) -> list[Run
                 how = "defines outcome" if name in theirs else "has no outcome"
                 raise UserError(f"{option}: {how} '{name}' {'differently' if name in theirs else ''}".rstrip()
                                 + "; runs are reused only where every outcome of this sweep is recorded as it defines it")
+        if not (folder / STORE).is_dir():
+            raise UserError(f"{option}: holds no stored runs (no {STORE}/ folder: deleted once the sweep was "
+                            "complete?), so there is nothing to reuse")
         stores.append(RunStore(folder / STORE, read_only=True))
     return stores
 

@@ -19,7 +19,7 @@ from .cli_args import (DEFAULT_CORES, OneLineParser, core_count, draw_options, j
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
-from .cli_runs import scenario_changes, run_all
+from .cli_runs import scenario_changes, run_all, stored_runs
 from .cli_discover import add_discover_command
 from .cli_game import add_game_command
 from .limits import check_workload
@@ -100,8 +100,9 @@ def command_run(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_OUTPUT / scenario.name
     check_workload([scenario], args.replicates)
     replaces = prepare_results_folder(out)
+    stored = stored_runs(args.reuse)
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
-    results = run_all([scenario], seeds, args.quiet, cores=args.cores)
+    results = run_all([scenario], seeds, args.quiet, cores=args.cores, stored=stored)
     record_set(results, args.set)
     print_summary(results)
     save_results(results, out, replaces, report=not args.no_report, cores=args.cores)
@@ -134,8 +135,9 @@ def command_compare(args: argparse.Namespace) -> int:
     root = scenarios[0].seed if args.seed is None else args.seed
     plan = args.parameter_draws and plan_draws(files, overrides, scenarios, args.parameter_draws, args.posterior, root)
     replaces = prepare_results_folder(out)
+    stored = stored_runs(args.reuse)
     seeds = replicate_seeds(root, args.replicates)
-    results = run_all(scenarios, seeds, args.quiet, plan, cores=args.cores)
+    results = run_all(scenarios, seeds, args.quiet, plan, cores=args.cores, stored=stored)
     record_set(results, args.set)
     for name in names:
         print_summary([r for r in results if r.scenario.name == name])
@@ -245,6 +247,7 @@ def add_run_commands(commands) -> None:
     runner.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
     runner.add_argument("--no-report", action="store_true", help="write results only, no report.html")
     scenario_options(runner)
+    reuse_option(runner)
     runner.set_defaults(handler=command_run)
 
     comparer = commands.add_parser("compare", help="run a baseline and what-ifs over common seeds; write a comparison")
@@ -257,8 +260,16 @@ def add_run_commands(commands) -> None:
     comparer.add_argument("--rivals-answer", action="store_true", help="also run every scenario with strategic "
                           "prices and say what each firm answers (answers.csv, docs/strategy.md)")
     scenario_options(comparer)
+    reuse_option(comparer)
     draw_options(comparer)
     comparer.set_defaults(handler=command_compare, replicates=5)
+
+
+def reuse_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--reuse", type=Path, action="append", default=[], metavar="FOLDER",
+                         help="an earlier results folder (of run or compare): a run it holds of the same scenario "
+                              "(as resolved) and seed, made by this model version, is loaded, not run again (a "
+                              "comparison's baseline, say). May be given several times")
 
 
 def add_job_commands(commands) -> None:

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 from .cli_args import parse_assignment
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .experiments.stored import StoredRuns
     from .results import Result
     from .scenario import Scenario
 
@@ -49,9 +52,9 @@ class Progress:
 
 
 def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any = None,
-            cores: int = 1) -> list[Result]:
+            cores: int = 1, stored: StoredRuns | None = None) -> list[Result]:
     """Every scenario at every seed (of every parameter draw in ``plan``), with one progress bar; each run
-    on ``cores`` processes."""
+    on ``cores`` processes. A run that ``stored`` holds is loaded instead (then a line says how many were)."""
     from .experiments.replicates import run_draws, run_replicates
 
     if plan is not None and not quiet:
@@ -59,8 +62,20 @@ def run_all(scenarios: list[Scenario], seeds: list[int], quiet: bool, plan: Any 
     progress = Progress(scenarios, len(seeds) * (1 if plan is None else len(set(plan.particles))), quiet)
     try:
         if plan is not None:
-            return run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe, progress=progress.step,
-                             cores=cores)
-        return run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step, cores=cores)
+            results = run_draws(plan.scenarios, seeds, plan.particles, on_run=progress.describe,
+                                progress=progress.step, cores=cores, stored=stored)
+        else:
+            results = run_replicates(scenarios, seeds, on_run=progress.describe, progress=progress.step, cores=cores,
+                                     stored=stored)
     finally:
         progress.close()
+    for line in [] if stored is None else stored.lines():
+        print(line)
+    return results
+
+
+def stored_runs(folders: list[Path]) -> StoredRuns | None:
+    """The runs saved in the ``--reuse`` folders (None without any), read before any run."""
+    from .experiments.stored import StoredRuns
+
+    return StoredRuns.of(folders)

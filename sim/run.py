@@ -16,7 +16,7 @@ from .framework import mesa
 from .errors import ScenarioError, UserError
 from .model.cores import Cores
 from .model.market import RetailMarket
-from .results import Result, package_version, scenario_hash
+from .results import Result, model_version, package_version, scenario_hash
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE, DATED, load_document, override
 from .scenario.schema import MAX_SEED
@@ -150,6 +150,7 @@ def run(scenario: ScenarioLike, seed: int | None = None, *, shoppers: int | None
         "seed": seed,
         "shoppers": resolved.population.shoppers,
         "package_version": package_version(),
+        "model_version": model_version(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__},
         "run_seconds": round(time.perf_counter() - started, 3),
         "cores": used,

@@ -18,7 +18,6 @@ refused and leftovers of a killed one (temporary files) can be removed safely.
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -29,35 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sim
-
 from ..errors import UserError
 from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign, staging
-from ..results import package_version, replace_atomically, write_json
+from ..results import model_version, package_version, replace_atomically, write_json
 
-# What never decides the numbers of a run: the layers that drive runs, keep them or show them. Every
-# other source file of the package (the model, the firms, the scenario schema and defaults, the run
-# and its random streams, and any module added beside them) is part of the model version.
-NOT_MODEL = ("calibration", "classroom", "comparison.py", "dashboard", "experiments", "export.py", "jobs",
-             "outputs.py", "report", "rivals.py", "shipped", "validation.py")
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
-
-
-@functools.cache
-def model_version() -> str:
-    """The package version and a hash of the model's source files, e.g. ``0.4.0+3f2a9c1be0d4``.
-
-    A checkout's package version stays the same while its code changes; the hash does not, so a
-    resumed sweep or calibration never mixes runs of two different models.
-    """
-    root = Path(sim.__file__).resolve().parent
-    digest = hashlib.sha256()
-    for file in sorted(root.rglob("*.py")):
-        name = file.relative_to(root).as_posix()
-        top = name.split("/")[0]
-        if top not in NOT_MODEL and not top.startswith("cli"):  # cli.py, cli_args.py, cli_game.py, ...
-            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return f"{package_version()}+{digest.hexdigest()[:12]}"
 
 
 def fingerprint(content: dict[str, Any]) -> str:

@@ -172,11 +172,13 @@ def check_comparable(scenarios: list[Scenario], sources: list[Any]) -> None:
 
 
 def different_households(scenarios: list[Scenario]) -> list[str]:
-    """A warning line for each what-if whose households are not the baseline's, as its report notes it
-    (:func:`sim.report.notes.other_households`)."""
-    from .report.notes import other_households
+    """A warning line for each what-if not made from the baseline's calibration, or whose households are
+    not the baseline's, as its report notes it (:func:`sim.report.unlike.other_calibration`,
+    :func:`~sim.report.unlike.other_households`)."""
+    from .report.unlike import other_calibration, other_households
 
-    return [f"{scenario.name}: {text}" for scenario in scenarios[1:] if (text := other_households(scenario, scenarios[0]))]
+    return [f"{scenario.name}: {text}" for scenario in scenarios[1:]
+            for text in (other_calibration(scenario, scenarios[0]), other_households(scenario, scenarios[0])) if text]
 
 
 @dataclass

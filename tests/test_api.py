@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 from sim.report.ensemble import Ensemble
@@ -104,6 +106,30 @@ def test_compare_says_when_a_what_if_draws_other_households(tmp_path: Path) -> N
     assert "its population differs from tiny's, so on the same seeds its runs draw other households" in \
         build_report(comparison.results).html()
     assert "draw other households" not in build_report(sim.compare(TINY, CHEAP, replicates=1, seed=3).results).html()
+
+
+def test_compare_says_when_a_what_if_is_not_made_from_the_baselines_calibration(tmp_path: Path) -> None:
+    """A what-if written without the baseline's calibration (a file without extends:, a dict without
+    "extends") runs on the schema's defaults: compared, it gets a warning and a report note. A what-if
+    made from the baseline, even one that changes a fitted parameter as its lever, gets neither."""
+    from sim.report import build_report
+    from sim.report.unlike import fitted_parameters
+    from sim.shipped import CALIBRATION, folder
+
+    fitted = fitted_parameters()
+    assert len(fitted) >= 20 and "memberships.taste_sd_usd" in fitted
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**TINY, "name": "base", "calibration": str(
+        folder(CALIBRATION) / "calibrated.yaml")}))
+    (tmp_path / "lever.yaml").write_text("extends: base.yaml\nname: lever\nmemberships: {taste_sd_usd: 100.0}\n")
+    base = tmp_path / "base.yaml"  # the lever: a fitted parameter changed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        made_from_base = sim.compare(base, tmp_path / "lever.yaml", replicates=1, seed=3)
+    text = f"differs from base in {len(fitted)} of the {len(fitted)} parameters the calibration fits"
+    with pytest.warns(UserWarning, match=f"cheap: it {text}"):
+        comparison = sim.compare(base, CHEAP, replicates=1, seed=3)
+    assert text in build_report(comparison.results).html()
+    assert "parameters the calibration fits" not in build_report(made_from_base.results).html()
 
 
 def test_sweep_takes_a_dict_design(tiny_yaml: Path, monkeypatch) -> None:

@@ -16,6 +16,7 @@ from ..vocabulary import FIRMS, MONEY_METRICS
 from .ensemble import Ensemble
 from .rivals import fee_reviewers
 from .style import FIRM_NAMES
+from .unlike import other_calibration, other_households
 
 PROFITS = ("Profit is fitted to the filings' operating margins (Amazon North America 2021-2025, Walmart U.S. "
            "FY2022-FY2026, Kroger FY2023-FY2024, four other grocers 2024) through one unit cost per firm, every "
@@ -71,8 +72,9 @@ def notes(ensemble: Ensemble) -> list[str]:
                              "can; more dark stores add no reach, only capacity (each fulfils up to "
                              "walmart.dark_stores.orders_per_week orders).", []).append(name)
     for name, scenario in list(zip(ensemble.names, ensemble.scenarios))[1:]:
-        if (text := other_households(scenario, ensemble.scenarios[0])):
-            found.setdefault(text, []).append(name)
+        for text in (other_calibration(scenario, ensemble.scenarios[0]), other_households(scenario, ensemble.scenarios[0])):
+            if text:
+                found.setdefault(text, []).append(name)
     routing = routing_agents(ensemble)
     if routing:
         found[ROUTING] = routing
@@ -81,18 +83,6 @@ def notes(ensemble: Ensemble) -> list[str]:
         found[members_chosen_note(ensemble)] = changed
     missed = checks_missed(ensemble) + draws_against_targets(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
-
-
-def other_households(scenario, base) -> str:
-    """Why a what-if's differences are not its levers' alone, if its ``population`` (other than the
-    national count) or ``geography`` differ from ``base``'s: on the same seeds its runs draw other
-    households. Empty otherwise. The report's note and compare's warning."""
-    unlike = scenario.household_blocks_unlike(base)
-    if not unlike:
-        return ""
-    return (f"its {' and '.join(unlike)} differ{'s' * (len(unlike) == 1)} from {base.name}'s, so on the same seeds "
-            "its runs draw other households: its differences mix its levers with a different sample of households, "
-            "not the levers' effect alone.")
 
 
 def in_words(firm: str) -> str:

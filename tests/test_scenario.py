@@ -212,3 +212,14 @@ def test_an_override_of_one_year_wins_over_the_files_year(tmp_path: Path) -> Non
     (tmp_path / "s.yaml").write_text("name: s\neconomics:\n  price_level:\n    index: {2024: 313.689}\n")
     assert load_scenario(tmp_path / "s.yaml", {"economics.price_level.index.2024": 320.0}).economics.price_level.index[
         2024] == 320.0
+
+
+def test_shipped_scenarios_have_names_of_their_own() -> None:
+    """A run's default folder and a comparison's runs are named after the scenario's ``name:``, so two
+    shipped scenarios of one name would write over each other's results (and could not be compared)."""
+    from collections import Counter
+
+    from sim.shipped import scenarios
+
+    names = Counter(load_scenario(path).name for path in scenarios().values())
+    assert [name for name, count in names.items() if count > 1] == []

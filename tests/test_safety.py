@@ -541,14 +541,17 @@ def test_huge_values_make_short_error_lines(tmp_path: Path, capsys) -> None:
     assert "a number written with 100,000 characters" in capsys.readouterr().err
 
 
-def test_an_event_a_child_files_horizon_leaves_out_names_that_file_too(tmp_path: Path) -> None:
-    """The event is the parent's, the horizon the child's: the line names both (it named only the parent)."""
+def test_an_event_the_command_line_dates_outside_a_files_horizon_is_refused_at_once(tmp_path: Path, capsys) -> None:
+    """The event is the command line's, the horizon a child file's: refused in one line before any run. (A
+    parent's events that a child's horizon leaves out are fitted to it instead: tests/test_scenario.py.)"""
     child = tmp_path / "short.yaml"
     child.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: short\n"
                      "horizon: {start: 2021-01-04, end: 2021-12-27}\n")
-    with pytest.raises(ScenarioError, match=r"baseline.yaml:\d+: events\[0\].date: date 2022-01-01 is outside the "
-                                            r"horizon; .* \(the horizon is set in .*short.yaml:3\)"):
-        load_scenario(child)
+    assert main(["run", str(child), "--set", "walmart.walmart_plus.fee_annual@2022-03-07=79", "--shoppers", "100",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "walmart.walmart_plus.fee_annual@2022-03-07: date 2022-03-07 is outside the horizon" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 def test_an_event_that_sets_a_block_whole_says_how_to_set_one_key(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ..bounds import PLAIN_NAME_PATTERN
 from ..errors import COMMAND_LINE, ScenarioError
 from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
                     suggest)
+from .inherited import fit_to_horizon
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, not_a_file, parse_yaml,
                        read_yaml, same_value)
@@ -294,6 +295,7 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         path = tuple(dotted.split("."))  # what the file held below it is replaced, so no longer its
         origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
         origins[path] = (COMMAND_LINE, 0)
+    data, origins = fit_to_horizon(data, origins)  # events inherited across a horizon another file moved
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

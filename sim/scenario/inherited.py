@@ -1,0 +1,84 @@
+"""Events a scenario inherits across a horizon another file moved: the world as of the new start.
+
+The baseline's events run from 2021 (Prime's fee rise in February 2022, Walmart's dark stores...). A
+what-if that extends it with a later or shorter horizon (``horizon: {start: 2026-01-05}``, or ``--set
+horizon.end=...``) inherits events its horizon does not hold. Refusing them left no way to run a
+shorter horizon of the baseline but dropping every event (``--set events=[]``), and with them the world
+they built. So an event dated outside the horizon, written in another file than the one that set the
+bound it falls outside, is fitted to the horizon:
+
+- before the start: its changes are applied to the values the run starts from, in date order (as the
+  world stands at the start), except a value the file that set the start sets itself (its own value
+  holds from its start);
+- after the end: dropped (the run never reaches it).
+
+An event outside the horizon in the same file that set the bound is still refused, with its place: a
+date mistyped in one's own file is caught.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import COMMAND_LINE
+
+from .paths import check_path, drawn_once, set_path
+from .schema import Event, Horizon, Scenario
+from .yamlfile import Origins
+
+
+def fit_to_horizon(data: dict[str, Any], origins: Origins) -> tuple[dict[str, Any], Origins]:
+    """``data`` (a scenario document over the defaults) with its inherited events fitted to its horizon,
+    and ``origins`` renumbered to match; unchanged if nothing is inherited across a bound."""
+    events = data.get("events")
+    if not isinstance(events, list) or not events:
+        return data, origins
+    try:
+        horizon = Horizon.model_validate(data.get("horizon") or {})
+    except ValidationError:
+        return data, origins  # the horizon's own error is reported when the scenario is validated
+    start_file, end_file = (_setter(origins, bound) for bound in ("start", "end"))
+    kept, folded = [], []
+    for number, raw in enumerate(events):
+        where = origins.get(("events", number))
+        if where is not None and where[0] == COMMAND_LINE:
+            where = None  # asked for now, not inherited: checked as written
+        try:
+            date = Event.model_validate(raw).date
+        except (ValidationError, TypeError):
+            date = None  # its own error is reported when the scenario is validated
+        if (date is not None and where is not None and date < horizon.start and start_file not in (None, where[0])
+                and not any(check_path(Scenario, str(dotted)) or drawn_once(str(dotted)) for dotted in raw["set"])):
+            folded.append((date, number, raw))  # (a path that cannot be set stays, to be refused at its place)
+        elif not (date is not None and where is not None and date > horizon.end and end_file not in (None, where[0])):
+            kept.append(number)
+    if len(kept) == len(events):
+        return data, origins
+    for _date, _number, raw in sorted(folded, key=lambda item: item[:2]):
+        for dotted, value in raw["set"].items():
+            if _origin(origins, str(dotted)) != start_file:
+                data = set_path(data, str(dotted), value)
+    data = {**data, "events": [events[number] for number in kept]}
+    moved = {old: new for new, old in enumerate(kept)}
+    return data, {_renumber(path, moved): where for path, where in origins.items()
+                  if not (len(path) > 1 and path[0] == "events" and path[1] not in moved)}
+
+
+def _setter(origins: Origins, bound: str) -> str | None:
+    """The file (or the command line) that set the horizon's ``bound``, if any did."""
+    where = origins.get(("horizon", bound)) or origins.get(("horizon",))
+    return where[0] if where else None
+
+
+def _origin(origins: Origins, dotted: str) -> str | None:
+    """The file that set the value at ``dotted`` itself (a year of a series: or the series whole), if any
+    did. Not a block holding it: a file that names one key of a block sets only that key."""
+    path = tuple(dotted.split("."))
+    where = origins.get(path) or (origins.get(path[:-1]) if path[-1].isdigit() else None)
+    return where[0] if where else None
+
+
+def _renumber(path: tuple, moved: dict[int, int]) -> tuple:
+    return (path[0], moved[path[1]], *path[2:]) if len(path) > 1 and path[0] == "events" else path

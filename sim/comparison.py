@@ -108,10 +108,14 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
         smallest = min([abs(v) for v in (row.mean, row.low, row.high) if v and not math.isnan(v)] or [1.0])
         digits = max(2, 1 - math.floor(math.log10(smallest))) if row.significant else 2
 
-        def shown(value: float) -> str:  # (figure shows NaN as n/a)
-            return figure(0.0 if round(value, digits) == 0 else value, digits)
+        def shown(value: float, end: bool = False) -> str:  # (figure shows NaN as n/a)
+            # An interval's end keeps its sign when it rounds to zero: [-0.00, 0.17] crosses zero, where
+            # [0.00, 0.17] read as if it stopped there.
+            if round(value, digits) == 0:
+                return f"{value:.{digits}f}" if end and value else figure(0.0, digits)
+            return figure(value, digits)
 
-        interval = "" if math.isnan(row.low) else f" [{shown(row.low)}, {shown(row.high)}]"
+        interval = "" if math.isnan(row.low) else f" [{shown(row.low, True)}, {shown(row.high, True)}]"
         spread = f" {{{shown(row.parameter_low)}, {shown(row.parameter_high)}}}" if drawn else ""
         cells[(row.measure, row.scenario)] = f"{shown(row.mean)}{interval}{spread}{' *' if row.significant else '  '}"
     width = max(map(len, labels))

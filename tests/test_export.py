@@ -445,6 +445,9 @@ def test_the_printed_differences_keep_one_precision_a_row() -> None:
     lines = format_differences(table)
     assert any(line.endswith("0.0200 [0.0013, 0.0400] *") for line in lines)
     assert any(line.rstrip().endswith("0.00 [-0.01, 0.01]") for line in lines)
+    # An interval's end that rounds to zero keeps its sign: it printed 0.08 [0.00, 0.17] for [-0.0022, 0.17].
+    crossing = table.iloc[[0]].assign(mean=0.08, low=-0.0022, high=0.17, significant=False)
+    assert any(line.rstrip().endswith("0.08 [-0.00, 0.17]") for line in format_differences(crossing))
 
 
 def test_result_load_names_a_sweep_folder(tmp_path: Path) -> None:

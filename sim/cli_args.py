@@ -166,7 +166,7 @@ def draw_options(command: argparse.ArgumentParser) -> None:
                               "(K x replicates runs a scenario); the report separates parameter and run-noise bands")
     command.add_argument("--posterior", type=Path, metavar="FILE",
                          help="posterior CSV for --parameter-draws (default: posterior.csv beside the baseline's "
-                              "calibrated.yaml, written by retailsim calibrate --method abc)")
+                              "calibrated.yaml, written by retailsim calibrate: --method emulator, bank or abc)")
 
 
 def server_options(command: argparse.ArgumentParser) -> None:

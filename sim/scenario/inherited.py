@@ -4,16 +4,16 @@ The baseline's events run from 2021 (Prime's fee rise in February 2022, Walmart'
 what-if that extends it with a later or shorter horizon (``horizon: {start: 2026-01-05}``, or ``--set
 horizon.end=...``) inherits events its horizon does not hold. Refusing them left no way to run a
 shorter horizon of the baseline but dropping every event (``--set events=[]``), and with them the world
-they built. So an event dated outside the horizon, written in another file than the one that set the
-bound it falls outside, is fitted to the horizon:
+they built. So where a file moves a bound of the horizon of the file it extends (or ``--set`` moves one
+of any file's), the events it inherits (every event, for ``--set``) that fall outside are fitted to it:
 
 - before the start: its changes are applied to the values the run starts from, in date order (as the
   world stands at the start), except a value the file that set the start sets itself (its own value
   holds from its start);
 - after the end: dropped (the run never reaches it).
 
-An event outside the horizon in the same file that set the bound is still refused, with its place: a
-date mistyped in one's own file is caught.
+An event outside the horizon in the file that moved the bound, or in a file that extends the file that
+set it, is still refused, with its place: a date mistyped in one's own file is caught.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from .schema import Event, Horizon, Scenario
 from .yamlfile import Origins
 
 
-def fit_to_horizon(data: dict[str, Any], origins: Origins) -> tuple[dict[str, Any], Origins]:
-    """``data`` (a scenario document over the defaults) with its inherited events fitted to its horizon,
-    and ``origins`` renumbered to match; unchanged if nothing is inherited across a bound."""
+def fit_to_horizon(data: dict[str, Any], origins: Origins, mover: str) -> tuple[dict[str, Any], Origins]:
+    """``data`` with the events of other files fitted to the horizon bounds that ``mover`` (the file that
+    extends them, or the command line) set, and ``origins`` renumbered to match; unchanged if ``mover``
+    set neither bound or no event lies outside."""
     events = data.get("events")
     if not isinstance(events, list) or not events:
         return data, origins
@@ -39,26 +40,28 @@ def fit_to_horizon(data: dict[str, Any], origins: Origins) -> tuple[dict[str, An
         horizon = Horizon.model_validate(data.get("horizon") or {})
     except ValidationError:
         return data, origins  # the horizon's own error is reported when the scenario is validated
-    start_file, end_file = (_setter(origins, bound) for bound in ("start", "end"))
+    start_file, end_file = (mover if _setter(origins, bound) == mover else None for bound in ("start", "end"))
+    if start_file is None and end_file is None:
+        return data, origins
     kept, folded = [], []
     for number, raw in enumerate(events):
         where = origins.get(("events", number))
-        if where is not None and where[0] == COMMAND_LINE:
-            where = None  # asked for now, not inherited: checked as written
+        if where is not None and where[0] in (mover, COMMAND_LINE):
+            where = None  # the mover's own (or asked for now): checked as written
         try:
             date = Event.model_validate(raw).date
         except (ValidationError, TypeError):
             date = None  # its own error is reported when the scenario is validated
-        if (date is not None and where is not None and date < horizon.start and start_file not in (None, where[0])
+        if (date is not None and where is not None and date < horizon.start and start_file is not None
                 and not any(check_path(Scenario, str(dotted)) or drawn_once(str(dotted)) for dotted in raw["set"])):
             folded.append((date, number, raw))  # (a path that cannot be set stays, to be refused at its place)
-        elif not (date is not None and where is not None and date > horizon.end and end_file not in (None, where[0])):
+        elif not (date is not None and where is not None and date > horizon.end and end_file is not None):
             kept.append(number)
     if len(kept) == len(events):
         return data, origins
     for _date, _number, raw in sorted(folded, key=lambda item: item[:2]):
         for dotted, value in raw["set"].items():
-            if _origin(origins, str(dotted)) != start_file:
+            if _origin(origins, str(dotted)) != mover:
                 data = set_path(data, str(dotted), value)
     data = {**data, "events": [events[number] for number in kept]}
     moved = {old: new for new, old in enumerate(kept)}

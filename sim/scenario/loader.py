@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from ..bounds import PLAIN_NAME_PATTERN
 from ..errors import COMMAND_LINE, ScenarioError
-from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, model_at, renamed, set_path,
-                    suggest)
+from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, explain, model_at, renamed,
+                    set_path, suggest)
 from .inherited import fit_to_horizon
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, not_a_file, parse_yaml,
@@ -115,7 +115,8 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
     with named_by(path, origins, "extends"):
         base, base_origins = _resolve(parent, (*chain, parent), calibrated)
     offset = len(base.get("events") or []) if isinstance(data.get("events"), list) else 0
-    return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
+    merged, merged_origins = _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
+    return fit_to_horizon(merged, merged_origins, display(path)) if "horizon" in data else (merged, merged_origins)
 
 
 def place(loc: tuple[Any, ...]) -> str:
@@ -181,7 +182,9 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
         choices = [field.alias or name for name, field in model.model_fields.items()] if model else []
         within = () if root is Scenario else block
         message = renamed(".".join(map(str, (*within, *loc)))) if within is not None else None
-        message = message or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
+        message = message or explain(root, loc, kind, None) or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
+    elif (plainer := explain(root, loc, kind, first.get("input"))) is not None:
+        message = plainer if isinstance(first.get("input"), dict) else f"{plainer} (got {shown(first.get('input'))})"
     elif kind == "missing":
         message = "required key is missing"
     elif not isinstance(first.get("input"), dict) or not first.get("input"):  # a list or a number: shown, shortened
@@ -295,7 +298,7 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         path = tuple(dotted.split("."))  # what the file held below it is replaced, so no longer its
         origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
         origins[path] = (COMMAND_LINE, 0)
-    data, origins = fit_to_horizon(data, origins)  # events inherited across a horizon another file moved
+    data, origins = fit_to_horizon(data, origins, COMMAND_LINE)  # the files' events, to a horizon --set moved
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -257,3 +257,39 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
             said.append(f"{option} {key} {when}: an event of the scenario sets {hit} on {event.date}"
                         f"{f' ({event.label})' if event.label else ''}; to change it from a date, {how}")
     return said
+
+
+def homes(root: type[BaseModel], key: str, depth: int = 3) -> list[str]:
+    """The dotted paths of the blocks of ``root`` (at most ``depth`` deep) that hold a key ``key``."""
+    found, level = [], [("", root)]
+    for _ in range(depth):
+        deeper = []
+        for prefix, model in level:
+            for name, field in model.model_fields.items():
+                if (field.alias or name) == key and prefix:
+                    found.append(prefix.rstrip("."))
+                inner = _model_in(field.annotation)
+                if inner is not None and typing.get_origin(field.annotation) is not dict:
+                    deeper.append((f"{prefix}{field.alias or name}.", inner))
+        level = deeper
+    return found
+
+
+def explain(root: type[BaseModel], loc: tuple[Any, ...], kind: str, given: Any) -> str | None:
+    """A plainer message than pydantic's for a few mistakes, or None: a key of another block written
+    here (``walmart_plus:`` at the top, for ``walmart.walmart_plus``), a value where a block belongs
+    (named by its keys, not its class), and ``events:`` written as a mapping rather than a list."""
+    if kind == "extra_forbidden" and (places := homes(root, str(loc[-1]))):
+        where = " or ".join(f"{place}.{loc[-1]}" for place in places[:3])
+        return f"unknown key '{loc[-1]}' here; it belongs in another block: {where}"
+    if kind == "model_type":
+        holder = model_at(root, loc)
+        field = holder.model_fields.get(str(loc[-1])) if holder is not None else None
+        model = _model_in(field.annotation) if field is not None else None
+        if model is not None:
+            keys = ", ".join(item.alias or name for name, item in model.model_fields.items())
+            return f"should be a block of keys ({keys}), not a single value"
+    if kind == "list_type" and loc == ("events",):
+        return ("should be a list of events, one '- ' line each: - {date: 2026-01-01, set: "
+                "{amazon.prime.fee_annual: 159}}")
+    return None

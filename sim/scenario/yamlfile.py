@@ -267,6 +267,20 @@ def _path_at(node: yaml.Node, mark: yaml.Mark) -> tuple[Any, ...]:
     return ()
 
 
+def _plainer(text: str, mark, problem: str, line: int | None) -> tuple[str, int | None]:
+    """The parser's problem with what it most often means: a tab where YAML wants spaces, or a bracket or
+    quote still open when the file ends (the parser then points past the last line: point at it)."""
+    if mark is None:
+        return problem, line
+    lines = text.splitlines()
+    if mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+        return f"{problem} (a tab: YAML indents with spaces only)", line
+    if not text[mark.index:].strip():  # nothing but the end of the file after the place it points at
+        last = None if line is None else line - mark.line - 1 + max(1, len(lines))
+        return f"{problem} (the text ends with a '{{', '[' or quote opened earlier still open)", last
+    return problem, line
+
+
 def parse_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, yaml.Node | None]:
     """YAML text as Python data and its node tree; every problem is one ScenarioError with its line."""
     _check_nesting(text, source)
@@ -285,6 +299,7 @@ def parse_yaml(text: str, source: str, line_offset: int = 0) -> tuple[Any, yaml.
             place = dotted(_path_at(node, mark)) or f"column {mark.column + 1}"
             raise ScenarioError(source, place, problem, line) from None
         column = f"column {mark.column + 1}" if mark and not line_offset else ""
+        problem, line = _plainer(text, mark, problem, line)
         raise ScenarioError(source, column, f"YAML syntax error: {problem}", line) from None
     except RecursionError:
         raise ScenarioError(source, "", "the document is nested too deeply") from None

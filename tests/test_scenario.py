@@ -121,6 +121,17 @@ BAD = [
      r"bad.yaml:3: shoppers.online_gain.per_year: .*less than or equal to 0.1 \(got 0.5\)"),
     ("missing extends", "extends: nothere.yaml\nname: x\n", r"bad.yaml:1: extends: file 'nothere.yaml' not found"),
     ("not a mapping", "- just\n- a list\n", r"bad.yaml: a scenario file must be a mapping"),
+    ("key of another block", "name: x\nwalmart_plus: {fee_annual: 49}\n",
+     r"bad.yaml:2: walmart_plus: unknown key 'walmart_plus' here; it belongs in another block: walmart.walmart_plus$"),
+    ("value for a block", "name: x\nshoppers: {own_price_elasticity: 2}\n",
+     r"bad.yaml:2: shoppers.own_price_elasticity: should be a block of keys \(grocery, discretionary, health\), "
+     r"not a single value \(got 2\)$"),
+    ("events as a mapping", "name: x\nevents: {date: 2026-01-01, set: {amazon.prime.fee_annual: 159}}\n",
+     r"bad.yaml:2: events: should be a list of events, one '- ' line each: - \{date: 2026-01-01, set: "),
+    ("tab", "name: x\nwalmart:\n\twalmart_plus: {fee_annual: 49}\n",
+     r"bad.yaml:3: column 1: YAML syntax error: .* \(a tab: YAML indents with spaces only\)$"),
+    ("unclosed brace", "name: x\nwalmart: {walmart_plus: {fee_annual: 49}\n",
+     r"bad.yaml:2: column \d+: YAML syntax error: .* \(the text ends with a '\{', '\[' or quote opened earlier still open\)$"),
 ]
 
 

@@ -290,3 +290,56 @@ def test_the_game_ends_with_the_scenario() -> None:
     for refused in (lambda: game.submit("Red", {"amazon.prime.fee_annual": 99.0}), game.advance):
         with pytest.raises(GameError, match="^the game is over: the market has reached the end of the scenario$"):
             refused()
+
+
+def test_a_second_press_of_advance_does_not_play_a_round_without_the_teams() -> None:
+    """A double click (or two teacher pages) sent two advances for round 1: the second played round 2 with
+    no decisions. Each press says the round its page showed; one that arrives late is refused."""
+    game = new_game()
+    game.join("Red", "amazon", "ABC123")
+    game.advance(seen_round=1)
+    with pytest.raises(GameError, match="^round 1 has already been advanced: the teams are deciding round 2$"):
+        game.advance(seen_round=1)
+    assert game.round == 2 and len(game.rounds) == 1
+
+
+def test_round_ones_clock_starts_when_the_first_team_joins_not_when_the_server_starts() -> None:
+    game = new_game(round_minutes=1)
+    assert game.time_left() is None, "nobody has joined: no clock yet"
+    game.join("Red", "amazon", "ABC123")
+    assert 59 < game.time_left() <= 60
+    game.deadline -= 30
+    game.join("Blue", "walmart", "ABC123")
+    assert game.time_left() <= 30, "a later team does not restart it"
+
+
+def test_team_names_are_one_team_whatever_their_capitals() -> None:
+    """Joining as "red" made a second Amazon team beside Red, which the teacher could not remove."""
+    game = new_game()
+    game.join("Red", "amazon", "ABC123")
+    assert game.join(" red ", "amazon", "ABC123") == "amazon" and list(game.teams) == ["Red"]
+    assert game.team_name("RED") == "Red"
+    with pytest.raises(GameError, match="^team Red already runs Amazon"):
+        game.join("rED", "walmart", "ABC123")
+    rostered = new_game(roster=(("Red", "amazon"), ("Blue", "walmart")))
+    assert rostered.join("blue", "amazon", "ABC123") == "walmart" and list(rostered.teams) == ["Blue"]
+
+
+def test_a_rewind_clears_the_submissions_the_team_pages_show() -> None:
+    """Team pages read their submission from the game (``mine``) and start again on a rewind (``rewinds``):
+    after one they said "Submitted" for a submission the rewind had cleared."""
+    game = new_game()
+    game.join("Blue", "walmart", "ABC123")
+    game.submit("Blue", {"walmart.walmart_plus.fee_annual": 59.0})
+    before = view(game, "Blue")
+    assert before["mine"] == {"walmart.walmart_plus.fee_annual": 59.0} and before["rewinds"] == 0
+    game.rewind(1)
+    after = view(game, "Blue")
+    assert after["mine"] == {} and after["rewinds"] == 1 and after["round"] == 1
+
+
+def test_the_status_counts_the_weeks_a_last_round_will_play() -> None:
+    game = new_game(start=dt.date(2030, 9, 30))
+    assert view(game, None)["weeks_this_round"] == 13
+    game.advance()
+    assert view(game, None)["weeks_this_round"] == 1 == game.advance().weeks

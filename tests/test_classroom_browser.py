@@ -135,6 +135,10 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
             join(page, team, firm)
         for page, team, firm in ((red, "Red", "Amazon"), (blue, "Blue", "Walmart"), (green, "Green", "Kroger")):
             shows(page, f"Team {team} · {firm}")
+            # Amazon's and Walmart's levers run below the window: the Submit button stays in view (it was at
+            # y 748-784 of 768, its confirmation below the screen).
+            box = page.get_by_role("button", name="Submit decisions").bounding_box()
+            assert box["y"] + box["height"] <= SCREEN["height"], (team, box)
         shows(teacher, JOIN_CODE)
         shows(teacher, "Teams: 0 of 3 submitted")
         # The round's timer (--minutes 30) counts down on every page.
@@ -190,7 +194,9 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
 
         # Rewind to round 3 and replay it with the same decision: the same results.
         choose(teacher, "Rewind to round", "3")
-        teacher.get_by_role("button", name="Rewind", exact=True).click()
+        teacher.get_by_role("button", name="Rewind…", exact=True).click()  # asks first, saying what it forgets
+        shows(teacher, "Rewind to round 3: round 3 is forgotten (results too) and every submission is cleared")
+        teacher.get_by_role("button", name="Rewind now", exact=True).click()
         for page in (teacher, green):
             shows(page, "Round 3: decide")
             shows(page, "Results of round 2")

@@ -13,7 +13,8 @@ import pytest
     (("--teams", "Red=amazon,Blue=target"), "--teams: expected NAME=FIRM,... with FIRM one of amazon, walmart, "
                                             "kroger and NAME 1-24 letters, digits, spaces, '-' or '_', got "
                                             "'Blue=target'"),
-    (("--teams", "Red=amazon,Red=kroger"), "--teams: team Red is named twice"),
+    (("--teams", "Red=amazon,Red=kroger"), "--teams: team Red is named twice (names are the same whatever their capitals)"),
+    (("--teams", "Red=amazon,red=kroger"), "--teams: team red is named twice (names are the same whatever their capitals)"),
     (("--teams", "A=amazon,B=walmart", "--max-teams", "1"), "--teams names 2 teams, more than --max-teams 1"),
     (("--teams", "A=amazon,B=amazon,C=walmart", "--teams-per-firm", "1"),
      "--teams puts 2 teams on amazon, more than --teams-per-firm 1"),

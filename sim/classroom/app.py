@@ -36,7 +36,8 @@ def _status(seen: dict, left: float | None) -> str:
         return "The game is over: the market reached the end of the scenario."
     clock = "" if left is None else (" · time is up" if left == 0 else f" · {int(left) // 60}:{int(left) % 60:02d} left")
     paused = " · PAUSED by the teacher" if seen["paused"] else ""
-    weeks = {13: "a quarter", 52: "a year"}.get(seen["weeks_per_round"], f"{seen['weeks_per_round']} weeks")
+    count = seen["weeks_this_round"]  # the last round may be shorter: the horizon ends first
+    weeks = {13: "a quarter", 52: "a year", 1: "one week"}.get(count, f"{count} weeks")
     return f"Round {seen['round']}: decide for {weeks} from {seen['next_week']}{clock}{paused}"
 
 
@@ -79,7 +80,8 @@ def Join(on_joined):
 
     def join() -> None:
         try:
-            on_joined(name.value.strip(), game.join(name.value, firm.value, code.value))
+            joined = game.join(name.value, firm.value, code.value)
+            on_joined(game.team_name(name.value), joined)
         except GameError as problem:
             error.value = str(problem)
 
@@ -105,21 +107,19 @@ def TeamSide(team: str, seen: dict):
     game, firm = state.GAME, seen["firm"]
     specs = game.specs[firm]
     draft = solara.use_reactive({})
-    message, error = solara.use_reactive(None), solara.use_reactive(None)
+    error = solara.use_reactive(None)
 
-    def reset() -> None:  # a new round starts from the firm's levers as they stand (or this team's submission)
+    def reset() -> None:  # a new round (or a rewind) starts from the firm's levers as they stand (or this team's submission)
         draft.set(seen["mine"] or game.current(firm))
-        message.set(None)
         error.set(None)
 
-    solara.use_effect(reset, [seen["round"]])
+    solara.use_effect(reset, [seen["round"], seen["rewinds"]])
     values = {**game.current(firm), **draft.value}
 
     def submit() -> None:
         try:
             game.submit(team, {path: values[path] for path in GAME_LEVERS[firm]})
-            message.value, error.value = f"Submitted for round {seen['round']}: you may change it until the market " \
-                                         "advances.", None
+            error.value = None
         except GameError as problem:
             error.value = str(problem)
 
@@ -130,12 +130,15 @@ def TeamSide(team: str, seen: dict):
     for path, spec in specs.items():
         Lever(spec, values[path], lambda value, path=path: draft.set({**draft.value, path: value}))
         solara.Div(children=[f"Cost: {costs[path]}"], classes=["classroom-cost"])
-    solara.Button("Submit decisions", color="primary", on_click=submit,
-                  disabled=seen["finished"] or seen["paused"])
-    if message.value:
-        solara.Success(message.value)
-    if error.value:
-        solara.Error(error.value)
+    with solara.Div(classes=["classroom-submit"]):  # kept in view at the foot of the window (levers scroll)
+        solara.Button("Submit decisions", color="primary", on_click=submit,
+                      disabled=seen["finished"] or seen["paused"] or game.time_left() == 0)
+        if seen["mine"]:  # what the game holds for this team (submitted here, on another page, before a reload)
+            solara.Success(f"Submitted for round {seen['round']}: " + ", ".join(
+                f"{specs[path]['label']} {written(path, value)}" for path, value in seen["mine"].items()
+                if path in specs) + ". You may change it until the market advances.")
+        if error.value:
+            solara.Error(error.value)
     solara.Div(children=["Teams sharing a firm: each lever is the median of their submissions this round; a lever "
                          "nobody submits stays as it is."], classes=["retailsim-note"])
 
@@ -146,7 +149,14 @@ def TeacherSide(seen: dict):
     game = state.GAME
     error = solara.use_reactive(None)
     event = solara.use_reactive(next(iter(EVENTS.values()))[0])
-    target = solara.use_reactive("1")
+    target = solara.use_reactive(str(seen["round"]))  # the least it can forget: this round's submissions
+    confirming = solara.use_reactive(False)
+
+    def start_over() -> None:  # a new round (or a rewind): the least a rewind can forget, and no question pending
+        target.set(str(seen["round"]))
+        confirming.set(False)
+
+    solara.use_effect(start_over, [seen["round"], seen["rewinds"]])
 
     def act(action) -> None:
         try:
@@ -164,7 +174,7 @@ def TeacherSide(seen: dict):
         f"{name} ({firm_name(firm)}){' ✓' if done else ''}" for name, firm, done in seen["teams"])],
         classes=["classroom-line", "classroom-teams"])
     with solara.Row():
-        solara.Button("Advance the market", color="primary", on_click=lambda: act(game.advance),
+        solara.Button("Advance the market", color="primary", on_click=lambda: act(lambda: game.advance(seen["round"])),
                       disabled=seen["finished"] or seen["paused"])
         solara.Button("Resume" if seen["paused"] else "Pause", on_click=lambda: act(lambda: game.pause(not seen["paused"])))
     solara.Button("Hide rivals' decisions" if seen["revealed"] else "Reveal rivals' decisions",
@@ -176,8 +186,13 @@ def TeacherSide(seen: dict):
         solara.Div(children=[f"Next round: {', '.join(seen['queued'])}"], classes=["classroom-line"])
     with solara.Row():
         solara.Select("Rewind to round", value=target.value, values=[str(r) for r in range(1, seen["round"] + 1)],
-                      on_value=target.set)
-        solara.Button("Rewind", on_click=lambda: act(lambda: game.rewind(target.value)))
+                      on_value=lambda value: (target.set(value), confirming.set(False)))
+        solara.Button("Rewind…", on_click=lambda: confirming.set(True))
+    if confirming.value:
+        solara.Warning(rewind_warning(int(target.value), seen["round"]))
+        with solara.Row():
+            solara.Button("Rewind now", color="error", on_click=lambda: act(lambda: game.rewind(target.value)))
+            solara.Button("Cancel", on_click=lambda: confirming.set(False))
     with solara.Column(gap="4px"):
         solara.FileDownload(lambda: game.export()[0].encode(), filename="classroom_decisions.csv",
                             label="Decisions (CSV)")
@@ -185,6 +200,15 @@ def TeacherSide(seen: dict):
                             label="Results (CSV)")
     if error.value:
         solara.Error(error.value)
+
+
+def rewind_warning(target: int, current: int) -> str:
+    """What a rewind to round ``target`` forgets, said before it is done."""
+    if target >= current:
+        return f"Rewind to round {current}: every team's submission for it is cleared (the rounds played are kept)."
+    played = f"round {target} is" if target == current - 1 else f"rounds {target} to {current - 1} are"
+    return (f"Rewind to round {target}: {played} forgotten (results too) and every submission is cleared; the teams "
+            f"decide round {target} again.")
 
 
 @solara.component

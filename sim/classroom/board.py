@@ -23,6 +23,8 @@ CSS = """
 .classroom-code { font-size: 30px; font-weight: 700; letter-spacing: 4px; margin: 0 0 2px 0; }
 .classroom-status { font-size: 13px; margin: 4px 0 8px 0; }
 .classroom-hidden { font-size: 12px; color: #555; font-style: italic; }
+.classroom-submit { position: sticky; bottom: 0; background: #fff; padding: 6px 0 4px 0; z-index: 2; }
+.classroom-submit .v-alert { margin: 4px 0 0 0; font-size: 12px; padding: 6px 10px; }
 """
 
 

@@ -67,6 +67,7 @@ class Game:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.version = 0
+        self.rewinds = 0  # how many times the teacher rewound: a round number alone does not tell pages apart
         self.teams: dict[str, str] = {}  # team -> firm
         self.paused = self.revealed = False
         self.rounds: list[Round] = []
@@ -79,12 +80,12 @@ class Game:
         self.before_start = self.start - dt.timedelta(weeks=s.weeks_per_round)  # where the charts begin
         self.specs = specs(self.market.model.params)  # the levers' ranges, fixed for the game
         self.before = self.market.results(settings.weeks_per_round)  # the quarter before round 1
-        self._open_round()
+        self._open_round(clock=False)  # round 1's clock starts when the first team joins, not at the server's start
 
-    def _open_round(self) -> None:
+    def _open_round(self, clock: bool = True) -> None:
         self.pending, self.queued = {}, []
         minutes = self.settings.round_minutes
-        self.deadline = time.monotonic() + 60 * minutes if minutes else None
+        self.deadline = time.monotonic() + 60 * minutes if minutes and clock else None
         self.left_when_paused: float | None = None
 
     def _touch(self) -> None:
@@ -110,8 +111,8 @@ class Game:
             if not isinstance(name, str) or not TEAM_NAME.fullmatch(name.strip()):
                 raise GameError("a team name is 1 to 24 letters, digits, spaces, '-' or '_', starting with a letter "
                                 "or digit")
-            name = name.strip()
-            roster = dict(self.settings.roster)
+            name = self.team_name(name)
+            roster = {self.team_name(team): firm for team, firm in self.settings.roster}
             if roster:
                 if name not in roster:
                     raise GameError(f"no team is called {name!r} in this game: the teams are {', '.join(roster)}")
@@ -128,8 +129,17 @@ class Game:
                 raise GameError(f"{firm_name(firm)} already has {self.settings.teams_per_firm} teams: choose "
                                 "another firm")
             self.teams[name] = firm
+            if not self.rounds and len(self.teams) == 1 and self.settings.round_minutes and not self.paused:
+                self.deadline = time.monotonic() + 60 * self.settings.round_minutes  # the class has begun
             self._touch()
             return firm
+
+    def team_name(self, name: str) -> str:
+        """The name a team is known by: ``name`` as it first joined (or as the teacher's roster writes
+        it), whatever its capitals ("red" is team Red: two teams that differ only so are one)."""
+        name = name.strip()
+        known = [*self.teams, *(team for team, _firm in self.settings.roster)]
+        return next((team for team in known if team.casefold() == name.casefold()), name)
 
     def submit(self, team: object, values: dict[str, Any]) -> None:
         """Team ``team``'s decisions for this round (dotted path -> value), each checked; a second
@@ -169,10 +179,15 @@ class Game:
         return {path: get_path(self.market.model.params, path) for path in GAME_LEVERS[firm]}
 
     # -- the teacher ---------------------------------------------------------------------------
-    def advance(self) -> Round:
+    def advance(self, seen_round: int | None = None) -> Round:
         """Close the round: combine each firm's submissions, apply them and the injected events,
-        and play the round's weeks."""
+        and play the round's weeks. ``seen_round``: the round the teacher's page showed; a second press
+        (a double click, two teacher pages) that arrives after it was advanced is refused, not a round
+        played without the teams' decisions."""
         with self.lock:
+            if seen_round is not None and seen_round != self.round:
+                raise GameError(f"round {seen_round} has already been advanced: the teams are deciding round "
+                                f"{self.round}")
             if self.finished:
                 raise GameError("the game is over: the market has reached the end of the scenario")
             if self.paused:
@@ -217,7 +232,8 @@ class Game:
                 self.market.play(played.run_firms)
             self.rounds = kept
             self.paused = False
-            self._open_round()
+            self.rewinds += 1
+            self._open_round(clock=bool(self.teams))
             self._touch()
 
     def pause(self, paused: bool = True) -> None:

@@ -61,6 +61,10 @@ class ClassroomMarket:
     def finished(self) -> bool:
         return not self.model.running
 
+    def weeks_next_round(self) -> int:
+        """The weeks the next round will play: a round's, or fewer where the horizon ends first."""
+        return max(0, min(self.weeks_per_round, len(self.model.dates) - self.model.steps))
+
     def apply(self, changes: dict[str, Any]) -> None:
         """Set dotted scenario paths from now on (validated by the schema)."""
         if changes:

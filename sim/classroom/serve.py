@@ -44,8 +44,8 @@ def parse_roster(text: str | None) -> tuple[tuple[str, str], ...]:
         if not TEAM_NAME.fullmatch(name) or firm not in TEAM_FIRMS:
             raise UserError(f"--teams: expected NAME=FIRM,... with FIRM one of {', '.join(TEAM_FIRMS)} and NAME 1-24 "
                             f"letters, digits, spaces, '-' or '_', got '{item.strip()[:40]}'")
-        if name in dict(roster):
-            raise UserError(f"--teams: team {name} is named twice")
+        if name.casefold() in {team.casefold() for team, _firm in roster}:
+            raise UserError(f"--teams: team {name} is named twice (names are the same whatever their capitals)")
         roster.append((name, firm))
     return tuple(roster)
 

@@ -28,7 +28,8 @@ def view(game, team: str | None) -> dict[str, Any]:
                 "events": [EVENTS[key][0] for key in played.events],
             })
         return {
-            "version": game.version, "round": game.round, "finished": game.finished, "paused": game.paused,
+            "version": game.version, "round": game.round, "rewinds": game.rewinds, "finished": game.finished,
+            "paused": game.paused, "weeks_this_round": game.market.weeks_next_round(),
             "revealed": game.revealed, "time_left": game.time_left(), "start": game.start,
             "next_week": game.market.next_date(), "weeks_per_round": game.settings.weeks_per_round,
             "teams": [(name, team_firm, name in game.pending) for name, team_firm in game.teams.items()],

@@ -713,3 +713,21 @@ def test_sighup_stops_the_server_and_frees_the_port() -> None:
     wait_until(lambda: process.poll() is not None or answers(url) == 200, 120, "the dashboard starting")
     code, out, err = stop(process, signal.SIGHUP)
     assert (code, err.strip()) == (0, "dashboard: stopped (SIGHUP)") and port_is_free("127.0.0.1", port)
+
+
+def test_a_lesson_that_does_not_load_is_left_out_of_the_menu_with_one_line(tmp_path: Path, monkeypatch) -> None:
+    """A teacher's lesson with a typo, chosen in the menu, turned the whole page into a traceback. The
+    server loads every lesson as it starts: a bad one is left out, with the file, line and fix."""
+    from sim.dashboard import model
+
+    good = next(iter(sorted(model.LESSONS.glob("*.yaml"))))
+    (tmp_path / good.name).write_text(good.read_text().replace("../baseline.yaml", str(model.LESSONS.parent / "baseline.yaml")))
+    (tmp_path / "typo.yaml").write_text(f"extends: {model.LESSONS.parent / 'baseline.yaml'}\nname: typo\n"
+                                       "returns: {fraud_share_of_retruns: 0.3}\n")
+    monkeypatch.setattr(model, "LESSONS", tmp_path)
+    monkeypatch.setattr(model, "LEFT_OUT", set())
+    lines = model.check_lessons()
+    assert len(lines) == 1 and lines[0].startswith("lesson preset typo left out: ")
+    assert "typo.yaml:3: returns.fraud_share_of_retruns: unknown key 'fraud_share_of_retruns'; did you mean " \
+           "'fraud_share_of_returns'?" in lines[0]
+    assert "typo" not in model.presets() and good.stem in model.presets()

@@ -24,6 +24,7 @@ import ipyvuetify
 import solara
 import traitlets
 
+from ..errors import UserError
 from . import model as market
 from . import panels
 from .levers import shown, sliders
@@ -138,7 +139,13 @@ def Lever(spec: dict, value, on_value):
 @solara.component
 def Setup(names: list[str], chosen, seed, moved):
     """The lesson preset, the seed and the levers (reactive values of the page; used at Reset)."""
-    specs = solara.use_memo(lambda: sliders(preset(market.presets()[chosen.value])), dependencies=[chosen.value])
+    def levers() -> tuple[dict, str | None]:  # a lesson file edited while the server runs may no longer load
+        try:
+            return sliders(preset(market.presets()[chosen.value])), None
+        except (UserError, KeyError) as problem:
+            return {}, str(problem).strip("'")
+
+    specs, problem = solara.use_memo(levers, dependencies=[chosen.value])
 
     def choose(name: str) -> None:
         chosen.value = name
@@ -146,6 +153,8 @@ def Setup(names: list[str], chosen, seed, moved):
 
     solara.Select("Lesson preset", value=chosen.value, values=names, on_value=choose)
     solara.InputText("Seed (Reset reruns with it)", value=seed.value, on_value=seed.set)
+    if problem:
+        solara.Error(f"This lesson cannot be loaded: {problem}")
     for key, spec in specs.items():
         Lever(spec, moved.value.get(key, spec["value"]), lambda value, key=key: moved.set({**moved.value, key: value}))
 

@@ -52,9 +52,28 @@ def start_name() -> str:
 def presets() -> dict[str, str]:
     """The scenario the dashboard started with, then the lesson presets: name -> file.
 
-    Only lists the lessons folder; opens no file."""
-    lessons = {p.stem: str(p) for p in sorted(LESSONS.glob("*.yaml")) if p.stem != start_name()}
+    Only lists the lessons folder; opens no file. A lesson that did not load when the server
+    started (:func:`check_lessons`) is left out."""
+    lessons = {p.stem: str(p) for p in sorted(LESSONS.glob("*.yaml")) if p.stem not in (start_name(), *LEFT_OUT)}
     return {start_name(): START, **lessons}
+
+
+LEFT_OUT: set[str] = set()  # lessons whose files did not load when the server started
+
+
+def check_lessons() -> list[str]:
+    """Load every lesson preset once, as the server starts; each that does not load (a teacher's file
+    with a typo, say) is left out of the menu, with one line saying why."""
+    lines = []
+    for name, path in presets().items():
+        if name == start_name():
+            continue
+        try:
+            preset(path)
+        except UserError as problem:
+            LEFT_OUT.add(name)
+            lines.append(f"lesson preset {name} left out: {problem}")
+    return lines
 
 
 def preset_file(name: object) -> str:

@@ -356,4 +356,8 @@ def start(scenario: Path | None = None, host: str = "127.0.0.1", port: object = 
 
     options = check(scenario or baseline(), host, port, shoppers or DEFAULT_SHOPPERS,
                     access_code)
+    from .model import check_lessons
+
+    for line in check_lessons():
+        print(f"dashboard: warning: {line}", file=sys.stderr)
     return serve(options)

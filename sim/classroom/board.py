@@ -60,7 +60,9 @@ def _market_line(seen: dict[str, Any]) -> str:
     events = seen["rounds"][-1]["events"] if seen["rounds"] else []
     news = f" Events this round: {', '.join(events)}." if events else ""
     return (f"Consumer welfare ${market['consumer_surplus_usd']:,.2f} a household a week; households with both "
-            f"memberships {market['both_memberships']:.1%}. *Profit is on accounts fitted to the filings' margins (docs/accounts.md).{news}")
+            f"memberships {market['both_memberships']:.1%}. *Profit is on accounts fitted to the filings' margins (docs/accounts.md). "
+            f"Changes are since the game began, the market's own trend included: left to itself Amazon's margin rises "
+            f"and its share grows (online gains on stores), whatever the teams decide.{news}")
 
 
 @solara.component

@@ -438,6 +438,10 @@ def test_solara_is_configured_to_contact_nothing(monkeypatch) -> None:
 
     assert server_settings.telemetry.mixpanel_enable is False and solara_settings.assets.proxy is True
     assert OFFLINE_ENVIRONMENT["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    import solara.util
+
+    # A closed tab's session ends 10 minutes after its page went away (Solara's own: 24 hours).
+    assert solara.util.parse_timedelta(server_settings.kernel.cull_timeout) == 600
     with pytest.raises(Exception, match="No connection adapters"):  # refused by requests before any socket
         cdn.get_data(Path(server_settings.assets.proxy_cache_dir), "no-such-package@1.0.0/x.js")
     options = check(ROOT / "scenarios" / "baseline.yaml", "0.0.0.0", "8765")

@@ -54,9 +54,10 @@ def print_summary(results: list[Result]) -> None:
     from .results import SET_KEY
 
     first, summaries = results[0], [r.summary for r in results]
-    seconds = sum(r.manifest["run_seconds"] for r in results)
+    seconds = sum(r.manifest["run_seconds"] for r in results if not r.manifest.get("reused_from"))
+    loaded = sum(1 for r in results if r.manifest.get("reused_from"))
     print(f"{first.scenario.name}: {len(results)} run(s), {first.scenario.population.shoppers} shoppers, "
-          f"{seconds:.1f} s of simulation")
+          f"{seconds:.1f} s of simulation" + (f" ({loaded} loaded by --reuse, not run)" if loaded else ""))
     if first.manifest.get(SET_KEY):
         print(f"  changed on the command line: --set {' --set '.join(first.manifest[SET_KEY])}")
     which = f"seed {first.seed}" if len(results) == 1 else f"mean of {len(results)} runs, as the report"

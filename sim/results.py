@@ -40,11 +40,25 @@ def package_version() -> str:
         return "unknown"
 
 
+TIMESERIES_DIGEST = "timeseries_sha256"  # a run's manifest: the SHA-256 of its timeseries.parquet as written
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # What never decides the numbers of a run: the layers that drive runs, keep them or show them. Every
 # other source file of the package (the model, the firms, the scenario schema and defaults, the run
 # and its random streams, and any module added beside them) is part of the model version.
 NOT_MODEL = ("calibration", "classroom", "comparison.py", "dashboard", "experiments", "export.py", "jobs",
              "outputs.py", "report", "rivals.py", "shipped", "validation.py")
+MODEL_ANYWAY = ("jobs/outcomes.py",)  # how a sweep's outcome is read from a run: it decides the numbers it keeps
+MODEL_SUFFIXES = (".py", ".csv", ".json", ".yaml")  # code, and the data it reads (sim/model/data/*.csv)
 
 
 @functools.cache
@@ -57,12 +71,21 @@ def model_version() -> str:
     """
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for file in sorted(root.rglob("*.py")):
+    for name in model_files():
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return f"{package_version()}+{digest.hexdigest()[:12]}"
+
+
+def model_files() -> list[str]:
+    """The package's files that decide a run's numbers (their paths inside it, sorted): its code and
+    the data it reads, but the layers that drive, keep or show runs."""
+    root, names = Path(__file__).resolve().parent, []
+    for file in sorted(path for path in root.rglob("*") if path.suffix in MODEL_SUFFIXES and path.is_file()):
         name = file.relative_to(root).as_posix()
         top = name.split("/")[0]
-        if top not in NOT_MODEL and not top.startswith("cli"):  # cli.py, cli_args.py, cli_game.py, ...
-            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return f"{package_version()}+{digest.hexdigest()[:12]}"
+        if name in MODEL_ANYWAY or (top not in NOT_MODEL and not top.startswith("cli")):  # cli.py, cli_args.py, ...
+            names.append(name)
+    return names
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -195,7 +218,10 @@ class Result:
         """The run's three files, into an existing folder (callers make the write atomic); the manifest
         records them (a folder's ``files``: what a later command may replace)."""
         write_timeseries(self.timeseries, folder / TIMESERIES)
-        write_json(folder / MANIFEST, mark({**self.manifest, "files": [MANIFEST, SUMMARY, TIMESERIES]}, "run"))
+        # The table's digest: a run loaded again in place of running it (--reuse) must be the run as written.
+        digest = {TIMESERIES_DIGEST: file_digest(folder / TIMESERIES)}
+        manifest = {key: value for key, value in self.manifest.items() if key != TIMESERIES_DIGEST}
+        write_json(folder / MANIFEST, mark({**manifest, **digest, "files": [MANIFEST, SUMMARY, TIMESERIES]}, "run"))
         write_json(folder / SUMMARY, self.summary)
 
     @classmethod

@@ -75,7 +75,7 @@ def test_a_run_loaded_from_an_earlier_folder_is_written_as_the_run_itself(folder
     # A run with --set is another scenario: nothing to load, and the line says why.
     assert main(["run", "base.yaml", "--out", "changed", "--cores", "1", "--quiet", "--no-report",
                  "--reuse", "once", "--set", "walmart.walmart_plus.fee_annual=59"]) == 0
-    assert "reused 0 saved runs of once (none of its runs has these scenarios" in capsys.readouterr().out
+    assert "reused 0 saved runs of once (of its 1: none of its runs has these scenarios" in capsys.readouterr().out
     assert len(made) == 2
 
 
@@ -85,7 +85,7 @@ def test_runs_of_another_model_version_are_run_again(folder: Path, made, capsys)
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "model_version": "0.0.1+000000000000"}))
     assert main(["run", "base.yaml", "--out", "again", "--cores", "1", "--quiet", "--no-report",
                  "--reuse", "once"]) == 0
-    assert "reused 0 saved runs of once (its 1 run was made by another model version than" in capsys.readouterr().out
+    assert "reused 0 saved runs of once (of its 1: 1 made by another model version than" in capsys.readouterr().out
     assert len(made) == 2
 
 
@@ -101,3 +101,48 @@ def test_a_reuse_folder_that_holds_no_results_is_refused_in_one_line_before_any_
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert made == [] and not (folder / "out").exists()
+
+
+def test_a_saved_run_that_is_not_as_written_is_run_again_not_loaded(folder: Path, made, capsys) -> None:
+    """A table edited since (its digest differs), a manifest whose hash names another scenario than its own
+    (copied from another run), a damaged table: each of those runs is run again, and the line says so."""
+    import pandas as pd
+
+    assert compare("base.yaml", "plus.yaml", "--out", "first") == 0
+    made.clear()
+    runs = folder / "first" / "runs"
+    edited = next(path for path in (runs / "base").iterdir() if path.name != "seed-2021") / "timeseries.parquet"
+    table = pd.read_parquet(edited)
+    table["value"] *= 1.5
+    table.to_parquet(edited)
+    # The baseline's first run's manifest names another hash, and the what-if's names the baseline's.
+    base, what_if = (runs / name / "seed-2021" / "manifest.json" for name in ("base", "cheap_plus"))
+    base_hash = json.loads(base.read_text())["scenario_hash"]
+    base.write_text(json.dumps({**json.loads(base.read_text()), "scenario_hash": "x"}))
+    what_if.write_text(json.dumps({**json.loads(what_if.read_text()), "scenario_hash": base_hash}))
+    assert compare("base.yaml", "plus.yaml", "--out", "second", "--reuse", "first") == 0
+    assert "reused 1 saved run of first (of its 4: 2 not as written (damaged or edited since; run again))" in \
+        capsys.readouterr().out
+    assert sorted(made) == [("base", 2021), ("base", int(edited.parent.name.removeprefix("seed-"))),
+                            ("cheap_plus", 2021)]
+    made.clear()
+    assert compare("base.yaml", "plus.yaml", "--out", "fresh") == 0
+    assert (folder / "second" / "differences.csv").read_bytes() == (folder / "fresh" / "differences.csv").read_bytes()
+
+
+def test_reuse_names_a_sweep_folder_for_what_it_is(folder: Path, capsys) -> None:
+    (folder / "sweep").mkdir()
+    (folder / "sweep" / "manifest.json").write_text(json.dumps({"written_by": "retailsim", "kind": "sweep", "runs": 4}))
+    assert compare("base.yaml", "plus.yaml", "--out", "out", "--reuse", "sweep") == 2
+    assert "--reuse sweep: is retailsim's sweep folder, not results of run or compare" in capsys.readouterr().err
+
+
+def test_the_model_version_covers_the_data_the_model_reads_and_how_a_sweep_reads_outcomes() -> None:
+    """A run loaded by --reuse (or a sweep resumed) must be of this model: its code, and the state and
+    county tables it draws households from (a changed states.csv reused runs of the old one)."""
+    from sim.results import model_files
+
+    files = model_files()
+    assert {"model/data/states.csv", "model/data/rural_counties.csv", "model/market.py", "jobs/outcomes.py",
+            "results.py"} <= set(files)
+    assert not [name for name in files if name.startswith(("report/", "dashboard/", "cli", "experiments/"))]

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UserError
-from ..outputs import MANIFEST
-from ..results import SET_KEY, Result, model_version, read_json_object, run_folders, scenario_hash
+from ..outputs import MANIFEST, kind_of
+from ..results import (SET_KEY, TIMESERIES, TIMESERIES_DIGEST, Result, file_digest, model_version, read_json_object,
+                       run_folders, scenario_hash)
 from ..scenario import Scenario
 
 # What a loaded run's manifest says of the command that made it, not of the run: the command that
@@ -31,7 +32,9 @@ class StoredRuns:
 
     runs: dict[tuple[str, int], tuple[Path, str]] = field(default_factory=dict)  # -> (its folder, the folder given)
     held: Counter = field(default_factory=Counter)  # folder -> runs it holds
-    other_model: Counter = field(default_factory=Counter)  # folder -> runs of another (or no recorded) model version
+    other_model: Counter = field(default_factory=Counter)  # folder -> runs of another model version
+    unversioned: Counter = field(default_factory=Counter)  # folder -> runs that record no model version
+    unusable: Counter = field(default_factory=Counter)  # folder -> runs not as written (damaged, edited): run again
     used: Counter = field(default_factory=Counter)  # folder -> runs loaded from it
 
     @classmethod
@@ -42,42 +45,72 @@ class StoredRuns:
             return None
         stored, version = cls(), model_version()
         for folder in folders:
+            give = "give a results folder written by retailsim run or compare"
             if not Path(folder).is_dir():
                 raise UserError(f"{option} {folder}: {'is not a folder' if Path(folder).exists() else 'no such folder'}"
-                                "; give a results folder written by retailsim run or compare")
-            for run in run_folders(folder):
-                manifest = read_json_object(run / MANIFEST, run)
+                                f"; {give}")
+            if kind_of(Path(folder)) not in ("run", "set", None):
+                raise UserError(f"{option} {folder}: is retailsim's {kind_of(Path(folder))} folder, not results of run "
+                                f"or compare; {give}")
+            try:
+                runs = run_folders(folder)
+            except UserError as problem:
+                raise UserError(f"{option} {problem}") from None
+            for run in runs:
                 stored.held[str(folder)] += 1
-                if manifest.get("model_version") != version:
-                    stored.other_model[str(folder)] += 1
-                    continue
-                try:
-                    key = (str(manifest["scenario_hash"]), int(manifest["seed"]))
-                except (KeyError, TypeError, ValueError):
-                    continue  # an old or damaged manifest: its run is not known by its inputs
-                stored.runs.setdefault(key, (run, str(folder)))
+                stored._add(run, str(folder), version)
         return stored
+
+    def _add(self, run: Path, folder: str, version: str) -> None:
+        """Index the run in ``run`` (of the folder given as ``folder``) by its inputs, if this model made it."""
+        try:
+            manifest = read_json_object(run / MANIFEST, run)
+            key = (str(manifest["scenario_hash"]), int(manifest["seed"]))
+        except (UserError, KeyError, TypeError, ValueError):
+            self.unusable[folder] += 1  # a damaged manifest: its run is not known by its inputs
+            return
+        if manifest.get("model_version") is None:
+            self.unversioned[folder] += 1
+        elif manifest["model_version"] != version:
+            self.other_model[folder] += 1
+        elif not isinstance(manifest.get(TIMESERIES_DIGEST), str):
+            self.unusable[folder] += 1
+        else:
+            self.runs.setdefault(key, (run, folder))
 
     def take(self, scenario: Scenario, seed: int) -> Result | None:
         """The saved run of ``scenario`` at ``seed``, loaded, or None if none of the folders holds it."""
-        found = self.runs.get((scenario_hash(scenario), int(seed)))
+        wanted = (scenario_hash(scenario), int(seed))
+        found = self.runs.get(wanted)
         if found is None:
             return None
         path, folder = found
-        result = Result.load(path)
+        try:  # the run as written: its table's digest, and a scenario that is the one its manifest names
+            if file_digest(path / TIMESERIES) != read_json_object(path / MANIFEST, path)[TIMESERIES_DIGEST]:
+                raise UserError("its table changed since it was written")
+            result = Result.load(path)
+            if (scenario_hash(result.scenario), result.seed) != wanted:
+                raise UserError("its manifest's scenario is not the one its hash names")
+        except (UserError, OSError, KeyError):
+            self.unusable[folder] += 1
+            del self.runs[wanted]
+            return None
         self.used[folder] += 1
         manifest = {key: value for key, value in result.manifest.items() if key not in COMMAND_KEYS}
         return replace(result, manifest={**manifest, "reused_from": str(path)})
 
     def lines(self) -> list[str]:
-        """What was reused from each folder, one line each (and why nothing was, where nothing was)."""
+        """What was reused from each folder, one line each, with the runs it could not give and why."""
         lines = []
         for folder, held in self.held.items():
-            used, other = self.used[folder], self.other_model[folder]
-            line = f"reused {used} saved run{'s' * (used != 1)} of {folder}"
-            if not used:
-                line += (f" (its {other} run{'s were' if other != 1 else ' was'} made by another model version than "
-                         f"{model_version()})" if other == held else
-                         " (none of its runs has these scenarios, as resolved, and seeds)")
-            lines.append(line)
+            used = self.used[folder]
+            why = [f"{count} made by another model version than {model_version()}" if reason == "other" else
+                   f"{count} that record no model version (written before retailsim recorded it)" if reason == "old" else
+                   f"{count} not as written (damaged or edited since; run again)"
+                   for reason, count in (("other", self.other_model[folder]), ("old", self.unversioned[folder]),
+                                         ("bad", self.unusable[folder])) if count]
+            if not used and not why:
+                why = ["none of its runs has these scenarios, as resolved, and seeds"]
+            lines.append(f"reused {used} saved run{'s' * (used != 1)} of {folder} (of its {held}"
+                         + (f": {'; '.join(why)}" if why else "") + ")")
         return lines

@@ -261,6 +261,11 @@ def test_a_child_that_moves_the_horizon_starts_from_its_parents_world_as_of_then
     # The same through the command line's --set: the file's later events are dropped, the run ends in 2022.
     short = load_scenario(BASELINE_FILE, {"horizon.end": "2022-03-07"})
     assert [event.date for event in short.events] == [dt.date(2022, 1, 1), dt.date(2022, 2, 18)]
+    # A later file or --set that moves the start back finds the parent's world and events as they were.
+    back = load_scenario(child, {"horizon.start": "2021-01-04"})
+    assert back.amazon.prime.fee_annual == 119 and len(back.events) == len(baseline.events) - 1  # June 2026: dropped
+    (tmp_path / "grandchild.yaml").write_text("extends: spring26.yaml\nname: again\nhorizon: {start: 2021-01-04}\n")
+    assert load_scenario(tmp_path / "grandchild.yaml").events == back.events
     own = tmp_path / "own.yaml"
     own.write_text(child.read_text() + "events:\n  - {date: 2027-01-01, set: {walmart.dark_stores.count: 5}}\n")
     with pytest.raises(ScenarioError, match=r"own.yaml:6: events\[0\].date: date 2027-01-01 is outside the horizon"):

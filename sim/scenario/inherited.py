@@ -22,17 +22,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import COMMAND_LINE
 
 from .paths import check_path, drawn_once, set_path
 from .schema import Event, Horizon, Scenario
 from .yamlfile import Origins
 
 
-def fit_to_horizon(data: dict[str, Any], origins: Origins, mover: str) -> tuple[dict[str, Any], Origins]:
-    """``data`` with the events of other files fitted to the horizon bounds that ``mover`` (the file that
-    extends them, or the command line) set, and ``origins`` renumbered to match; unchanged if ``mover``
-    set neither bound or no event lies outside."""
+def fit_to_horizon(data: dict[str, Any], origins: Origins, order: list[str]) -> tuple[dict[str, Any], Origins]:
+    """``data`` with the events fitted to the horizon's bounds that were set after them: ``order`` is the
+    ``extends:`` chain, the first ancestor first, then the command line; an event of a file before the one
+    that set a bound is fitted to it. ``origins`` is renumbered to match. Unchanged if no event is."""
     events = data.get("events")
     if not isinstance(events, list) or not events:
         return data, origins
@@ -40,29 +39,27 @@ def fit_to_horizon(data: dict[str, Any], origins: Origins, mover: str) -> tuple[
         horizon = Horizon.model_validate(data.get("horizon") or {})
     except ValidationError:
         return data, origins  # the horizon's own error is reported when the scenario is validated
-    start_file, end_file = (mover if _setter(origins, bound) == mover else None for bound in ("start", "end"))
-    if start_file is None and end_file is None:
-        return data, origins
+    rank = {name: position for position, name in enumerate(order)}
+    start, end = (rank.get(_setter(origins, bound), -1) for bound in ("start", "end"))  # -1: the defaults
     kept, folded = [], []
     for number, raw in enumerate(events):
         where = origins.get(("events", number))
-        if where is not None and where[0] in (mover, COMMAND_LINE):
-            where = None  # the mover's own (or asked for now): checked as written
+        written = rank.get(where[0], len(order)) if where is not None else len(order)  # unknown: checked as written
         try:
             date = Event.model_validate(raw).date
         except (ValidationError, TypeError):
             date = None  # its own error is reported when the scenario is validated
-        if (date is not None and where is not None and date < horizon.start and start_file is not None
+        if (date is not None and date < horizon.start and written < start
                 and not any(check_path(Scenario, str(dotted)) or drawn_once(str(dotted)) for dotted in raw["set"])):
             folded.append((date, number, raw))  # (a path that cannot be set stays, to be refused at its place)
-        elif not (date is not None and where is not None and date > horizon.end and end_file is not None):
+        elif not (date is not None and date > horizon.end and written < end):
             kept.append(number)
     if len(kept) == len(events):
         return data, origins
     for _date, _number, raw in sorted(folded, key=lambda item: item[:2]):
         for dotted, value in raw["set"].items():
-            if _origin(origins, str(dotted)) != mover:
-                data = set_path(data, str(dotted), value)
+            if rank.get(_origin(origins, str(dotted)), -1) < start:  # a file that moved the start, or a later one,
+                data = set_path(data, str(dotted), value)        # keeps the value it sets itself
     data = {**data, "events": [events[number] for number in kept]}
     moved = {old: new for new, old in enumerate(kept)}
     return data, {_renumber(path, moved): where for path, where in origins.items()

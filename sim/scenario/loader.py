@@ -93,8 +93,9 @@ def calibrated_layer(path: Path) -> tuple[dict[str, Any], Origins]:
     return layer, layer_origins
 
 
-def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tuple[dict[str, Any], Origins]:
-    """A file merged over its ``extends:`` ancestors, and over its ``calibration:`` parameters."""
+def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tuple[dict[str, Any], Origins, list[str]]:
+    """A file merged over its ``extends:`` ancestors, and over its ``calibration:`` parameters; with the
+    files of its chain as errors name them, the first ancestor first."""
     data, origins = read_yaml(path)
     calibration = _linked_file(path, data, origins, "calibration", "a calibrated.yaml")
     if calibration is not None and calibrated:
@@ -103,7 +104,7 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
         data, origins = _merge(layer, data), {**layer_origins, **origins}
     parent = _linked_file(path, data, origins, "extends", "another scenario file")
     if parent is None:
-        return data, origins
+        return data, origins, [display(path)]
     if parent in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent))
         line = origins.get(("extends",), ("", None))[1]
@@ -113,10 +114,9 @@ def _resolve(path: Path, chain: tuple[Path, ...], calibrated: bool = True) -> tu
         raise ScenarioError(display(path), "extends", f"the extends: chain is over {MAX_EXTENDS} files deep; "
                             "merge some of them", line)
     with named_by(path, origins, "extends"):
-        base, base_origins = _resolve(parent, (*chain, parent), calibrated)
+        base, base_origins, files = _resolve(parent, (*chain, parent), calibrated)
     offset = len(base.get("events") or []) if isinstance(data.get("events"), list) else 0
-    merged, merged_origins = _merge(base, data), {**base_origins, **_shift_events(origins, offset)}
-    return fit_to_horizon(merged, merged_origins, display(path)) if "horizon" in data else (merged, merged_origins)
+    return _merge(base, data), {**base_origins, **_shift_events(origins, offset)}, [*files, display(path)]
 
 
 def place(loc: tuple[Any, ...]) -> str:
@@ -280,12 +280,14 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None, 
         resolved = path.resolve()
     except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
         raise ScenarioError(display(path), "", "cannot follow the symbolic link (a loop?)") from None
-    data, origins = _resolve(resolved, (resolved,), calibrated)
-    return _validated(data, origins, display(path), overrides)
+    data, origins, files = _resolve(resolved, (resolved,), calibrated)
+    return _validated(data, origins, display(path), overrides, files)
 
 
-def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: Mapping[str, Any] | None) -> Scenario:
-    """A scenario document over the defaults, with ``overrides`` on top, validated (events too)."""
+def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: Mapping[str, Any] | None,
+               files: list[str] | None = None) -> Scenario:
+    """A scenario document over the defaults, with ``overrides`` on top, validated (events too); ``files``:
+    its ``extends:`` chain, the first ancestor first (for events inherited across a moved horizon)."""
     # A partial block in a file changes only the keys it names; the rest keep their defaults.
     given = data
     data = _merge(DEFAULTS, data)
@@ -298,7 +300,7 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         path = tuple(dotted.split("."))  # what the file held below it is replaced, so no longer its
         origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
         origins[path] = (COMMAND_LINE, 0)
-    data, origins = fit_to_horizon(data, origins, COMMAND_LINE)  # the files' events, to a horizon --set moved
+    data, origins = fit_to_horizon(data, origins, [*(files or []), COMMAND_LINE])  # inherited across a moved horizon
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -123,6 +123,8 @@ BAD = [
     ("not a mapping", "- just\n- a list\n", r"bad.yaml: a scenario file must be a mapping"),
     ("key of another block", "name: x\nwalmart_plus: {fee_annual: 49}\n",
      r"bad.yaml:2: walmart_plus: unknown key 'walmart_plus' here; it belongs in another block: walmart.walmart_plus$"),
+    ("a value's name in the wrong block", "name: x\nkroger: {turnaround: {start: 2026-02-09}}\n",
+     r"bad.yaml:2: kroger.turnaround.start: unknown key 'start'; valid keys: price_cut_at_full, programme, "),
     ("value for a block", "name: x\nshoppers: {own_price_elasticity: 2}\n",
      r"bad.yaml:2: shoppers.own_price_elasticity: should be a block of keys \(grocery, discretionary, health\), "
      r"not a single value \(got 2\)$"),

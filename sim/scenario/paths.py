@@ -259,16 +259,17 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
     return said
 
 
-def homes(root: type[BaseModel], key: str, depth: int = 3) -> list[str]:
-    """The dotted paths of the blocks of ``root`` (at most ``depth`` deep) that hold a key ``key``."""
+def homes(root: type[BaseModel], key: str, depth: int = 4) -> list[str]:
+    """The dotted paths of the blocks of ``root`` (at most ``depth`` deep) that hold a block named ``key``
+    (a block's name says where it belongs; a value's, such as ``start`` or ``count``, is in many places)."""
     found, level = [], [("", root)]
     for _ in range(depth):
         deeper = []
         for prefix, model in level:
             for name, field in model.model_fields.items():
-                if (field.alias or name) == key and prefix:
-                    found.append(prefix.rstrip("."))
                 inner = _model_in(field.annotation)
+                if (field.alias or name) == key and prefix and inner is not None:
+                    found.append(prefix.rstrip("."))
                 if inner is not None and typing.get_origin(field.annotation) is not dict:
                     deeper.append((f"{prefix}{field.alias or name}.", inner))
         level = deeper

@@ -301,6 +301,10 @@ def test_a_second_press_of_advance_does_not_play_a_round_without_the_teams() -> 
     with pytest.raises(GameError, match="^round 1 has already been advanced: the teams are deciding round 2$"):
         game.advance(seen_round=1)
     assert game.round == 2 and len(game.rounds) == 1
+    game.rewind(2)  # another teacher page clears round 2's submissions: a press this page sent before is refused
+    with pytest.raises(GameError, match="^the game was rewound since this page showed it"):
+        game.advance(seen_round=2, seen_rewinds=0)
+    game.advance(seen_round=2, seen_rewinds=1)
 
 
 def test_round_ones_clock_starts_when_the_first_team_joins_not_when_the_server_starts() -> None:
@@ -311,6 +315,12 @@ def test_round_ones_clock_starts_when_the_first_team_joins_not_when_the_server_s
     game.deadline -= 30
     game.join("Blue", "walmart", "ABC123")
     assert game.time_left() <= 30, "a later team does not restart it"
+    paused = new_game(round_minutes=1)  # the teacher pauses to explain the game before anyone joins
+    paused.pause()
+    paused.join("Red", "amazon", "ABC123")
+    assert paused.time_left() == 60
+    paused.pause(False)
+    assert 59 < paused.time_left() <= 60, "the minute starts when the teacher resumes"
 
 
 def test_team_names_are_one_team_whatever_their_capitals() -> None:

@@ -174,7 +174,7 @@ def TeacherSide(seen: dict):
         f"{name} ({firm_name(firm)}){' ✓' if done else ''}" for name, firm, done in seen["teams"])],
         classes=["classroom-line", "classroom-teams"])
     with solara.Row():
-        solara.Button("Advance the market", color="primary", on_click=lambda: act(lambda: game.advance(seen["round"])),
+        solara.Button("Advance the market", color="primary", on_click=lambda: act(lambda: game.advance(seen["round"], seen["rewinds"])),
                       disabled=seen["finished"] or seen["paused"])
         solara.Button("Resume" if seen["paused"] else "Pause", on_click=lambda: act(lambda: game.pause(not seen["paused"])))
     solara.Button("Hide rivals' decisions" if seen["revealed"] else "Reveal rivals' decisions",

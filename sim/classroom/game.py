@@ -129,8 +129,10 @@ class Game:
                 raise GameError(f"{firm_name(firm)} already has {self.settings.teams_per_firm} teams: choose "
                                 "another firm")
             self.teams[name] = firm
-            if not self.rounds and len(self.teams) == 1 and self.settings.round_minutes and not self.paused:
-                self.deadline = time.monotonic() + 60 * self.settings.round_minutes  # the class has begun
+            if not self.rounds and len(self.teams) == 1 and self.settings.round_minutes:  # the class has begun
+                self.deadline = time.monotonic() + 60 * self.settings.round_minutes
+                if self.paused:  # the clock runs from the teacher's resume
+                    self.left_when_paused = 60.0 * self.settings.round_minutes
             self._touch()
             return firm
 
@@ -179,15 +181,19 @@ class Game:
         return {path: get_path(self.market.model.params, path) for path in GAME_LEVERS[firm]}
 
     # -- the teacher ---------------------------------------------------------------------------
-    def advance(self, seen_round: int | None = None) -> Round:
+    def advance(self, seen_round: int | None = None, seen_rewinds: int | None = None) -> Round:
         """Close the round: combine each firm's submissions, apply them and the injected events,
-        and play the round's weeks. ``seen_round``: the round the teacher's page showed; a second press
-        (a double click, two teacher pages) that arrives after it was advanced is refused, not a round
-        played without the teams' decisions."""
+        and play the round's weeks. ``seen_round`` and ``seen_rewinds``: the round the teacher's page
+        showed, and the rewinds it had seen; a second press (a double click, two teacher pages) that
+        arrives after the round was advanced, or rewound, is refused, not a round played without the
+        teams' decisions."""
         with self.lock:
             if seen_round is not None and seen_round != self.round:
                 raise GameError(f"round {seen_round} has already been advanced: the teams are deciding round "
                                 f"{self.round}")
+            if seen_rewinds is not None and seen_rewinds != self.rewinds:
+                raise GameError(f"the game was rewound since this page showed it: the teams are deciding round "
+                                f"{self.round} again")
             if self.finished:
                 raise GameError("the game is over: the market has reached the end of the scenario")
             if self.paused:

@@ -311,8 +311,9 @@ def yearly_table(ensemble: Ensemble) -> str:
 
 def about(ensemble: Ensemble) -> str:
     """The resolved scenarios, seeds, versions and run times."""
-    seconds = [r.manifest.get("run_seconds", float("nan")) for r in ensemble.results]
-    versions = {r.manifest.get("package_version", "unknown") for r in ensemble.results}
+    made = [r for r in ensemble.results if not r.manifest.get("reused_from")]  # loaded by --reuse: not run now
+    seconds = [r.manifest.get("run_seconds", float("nan")) for r in made]
+    versions = {r.manifest.get("model_version", r.manifest.get("package_version", "unknown")) for r in ensemble.results}
     seeds = ", ".join(str(s) for s in ensemble.seeds)
     facts = [
         ("Scenarios", ", ".join(ensemble.names) + f" (baseline: {ensemble.baseline})"),
@@ -327,8 +328,10 @@ def about(ensemble: Ensemble) -> str:
         ("Households simulated", ", ".join(sorted({str(s.population.shoppers) for s in ensemble.scenarios}))),
         *([("Changed on the command line", changed)] if (changed := command_line_set(ensemble)) else []),
         ("Model version", ", ".join(sorted(versions))),
-        ("Run time", f"{np.nansum(seconds):.1f} s of simulation in all, {len(seconds)} run(s), median "
-                     f"{np.nanmedian(seconds):.1f} s each"),
+        ("Run time", (f"{np.nansum(seconds):.1f} s of simulation in all, {len(seconds)} run(s), median "
+                      f"{np.nanmedian(seconds):.1f} s each" if seconds else "no run was simulated")
+         + (f"; {len(ensemble.results) - len(made)} run(s) loaded from earlier results (--reuse)"
+            if len(made) < len(ensemble.results) else "")),
         ("Report written by", f"retailsim {package_version()}"),
     ]
     listing = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)

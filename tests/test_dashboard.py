@@ -735,3 +735,18 @@ def test_a_lesson_that_does_not_load_is_left_out_of_the_menu_with_one_line(tmp_p
     assert "typo.yaml:3: returns.fraud_share_of_retruns: unknown key 'fraud_share_of_retruns'; did you mean " \
            "'fraud_share_of_returns'?" in lines[0]
     assert "typo" not in model.presets() and good.stem in model.presets()
+
+
+def test_the_charts_before_the_first_recorded_week_show_the_quarter_to_come_not_the_year_2000() -> None:
+    """The dashboard opens a week before the horizon (nothing recorded yet): its line charts drew Plotly's
+    empty axes, January to November 2000 and -1 to 4. They show the quarter ahead, 0-100%, and say how to start."""
+    from sim.dashboard import panels
+
+    model = DashboardMarket(shoppers=200)
+    for build in (panels.spend_chart, panels.membership_chart, panels.delivery_chart):
+        layout = build(model)["layout"]
+        assert layout["xaxis"]["range"][0] == model.date.isoformat() and layout["yaxis"]["range"] == [0, 100]
+        assert layout["annotations"][0]["text"] == "Step or Play to record the first week"
+    model.step()
+    layout = panels.spend_chart(model)["layout"]
+    assert "range" not in layout["xaxis"] and layout["annotations"] == []

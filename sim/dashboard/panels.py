@@ -13,6 +13,8 @@ dollars a year.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from ..model.collect import FIRMS, SEGMENTS
@@ -67,32 +69,39 @@ def _layout(title: str, **more) -> dict:
             "height": CHART_HEIGHT, "autosize": True, **more}
 
 
-def _lines(title: str, y_title: str, lines: list[tuple[str, str, list, np.ndarray]]) -> Chart:
+def _lines(title: str, y_title: str, lines: list[tuple[str, str, list, np.ndarray]], today: dt.date) -> Chart:
     # Dates as text: the widget channel's JSON does not take date objects.
     data = [{"type": "scatter", "x": [d.isoformat() for d in dates], "y": 100 * values, "mode": "lines",
              "name": name, "line": {"color": colour, "width": 2}} for name, colour, dates, values in lines]
-    return {"data": data, "layout": _layout(title, margin={"t": 36, "b": 10, "l": 50, "r": 10}, xaxis={"type": "date"},
-                                            yaxis={"title": {"text": y_title}},
+    xaxis, yaxis, notes = {"type": "date"}, {"title": {"text": y_title}}, []
+    if not any(len(dates) for _name, _colour, dates, _values in lines):  # before the first recorded week: the
+        xaxis["range"] = [today.isoformat(), (today + dt.timedelta(weeks=13)).isoformat()]  # quarter to come,
+        yaxis["range"] = [0, 100]                                                       # not Plotly's year 2000
+        notes = [{"text": "Step or Play to record the first week", "showarrow": False, "xref": "paper",
+                  "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 12, "color": "#666"}}]
+    return {"data": data, "layout": _layout(title, margin={"t": 36, "b": 10, "l": 50, "r": 10}, xaxis=xaxis,
+                                            yaxis=yaxis, annotations=notes,
                                             legend={"orientation": "h", "y": -0.12, "yanchor": "top"})}
 
 
 def spend_chart(model) -> Chart:
     recorder = model.collector.recorder
     return _lines("Share of household spend by firm", "share of spend (%)",
-                  [(FIRM_NAMES[f], FIRM_COLOURS[f], *recorder.series("spend_share", firm=f)) for f in FIRMS])
+                  [(FIRM_NAMES[f], FIRM_COLOURS[f], *recorder.series("spend_share", firm=f)) for f in FIRMS], model.date)
 
 
 def membership_chart(model) -> Chart:
     recorder = model.collector.recorder
     return _lines("Memberships: none, one or both", "share of households (%)",
                   [(SEGMENT_NAMES[s], SEGMENT_COLOURS[s], *recorder.series("membership_share", segment=s))
-                   for s in SEGMENTS])
+                   for s in SEGMENTS], model.date)
 
 
 def delivery_chart(model) -> Chart:
     recorder = model.collector.recorder
     return _lines("The delivery race (rural households)", "share reached (%)",
-                  [(name, colour, *recorder.series(metric, locale="rural")) for metric, name, colour in DELIVERY])
+                  [(name, colour, *recorder.series(metric, locale="rural")) for metric, name, colour in DELIVERY],
+                  model.date)
 
 
 def state_map(model, segment: str = "both") -> Chart:

@@ -11,6 +11,12 @@ from ..vocabulary import FIRMS
 from .levers import TEAM_FIRMS
 
 CHART_HEIGHT = 250  # two rows under the league table fit a 768-pixel-high screen
+# Dates on one line at every spacing Plotly picks ("20 Oct", "Nov 2024", "2026"): its two-line ticks of a
+# few weeks ("Oct 20" over "2024") ran into the legend under the chart before round 1.
+DATES = {"type": "date", "tickformatstops": [
+    {"dtickrange": [None, "M1"], "value": "%d %b"},
+    {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
+    {"dtickrange": ["M12", None], "value": "%Y"}]}
 Chart = dict
 
 
@@ -28,14 +34,14 @@ def _line(name: str, colour: str, dates: list[str], values: list[float], scale: 
 
 def spend_chart(market, since) -> Chart:
     lines = [_line(FIRM_NAMES[f], FIRM_COLOURS[f], *market.weekly("spend_share", since, firm=f)) for f in FIRMS]
-    return {"data": lines, "layout": _layout("Share of household spend", "%", xaxis={"type": "date"})}
+    return {"data": lines, "layout": _layout("Share of household spend", "%", xaxis=DATES)}
 
 
 def membership_chart(market, since) -> Chart:
     lines = [_line("Prime", FIRM_COLOURS["amazon"], *market.weekly("prime_share", since)),
              _line("Walmart+", FIRM_COLOURS["walmart"], *market.weekly("walmart_plus_share", since)),
              _line("Both", SEGMENT_COLOURS["both"], *market.weekly("membership_share", since, segment="both"))]
-    return {"data": lines, "layout": _layout("Households holding a membership", "%", xaxis={"type": "date"})}
+    return {"data": lines, "layout": _layout("Households holding a membership", "%", xaxis=DATES)}
 
 
 def profit_chart(seen: dict[str, Any]) -> Chart:
@@ -50,7 +56,7 @@ def profit_chart(seen: dict[str, Any]) -> Chart:
 def welfare_chart(market, since) -> Chart:
     dates, values = market.weekly("consumer_surplus", since)
     return {"data": [_line("All households", "#555555", dates, values, 1.0)],
-            "layout": _layout("Consumer welfare", "$ a household a week", xaxis={"type": "date"}, showlegend=False)}
+            "layout": _layout("Consumer welfare", "$ a household a week", xaxis=DATES, showlegend=False)}
 
 
 def charts(market, seen: dict[str, Any], since) -> list[Chart]:

@@ -743,8 +743,8 @@ def test_the_charts_before_the_first_recorded_week_show_the_quarter_to_come_not_
     from sim.dashboard import panels
 
     model = DashboardMarket(shoppers=200)
-    for build in (panels.spend_chart, panels.membership_chart, panels.delivery_chart):
-        layout = build(model)["layout"]
+    for chart in (panels.spend_chart, panels.membership_chart, panels.delivery_chart):
+        layout = chart(model)["layout"]
         assert layout["xaxis"]["range"][0] == model.date.isoformat() and layout["yaxis"]["range"] == [0, 100]
         assert layout["annotations"][0]["text"] == "Step or Play to record the first week"
     model.step()

@@ -272,3 +272,13 @@ def test_a_child_that_moves_the_horizon_starts_from_its_parents_world_as_of_then
     own.write_text(child.read_text() + "events:\n  - {date: 2027-01-01, set: {walmart.dark_stores.count: 5}}\n")
     with pytest.raises(ScenarioError, match=r"own.yaml:6: events\[0\].date: date 2027-01-01 is outside the horizon"):
         load_scenario(own)
+
+
+def test_an_inherited_event_that_sets_what_no_event_may_is_refused_for_its_path(tmp_path: Path) -> None:
+    """A parent's event before a child's moved start, setting a path no event may set, was refused for its
+    date ("outside the horizon"), which the parent's author did not get wrong: it is named for its path."""
+    write(tmp_path, "parent.yaml", "name: p\nevents:\n  - {date: 2024-01-01, set: {population.shoppers: 500}}\n")
+    child = write(tmp_path, "child.yaml", "extends: parent.yaml\nname: c\nhorizon: {start: 2026-01-05}\n")
+    with pytest.raises(ScenarioError, match=r"parent.yaml:3: events\[0\].set.population.shoppers: 'population' cannot "
+                                            r"change during a run"):
+        load_scenario(child)

@@ -18,6 +18,7 @@ set it, is still refused, with its place: a date mistyped in one's own file is c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,10 +29,13 @@ from .schema import Event, Horizon, Scenario
 from .yamlfile import Origins
 
 
-def fit_to_horizon(data: dict[str, Any], origins: Origins, order: list[str]) -> tuple[dict[str, Any], Origins]:
+def fit_to_horizon(data: dict[str, Any], origins: Origins, order: list[str],
+                   refuse: Callable[[tuple, str], None]) -> tuple[dict[str, Any], Origins]:
     """``data`` with the events fitted to the horizon's bounds that were set after them: ``order`` is the
     ``extends:`` chain, the first ancestor first, then the command line; an event of a file before the one
-    that set a bound is fitted to it. ``origins`` is renumbered to match. Unchanged if no event is."""
+    that set a bound is fitted to it. ``origins`` is renumbered to match. Unchanged if no event is.
+    ``refuse(place, problem)`` raises for an event to fold that sets a path no event may set (named for
+    its path, where its date would be the only thing said)."""
     events = data.get("events")
     if not isinstance(events, list) or not events:
         return data, origins
@@ -49,9 +53,11 @@ def fit_to_horizon(data: dict[str, Any], origins: Origins, order: list[str]) -> 
             date = Event.model_validate(raw).date
         except (ValidationError, TypeError):
             date = None  # its own error is reported when the scenario is validated
-        if (date is not None and date < horizon.start and written < start
-                and not any(check_path(Scenario, str(dotted)) or drawn_once(str(dotted)) for dotted in raw["set"])):
-            folded.append((date, number, raw))  # (a path that cannot be set stays, to be refused at its place)
+        if date is not None and date < horizon.start and written < start:
+            for dotted in raw["set"]:
+                if problem := check_path(Scenario, str(dotted)) or drawn_once(str(dotted)):
+                    refuse(("events", number, "set", dotted), problem)
+            folded.append((date, number, raw))
         elif not (date is not None and date > horizon.end and written < end):
             kept.append(number)
     if len(kept) == len(events):

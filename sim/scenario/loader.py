@@ -300,7 +300,11 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         path = tuple(dotted.split("."))  # what the file held below it is replaced, so no longer its
         origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
         origins[path] = (COMMAND_LINE, 0)
-    data, origins = fit_to_horizon(data, origins, [*(files or []), COMMAND_LINE])  # inherited across a moved horizon
+    def refuse(loc: tuple, problem: str) -> None:
+        where, line = locate(loc, origins, source)
+        raise ScenarioError(where, local_place(loc, origins, where), problem, line)
+
+    data, origins = fit_to_horizon(data, origins, [*(files or []), COMMAND_LINE], refuse)  # across a moved horizon
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -266,11 +266,12 @@ def add_run_commands(commands) -> None:
     comparer.set_defaults(handler=command_compare, replicates=5)
 
 
-def reuse_option(command: argparse.ArgumentParser) -> None:
+def reuse_option(command: argparse.ArgumentParser, what: str = "an earlier results folder (of run or compare): a "
+                 "run it holds of the same scenario (as resolved) and seed, made by this model version, is loaded, "
+                 "not run again (a comparison's baseline, say)") -> None:
+    """``--reuse FOLDER`` (run, compare and sweep: each says what it takes from the folder)."""
     command.add_argument("--reuse", type=Path, action="append", default=[], metavar="FOLDER",
-                         help="an earlier results folder (of run or compare): a run it holds of the same scenario "
-                              "(as resolved) and seed, made by this model version, is loaded, not run again (a "
-                              "comparison's baseline, say). May be given several times")
+                         help=f"{what}. May be given several times")
 
 
 def add_job_commands(commands) -> None:
@@ -278,10 +279,9 @@ def add_job_commands(commands) -> None:
     sweeper = commands.add_parser("sweep", help="run a parameter sweep (resumable) and its sensitivity analysis")
     sweeper.add_argument("file", type=Path, help="sweep YAML file")
     job_options(sweeper, "output folder (default: reports/sweeps/<sweep name>/)")
-    sweeper.add_argument("--reuse", type=Path, action="append", default=[], metavar="FOLDER",
-                         help="an earlier sweep's folder whose stored runs this sweep also needs (the same model "
-                              "version and outcomes; a sweep extended with more replicates, say): they are copied, "
-                              "not run again. May be given several times")
+    reuse_option(sweeper, "an earlier sweep's folder whose stored runs this sweep also needs (the same model "
+                          "version and outcomes; a sweep extended with more replicates, say): they are copied, not "
+                          "run again")
     draw_options(sweeper)
     sweeper.set_defaults(handler=command_sweep)
 

@@ -32,7 +32,8 @@ from .rivals import ANSWERS, read_answers
 from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
                       staging, unreadable_manifest)
 from .vocabulary import METRIC_UNITS, SHARE
-from .results import MANIFEST, RESULT_KINDS, Result, load_set, package_version, replace_atomically, write_json
+from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json
+from .versions import package_version
 
 FORMATS = ("csv", "xlsx")
 KIND = "export"
@@ -178,14 +179,10 @@ def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) ->
         for name, table in named.items():
             table.to_csv(temporary / f"{name}.csv", index=False, lineterminator="\n")
         manifest = {"source": str(source), "files": [f"{name}.csv" for name in named],
-                    "sha256": {f"{name}.csv": _sha256(temporary / f"{name}.csv") for name in named},
+                    "sha256": {f"{name}.csv": file_digest(temporary / f"{name}.csv") for name in named},
                     "package_version": package_version()}
         write_json(temporary / MANIFEST, mark(manifest, KIND))
     return out
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def check_csv_unchanged(out: Path) -> None:
@@ -195,7 +192,7 @@ def check_csv_unchanged(out: Path) -> None:
     if not isinstance(digests, dict):
         return
     edited = sorted(name for name, digest in digests.items()
-                    if (out / name).is_file() and not (out / name).is_symlink() and _sha256(out / name) != digest)
+                    if (out / name).is_file() and not (out / name).is_symlink() and file_digest(out / name) != digest)
     if edited:
         raise UserError(f"--out {out}: {', '.join(edited[:3])} changed since retailsim exported it (edited, or saved "
                         "by another program); it is left as it is: choose a new --out")

@@ -16,7 +16,8 @@ from .framework import mesa
 from .errors import ScenarioError, UserError
 from .model.cores import Cores
 from .model.market import RetailMarket
-from .results import Result, model_version, package_version, scenario_hash
+from .results import Result, scenario_hash
+from .versions import model_version, package_version
 from .scenario import Scenario, load_scenario
 from .scenario.loader import COMMAND_LINE, DATED, load_document, override
 from .scenario.schema import MAX_SEED

@@ -140,7 +140,7 @@ def test_reuse_names_a_sweep_folder_for_what_it_is(folder: Path, capsys) -> None
 def test_the_model_version_covers_the_data_the_model_reads_and_how_a_sweep_reads_outcomes() -> None:
     """A run loaded by --reuse (or a sweep resumed) must be of this model: its code, and the state and
     county tables it draws households from (a changed states.csv reused runs of the old one)."""
-    from sim.results import model_files
+    from sim.versions import model_files
 
     files = model_files()
     assert {"model/data/states.csv", "model/data/rural_counties.csv", "model/market.py", "jobs/outcomes.py",

@@ -38,7 +38,8 @@ from ..experiments.replicates import replicate_seeds
 from ..jobs.executors import check_workers, executor
 from ..jobs.folders import claim, complete, hold, warn
 from ..jobs.targets import Fit
-from ..results import package_version, replace_atomically
+from ..results import replace_atomically
+from ..versions import package_version
 from .accounts import COSTS, STORE as ACCOUNTS_STORE, posterior_costs
 from .bank import (BANK, BANK_STORE, CHECKS, COVERAGE, OUT_OF_SAMPLE, bank_fingerprint, interval,
                    share_of_bounds, write_table)

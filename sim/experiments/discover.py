@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..errors import UserError
 from ..outputs import MANIFEST, kind_of, mark, prepare_output, read_manifest, staging, unreadable_manifest
-from ..results import package_version, write_json
+from ..results import write_json
+from ..versions import package_version
 from . import prim
 from .sweep import RUNS
 

@@ -4,7 +4,7 @@ A strategist compares what-if after what-if against the same baseline: every com
 baseline's replicates again, half the work. A run is a pure function of its resolved scenario, its
 seed and the model's code (the same inputs give byte-identical results), so a run saved in an
 earlier results folder with the same scenario hash and seed, written by the same model version
-(:func:`sim.results.model_version`), *is* the run asked for: it is loaded from its Parquet file.
+(:func:`sim.versions.model_version`), *is* the run asked for: it is loaded from its Parquet file.
 Runs of another model version, or of a folder that did not record one, are run again; the folders
 given are only read.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs import MANIFEST, kind_of
-from ..results import (SET_KEY, TIMESERIES, TIMESERIES_DIGEST, Result, file_digest, model_version, read_json_object,
-                       run_folders, scenario_hash)
+from ..results import (SET_KEY, TIMESERIES, TIMESERIES_DIGEST, Result, file_digest, read_json_object, run_folders,
+                       scenario_hash)
+from ..versions import model_version
 from ..scenario import Scenario
 
 # What a loaded run's manifest says of the command that made it, not of the run: the command that
@@ -30,7 +31,8 @@ COMMAND_KEYS = (SET_KEY, "parameter_draw", "posterior_particle", "reused_from")
 class StoredRuns:
     """The runs of some results folders, by (scenario hash, seed), that this model version made."""
 
-    runs: dict[tuple[str, int], tuple[Path, str]] = field(default_factory=dict)  # -> (its folder, the folder given)
+    # (scenario hash, seed) -> (the run's folder, the folder given, its table's digest as written)
+    runs: dict[tuple[str, int], tuple[Path, str, str]] = field(default_factory=dict)
     held: Counter = field(default_factory=Counter)  # folder -> runs it holds
     other_model: Counter = field(default_factory=Counter)  # folder -> runs of another model version
     unversioned: Counter = field(default_factory=Counter)  # folder -> runs that record no model version
@@ -76,7 +78,7 @@ class StoredRuns:
         elif not isinstance(manifest.get(TIMESERIES_DIGEST), str):
             self.unusable[folder] += 1
         else:
-            self.runs.setdefault(key, (run, folder))
+            self.runs.setdefault(key, (run, folder, manifest[TIMESERIES_DIGEST]))
 
     def take(self, scenario: Scenario, seed: int) -> Result | None:
         """The saved run of ``scenario`` at ``seed``, loaded, or None if none of the folders holds it."""
@@ -84,14 +86,14 @@ class StoredRuns:
         found = self.runs.get(wanted)
         if found is None:
             return None
-        path, folder = found
+        path, folder, digest = found
         try:  # the run as written: its table's digest, and a scenario that is the one its manifest names
-            if file_digest(path / TIMESERIES) != read_json_object(path / MANIFEST, path)[TIMESERIES_DIGEST]:
+            if file_digest(path / TIMESERIES) != digest:
                 raise UserError("its table changed since it was written")
             result = Result.load(path)
             if (scenario_hash(result.scenario), result.seed) != wanted:
                 raise UserError("its manifest's scenario is not the one its hash names")
-        except (UserError, OSError, KeyError):
+        except (UserError, OSError):
             self.unusable[folder] += 1
             del self.runs[wanted]
             return None

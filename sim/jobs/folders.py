@@ -30,7 +30,8 @@ from typing import Any
 
 from ..errors import UserError
 from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign, staging
-from ..results import model_version, package_version, replace_atomically, write_json
+from ..results import replace_atomically, write_json
+from ..versions import model_version, package_version
 
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # written by replace_atomically (and the run store)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import yaml
 
-from ..results import SET_KEY, package_version
+from ..results import SET_KEY
+from ..versions import package_version
 from .ensemble import Ensemble, draw_intervals, mean_interval
 from .style import FIRM_NAMES, PERCENT, SEGMENT_NAMES
 

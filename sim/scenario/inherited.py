@@ -4,16 +4,17 @@ The baseline's events run from 2021 (Prime's fee rise in February 2022, Walmart'
 what-if that extends it with a later or shorter horizon (``horizon: {start: 2026-01-05}``, or ``--set
 horizon.end=...``) inherits events its horizon does not hold. Refusing them left no way to run a
 shorter horizon of the baseline but dropping every event (``--set events=[]``), and with them the world
-they built. So where a file moves a bound of the horizon of the file it extends (or ``--set`` moves one
-of any file's), the events it inherits (every event, for ``--set``) that fall outside are fitted to it:
+they built. So an event outside the horizon as finally set, written in a file that comes before the one
+that set the bound it falls outside (in the ``extends:`` chain, the first ancestor first, then
+``--set``), is fitted to it:
 
 - before the start: its changes are applied to the values the run starts from, in date order (as the
-  world stands at the start), except a value the file that set the start sets itself (its own value
-  holds from its start);
+  world stands at the start), except a value that the file that set the start, or a later one, sets
+  itself (its own value holds from its start);
 - after the end: dropped (the run never reaches it).
 
-An event outside the horizon in the file that moved the bound, or in a file that extends the file that
-set it, is still refused, with its place: a date mistyped in one's own file is caught.
+An event outside the horizon in the file that set the bound, or in a later one, is still refused, with
+its place: a date mistyped in one's own file is caught.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-
 
 from .paths import check_path, drawn_once, set_path
 from .schema import Event, Horizon, Scenario
@@ -39,12 +39,14 @@ def fit_to_horizon(data: dict[str, Any], origins: Origins, order: list[str],
     events = data.get("events")
     if not isinstance(events, list) or not events:
         return data, origins
+    rank = {name: position for position, name in enumerate(order)}
+    start, end = (rank.get(_setter(origins, bound), -1) for bound in ("start", "end"))  # -1: the defaults
+    if start < 0 and end < 0:  # the horizon is the defaults': every event is checked as written
+        return data, origins
     try:
         horizon = Horizon.model_validate(data.get("horizon") or {})
     except ValidationError:
         return data, origins  # the horizon's own error is reported when the scenario is validated
-    rank = {name: position for position, name in enumerate(order)}
-    start, end = (rank.get(_setter(origins, bound), -1) for bound in ("start", "end"))  # -1: the defaults
     kept, folded = [], []
     for number, raw in enumerate(events):
         where = origins.get(("events", number))

@@ -182,13 +182,18 @@ def validation_error(exc: ValidationError, origins: Origins, default: str, root:
         choices = [field.alias or name for name, field in model.model_fields.items()] if model else []
         within = () if root is Scenario else block
         message = renamed(".".join(map(str, (*within, *loc)))) if within is not None else None
-        message = message or explain(root, loc, kind, None) or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
-    elif (plainer := explain(root, loc, kind, first.get("input"))) is not None:
+        message = message or explain(root, loc, kind) or f"unknown key '{loc[-1]}'; {suggest(str(loc[-1]), choices)}"
+    elif (plainer := explain(root, loc, kind)) is not None:
         message = plainer if isinstance(first.get("input"), dict) else f"{plainer} (got {shown(first.get('input'))})"
     elif kind == "missing":
         message = "required key is missing"
     elif not isinstance(first.get("input"), dict) or not first.get("input"):  # a list or a number: shown, shortened
         message = f"{message} (got {shown(first.get('input'))})"
+    return error_at(loc, origins, default, message)
+
+
+def error_at(loc: tuple[Any, ...], origins: Origins, default: str, message: str) -> ScenarioError:
+    """``message`` as one line at ``loc``: the file and line that hold it, an event numbered as its file does."""
     source, line = locate(loc, origins, default)
     return ScenarioError(source, local_place(loc, origins, source), message, line)
 
@@ -227,15 +232,13 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
                                      "keep one"))
             problem = check_path(Scenario, str(dotted)) or drawn_once(str(dotted))
             if problem:
-                source, line = locate(loc, origins, default)
-                raise ScenarioError(source, local_place(loc, origins, source), problem, line)
+                raise error_at(loc, origins, default, problem)
             _set_in_place(state, str(dotted), value)
             touched.setdefault(tuple(str(dotted).split("."))[:-1], (str(dotted), loc))
         for block, (dotted, loc) in touched.items():
             _check_block(state, block, dotted, loc, origins, default)
         for loc, problem in clashes[:1]:
-            source, line = locate(loc, origins, default)
-            raise ScenarioError(source, local_place(loc, origins, source), problem, line)
+            raise error_at(loc, origins, default, problem)
 
 
 def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc: tuple[Any, ...],
@@ -248,14 +251,14 @@ def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc
     try:
         model.model_validate(node)
     except ValidationError as exc:
-        source, line = locate(loc, origins, default)
+        source = locate(loc, origins, default)[0]
         inner = validation_error(exc, {}, source, root=model, block=block)
         where = ".".join([*block, inner.place]) if inner.place else ".".join(block)
         message = inner.message if where == dotted else f"{where}: {inner.message}"
         if inner.message == "required key is missing" and where.startswith(dotted + "."):  # a block set whole
             message += (f" (an event sets the block {dotted} whole; to change one of its keys, set it by its "
                         f"path: {where.rsplit('.', 1)[0]}.KEY: VALUE)")
-        raise ScenarioError(source, local_place(loc, origins, source), message, line) from None
+        raise error_at(loc, origins, default, message) from None
 
 
 def _set_in_place(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -301,8 +304,7 @@ def _validated(data: dict[str, Any], origins: Origins, source: str, overrides: M
         origins = {key: where for key, where in origins.items() if key[:len(path)] != path}
         origins[path] = (COMMAND_LINE, 0)
     def refuse(loc: tuple, problem: str) -> None:
-        where, line = locate(loc, origins, source)
-        raise ScenarioError(where, local_place(loc, origins, where), problem, line)
+        raise error_at(loc, origins, source, problem)
 
     data, origins = fit_to_horizon(data, origins, [*(files or []), COMMAND_LINE], refuse)  # across a moved horizon
     try:

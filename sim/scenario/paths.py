@@ -276,7 +276,7 @@ def homes(root: type[BaseModel], key: str, depth: int = 4) -> list[str]:
     return found
 
 
-def explain(root: type[BaseModel], loc: tuple[Any, ...], kind: str, given: Any) -> str | None:
+def explain(root: type[BaseModel], loc: tuple[Any, ...], kind: str) -> str | None:
     """A plainer message than pydantic's for a few mistakes, or None: a key of another block written
     here (``walmart_plus:`` at the top, for ``walmart.walmart_plus``), a value where a block belongs
     (named by its keys, not its class), and ``events:`` written as a mapping rather than a list."""

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..jobs.executors import check_workers, executor
-from ..jobs.folders import claim, complete, hold, model_version, warn
+from ..jobs.folders import claim, complete, hold, model_version, other_model, warn
 from ..jobs.folders import fingerprint as folder_fingerprint
 from ..jobs.outcomes import OutcomeValues
 from ..jobs.runs import Runs, execute
@@ -133,9 +133,9 @@ def reusable(folders: Iterable[str | Path], sweep: Sweep, out: Path) -> list[Run
         if out.exists() and os.path.samefile(folder, out):
             raise UserError(f"{option}: is the sweep's own folder (--out); its runs are resumed without --reuse")
         manifest = read_manifest(folder) or {}
-        if manifest.get("model_version") != model_version():
-            raise UserError(f"{option}: was run with model version {manifest.get('model_version') or 'unrecorded'}, "
-                            f"and this is {model_version()}; runs of two model versions are never mixed")
+        if (made := other_model(manifest)) is not None:
+            raise UserError(f"{option}: was run with {made}, and this is {model_version()}; runs of two model "
+                            "versions are never mixed")
         theirs = (manifest.get("sweep") or {}).get("outcomes") or {}
         for name, outcome in outcomes.items():
             if theirs.get(name) != outcome:

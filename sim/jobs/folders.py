@@ -64,14 +64,20 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
     allowed = set(contents) | {MANIFEST}
     refuse_foreign(folder, sorted(name for name in os.listdir(folder)
                                   if name not in allowed and not TEMPORARY.match(name)), option)
-    version = manifest.get("model_version")
-    if version != model_version():
-        started = f"model version {version}" if version else "an older retailsim that did not record its model version"
+    if (started := other_model(manifest)) is not None:
         raise UserError(f"{option} {folder}: was started with {started}, and this is {model_version()}; runs of two "
                         f"model versions are never mixed: choose a new {option}, or delete {folder} to start over")
     if any(manifest.get(key) != identity.get(key) for key in ("fingerprint", "method", "start")):
         raise UserError(f"{option} {folder}: holds {changed}; choose a new {option}, or delete {folder} to start over")
     return manifest
+
+
+def other_model(manifest: dict[str, Any]) -> str | None:
+    """Which model made a job folder (its ``manifest``), when it is not this model version: None if it is."""
+    version = manifest.get("model_version")
+    if version == model_version():
+        return None
+    return f"model version {version}" if version else "an older retailsim that did not record its model version"
 
 
 def complete(folder: Path, manifest: dict[str, Any], kind: str) -> None:

@@ -84,9 +84,18 @@ class Game:
 
     def _open_round(self, clock: bool = True) -> None:
         self.pending, self.queued = {}, []
-        minutes = self.settings.round_minutes
-        self.deadline = time.monotonic() + 60 * minutes if minutes and clock else None
+        self.deadline: float | None = None
         self.left_when_paused: float | None = None
+        if clock:
+            self._start_clock()
+
+    def _start_clock(self) -> None:
+        """The round's minutes from now (``--minutes``; none without): held while the game is paused."""
+        minutes = self.settings.round_minutes
+        if minutes:
+            self.deadline = time.monotonic() + 60 * minutes
+            if self.paused:  # it runs from the teacher's resume
+                self.left_when_paused = 60.0 * minutes
 
     def _touch(self) -> None:
         self.version += 1
@@ -112,7 +121,7 @@ class Game:
                 raise GameError("a team name is 1 to 24 letters, digits, spaces, '-' or '_', starting with a letter "
                                 "or digit")
             name = self.team_name(name)
-            roster = {self.team_name(team): firm for team, firm in self.settings.roster}
+            roster = dict(self.settings.roster)  # its names are apart whatever their capitals (--teams)
             if roster:
                 if name not in roster:
                     raise GameError(f"no team is called {name!r} in this game: the teams are {', '.join(roster)}")
@@ -129,10 +138,8 @@ class Game:
                 raise GameError(f"{firm_name(firm)} already has {self.settings.teams_per_firm} teams: choose "
                                 "another firm")
             self.teams[name] = firm
-            if not self.rounds and len(self.teams) == 1 and self.settings.round_minutes:  # the class has begun
-                self.deadline = time.monotonic() + 60 * self.settings.round_minutes
-                if self.paused:  # the clock runs from the teacher's resume
-                    self.left_when_paused = 60.0 * self.settings.round_minutes
+            if not self.rounds and len(self.teams) == 1:  # the class has begun: round 1's clock starts
+                self._start_clock()
             self._touch()
             return firm
 

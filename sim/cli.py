@@ -116,7 +116,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
     from .rivals import check_rivals_answer, rivals_answer
     from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_comparable, check_names, check_period,
-                             comparison_manifest, comparison_name, differences, different_households,
+                             comparison_manifest, comparison_name, differences, unlike_baseline,
                              format_differences, plan_draws, write_differences, yearly_differences)
     from .jobs.folders import warn
 
@@ -127,7 +127,7 @@ def command_compare(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
     check_comparable(scenarios, files)
-    warn(different_households(scenarios))
+    warn(unlike_baseline(scenarios))
     out = args.out or DEFAULT_OUTPUT / comparison_name(names)
     check_workload(scenarios, args.replicates * (args.parameter_draws or 1))
     check_period(args.period, scenarios, "--period")

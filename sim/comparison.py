@@ -175,7 +175,7 @@ def check_comparable(scenarios: list[Scenario], sources: list[Any]) -> None:
                             f"{last_week(base)}; compared scenarios must end in the same week (set horizon.end)")
 
 
-def different_households(scenarios: list[Scenario]) -> list[str]:
+def unlike_baseline(scenarios: list[Scenario]) -> list[str]:
     """A warning line for each what-if not made from the baseline's calibration, or whose households are
     not the baseline's, as its report notes it (:func:`sim.report.unlike.other_calibration`,
     :func:`~sim.report.unlike.other_households`)."""
@@ -279,7 +279,7 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     scenarios = [api_resolve(source, None, shoppers) for source in sources]
     check_names(scenarios, [_label(source) for source in sources])
     check_comparable(scenarios, [_label(source) for source in sources])
-    for line in different_households(scenarios):
+    for line in unlike_baseline(scenarios):
         warnings.warn(line, stacklevel=2)
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise UserError(f"replicates must be a whole number of at least 1 (got {replicates!r})")

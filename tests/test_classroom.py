@@ -222,7 +222,41 @@ def test_each_team_sees_its_own_firms_decisions_until_the_teacher_reveals_the_ri
     game.reveal(False)
     table = league(teacher)
     assert [row["firm"] for row in table] != [] and {row["firm"] for row in table} == set(TEAM_FIRMS)
-    assert table == sorted(table, key=lambda row: -row["margin_change"])
+    assert table == sorted(table, key=lambda row: -row["margin_effect"])
+
+
+def test_the_league_measures_decisions_against_the_same_market_left_alone() -> None:
+    """The market left alone is exactly the game played without the teams' decisions (the same
+    teams, weeks and events): a team that decides nothing scores 0, the market's trend counts for
+    no one, and a rewind replays it too."""
+    decided, idle = new_game(), new_game()
+    for game in (decided, idle):
+        for team, firm in (("Red", "amazon"), ("Blue", "walmart"), ("Green", "kroger")):
+            game.join(team, firm, "ABC123")
+    decided.submit("Red", {"amazon.prime.fee_annual": 99.0})
+    decided.submit("Green", {"kroger.prices.grocery": 0.9})
+    for game in (decided, idle):
+        game.advance()
+        game.inject("fraud_surge")
+        game.advance()
+    assert [played.alone for played in idle.rounds] == [None, None], "no decision: the game is its own market left alone"
+    assert [played.alone for played in decided.rounds] == [played.results for played in idle.rounds]
+    still = league(view(idle, None))
+    assert {row["margin_effect"] for row in still} == {0.0} and [row["rank"] for row in still] == [1, 1, 1]
+    assert any(row["margin_change"] != 0.0 for row in still), "the market's own trend moves margins"
+    table = {row["firm"]: row for row in league(view(decided, None))}
+    now, alone = decided.rounds[-1].results["firms"], idle.rounds[-1].results["firms"]
+    for firm in ("amazon", "kroger", "walmart"):
+        assert table[firm]["margin_effect"] == now[firm]["operating_margin"] - alone[firm]["operating_margin"]
+        assert table[firm]["share_effect"] == now[firm]["spend_share"] - alone[firm]["spend_share"]
+    assert table["kroger"]["share_effect"] > 0, "Kroger's 10% grocery price cut wins it spend against the market left alone"
+    assert sorted(row["rank"] for row in table.values()) == [1, 2, 3]
+    kept = decided.rounds[1].alone
+    decided.rewind(2)
+    decided.inject("fraud_surge")
+    assert decided.advance().alone == kept
+    decided.rewind(1)
+    assert decided.alone is None
 
 
 def test_events_from_the_articles_take_effect_at_the_next_round() -> None:
@@ -255,6 +289,11 @@ def test_the_history_exports_as_csv(played) -> None:
     metrics = {(row["firm"], row["metric"]) for row in results}
     assert ("amazon", "operating_profit_usd_bn") in metrics and ("market", "consumer_surplus_usd") in metrics
     assert ("kroger", "members_millions") not in metrics
+    value = {(row["round"], row["firm"], row["metric"], row["market"]): float(row["value"]) for row in results}
+    assert {row["market"] for row in results} == {"played", "left_alone"}
+    assert value["1", "amazon", "operating_margin", "left_alone"] == game.rounds[0].alone["firms"]["amazon"]["operating_margin"]
+    assert value["1", "amazon", "operating_margin", "played"] != value["1", "amazon", "operating_margin", "left_alone"]
+    assert value["0", "amazon", "operating_margin", "played"] == value["0", "amazon", "operating_margin", "left_alone"]
     assert all(path in GAME_LEVERS[row["firm"]] for row in decisions if row["team"] != "teacher"
                for path in [row["lever"]])
 

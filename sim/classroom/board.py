@@ -44,15 +44,17 @@ def _headline(seen: dict[str, Any]) -> str:
 
 @solara.component
 def League(seen: dict[str, Any]):
-    """The league table: firms ranked by the change in operating margin since the game began."""
+    """The league table: firms ranked by what their teams' decisions did to their operating margin
+    (against the same market left alone: :func:`sim.classroom.view.league`)."""
     rows = []
-    for rank, row in enumerate(league(seen), start=1):
+    for row in league(seen):
         members = "" if row["members_millions"] is None else f"{row['members_millions']:,.1f}M"
-        rows.append([f"{rank}. {firm_name(row['firm'])}", ", ".join(row["teams"]) or "(scenario)",
-                     f"{row['spend_share']:.1%}", f"{100 * row['share_change']:+.2f}", members,
-                     f"{row['operating_profit_usd_bn']:,.1f}", f"{100 * row['margin_change']:+.2f}"])
-    _table(["Firm", "Teams", "Spend share", "change (pts)", "Members", "Profit $bn/yr*", "Margin change (pts)"],
-           rows, "classroom-league")
+        rows.append([f"{row['rank']}. {firm_name(row['firm'])}", ", ".join(row["teams"]) or "(scenario)",
+                     f"{row['spend_share']:.1%}", f"{100 * row['share_effect']:+.2f}", members,
+                     f"{row['operating_profit_usd_bn']:,.1f}", f"{row['profit_effect_usd_bn']:+,.2f}",
+                     f"{100 * row['margin_effect']:+.2f}"])
+    _table(["Firm", "Teams", "Spend share", "by decisions (pts)", "Members", "Profit $bn/yr*", "by decisions",
+            "Margin by decisions (pts)"], rows, "classroom-league")
 
 
 def _market_line(seen: dict[str, Any]) -> str:
@@ -61,8 +63,8 @@ def _market_line(seen: dict[str, Any]) -> str:
     news = f" Events this round: {', '.join(events)}." if events else ""
     return (f"Consumer welfare ${market['consumer_surplus_usd']:,.2f} a household a week; households with both "
             f"memberships {market['both_memberships']:.1%}. *Profit is on accounts fitted to the filings' margins (docs/accounts.md). "
-            f"Changes are since the game began, the market's own trend included: left to itself Amazon's margin rises "
-            f"and its share grows (online gains on stores), whatever the teams decide.{news}")
+            f"\"By decisions\": against the same market over the same weeks and events had no team decided anything, "
+            f"so the market's own trend (online gains on stores) does not count; the league ranks by the margin's.{news}")
 
 
 @solara.component

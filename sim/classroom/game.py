@@ -76,6 +76,9 @@ class Game:
         s = settings
         self.market = ClassroomMarket(s.scenario, s.start, s.weeks_per_round)
         self._first = copy.deepcopy(self.market)  # the market at the first round: rewinds replay from here
+        # The same market left alone: the same weeks, households and events, with no team's decision.
+        # It is the game's market until a decision is first applied (None), then goes its own way.
+        self.alone: ClassroomMarket | None = None
         self.start = self.market.next_date()
         self.before_start = self.start - dt.timedelta(weeks=s.weeks_per_round)  # where the charts begin
         self.specs = specs(self.market.model.params)  # the levers' ranges, fixed for the game
@@ -212,17 +215,33 @@ class Game:
                     values = [each[path] for each in sent if path in each]
                     if values:
                         applied[path] = combine(values)
-            self.market.apply(applied)
+            self._decide(applied)
             events = {key: EVENTS[key][3](self.market.model) for key in self.queued}
-            for changes in events.values():
-                self.market.apply(changes)
-            played = Round(self.round, *self.market.play(tuple(sorted(set(self.teams.values())))),
+            played = Round(self.round, *self._play(events, tuple(sorted(set(self.teams.values())))),
                            teams=dict(self.teams), submissions=dict(self.pending), applied=applied, events=events)
             played.results = self.market.results(played.weeks)
+            played.alone = self.alone.results(played.weeks) if self.alone is not None else None
             self.rounds.append(played)
             self._open_round()
             self._touch()
             return played
+
+    def _decide(self, applied: dict[str, Any]) -> None:
+        """Apply the firms' decisions to the game's market; the first time there are any, the market
+        left alone starts as a copy of the game's from just before them."""
+        if applied and self.alone is None:
+            self.alone = copy.deepcopy(self.market)
+        self.market.apply(applied)
+
+    def _play(self, events: dict[str, dict[str, Any]], run_firms: tuple[str, ...]) -> tuple[dt.date, dt.date, int]:
+        """The round's events and weeks in the game's market and in the market left alone (the teams
+        run the same firms in both, so the scenario's events on their levers are held back in both)."""
+        for market in (self.market, self.alone):
+            for changes in events.values() if market is not None else ():
+                market.apply(changes)
+        if self.alone is not None:
+            self.alone.play(run_firms)
+        return self.market.play(run_firms)
 
     def rewind(self, to_round: object) -> None:
         """Back to the start of round ``to_round`` (1 to the current round): the market is rebuilt and
@@ -237,12 +256,10 @@ class Game:
             if not 1 <= target <= self.round:
                 raise GameError(f"rewind to a round from 1 to {self.round}")
             kept = self.rounds[:target - 1]
-            self.market = copy.deepcopy(self._first)
+            self.market, self.alone = copy.deepcopy(self._first), None
             for played in kept:
-                self.market.apply(played.applied)
-                for changes in played.events.values():
-                    self.market.apply(changes)
-                self.market.play(played.run_firms)
+                self._decide(played.applied)
+                self._play(played.events, played.run_firms)
             self.rounds = kept
             self.paused = False
             self.rewinds += 1

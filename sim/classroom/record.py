@@ -60,6 +60,12 @@ class Round:
     applied: dict[str, Any]  # path -> value: the firms' decisions, combined
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # event key -> its changes
     results: dict[str, Any] = field(default_factory=dict)
+    alone: dict[str, Any] | None = None  # the market left alone's results; None: no decision yet, the same
+
+    @property
+    def left_alone(self) -> dict[str, Any]:
+        """The results of the same weeks had no team decided anything (the market's own trend)."""
+        return self.results if self.alone is None else self.alone
 
     @property
     def run_firms(self) -> tuple[str, ...]:
@@ -89,13 +95,16 @@ def decisions_csv(rounds: list[Round]) -> str:
 
 
 def results_csv(rounds: list[Round], before: dict[str, Any] | None = None) -> str:
-    """Results by round and firm, tidy (round, firm, metric, value); round 0 is the quarter before
-    the game (``before``); the market's own figures have firm ``market``."""
+    """Results by round and firm, tidy (round, firm, metric, value, market); round 0 is the quarter
+    before the game (``before``); the market's own figures have firm ``market``. Each round is there
+    twice: as played (market ``played``) and as the same weeks went with no team's decision (market
+    ``left_alone``), so a decision's effect is the difference of the two."""
     rows = []
-    for number, first, last, results in ([(0, "", "", before)] if before else []) + [
-            (r.number, r.first.isoformat(), r.last.isoformat(), r.results) for r in rounds]:
-        for firm in FIRMS:
-            rows += [[number, first, last, firm, metric, value] for metric, value in results["firms"][firm].items()
-                     if value is not None]
-        rows += [[number, first, last, "market", metric, value] for metric, value in results["market"].items()]
-    return _csv(["round", "first_week", "last_week", "firm", "metric", "value"], rows)
+    for number, first, last, played, alone in ([(0, "", "", before, before)] if before else []) + [
+            (r.number, r.first.isoformat(), r.last.isoformat(), r.results, r.left_alone) for r in rounds]:
+        for market, results in (("played", played), ("left_alone", alone)):
+            for firm in FIRMS:
+                rows += [[number, first, last, firm, metric, value, market]
+                         for metric, value in results["firms"][firm].items() if value is not None]
+            rows += [[number, first, last, "market", metric, value, market] for metric, value in results["market"].items()]
+    return _csv(["round", "first_week", "last_week", "firm", "metric", "value", "market"], rows)

@@ -20,6 +20,7 @@ def view(game, team: str | None) -> dict[str, Any]:
         for played in game.rounds:
             rounds.append({
                 "number": played.number, "first": played.first, "last": played.last, "results": played.results,
+                "alone": played.left_alone,
                 "applied": {path: value for path, value in played.applied.items()
                             if everything or FIRM_OF[path] == firm},
                 "submissions": {name: values for name, values in played.submissions.items()
@@ -41,21 +42,33 @@ def view(game, team: str | None) -> dict[str, Any]:
 
 
 def league(seen: dict[str, Any]) -> list[dict[str, Any]]:
-    """The league table after the latest round: the three firms teams can run, ranked by the change
-    in operating margin since the quarter before the game (points; profit over revenue, so a small
-    firm and a large one compare), with their share of spend and its change, and their teams."""
+    """The league table after the latest round: the three firms teams can run, ranked by what their
+    teams' decisions did to their operating margin (points; profit over revenue, so a small firm and a
+    large one compare): the margin against the same market left alone over the same weeks, with the
+    same events and no team's decision, so the market's own trend does not count. Each row also has
+    the firm's share of spend and profit, their effects measured the same way, the changes since the
+    quarter before the game (trend included), its teams, and its rank (firms whose effects round to
+    the same hundredth of a point share one)."""
     before = seen["before"]["firms"]
-    latest = seen["rounds"][-1]["results"]["firms"] if seen["rounds"] else before
+    latest, alone = (seen["rounds"][-1]["results"]["firms"], seen["rounds"][-1]["alone"]["firms"]) if seen["rounds"] \
+        else (before, before)
     rows = []
     for firm in TEAM_FIRMS:
-        now = latest[firm]
+        now, left = latest[firm], alone[firm]
         rows.append({"firm": firm, "teams": [name for name, f, _ in seen["teams"] if f == firm],
                      "spend_share": now["spend_share"],
+                     "share_effect": now["spend_share"] - left["spend_share"],
                      "share_change": now["spend_share"] - before[firm]["spend_share"],
                      "operating_profit_usd_bn": now["operating_profit_usd_bn"],
+                     "profit_effect_usd_bn": now["operating_profit_usd_bn"] - left["operating_profit_usd_bn"],
+                     "margin_effect": now["operating_margin"] - left["operating_margin"],
                      "margin_change": now["operating_margin"] - before[firm]["operating_margin"],
                      "members_millions": now["members_millions"]})
-    return sorted(rows, key=lambda row: -row["margin_change"])
+    rows.sort(key=lambda row: -row["margin_effect"])
+    shown = [round(100 * row["margin_effect"], 2) for row in rows]
+    for row, points in zip(rows, shown):
+        row["rank"] = 1 + sum(other > points for other in shown)
+    return rows
 
 
 def latest_results(seen: dict[str, Any]) -> dict[str, Any]:

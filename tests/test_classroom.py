@@ -259,6 +259,27 @@ def test_the_league_measures_decisions_against_the_same_market_left_alone() -> N
     assert decided.alone is None
 
 
+def test_the_teacher_removes_a_team_and_its_firm_follows_the_scenario_unless_it_rejoins() -> None:
+    game = new_game()
+    game.join("Red", "amazon", "ABC123")
+    game.join("Blue", "walmart", "ABC123")
+    game.submit("Red", {"amazon.prime.fee_annual": 99.0})
+    with pytest.raises(GameError, match="^no team is called 'Pink' in this game$"):
+        game.remove("Pink")
+    version = game.version
+    game.remove("Red")
+    assert game.version > version and "Red" not in game.teams and "Red" not in game.pending
+    played = game.advance()
+    assert played.teams == {"Blue": "walmart"} and played.applied == {} and played.run_firms == ("walmart",)
+    assert game.market.model.params.amazon.prime.fee_annual == 139.0, "the removed team's submission went with it"
+    with pytest.raises(GameError, match="^this page has not joined the game"):
+        game.submit("Red", {"amazon.prime.fee_annual": 99.0})
+    assert game.join("red", "amazon", "ABC123") == "amazon" and game.teams["red"] == "amazon"
+    game.submit("red", {"amazon.prime.fee_annual": 99.0})
+    assert game.advance().run_firms == ("amazon", "walmart")
+    assert game.rounds[0].teams == {"Blue": "walmart"}, "the rounds played keep who played them"
+
+
 def test_events_from_the_articles_take_effect_at_the_next_round() -> None:
     game = new_game()
     with pytest.raises(GameError, match="^unknown event: choose one of fraud_surge, kroger_turnaround, "

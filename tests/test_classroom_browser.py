@@ -221,5 +221,14 @@ def test_a_teacher_and_three_teams_play_three_rounds(classroom) -> None:
             next(row for row in rows if row["team"] == "Red" and row["lever"] == "amazon.prime.fee_annual").items()
         assert any(row["team"] == "teacher" and row["value"] == "fraud_surge" for row in rows)
 
+        # The teacher removes Green (a team that left): its page offers the join form, and it may rejoin.
+        choose(teacher, "Remove a team", "Green")
+        teacher.get_by_role("button", name="Remove", exact=True).click()
+        shows(green, "Your teacher removed team Green from the game: join again to play on.")
+        shows(teacher, "Teams: 0 of 2 submitted")
+        join(green, "Green", "Kroger")
+        shows(green, "Team Green · Kroger")
+        shows(teacher, "Teams: 0 of 3 submitted")
+
         for page in (teacher, red, blue, green, stranger):
             assert page.errors == []

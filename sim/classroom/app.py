@@ -151,6 +151,7 @@ def TeacherSide(seen: dict):
     event = solara.use_reactive(next(iter(EVENTS.values()))[0])
     target = solara.use_reactive(str(seen["round"]))  # the least it can forget: this round's submissions
     confirming = solara.use_reactive(False)
+    leaving = solara.use_reactive("")  # the team the teacher picked to remove
 
     def start_over() -> None:  # a new round (or a rewind): the least a rewind can forget, and no question pending
         target.set(str(seen["round"]))
@@ -193,6 +194,13 @@ def TeacherSide(seen: dict):
         with solara.Row():
             solara.Button("Rewind now", color="error", on_click=lambda: act(lambda: game.rewind(target.value)))
             solara.Button("Cancel", on_click=lambda: confirming.set(False))
+    if seen["teams"]:
+        names = [name for name, _, _ in seen["teams"]]
+        with solara.Row():
+            solara.Select("Remove a team", value=leaving.value if leaving.value in names else None, values=names,
+                          on_value=leaving.set)
+            solara.Button("Remove", disabled=leaving.value not in names,
+                          on_click=lambda: act(lambda: (game.remove(leaving.value), leaving.set(""))))
     with solara.Column(gap="4px"):
         solara.FileDownload(lambda: game.export()[0].encode(), filename="classroom_decisions.csv",
                             label="Decisions (CSV)")
@@ -233,7 +241,10 @@ def Page():
     solara.Style(DASHBOARD_CSS + CSS)
     solara.Title("retailsim classroom")
     solara.use_memo(lambda: None, dependencies=[version.value])  # read, so that a new version redraws this session
-    if not teacher and me.value is None:
+    if not teacher and (me.value is None or me.value not in game.teams):  # not joined, or removed by the teacher
+        if me.value is not None:
+            solara.Div(children=[f"Your teacher removed team {me.value} from the game: join again to play on."],
+                       classes=["classroom-line"], style={"text-align": "center", "margin-top": "16px"})
         Join(lambda name, firm: me.set(name))
         return
     seen = view(game, None if teacher else me.value)

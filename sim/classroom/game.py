@@ -146,6 +146,17 @@ class Game:
             self._touch()
             return firm
 
+    def remove(self, team: object) -> None:
+        """The teacher takes a team out of the game (a name typed wrong, a team that left): its
+        submission for this round goes with it; the rounds it played keep it. Its page shows the join
+        form again, so it may rejoin. A firm left with no team follows the scenario from the next round."""
+        with self.lock:
+            if team not in self.teams:
+                raise GameError(f"no team is called {str(team)[:30]!r} in this game")
+            del self.teams[team]
+            self.pending.pop(team, None)
+            self._touch()
+
     def team_name(self, name: str) -> str:
         """The name a team is known by: ``name`` as it first joined (or as the teacher's roster writes
         it), whatever its capitals ("red" is team Red: two teams that differ only so are one)."""

@@ -4,24 +4,30 @@ an interrupted calibration resumes, and no target is written into the model."""
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from sim.calibration import evaluate, load_targets
 from sim.calibration.fitting import calibrate
 from sim.calibration.options import read_calibrated
+from sim.calibration.searches import _seeded_sampler
 from sim.calibration.setup import load_setup
 from sim.cli import main
 from sim.errors import ScenarioError, UserError
 from sim.experiments import replicate_seeds, run_replicates
+from sim.jobs.executors import InlineExecutor
 from sim.scenario import load_scenario
 from sim.scenario.paths import get_path
 
@@ -218,6 +224,36 @@ def test_abc_smc_concentrates_the_posterior_near_the_truth(tmp_path: Path) -> No
     assert sd < 0.5 * (high - low) / np.sqrt(12)  # at least twice as tight as the uniform prior
     assert len(result.history) >= 2 and result.history["epsilon"].is_monotonic_decreasing
     assert not (tmp_path / "calibrated.yaml").exists()
+
+
+def _toy_model(parameters: dict) -> dict:
+    """A model for pyabc that draws from numpy's global generator, as pyabc's own draws do."""
+    return {"y": parameters["x"] + 0.1 * np.random.standard_normal()}
+
+
+def _toy_posterior(pool, workers: int) -> pd.DataFrame:
+    import pyabc
+
+    sampler = _seeded_sampler(pool, workers, seed=5)
+    abc = pyabc.ABCSMC(_toy_model, pyabc.Distribution(x=pyabc.RV("uniform", 0.0, 1.0)),
+                       lambda a, b: abs(a["y"] - b["y"]), population_size=20, sampler=sampler)
+    np.random.seed(5)
+    abc.new("sqlite://", {"y": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)  # pyabc on pandas 3
+        history = abc.run(max_nr_populations=3)
+    frame, weights = history.get_distribution(t=history.max_t)
+    return frame.assign(weight=weights, simulations=history.total_nr_simulations)
+
+
+def test_abc_draws_the_same_posterior_in_one_process_and_on_two_workers() -> None:
+    """pyabc's own parallel samplers seed each job from the operating system; ours seeds each
+    evaluation from the set-up's seed, its generation and its number, and takes them in order."""
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        two = _toy_posterior(pool, 2)
+    one = _toy_posterior(InlineExecutor(), 1)
+    assert len(one) == 20 and one["x"].nunique() == 20 and abs(np.average(one["x"], weights=one["weight"]) - 0.3) < 0.1
+    pd.testing.assert_frame_equal(one, two)
 
 
 def test_an_interrupted_calibration_resumes_and_a_changed_one_is_refused(tmp_path: Path) -> None:

@@ -253,12 +253,53 @@ def _abc_name(index: int) -> str:
     return f"p{index}"  # pyabc keeps parameter names as SQL columns: plain names, mapped back here
 
 
+def _seeded_evaluation(payload: bytes, seed: int, generation: int, job: int):
+    """One of pyabc's evaluations (a proposal drawn, simulated and judged) with numpy's and Python's
+    global generators, which pyabc draws from, seeded from the set-up's seed, the generation and the
+    job's number: the same evaluation whatever process or worker runs it."""
+    import random
+
+    import cloudpickle
+
+    state = np.random.SeedSequence([seed, generation + 1, job]).generate_state(2)
+    np.random.seed(int(state[0]))
+    random.seed(int(state[1]))
+    return cloudpickle.loads(payload)()
+
+
+def _seeded_sampler(pool: Executor, count: int, seed: int):
+    """pyabc's sampler for ``retailsim calibrate``: evaluations on the job pool, ``count`` at a time,
+    each seeded by its generation and number, and taken in their numbers' order until the population
+    is full. So the search is the same in one process and on any number of workers (pyabc's own
+    samplers seed each job from the operating system), and a generation counts the evaluations up
+    to its last accepted one (those a larger pool ran beyond it are discarded, not counted)."""
+    import cloudpickle
+    from pyabc.sampler import Sampler
+
+    class SeededSampler(Sampler):
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
+                                    ana_vars=None):
+            payload, sample = cloudpickle.dumps(simulate_one), self._create_empty_sample()
+            running, taken, submitted = {}, 0, 0
+            while sample.n_accepted < n and taken < max_eval:
+                while len(running) < count:
+                    running[submitted] = pool.submit(_seeded_evaluation, payload, seed, t, submitted)
+                    submitted += 1
+                sample.append(running.pop(taken).result())  # in the jobs' order, whichever ends first
+                taken += 1
+            for future in running.values():
+                future.cancel()
+            self.nr_evaluations_ = taken
+            return sample
+
+    return SeededSampler()
+
+
 def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, population: int,
              pool: Executor, count: int, progress: bool):
     import logging
 
     import pyabc
-    from pyabc.sampler import ConcurrentFutureSampler, SingleCoreSampler
 
     logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)  # pyabc's own reports
 
@@ -273,8 +314,7 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
                       {name: p.model_dump(mode="json") for name, p in parameters.items()})
     global_state = np.random.get_state()  # pyabc draws from numpy's global generator: seed it, then restore it
     np.random.seed(calibration.setup.seed)
-    # In this process pyabc's proposals follow the seed; in workers pyabc reseeds each job from the OS.
-    sampler = SingleCoreSampler() if isinstance(pool, InlineExecutor) else ConcurrentFutureSampler(pool, client_max_jobs=count)
+    sampler = _seeded_sampler(pool, 1 if isinstance(pool, InlineExecutor) else count, calibration.setup.seed)
     sampler.show_progress = progress
     abc = pyabc.ABCSMC(model, pyabc.Distribution(**priors), _AbcDistance(candidates.runs.read.specs),
                        population_size=population, sampler=sampler)

@@ -151,7 +151,6 @@ def TeacherSide(seen: dict):
     event = solara.use_reactive(next(iter(EVENTS.values()))[0])
     target = solara.use_reactive(str(seen["round"]))  # the least it can forget: this round's submissions
     confirming = solara.use_reactive(False)
-    leaving = solara.use_reactive("")  # the team the teacher picked to remove
 
     def start_over() -> None:  # a new round (or a rewind): the least a rewind can forget, and no question pending
         target.set(str(seen["round"]))
@@ -195,12 +194,7 @@ def TeacherSide(seen: dict):
             solara.Button("Rewind now", color="error", on_click=lambda: act(lambda: game.rewind(target.value)))
             solara.Button("Cancel", on_click=lambda: confirming.set(False))
     if seen["teams"]:
-        names = [name for name, _, _ in seen["teams"]]
-        with solara.Row():
-            solara.Select("Remove a team", value=leaving.value if leaving.value in names else None, values=names,
-                          on_value=leaving.set)
-            solara.Button("Remove", disabled=leaving.value not in names,
-                          on_click=lambda: act(lambda: (game.remove(leaving.value), leaving.set(""))))
+        RemoveTeam([name for name, _, _ in seen["teams"]], act)
     with solara.Column(gap="4px"):
         solara.FileDownload(lambda: game.export()[0].encode(), filename="classroom_decisions.csv",
                             label="Decisions (CSV)")
@@ -208,6 +202,17 @@ def TeacherSide(seen: dict):
                             label="Results (CSV)")
     if error.value:
         solara.Error(error.value)
+
+
+@solara.component
+def RemoveTeam(names: list[str], act):
+    """The teacher's choice of a team to take out of the game, and the button that does it."""
+    leaving = solara.use_reactive("")
+    with solara.Row():
+        solara.Select("Remove a team", value=leaving.value if leaving.value in names else None, values=names,
+                      on_value=leaving.set)
+        solara.Button("Remove", disabled=leaving.value not in names,
+                      on_click=lambda: act(lambda: (state.GAME.remove(leaving.value), leaving.set(""))))
 
 
 def rewind_warning(target: int, current: int) -> str:

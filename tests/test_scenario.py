@@ -274,6 +274,20 @@ def test_a_child_that_moves_the_horizon_starts_from_its_parents_world_as_of_then
         load_scenario(own)
 
 
+def test_a_block_set_whole_on_the_command_line_holds_over_the_events_folded_into_a_moved_start() -> None:
+    """``--set amazon.prime={...}`` replaces the block, so its fee is the command line's, not the 2022 event's
+    (it ran at $139 while the manifest said $159); a block given a single value is refused as without a
+    moved horizon (``--set walmart=3`` ran on Walmart's defaults)."""
+    moved = {"horizon.start": "2026-01-05", "horizon.end": "2026-12-28"}
+    prime = {"fee_annual": 159, "perks_value_usd": 110.17, "loyalty_usd_per_order": 12}
+    assert load_scenario(BASELINE_FILE, {**moved, "amazon.prime": prime}).amazon.prime.fee_annual == 159
+    assert load_scenario(BASELINE_FILE, {**moved, "amazon.prime.fee_annual": 159}).amazon.prime.fee_annual == 159
+    assert load_scenario(BASELINE_FILE, moved).amazon.prime.fee_annual == 139  # the 2022 rise, folded in
+    for dotted, value in (("walmart", 3), ("walmart.dark_stores", 3), ("amazon", "x")):
+        with pytest.raises(ScenarioError, match=f"^--set: {dotted}: should be a block of keys"):
+            load_scenario(BASELINE_FILE, {**moved, dotted: value})
+
+
 def test_an_inherited_event_that_sets_what_no_event_may_is_refused_for_its_path(tmp_path: Path) -> None:
     """A parent's event before a child's moved start, setting a path no event may set, was refused for its
     date ("outside the horizon"), which the parent's author did not get wrong: it is named for its path."""

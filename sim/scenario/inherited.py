@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import COMMAND_LINE
 from .paths import check_path, drawn_once, set_path
 from .schema import Event, Horizon, Scenario
 from .yamlfile import Origins
@@ -82,9 +83,13 @@ def _setter(origins: Origins, bound: str) -> str | None:
 
 def _origin(origins: Origins, dotted: str) -> str | None:
     """The file that set the value at ``dotted`` itself (a year of a series: or the series whole), if any
-    did. Not a block holding it: a file that names one key of a block sets only that key."""
+    did. Not a file's block holding it: a file that names one key of a block sets only that key (blocks
+    merge). But ``--set`` replaces a block it names whole, so every value inside is the command line's."""
     path = tuple(dotted.split("."))
     where = origins.get(path) or (origins.get(path[:-1]) if path[-1].isdigit() else None)
+    if where is None:
+        where = next((origins[path[:depth]] for depth in range(len(path) - 1, 0, -1)
+                      if origins.get(path[:depth], ("",))[0] == COMMAND_LINE), None)
     return where[0] if where else None
 
 

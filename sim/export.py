@@ -30,7 +30,8 @@ from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
 from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
-                      staging, unreadable_manifest)
+                      unreadable_manifest)
+from .swap import staging
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json
 from .versions import package_version

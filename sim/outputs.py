@@ -4,26 +4,21 @@ Every folder retailsim writes carries a ``manifest.json`` with ``"written_by": "
 ``kind``. Before any work (and again before the swap) a command checks its output folder with
 :func:`prepare_output`: absent, empty, or retailsim's own of the right kind; anything else is refused.
 
-A results folder is built in a hidden staging sibling (``.NAME.tmp-PID-XXXXXXXX``) and swapped into
-place by :class:`staging`: with Linux's atomic ``renameat2(RENAME_EXCHANGE)`` where the file system
-has it, otherwise by two renames, the earlier folder parked as ``.NAME.old-PID``. At every instant
-of a ``kill -9`` either the earlier folder is intact (in place, or parked) or the new one is
-complete in place; :func:`recover` (run by :func:`prepare_output`) restores a parked folder and
-removes the leftovers of killed writes on the next start.
+A results folder is built in a hidden staging sibling and swapped into place (:mod:`sim.swap`); a
+kill at any moment leaves either the earlier folder or the new one whole, and :func:`recover` (run by
+:func:`prepare_output`) restores a parked folder and removes the leftovers of killed writes on the
+next start.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,13 +121,13 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
                         f"use at most {MAX_FOLDER_NAME}")
     recover(folder)
     kind = may_write(folder, kinds, option, contents)
-    _CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents))
+    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents))
     return kind
 
 
 # Each folder prepare_output checked (its kinds, option and contents): checked again when the results
 # are ready to replace it, for a command can run for hours (something else may write there meanwhile).
-_CHECKED: dict[Path, tuple] = {}
+CHECKED: dict[Path, tuple] = {}
 
 
 def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Iterable[str] | None) -> str | None:
@@ -167,11 +162,23 @@ def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Itera
         names = set(contents)
         entries = _without_stale_files(folder, entries, names)
         allowed = recorded(folder, names)
-        foreign = [name for name in entries if name not in allowed]
+        foreign = [name for name in entries if name not in allowed] + _not_as_written(folder, entries, allowed)
         if RUNS in entries and RUNS in allowed:
             foreign += _foreign_runs(folder, names)
         refuse_foreign(folder, foreign, option)
     return kind
+
+
+def _not_as_written(folder: Path, entries: list[str], allowed: set[str]) -> list[str]:
+    """Entries under one of retailsim's names that are not what it writes there: a folder or a link where
+    it writes a file (it writes only ``runs`` as a folder), named as what they are."""
+    found = []
+    for name in entries:
+        path = folder / name
+        if name not in allowed or (path.is_dir() if name == RUNS else path.is_file()) and not path.is_symlink():
+            continue
+        found.append(f"{name} ({'a symbolic link' if path.is_symlink() else 'a folder' if path.is_dir() else 'not a file'})")
+    return found
 
 
 # Names that a folder from before manifests recorded their files may hold without saying whether
@@ -253,7 +260,7 @@ def _without_stale_files(folder: Path, entries: list[str], contents: set[str]) -
     return kept
 
 
-# -- swapping a folder into place ---------------------------------------------------------------
+# -- the leftovers of killed writes ----------------------------------------------------------------
 _LEFTOVER = r"^\.{name}\.(?:tmp-(?P<tmp>\d+)-[0-9a-f]{{8}}|old-(?P<old>\d+))$"
 
 
@@ -305,7 +312,7 @@ def recover(target: Path) -> list[str]:
         siblings = [entry for entry in os.scandir(parent) if entry.name.startswith(f".{target.name}.")]
     except OSError:
         return []
-    with _locked(parent):
+    with locked(parent):
         for entry in siblings:
             found = pattern.match(entry.name)
             path = Path(entry.path)
@@ -323,7 +330,7 @@ def recover(target: Path) -> list[str]:
 
 
 @contextmanager
-def _locked(parent: Path) -> Iterator[None]:
+def locked(parent: Path) -> Iterator[None]:
     """Hold an exclusive lock on the parent folder, so two commands never swap the same folder at once."""
     try:
         descriptor = os.open(parent, os.O_RDONLY)
@@ -335,76 +342,3 @@ def _locked(parent: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
-
-
-_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2); False where the system or file system cannot."""
-    try:  # the C library already loaded (no ldconfig subprocess)
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(second))
-
-
-def swap_into_place(temporary: Path, target: Path) -> None:
-    """Put the finished folder ``temporary`` at ``target``, replacing an earlier one atomically."""
-    with _locked(target.absolute().parent):
-        (temporary / STAGING_MARK).unlink(missing_ok=True)
-        _still_ours(temporary, target)
-        if not target.exists():
-            os.rename(temporary, target)
-            return
-        if _exchange(temporary, target):
-            discard(temporary)  # now the earlier folder
-            return
-        parked = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.rename(target, parked)
-        os.rename(temporary, target)
-        discard(parked)
-
-
-def _still_ours(finished: Path, target: Path) -> None:
-    """Check ``target`` again as :func:`prepare_output` did (under the swap's lock): if something that
-    retailsim did not write appeared there while it worked, ``target`` is left as it is and the
-    ``finished`` folder is kept beside it, named in one line."""
-    checked = _CHECKED.pop(target.absolute(), None)
-    try:
-        if checked is not None:
-            may_write(target, *checked)
-    except UserError as error:
-        kept = target.with_name(f"{target.name}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}")
-        os.rename(finished, kept)
-        raise UserError(f"{error} (it changed while retailsim worked; the new results are in {kept})") from None
-
-
-class staging:
-    """A hidden sibling folder to write into; it replaces ``target`` only if the block finishes.
-
-    ``target`` must have been checked with :func:`prepare_output` first.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = Path(target)
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        # mkdir (unlike mkdtemp) honours the umask, so the folder gets the user's usual permissions.
-        self.temporary = self.target.with_name(f".{self.target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        self.temporary.mkdir()
-        (self.temporary / STAGING_MARK).touch()
-        return self.temporary
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is not None:
-            discard(self.temporary)
-            return
-        swap_into_place(self.temporary, self.target)

@@ -437,7 +437,7 @@ def test_a_folder_that_changes_while_the_command_works_is_not_replaced(tmp_path:
     """--out is checked before any work and replaced at the end; a file put there in between (the run
     can last hours) is kept, and the new results land beside it, named in one line."""
     import sim.cli
-    from sim.outputs import staging
+    from sim.swap import staging
 
     out = tmp_path / "out"
     assert prepare_output(out, RESULT_KINDS) is None
@@ -493,6 +493,53 @@ def test_a_mount_point_at_out_is_refused_before_any_work(tmp_path: Path, tiny_ya
     assert main(["run", str(tiny_yaml), "--out", str(mounted), "--quiet", "--no-report"]) == 2
     assert "is a mount point, which retailsim cannot replace; give a folder in it" in capsys.readouterr().err
     assert list(mounted.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["mnt", "tiny.yaml"]
+
+
+def test_a_swap_the_system_refuses_keeps_both_folders_and_says_where_the_new_one_is(
+        tmp_path: Path, tiny_yaml: Path, monkeypatch, capsys) -> None:
+    """An immutable folder (or another user's in a sticky folder) cannot be renamed: the swap failed with
+    a traceback and left the new results hidden, where the next command removed them as a leftover."""
+    import errno
+
+    import sim.swap
+
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def refused(first, second):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(second))
+
+    monkeypatch.setattr(sim.swap, "_exchange", refused)
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report", "--seed", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("out.new-")]
+    assert len(err) == 1 and len(kept) == 1, (err, kept)
+    assert err[0].endswith(f"--out {out}: the system refused to replace it (Operation not permitted); it is left "
+                           f"as it was, and the new results are in {kept[0]}")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert kind_of(kept[0]) == "run" and not (kept[0] / STAGING_MARK).exists()
+    monkeypatch.undo()
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert kept[0].is_dir(), "a later command does not take the kept results for a leftover"
+
+
+def test_a_folder_under_one_of_retailsims_file_names_is_not_replaced(tmp_path: Path, tiny_yaml: Path, capsys) -> None:
+    """A results folder may be replaced whole only if it holds what retailsim wrote: a name is not enough
+    (a folder of notes called report.html was deleted with the folder it sat in)."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet"]) == 0
+    (out / "report.html").unlink()
+    (out / "report.html").mkdir()
+    (out / "report.html" / "notes.txt").write_text("precious")
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 2
+    assert f"--out {out}: holds report.html (a folder), which retailsim did not write" in capsys.readouterr().err
+    assert (out / "report.html" / "notes.txt").read_text() == "precious"
+    (out / "report.html" / "notes.txt").unlink()
+    (out / "report.html").rmdir()
+    (out / "report.html").symlink_to(tiny_yaml)
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 2
+    assert "holds report.html (a symbolic link), which retailsim did not write" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("text, words", [

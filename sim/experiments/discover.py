@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..outputs import MANIFEST, kind_of, mark, prepare_output, read_manifest, staging, unreadable_manifest
+from ..outputs import MANIFEST, kind_of, mark, prepare_output, read_manifest, unreadable_manifest
+from ..swap import staging
 from ..results import write_json
 from ..versions import package_version
 from . import prim

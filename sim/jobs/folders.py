@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign, staging
+from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign
+from ..swap import staging
 from ..results import replace_atomically, write_json
 from ..versions import model_version, package_version
 

@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import re
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_insid
                       unreadable_manifest)
 from .swap import staging
 from .vocabulary import METRIC_UNITS, SHARE
-from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json
+from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, write_json
 from .versions import package_version
 
 FORMATS = ("csv", "xlsx")
@@ -183,6 +184,7 @@ def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) ->
                     "sha256": {f"{name}.csv": file_digest(temporary / f"{name}.csv") for name in named},
                     "package_version": package_version()}
         write_json(temporary / MANIFEST, mark(manifest, KIND))
+        check_csv_unchanged(out)  # again: a file of the earlier export may have been edited meanwhile
     return out
 
 
@@ -277,7 +279,8 @@ def foreign_sheets(path: Path) -> list[str]:
 def check_spreadsheet_target(out: Path) -> None:
     """``out`` names an ``.xlsx`` file that is new or a spreadsheet retailsim exported."""
     if out.suffix.lower() != ".xlsx":
-        raise UserError(f"--out {out}: a spreadsheet's name ends in .xlsx; give e.g. --out {out.with_suffix('.xlsx')}")
+        example = out.with_name(f"{out.name}.xlsx") if out.name and not out.name.startswith(".") else "results.xlsx"
+        raise UserError(f"--out {out}: a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
     if out.is_symlink() or (out.exists() and not out.is_file()):
         raise UserError(f"--out {out}: is not a regular file; give a new file's name")
     if out.exists() and not written_by_retailsim(out):
@@ -311,11 +314,22 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
         columns = [_cells(table[column]) for column in table.columns]
         for row in zip(*columns):
             sheet.append(row)
+    temporary = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(out, lambda path: (workbook.save(path), seal(path)))
+        workbook.save(temporary)
+        seal(temporary)
+        try:  # checked again: a file may have appeared at out, or the earlier export been edited, meanwhile
+            check_spreadsheet_target(out)
+        except UserError as error:
+            kept = out.with_name(f"{out.stem}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}{out.suffix}")
+            os.rename(temporary, kept)
+            raise UserError(f"{error} (it changed while retailsim worked; the export is in {kept})") from None
+        os.replace(temporary, out)
     except OSError as error:
         raise UserError(f"--out {out}: cannot write it ({error.strerror or error}); choose another --out") from None
+    finally:
+        temporary.unlink(missing_ok=True)
     return out
 
 

@@ -419,6 +419,38 @@ def test_an_edited_csv_export_is_kept(comparison, tmp_path: Path, capsys) -> Non
     assert (csv / "summary.csv").read_text().endswith("my note\n")
 
 
+def test_what_appears_or_changes_at_out_while_export_works_is_kept(comparison, tmp_path: Path, capsys,
+                                                                    monkeypatch) -> None:
+    """Out is checked before the work and again before the new export takes its place: a workbook saved
+    there meanwhile was replaced, and so was an earlier CSV export edited meanwhile."""
+    import sim.export
+
+    out, _ = comparison
+    book, folder = tmp_path / "mine.xlsx", tmp_path / "csv"
+    assert main(["export", str(out), "--out", str(folder)]) == 0
+    made = sim.export.tables
+
+    def meanwhile(*args, **kwargs):  # the user saves a workbook at out, and edits the CSV export
+        book.write_text("mine")
+        with (folder / "summary.csv").open("a") as stream:
+            stream.write("my note\n")
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(sim.export, "tables", meanwhile)
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "xlsx", "--out", str(book)]) == 2
+    kept = [path for path in tmp_path.iterdir() if path.name.startswith("mine.new-")]
+    assert book.read_text() == "mine" and len(kept) == 1 and kept[0].suffix == ".xlsx"
+    assert capsys.readouterr().err.strip().endswith(f"(it changed while retailsim worked; the export is in {kept[0]})")
+    assert main(["export", str(out), "--out", str(folder)]) == 2
+    assert "summary.csv changed since retailsim exported it" in capsys.readouterr().err
+    assert (folder / "summary.csv").read_text().endswith("my note\n")
+    assert not [path for path in tmp_path.iterdir() if ".tmp-" in path.name], "no staging left behind"
+    for given, example in (("", "results.xlsx"), (".xlsx", "results.xlsx"), ("book", "book.xlsx")):
+        assert main(["export", str(out), "--format", "xlsx", "--out", given]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
+
+
 def test_a_spreadsheets_sheets_keep_their_header_in_view_and_filter(comparison, tmp_path: Path) -> None:
     """Each sheet freezes its header row and filters its columns; the summary's end date is a date."""
     import datetime as dt

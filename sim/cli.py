@@ -158,11 +158,13 @@ def command_compare(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     from .comparison import recorded_period
     from .export import load_results
-    from .outputs import recorded
+    from .outputs import recorded, unwritable
     from .results import record_files
 
     folder = args.results
     results = load_results(folder)
+    if problem := unwritable(folder):
+        raise UserError(f"{folder}: cannot write the report into it ({problem}); nothing was written")
     if (folder / REPORT).exists() and not (folder / REPORT).is_file():
         raise UserError(f"{folder}: its {REPORT} is not a file; nothing was written")
     if (folder / REPORT).exists() and not recorded(folder, {REPORT}):

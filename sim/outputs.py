@@ -96,11 +96,18 @@ def _writable_parent(folder: Path, option: str) -> None:
     if not parent.is_dir():
         raise UserError(f"{option} {folder}: {parent} is a file, not a folder")
     refuse_inside_ours(folder, option)
-    try:  # a real probe: permissions, read-only and virtual file systems (/proc) all answer it
-        os.rmdir(tempfile.mkdtemp(prefix=".retailsim-probe-", dir=parent))
+    if problem := unwritable(parent):
+        raise UserError(f"{option} {folder}: cannot create a folder in {parent} ({problem}); choose another {option}")
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why nothing can be created in ``folder`` (the system's words), or None if something can: a real
+    probe, which permissions, immutable folders, read-only and virtual file systems (/proc) all answer."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".retailsim-probe-", dir=folder))
     except OSError as error:
-        raise UserError(f"{option} {folder}: cannot create a folder in {parent} ({error.strerror}); "
-                        f"choose another {option}") from None
+        return error.strerror or str(error)
+    return None
 
 
 def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
@@ -114,6 +121,11 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     """
     folder = Path(folder)
     kinds = tuple(kinds)
+    try:  # the results' files (Parquet's among them) are named in UTF-8
+        str(folder.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(folder).encode("utf-8", "backslashreplace").decode("utf-8")
+        raise UserError(f"{option} {shown}: the path is not UTF-8 text; give a folder whose name is") from None
     if folder.name in ("", ".", ".."):
         raise UserError(f"{option} {folder}: not a plain folder name; give a folder to create, e.g. {option} reports/mine")
     if len(os.fsencode(folder.name)) > MAX_FOLDER_NAME:

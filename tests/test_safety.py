@@ -524,6 +524,32 @@ def test_a_swap_the_system_refuses_keeps_both_folders_and_says_where_the_new_one
     assert kept[0].is_dir(), "a later command does not take the kept results for a leftover"
 
 
+def test_a_report_into_a_folder_it_cannot_write_and_an_out_not_in_utf8_are_one_line(
+        tmp_path: Path, tiny_yaml: Path, monkeypatch, capsys) -> None:
+    """Both failed with a traceback: ``report`` as it wrote its first file, a run's --out once the run
+    had finished (Parquet names files in UTF-8)."""
+    import errno
+    import tempfile
+
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"]) == 0
+    before = sorted(out.rglob("*"))
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)  # as an immutable folder or a read-only mount answers
+    assert main(["report", str(out)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{out}: cannot write the report into it (Operation not "
+                                                    "permitted); nothing was written")
+    assert sorted(out.rglob("*")) == before
+    monkeypatch.undo()
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xff")
+    assert main(["run", str(tiny_yaml), "--out", odd, "--quiet", "--no-report"]) == 2
+    assert capsys.readouterr().err.strip().endswith("/bad\\udcff: the path is not UTF-8 text; give a folder whose name is")
+    assert not os.path.exists(odd)
+
+
 def test_a_folder_under_one_of_retailsims_file_names_is_not_replaced(tmp_path: Path, tiny_yaml: Path, capsys) -> None:
     """A results folder may be replaced whole only if it holds what retailsim wrote: a name is not enough
     (a folder of notes called report.html was deleted with the folder it sat in)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import UserError
+from .errors import ScenarioError, UserError
 from .cli_args import (DEFAULT_CORES, OneLineParser, core_count, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
@@ -92,11 +92,22 @@ def save_results(results: list[Result], out: Path, replaces: str | None, report:
     print(f"results: {out}")
 
 
+def resolve_file(path, overrides):
+    """:func:`sim.run.resolve` of a file the command line gave: a sweep, game or calibration file is
+    named as such, with the command that runs it."""
+    from .run import resolve
+    from .validation import wrong_kind
+
+    try:
+        return resolve(path, overrides)
+    except ScenarioError as error:
+        raise wrong_kind(path, "scenario", error) from None
+
+
 def command_run(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
-    from .run import resolve
 
-    scenario = resolve(args.scenario, scenario_changes(args))
+    scenario = resolve_file(args.scenario, scenario_changes(args))
     warn_reset([scenario], args.set)
     out = args.out or DEFAULT_OUTPUT / scenario.name
     check_workload([scenario], args.replicates)
@@ -112,7 +123,6 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     from .experiments import replicate_seeds
-    from .run import resolve
 
     from .rivals import check_rivals_answer, rivals_answer
     from .comparison import (DIFFERENCES, DIFFERENCES_BY_YEAR, check_comparable, check_names, check_period,
@@ -122,7 +132,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
     overrides = scenario_changes(args)
     files = [args.baseline, *args.what_ifs]
-    scenarios = [resolve(path, overrides) for path in files]
+    scenarios = [resolve_file(path, overrides) for path in files]
     warn_reset(scenarios, args.set, strategic=args.rivals_answer)
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
@@ -177,9 +187,13 @@ def command_report(args: argparse.Namespace) -> int:
 
 def command_sweep(args: argparse.Namespace) -> int:
     from .experiments.sweep import run_sweep
+    from .validation import wrong_kind
 
-    result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
-                       parameter_draws=args.parameter_draws, posterior=args.posterior, reuse=args.reuse)
+    try:
+        result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
+                           parameter_draws=args.parameter_draws, posterior=args.posterior, reuse=args.reuse)
+    except ScenarioError as error:
+        raise wrong_kind(args.file, "sweep", error) from None
     runs = len(result.runs)
     for folder, count in result.reused.items():
         print(f"reused {count} stored run{'s' * (count != 1)} of {folder}" + ("" if count else

@@ -114,3 +114,27 @@ def _validate_other(path: Path, kind: str) -> str:
     from .jobs.targets import load_targets
 
     return f"{path}: ok ({len(load_targets(path))} targets)"
+
+
+# The command that takes each kind of file (the others are read through a scenario's ``calibration:``).
+COMMANDS = {"sweep": "sweep", "game": "game", "calibration set-up": "calibrate"}
+
+
+def wrong_kind(path: object, expected: str, error: ScenarioError) -> ScenarioError:
+    """``error`` (from loading ``path`` as a ``expected`` file: "scenario" or "sweep"), or, when the file
+    is another kind, one line that names it and the command that runs it (a sweep given to ``run`` said
+    "base: unknown key", a scenario given to ``sweep`` "extends: unknown key")."""
+    if not isinstance(path, (str, Path)) or not Path(path).is_file():
+        return error
+    kind = _parsed_kind(Path(path))
+    if kind is None and expected != "scenario":
+        try:
+            load_scenario(path)
+            kind = "scenario"
+        except ScenarioError:
+            return error
+    if kind is None or kind == expected:
+        return error
+    command = "run" if kind == "scenario" else COMMANDS.get(kind)
+    how = f": run it with retailsim {command} {path}" if command else ""
+    return ScenarioError(str(path), "", f"is a {kind} file, not a {expected}{how}")

@@ -184,3 +184,22 @@ def test_a_mapping_without_a_space_after_its_colons_is_named(value: str, squeeze
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"write a space after each ':' of a mapping ('{squeezed}'" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_of_another_kind_is_named_with_the_command_that_runs_it(capsys, monkeypatch) -> None:
+    """A sweep given to run said "base: unknown key", a scenario given to sweep "extends: unknown key"."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    cases = [(["run", "scenarios/sweeps/fee_grid.yaml"], "is a sweep file, not a scenario: run it with retailsim sweep "
+              "scenarios/sweeps/fee_grid.yaml"),
+             (["compare", "scenarios/baseline.yaml", "scenarios/games/membership_fees.yaml"],
+              "is a game file, not a scenario: run it with retailsim game scenarios/games/membership_fees.yaml"),
+             (["sweep", "scenarios/baseline.yaml"], "is a scenario file, not a sweep: run it with retailsim run "
+              "scenarios/baseline.yaml"),
+             (["game", "calibration/setup.yaml"], "is a calibration set-up file, not a game: run it with retailsim "
+              "calibrate calibration/setup.yaml")]
+    for command, words in cases:
+        assert main([*command, "--out", "/nonexistent/never"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(words), err
+    assert main(["run", "scenarios/baseline.yaml", "--set", "nope=1", "--out", "/nonexistent/never"]) == 2
+    assert "unknown key 'nope'" in capsys.readouterr().err  # a scenario's own error is its own

@@ -181,7 +181,7 @@ def command_report(args: argparse.Namespace) -> int:
         raise UserError(f"{folder}: holds a {REPORT} that retailsim did not write; move it out first (nothing was "
                         "written)")
     record_files(folder, REPORT)  # first: a kill while it is written leaves a file the folder calls its own
-    print(f"report: {write_report(results, folder, recorded_period(folder), args.cores)}")
+    print(f"report: {write_report(results, folder, recorded_period(folder, [r.scenario for r in results]), args.cores)}")
     return 0
 
 

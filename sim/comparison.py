@@ -338,14 +338,19 @@ def check_period(period: tuple[int, int] | None, scenarios: list[Scenario], opti
                         f"within them")
 
 
-def recorded_period(folder: Path) -> tuple[int, int] | None:
-    """The period a comparison folder's differences were taken over (its manifest's ``period``), or None."""
+def recorded_period(folder: Path, scenarios: list[Scenario]) -> tuple[int, int] | None:
+    """The period a comparison folder's differences were taken over (its manifest's ``period``), or None;
+    checked as ``--period`` is against its ``scenarios`` (an edited one gave empty differences)."""
     from .results import MANIFEST, damaged, read_json_object
 
     period = read_json_object(Path(folder) / MANIFEST, Path(folder)).get("period")
     if period is not None and not (isinstance(period, list) and len(period) == 2
                                    and all(isinstance(year, int) for year in period)):
         raise damaged(Path(folder), f"its {MANIFEST} has a 'period' that is not two years")
+    try:
+        check_period(tuple(period) if period else None, scenarios, "period")
+    except UserError as error:
+        raise damaged(Path(folder), f"its {MANIFEST} has a {error}") from None
     return tuple(period) if period else None
 
 

@@ -115,7 +115,7 @@ def tables(results: list[Result], spreadsheet: bool = False, folder: Path | None
              "summary": summary_table(results), "units": units_table()}
     if len({result.scenario.name for result in results}) > 1:
         if period is None and folder is not None:
-            period = recorded_period(folder)
+            period = recorded_period(folder, [result.scenario for result in results])
         named["differences"] = differences(results, period)
         named["differences_by_year"] = yearly_differences(results)
     answers = read_answers(folder) if folder is not None else None

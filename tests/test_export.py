@@ -246,7 +246,7 @@ def test_validate_checks_scenarios_and_sweeps_and_reports_every_bad_file(tiny_ya
     assert "none.yaml: file not found" in errors[2]
 
 
-def test_differences_over_a_period_and_year_by_year(tmp_path) -> None:
+def test_differences_over_a_period_and_year_by_year(tmp_path, capsys) -> None:
     """Over a period, a share's difference is the mean over its weeks of the paired differences and
     profit's is their total; year by year, each year's; and a period outside the horizon is refused
     before any run."""
@@ -300,6 +300,15 @@ def test_differences_over_a_period_and_year_by_year(tmp_path) -> None:
                  "--out", str(tmp_path / "never")]) == 2
     assert not (tmp_path / "never").exists()
     assert main(["compare", str(tmp_path / "tiny.yaml"), str(tmp_path / "cheap.yaml"), "--period", "2026-2024"]) == 2
+    # A period edited in the folder's manifest is checked as --period is (it gave empty differences).
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for period, words in (([2022, 2021], "period 2022-2021: the first year comes after the last"),
+                          ([2040, 2041], "period 2040-2041: the scenarios record 2021 to 2022")):
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "period": period}))
+        for command in (["report", str(folder)], ["export", str(folder), "--out", str(tmp_path / "edited")]):
+            assert main(command) == 2
+            assert f"not a usable results folder: its manifest.json has a {words}" in capsys.readouterr().err
+    assert not (tmp_path / "edited").exists()
 
 
 def test_a_users_file_under_one_of_retailsims_names_is_never_replaced(comparison, tiny_yaml: Path, tmp_path: Path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -370,8 +371,10 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
     dated: dict[str, str] = {}  # an added event's date, by place -> the change's key, for errors
     for key, value in changes.items():
         dotted, dated_key, date = key.partition(DATED)
-        if dated_key and not date:
-            raise ScenarioError(source, key, f"no date after '{DATED}'; give one, e.g. {dotted}{DATED}2026-01-01")
+        if dated_key and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):  # pydantic would read 1772323200 as a Unix time
+            given = f"'{date}' is not a date" if date else "no date"
+            raise ScenarioError(source, key, f"{given} after '{DATED}'; give one as YEAR-MONTH-DAY, e.g. "
+                                             f"{dotted}{DATED}2026-01-01")
         if date:
             problem = check_path(Scenario, dotted) or drawn_once(dotted)
             if problem:

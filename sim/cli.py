@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ScenarioError, UserError
-from .cli_args import (DEFAULT_CORES, OneLineParser, core_count, draw_options, job_options, period,
+from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
@@ -299,7 +299,7 @@ def add_job_commands(commands) -> None:
                           "version and outcomes; a sweep extended with more replicates, say): they are copied, not "
                           "run again")
     draw_options(sweeper)
-    sweeper.set_defaults(handler=command_sweep)
+    sweeper.set_defaults(handler=command_sweep, interrupted=RESUMABLE)
 
 
 def add_other_commands(commands) -> None:
@@ -360,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"retailsim: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("retailsim: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt:  # a job's folder (sweep, calibrate, game) may already hold its claim and runs
+        print(f"retailsim: {getattr(args, 'interrupted', 'interrupted; nothing was written')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (``retailsim schema | head``): stop quietly, like Unix tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again

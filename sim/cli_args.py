@@ -151,6 +151,10 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+# What a resumable job (sweep, calibrate, game) says when Ctrl-C stops it: its folder keeps its claim and runs.
+RESUMABLE = "interrupted; what was finished is kept in the output folder: the same command resumes it"
+
+
 def job_options(command: argparse.ArgumentParser, out_help: str) -> None:
     """The options of the resumable jobs (sweep, calibrate)."""
     command.add_argument("--workers", type=positive, help="worker processes (default: the CPUs available)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_args import job_options, positive, scenario_options
+from .cli_args import RESUMABLE, job_options, positive, scenario_options
 from .cli_runs import scenario_changes, run_all
 from .shipped import calibration_setup, project_or_shipped, scenario_file
 
@@ -73,4 +73,4 @@ def add_calibration_commands(commands) -> None:
     calibrator.add_argument("--no-write", action="store_true", help="leave calibrated.yaml as it is (report only)")
     calibrator.add_argument("--start-from", type=Path, metavar="FILE",
                             help="an earlier fit (calibrated.yaml): the first candidate (optuna), the emulators' centre")
-    calibrator.set_defaults(handler=command_calibrate)
+    calibrator.set_defaults(handler=command_calibrate, interrupted=RESUMABLE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_args import job_options
+from .cli_args import RESUMABLE, job_options
 
 
 def game_file(text: str) -> Path:
@@ -43,4 +43,4 @@ def add_game_command(commands) -> None:
     player.add_argument("file", type=game_file, help="game YAML file, or a shipped game's name (membership_fees; "
                                                     "paths: retailsim scenarios)")
     job_options(player, "output folder (default: reports/games/<game name>/)")
-    player.set_defaults(handler=command_game)
+    player.set_defaults(handler=command_game, interrupted=RESUMABLE)

@@ -203,3 +203,23 @@ def test_a_file_of_another_kind_is_named_with_the_command_that_runs_it(capsys, m
         assert len(err) == 1 and err[0].endswith(words), err
     assert main(["run", "scenarios/baseline.yaml", "--set", "nope=1", "--out", "/nonexistent/never"]) == 2
     assert "unknown key 'nope'" in capsys.readouterr().err  # a scenario's own error is its own
+
+
+def test_ctrl_c_says_what_was_kept(capsys, monkeypatch, tiny_yaml: Path) -> None:
+    """A run's or comparison's staging is discarded; a resumable job's folder keeps its claim and runs
+    (an early Ctrl-C of a sweep said "nothing was written" beside the folder it had made)."""
+    import importlib
+
+    import sim.experiments.sweep
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    monkeypatch.setattr(sim.experiments.sweep, "run_sweep", stopped)
+    monkeypatch.setattr(importlib.import_module("sim.run"), "resolve", stopped)
+    assert main(["sweep", "scenarios/sweeps/fee_grid.yaml"]) == 130
+    assert capsys.readouterr().err.strip() == ("retailsim: interrupted; what was finished is kept in the output "
+                                               "folder: the same command resumes it")
+    assert main(["run", str(tiny_yaml)]) == 130
+    assert capsys.readouterr().err.strip() == "retailsim: interrupted; nothing was written"

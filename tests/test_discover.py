@@ -257,3 +257,24 @@ def test_folders_that_are_not_finished_sweeps_are_refused(swept: Path, tmp_path:
                    "was not written by retailsim", capsys, tmp_path)
     assert_refused(["discover", str(swept), "--where", "both > 0.1", "--min-coverage", "1.5"],
                    "--min-coverage: expected a number in (0, 1]", capsys, tmp_path)
+
+
+def test_a_limit_that_leaves_out_nothing_more_is_dropped_and_each_limit_has_its_quasi_p_value() -> None:
+    """A peel that later peels made redundant restricted nothing but read as a limit (a sweep's box named
+    the express radius and fraud's share beside the fee, whose limit alone picked the same 48 points);
+    the quasi-p-values are EMA Workbench's one-sided binomial test of each limit."""
+    a = np.arange(20) % 10
+    cases = prim.Cases(pd.DataFrame({"a": a, "b": a, "c": np.arange(20) // 10}), a <= 4)
+    box = cases.box(np.array([0, 0, 0]), np.array([4, 6, 1]), step=3)
+    assert box.restricted == ("a", "b")
+    pruned = prim.prune(cases, box)
+    assert pruned.restricted == ("a",) and pruned.limits["b"] == (0.0, 9.0) and pruned.step == 3
+    assert (pruned.cases, pruned.hits, pruned.coverage, pruned.density) == (box.cases, box.hits, 1.0, 1.0)
+    assert prim.prune(cases, pruned) is pruned
+    assert prim.quasi_p(cases, pruned) == {"a": pytest.approx(0.5 ** 10, rel=1e-12)}  # 10 of 10 where half meet it
+    # A limit that adds nothing to the density has a quasi-p of 1; one that does, a small one.
+    weak = cases.box(np.array([0, 0, 0]), np.array([4, 9, 0]), step=2)
+    assert weak.restricted == ("a", "c") and prim.prune(cases, weak) is weak
+    assert prim.quasi_p(cases, weak) == {"a": pytest.approx(0.5 ** 5, rel=1e-12), "c": pytest.approx(1.0)}
+    table = prim.box_table(cases, weak).set_index("parameter")
+    assert table.loc["c", "quasi_p"] == pytest.approx(1.0) and np.isnan(table.loc["b", "quasi_p"])

@@ -248,6 +248,11 @@ def discover(folder: str | Path, where: str, min_coverage: float = prim.MIN_COVE
     if paste:
         pasted = prim.paste(cases, chosen, alpha, step=len(trajectory))
         trajectory, chosen = trajectory + pasted, (pasted[-1] if pasted else chosen)
+    pruned = prim.prune(cases, chosen)
+    if dropped := [name for name in chosen.restricted if name not in pruned.restricted]:
+        notes.append(f"the box's limits on {', '.join(dropped)} were dropped: they leave out no {by} the other "
+                     "limits keep (later peels made them redundant)")
+    chosen = pruned
     settings = {"by": by, "min_coverage": min_coverage, "alpha": alpha, "min_mass": min_mass, "paste": paste}
     return Discovery(folder, condition, by, len(hit), int(hit.sum()), prim.trajectory_table(trajectory, chosen),
                      prim.box_table(cases, chosen), chosen, settings, notes)

@@ -172,6 +172,43 @@ def paste(cases: Cases, box: Box, alpha: float = ALPHA, step: int | None = None)
         pasted.append(current)
 
 
+def _widened(cases: Cases, low: np.ndarray, high: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """The limits with parameter ``j``'s set back to the cases' span."""
+    low, high = low.copy(), high.copy()
+    low[j], high[j] = cases.span[0][j], cases.span[1][j]
+    return low, high
+
+
+def prune(cases: Cases, box: Box) -> Box:
+    """``box`` without the limits that exclude no case its other limits keep: a peel that later peels
+    made redundant (its cases went with another parameter's cut) restricts nothing, though the box
+    would read as if it did. The same cases, hits, coverage and density; fewer restricted parameters."""
+    low, high = _limits(box, cases.names)
+    inside = cases.inside(low, high)
+    for j, name in enumerate(cases.names):
+        if name in box.restricted:
+            wide = _widened(cases, low, high, j)
+            if np.array_equal(cases.inside(*wide), inside):
+                low, high = wide
+    pruned = cases.box(low, high, box.step, box.pasted)
+    return box if pruned.restricted == box.restricted else pruned
+
+
+def quasi_p(cases: Cases, box: Box) -> dict[str, float]:
+    """EMA Workbench's quasi-p-value of each restricted parameter: the chance that a box of as many
+    cases drawn from the box without that limit holds at least as many that meet the condition (a
+    one-sided binomial test). A large value says the limit adds little to the box's density."""
+    from scipy.special import bdtrc  # P(X > k), X binomial; scipy.stats costs a second to import
+
+    low, high = _limits(box, cases.names)
+    values = {}
+    for j, name in enumerate(cases.names):
+        if name in box.restricted:
+            wide = cases.inside(*_widened(cases, low, high, j))
+            values[name] = float(bdtrc(box.hits - 1, box.cases, cases.hit[wide].mean())) if box.hits else 1.0
+    return values
+
+
 def choose(trajectory: list[Box], min_coverage: float = MIN_COVERAGE) -> Box:
     """The densest box with coverage at least ``min_coverage`` (ties: the higher coverage, then the
     earlier step). The box of every case has coverage 1, so there is always one."""
@@ -186,12 +223,15 @@ def trajectory_table(trajectory: list[Box], chosen: Box) -> pd.DataFrame:
     whether it was pasted or is the chosen box."""
     return pd.DataFrame([{"step": box.step, "cases": box.cases, "hits": box.hits, "coverage": box.coverage,
                           "density": box.density, "mass": box.mass, "restricted_count": len(box.restricted),
-                          "restricted": "; ".join(box.restricted), "pasted": box.pasted, "chosen": box == chosen}
+                          "restricted": "; ".join(box.restricted), "pasted": box.pasted, "chosen": box.step == chosen.step}
                          for box in trajectory])
 
 
 def box_table(cases: Cases, box: Box) -> pd.DataFrame:
-    """One row per parameter: the box's limits beside the span of the cases, and whether it is restricted."""
+    """One row per parameter: the box's limits beside the span of the cases, whether it is restricted,
+    and (restricted ones) its quasi-p-value (:func:`quasi_p`)."""
+    significance = quasi_p(cases, box)
     return pd.DataFrame([{"parameter": name, "low": box.limits[name][0], "high": box.limits[name][1],
-                          "span_low": float(lo), "span_high": float(hi), "restricted": name in box.restricted}
+                          "span_low": float(lo), "span_high": float(hi), "restricted": name in box.restricted,
+                          "quasi_p": significance.get(name, float("nan"))}
                          for name, lo, hi in zip(cases.names, *cases.span)])

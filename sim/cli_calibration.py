@@ -14,11 +14,12 @@ from .shipped import calibration_setup, project_or_shipped, scenario_file
 def command_targets(args: argparse.Namespace) -> int:
     """How well a scenario reproduces the calibration targets (mean over replicates)."""
     from .calibration import evaluate, load_targets
+    from .jobs.outcomes import recorded_series
     from .experiments import replicate_seeds
     from .run import resolve
 
     scenario = resolve(args.scenario, scenario_changes(args))
-    targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end))
+    targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end), recorded_series(scenario))
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     fit = evaluate(targets, run_all([scenario], seeds, args.quiet, cores=args.cores))
     print(f"{scenario.name} against {args.targets} ({len(seeds)} replicates, {scenario.population.shoppers} households)")

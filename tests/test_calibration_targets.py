@@ -125,6 +125,24 @@ def test_a_target_outside_the_scenarios_horizon_is_refused_before_any_run(tmp_pa
     assert load_targets(TARGETS, (dt.date(2021, 1, 4), dt.date(2030, 12, 30)))
 
 
+def test_a_series_no_run_records_is_refused_at_its_line_before_any_run(tmp_path: Path, capsys) -> None:
+    """prime_share has no firm: it read NaN in every run, "simulated nan" and a loss of inf, exit 0; in a
+    calibration, an infinite loss for every candidate."""
+    path = tmp_path / "t.yaml"
+    target = ("  - id: {id}\n    description: d\n    metric: {metric}\n    at: 2025-02-15\n    value: 0.6\n"
+              "    tolerance: 0.05\n    confidence: H\n    source: a survey\n")
+    path.write_text("targets:\n" + target.format(id="fine", metric="{metric: prime_share}")
+                    + target.format(id="amazons", metric="{metric: prime_share, firm: amazon}"))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\npopulation: {shoppers: 300}\n")
+    assert main(["targets", str(scenario), "--targets", str(path), "--replicates", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.strip().endswith(
+        "t.yaml:12: targets[1].metric: prime_share is not recorded for firm amazon; it is recorded by locale (rural, "
+        "suburban, urban, or all)"), err
+    assert len(load_targets(path)) == 2, "a targets file alone (validate) knows no scenario: its series are not checked"
+
+
 def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path, capsys) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text("name: s\npopulation: {shoppers: 300}\n")

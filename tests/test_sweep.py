@@ -63,6 +63,13 @@ BAD = [
     ("sobol count", "samples: 4", "samples: 6", r"sweep.yaml:4: samples: the sobol design needs a power of 2 \(got 6; 4 or 8 would do\)"),
     ("unknown metric", "metric: walmart_plus_share", "metric: walmart_plus", r"outcomes.walmart_plus: .*unknown metric 'walmart_plus'; did you mean 'walmart_plus_share'\?"),
     ("outcome date", "at: 2021-12-27", "at: 2024-01-01", r"outcomes.both.at: 2024-01-01 is outside the horizon"),
+    # Each dimension value exists, but not for this metric: every run measured NaN, and "0 failed".
+    ("not recorded", "metric: walmart_plus_share,", "metric: revenue, firm: walmart, category: grocery,",
+     r"sweep.yaml:\d+: outcomes.walmart_plus: revenue is not recorded for firm walmart, category grocery; it is "
+     r"recorded by firm \(amazon, kroger, rivals, walmart\)$"),
+    ("not a segment of it", "segment: both", "segment: prime",
+     r"outcomes.both: membership_share is not recorded for segment prime; it is recorded by locale \(rural, suburban, "
+     r"urban or a state, or all\) and segment \(both, none, prime_only, walmart_plus_only\)$"),
     ("unknown key", "replicates: 2", "replicate: 2", r"sweep.yaml:5: replicate: unknown key 'replicate'; did you mean 'replicates'\?"),
     ("missing base", "base: base.yaml", "base: nope.yaml", r"sweep.yaml:2: base: scenario file 'nope.yaml' not found"),
     ("a date", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from ..jobs.folders import fingerprint
 from ..jobs.inputs import MAX_REPLICATES, Bounded, check_parameter, fail
+from ..jobs.outcomes import recorded_series
 from ..jobs.targets import Target, load_targets
 from ..outputs import PLAIN_NAME
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
@@ -148,14 +149,14 @@ def load_setup(path: str | Path, writes: bool = True) -> Calibration:
         check_parameter(base, dotted, [parameter.clip(bound) for bound in parameter.range], origins, source,
                         verb="calibrated")
     targets_path = folder / setup.targets
-    horizon = (base.horizon.start, base.horizon.end)
-    targets = load_targets(targets_path, horizon)
-    checks = load_targets(folder / setup.checks, horizon) if setup.checks is not None else []
+    horizon, recorded = (base.horizon.start, base.horizon.end), recorded_series(base)
+    targets = load_targets(targets_path, horizon, recorded)
+    checks = load_targets(folder / setup.checks, horizon, recorded) if setup.checks is not None else []
     repeated = sorted({check.id for check in checks} & {target.id for target in targets})
     if repeated:
         raise fail(origins, source, ("checks",), f"'{repeated[0]}' is a target too: a check is a figure the fit is "
                                                  "not given, so give it another id or leave it out of the checks")
-    accounts = load_targets(folder / setup.accounts, horizon) if setup.accounts is not None else []
+    accounts = load_targets(folder / setup.accounts, horizon, recorded) if setup.accounts is not None else []
     return Calibration(setup, through_last_target(base, [*targets, *checks]), targets, path.resolve(),
                        folder / setup.calibrated, targets_path, tuple(checks), tuple(accounts),
                        through_last_target(base, accounts) if accounts else None)

@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
 from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_parameter, fail
-from ..jobs.outcomes import Outcome
+from ..jobs.outcomes import Outcome, recorded_series, unrecorded
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, read_validated, validation_error
@@ -263,7 +263,10 @@ def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:
 
 def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
     start, end = base.horizon.start, base.horizon.end
+    recorded = recorded_series(base)
     for name, outcome in sweep.outcomes.items():
+        if problem := unrecorded(outcome, recorded):  # every run would measure it as NaN
+            raise fail(origins, source, ("outcomes", name), problem)
         for key, date in (("at", outcome.at), *(("over", d) for d in (outcome.over or ()))):
             if date is not None and not start <= date <= end:
                 raise fail(origins, source, ("outcomes", name, key),

@@ -39,6 +39,44 @@ class MetricSeries(Strict):
         return self
 
 
+DIMENSIONS = ("firm", "category", "locale", "segment")  # the order of a cell's labels (sim.model.metrics)
+Cells = dict[str, set[tuple[str, ...]]]
+
+
+def recorded_series(scenario) -> Cells:
+    """Every series a run of ``scenario`` records, metric -> its cells (firm, category, locale, segment):
+    read from the layouts of a small model of it (milliseconds), so what is checked is what is recorded.
+    A state's cells stand for every state's (a small model has households in only some)."""
+    from ..model.market import RetailMarket
+    from ..scenario.loader import override
+
+    model = RetailMarket(override(scenario, {"population.shoppers": 100}, "the series check"))
+    cells = model.collector.recorder.cells()
+    present = {model.geography.state_codes[i] for i in model.collector.states_present}
+    for metric, labels in cells.items():
+        labels |= {(firm, category, state, segment) for firm, category, locale, segment in labels if locale in present
+                   for state in model.geography.state_codes}
+    return cells
+
+
+def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
+    """Why no run records ``series`` (a dimension its metric does not have, or a combination it does not
+    record), naming what the metric is recorded by; None if it is recorded."""
+    labels = tuple(getattr(series, d) for d in DIMENSIONS)
+    have = cells.get(series.metric)
+    if have is None or labels in have:
+        return None
+    given = ", ".join(f"{d} {value}" for d, value in zip(DIMENSIONS, labels) if value != "all") or "every dimension all"
+    by = []
+    for index, dimension in enumerate(DIMENSIONS):
+        values = {cell[index] for cell in have} - {"all"}
+        states = {value for value in values if len(value) == 2 and value.isupper()} if dimension == "locale" else set()
+        if values:
+            by.append(f"{dimension} ({', '.join(sorted(values - states))}{' or a state' if states else ''}"
+                      f"{', or all' if 'all' in {cell[index] for cell in have} else ''})")
+    return f"{series.metric} is not recorded for {given}; it is recorded by {' and '.join(by) or 'nothing'}"
+
+
 class Outcome(MetricSeries):
     """A series at a date or aggregated over a period."""
 

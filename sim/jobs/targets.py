@@ -23,7 +23,7 @@ from ..results import Result
 from ..errors import ScenarioError
 from ..scenario.loader import locate, place, read_validated
 from ..scenario.types import Date, Strict
-from .outcomes import MetricSeries, Outcome, outcome_value
+from .outcomes import Cells, MetricSeries, Outcome, outcome_value, unrecorded
 
 DAYS_PER_YEAR = 365.25  # a yearly target's weeks: a filed year holds 52.18 of them
 
@@ -162,12 +162,22 @@ class Targets(Strict):
     targets: list[Target] = Field(min_length=1)
 
 
-def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = None) -> list[Target]:
+def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = None,
+                 recorded: Cells | None = None) -> list[Target]:
     """The targets of a file; with ``horizon`` (first and last date), a target that reads a date
-    outside it is one line at its place (the model would report a number it never simulated)."""
+    outside it is one line at its place (the model would report a number it never simulated); with
+    ``recorded`` (:func:`~sim.jobs.outcomes.recorded_series`), so is a series no run records (its
+    target would read NaN, and a calibration's loss be infinite for every candidate)."""
     targets, origins, source = read_validated(path, Targets)
     week = dt.timedelta(days=7)  # a date reads its week; a period, the weeks that fall in it
     for index, target in enumerate(targets.targets):
+        named = [(("metric",), target.metric), *((("plus", k), series) for k, series in enumerate(target.plus or ()))]
+        if target.minus is not None:
+            named.append((("minus",), target.minus))
+        for loc, series in named if recorded is not None else ():
+            if problem := unrecorded(series, recorded):
+                where, line = locate(("targets", index, *loc), origins, source)
+                raise ScenarioError(where, place(("targets", index, *loc)), problem, line)
         for first, last in target._spans() if horizon is not None else ():
             if last < horizon[0] - week or first > horizon[1] + week:
                 loc = ("targets", index, "at" if target.at == first == last else "over")

@@ -61,6 +61,13 @@ class Recorder:
         layout = self._layouts[(metric, key)]
         return layout.labels, (layout.values[-1] if layout.values else np.full(len(layout.labels["firm"]), np.nan))
 
+    def cells(self) -> dict[str, set[tuple[str, ...]]]:
+        """Every declared series: metric -> its cells' labels (firm, category, locale, segment)."""
+        cells: dict[str, set[tuple[str, ...]]] = {}
+        for layout in self._layouts.values():
+            cells.setdefault(layout.metric, set()).update(zip(*(layout.labels[d] for d in DIMENSIONS)))
+        return cells
+
     def record(self, handle: tuple[str, str], date: dt.date, values: np.ndarray | float) -> None:
         layout = self._layouts[handle]
         layout.dates.append(date)

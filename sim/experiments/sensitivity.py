@@ -50,7 +50,7 @@ def analyze(sweep: Sweep, points: pd.DataFrame, means: pd.DataFrame, seed: int) 
     """Indices per outcome from per-point means (rows in design order); and notes on what was skipped."""
     problem, notes, rows = salib_problem(sweep), [], []
     if sweep.design == "grid":
-        return pd.DataFrame(columns=COLUMNS), ["grid designs get no sensitivity indices; use sobol, morris or lhs"]
+        return pd.DataFrame(columns=COLUMNS), ["grid designs get no sensitivity indices; use sobol, morris, lhs or random"]
     numeric = [name for name in problem["names"] if pd.api.types.is_numeric_dtype(points[name])]
     x = points[problem["names"]].to_numpy(dtype=float) if len(numeric) == len(problem["names"]) else None
     for outcome in sweep.outcomes:

@@ -271,10 +271,18 @@ def test_a_limit_that_leaves_out_nothing_more_is_dropped_and_each_limit_has_its_
     assert pruned.restricted == ("a",) and pruned.limits["b"] == (0.0, 9.0) and pruned.step == 3
     assert (pruned.cases, pruned.hits, pruned.coverage, pruned.density) == (box.cases, box.hits, 1.0, 1.0)
     assert prim.prune(cases, pruned) is pruned
-    assert prim.quasi_p(cases, pruned) == {"a": pytest.approx(0.5 ** 10, rel=1e-12)}  # 10 of 10 where half meet it
+    (low, high), = prim.quasi_p(cases, pruned).values()
+    assert np.isnan(low) and high == pytest.approx(0.5 ** 10, rel=1e-12)  # 10 of 10 where half meet it
     # A limit that adds nothing to the density has a quasi-p of 1; one that does, a small one.
     weak = cases.box(np.array([0, 0, 0]), np.array([4, 9, 0]), step=2)
     assert weak.restricted == ("a", "c") and prim.prune(cases, weak) is weak
-    assert prim.quasi_p(cases, weak) == {"a": pytest.approx(0.5 ** 5, rel=1e-12), "c": pytest.approx(1.0)}
+    values = prim.quasi_p(cases, weak)
+    assert values["a"][1] == pytest.approx(0.5 ** 5, rel=1e-12) and values["c"][1] == pytest.approx(1.0)
     table = prim.box_table(cases, weak).set_index("parameter")
-    assert table.loc["c", "quasi_p"] == pytest.approx(1.0) and np.isnan(table.loc["b", "quasi_p"])
+    assert table.loc["c", "quasi_p_high"] == pytest.approx(1.0) and table[["quasi_p_low"]].isna().all().all()
+    # A parameter limited on both sides has one value a side, each widening that side alone (EMA's
+    # calculate_qp): here the cases of a from 2 to 7 meet it, and the box holds a from 2 to 6.
+    both = prim.Cases(pd.DataFrame({"a": a}), (a >= 2) & (a <= 7))
+    (low, high), = prim.quasi_p(both, both.box(np.array([2]), np.array([6]), step=2)).values()
+    # 10 cases, all meeting it; without the low limit 14 of which 10 meet it, without the high one 16 of 12.
+    assert low == pytest.approx((10 / 14) ** 10, rel=1e-9) and high == pytest.approx((12 / 16) ** 10, rel=1e-9)

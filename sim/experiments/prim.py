@@ -194,18 +194,27 @@ def prune(cases: Cases, box: Box) -> Box:
     return box if pruned.restricted == box.restricted else pruned
 
 
-def quasi_p(cases: Cases, box: Box) -> dict[str, float]:
-    """EMA Workbench's quasi-p-value of each restricted parameter: the chance that a box of as many
-    cases drawn from the box without that limit holds at least as many that meet the condition (a
-    one-sided binomial test). A large value says the limit adds little to the box's density."""
+def quasi_p(cases: Cases, box: Box) -> dict[str, tuple[float, float]]:
+    """EMA Workbench's quasi-p-values of each restricted parameter (``prim_util.calculate_qp``), one for
+    each side it limits (NaN for a side at the cases' span): the chance that a box of as many cases,
+    drawn from the box with that side's limit set back to the span, holds at least as many that meet the
+    condition (a one-sided binomial test). A large value says that limit adds little to the density."""
     from scipy.special import bdtrc  # P(X > k), X binomial; scipy.stats costs a second to import
 
     low, high = _limits(box, cases.names)
     values = {}
     for j, name in enumerate(cases.names):
+        sides = []
+        for side, limits in ((0, low), (1, high)):
+            if limits[j] == cases.span[side][j]:
+                sides.append(float("nan"))
+                continue
+            wide = [low.copy(), high.copy()]
+            wide[side][j] = cases.span[side][j]
+            rate = cases.hit[cases.inside(*wide)].mean()
+            sides.append(float(bdtrc(box.hits - 1, box.cases, rate)) if box.hits else 1.0)
         if name in box.restricted:
-            wide = cases.inside(*_widened(cases, low, high, j))
-            values[name] = float(bdtrc(box.hits - 1, box.cases, cases.hit[wide].mean())) if box.hits else 1.0
+            values[name] = (sides[0], sides[1])
     return values
 
 
@@ -229,9 +238,10 @@ def trajectory_table(trajectory: list[Box], chosen: Box) -> pd.DataFrame:
 
 def box_table(cases: Cases, box: Box) -> pd.DataFrame:
     """One row per parameter: the box's limits beside the span of the cases, whether it is restricted,
-    and (restricted ones) its quasi-p-value (:func:`quasi_p`)."""
-    significance = quasi_p(cases, box)
+    and the quasi-p-value of each limit it has (:func:`quasi_p`)."""
+    significance, neither = quasi_p(cases, box), (float("nan"), float("nan"))
     return pd.DataFrame([{"parameter": name, "low": box.limits[name][0], "high": box.limits[name][1],
                           "span_low": float(lo), "span_high": float(hi), "restricted": name in box.restricted,
-                          "quasi_p": significance.get(name, float("nan"))}
+                          "quasi_p_low": significance.get(name, neither)[0],
+                          "quasi_p_high": significance.get(name, neither)[1]}
                          for name, lo, hi in zip(cases.names, *cases.span)])

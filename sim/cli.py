@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ScenarioError, UserError
-from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, draw_options, job_options, period,
+from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, resolve_file, draw_options, job_options, period,
                        scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
@@ -90,18 +90,6 @@ def save_results(results: list[Result], out: Path, replaces: str | None, report:
     if report:
         print(f"report: {out / REPORT}")
     print(f"results: {out}")
-
-
-def resolve_file(path, overrides):
-    """:func:`sim.run.resolve` of a file the command line gave: a sweep, game or calibration file is
-    named as such, with the command that runs it."""
-    from .run import resolve
-    from .validation import wrong_kind
-
-    try:
-        return resolve(path, overrides)
-    except ScenarioError as error:
-        raise wrong_kind(path, "scenario", error) from None
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -180,8 +168,9 @@ def command_report(args: argparse.Namespace) -> int:
     if (folder / REPORT).exists() and not recorded(folder, {REPORT}):
         raise UserError(f"{folder}: holds a {REPORT} that retailsim did not write; move it out first (nothing was "
                         "written)")
+    period = recorded_period(folder, [r.scenario for r in results])  # checked before the manifest is touched
     record_files(folder, REPORT)  # first: a kill while it is written leaves a file the folder calls its own
-    print(f"report: {write_report(results, folder, recorded_period(folder, [r.scenario for r in results]), args.cores)}")
+    print(f"report: {write_report(results, folder, period, args.cores)}")
     return 0
 
 

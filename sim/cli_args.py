@@ -152,7 +152,21 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
 
 
 # What a resumable job (sweep, calibrate, game) says when Ctrl-C stops it: its folder keeps its claim and runs.
-RESUMABLE = "interrupted; what was finished is kept in the output folder: the same command resumes it"
+RESUMABLE = ("interrupted; what was finished is kept in the output folder, if it was made: the same command "
+             "resumes it")
+
+
+def resolve_file(path, overrides):
+    """:func:`sim.run.resolve` of a scenario file the command line gave: a sweep, game or calibration
+    file is named as such, with the command that runs it."""
+    from .errors import ScenarioError
+    from .run import resolve
+    from .validation import wrong_kind
+
+    try:
+        return resolve(path, overrides)
+    except ScenarioError as error:
+        raise wrong_kind(path, "scenario", error) from None
 
 
 def job_options(command: argparse.ArgumentParser, out_help: str) -> None:

@@ -141,6 +141,12 @@ def test_a_series_no_run_records_is_refused_at_its_line_before_any_run(tmp_path:
         "t.yaml:12: targets[1].metric: prime_share is not recorded for firm amazon; it is recorded by locale (rural, "
         "suburban, urban, or all)"), err
     assert len(load_targets(path)) == 2, "a targets file alone (validate) knows no scenario: its series are not checked"
+    path.write_text("targets:\n" + target.format(id="walmarts", metric="{metric: revenue, firm: walmart}").replace(
+        "    at:", "    share_of: [{metric: revenue, firm: all}, {metric: revenue, firm: walmart, category: grocery}]\n    at:"))
+    assert main(["targets", str(scenario), "--targets", str(path), "--replicates", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().endswith("t.yaml:5: targets[0].share_of[0]: revenue is not recorded as a "
+                                                    "total (firm, category, locale and segment all); it is recorded "
+                                                    "by firm (amazon, kroger, rivals, walmart)")
 
 
 def test_the_targets_command_runs_the_scenario_and_prints_the_fit(tmp_path: Path, capsys) -> None:

@@ -196,9 +196,13 @@ def test_a_file_of_another_kind_is_named_with_the_command_that_runs_it(capsys, m
              (["sweep", "scenarios/baseline.yaml"], "is a scenario file, not a sweep: run it with retailsim run "
               "scenarios/baseline.yaml"),
              (["game", "calibration/setup.yaml"], "is a calibration set-up file, not a game: run it with retailsim "
-              "calibrate calibration/setup.yaml")]
+              "calibrate calibration/setup.yaml"),
+             (["targets", "scenarios/sweeps/fee_grid.yaml"], "is a sweep file, not a scenario: run it with retailsim "
+              "sweep scenarios/sweeps/fee_grid.yaml"),
+             (["calibrate", "scenarios/baseline.yaml", "--no-write"], "is a scenario file, not a calibration set-up: "
+              "run it with retailsim run scenarios/baseline.yaml")]
     for command, words in cases:
-        assert main([*command, "--out", "/nonexistent/never"]) == 2
+        assert main([*command, *(["--out", "/nonexistent/never"] if command[0] != "targets" else [])]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].endswith(words), err
     assert main(["run", "scenarios/baseline.yaml", "--set", "nope=1", "--out", "/nonexistent/never"]) == 2
@@ -220,6 +224,6 @@ def test_ctrl_c_says_what_was_kept(capsys, monkeypatch, tiny_yaml: Path) -> None
     monkeypatch.setattr(importlib.import_module("sim.run"), "resolve", stopped)
     assert main(["sweep", "scenarios/sweeps/fee_grid.yaml"]) == 130
     assert capsys.readouterr().err.strip() == ("retailsim: interrupted; what was finished is kept in the output "
-                                               "folder: the same command resumes it")
+                                               "folder, if it was made: the same command resumes it")
     assert main(["run", str(tiny_yaml)]) == 130
     assert capsys.readouterr().err.strip() == "retailsim: interrupted; nothing was written"

@@ -308,6 +308,7 @@ def test_differences_over_a_period_and_year_by_year(tmp_path, capsys) -> None:
         for command in (["report", str(folder)], ["export", str(folder), "--out", str(tmp_path / "edited")]):
             assert main(command) == 2
             assert f"not a usable results folder: its manifest.json has a {words}" in capsys.readouterr().err
+            assert json.loads((folder / "manifest.json").read_text())["files"] == manifest["files"], "left as it was"
     assert not (tmp_path / "edited").exists()
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ..vocabulary import DIMENSION_VALUES, METRICS, MONEY_METRICS
-from ..results import Result, select_values
+from ..results import DIMENSIONS, Result, select_values
 from ..scenario.paths import suggest
 from ..scenario.types import Date, Strict
 
@@ -39,7 +39,6 @@ class MetricSeries(Strict):
         return self
 
 
-DIMENSIONS = ("firm", "category", "locale", "segment")  # the order of a cell's labels (sim.model.metrics)
 Cells = dict[str, set[tuple[str, ...]]]
 
 
@@ -66,7 +65,8 @@ def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
     have = cells.get(series.metric)
     if have is None or labels in have:
         return None
-    given = ", ".join(f"{d} {value}" for d, value in zip(DIMENSIONS, labels) if value != "all") or "every dimension all"
+    given = ", ".join(f"{d} {value}" for d, value in zip(DIMENSIONS, labels) if value != "all")
+    given = f"for {given}" if given else "as a total (firm, category, locale and segment all)"
     by = []
     for index, dimension in enumerate(DIMENSIONS):
         values = {cell[index] for cell in have} - {"all"}
@@ -74,7 +74,7 @@ def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
         if values:
             by.append(f"{dimension} ({', '.join(sorted(values - states))}{' or a state' if states else ''}"
                       f"{', or all' if 'all' in {cell[index] for cell in have} else ''})")
-    return f"{series.metric} is not recorded for {given}; it is recorded by {' and '.join(by) or 'nothing'}"
+    return f"{series.metric} is not recorded {given}; it is recorded by {' and '.join(by) or 'nothing'}"
 
 
 class Outcome(MetricSeries):

@@ -171,9 +171,8 @@ def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = Non
     targets, origins, source = read_validated(path, Targets)
     week = dt.timedelta(days=7)  # a date reads its week; a period, the weeks that fall in it
     for index, target in enumerate(targets.targets):
-        named = [(("metric",), target.metric), *((("plus", k), series) for k, series in enumerate(target.plus or ()))]
-        if target.minus is not None:
-            named.append((("minus",), target.minus))
+        named = [(("metric",), target.metric), *((("minus",), target.minus),) * (target.minus is not None),
+                 *(((key, k), series) for key in ("plus", "share_of") for k, series in enumerate(getattr(target, key) or ()))]
         for loc, series in named if recorded is not None else ():
             if problem := unrecorded(series, recorded):
                 where, line = locate(("targets", index, *loc), origins, source)

@@ -21,7 +21,6 @@ import hashlib
 import io
 import os
 import re
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from .errors import UserError
 from .rivals import ANSWERS, read_answers
 from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
                       unreadable_manifest)
-from .swap import staging
+from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, write_json
 from .versions import package_version
@@ -160,8 +159,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         check_spreadsheet_target(out)
         remove_stale_files(out.absolute().parent, {out.name})  # of an earlier export that was killed
     else:
-        prepare_output(out, (KIND,), "--out", EXPORT_FILES)
-        check_csv_unchanged(out)
+        prepare_output(out, (KIND,), "--out", EXPORT_FILES, also=lambda: check_csv_unchanged(out))
     results = load_results(folder)
     named = tables(results, spreadsheet=fmt == "xlsx", folder=folder)
     if fmt == "xlsx":
@@ -184,7 +182,6 @@ def write_csv_folder(named: dict[str, pd.DataFrame], out: Path, source: Path) ->
                     "sha256": {f"{name}.csv": file_digest(temporary / f"{name}.csv") for name in named},
                     "package_version": package_version()}
         write_json(temporary / MANIFEST, mark(manifest, KIND))
-        check_csv_unchanged(out)  # again: a file of the earlier export may have been edited meanwhile
     return out
 
 
@@ -279,7 +276,9 @@ def foreign_sheets(path: Path) -> list[str]:
 def check_spreadsheet_target(out: Path) -> None:
     """``out`` names an ``.xlsx`` file that is new or a spreadsheet retailsim exported."""
     if out.suffix.lower() != ".xlsx":
-        example = out.with_name(f"{out.name}.xlsx") if out.name and not out.name.startswith(".") else "results.xlsx"
+        plain = out.name and not out.name.startswith(".")
+        example = (out.with_suffix(".xlsx") if out.suffix else out.with_name(f"{out.name}.xlsx")) if plain \
+            else "results.xlsx"
         raise UserError(f"--out {out}: a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
     if out.is_symlink() or (out.exists() and not out.is_file()):
         raise UserError(f"--out {out}: is not a regular file; give a new file's name")
@@ -322,8 +321,7 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
         try:  # checked again: a file may have appeared at out, or the earlier export been edited, meanwhile
             check_spreadsheet_target(out)
         except UserError as error:
-            kept = out.with_name(f"{out.stem}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}{out.suffix}")
-            os.rename(temporary, kept)
+            kept = keep_beside(temporary, out)
             raise UserError(f"{error} (it changed while retailsim worked; the export is in {kept})") from None
         os.replace(temporary, out)
     except OSError as error:

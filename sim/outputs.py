@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,11 +111,12 @@ def unwritable(folder: Path) -> str | None:
 
 
 def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
-                   contents: Iterable[str] | None = None) -> str | None:
+                   contents: Iterable[str] | None = None, also: Callable[[], None] | None = None) -> str | None:
     """Check, before any work, that retailsim may write ``folder``; one-line UserError if not.
 
     ``folder`` may be absent, an empty folder, or a retailsim folder whose kind is in ``kinds``
-    (and, if ``contents`` is given, holding nothing but those names). Leftovers of killed writes
+    (and, if ``contents`` is given, holding nothing but those names); ``also``, a command's own check
+    of it, raises UserError if not (run now, and again before the swap). Leftovers of killed writes
     next to it are cleaned up first. Returns the kind of the folder that will be replaced or
     resumed, "empty", or None for a new folder.
     """
@@ -133,12 +134,14 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
                         f"use at most {MAX_FOLDER_NAME}")
     recover(folder)
     kind = may_write(folder, kinds, option, contents)
-    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents))
+    if also is not None:
+        also()
+    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents), also)
     return kind
 
 
-# Each folder prepare_output checked (its kinds, option and contents): checked again when the results
-# are ready to replace it, for a command can run for hours (something else may write there meanwhile).
+# Each folder prepare_output checked (its kinds, option, contents and a command's own check): checked again
+# when the results are ready to replace it, for a command can run for hours (something may write there).
 CHECKED: dict[Path, tuple] = {}
 
 

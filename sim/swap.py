@@ -55,16 +55,18 @@ def swap_into_place(temporary: Path, target: Path) -> None:
             parked = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.rename(target, parked)
         except OSError as error:  # nothing moved: the earlier folder is in place
-            kept = _keep_beside(temporary, target)
+            kept = keep_beside(temporary, target)
             raise UserError(f"--out {target}: the system refused to replace it ({error.strerror}); it is left as it "
                             f"was, and the new results are in {kept}") from None
         os.rename(temporary, target)
         discard(parked)
 
 
-def _keep_beside(finished: Path, target: Path) -> Path:
-    """``finished`` renamed to a visible sibling of ``target`` (no later command removes it)."""
-    kept = target.with_name(f"{target.name}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}")
+def keep_beside(finished: Path, target: Path) -> Path:
+    """``finished`` renamed to a visible sibling of ``target`` (no later command removes it):
+    ``NAME.new-PID-XXXX``, before a file's suffix (``book.new-PID-XXXX.xlsx``)."""
+    kept = target.with_name(f"{target.stem if target.suffix else target.name}.new-{os.getpid()}-"
+                            f"{uuid.uuid4().hex[:4]}{target.suffix}")
     os.rename(finished, kept)
     return kept
 
@@ -76,9 +78,12 @@ def _still_ours(finished: Path, target: Path) -> None:
     checked = CHECKED.pop(target.absolute(), None)
     try:
         if checked is not None:
-            may_write(target, *checked)
+            *ownership, also = checked
+            may_write(target, *ownership)
+            if also is not None:
+                also()
     except UserError as error:
-        kept = _keep_beside(finished, target)
+        kept = keep_beside(finished, target)
         raise UserError(f"{error} (it changed while retailsim worked; the new results are in {kept})") from None
 
 

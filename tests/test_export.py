@@ -452,11 +452,16 @@ def test_what_appears_or_changes_at_out_while_export_works_is_kept(comparison, t
     kept = [path for path in tmp_path.iterdir() if path.name.startswith("mine.new-")]
     assert book.read_text() == "mine" and len(kept) == 1 and kept[0].suffix == ".xlsx"
     assert capsys.readouterr().err.strip().endswith(f"(it changed while retailsim worked; the export is in {kept[0]})")
+    (folder / "summary.csv").write_text((folder / "summary.csv").read_text().replace("my note\n", ""))  # as exported
     assert main(["export", str(out), "--out", str(folder)]) == 2
-    assert "summary.csv changed since retailsim exported it" in capsys.readouterr().err
+    beside = [path for path in tmp_path.iterdir() if path.name.startswith("csv.new-")]
+    assert len(beside) == 1 and (beside[0] / "summary.csv").is_file(), "the new export is kept beside, as the xlsx is"
+    err = capsys.readouterr().err
+    assert "summary.csv changed since retailsim exported it" in err and f"the new results are in {beside[0]}" in err
     assert (folder / "summary.csv").read_text().endswith("my note\n")
     assert not [path for path in tmp_path.iterdir() if ".tmp-" in path.name], "no staging left behind"
-    for given, example in (("", "results.xlsx"), (".xlsx", "results.xlsx"), ("book", "book.xlsx")):
+    for given, example in (("", "results.xlsx"), (".xlsx", "results.xlsx"), ("book", "book.xlsx"),
+                           ("results.csv", "results.xlsx")):
         assert main(["export", str(out), "--format", "xlsx", "--out", given]) == 2
         assert capsys.readouterr().err.strip().endswith(f"a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
 

@@ -233,7 +233,7 @@ def test_an_override_that_an_event_sets_again_warns_and_one_from_a_date_holds_af
                                                 r"2022-01-03 is outside the horizon"):
         sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@2022-01-03": 49})
     with pytest.raises(sim.ScenarioError, match=r"overrides: walmart.walmart_plus.fee_annual@: no date after '@'; give "
-                                                r"one as YEAR-MONTH-DAY, e.g. walmart.walmart_plus.fee_annual@2026-01-01"):
+                                                r"one as YEAR-MONTH-DAY \(or YEAR-MONTH\), e.g. walmart.walmart_plus.fee_annual@2026-01-01"):
         sim.run(dated, overrides={"walmart.walmart_plus.fee_annual@": 49})
     for date in ("1617580800", "2021", "2021-4-5"):  # a Unix time was read as one (2021-04-05); a year failed in pydantic's words
         with pytest.raises(sim.ScenarioError, match=rf"fee_annual@{date}: '{date}' is not a date after '@'; give one as "

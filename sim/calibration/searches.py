@@ -312,7 +312,11 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
                                     else pyabc.RV("uniform", low, high - low))
     model = _AbcModel(candidates.runs, candidates.seeds,
                       {name: p.model_dump(mode="json") for name, p in parameters.items()})
-    global_state = np.random.get_state()  # pyabc draws from numpy's global generator: seed it, then restore it
+    import random
+
+    # pyabc draws from numpy's global generator, and our evaluations seed Python's too (in this process
+    # with one worker): both are restored after the search.
+    global_state, python_state = np.random.get_state(), random.getstate()
     np.random.seed(calibration.setup.seed)
     sampler = _seeded_sampler(pool, 1 if isinstance(pool, InlineExecutor) else count, calibration.setup.seed)
     sampler.show_progress = progress
@@ -331,6 +335,7 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
             history = abc.run(max_total_nr_simulations=budget, max_nr_populations=100)
     finally:
         np.random.set_state(global_state)
+        random.setstate(python_state)
     particles = history.get_population(t=history.max_t).particles
     posterior = pd.DataFrame([{name: float(particle.parameter[_abc_name(i)]) for i, name in enumerate(names)}
                               | {"weight": particle.weight, "loss": particle.distance} for particle in particles])

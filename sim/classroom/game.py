@@ -149,7 +149,9 @@ class Game:
     def remove(self, team: object) -> None:
         """The teacher takes a team out of the game (a name typed wrong, a team that left): its
         submission for this round goes with it; the rounds it played keep it. Its page shows the join
-        form again, so it may rejoin. A firm left with no team follows the scenario from the next round."""
+        form again, so it may rejoin. A firm left with no team keeps its levers as its teams left them,
+        and takes the scenario's own changes to them dated from the next round on (those dated while a
+        team ran it were the team's to make)."""
         with self.lock:
             if team not in self.teams:
                 raise GameError(f"no team is called {str(team)[:30]!r} in this game")

@@ -373,8 +373,8 @@ def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMA
         dotted, dated_key, date = key.partition(DATED)
         if dated_key and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):  # pydantic would read 1772323200 as a Unix time
             given = f"'{date}' is not a date" if date else "no date"
-            raise ScenarioError(source, key, f"{given} after '{DATED}'; give one as YEAR-MONTH-DAY, e.g. "
-                                             f"{dotted}{DATED}2026-01-01")
+            raise ScenarioError(source, key, f"{given} after '{DATED}'; give one as YEAR-MONTH-DAY (or YEAR-MONTH), "
+                                             f"e.g. {dotted}{DATED}2026-01-01")
         if date:
             problem = check_path(Scenario, dotted) or drawn_once(dotted)
             if problem:

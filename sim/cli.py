@@ -344,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed as one line
         return int(stop.code or 0)
+    from .outputs import CHECKED
+
+    CHECKED.clear()  # what an earlier command in this process (a test, a notebook) checked and never wrote
     try:
         return args.handler(args)
     except UserError as error:

@@ -136,12 +136,15 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     kind = may_write(folder, kinds, option, contents)
     if also is not None:
         also()
-    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents), also)
+    earlier = CHECKED.get(folder.absolute())  # a command checks twice (at its start, then as it saves): the first
+    found = earlier[4] if earlier else kind  # look is what it may replace
+    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents), also, found)
     return kind
 
 
-# Each folder prepare_output checked (its kinds, option, contents and a command's own check): checked again
-# when the results are ready to replace it, for a command can run for hours (something may write there).
+# Each folder prepare_output checked (its kinds, option, contents, a command's own check, and what it found
+# there): checked again when the results are ready to replace it, for a command can run for hours
+# (something may write there meanwhile, another retailsim command too).
 CHECKED: dict[Path, tuple] = {}
 
 

@@ -78,8 +78,10 @@ def _still_ours(finished: Path, target: Path) -> None:
     checked = CHECKED.pop(target.absolute(), None)
     try:
         if checked is not None:
-            *ownership, also = checked
-            may_write(target, *ownership)
+            kinds, option, contents, also, found = checked
+            now = may_write(target, kinds, option, contents)
+            if found in (None, "empty") and now not in (None, "empty"):  # not to replace what it never saw
+                raise UserError(f"{option} {target}: another command wrote its {now} results there")
             if also is not None:
                 also()
     except UserError as error:
@@ -107,5 +109,6 @@ class staging:
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
             discard(self.temporary)
+            CHECKED.pop(self.target.absolute(), None)  # a later command here looks afresh
             return
         swap_into_place(self.temporary, self.target)

@@ -550,6 +550,33 @@ def test_a_report_into_a_folder_it_cannot_write_and_an_out_not_in_utf8_are_one_l
     assert not os.path.exists(odd)
 
 
+def test_results_another_command_wrote_at_a_new_out_meanwhile_are_kept(tmp_path: Path, tiny_yaml: Path,
+                                                                      monkeypatch, capsys) -> None:
+    """Two runs to one new --out at once: the later one replaced the other's results without a word (it
+    had found no folder there). Now it keeps its own beside them, in one line."""
+    import importlib
+
+    import shutil
+
+    out, other = tmp_path / "out", tmp_path / "other"
+    assert main(["run", str(tiny_yaml), "--out", str(other), "--quiet", "--no-report", "--seed", "3"]) == 0
+    results = importlib.import_module("sim.results")
+    written = results.save_set
+
+    def meanwhile(*args, **kwargs):  # another process's run finishes at the same --out while this one works
+        shutil.copytree(other, out)
+        return written(*args, **kwargs)
+
+    monkeypatch.setattr(results, "save_set", meanwhile)
+    first = main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("out.new-")]
+    assert first == 2 and len(kept) == 1, (err, kept)
+    assert f"--out {out}: another command wrote its run results there (it changed while retailsim worked; the new " \
+           f"results are in {kept[0]})" in err
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 3, "the other command's results stay"
+
+
 def test_a_folder_under_one_of_retailsims_file_names_is_not_replaced(tmp_path: Path, tiny_yaml: Path, capsys) -> None:
     """A results folder may be replaced whole only if it holds what retailsim wrote: a name is not enough
     (a folder of notes called report.html was deleted with the folder it sat in)."""

@@ -200,6 +200,9 @@ def test_discover_prints_the_box_and_writes_its_files(swept: Path, capsys) -> No
     assert trajectory["density"].is_monotonic_increasing
     page = (out / REPORT).read_text(encoding="utf-8")
     assert "<script src" not in page and 'id="figure-trajectory"' in page and 'id="figure-limits"' in page
+    for row in box[box["restricted"]].itertuples():  # each limit's quasi-p-value, in the report's words too
+        for side, value in (("lower", row.quasi_p_low), ("upper", row.quasi_p_high)):
+            assert (f"{side} limit {value:.2g}" in page) == (value == value), (row.parameter, side, value)
     assert json.loads((out / "manifest.json").read_text())["kind"] == "discover"
     assert sorted(p.name for p in swept.iterdir()) == ["manifest.json", "report.html", "runs.parquet",
                                                         "sensitivity.parquet", "store"], "the sweep folder is untouched"

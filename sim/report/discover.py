@@ -36,13 +36,21 @@ def trajectory_figure(trajectory: pd.DataFrame, by: str) -> go.Figure:
     return fig
 
 
+def _quasi_p(low: float, high: float) -> str:
+    """A restricted parameter's quasi-p-values as words (a side at the span has none)."""
+    sides = [f"{side} limit {value:.2g}" for side, value in (("lower", low), ("upper", high)) if value == value]
+    return f"; quasi-p: {', '.join(sides)}" if sides else ""
+
+
 def limits_figure(box: pd.DataFrame) -> go.Figure:
     """Each parameter's box limits (coloured) on its span over the design (grey), scaled to 0-1."""
     span = (box["span_high"] - box["span_low"]).where(lambda s: s > 0, 1.0)
     low, high = (box["low"] - box["span_low"]) / span, (box["high"] - box["span_low"]) / span
     names = [f"<b>{p}</b>" if r else p for p, r in zip(box["parameter"], box["restricted"])]
-    text = [f"{lo:.4g} to {hi:.4g} (span {s_lo:.4g} to {s_hi:.4g})"
-            for lo, hi, s_lo, s_hi in zip(box["low"], box["high"], box["span_low"], box["span_high"])]
+    none = pd.Series(float("nan"), index=box.index)  # a box.csv written before quasi-p-values has none
+    text = [f"{lo:.4g} to {hi:.4g} (span {s_lo:.4g} to {s_hi:.4g})" + _quasi_p(q_lo, q_hi)
+            for lo, hi, s_lo, s_hi, q_lo, q_hi in zip(box["low"], box["high"], box["span_low"], box["span_high"],
+                                                      box.get("quasi_p_low", none), box.get("quasi_p_high", none))]
     fig = go.Figure([
         go.Bar(y=names, x=[1.0] * len(box), base=[0.0] * len(box), orientation="h", name="span of the design",
                marker={"color": SPAN_COLOUR}, hoverinfo="skip"),
@@ -73,6 +81,6 @@ def build_discover_report(condition: str, lines: list[str], trajectory: pd.DataF
                 f"<details><summary>Every box of the trajectory</summary>{table}</details>"),
         Section("box", "The chosen box", "Bars show where the box lies within the values the sweep tried; a full "
                 "grey-and-orange bar is a parameter the box does not restrict.", [("limits", limits_figure(box))],
-                box.to_html(index=False, float_format=lambda v: f"{v:.6g}", classes="figures", border=0)),
+                box.to_html(index=False, float_format=lambda v: f"{v:.6g}", classes="figures", border=0, na_rep="")),
     ]
     return Report(f"retailsim discover: {condition}", answer, sections)

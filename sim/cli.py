@@ -344,9 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed as one line
         return int(stop.code or 0)
-    from .outputs import CHECKED
+    from . import outputs
 
-    CHECKED.clear()  # what an earlier command in this process (a test, a notebook) checked and never wrote
+    outputs.CHECKED.clear()  # what an earlier command in this process (a test, a notebook) checked and never wrote
+    outputs.ONE_COMMAND = True
     try:
         return args.handler(args)
     except UserError as error:
@@ -358,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (``retailsim schema | head``): stop quietly, like Unix tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
+    finally:
+        outputs.ONE_COMMAND = False
+        outputs.CHECKED.clear()
 
 
 def entry() -> None:

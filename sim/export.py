@@ -277,8 +277,9 @@ def check_spreadsheet_target(out: Path) -> None:
     """``out`` names an ``.xlsx`` file that is new or a spreadsheet retailsim exported."""
     if out.suffix.lower() != ".xlsx":
         plain = out.name and not out.name.startswith(".")
-        example = (out.with_suffix(".xlsx") if out.suffix else out.with_name(f"{out.name}.xlsx")) if plain \
-            else "results.xlsx"
+        typed = out.suffix[1:].isalpha()  # results.csv -> results.xlsx; report-2026.12 -> report-2026.12.xlsx
+        example = (out.with_suffix(".xlsx") if typed else out.with_name(f"{out.name}.xlsx")) if plain \
+            else out.parent / "results.xlsx"
         raise UserError(f"--out {out}: a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
     if out.is_symlink() or (out.exists() and not out.is_file()):
         raise UserError(f"--out {out}: is not a regular file; give a new file's name")

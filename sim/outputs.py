@@ -136,8 +136,8 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     kind = may_write(folder, kinds, option, contents)
     if also is not None:
         also()
-    earlier = CHECKED.get(folder.absolute())  # a command checks twice (at its start, then as it saves): the first
-    found = earlier[4] if earlier else kind  # look is what it may replace
+    earlier = CHECKED.get(folder.absolute()) if ONE_COMMAND else None  # a command checks at its start and as
+    found = earlier[4] if earlier else kind  # it saves: the first look is what it may replace
     CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents), also, found)
     return kind
 
@@ -146,6 +146,9 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
 # there): checked again when the results are ready to replace it, for a command can run for hours
 # (something may write there meanwhile, another retailsim command too).
 CHECKED: dict[Path, tuple] = {}
+# True while ``retailsim`` runs one command (sim.cli.main): its checks of a folder are one command's. From
+# Python, each call stands alone, so an earlier call that failed leaves nothing a later one inherits.
+ONE_COMMAND = False
 
 
 def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Iterable[str] | None) -> str | None:

@@ -40,11 +40,12 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def swap_into_place(temporary: Path, target: Path) -> None:
-    """Put the finished folder ``temporary`` at ``target``, replacing an earlier one atomically."""
+def swap_into_place(temporary: Path, target: Path, keep: bool = True) -> None:
+    """Put the finished folder ``temporary`` at ``target``, replacing an earlier one atomically (``keep``:
+    whether ``temporary`` is kept beside ``target`` when ``target`` changed meanwhile)."""
     with locked(target.absolute().parent):
         (temporary / STAGING_MARK).unlink(missing_ok=True)
-        _still_ours(temporary, target)
+        _still_ours(temporary, target, keep)
         try:
             if not target.exists():
                 os.rename(temporary, target)
@@ -64,14 +65,14 @@ def swap_into_place(temporary: Path, target: Path) -> None:
 
 def keep_beside(finished: Path, target: Path) -> Path:
     """``finished`` renamed to a visible sibling of ``target`` (no later command removes it):
-    ``NAME.new-PID-XXXX``, before a file's suffix (``book.new-PID-XXXX.xlsx``)."""
-    kept = target.with_name(f"{target.stem if target.suffix else target.name}.new-{os.getpid()}-"
-                            f"{uuid.uuid4().hex[:4]}{target.suffix}")
+    ``NAME.new-PID-XXXX`` (a file's before its suffix: ``book.new-PID-XXXX.xlsx``)."""
+    suffix = target.suffix if finished.is_file() else ""  # a file keeps its type: book.new-PID-XXXX.xlsx
+    kept = target.with_name(f"{target.name.removesuffix(suffix)}.new-{os.getpid()}-{uuid.uuid4().hex[:4]}{suffix}")
     os.rename(finished, kept)
     return kept
 
 
-def _still_ours(finished: Path, target: Path) -> None:
+def _still_ours(finished: Path, target: Path, keep: bool = True) -> None:
     """Check ``target`` again as :func:`prepare_output` did (under the swap's lock): if something that
     retailsim did not write appeared there while it worked, ``target`` is left as it is and the
     ``finished`` folder is kept beside it, named in one line."""
@@ -85,6 +86,10 @@ def _still_ours(finished: Path, target: Path) -> None:
             if also is not None:
                 also()
     except UserError as error:
+        if not keep:  # a job's claim (its manifest alone): nothing worth keeping
+            discard(finished)
+            raise UserError(f"{error} (another command began there at the same time; run the same command again "
+                            "to resume it)") from None
         kept = keep_beside(finished, target)
         raise UserError(f"{error} (it changed while retailsim worked; the new results are in {kept})") from None
 
@@ -95,8 +100,8 @@ class staging:
     ``target`` must have been checked with :func:`prepare_output` first.
     """
 
-    def __init__(self, target: Path) -> None:
-        self.target = Path(target)
+    def __init__(self, target: Path, keep: bool = True) -> None:
+        self.target, self.keep = Path(target), keep
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,4 +116,4 @@ class staging:
             discard(self.temporary)
             CHECKED.pop(self.target.absolute(), None)  # a later command here looks afresh
             return
-        swap_into_place(self.temporary, self.target)
+        swap_into_place(self.temporary, self.target, self.keep)

@@ -127,6 +127,8 @@ def wrong_kind(path: object, expected: str, error: ScenarioError) -> ScenarioErr
     if not isinstance(path, (str, Path)) or not Path(path).is_file():
         return error
     kind = _parsed_kind(Path(path))
+    if kind == "sweep" and not is_sweep_file(Path(path)):  # a set-up whose 'targets:' is misspelled, say
+        return error
     if kind is None and expected != "scenario":
         try:
             load_scenario(path)

@@ -209,6 +209,19 @@ def test_a_file_of_another_kind_is_named_with_the_command_that_runs_it(capsys, m
     assert "unknown key 'nope'" in capsys.readouterr().err  # a scenario's own error is its own
 
 
+def test_a_misspelled_set_up_is_told_its_misspelling_not_that_it_is_a_sweep(tmp_path: Path, capsys) -> None:
+    """A set-up has parameters:, as a sweep has: with 'targets:' misspelled it was named a sweep file."""
+    root = Path(__file__).resolve().parents[1]
+    setup = tmp_path / "setup.yaml"
+    setup.write_text((root / "calibration" / "setup.yaml").read_text().replace("\ntargets:", "\ntarget:", 1))
+    for name in ("targets.yaml", "checks.yaml", "accounts.yaml", "baseline.yaml"):
+        if (root / "calibration" / name).exists():
+            (tmp_path / name).write_text((root / "calibration" / name).read_text())
+    assert main(["calibrate", str(setup), "--no-write", "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'target'; did you mean 'targets'?" in err and "sweep" not in err, err
+
+
 def test_ctrl_c_says_what_was_kept(capsys, monkeypatch, tiny_yaml: Path) -> None:
     """A run's or comparison's staging is discarded; a resumable job's folder keeps its claim and runs
     (an early Ctrl-C of a sweep said "nothing was written" beside the folder it had made)."""

@@ -4,6 +4,7 @@ prints the box, writes its files, and refuses bad conditions and folders in one 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +290,22 @@ def test_a_limit_that_leaves_out_nothing_more_is_dropped_and_each_limit_has_its_
     (low, high), = prim.quasi_p(both, both.box(np.array([2]), np.array([6]), step=2)).values()
     # 10 cases, all meeting it; without the low limit 14 of which 10 meet it, without the high one 16 of 12.
     assert low == pytest.approx((10 / 14) ** 10, rel=1e-9) and high == pytest.approx((12 / 16) ** 10, rel=1e-9)
+
+
+def test_a_discovery_written_from_python_replaces_only_its_own_folder(swept: Path, tmp_path: Path) -> None:
+    """``Discovery.write`` skipped the command's check: it replaced a user's folder, the sweep folder
+    itself, or a run's results, without a word."""
+    from sim.experiments.discover import discover
+
+    found = discover(swept, where=f"both > {middle(swept)}")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    before = sorted(p.name for p in swept.iterdir())
+    for folder, words in ((mine, "exists and was not written by retailsim"),
+                          (swept, "holds retailsim's sweep results, which this command does not replace")):
+        with pytest.raises(UserError, match=re.escape(words)):
+            found.write(folder)
+    assert (mine / "notes.txt").read_text() == "precious" and sorted(p.name for p in swept.iterdir()) == before
+    assert found.write(tmp_path / "new") == tmp_path / "new" and (tmp_path / "new" / BOX).is_file()
+    assert found.write(str(tmp_path / "new")) == tmp_path / "new", "its own discovery is replaced"

@@ -461,7 +461,8 @@ def test_what_appears_or_changes_at_out_while_export_works_is_kept(comparison, t
     assert (folder / "summary.csv").read_text().endswith("my note\n")
     assert not [path for path in tmp_path.iterdir() if ".tmp-" in path.name], "no staging left behind"
     for given, example in (("", "results.xlsx"), (".xlsx", "results.xlsx"), ("book", "book.xlsx"),
-                           ("results.csv", "results.xlsx")):
+                           ("results.csv", "results.xlsx"), ("sub/.xlsx", "sub/results.xlsx"),
+                           ("report-2026.12", "report-2026.12.xlsx")):
         assert main(["export", str(out), "--format", "xlsx", "--out", given]) == 2
         assert capsys.readouterr().err.strip().endswith(f"a spreadsheet's name ends in .xlsx; give e.g. --out {example}")
 

@@ -298,7 +298,11 @@ def _seeded_sampler(pool: Executor, count: int, seed: int):
 def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budget: int, population: int,
              pool: Executor, count: int, progress: bool):
     import logging
+    import random
 
+    # pyabc draws from numpy's global generator (and importing it draws from Python's), and our
+    # evaluations seed Python's too (in this process with one worker): both are restored after the search.
+    global_state, python_state = np.random.get_state(), random.getstate()
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)  # pyabc's own reports
@@ -312,11 +316,6 @@ def run_abc(calibration: Calibration, candidates: Candidates, folder: Path, budg
                                     else pyabc.RV("uniform", low, high - low))
     model = _AbcModel(candidates.runs, candidates.seeds,
                       {name: p.model_dump(mode="json") for name, p in parameters.items()})
-    import random
-
-    # pyabc draws from numpy's global generator, and our evaluations seed Python's too (in this process
-    # with one worker): both are restored after the search.
-    global_state, python_state = np.random.get_state(), random.getstate()
     np.random.seed(calibration.setup.seed)
     sampler = _seeded_sampler(pool, 1 if isinstance(pool, InlineExecutor) else count, calibration.setup.seed)
     sampler.show_progress = progress

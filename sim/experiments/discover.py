@@ -156,10 +156,13 @@ class Discovery:
                 f"box (the densest with coverage >= {self.settings['min_coverage']:g}): {self.box_in_words()}",
                 *(f"note: {note}" for note in self.notes)]
 
-    def write(self, out: Path) -> Path:
-        """The box, the trajectory, a report and a manifest, swapped into ``out`` together."""
+    def write(self, out: str | Path) -> Path:
+        """The box, the trajectory, a report and a manifest, swapped into ``out`` together (a new folder,
+        an empty one, or a discovery of retailsim's; anything else is refused in one line)."""
         from ..report.discover import build_discover_report
 
+        out = Path(out)
+        check_out(out)  # called from Python too: only a new folder or a discovery of retailsim's is replaced
         with staging(out) as folder:
             self.box.to_csv(folder / BOX, index=False)
             self.trajectory.to_csv(folder / TRAJECTORY, index=False)

@@ -58,7 +58,7 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
     found = prepare_output(folder, (kind,), option)
     if found in (None, "empty"):
         manifest = mark({**identity, "model_version": model_version(), "status": "running"}, kind)
-        with staging(folder) as temporary:
+        with staging(folder, keep=False) as temporary:  # a claim: if another began there meanwhile, it is theirs
             write_json(temporary / MANIFEST, manifest)
         return None
     manifest = read_manifest(folder) or {}

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import ScenarioError, UserError
-from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, resolve_file, draw_options, job_options, period,
-                       scenario_options, server_options, shopper_count, warn_reset)
+from .errors import UserError
+from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, draw_options, job_options, period,
+                       resolve_file, scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
 from .cli_runs import scenario_changes, run_all, stored_runs
@@ -176,13 +176,11 @@ def command_report(args: argparse.Namespace) -> int:
 
 def command_sweep(args: argparse.Namespace) -> int:
     from .experiments.sweep import run_sweep
-    from .validation import wrong_kind
+    from .validation import named_kind
 
-    try:
+    with named_kind(args.file, "sweep"):
         result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
                            parameter_draws=args.parameter_draws, posterior=args.posterior, reuse=args.reuse)
-    except ScenarioError as error:
-        raise wrong_kind(args.file, "sweep", error) from None
     runs = len(result.runs)
     for folder, count in result.reused.items():
         print(f"reused {count} stored run{'s' * (count != 1)} of {folder}" + ("" if count else

@@ -159,14 +159,11 @@ RESUMABLE = ("interrupted; what was finished is kept in the output folder, if it
 def resolve_file(path, overrides):
     """:func:`sim.run.resolve` of a scenario file the command line gave: a sweep, game or calibration
     file is named as such, with the command that runs it."""
-    from .errors import ScenarioError
     from .run import resolve
-    from .validation import wrong_kind
+    from .validation import named_kind
 
-    try:
+    with named_kind(path, "scenario"):
         return resolve(path, overrides)
-    except ScenarioError as error:
-        raise wrong_kind(path, "scenario", error) from None
 
 
 def job_options(command: argparse.ArgumentParser, out_help: str) -> None:

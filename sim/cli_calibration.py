@@ -14,8 +14,9 @@ from .shipped import calibration_setup, project_or_shipped, scenario_file
 def command_targets(args: argparse.Namespace) -> int:
     """How well a scenario reproduces the calibration targets (mean over replicates)."""
     from .calibration import evaluate, load_targets
-    from .jobs.outcomes import recorded_series
     from .experiments import replicate_seeds
+    from .jobs.outcomes import recorded_series
+
     scenario = resolve_file(args.scenario, scenario_changes(args))
     targets = load_targets(args.targets, (scenario.horizon.start, scenario.horizon.end), recorded_series(scenario))
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
@@ -29,17 +30,14 @@ def command_targets(args: argparse.Namespace) -> int:
 def command_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the targets; write calibrated.yaml and a calibration report."""
     from .calibration.fitting import calibrate
-    from .errors import ScenarioError
-    from .validation import wrong_kind
+    from .validation import named_kind
 
     setup = args.setup or calibration_setup(write=not args.no_write)
-    try:
+    with named_kind(setup, "calibration set-up"):
         result = calibrate(setup, method=args.method, budget=args.budget, workers=args.workers, dask=args.dask,
                            out=args.out, population=args.population, batch=args.batch, write=not args.no_write,
                            progress=not args.quiet, start_from=args.start_from, fit_through=args.fit_through,
                            waves=args.waves)
-    except ScenarioError as error:
-        raise wrong_kind(setup, "calibration set-up", error) from None
     print("\n".join(result.lines()))
     return 0
 

@@ -22,14 +22,11 @@ def game_file(text: str) -> Path:
 
 def command_game(args: argparse.Namespace) -> int:
     """Play the game, print its equilibria in words, and where the tables and the report are."""
-    from .errors import ScenarioError
     from .experiments.game import EQUILIBRIA, PAYOFFS, REPORT, run_game
-    from .validation import wrong_kind
+    from .validation import named_kind
 
-    try:
+    with named_kind(args.file, "game"):
         result = run_game(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet)
-    except ScenarioError as error:
-        raise wrong_kind(args.file, "game", error) from None
     print("\n".join(result.lines()))
     print(f"payoffs: {result.folder / PAYOFFS}\nequilibria: {result.folder / EQUILIBRIA}\n"
           f"report: {result.folder / REPORT}")

@@ -4,6 +4,8 @@ each checked as the command that runs it would."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ScenarioError
@@ -114,6 +116,16 @@ def _validate_other(path: Path, kind: str) -> str:
     from .jobs.targets import load_targets
 
     return f"{path}: ok ({len(load_targets(path))} targets)"
+
+
+@contextmanager
+def named_kind(path: object, expected: str) -> Iterator[None]:
+    """Inside it, a ScenarioError from loading ``path`` as an ``expected`` file becomes :func:`wrong_kind`'s
+    line when the file is another kind (each command that reads a file given on the command line)."""
+    try:
+        yield
+    except ScenarioError as error:
+        raise wrong_kind(path, expected, error) from None
 
 
 # The command that takes each kind of file (the others are read through a scenario's ``calibration:``).

@@ -33,7 +33,7 @@ from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_insid
                       unreadable_manifest)
 from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
-from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, write_json
+from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json
 from .versions import package_version
 
 FORMATS = ("csv", "xlsx")
@@ -314,9 +314,8 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
         columns = [_cells(table[column]) for column in table.columns]
         for row in zip(*columns):
             sheet.append(row)
-    temporary = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+
+    def write(temporary: Path) -> None:
         workbook.save(temporary)
         seal(temporary)
         try:  # checked again: a file may have appeared at out, or the earlier export been edited, meanwhile
@@ -324,11 +323,12 @@ def write_spreadsheet(named: dict[str, pd.DataFrame], out: Path) -> Path:
         except UserError as error:
             kept = keep_beside(temporary, out)
             raise UserError(f"{error} (it changed while retailsim worked; the export is in {kept})") from None
-        os.replace(temporary, out)
+
+    try:
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(out, write)
     except OSError as error:
         raise UserError(f"--out {out}: cannot write it ({error.strerror or error}); choose another --out") from None
-    finally:
-        temporary.unlink(missing_ok=True)
     return out
 
 

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .bounds import PLAIN_NAME_PATTERN
 from .errors import UserError
@@ -137,15 +137,33 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
     if also is not None:
         also()
     earlier = CHECKED.get(folder.absolute()) if ONE_COMMAND else None  # a command checks at its start and as
-    found = earlier[4] if earlier else kind  # it saves: the first look is what it may replace
-    CHECKED[folder.absolute()] = (kinds, option, None if contents is None else tuple(contents), also, found)
+    found = earlier.found if earlier else kind  # it saves: the first look is what it may replace
+    CHECKED[folder.absolute()] = Checked(kinds, option, None if contents is None else tuple(contents), also, found)
     return kind
 
 
-# Each folder prepare_output checked (its kinds, option, contents, a command's own check, and what it found
-# there): checked again when the results are ready to replace it, for a command can run for hours
-# (something may write there meanwhile, another retailsim command too).
-CHECKED: dict[Path, tuple] = {}
+class Checked(NamedTuple):
+    """What :func:`prepare_output` checked of a folder, to check again when the results are ready to
+    replace it: a command can run for hours, and something may write there meanwhile (another
+    retailsim command too)."""
+
+    kinds: tuple[str, ...]
+    option: str
+    contents: tuple[str, ...] | None
+    also: Callable[[], None] | None  # the command's own check of it
+    found: str | None  # what the command's first look found there (None: nothing)
+
+    def again(self, folder: Path) -> None:
+        """The same checks (the swap holds its lock); one UserError if ``folder`` may no longer be replaced."""
+        now = may_write(folder, self.kinds, self.option, self.contents)
+        if self.found in (None, "empty") and now not in (None, "empty"):  # not to replace what it never saw
+            raise UserError(f"{self.option} {folder}: another command wrote its {now} results there")
+        if self.also is not None:
+            self.also()
+
+
+# Each folder prepare_output checked, until its results are swapped in.
+CHECKED: dict[Path, Checked] = {}
 # True while ``retailsim`` runs one command (sim.cli.main): its checks of a folder are one command's. From
 # Python, each call stands alone, so an earlier call that failed leaves nothing a later one inherits.
 ONE_COMMAND = False

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from .errors import UserError
-from .outputs import CHECKED, STAGING_MARK, discard, locked, may_write
+from .outputs import CHECKED, STAGING_MARK, discard, locked
 
 _RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 
@@ -79,12 +79,7 @@ def _still_ours(finished: Path, target: Path, keep: bool = True) -> None:
     checked = CHECKED.pop(target.absolute(), None)
     try:
         if checked is not None:
-            kinds, option, contents, also, found = checked
-            now = may_write(target, kinds, option, contents)
-            if found in (None, "empty") and now not in (None, "empty"):  # not to replace what it never saw
-                raise UserError(f"{option} {target}: another command wrote its {now} results there")
-            if also is not None:
-                also()
+            checked.again(target)
     except UserError as error:
         if not keep:  # a job's claim (its manifest alone): nothing worth keeping
             discard(finished)

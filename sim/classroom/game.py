@@ -249,12 +249,12 @@ class Game:
     def _play(self, events: dict[str, dict[str, Any]], run_firms: tuple[str, ...]) -> tuple[dt.date, dt.date, int]:
         """The round's events and weeks in the game's market and in the market left alone (the teams
         run the same firms in both, so the scenario's events on their levers are held back in both)."""
-        for market in (self.market, self.alone):
-            for changes in events.values() if market is not None else ():
+        spans = []
+        for market in filter(None, (self.alone, self.market)):
+            for changes in events.values():
                 market.apply(changes)
-        if self.alone is not None:
-            self.alone.play(run_firms)
-        return self.market.play(run_firms)
+            spans.append(market.play(run_firms))
+        return spans[-1]
 
     def rewind(self, to_round: object) -> None:
         """Back to the start of round ``to_round`` (1 to the current round): the market is rebuilt and

@@ -172,11 +172,12 @@ def paste(cases: Cases, box: Box, alpha: float = ALPHA, step: int | None = None)
         pasted.append(current)
 
 
-def _widened(cases: Cases, low: np.ndarray, high: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
-    """The limits with parameter ``j``'s set back to the cases' span."""
-    low, high = low.copy(), high.copy()
-    low[j], high[j] = cases.span[0][j], cases.span[1][j]
-    return low, high
+def _widened(cases: Cases, low: np.ndarray, high: np.ndarray, j: int, sides=(0, 1)) -> list[np.ndarray]:
+    """The limits with parameter ``j``'s set back to the cases' span (on ``sides``: 0 low, 1 high)."""
+    limits = [low.copy(), high.copy()]
+    for side in sides:
+        limits[side][j] = cases.span[side][j]
+    return limits
 
 
 def prune(cases: Cases, box: Box) -> Box:
@@ -204,17 +205,16 @@ def quasi_p(cases: Cases, box: Box) -> dict[str, tuple[float, float]]:
     low, high = _limits(box, cases.names)
     values = {}
     for j, name in enumerate(cases.names):
+        if name not in box.restricted:
+            continue
         sides = []
-        for side, limits in ((0, low), (1, high)):
-            if limits[j] == cases.span[side][j]:
+        for side, limit in enumerate((low[j], high[j])):
+            if limit == cases.span[side][j]:  # this side is not limited
                 sides.append(float("nan"))
                 continue
-            wide = [low.copy(), high.copy()]
-            wide[side][j] = cases.span[side][j]
-            rate = cases.hit[cases.inside(*wide)].mean()
+            rate = cases.hit[cases.inside(*_widened(cases, low, high, j, (side,)))].mean()
             sides.append(float(bdtrc(box.hits - 1, box.cases, rate)) if box.hits else 1.0)
-        if name in box.restricted:
-            values[name] = (sides[0], sides[1])
+        values[name] = (sides[0], sides[1])
     return values
 
 

@@ -69,11 +69,11 @@ def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
     given = f"for {given}" if given else "as a total (firm, category, locale and segment all)"
     by = []
     for index, dimension in enumerate(DIMENSIONS):
-        values = {cell[index] for cell in have} - {"all"}
+        values = {cell[index] for cell in have}
         states = {value for value in values if len(value) == 2 and value.isupper()} if dimension == "locale" else set()
-        if values:
-            by.append(f"{dimension} ({', '.join(sorted(values - states))}{' or a state' if states else ''}"
-                      f"{', or all' if 'all' in {cell[index] for cell in have} else ''})")
+        if values - {"all"}:
+            by.append(f"{dimension} ({', '.join(sorted(values - states - {'all'}))}{' or a state' if states else ''}"
+                      f"{', or all' if 'all' in values else ''})")
     return f"{series.metric} is not recorded {given}; it is recorded by {' and '.join(by) or 'nothing'}"
 
 

@@ -162,6 +162,14 @@ class Targets(Strict):
     targets: list[Target] = Field(min_length=1)
 
 
+def _series(target: Target) -> list[tuple[tuple, MetricSeries]]:
+    """Every series a target reads, with its place in the target."""
+    named = [(("metric",), target.metric)] + ([(("minus",), target.minus)] if target.minus is not None else [])
+    for key in ("plus", "share_of"):
+        named += [((key, k), series) for k, series in enumerate(getattr(target, key) or ())]
+    return named
+
+
 def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = None,
                  recorded: Cells | None = None) -> list[Target]:
     """The targets of a file; with ``horizon`` (first and last date), a target that reads a date
@@ -171,9 +179,7 @@ def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = Non
     targets, origins, source = read_validated(path, Targets)
     week = dt.timedelta(days=7)  # a date reads its week; a period, the weeks that fall in it
     for index, target in enumerate(targets.targets):
-        named = [(("metric",), target.metric), *((("minus",), target.minus),) * (target.minus is not None),
-                 *(((key, k), series) for key in ("plus", "share_of") for k, series in enumerate(getattr(target, key) or ()))]
-        for loc, series in named if recorded is not None else ():
+        for loc, series in _series(target) if recorded is not None else ():
             if problem := unrecorded(series, recorded):
                 where, line = locate(("targets", index, *loc), origins, source)
                 raise ScenarioError(where, place(("targets", index, *loc)), problem, line)

@@ -19,7 +19,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 # Python reads each module's compiled bytecode from its __pycache__ folder. `pip install` writes it for an
 # ordinary install, and Python writes it on the first import. An editable install in an environment
 # that sets PYTHONDONTWRITEBYTECODE (many containers do) would compile every module of sim again in
-# every process, about a quarter of a second of each command (docs/performance.md). Brought up to date
+# every process, 0.05-0.1 s of each command (docs/performance.md). Brought up to date
 # at each `make install` (about 0.05 s when nothing changed).
 COMPILE := $(BIN)/python -m compileall -q sim
 

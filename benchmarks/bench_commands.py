@@ -17,7 +17,7 @@ noisy machine loads both alike::
 Before timing, each checkout's ``sim`` is compiled to bytecode (``python -m compileall``, as ``make
 install`` and ``pip install`` do, and as Python does on a first import where it may write): where
 ``PYTHONDONTWRITEBYTECODE`` is set and nothing compiled it, every process compiles the package's source
-again, about a quarter of a second of each command. ``--as-is`` times the checkouts as they are.
+again, 0.05-0.1 s of each command. ``--as-is`` times the checkouts as they are.
 
 ``--profile`` instead runs the run's phases under cProfile (once per checkout, alternating) and
 prints profiled seconds by phase, down to the parts of a week. The profiler's clock is the

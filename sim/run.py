@@ -19,7 +19,9 @@ from .model.market import RetailMarket
 from .results import Result, scenario_hash
 from .versions import model_version, package_version
 from .scenario import Scenario, load_scenario
-from .scenario.loader import COMMAND_LINE, DATED, load_document, override
+from .scenario.changes import override
+from .scenario.loader import COMMAND_LINE, load_document
+from .scenario.paths import DATED
 from .scenario.schema import MAX_SEED
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]

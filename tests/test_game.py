@@ -301,7 +301,7 @@ def test_dask_gives_the_same_table_as_one_process(folder: Path) -> None:
 def test_cells_share_their_history_until_the_choices_take_effect(folder: Path) -> None:
     from sim.experiments.game import _tasks
     from sim.experiments.gamefile import load_game
-    from sim.scenario.loader import override
+    from sim.scenario.changes import override
 
     (folder / "base.yaml").write_text(BASE.replace("end: 2021-12-27", "end: 2022-06-27"))
     (folder / "game.yaml").write_text(GAME.replace("period: 2021", "period: 2022"))

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model.market import RetailMarket
 from ..scenario import Scenario, apply_changes
-from ..scenario.loader import override
+from ..scenario.changes import override
 from ..vocabulary import FIRMS
 from .levers import FIRM_OF
 

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import UserError
 from ..model.market import RetailMarket
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import override
+from ..scenario.changes import override
 from ..scenario.paths import get_path
 from ..shipped import baseline, lessons_folder
 from .levers import LEVERS, dotted

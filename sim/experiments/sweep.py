@@ -27,7 +27,8 @@ from ..jobs.store import RunStore, run_key
 from ..outputs import kind_of, read_manifest, unreadable_manifest
 from ..results import replace_atomically, scenario_hash
 from ..scenario import Scenario
-from ..scenario.loader import DATED, DOCUMENT
+from ..scenario.loader import DOCUMENT
+from ..scenario.paths import DATED
 from . import sensitivity
 from .designs import sample
 from .replicates import replicate_seeds

@@ -47,7 +47,7 @@ def recorded_series(scenario) -> Cells:
     read from the layouts of a small model of it (milliseconds), so what is checked is what is recorded.
     A state's cells stand for every state's (a small model has households in only some)."""
     from ..model.market import RetailMarket
-    from ..scenario.loader import override
+    from ..scenario.changes import override
 
     model = RetailMarket(override(scenario, {"population.shoppers": 100}, "the series check"))
     cells = model.collector.recorder.cells()

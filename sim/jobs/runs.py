@@ -20,7 +20,7 @@ from ..errors import Interrupted
 from ..results import Result
 from ..run import run
 from ..scenario import Scenario
-from ..scenario.loader import override
+from ..scenario.changes import override
 
 
 class Reader(Protocol):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -17,15 +16,15 @@ from pydantic import ValidationError
 
 from ..bounds import PLAIN_NAME_PATTERN
 from ..errors import COMMAND_LINE, ScenarioError
-from .paths import (DATED, PARAMETER_BLOCKS, check_path, dated_label, drawn_once, explain, model_at, renamed,
+from .paths import (PARAMETER_BLOCKS, check_path, drawn_once, explain, model_at, renamed,
                     set_path, suggest)
 from .inherited import fit_to_horizon
 from .schema import EventOutsideHorizon, Scenario
 from .yamlfile import (Origins, check_depth, check_regular_file, display, named_by, not_a_file, parse_yaml,
                        read_yaml, same_value)
 
-__all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "override",
-           "parse_yaml", "read_validated", "read_yaml"]
+__all__ = ["COMMAND_LINE", "DOCUMENT", "Origins", "display", "load_document", "load_scenario", "parse_yaml",
+           "read_validated", "read_yaml", "set_in_place"]
 T = TypeVar("T")
 MAX_EXTENDS = 16  # files in one extends: chain
 DIRECTIVES = {"extends", "calibration"}  # resolved by the loader, never part of a loaded scenario
@@ -234,7 +233,7 @@ def _check_events(data: dict[str, Any], origins: Origins, default: str) -> None:
             problem = check_path(Scenario, str(dotted)) or drawn_once(str(dotted))
             if problem:
                 raise error_at(loc, origins, default, problem)
-            _set_in_place(state, str(dotted), value)
+            set_in_place(state, str(dotted), value)
             touched.setdefault(tuple(str(dotted).split("."))[:-1], (str(dotted), loc))
         for block, (dotted, loc) in touched.items():
             _check_block(state, block, dotted, loc, origins, default)
@@ -262,7 +261,7 @@ def _check_block(state: dict[str, Any], block: tuple[str, ...], dotted: str, loc
         raise error_at(loc, origins, default, message) from None
 
 
-def _set_in_place(data: dict[str, Any], dotted: str, value: Any) -> None:
+def set_in_place(data: dict[str, Any], dotted: str, value: Any) -> None:
     node = data
     for part in dotted.split(".")[:-1]:
         if not isinstance(node.get(part), dict):
@@ -359,52 +358,3 @@ def load_document(document: Mapping[str, Any], overrides: Mapping[str, Any] | No
                                 "and change it with overrides={...}")
     check_depth(dict(document), source)
     return _validated(copy.deepcopy(dict(document)), {}, source, overrides)
-
-
-def override(scenario: Scenario, changes: Mapping[str, Any], source: str = COMMAND_LINE) -> Scenario:
-    """A validated scenario with dotted-path ``changes`` set on top (errors name ``source``). A change
-    keyed ``path@DATE`` is an event on that date, after the scenario's own (a sweep's dated parameter),
-    so it holds from then whatever the scenario's events set before it."""
-    check_depth(dict(changes), source)
-    data = scenario.model_dump(mode="json")
-    origins: Origins = {}
-    dated: dict[str, str] = {}  # an added event's date, by place -> the change's key, for errors
-    for key, value in changes.items():
-        dotted, dated_key, date = key.partition(DATED)
-        if dated_key and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", date):  # pydantic would read 1772323200 as a Unix time
-            given = f"'{date}' is not a date" if date else "no date"
-            raise ScenarioError(source, key, f"{given} after '{DATED}'; give one as YEAR-MONTH-DAY (or YEAR-MONTH), "
-                                             f"e.g. {dotted}{DATED}2026-01-01")
-        if date:
-            problem = check_path(Scenario, dotted) or drawn_once(dotted)
-            if problem:
-                raise ScenarioError(source, key, problem)
-            try:  # the value must be one the scenario takes, as if set from the start
-                Scenario.model_validate(set_path(scenario.model_dump(mode="json"), dotted, value))
-            except ValidationError as exc:
-                raise ScenarioError(source, key, validation_error(exc, {}, source).message) from None
-            data["events"] = [*data.get("events", []), {"date": date, "label": dated_label(dotted, date),
-                                                        "set": {dotted: value}}]
-            dated[f"events[{len(data['events']) - 1}].date"] = key
-            continue
-        data = set_path(data, dotted, value)
-        origins[tuple(dotted.split("."))] = (source, 0)
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        error = validation_error(exc, origins, source)
-        if error.place in dated:
-            raise ScenarioError(source, dated[error.place], error.message) from None
-        raise error from None
-
-
-def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
-    """The scenario's levers with an event's changes applied (already validated when the file loaded).
-
-    The result holds no events (the model keeps its own timeline), so applying n events costs n
-    small validations rather than n validations of n events.
-    """
-    data = scenario.model_dump(mode="json", exclude={"events"})
-    for dotted, value in changes.items():
-        _set_in_place(data, dotted, copy.deepcopy(value))
-    return Scenario.model_validate(data)

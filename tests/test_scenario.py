@@ -224,6 +224,16 @@ def test_a_calibrated_file_may_fit_one_year_of_a_by_year_series(tmp_path: Path) 
         load_scenario(tmp_path / "s.yaml")
 
 
+@pytest.mark.parametrize("named, kind", [("sweeps/delivery_lhs.yaml", "a sweep file"),
+                                          ("membership_fee_war.yaml", "a scenario file"),
+                                          ("games/membership_fees.yaml", "a game file")])
+def test_calibration_naming_another_kind_of_file_says_which(tmp_path: Path, named: str, kind: str) -> None:
+    """A sweep's parameters are ranges: 'calibration:' naming a sweep said only "should be a valid number"."""
+    (tmp_path / "s.yaml").write_text(f"name: s\ncalibration: {SCENARIOS / named}\n")
+    with pytest.raises(ScenarioError, match=f"is {kind}, not the calibrated parameters that 'calibration:' names"):
+        load_scenario(tmp_path / "s.yaml")
+
+
 def test_an_override_of_one_year_wins_over_the_files_year(tmp_path: Path) -> None:
     """The defaults hold a year of a series as text, a file as a number: an override replaces both."""
     (tmp_path / "s.yaml").write_text("name: s\neconomics:\n  price_level:\n    index: {2024: 313.689}\n")

@@ -29,6 +29,9 @@ T = TypeVar("T")
 MAX_EXTENDS = 16  # files in one extends: chain
 DIRECTIVES = {"extends", "calibration"}  # resolved by the loader, never part of a loaded scenario
 DEFAULTS = Scenario().model_dump(mode="json", exclude=DIRECTIVES)
+# Files a scenario's ``calibration:`` may name by mistake, told by a top-level key of theirs.
+OTHER_FILES = {"design": "a sweep file", "targets": "a calibration set-up or targets file", "players": "a game file",
+               "extends": "a scenario file"}
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +80,10 @@ def calibrated_layer(path: Path) -> tuple[dict[str, Any], Origins]:
     data, origins = read_yaml(path)
     parameters = data.get("parameters")
     source = display(path)
+    other = next((kind for key, kind in OTHER_FILES.items() if key in data), None)
+    if other:  # a sweep's parameters are ranges, a set-up's bounds: not values
+        raise ScenarioError(source, "", f"is {other}, not the calibrated parameters that 'calibration:' names "
+                            "(the file retailsim calibrate writes, such as calibration/calibrated.yaml)")
     if not isinstance(parameters, dict):
         raise ScenarioError(source, "parameters", "a calibrated file needs a mapping of dotted paths to values",
                             origins.get(("parameters",), ("", None))[1])

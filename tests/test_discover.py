@@ -275,6 +275,12 @@ def test_a_limit_that_leaves_out_nothing_more_is_dropped_and_each_limit_has_its_
     assert pruned.restricted == ("a",) and pruned.limits["b"] == (0.0, 9.0) and pruned.step == 3
     assert (pruned.cases, pruned.hits, pruned.coverage, pruned.density) == (box.cases, box.hits, 1.0, 1.0)
     assert prim.prune(cases, pruned) is pruned
+    # On the trajectory the chosen box's row lists the limits it is written with, not the peel's.
+    start = cases.box(*cases.span, step=0)
+    trajectory, chosen = prim.prune_chosen(cases, [start, box], box)
+    assert chosen == pruned and trajectory[0] is start
+    rows = prim.trajectory_table(trajectory, chosen)
+    assert list(rows["restricted"]) == ["", "a"] and list(rows["chosen"]) == [False, True]
     (low, high), = prim.quasi_p(cases, pruned).values()
     assert np.isnan(low) and high == pytest.approx(0.5 ** 10, rel=1e-12)  # 10 of 10 where half meet it
     # A limit that adds nothing to the density has a quasi-p of 1; one that does, a small one.

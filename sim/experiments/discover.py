@@ -251,7 +251,7 @@ def discover(folder: str | Path, where: str, min_coverage: float = prim.MIN_COVE
     if paste:
         pasted = prim.paste(cases, chosen, alpha, step=len(trajectory))
         trajectory, chosen = trajectory + pasted, (pasted[-1] if pasted else chosen)
-    pruned = prim.prune(cases, chosen)
+    trajectory, pruned = prim.prune_chosen(cases, trajectory, chosen)
     if dropped := [name for name in chosen.restricted if name not in pruned.restricted]:
         notes.append(f"the box's limits on {', '.join(dropped)} were dropped: they leave out no {by} the other "
                      "limits keep (later peels made them redundant)")

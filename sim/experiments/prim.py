@@ -195,6 +195,13 @@ def prune(cases: Cases, box: Box) -> Box:
     return box if pruned.restricted == box.restricted else pruned
 
 
+def prune_chosen(cases: Cases, trajectory: list[Box], chosen: Box) -> tuple[list[Box], Box]:
+    """The chosen box :func:`prune`\ d, and the trajectory with it in its row: that row then lists the
+    limits the box is written with (the same cases and hits as the box peeling made)."""
+    pruned = prune(cases, chosen)
+    return [pruned if box.step == chosen.step else box for box in trajectory], pruned
+
+
 def quasi_p(cases: Cases, box: Box) -> dict[str, tuple[float, float]]:
     """EMA Workbench's quasi-p-values of each restricted parameter (``prim_util.calculate_qp``), one for
     each side it limits (NaN for a side at the cases' span): the chance that a box of as many cases,

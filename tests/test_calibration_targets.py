@@ -111,6 +111,19 @@ def test_a_bad_target_file_gives_one_clear_line(tmp_path: Path) -> None:
         load_targets(path)
 
 
+def test_two_targets_of_one_id_are_refused_at_the_second(tmp_path: Path, capsys) -> None:
+    """Results are keyed by id: the second target was scored against the first's published value
+    (Prime's share against Walmart+'s 0.085, a miss of 29 tolerances), in targets and calibrate alike."""
+    one = ("  - id: {id}\n    description: d\n    metric: {{metric: {metric}}}\n    at: 2021-06-28\n"
+           "    value: {value}\n    tolerance: 0.02\n    confidence: H\n    source: a survey\n")
+    path = tmp_path / "t.yaml"
+    path.write_text("targets:\n" + one.format(id="a", metric="walmart_plus_share", value=0.085)
+                    + one.format(id="a", metric="prime_share", value=0.6))
+    with pytest.raises(ScenarioError, match=r"t.yaml:10: targets\[1\].id: 'a' is the id of targets\[0\] too"):
+        load_targets(path)
+    assert main(["validate", str(path)]) == 2 and "targets[1].id" in capsys.readouterr().err
+
+
 def test_a_target_outside_the_scenarios_horizon_is_refused_before_any_run(tmp_path: Path, capsys) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("targets:\n  - id: late\n    description: d\n    metric: {metric: prime_share}\n"

@@ -177,6 +177,12 @@ def load_targets(path: str | Path, horizon: tuple[dt.date, dt.date] | None = Non
     ``recorded`` (:func:`~sim.jobs.outcomes.recorded_series`), so is a series no run records (its
     target would read NaN, and a calibration's loss be infinite for every candidate)."""
     targets, origins, source = read_validated(path, Targets)
+    first_of: dict[str, int] = {}  # results and fits are keyed by id: a second would take the first's place
+    for index, target in enumerate(targets.targets):
+        if (earlier := first_of.setdefault(target.id, index)) != index:
+            where, line = locate(("targets", index, "id"), origins, source)
+            raise ScenarioError(where, place(("targets", index, "id")), f"'{target.id}' is the id of "
+                                f"{place(('targets', earlier))} too; each target needs an id of its own", line)
     week = dt.timedelta(days=7)  # a date reads its week; a period, the weeks that fall in it
     for index, target in enumerate(targets.targets):
         for loc, series in _series(target) if recorded is not None else ():

@@ -29,7 +29,7 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import (kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
+from .outputs import (check_lengths, kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
                       unreadable_manifest)
 from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
@@ -151,6 +151,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         raise UserError(f"--format {fmt}: use csv or xlsx")
     folder = Path(folder)
     out = Path(out) if out is not None else default_out(folder, fmt)
+    check_lengths(out)
     if Path(os.path.realpath(out)).is_relative_to(os.path.realpath(folder)):
         raise UserError(f"--out {out}: is inside the results folder {folder}, which would then hold a file retailsim "
                         "does not replace with its results; choose a place outside it")

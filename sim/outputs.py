@@ -34,6 +34,7 @@ STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours
 # A plain name: what scenario, sweep and set-up names must be, as they become folder names.
 PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
 MAX_FOLDER_NAME = 200  # bytes; staging siblings add about 30 to a name, and file systems allow 255
+MAX_NAME, MAX_PATH = 255, 4000  # bytes: a name, and a whole path (Linux takes 4,096 with the ending zero)
 # Manifest keys by which folders written before the marker existed are recognised.
 LEGACY_KEYS = {"run": ("scenario_hash", "seed"), "set": ("runs",), "sweep": ("fingerprint", "sweep"),
                "calibration": ("fingerprint", "method")}
@@ -100,6 +101,26 @@ def _writable_parent(folder: Path, option: str) -> None:
         raise UserError(f"{option} {folder}: cannot create a folder in {parent} ({problem}); choose another {option}")
 
 
+def check_lengths(path: Path, option: str = "--out") -> None:
+    """One UserError if a name in ``path`` is longer than the system takes (255 bytes; the last, which
+    staging lengthens, :data:`MAX_FOLDER_NAME`), or the whole path is (before anything looks at it: the
+    system's answer is a traceback)."""
+    names = [os.fsencode(part) for part in path.absolute().parts]
+    if len(names[-1]) > MAX_FOLDER_NAME:
+        raise UserError(f"{option}: the name {_shortened(path.name)} is {len(names[-1])} bytes long; use at most "
+                        f"{MAX_FOLDER_NAME}")
+    if long := next((part for part, name in zip(path.absolute().parts, names) if len(name) > MAX_NAME), None):
+        raise UserError(f"{option}: the folder {_shortened(long)} in its path is {len(os.fsencode(long))} bytes long; "
+                        f"the system takes at most {MAX_NAME}")
+    if len(os.fsencode(path.absolute())) > MAX_PATH:
+        raise UserError(f"{option}: the path is {len(os.fsencode(path.absolute())):,} bytes long; the system takes at "
+                        f"most {MAX_PATH:,}")
+
+
+def _shortened(name: str) -> str:
+    return f"'{name[:24]}...{name[-8:]}'"
+
+
 def unwritable(folder: Path) -> str | None:
     """Why nothing can be created in ``folder`` (the system's words), or None if something can: a real
     probe, which permissions, immutable folders, read-only and virtual file systems (/proc) all answer."""
@@ -129,9 +150,7 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option} {shown}: the path is not UTF-8 text; give a folder whose name is") from None
     if folder.name in ("", ".", ".."):
         raise UserError(f"{option} {folder}: not a plain folder name; give a folder to create, e.g. {option} reports/mine")
-    if len(os.fsencode(folder.name)) > MAX_FOLDER_NAME:
-        raise UserError(f"{option}: the folder name is {len(os.fsencode(folder.name))} bytes long; "
-                        f"use at most {MAX_FOLDER_NAME}")
+    check_lengths(folder, option)
     recover(folder)
     kind = may_write(folder, kinds, option, contents)
     if also is not None:

@@ -208,6 +208,26 @@ def test_out_refuses_files_and_names_that_are_not_folders_to_create(target: str,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "results", "tiny.yaml"]
 
 
+@pytest.mark.parametrize("command", [["run", "{tiny}"], ["sweep", "{sweep}"], ["game", "{game}"],
+                                     ["export", "{tmp}"], ["export", "{tmp}", "--format", "xlsx"]])
+@pytest.mark.parametrize("out, words", [("{long}", "the name 'aaaa"), ("{long}/x", "the folder 'aaaa"),
+                                        ("{deep}", "the path is 4,2")])
+def test_names_longer_than_the_system_takes_are_one_line_for_every_command(command: list, out: str, words: str,
+                                                                           tiny_yaml: Path, tmp_path: Path,
+                                                                           monkeypatch, capsys) -> None:
+    """The system's 'File name too long' was a traceback for sweep, game, calibrate, export and a long name
+    above the folder of run's --out."""
+    monkeypatch.chdir(tmp_path)
+    values = {"tiny": tiny_yaml, "sweep": ROOT / "scenarios" / "sweeps" / "fee_grid.yaml", "tmp": tmp_path,
+              "game": ROOT / "scenarios" / "games" / "membership_fees.yaml", "long": "a" * 300,
+              "deep": "/".join(["b" * 200] * 21)}
+    argv = [part.format(**values) for part in [*command, "--out", out]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("retailsim: error: --out: ") and words in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
 def test_out_replaces_its_own_results_and_says_so_but_not_a_folder_with_other_files(tiny_yaml: Path, tmp_path: Path,
                                                                                    capsys) -> None:
     out = tmp_path / "out"

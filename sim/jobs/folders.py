@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..outputs import MANIFEST, mark, prepare_output, read_manifest, refuse_foreign
+from ..outputs import MANIFEST, check_lengths, mark, prepare_output, read_manifest, refuse_foreign
 from ..swap import staging
 from ..results import replace_atomically, write_json
 from ..versions import model_version, package_version
@@ -52,6 +52,7 @@ def claim(folder: Path, kind: str, identity: dict[str, Any], contents: Iterable[
     ``changed`` says what differs when the fingerprint does not match. Every refusal is one line.
     """
     folder = Path(folder)
+    check_lengths(folder, option)
     if (folder / MANIFEST).exists() and read_manifest(folder) is None:
         raise UserError(f"{option} {folder}: its {MANIFEST} is damaged (truncated or not a JSON object), so it "
                         f"cannot be resumed; move the folder aside or choose a new {option}")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import UserError
-from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, core_count, draw_options, job_options, period,
-                       resolve_file, scenario_options, server_options, shopper_count, warn_reset)
+from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, check_draw_options, core_count, draw_options,
+                       job_options, period, resolve_file, scenario_options, server_options, shopper_count, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
 from .cli_runs import scenario_changes, run_all, stored_runs
@@ -118,6 +118,7 @@ def command_compare(args: argparse.Namespace) -> int:
                              format_differences, plan_draws, write_differences, yearly_differences)
     from .jobs.folders import warn
 
+    check_draw_options(args)
     overrides = scenario_changes(args)
     files = [args.baseline, *args.what_ifs]
     scenarios = [resolve_file(path, overrides) for path in files]
@@ -178,6 +179,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     from .experiments.sweep import run_sweep
     from .validation import named_kind
 
+    check_draw_options(args)
     with named_kind(args.file, "sweep"):
         result = run_sweep(args.file, workers=args.workers, dask=args.dask, out=args.out, progress=not args.quiet,
                            parameter_draws=args.parameter_draws, posterior=args.posterior, reuse=args.reuse)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
-from .errors import COMMAND_LINE, ScenarioError
+from .errors import COMMAND_LINE, ScenarioError, UserError
 from .limits import MAX_REPLICATES
 
 
@@ -182,6 +182,13 @@ def draw_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--posterior", type=Path, metavar="FILE",
                          help="posterior CSV for --parameter-draws (default: posterior.csv beside the baseline's "
                               "calibrated.yaml, written by retailsim calibrate: --method emulator, bank or abc)")
+
+
+def check_draw_options(args: argparse.Namespace) -> None:
+    """``--posterior`` alone did nothing: one line, before any work."""
+    if args.posterior is not None and not args.parameter_draws:
+        raise UserError(f"--posterior {args.posterior}: only --parameter-draws reads a posterior; add "
+                        "--parameter-draws K, or leave --posterior out")
 
 
 def server_options(command: argparse.ArgumentParser) -> None:

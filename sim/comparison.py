@@ -268,6 +268,9 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     """
     if not what_ifs:
         raise UserError("compare needs a baseline and at least one what-if")
+    if posterior is not None and not parameter_draws:
+        raise UserError(f"posterior={str(posterior)!r}: only parameter_draws reads a posterior; give "
+                        "parameter_draws=K too, or leave it out")
     overrides = {"population.shoppers": whole("shoppers", shoppers, 1)} if shoppers is not None else None
     whole("seed", seed)
     cores = whole("cores", cores, 1)

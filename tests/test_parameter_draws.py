@@ -152,6 +152,19 @@ def test_bad_draws_are_one_line_and_exit_2_before_any_work(project: Path, case: 
     assert not (project / "out").exists()
 
 
+@pytest.mark.parametrize("command", [["compare", "base.yaml", "cut.yaml"], ["sweep", "sweep.yaml"]])
+def test_a_posterior_without_parameter_draws_is_refused_not_ignored(project: Path, command: list, capsys,
+                                                                   monkeypatch) -> None:
+    """--posterior alone ran as if it were not there (a bad file too); so did sim.compare(posterior=...)."""
+    monkeypatch.chdir(project)
+    write_posterior(project / "calibration" / "posterior.csv", [0.4, 0.6])
+    assert main([*command, "--posterior", "calibration/posterior.csv", "--out", "out"]) == 2
+    assert "--posterior calibration/posterior.csv: only --parameter-draws reads a posterior" in capsys.readouterr().err
+    with pytest.raises(sim.UserError, match="only parameter_draws reads a posterior"):
+        sim.compare("base.yaml", "cut.yaml", posterior="calibration/posterior.csv")
+    assert not (project / "out").exists()
+
+
 def test_the_posterior_abc_writes_is_one_the_draws_read(tmp_path: Path) -> None:
     from sim.calibration.fitting import write_posterior as write_abc
     from sim.calibration.setup import load_setup

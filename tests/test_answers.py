@@ -382,3 +382,23 @@ def test_read_with_care_says_how_many_targets_each_parameter_draws_runs_meet(tmp
     assert spread in members_chosen_note(Ensemble(draws[0] + draws[1]))
     plain = sim.run(root / "baseline.yaml", seed=3, shoppers=300, overrides=short)  # no parameter draw
     assert draws_against_targets(Ensemble([plain]), path) == []
+
+
+def test_a_walmart_plus_fee_cut_is_told_that_the_catalogue_records_its_answer_above_the_evidence() -> None:
+    """The model's answer to halving the fee lies above its band (docs/levers.md); the report said only that
+    the response is the least tested part. A cut gets the record's note, a rise does not."""
+    import sim
+    from sim.report.ensemble import Ensemble
+    from sim.report.notes import RECORDED_MISSES, notes
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+    runs = [sim.run(root / "baseline.yaml", seed=3, shoppers=300,
+                    overrides={"horizon.end": "2021-12-27", **changes})
+            for changes in ({}, {"walmart.walmart_plus.fee_annual@2021-06-01": 49},
+                            {"walmart.walmart_plus.fee_annual@2021-06-01": 129})]
+    for run, name in zip(runs, ("baseline", "cut", "rise")):
+        run.scenario = run.scenario.model_copy(update={"name": name})
+    said = notes(Ensemble(runs))
+    warned = [text for text in said if RECORDED_MISSES["walmart_plus_fee_cut"] in text]
+    assert len(warned) == 1 and warned[0].startswith("cut: ") and "above the band the evidence supports" in warned[0]
+    assert any(text.startswith("cut, rise: Walmart+'s fee changes here.") for text in said)

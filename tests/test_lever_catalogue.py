@@ -394,6 +394,14 @@ def test_every_recorded_miss_names_a_catalogue_row() -> None:
     assert set(MISSED) <= names, f"records matching no catalogue row: {sorted(set(MISSED) - names)}"
 
 
+def test_the_report_warns_of_every_lever_whose_band_the_model_misses() -> None:
+    """A strategist reads the report, not the catalogue: each lever recorded as missing its band has the
+    report's note for a what-if that moves it (sim.report.notes.RECORDED_MISSES), and no other does."""
+    from sim.report.notes import RECORDED_MISSES
+
+    assert {name.split(":")[0] for name in MISSED} == set(RECORDED_MISSES)
+
+
 def test_recorded_misses_are_read_from_their_own_table() -> None:
     text = EXAMPLE + """
 ## Bands the model misses

@@ -81,6 +81,9 @@ def notes(ensemble: Ensemble) -> list[str]:
     changed = walmart_plus_fee_changed(ensemble)
     if changed:
         found[members_chosen_note(ensemble)] = changed
+    cut = walmart_plus_fee_changed(ensemble, lower=True)
+    if cut:
+        found[RECORDED_MISSES["walmart_plus_fee_cut"]] = cut
     missed = checks_missed(ensemble) + draws_against_targets(ensemble)
     return [PROFITS] + [f"{html.escape(', '.join(names))}: {text}" for text, names in found.items()] + missed
 
@@ -153,14 +156,26 @@ def routing_agents(ensemble: Ensemble) -> list[str]:
             if a.partner_order_share > 0 and a.adoption.target > 0 and a.adoption.start < end]
 
 
-def walmart_plus_fee_changed(ensemble: Ensemble) -> list[str]:
-    """The scenarios whose Walmart+ fee differs from the first scenario's in some week (a fee what-if)."""
+def walmart_plus_fee_changed(ensemble: Ensemble, lower: bool = False) -> list[str]:
+    """The scenarios whose Walmart+ fee differs from the first scenario's in some week (a fee what-if);
+    ``lower``: is below it in some week (a cut)."""
     fee = ensemble.wide("walmart_plus_fee_usd", firm="walmart")
     if fee.empty:
         return []
     base = fee[ensemble.baseline].mean(axis=1)
     return [name for name in ensemble.names[1:]
-            if (fee[name].mean(axis=1) - base).abs().max() > 0.005]
+            if ((base - fee[name].mean(axis=1)) if lower else (fee[name].mean(axis=1) - base).abs()).max() > 0.005]
+
+
+# What the report says where a what-if moves a lever whose answer the lever catalogue records outside the
+# band the evidence supports (docs/levers.md, "Bands the model misses"; tests/test_lever_catalogue.py keeps
+# the two lists alike).
+RECORDED_MISSES = {
+    "walmart_plus_fee_cut": "Walmart+'s fee is cut here. The lever catalogue records that the model's answer to "
+    "halving it (to $49 from 2026) lies above the band the evidence supports, in Walmart+ households and in "
+    "households holding both memberships (docs/levers.md, \"Bands the model misses\"): read the members a cut wins "
+    "here as the upper end of what is plausible.",
+}
 
 
 def members_chosen_note(ensemble: Ensemble) -> str:

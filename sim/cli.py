@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import UserError
 from .cli_args import (DEFAULT_CORES, RESUMABLE, OneLineParser, check_draw_options, core_count, draw_options,
-                       job_options, period, resolve_file, scenario_options, server_options, shopper_count, warn_reset)
+                       job_options, period, resolve_file, scenario_options, server_options, shopper_count,
+                       warn_made_alike, warn_reset)
 from .cli_calibration import add_calibration_commands
 from .cli_classroom import add_classroom_command
 from .cli_runs import scenario_changes, run_all, stored_runs
@@ -123,6 +124,7 @@ def command_compare(args: argparse.Namespace) -> int:
     files = [args.baseline, *args.what_ifs]
     scenarios = [resolve_file(path, overrides) for path in files]
     warn_reset(scenarios, args.set, strategic=args.rivals_answer)
+    warn_made_alike(files, scenarios, args.set)
     names = [s.name for s in scenarios]
     check_names(scenarios, files)
     check_comparable(scenarios, files)

@@ -41,6 +41,17 @@ def warn_reset(scenarios: list, assignments: list[str], strategic: bool = False)
     warn(list(dict.fromkeys(lines)))
 
 
+def warn_made_alike(files: list, scenarios: list, assignments: list[str]) -> None:
+    """A warning line for each ``--set`` of compare that takes a what-if's own lever away (it changes every
+    scenario alike): the files are read again without the command line's changes to tell."""
+    from .jobs.folders import warn
+    from .scenario.paths import made_alike
+
+    if assignments:
+        plain = [resolve_file(path, None) for path in files]
+        warn(made_alike(plain, scenarios, dict(parse_assignment(item) for item in assignments)))
+
+
 def inert_under_fixed_conduct(scenario) -> list[str]:
     """Warning lines for the settings of a fixed-conduct scenario that only strategic conduct reads: the
     other grocers' and Kroger's counts of independent firms (set, or set by an event)."""
@@ -142,7 +153,8 @@ def scenario_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--shoppers", type=shopper_count, help="number of simulated households")
     command.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                          help="override a scenario value from the start, e.g. --set walmart.walmart_plus.fee_annual=79, "
-                              "or from a date: --set amazon.prime.fee_annual@2026-01-01=119")
+                              "or from a date: --set amazon.prime.fee_annual@2026-01-01=119 (in compare, in every "
+                              "scenario alike)")
     command.add_argument("--cores", type=core_count, default=DEFAULT_CORES, metavar="N",
                          help="processes to use, at most the CPUs there are (default %(default)s; 1: this process "
                               "only): several runs go side by side, one a process (from 5 million household-weeks "

@@ -80,6 +80,24 @@ def test_set_refuses_what_is_read_with_the_file(tiny_yaml: Path, tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+def test_a_compare_set_that_takes_a_what_ifs_own_lever_away_is_a_warning(tiny_yaml: Path, tmp_path: Path,
+                                                                           capsys) -> None:
+    """--set changes every scenario alike: dated at the what-if's own cut, it left the two runs equal in the fee
+    and the comparison showed 0.00 without a word. A --set the what-if does not change is not mentioned."""
+    base = tmp_path / "base.yaml"
+    base.write_text(tiny_yaml.read_text().replace("name: tiny", "name: base").split("events:")[0])
+    out = tmp_path / "out"
+    argv = ["compare", str(base), str(tiny_yaml), "--replicates", "1", "--out", str(out), "--quiet"]
+    assert main([*argv, "--set", "walmart.walmart_plus.fee_annual@2021-03-01=98", "--set",
+                 "amazon.prime.fee_annual=99"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == ["retailsim: warning: --set walmart.walmart_plus.fee_annual@2021-03-01 sets "
+                      "walmart.walmart_plus.fee_annual in the baseline and every what-if alike, over tiny's own change "
+                      "of it: tiny no longer differs from base in it; to change one scenario, write the change in its file"]
+    assert main([*argv, "--set", "walmart.walmart_plus.fee_annual@2021-04-01=98"]) == 0  # the cut still runs a month
+    assert "no longer differs" not in capsys.readouterr().err
+
+
 def test_a_set_that_the_scenarios_events_set_again_is_a_warning(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
     """The tiny scenario's event sets the Walmart+ fee in March 2021: an override of it holds until then,
     and the run says so (and still runs); an override no event touches is not mentioned."""

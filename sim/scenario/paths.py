@@ -259,6 +259,41 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
     return said
 
 
+def course(scenario: Scenario, dotted: str) -> list[tuple[Any, Any]]:
+    """The value at ``dotted`` over the scenario's horizon, as (date, value) steps: from its start, then at
+    each event that sets it (or a value within or around it), in the order the model applies them."""
+    state = scenario.model_dump(mode="json", exclude={"events"})
+    steps = [(scenario.horizon.start, get_path(state, dotted))]
+    for event, _ in events_setting(scenario.events, [dotted]):
+        for key, value in event.set.items():
+            state = set_path(state, key, value)
+        steps.append((event.date, get_path(state, dotted)))
+    return steps
+
+
+def same_course(first: list[tuple[Any, Any]], second: list[tuple[Any, Any]]) -> bool:
+    """Whether two :func:`course` s hold the same value at every date."""
+    def at(steps, date):
+        return [value for when, value in steps if when <= date][-1]
+    return all(at(first, date) == at(second, date) for date in sorted({when for when, _ in first + second}))
+
+
+def made_alike(plain: list[Scenario], changed: list[Scenario], overrides: Mapping[str, Any]) -> list[str]:
+    """Each override that leaves a what-if (``plain[1:]``, loaded without the overrides) no longer differing
+    from the baseline (``plain[0]``) in the value it sets, in words: ``--set`` changes every scenario alike,
+    so over a what-if's own lever it takes the lever away (a fee cut from 2027 and --set fee@2027-01-01=79)."""
+    said = []
+    for key in overrides:
+        dotted = key.partition(DATED)[0]
+        for before, after in zip(plain[1:], changed[1:]):
+            if not same_course(course(plain[0], dotted), course(before, dotted)) and \
+                    same_course(course(changed[0], dotted), course(after, dotted)):
+                said.append(f"--set {key} sets {dotted} in the baseline and every what-if alike, over {after.name}'s "
+                            f"own change of it: {after.name} no longer differs from {changed[0].name} in it; to change "
+                            "one scenario, write the change in its file")
+    return said
+
+
 def homes(root: type[BaseModel], key: str, depth: int = 4) -> list[str]:
     """The dotted paths of the blocks of ``root`` (at most ``depth`` deep) that hold a block named ``key``
     (a block's name says where it belongs; a value's, such as ``start`` or ``count``, is in many places)."""

@@ -150,6 +150,9 @@ BAD = [
      r"players.amazon.walmart.dark_stores.count: a player's levers live under its own block"),
     ("period outside", "period: 2021", "period: 2026-2030", r"payoff.period: 2026-2030 is outside the base scenario's "
      r"horizon; choose years from 2021 to 2021"),
+    ("period part of a year", "seed: 4\n", "seed: 4\nset: {horizon.end: 2021-03-29}\n",
+     r"payoff.period: 2021-2021 is not whole in the base scenario's horizon \(2021-01-04 to 2021-03-29\): its payoff "
+     r"would sum part of a year; it holds no whole year: a horizon that covers them"),
     ("not money", "metric: operating_profit", "metric: spend_share", r"payoff.metric: .*not a firm's money metric"),
     ("one player", "  amazon:\n    amazon.prime.fee_annual: [119, 159]\n", "", r"players: a game needs at least two players"),
     ("fee chosen before strategic fees", "seed: 4\n", "seed: 4\nset: {conduct: strategic}\n",
@@ -303,7 +306,7 @@ def test_cells_share_their_history_until_the_choices_take_effect(folder: Path) -
     from sim.experiments.gamefile import load_game
     from sim.scenario.changes import override
 
-    (folder / "base.yaml").write_text(BASE.replace("end: 2021-12-27", "end: 2022-06-27"))
+    (folder / "base.yaml").write_text(BASE.replace("end: 2021-12-27", "end: 2022-12-26"))
     (folder / "game.yaml").write_text(GAME.replace("period: 2021", "period: 2022"))
     game, base = load_game("game.yaml")
     first, last = (task for task in _tasks(game, base) if task["replicate"] == 0 and task["cell"] in (0, 3))

@@ -205,10 +205,19 @@ def _check_players(game: Game, origins: Origins, source: str) -> None:
 
 
 def _check_period(game: Game, base: Scenario, origins: Origins, source: str) -> None:
-    first, last = base.horizon.start.year, base.horizon.end.year
+    """The payoff's years lie within the horizon, whole (a week counts in its year by its first day, as the
+    reports' periods read): a sum over part of a year read as the year's (2023 summed its first quarter)."""
+    start, end = base.horizon.start, base.horizon.end
+    first = start.year if start <= dt.date(start.year, 1, 7) else start.year + 1
+    last = end.year if end >= dt.date(end.year, 12, 25) else end.year - 1
+    years = f"{game.payoff.period[0]}-{game.payoff.period[1]}"
+    if not start.year <= game.payoff.period[0] <= game.payoff.period[1] <= end.year:
+        raise fail(origins, source, ("payoff", "period"), f"{years} is outside the base scenario's horizon; choose "
+                   f"years from {first} to {last}")
     if not first <= game.payoff.period[0] <= game.payoff.period[1] <= last:
-        raise fail(origins, source, ("payoff", "period"), f"{game.payoff.period[0]}-{game.payoff.period[1]} is outside "
-                   f"the base scenario's horizon; choose years from {first} to {last}")
+        whole = f"choose years from {first} to {last}, or" if first <= last else "it holds no whole year:"
+        raise fail(origins, source, ("payoff", "period"), f"{years} is not whole in the base scenario's horizon "
+                   f"({start} to {end}): its payoff would sum part of a year; {whole} a horizon that covers them")
 
 
 def _check_lever(game: Game, base: Scenario, player: str, dotted: str, options: list[Any], origins: Origins,

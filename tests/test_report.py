@@ -246,7 +246,10 @@ def test_money_over_fewer_weeks_than_its_label_says_is_labelled_as_summed() -> N
     assert period_unit(profit, (2021, 2021), ensemble.partial((2021, 2021))) == "$bn, 2021 (to 2021-04-26) total"
     rows = difference_rows(ensemble, (2021, 2021))
     assert {row["unit"] for row in rows if row["measure"].endswith("operating profit")} == {"$bn, 2021 (to 2021-04-26) total"}
-    assert "last 17 weeks" in build_report(ensemble.results).html()
+    page = build_report(ensemble.results).html()
+    assert "last 17 weeks" in page
+    # The map says how few households a small state holds (at the default 20,000, Wyoming about 35).
+    assert "the smallest hold few (Wyoming under one of these runs' 200)" in page
 
 
 def test_a_state_far_beyond_the_rest_does_not_wash_the_difference_map_out() -> None:

@@ -167,7 +167,7 @@ def _level_sections(ensemble: Ensemble, made: dict[str, Any], levels: str, event
                 [("delivery", made["delivery"])], events),
         Section("map", "By state", "The last recorded month, mean over replicates. Use the menu to change the "
                 "measure (and the scenario: a what-if shows its difference from the baseline, in points). "
-                "Grey tiles: no simulated household in that state.",
+                + tilemap.smallest_state(ensemble) + "Grey tiles: no simulated household in that state.",
                 [("map", made["map"])]),
         Section("economics", "Firm economics", f"Profit and loss of each firm, in US$ billion a year of constant 2024 dollars: booked revenue (at Amazon, its own "
                 "sales, sellers' fees, advertising and Prime; shopper spend is larger) and operating profit, on "

@@ -46,6 +46,19 @@ def _colourscale(name: str) -> list:
     return go.Heatmap(colorscale=name).to_plotly_json()["colorscale"]
 
 
+def smallest_state(ensemble: Ensemble) -> str:
+    """How few simulated households the smallest state holds (households are placed in proportion to the
+    states' 2020 populations), in words for the map's reading."""
+    states = load_states()
+    smallest = states.loc[states["population_2020"].idxmin()]
+    shoppers = ensemble.scenarios[0].population.shoppers
+    held = shoppers * smallest["population_2020"] / states["population_2020"].sum()
+    many = "under one" if held < 1 else f"about {held:,.0f}"
+    return (f"Households are placed by the states' populations, so the smallest hold few ({smallest['name']} {many} "
+            f"of these runs' {shoppers:,}): a state's level or difference is noisier than the national "
+            "figure, and a what-if's difference in a small state is mostly run noise unless the nation's moves too. ")
+
+
 def state_map(ensemble: Ensemble) -> Figure:
     """Heat-coloured tiles of the last recorded month, one view per measure and scenario: the
     baseline's levels, and each what-if's difference from it in points (the levels of two

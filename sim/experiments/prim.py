@@ -196,7 +196,7 @@ def prune(cases: Cases, box: Box) -> Box:
 
 
 def prune_chosen(cases: Cases, trajectory: list[Box], chosen: Box) -> tuple[list[Box], Box]:
-    """The chosen box :func:`prune`\ d, and the trajectory with it in its row: that row then lists the
+    """The chosen box after :func:`prune`, and the trajectory with it in its row: that row then lists the
     limits the box is written with (the same cases and hits as the box peeling made)."""
     pruned = prune(cases, chosen)
     return [pruned if box.step == chosen.step else box for box in trajectory], pruned

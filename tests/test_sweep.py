@@ -19,7 +19,7 @@ from sim.cli import main
 from sim.errors import ScenarioError
 from sim.experiments import sensitivity
 from sim.experiments.sweep import RUNS, run_sweep
-from sim.experiments.sweepfile import Sweep, load_sweep
+from sim.experiments.sweepfile import RUN_COLUMNS, Sweep, load_sweep
 
 BASE = """name: tiny
 population: {shoppers: 120}
@@ -82,6 +82,17 @@ BAD = [
      r"parameters.economics.price_level.index.next: 'next' is not a year of 'economics.price_level.index'"),
     ("below a value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores.count.x: {range",
      r"parameters.walmart.dark_stores.count.x: 'walmart.dark_stores.count' is a value, not a block"),
+    # An outcome's name is its column in runs.parquet: 'seed' took the seeds' column, 'error' was None.
+    *((f"outcome named {name}", "  both: {metric", f"  {name}: {{metric",
+       rf"sweep.yaml:11: outcomes.{name}: the runs table already has a column '{name}' \({what}\); give the "
+       "outcome another name$")
+      for name, what in [("seed", "one of point, replicate, seed, key, draw, error"), ("error", "one of point.*"),
+                         ("draw", "one of point.*"), ("walmart.walmart_plus.fee_annual", "a swept parameter's")]),
+    *((f"outcome named {written[:12]}", "  both: {metric", f"  {written}: {{metric",
+       rf"sweep.yaml:11: outcomes: outcome name {shown} is not a plain name: give 1 to 100 letters, digits, '_', "
+       r"'\.' or '-', starting with a letter or digit \(it names a column of runs.parquet and a folder of discover's\)$")
+      for written, shown in [("''", "''"), ("'../../x'", r"'\.\./\.\./x'"), ("'a b'", "'a b'"),
+                             ("a" * 300, r"'a{59}\.\.\. \(302 characters\)")]),
 ]
 
 
@@ -112,6 +123,9 @@ def test_one_and_two_workers_give_identical_runs(folder: Path) -> None:
     assert len(one.runs) == 4 * (2 + 2) * 2 and one.failures == 0
     assert len(two.runs) == len(one.runs) and two.failures == 0
     assert (folder / "one" / RUNS).read_bytes() == (folder / "two" / RUNS).read_bytes()
+    # The columns outcome names may not take (sweepfile.RUN_COLUMNS) are the table's others.
+    sweep = load_sweep(path)[0]
+    assert set(one.runs.columns) == set(RUN_COLUMNS) - {"draw"} | set(sweep.parameters) | set(sweep.outcomes)
 
 
 def test_dask_local_cluster_gives_the_same_rows_as_the_process_pool(folder: Path) -> None:

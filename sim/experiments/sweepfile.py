@@ -20,7 +20,7 @@ from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, chec
 from ..jobs.outcomes import Outcome, recorded_series, unrecorded
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
-from ..scenario.loader import DOCUMENT, Origins, read_validated, validation_error
+from ..scenario.loader import DOCUMENT, Origins, locate, read_validated, shown, validation_error
 from ..scenario.yamlfile import check_depth, not_a_file
 from ..scenario.paths import DATED, check_path, drawn_once, events_setting
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
@@ -30,6 +30,8 @@ DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
 # MAX_RUNS (design points x replicates) and MAX_REPLICATES are shared with calibrations (jobs.inputs).
 MAX_LEVELS = 1_000  # levels of a morris grid (SALib's usual choice is 4 to 10)
 MAX_VALUES = 1_000  # listed values of one parameter (each is checked against the scenario at load)
+# The runs table's columns besides the parameters' and the outcomes' (sweep._finish writes them).
+RUN_COLUMNS = ("point", "replicate", "seed", "key", "draw", "error")
 
 
 class Distribution(Strict):
@@ -159,6 +161,7 @@ def load_sweep(path: SweepLike) -> tuple[Sweep, Scenario]:
     sweep's fixed overrides applied)."""
     sweep, origins, source, folder = read_sweep(path)
     _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
+    _check_names(sweep, origins, source)
     base_path = base_file(path, sweep)
     if not base_path.is_file():
         raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' {not_a_file(base_path, folder)}")
@@ -191,6 +194,21 @@ def _check_size(sweep: Sweep, origins: Origins, source: str) -> None:
                f"{_count(points)} points x {sweep.replicates} replicate(s) = {_count(runs)} runs is over the limit of "
                f"{MAX_RUNS:,} runs for one sweep; split it into several sweep files (part of a range or of the "
                f"values each), or use fewer {fewer} or replicates")
+
+
+def _check_names(sweep: Sweep, origins: Origins, source: str) -> None:
+    """Each outcome names a column of its own in the runs table (and a folder of ``discover``'s): a
+    plain name, not one of the table's other columns (the run's, or a parameter's)."""
+    for name in sweep.outcomes:
+        if not PLAIN_NAME.match(name):
+            where, line = locate(("outcomes", name), origins, source)
+            raise ScenarioError(where, "outcomes", f"outcome name {shown(name)} is not a plain name: give 1 to 100 "
+                                "letters, digits, '_', '.' or '-', starting with a letter or digit (it names a column "
+                                "of runs.parquet and a folder of discover's)", line)
+        if name in RUN_COLUMNS or name in sweep.parameters:
+            what = "a swept parameter's" if name in sweep.parameters else f"one of {', '.join(RUN_COLUMNS)}"
+            raise fail(origins, source, ("outcomes", name), f"the runs table already has a column '{name}' ({what}); "
+                       "give the outcome another name")
 
 
 def check_drawn(path: SweepLike, sweep: Sweep, base: Scenario, points) -> None:

@@ -82,6 +82,20 @@ BAD = [
      r"parameters.economics.price_level.index.next: 'next' is not a year of 'economics.price_level.index'"),
     ("below a value", "walmart.dark_stores.capex_per_store_usd: {range", "walmart.dark_stores.count.x: {range",
      r"parameters.walmart.dark_stores.count.x: 'walmart.dark_stores.count' is a value, not a block"),
+    # A value fills the parameter's column as written: a quoted number made the column text (discover
+    # skipped it), or, beside numbers, failed writing runs.parquet after every run.
+    ("a quoted number", "{range: [49, 149]}", "{values: [49, '98']}",
+     r"sweep.yaml:8: parameters.walmart.walmart_plus.fee_annual.values: values\[1\] is the text '98', and "
+     r"walmart.walmart_plus.fee_annual holds a number; write it unquoted \(98\)$"),
+    ("quoted numbers", "{range: [49, 149]}", "{values: [' 49', '98']}",
+     r"values\[0\] is the text ' 49', and walmart.walmart_plus.fee_annual holds a number; write it unquoted \(49\)$"),
+    ("a quoted yes or no", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+     "walmart.health.clinics_open: {values: [true, 'false']}",
+     r"values\[1\] is the text 'false', and walmart.health.clinics_open holds a yes or no; write it unquoted \(false\)$"),
+    ("two kinds", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+     "walmart.health.clinics_open: {values: [true, 0]}",
+     r"sweep.yaml:9: parameters.walmart.health.clinics_open.values: values\[1\] is a number \(0\) and values\[0\] "
+     r"a yes or no \(true\); a parameter's values must all be of one kind$"),
     # An outcome's name is its column in runs.parquet: 'seed' took the seeds' column, 'error' was None.
     *((f"outcome named {name}", "  both: {metric", f"  {name}: {{metric",
        rf"sweep.yaml:11: outcomes.{name}: the runs table already has a column '{name}' \({what}\); give the "

@@ -230,7 +230,9 @@ def check_drawn(path: SweepLike, sweep: Sweep, base: Scenario, points) -> None:
 
 def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
     for dotted, parameter in sweep.parameters.items():
-        check_parameter(base, dotted, list(parameter.range or []) + list(parameter.values or []), origins, source)
+        held = check_parameter(base, dotted, list(parameter.range or []) + list(parameter.values or []), origins, source)
+        if parameter.values is not None:
+            _check_kinds(dotted, parameter.values, held, origins, source)
         if parameter.from_ is not None:
             start, end = base.horizon.start, base.horizon.end
             problem = check_path(Scenario, dotted) or drawn_once(dotted) or (None if start <= parameter.from_ <= end else
@@ -238,6 +240,25 @@ def _check_parameters(sweep: Sweep, base: Scenario, origins: Origins, source: st
                                              f"to {end}")
             if problem:
                 raise fail(origins, source, ("parameters", dotted, "from"), problem)
+
+
+def _kind(value: Any) -> str:
+    return "a yes or no" if isinstance(value, bool) else "a number" if isinstance(value, (int, float)) else "text"
+
+
+def _check_kinds(dotted: str, values: list[Any], held: list[Any], origins: Origins, source: str) -> None:
+    """A parameter's values fill one column of the runs table, as written: each is written as the
+    scenario holds it (a number or a yes or no unquoted, not text it would convert) and all are of one kind."""
+    loc = ("parameters", dotted, "values")
+    for number, (value, scenario) in enumerate(zip(values, held)):
+        if isinstance(value, str) and not isinstance(scenario, str):
+            raise fail(origins, source, loc, f"values[{number}] is the text {shown(value)}, and {dotted} holds "
+                       f"{_kind(scenario)}; write it unquoted ({value.strip()})")
+    kinds = [_kind(value) for value in values]
+    if other := next((number for number, kind in enumerate(kinds) if kind != kinds[0]), None):
+        written = [str(value).lower() if isinstance(value, bool) else shown(value) for value in (values[other], values[0])]
+        raise fail(origins, source, loc, f"values[{other}] is {kinds[other]} ({written[0]}) and values[0] {kinds[0]} "
+                   f"({written[1]}); a parameter's values must all be of one kind")
 
 
 def dated(sweep: Sweep) -> dict[str, str]:

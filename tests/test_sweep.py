@@ -63,6 +63,11 @@ BAD = [
     ("sobol count", "samples: 4", "samples: 6", r"sweep.yaml:4: samples: the sobol design needs a power of 2 \(got 6; 4 or 8 would do\)"),
     ("unknown metric", "metric: walmart_plus_share", "metric: walmart_plus", r"outcomes.walmart_plus: .*unknown metric 'walmart_plus'; did you mean 'walmart_plus_share'\?"),
     ("outcome date", "at: 2021-12-27", "at: 2024-01-01", r"outcomes.both.at: 2024-01-01 is outside the horizon"),
+    # A weekend holds no recorded week (they are Mondays): every run read NaN, and "0 failed".
+    ("a period of no week", "over: [2021-07-01, 2021-12-27]", "over: [2021-07-03, 2021-07-04]",
+     r"sweep.yaml:\d+: outcomes.walmart_plus.over: no recorded week falls in 2021-07-03 to 2021-07-04: runs record one "
+     r"week every 7 days, on Mondays from 2021-01-04, and the nearest are 2021-06-28 and 2021-07-05; widen the "
+     r"period to hold one \(over: \[2021-06-28, 2021-07-05\]\) or read one date with at:$"),
     # Each dimension value exists, but not for this metric: every run measured NaN, and "0 failed".
     ("not recorded", "metric: walmart_plus_share,", "metric: revenue, firm: walmart, category: grocery,",
      r"sweep.yaml:\d+: outcomes.walmart_plus: revenue is not recorded for firm walmart, category grocery; it is "

@@ -58,6 +58,14 @@ def recorded_series(scenario) -> Cells:
     return cells
 
 
+def recorded_weeks(scenario) -> list:
+    """The dates of the weeks a run of ``scenario`` records: every weekly step from ``horizon.start``
+    (the model's calendar, warm-up left out)."""
+    from ..model.market import RetailMarket
+
+    return [day for day in RetailMarket.calendar(scenario.horizon) if day >= scenario.horizon.start]
+
+
 def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
     """Why no run records ``series`` (a dimension its metric does not have, or a combination it does not
     record), naming what the metric is recorded by; None if it is recorded."""
@@ -91,6 +99,21 @@ class Outcome(MetricSeries):
         if self.over is not None and self.over[0] > self.over[1]:
             raise ValueError(f"over runs the wrong way round: write [{self.over[1]}, {self.over[0]}]")
         return self
+
+
+def empty_period(outcome: Outcome, weeks: list) -> str | None:
+    """Why ``outcome``'s ``over:`` period holds none of the recorded ``weeks`` (every run would read it
+    as NaN), naming the recorded weeks either side; None if it holds one, or reads a date."""
+    if outcome.over is None or any(outcome.over[0] <= week <= outcome.over[1] for week in weeks):
+        return None
+    first, last = outcome.over
+    before, after = [week for week in weeks if week < first][-1:], [week for week in weeks if week > last][:1]
+    nearest = (f"the nearest are {before[0]} and {after[0]}" if before and after
+               else f"the last is {before[0]}" if before else f"the first is {after[0]}")
+    wider = f"[{(before or [first])[0]}, {(after or [last])[0]}]"
+    return (f"no recorded week falls in {first} to {last}: runs record one week every 7 days, on "
+            f"{weeks[0]:%A}s from {weeks[0]}, and {nearest}; widen the period to hold one "
+            f"(over: {wider}) or read one date with at:")
 
 
 def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:

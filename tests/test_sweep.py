@@ -101,6 +101,15 @@ BAD = [
      "walmart.health.clinics_open: {values: [true, 0]}",
      r"sweep.yaml:9: parameters.walmart.health.clinics_open.values: values\[1\] is a number \(0\) and values\[0\] "
      r"a yes or no \(true\); a parameter's values must all be of one kind$"),
+    # A fixed value of set: that the sweep's own values replaced, silently (as a game refuses it).
+    ("set a parameter", "seed: 4\n", "seed: 4\nset: {walmart.walmart_plus.fee_annual: 500}\n",
+     r"sweep.yaml:7: set.walmart.walmart_plus.fee_annual: is a parameter of the sweep; remove it from set \(or give "
+     r"the parameter a from: date, and set holds this value until then\)$"),
+    ("set shoppers", "seed: 4\n", "seed: 4\nshoppers: 200\nset: {population.shoppers: 5000}\n",
+     r"sweep.yaml:8: set.population.shoppers: is given by shoppers: \(200\) too; give the number of households once, "
+     r"with shoppers:$"),
+    ("sweep shoppers", "seed: 4\nparameters:\n", "seed: 4\nshoppers: 200\nparameters:\n  population.shoppers: {range: [100, 200]}\n",
+     r"sweep.yaml:7: shoppers: population.shoppers is a parameter of the sweep; remove shoppers:$"),
     # An outcome's name is its column in runs.parquet: 'seed' took the seeds' column, 'error' was None.
     *((f"outcome named {name}", "  both: {metric", f"  {name}: {{metric",
        rf"sweep.yaml:11: outcomes.{name}: the runs table already has a column '{name}' \({what}\); give the "
@@ -127,6 +136,14 @@ def test_bad_sweep_files_give_one_clear_line(folder: Path, monkeypatch, old: str
         load_sweep("sweep.yaml")
     assert re.search(pattern, str(caught.value)), str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_set_gives_a_parameter_of_the_sweep_its_value_until_the_parameters_date(folder: Path) -> None:
+    text = SWEEP.format(design="sobol", samples=4).replace("seed: 4\n", "seed: 4\nset: {walmart.walmart_plus.fee_annual: 500}\n")
+    path = folder / "sweep.yaml"
+    path.write_text(text.replace("{range: [49, 149]}", "{range: [49, 149], from: 2021-06-07}"))
+    sweep, base = load_sweep(path)
+    assert base.walmart.walmart_plus.fee_annual == 500 and sweep.parameters["walmart.walmart_plus.fee_annual"].from_
 
 
 def test_grid_needs_steps_or_values(folder: Path) -> None:

@@ -162,6 +162,7 @@ def load_sweep(path: SweepLike) -> tuple[Sweep, Scenario]:
     sweep, origins, source, folder = read_sweep(path)
     _check_size(sweep, origins, source)  # first: before the base scenario is read or anything sampled
     _check_names(sweep, origins, source)
+    _check_set(sweep, origins, source)
     base_path = base_file(path, sweep)
     if not base_path.is_file():
         raise fail(origins, source, ("base",), f"scenario file '{sweep.base}' {not_a_file(base_path, folder)}")
@@ -209,6 +210,20 @@ def _check_names(sweep: Sweep, origins: Origins, source: str) -> None:
             what = "a swept parameter's" if name in sweep.parameters else f"one of {', '.join(RUN_COLUMNS)}"
             raise fail(origins, source, ("outcomes", name), f"the runs table already has a column '{name}' ({what}); "
                        "give the outcome another name")
+
+
+def _check_set(sweep: Sweep, origins: Origins, source: str) -> None:
+    """``set:`` gives no value the sweep varies from the start, nor the households ``shoppers:`` gives
+    (the swept values, and ``shoppers:``, won: the fixed value was silently ignored)."""
+    for dotted, parameter in sweep.parameters.items():
+        if dotted in sweep.set and parameter.from_ is None:
+            raise fail(origins, source, ("set", dotted), "is a parameter of the sweep; remove it from set (or give the "
+                       "parameter a from: date, and set holds this value until then)")
+    if sweep.shoppers is not None and "population.shoppers" in sweep.set:
+        raise fail(origins, source, ("set", "population.shoppers"), f"is given by shoppers: ({sweep.shoppers}) too; "
+                   "give the number of households once, with shoppers:")
+    if sweep.shoppers is not None and "population.shoppers" in sweep.parameters:
+        raise fail(origins, source, ("shoppers",), "population.shoppers is a parameter of the sweep; remove shoppers:")
 
 
 def check_drawn(path: SweepLike, sweep: Sweep, base: Scenario, points) -> None:

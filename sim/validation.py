@@ -98,6 +98,10 @@ def _validate_other(path: Path, kind: str) -> str:
         from .jobs.folders import warn
 
         sweep, base = load_sweep(path)
+        if any(parameter.distribution is not None for parameter in sweep.parameters.values()):
+            from .experiments.designs import checked_sample
+
+            checked_sample(path, sweep, base)  # the values the design draws, as sweep checks them
         warn([f"{path}: {note}" for note in reset_notes(sweep, base)])
         return (f"{path}: ok (sweep {sweep.name}: {sweep.design}, {sweep.points():,} points x {sweep.replicates} "
                 f"replicate(s) = {sweep.runs:,} runs over {base.name})")

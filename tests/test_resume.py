@@ -190,7 +190,9 @@ def test_drawn_values_are_checked_before_any_run(folder: Path, capsys) -> None:
     text = SWEEP.replace("design: sobol", "design: lhs").replace("samples: 4", "samples: 64").replace(
         "{range: [49, 149]}", "{distribution: {kind: normal, mean: 20, sd: 30}}")
     (folder / "sweep.yaml").write_text(text)
-    refused(["sweep", "sweep.yaml", "--workers", "1", "--quiet"], capsys, folder, "the design draws values from -")
+    error = refused(["sweep", "sweep.yaml", "--workers", "1", "--quiet"], capsys, folder, "the design draws values from -")
+    # validate draws the design too (it said ok, and sweep then refused the file).
+    assert refused(["validate", "sweep.yaml"], capsys, folder, "the design draws values from -") == error
 
 
 def test_bad_dask_addresses_and_workers_write_nothing(folder: Path, capsys, monkeypatch) -> None:

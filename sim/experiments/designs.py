@@ -10,7 +10,7 @@ import pandas as pd
 from ..scenario import Scenario
 from ..scenario.paths import model_at
 from ..streams import stream_key
-from .sweepfile import Parameter, Sweep
+from .sweepfile import Parameter, Sweep, SweepLike, check_drawn
 
 
 def salib_problem(sweep: Sweep) -> dict:
@@ -79,3 +79,12 @@ def sample(sweep: Sweep) -> pd.DataFrame:
             frame[name] = frame[name].astype(float)
     frame.insert(0, "point", np.arange(len(frame)))
     return frame
+
+
+def checked_sample(path: SweepLike, sweep: Sweep, base: Scenario) -> pd.DataFrame:
+    """:func:`sample`, refused in one line (:func:`~sim.experiments.sweepfile.check_drawn`) if a
+    distribution drew a value the scenario would refuse: the points ``sweep`` runs, and the check
+    ``validate`` makes."""
+    points = sample(sweep)
+    check_drawn(path, sweep, base, points)
+    return points

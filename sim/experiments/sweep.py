@@ -30,10 +30,10 @@ from ..scenario import Scenario
 from ..scenario.loader import DOCUMENT
 from ..scenario.paths import DATED
 from . import sensitivity
-from .designs import sample
+from .designs import checked_sample
 from .replicates import replicate_seeds
 from .posterior import check_draws, describe, draw_changes, find_posterior, load_posterior, own_keys
-from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, check_drawn, dated, load_sweep, reset_notes
+from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, dated, load_sweep, reset_notes
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
 DEFAULT_FOLDER = Path("reports") / "sweeps"
@@ -85,8 +85,7 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
     folder = Path(out) if out is not None else DEFAULT_FOLDER / sweep.name
     plan = None if parameter_draws is None else _plan_draws(path, sweep, base, parameter_draws, posterior)
     check_workers(workers, dask)
-    points = sample(sweep)
-    check_drawn(path, sweep, base, points)
+    points = checked_sample(path, sweep, base)
     sources = reusable(reuse, sweep, folder)
     warn(reset_notes(sweep, base))  # before the runs: a parameter the base's events set again varies little
     fingerprint = sweep.fingerprint(base)

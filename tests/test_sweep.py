@@ -152,6 +152,23 @@ def test_grid_needs_steps_or_values(folder: Path) -> None:
         load_sweep(path)
 
 
+def test_grid_steps_that_round_to_a_repeated_whole_number_are_refused(folder: Path) -> None:
+    # They were rounded to 0, 0, 1, 2, 2: points run twice, and weighed double in discover.
+    text = SWEEP.format(design="grid", samples=4).replace("{range: [49, 149]}", "{values: [49, 149]}")
+    path = folder / "sweep.yaml"
+    path.write_text(text.replace("walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+                                 "walmart.dark_stores.count: {range: [0, 2], steps: 5}"))
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == (
+        f"{path}:9: parameters.walmart.dark_stores.count.steps: steps: 5 over [0, 2] gives 0, 0, 1, 2, 2: "
+        "walmart.dark_stores.count holds whole numbers, so the steps are rounded, and 0, 2 would repeat (each repeated "
+        "point runs again); use steps: 3 or fewer (3 takes every whole number from 0 to 2), or list the values you "
+        "want with values:")
+    path.write_text(path.read_text().replace("steps: 5", "steps: 3"))
+    assert load_sweep(path)[0].points() == 2 * 3
+
+
 def test_one_and_two_workers_give_identical_runs(folder: Path) -> None:
     path = write_sweep(folder)
     one = run_sweep(path, workers=1, out=folder / "one", progress=False)

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..scenario import Scenario
-from ..scenario.paths import model_at
 from ..streams import stream_key
-from .sweepfile import Parameter, Sweep, SweepLike, check_drawn
+from .sweepfile import Parameter, Sweep, SweepLike, check_drawn, is_integer
 
 
 def salib_problem(sweep: Sweep) -> dict:
@@ -18,13 +17,6 @@ def salib_problem(sweep: Sweep) -> dict:
     names = list(sweep.parameters)
     bounds = [list(p.range) if p.range is not None else [0.0, 1.0] for p in sweep.parameters.values()]
     return {"num_vars": len(names), "names": names, "bounds": bounds}
-
-
-def is_integer(dotted: str) -> bool:
-    """Whether the scenario field at ``dotted`` holds whole numbers (a design's values are rounded)."""
-    parts = tuple(dotted.split("."))
-    model = model_at(Scenario, parts)
-    return model is not None and model.model_fields[parts[-1]].annotation is int
 
 
 def from_unit(parameter: Parameter, u: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
@@ -22,7 +23,7 @@ from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, locate, read_validated, shown, validation_error
 from ..scenario.yamlfile import check_depth, not_a_file
-from ..scenario.paths import DATED, check_path, drawn_once, events_setting
+from ..scenario.paths import DATED, check_path, drawn_once, events_setting, model_at
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
@@ -313,6 +314,37 @@ def _check_design(sweep: Sweep, origins: Origins, source: str) -> None:
         for name, parameter in sweep.parameters.items():
             if parameter.kind == "distribution" or (parameter.kind == "range" and parameter.steps is None):
                 raise fail(origins, source, ("parameters", name), "the grid design needs values, or a range with steps")
+            if problem := _repeated_steps(name, parameter):
+                raise fail(origins, source, ("parameters", name, "steps"), problem)
+
+
+def is_integer(dotted: str) -> bool:
+    """Whether the scenario field at ``dotted`` holds whole numbers (a design's values are rounded)."""
+    parts = tuple(dotted.split("."))
+    model = model_at(Scenario, parts)
+    return model is not None and model.model_fields[parts[-1]].annotation is int
+
+
+def rounded_steps(low: float, high: float, steps: int) -> np.ndarray:
+    """A grid's ``steps`` values across a range of whole numbers, rounded as the design rounds them."""
+    return np.round(np.linspace(low, high, steps)).astype(int)
+
+
+def _repeated_steps(dotted: str, parameter: Parameter) -> str | None:
+    """Why a grid's steps across a range of whole numbers repeat a value once rounded (each repeated
+    point would run again, and weigh double in discover), with a steps count that would not."""
+    if parameter.range is None or parameter.steps is None or not is_integer(dotted):
+        return None
+    (low, high), values = parameter.range, rounded_steps(*parameter.range, parameter.steps)
+    repeated = sorted({int(value) for value in values[1:][values[1:] == values[:-1]]})
+    if not repeated:
+        return None
+    most = int(high - low) + 1  # the ends are whole numbers (checked): one step a number, and no more
+    gives = f" gives {', '.join(map(str, values.tolist()))}" if len(values) <= 12 else ""
+    return (f"steps: {parameter.steps} over [{low:g}, {high:g}]{gives}: {dotted} holds whole numbers, so the steps are "
+            f"rounded, and {', '.join(map(str, repeated[:5]))}{' ...' if len(repeated) > 5 else ''} would repeat (each "
+            f"repeated point runs again); use steps: {most} or fewer ({most} takes every whole number from {low:g} to "
+            f"{high:g}), or list the values you want with values:")
 
 
 def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:

@@ -101,6 +101,9 @@ BAD = [
      "walmart.health.clinics_open: {values: [true, 0]}",
      r"sweep.yaml:9: parameters.walmart.health.clinics_open.values: values\[1\] is a number \(0\) and values\[0\] "
      r"a yes or no \(true\); a parameter's values must all be of one kind$"),
+    ("one value twice", "{range: [49, 149]}", "{values: [49, 98, 49.0]}",
+     r"sweep.yaml:8: parameters.walmart.walmart_plus.fee_annual.values: values\[2\] \(49.0\) is the same value as "
+     r"values\[0\], listed before it: each point would run twice and weigh double in discover; list each value once$"),
     # A fixed value of set: that the sweep's own values replaced, silently (as a game refuses it).
     ("set a parameter", "seed: 4\n", "seed: 4\nset: {walmart.walmart_plus.fee_annual: 500}\n",
      r"sweep.yaml:7: set.walmart.walmart_plus.fee_annual: is a parameter of the sweep; remove it from set \(or give "

@@ -270,6 +270,10 @@ def _check_kinds(dotted: str, values: list[Any], held: list[Any], origins: Origi
         if isinstance(value, str) and not isinstance(scenario, str):
             raise fail(origins, source, loc, f"values[{number}] is the text {shown(value)}, and {dotted} holds "
                        f"{_kind(scenario)}; write it unquoted ({value.strip()})")
+    if twice := next((number for number, value in enumerate(held) if value in held[:number]), None):
+        raise fail(origins, source, loc, f"values[{twice}] ({shown(values[twice])}) is the same value as "
+                   f"values[{held.index(held[twice])}], listed before it: each point would run twice and weigh "
+                   "double in discover; list each value once")
     kinds = [_kind(value) for value in values]
     if other := next((number for number, kind in enumerate(kinds) if kind != kinds[0]), None):
         written = [str(value).lower() if isinstance(value, bool) else shown(value) for value in (values[other], values[0])]

@@ -196,29 +196,43 @@ def _kind(row: dict) -> str:
 def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:
     """One sentence per what-if from the differences' rows, in words ("Walmart+ households +5.5 pts;
     Walmart operating profit -$2.9bn a year; firms' spend shares unchanged"): four of those that
-    count, each ranked by its size over its unit's notable size, the largest of each kind (a firm's
-    profit, other money, spend shares, memberships) first chosen so that one kind cannot crowd out
-    another (four membership rows, two of which add up to a third, hid a fee cut's profit; consumer
-    surplus hid it too). A difference under a
-    tenth of its notable size (0.01 points, $0.01bn a year) counts but says nothing: it is left out."""
+    count, each ranked by its size over its unit's notable size. Each kind's largest (a firm's
+    profit, other money, spend shares, memberships) is chosen first, so that one kind cannot crowd
+    out another (four membership rows, two of which add up to a third, hid a fee cut's profit;
+    consumer surplus hid it too), then every other firm's profit, what a lever's question asks
+    (a membership row that mirrors another hid Walmart's -$2.9bn), then the rest by rank. Only a
+    row of at least its notable size earns such a place (a -0.073-point share took Walmart's
+    profit's); the smaller compete by rank. A difference under a tenth of its notable size (0.01
+    points, $0.01bn a year) counts but says nothing: it is left out."""
     sentences = []
     for name in what_ifs:
         mine = [row for row in rows if row["scenario"] == name and not math.isnan(row["mean"])]
         moved = sorted((row for row in mine if _moved(row)),
                        key=lambda row: -abs(row["mean"]) / _notable(row["unit"]))
         material = [row for row in moved if abs(row["mean"]) >= _notable(row["unit"]) / 10]
-        firsts = list({_kind(row): row for row in reversed(material)}.values())  # each kind's largest
+        notable = [row for row in material if abs(row["mean"]) >= _notable(row["unit"])]
+        firsts = list({_kind(row): row for row in reversed(notable)}.values())  # each kind's largest
+        firsts += [row for row in notable if _kind(row) == "profit" and row not in firsts]
         picked = (firsts + [row for row in material if row not in firsts])[:4]
         parts = [_in_words(row) for row in material if row in picked]  # in rank order
-        parts += _profit_within_noise(mine, picked)
-        shares = [row for row in mine if _kind(row) == "shares"]
-        if shares and not any(_moved(row) for row in shares):
-            parts.append("firms' spend shares unchanged")
-        elif shares and not any(_moved(row) and row in material for row in shares):
-            parts.append("firms' spend shares move by under 0.01 pts")
+        parts += _profit_within_noise(mine, picked) + _shares_unsaid(mine, picked)
         body = "; ".join(parts) if parts else "no difference from the baseline stands out"
         sentences.append(f"{name} against {baseline}, {when}: {body}.")
     return sentences
+
+
+def _shares_unsaid(rows: list[dict], picked: list[dict]) -> list[str]:
+    """What a sentence that names no spend share says of them: unchanged, or that those that moved
+    move by less than a tenth of their notable size (0.01 points), or than that size (0.1 points)."""
+    shares = [row for row in rows if _kind(row) == "shares"]
+    if not shares or any(row in picked for row in shares):
+        return []
+    moved = [row for row in shares if _moved(row)]
+    if not moved:
+        return ["firms' spend shares unchanged"]
+    size = _notable(moved[0]["unit"])
+    bound = size / 10 if all(abs(row["mean"]) < size / 10 for row in moved) else size
+    return [f"firms' spend shares move by under {bound:g} pts"]
 
 
 def _profit_within_noise(rows: list[dict], picked: list[dict]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sim.report.tables import answers_of
+from sim.report.tables import DIFFERENCES, _kind, answers_of
 
 
 def row(measure: str, unit: str, mean: float, low: float = math.nan, high: float = math.nan,
@@ -79,6 +79,19 @@ def test_a_share_under_its_notable_size_does_not_take_the_lever_firms_profits_pl
     assert sentence == ("cut against baseline, over 2026-2030: Walmart+ households +10.8 pts; consumer surplus "
                         "+$0.37 per household per week; Amazon operating profit -$3.4bn in all; Walmart operating "
                         "profit -$2.9bn in all; firms' spend shares move by under 0.1 pts.")
+
+
+def test_a_category_share_is_a_spend_share() -> None:
+    """It printed "Amazon share of discretionary spend +0.1 pts; firms' spend shares unchanged": a
+    difference was a spend share only if its label held "share of spend". Kinds come from the metric."""
+    rows = [row("Amazon share of discretionary spend", "%", 0.12, 0.05, 0.19),
+            row("Walmart share of spend", "%", 0.01, -0.02, 0.04)]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == "cut against baseline, by 2030: Amazon share of discretionary spend +0.1 pts."
+    kinds = {measure.label: _kind({"measure": measure.label, "unit": measure.unit}) for measure in DIFFERENCES}
+    assert kinds["Walmart share of grocery spend"] == kinds["Amazon share of discretionary spend"] == "shares"
+    assert kinds["Prime households"] == kinds["Both"] == "members" and kinds["Consumer surplus"] == "money"
+    assert kinds["Kroger operating profit"] == "profit"
 
 
 def test_a_difference_too_small_to_say_is_left_out() -> None:

@@ -186,11 +186,18 @@ def period_label(period: tuple[int, int]) -> str:
     return f"{period[0]}" if period[0] == period[1] else f"{period[0]}-{period[1]}"
 
 
+KINDS = {"operating_profit": "profit", "consumer_surplus": "money", "spend_share": "shares"}  # else memberships
+METRICS = {measure.label: measure.metric for measure in DIFFERENCES}
+
+
 def _kind(row: dict) -> str:
-    """What a difference is about: profits, other money (consumer surplus), spend shares or memberships."""
-    if row["unit"].startswith("$"):
-        return "profit" if "profit" in row["measure"] else "money"
-    return "shares" if "share of spend" in row["measure"] else "members"
+    """What a difference is about, read from its measure's metric (its label's words misread "Amazon
+    share of discretionary spend" as a membership): profits, other money (consumer surplus), spend
+    shares (a category's too) or memberships."""
+    metric = METRICS.get(row["measure"])
+    if metric is None:  # not one of the report's measures: its unit says money or not
+        return "money" if row["unit"].startswith("$") else "members"
+    return KINDS.get(metric, "members")
 
 
 def answers_of(rows: list[dict], baseline: str, what_ifs: list[str], when: str) -> list[str]:

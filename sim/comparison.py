@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,8 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     measure, one column per what-if; ``*`` marks an interval that excludes zero."""
     if table.empty:
         return []
-    from .report.tables import answers_of, figure, points
+    from .report.numbers import difference, fixed
+    from .report.tables import answers_of, points
 
     what_ifs = list(dict.fromkeys(table["scenario"]))
     rows = table.to_dict("records")
@@ -103,21 +103,11 @@ def format_differences(table: pd.DataFrame, when: str = "at the end of the horiz
     drawn = "parameter_low" in table.columns
     cells = {}
     for row in table.itertuples():
-        # One precision a row: two decimals, or, for a difference that counts, enough for two significant
-        # digits of its smallest figure (it printed 0.02 [0.0013, 0.04], and -7.6e-06 for one that did not).
-        smallest = min([abs(v) for v in (row.mean, row.low, row.high) if v and not math.isnan(v)] or [1.0])
-        digits = max(2, 1 - math.floor(math.log10(smallest))) if row.significant else 2
-
-        def shown(value: float, end: bool = False) -> str:  # (figure shows NaN as n/a)
-            # An interval's end keeps its sign when it rounds to zero: [-0.00, 0.17] crosses zero, where
-            # [0.00, 0.17] read as if it stopped there.
-            if round(value, digits) == 0:
-                return f"{value:.{digits}f}" if end and value else figure(0.0, digits)
-            return figure(value, digits)
-
-        interval = "" if math.isnan(row.low) else f" [{shown(row.low, True)}, {shown(row.high, True)}]"
-        spread = f" {{{shown(row.parameter_low)}, {shown(row.parameter_high)}}}" if drawn else ""
-        cells[(row.measure, row.scenario)] = f"{shown(row.mean)}{interval}{spread}{' *' if row.significant else '  '}"
+        # One precision a row, the report's (it printed 0.02 [0.0013, 0.04], and -7.6e-06 for a mean
+        # within noise); the parameters' spread at the same.
+        text, digits = difference(row.mean, row.low, row.high)
+        spread = f" {{{fixed(row.parameter_low, digits, True)}, {fixed(row.parameter_high, digits, True)}}}" if drawn else ""
+        cells[(row.measure, row.scenario)] = f"{text}{spread}{' *' if row.significant else '  '}"
     width = max(map(len, labels))
     widths = [max(len(f"{name} - {table['baseline'].iloc[0]}"), *(len(cells[(m, name)]) for m, _ in measures))
               for name in what_ifs]

@@ -23,7 +23,7 @@ def test_the_largest_differences_come_first_in_points_and_dollars() -> None:
     ]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
     assert sentence == ("cut against baseline, by 2030: Walmart+ households +5.8 pts; Both +3.7 pts; "
-                        "Walmart operating profit -$2.2bn a year; consumer surplus +$0.06 per household per week; "
+                        "Walmart operating profit -$2.2bn a year; consumer surplus +$0.060 per household per week; "
                         "firms' spend shares unchanged.")
 
 
@@ -55,8 +55,8 @@ def test_consumer_surplus_does_not_crowd_out_the_firms_profit() -> None:
     ]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
     assert sentence == ("cut against baseline, by 2030: Walmart+ households +5.0 pts; Prime only -3.9 pts; consumer "
-                        "surplus +$0.12 per household per week; Walmart share of spend +0.1 pts; "
-                        "Walmart operating profit -$0.1bn a year (within run noise).")
+                        "surplus +$0.12 per household per week; Walmart share of spend +0.050 pts; "
+                        "Walmart operating profit -$0.10bn a year (within run noise).")
 
 
 def test_a_share_under_its_notable_size_does_not_take_the_lever_firms_profits_place() -> None:
@@ -87,7 +87,7 @@ def test_a_category_share_is_a_spend_share() -> None:
     rows = [row("Amazon share of discretionary spend", "%", 0.12, 0.05, 0.19),
             row("Walmart share of spend", "%", 0.01, -0.02, 0.04)]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
-    assert sentence == "cut against baseline, by 2030: Amazon share of discretionary spend +0.1 pts."
+    assert sentence == "cut against baseline, by 2030: Amazon share of discretionary spend +0.12 pts."
     kinds = {measure.label: _kind({"measure": measure.label, "unit": measure.unit}) for measure in DIFFERENCES}
     assert kinds["Walmart share of grocery spend"] == kinds["Amazon share of discretionary spend"] == "shares"
     assert kinds["Prime households"] == kinds["Both"] == "members" and kinds["Consumer surplus"] == "money"
@@ -100,8 +100,18 @@ def test_a_difference_too_small_to_say_is_left_out() -> None:
             row("Kroger operating profit", "$bn, last 52 weeks", -0.013, -0.02, -0.006),
             row("Walmart share of spend", "%", 0.004, 0.001, 0.007)]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
-    assert sentence == ("cut against baseline, by 2030: Kroger operating profit -$0.01bn a year; "
+    assert sentence == ("cut against baseline, by 2030: Kroger operating profit -$0.013bn a year; "
                         "firms' spend shares move by under 0.01 pts.")
+
+
+def test_a_difference_under_one_is_said_to_two_significant_figures() -> None:
+    """One decimal from 0.05 up read -0.073 points as "-0.1 pts", 37% larger; from 1 up one decimal."""
+    rows = [row("Other grocers share of spend", "%", -0.073, -0.09, -0.055),
+            row("Walmart+ households", "%", 10.84, 10.3, 11.3),
+            row("Consumer surplus", "$ per household per week", 0.54, 0.5, 0.6)]
+    (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
+    assert sentence == ("cut against baseline, by 2030: Walmart+ households +10.8 pts; consumer surplus +$0.54 per "
+                        "household per week; Other grocers share of spend -0.073 pts.")
 
 
 def test_with_one_replicate_only_notable_sizes_count() -> None:

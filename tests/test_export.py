@@ -14,6 +14,7 @@ import pytest
 import sim
 from sim.cli import main
 from sim.report.ensemble import Ensemble
+from sim.report.numbers import difference
 from sim.report.tables import DIFFERENCES, difference_rows, points
 from sim.results import load_set
 
@@ -54,7 +55,7 @@ def test_compare_writes_and_prints_the_reports_differences(comparison) -> None:
     assert "differences at the end of the horizon (mean [90% interval], * excludes zero):" in printed
     assert "cheap - tiny" in printed
     line = next(text for text in printed.splitlines() if "Walmart+ households (pts)" in text)
-    assert f"{walmart_plus['mean']:,.2f} [{walmart_plus['low']:,.2f}, {walmart_plus['high']:,.2f}]" in line
+    assert difference(walmart_plus["mean"], walmart_plus["low"], walmart_plus["high"])[0] in line  # the report's cell
     assert f"differences: {out / 'differences.csv'}" in printed
     # The answer in words comes first, and the report's header carries it too.
     answer = next(text for text in printed.splitlines() if text.startswith("cheap against tiny, at the end of the horizon: "))
@@ -390,7 +391,8 @@ def test_a_small_difference_never_reads_as_zero() -> None:
     """-0.0015 marked as excluding zero printed as '-0.00 [-0.00, -0.00] *'; one year reads as one year."""
     from sim.report.tables import figure, period_label
 
-    assert [figure(v, 2) for v in (-0.0015, 0.0, 0.004, 1234.567)] == ["-0.0015", "0.00", "0.004", "1,234.57"]
+    assert [figure(v, 2) for v in (-0.0015, 0.0, 0.004, 1234.567)] == ["-0.0015", "0.00", "0.0040", "1,234.57"]
+    assert figure(3.3e-05, 2) == "0.000033" and figure(-2e-9, 2) == "0.000000"  # never 3.3e-05
     assert figure(float("nan")) == "n/a" and period_label((2026, 2026)) == "2026"
 
 
@@ -483,7 +485,8 @@ def test_a_spreadsheets_sheets_keep_their_header_in_view_and_filter(comparison, 
 
 
 def test_the_printed_differences_keep_one_precision_a_row() -> None:
-    """It printed 0.02 [0.0013, 0.04] and -7.6e-06 [-0.01, 0.01]."""
+    """It printed 0.02 [0.0013, 0.04] and -7.6e-06 [-0.01, 0.01]. Now the report's precision: two
+    significant figures of the interval's width, the mean within noise reading as zero there."""
     from sim.comparison import format_differences
 
     table = pd.DataFrame([
@@ -491,8 +494,8 @@ def test_the_printed_differences_keep_one_precision_a_row() -> None:
         dict(measure="B share", unit="%", baseline="b", scenario="w", mean=-7.6e-06, low=-0.01, high=0.01,
              significant=False)])
     lines = format_differences(table)
-    assert any(line.endswith("0.0200 [0.0013, 0.0400] *") for line in lines)
-    assert any(line.rstrip().endswith("0.00 [-0.01, 0.01]") for line in lines)
+    assert any(line.endswith(" 0.020 [0.001, 0.040] *") for line in lines)
+    assert any(line.rstrip().endswith(" 0.000 [-0.010, 0.010]") for line in lines)
     # An interval's end that rounds to zero keeps its sign: it printed 0.08 [0.00, 0.17] for [-0.0022, 0.17].
     crossing = table.iloc[[0]].assign(mean=0.08, low=-0.0022, high=0.17, significant=False)
     assert any(line.rstrip().endswith("0.08 [-0.00, 0.17]") for line in format_differences(crossing))

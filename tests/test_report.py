@@ -279,3 +279,39 @@ def test_a_what_if_that_starts_later_is_compared_over_the_weeks_both_record() ->
     assert sums.loc["late"].iloc[0] == pytest.approx(sums.loc["base"].iloc[0], rel=0.5)  # like with like
     assert ensemble.partial((2021, 2021)) == " (from 2021-10-25)"
     assert ensemble.years == [2021]
+
+
+def test_a_difference_and_its_interval_are_written_to_one_precision_that_shows_the_width() -> None:
+    """Each number was rounded on its own: -0.0046 [-0.0055, -0.0037] read "-0.0046 [-0.01, -0.0037]",
+    0.024 [0.022, 0.026] "0.02 [0.02, 0.03]", a narrow interval "0.05 [0.05, 0.05]", and a year's
+    difference "3.3e-05". Now: two significant figures of the width (at least the mean's where the
+    interval excludes zero), in the report's table, its year-by-year table and the printed table alike."""
+    import pandas as pd
+
+    from sim.comparison import format_differences
+    from sim.report.tables import _mean_cell, _year_cells
+
+    cases = [((-0.0046, -0.0055, -0.0037), "-0.0046 [-0.0055, -0.0037]"),
+             ((0.024, 0.022, 0.026), "0.0240 [0.0220, 0.0260]"),
+             ((0.0483, 0.0461, 0.0505), "0.0483 [0.0461, 0.0505]"),
+             ((-0.0046, -0.0098, 0.00019), "-0.0046 [-0.0098, 0.0002]"),
+             ((-3.04, -4.53, -1.54), "-3.0 [-4.5, -1.5]"),
+             ((-7.6e-06, -0.01, 0.01), "0.000 [-0.010, 0.010]")]
+    for (mean, low, high), shown in cases:
+        row = {"measure": "A share", "unit": "%", "scenario": "w", "mean": mean, "low": low, "high": high}
+        assert re.sub("<[^>]+>", "", _mean_cell(row)[0]) == shown
+        (printed,) = [line for line in format_differences(pd.DataFrame([{**row, "baseline": "b", "significant":
+                      low > 0 or high < 0}])) if line.startswith("  A share")]
+        assert printed.rstrip(" *").endswith(" " + shown)
+    # A year's row: one precision, never scientific notation; under it, said to be under it; none is 0.00.
+    years = [{"unit": "%", "mean": mean, "low": mean - 1e-5, "high": mean + 1e-5} for mean in (0.0, 3.3e-05, -2e-4, 0.0204)]
+    assert re.findall(">([^<]*)</td>", _year_cells(years)) == ["0.000", "&lt;0.001", "&gt;-0.001", "0.020"]
+    assert _year_cells(years[1:2]) == '<td class="sig">0.000033</td>'
+
+
+def test_the_headline_changes_of_a_what_if_are_written_to_one_precision(report) -> None:
+    """The change column read "+0.03 pts", "+0.1 pts" and "+0.0 pts" side by side."""
+    changes = re.findall(r'<span class="delta">\(([+-])\$?([\d,.]+)(?:bn| pts)\)</span>', report.html())
+    assert len(changes) == 12  # four firms' shares and profits, four memberships
+    assert {len(number.split(".")[1]) for _, number in changes} == {2}
+    assert all(sign == "+" for sign, number in changes if float(number) == 0)  # zero at that precision: +0.00

@@ -12,6 +12,7 @@ import yaml
 from ..results import SET_KEY
 from ..versions import package_version
 from .ensemble import Ensemble, draw_intervals, mean_interval
+from .numbers import decimals, difference, figure, fixed, in_words
 from .style import FIRM_NAMES, PERCENT, SEGMENT_NAMES
 
 
@@ -62,39 +63,33 @@ def _end_values(ensemble: Ensemble, measure: Measure):
                            **measure.dimensions)
 
 
-def figure(value: float, digits: int = 1) -> str:
-    """A figure to ``digits`` decimals; one too small to show there (``-0.0015`` at two) to two
-    significant digits, so that a difference marked as excluding zero never reads as ``-0.00``."""
-    if value is None or math.isnan(value):
-        return "n/a"
-    if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
-        return f"{value:.2g}"
-    return f"{value:,.{digits}f}"
-
-
 def headline_table(ensemble: Ensemble) -> str:
-    """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline)."""
+    """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline,
+    each what-if's to one precision: two decimals, or more where its largest change is smaller)."""
     head = "".join(f"<th>{html.escape(name)}</th>" for name in ensemble.names)
+    values = {measure.label: _end_values(ensemble, measure).mean(axis=1) for measure in HEADLINE}
+    digits = {name: max(2, decimals(max(abs(v[name] - v[ensemble.baseline]) for v in values.values()), 1))
+              for name in ensemble.names}
     rows = []
     for measure in HEADLINE:
-        values = _end_values(ensemble, measure).mean(axis=1)
+        mean = values[measure.label]
         cells = []
         for name in ensemble.names:
-            cell = figure(values[name])
+            cell = figure(mean[name])
             if name != ensemble.baseline:
-                cell += f' <span class="delta">({_change(values[name] - values[ensemble.baseline], measure.unit)})</span>'
+                change = _change(mean[name] - mean[ensemble.baseline], measure.unit, digits[name])
+                cell += f' <span class="delta">({change})</span>'
             cells.append(f"<td>{cell}</td>")
         rows.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(unit_of(ensemble, measure))}</small></th>"
                     f"{''.join(cells)}</tr>")
     return f'<table class="figures" id="headline-table"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 
-def _change(change: float, unit: str) -> str:
+def _change(change: float, unit: str, digits: int = 2) -> str:
     """A headline's change against the baseline with its unit: points for a percentage, dollars for
-    money; two decimals where one would read 0.0 (a change under 0.005 is "+0.0", not "-0.0")."""
-    change = 0.0 if abs(change) < 0.005 else change
-    digits = 2 if unit.startswith("$ ") or 0 < abs(change) < 0.05 else 1
-    sign, number = "-" if change < 0 else "+", f"{abs(change):,.{digits}f}"
+    money, to ``digits`` decimals (its column's); one that rounds to zero there reads "+0.00"."""
+    number = fixed(abs(change), digits)
+    sign = "-" if change < 0 and float(number.replace(",", "")) else "+"
     if unit.startswith("%"):
         return f"{sign}{number} pts"
     return f"{sign}${number}bn" if unit.startswith("$bn") else f"{sign}${number}" if unit.startswith("$") else sign + number
@@ -166,13 +161,13 @@ def _moved(row: dict) -> bool:
 
 def _in_words(row: dict) -> str:
     value, unit = row["mean"], row["unit"]
-    digits = 1 if abs(value) >= 0.05 else 2  # a difference that counts never reads "0.0"
+    number = in_words(value)  # signed; two significant figures under 1: a difference that counts never reads "0.0"
     if unit.startswith(("%", "pts")):
-        return f"{row['measure']} {value:+.{digits}f} pts"
+        return f"{row['measure']} {number} pts"
     if unit.startswith("$bn"):
         total = "a year" if unit == YEAR_UNIT else "in all" if unit.endswith(" total") else f"over the {unit.removeprefix('$bn, ')}"
-        return f"{row['measure']} {'+' if value >= 0 else '-'}${abs(value):,.{digits}f}bn {total}"
-    return f"{row['measure'].lower()} {'+' if value >= 0 else '-'}${abs(value):,.2f} {unit.removeprefix('$ ').split(',')[0]}"
+        return f"{row['measure']} {number[0]}${number[1:]}bn {total}"
+    return f"{row['measure'].lower()} {number[0]}${number[1:]} {unit.removeprefix('$ ').split(',')[0]}"
 
 
 def answers(ensemble: Ensemble, period: tuple[int, int] | None = None) -> list[str]:
@@ -270,11 +265,10 @@ def differences_table(ensemble: Ensemble, period: tuple[int, int] | None = None)
 
 
 def _mean_cell(row: dict) -> tuple[str, bool]:
-    """A difference's cell (mean and its 90% interval over seeds, bold where it excludes zero), and
-    whether it does."""
-    interval = "" if math.isnan(row["low"]) else f" [{figure(row['low'], 2)}, {figure(row['high'], 2)}]"
+    """A difference's cell (mean and its 90% interval over seeds at one precision, bold where it
+    excludes zero), and whether it does."""
     significant = not math.isnan(row["low"]) and (row["low"] > 0 or row["high"] < 0)
-    return f'<td class="{"sig" if significant else ""}">{figure(row["mean"], 2)}{interval}</td>', significant
+    return f'<td class="{"sig" if significant else ""}">{difference(row["mean"], row["low"], row["high"])[0]}</td>', significant
 
 
 def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
@@ -292,8 +286,9 @@ def draws_table(ensemble: Ensemble, rows: list[dict]) -> str:
             row = next(r for r in rows if r["measure"] == measure.label and r["scenario"] == name)
             cell, significant = _mean_cell(row)
             robust = significant and (row["parameter_low"] > 0 if row["low"] > 0 else row["parameter_high"] < 0)
-            cells.append(f'{cell}<td class="{"sig" if robust else ""}">{figure(row["parameter_low"], 2)} to '
-                         f'{figure(row["parameter_high"], 2)}</td>')
+            digits = difference(row["mean"], row["low"], row["high"])[1]  # the cell's precision
+            cells.append(f'{cell}<td class="{"sig" if robust else ""}">{fixed(row["parameter_low"], digits, True)} to '
+                         f'{fixed(row["parameter_high"], digits, True)}</td>')
         body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(points(row['unit']))}</small></th>"
                     f"{''.join(cells)}</tr>")
     note = (f"<p>Over {draws} draws from the calibration's posterior, each over the same seeds. The first column "
@@ -322,13 +317,27 @@ def yearly_table(ensemble: Ensemble) -> str:
         for measure in DIFFERENCES:
             mine = {r["year"]: r for r in rows if r["scenario"] == name and r["measure"] == measure.label}
             unit = "$bn a year" if measure.last_year_sum else points(measure.unit)
-            cells = "".join(f'<td class="{"sig" if _moved(mine[y]) and not math.isnan(mine[y]["low"]) else ""}">'
-                            f'{figure(mine[y]["mean"], 2)}</td>' for y in years)
+            cells = _year_cells([mine[year] for year in years])
             body.append(f"<tr><th>{html.escape(measure.label)} <small>{html.escape(unit)}</small></th>{cells}</tr>")
         blocks.append(f"<details><summary>{html.escape(name)} − {html.escape(ensemble.baseline)}, year by year "
-                      f"(each year's mean; money: the year's total)</summary><table class=\"figures yearly\">"
+                      f"(each year's mean; money: the year's total; bold where the 90% interval excludes zero; "
+                      f"&lt;0.01: nonzero, under the row's precision)</summary><table class=\"figures yearly\">"
                       f"<tr><th></th>{head}</tr>{''.join(body)}</table></details>")
     return "".join(blocks)
+
+
+def _year_cells(rows: list[dict]) -> str:
+    """A row of the year-by-year table (bold where the 90% interval excludes zero), at one precision:
+    two significant figures of its largest difference, at least two decimals (it showed "3.3e-05"
+    beside "0.05"); a difference too small for that reads "<0.01" (or ">-0.01"), and 0.00 is none."""
+    digits = max(2, decimals(max(abs(row["mean"]) for row in rows)))
+    cells = []
+    for row in rows:
+        text = fixed(row["mean"], digits)
+        if row["mean"] and round(row["mean"], digits) == 0:
+            text = f"{'<' if row['mean'] > 0 else '>-'}{10.0 ** -digits:.{digits}f}"
+        cells.append(f'<td class="{"sig" if _moved(row) and not math.isnan(row["low"]) else ""}">{html.escape(text)}</td>')
+    return "".join(cells)
 
 
 def about(ensemble: Ensemble) -> str:

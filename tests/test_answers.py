@@ -77,8 +77,9 @@ def test_a_share_under_its_notable_size_does_not_take_the_lever_firms_profits_pl
     ]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "over 2026-2030")
     assert sentence == ("cut against baseline, over 2026-2030: Walmart+ households +10.8 pts; consumer surplus "
-                        "+$0.37 per household per week; Amazon operating profit -$3.4bn in all; Walmart operating "
-                        "profit -$2.9bn in all; firms' spend shares move by under 0.1 pts.")
+                        "+$0.37 per household per week; Amazon operating profit -$3.4bn in total over 2026-2030; "
+                        "Walmart operating profit -$2.9bn in total over 2026-2030; firms' spend shares move by under "
+                        "0.1 pts.")
 
 
 def test_a_category_share_is_a_spend_share() -> None:

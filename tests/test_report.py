@@ -315,3 +315,19 @@ def test_the_headline_changes_of_a_what_if_are_written_to_one_precision(report) 
     assert len(changes) == 12  # four firms' shares and profits, four memberships
     assert {len(number.split(".")[1]) for _, number in changes} == {2}
     assert all(sign == "+" for sign, number in changes if float(number) == 0)  # zero at that precision: +0.00
+
+
+def test_with_a_period_the_answer_and_the_headline_say_which_is_which(comparison) -> None:
+    """With --period the first line said "Walmart operating profit -$0.8bn in all" (2027-2030) above a
+    headline change of "(+$0.2bn)" (the last 52 weeks), under the caption "At the end of the horizon":
+    now a profit over a period says its years, and the headline says it is not the period's."""
+    from sim.report.tables import _in_words
+
+    page = build_report(comparison, (2021, 2022)).html()
+    assert "<small>(change at the horizon's end, not over 2021-2022)</small>" in page
+    assert "These are the horizon's end: shares in its last week, profit over its last 52 weeks." in page
+    assert "so the two can differ, even in sign" in page
+    profit = {"measure": "Walmart operating profit", "unit": "$bn, 2027-2030 total", "mean": -0.8}
+    assert _in_words(profit) == "Walmart operating profit -$0.80bn in total over 2027-2030"
+    plain = build_report(comparison).html()  # no period: one basis, nothing to tell apart
+    assert "not over" not in plain and "even in sign" not in plain

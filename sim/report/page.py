@@ -113,7 +113,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
     sections = [Section("headline", "Headline figures",
                         f"At the end of the horizon ({ensemble.end_date.date()}), mean over {k} replicate(s)."
                         + (" In brackets: the change against the baseline (in percentage points, pts, for shares)."
-                           if compare else "")
+                           if compare else "") + (_not_the_period(period, ensemble.weeks) if compare and period else "")
                         + " Other grocers are every other seller of the model's baskets: supermarkets, and general "
                           "merchandisers such as Costco and Target, online sales included.",
                         html=made["headline"] + made["notes"])]
@@ -136,7 +136,7 @@ def build_report(results: list[Result], period: tuple[int, int] | None = None, a
 def _parts(ensemble: Ensemble, period: tuple[int, int] | None, compare: bool) -> dict[str, Callable[[], Any]]:
     """The report's figures and tables, by name, each to be made once (on any of the processes)."""
     parts: dict[str, Callable[[], Any]] = {
-        "heading": partial(_heading, ensemble, period), "headline": partial(tables.headline_table, ensemble),
+        "heading": partial(_heading, ensemble, period), "headline": partial(tables.headline_table, ensemble, period),
         "notes": partial(notes.notes_html, ensemble),
         "spend-category": partial(timecharts.spend_share_by_category, ensemble),
         "spend-locale": partial(timecharts.spend_share_by_locale, ensemble),
@@ -177,6 +177,15 @@ def _level_sections(ensemble: Ensemble, made: dict[str, Any], levels: str, event
                 [("economics", made["economics"]), ("bridge", made["bridge"])], events),
         Section("about", "About this run", "What was run, with which seeds and versions.", html=made["about"]),
     ]
+
+
+def _not_the_period(period: tuple[int, int], weeks: int) -> str:
+    """The headline's caption with a period: its figures are the horizon's end, the answer's are not
+    (a first line of "-$0.8bn in total over 2027-2030" sat above a headline change of "+$0.2bn")."""
+    years = tables.period_label(period)
+    return (f" These are the horizon's end: shares in its last week, profit over its last {min(weeks, 52)} weeks. The answer above "
+            f"and \"What the what-ifs change\" are over {years} (shares and surplus: the mean over those years; "
+            "profit: their total), so the two can differ, even in sign.")
 
 
 def _heading(ensemble: Ensemble, period: tuple[int, int] | None) -> tuple[str, str]:

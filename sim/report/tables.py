@@ -63,10 +63,13 @@ def _end_values(ensemble: Ensemble, measure: Measure):
                            **measure.dimensions)
 
 
-def headline_table(ensemble: Ensemble) -> str:
+def headline_table(ensemble: Ensemble, period: tuple[int, int] | None = None) -> str:
     """The figures a strategist asks first, per scenario (mean over replicates; change vs baseline,
-    each what-if's to one precision: two decimals, or more where its largest change is smaller)."""
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in ensemble.names)
+    each what-if's to one precision: two decimals, or more where its largest change is smaller).
+    With a ``period`` (the answer's and differences' years), a what-if's heading says its changes
+    are at the horizon's end."""
+    end = f" <small>(change at the horizon's end, not over {period_label(period)})</small>" if period else ""
+    head = "".join(f"<th>{html.escape(name)}{end if name != ensemble.baseline else ''}</th>" for name in ensemble.names)
     values = {measure.label: _end_values(ensemble, measure).mean(axis=1) for measure in HEADLINE}
     digits = {name: max(2, decimals(max(abs(v[name] - v[ensemble.baseline]) for v in values.values()), 1))
               for name in ensemble.names}
@@ -165,7 +168,8 @@ def _in_words(row: dict) -> str:
     if unit.startswith(("%", "pts")):
         return f"{row['measure']} {number} pts"
     if unit.startswith("$bn"):
-        total = "a year" if unit == YEAR_UNIT else "in all" if unit.endswith(" total") else f"over the {unit.removeprefix('$bn, ')}"
+        span = unit.removeprefix("$bn, ")  # a period's total says its years: the headline's is the last 52 weeks
+        total = "a year" if unit == YEAR_UNIT else f"in total over {span.removesuffix(' total')}" if unit.endswith(" total") else f"over the {span}"
         return f"{row['measure']} {number[0]}${number[1:]}bn {total}"
     return f"{row['measure'].lower()} {number[0]}${number[1:]} {unit.removeprefix('$ ').split(',')[0]}"
 

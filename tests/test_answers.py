@@ -23,7 +23,7 @@ def test_the_largest_differences_come_first_in_points_and_dollars() -> None:
     ]
     (sentence,) = answers_of(rows, "baseline", ["cut"], "by 2030")
     assert sentence == ("cut against baseline, by 2030: Walmart+ households +5.8 pts; Both +3.7 pts; "
-                        "Walmart operating profit -$2.2bn a year; consumer surplus +$0.060 per household per week; "
+                        "Walmart operating profit -$2.2bn a year; consumer surplus +$0.06 per household per week; "
                         "firms' spend shares unchanged.")
 
 

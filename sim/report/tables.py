@@ -171,7 +171,8 @@ def _in_words(row: dict) -> str:
         span = unit.removeprefix("$bn, ")  # a period's total says its years: the headline's is the last 52 weeks
         total = "a year" if unit == YEAR_UNIT else f"in total over {span.removesuffix(' total')}" if unit.endswith(" total") else f"over the {span}"
         return f"{row['measure']} {number[0]}${number[1:]}bn {total}"
-    return f"{row['measure'].lower()} {number[0]}${number[1:]} {unit.removeprefix('$ ').split(',')[0]}"
+    cents = f"{'+' if value >= 0 else '-'}{abs(value):,.2f}" if abs(value) >= 0.01 else number  # dollars in cents
+    return f"{row['measure'].lower()} {cents[0]}${cents[1:]} {unit.removeprefix('$ ').split(',')[0]}"
 
 
 def answers(ensemble: Ensemble, period: tuple[int, int] | None = None) -> list[str]:

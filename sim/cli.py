@@ -9,6 +9,7 @@ import argparse
 import gc
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 # The model, pandas, results files and report are imported by the commands that need them (fast --version).
 
 DEFAULT_OUTPUT = Path("reports")
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells give it
 REPORT = "report.html"
 
 
@@ -359,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:  # a job's folder (sweep, calibrate, game) may already hold its claim and runs
         print(f"retailsim: {getattr(args, 'interrupted', 'interrupted; nothing was written')}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # the reader went away (``retailsim schema | head``): stop quietly, like Unix tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
@@ -376,9 +378,15 @@ def entry() -> None:
     every 20,000 takes 0.2 s off a baseline run (docs/performance.md) and still collects in the long
     commands (sweeps, servers). Everything the command made is still in memory at the end, and the
     interpreter's last collection would walk all of it on the way out (0.24 s after a baseline run);
-    frozen, it is skipped. Files are written and closed by then."""
+    frozen, it is skipped. Files are written and closed by then.
+
+    Once interrupted (Ctrl-C, and said so), a second Ctrl-C while the interpreter shuts down would
+    print a traceback from its threads' ending (pressed twice, or ``timeout -s INT``, which signals the
+    process and then its group): it is ignored, as there is nothing left to stop."""
     gc.set_threshold(20_000, 10, 10)
     code = main()
+    if code == INTERRUPTED:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
     sys.exit(code)
 

@@ -98,6 +98,29 @@ def test_a_compare_set_that_takes_a_what_ifs_own_lever_away_is_a_warning(tiny_ya
     assert "no longer differs" not in capsys.readouterr().err
 
 
+def test_the_alike_check_reads_the_weeks_the_model_applies_and_never_fails_on_a_path(tmp_path: Path) -> None:
+    """An event dated on a Wednesday applies at the next weekly step: a --set dated at that step takes the lever
+    away too. A path a scenario does not hold yet (a year of a series, a null block), the events themselves or
+    a description are not levers to compare: no warning, and no traceback (each was a KeyError or an
+    AttributeError)."""
+    from sim.scenario import load_scenario
+    from sim.scenario.changes import override
+    from sim.scenario.paths import made_alike
+
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\nhorizon: {start: 2021-01-04, end: 2021-06-28, warmup_weeks: 2}\n")
+    cut = tmp_path / "cut.yaml"
+    cut.write_text(base.read_text().replace("name: base", "name: cut") + "events:\n  - {date: 2021-03-03, label: "
+                   "cut, set: {walmart.walmart_plus.fee_annual: 49}}\n")
+    plain = [load_scenario(base), load_scenario(cut)]
+    for changes, warned in [({"walmart.walmart_plus.fee_annual@2021-03-08": 85}, True),
+                            ({"walmart.walmart_plus.fee_annual@2021-03-15": 85}, False),
+                            ({"economics.price_level.index.2026": 330}, False), ({"events": []}, False),
+                            ({"walmart.ads.growth.start": "2021-02-01"}, False), ({"description": "a note"}, False)]:
+        changed = [override(scenario, changes) for scenario in plain]
+        assert bool(made_alike(plain, changed, changes)) == warned, changes
+
+
 def test_a_set_that_the_scenarios_events_set_again_is_a_warning(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
     """The tiny scenario's event sets the Walmart+ fee in March 2021: an override of it holds until then,
     and the run says so (and still runs); an override no event touches is not mentioned."""

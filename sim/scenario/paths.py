@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import types
 import typing
@@ -259,20 +260,31 @@ def reset_by_events(scenario: Scenario, overrides: Mapping[str, Any], option: st
     return said
 
 
+MISSING = object()  # what a course reads where the scenario holds no such path (a year a series lacks, a null block)
+
+
 def course(scenario: Scenario, dotted: str) -> list[tuple[Any, Any]]:
-    """The value at ``dotted`` over the scenario's horizon, as (date, value) steps: from its start, then at
-    each event that sets it (or a value within or around it), in the order the model applies them."""
+    """The value at ``dotted`` over the scenario's horizon, as (week, value) steps: from its start, then
+    at each event that sets it (or a value within or around it), in the order the model applies them,
+    each at the weekly step that applies it (the first on or after its date)."""
+    def read(state):
+        try:
+            return get_path(state, dotted)
+        except (KeyError, AttributeError, TypeError, IndexError):
+            return MISSING
+
+    start = scenario.horizon.start
     state = scenario.model_dump(mode="json", exclude={"events"})
-    steps = [(scenario.horizon.start, get_path(state, dotted))]
+    steps = [(start, read(state))]
     for event, _ in events_setting(scenario.events, [dotted]):
         for key, value in event.set.items():
             state = set_path(state, key, value)
-        steps.append((event.date, get_path(state, dotted)))
+        steps.append((start + dt.timedelta(weeks=-(-(event.date - start).days // 7)), read(state)))
     return steps
 
 
 def same_course(first: list[tuple[Any, Any]], second: list[tuple[Any, Any]]) -> bool:
-    """Whether two :func:`course` s hold the same value at every date."""
+    """Whether two :func:`course` s hold the same value at every week."""
     def at(steps, date):
         return [value for when, value in steps if when <= date][-1]
     return all(at(first, date) == at(second, date) for date in sorted({when for when, _ in first + second}))
@@ -280,11 +292,14 @@ def same_course(first: list[tuple[Any, Any]], second: list[tuple[Any, Any]]) -> 
 
 def made_alike(plain: list[Scenario], changed: list[Scenario], overrides: Mapping[str, Any]) -> list[str]:
     """Each override that leaves a what-if (``plain[1:]``, loaded without the overrides) no longer differing
-    from the baseline (``plain[0]``) in the value it sets, in words: ``--set`` changes every scenario alike,
-    so over a what-if's own lever it takes the lever away (a fee cut from 2027 and --set fee@2027-01-01=79)."""
+    from the baseline (``plain[0]``) in the lever it sets, in words: ``--set`` changes every scenario alike,
+    so over a what-if's own lever it takes the lever away (a fee cut from 2027 and --set fee@2027-01-01=79).
+    Only the values events may set are levers (a description, the events themselves, are not)."""
     said = []
     for key in overrides:
         dotted = key.partition(DATED)[0]
+        if check_path(type(plain[0]), dotted, years=True):
+            continue
         for before, after in zip(plain[1:], changed[1:]):
             if not same_course(course(plain[0], dotted), course(before, dotted)) and \
                     same_course(course(changed[0], dotted), course(after, dotted)):

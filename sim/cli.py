@@ -226,11 +226,9 @@ def command_validate(args: argparse.Namespace) -> int:
 
 def command_export(args: argparse.Namespace) -> int:
     """Write a results folder's tables as CSV files or one spreadsheet (sim/export.py)."""
-    from .export import default_out, export
-    from .outputs import check_lengths
+    from .export import export, target_of
 
-    target = args.out or default_out(args.results, args.format)
-    check_lengths(target)
+    target = target_of(args.results, args.format, args.out)
     earlier = target.is_file() or (target.is_dir() and any(target.iterdir()))  # an empty folder held nothing
     written = export(args.results, args.format, args.out)
     if earlier:

@@ -29,7 +29,7 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import (check_lengths, kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
+from .outputs import (MAX_FOLDER_NAME, MAX_STAGED_NAME, check_lengths, kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
                       unreadable_manifest)
 from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
@@ -129,6 +129,18 @@ def default_out(folder: Path, fmt: str) -> Path:
     return folder.with_name(f"{folder.name}-csv" if fmt == "csv" else f"{folder.name}.xlsx")
 
 
+def target_of(folder: str | Path, fmt: str, out: str | Path | None) -> Path:
+    """Where an export goes (``out``, or :func:`default_out`), its names' lengths checked: a name the user
+    gives as at ``run --out``; the default, which adds five bytes to a results folder's name, as far as the
+    system and the staging's decoration allow."""
+    if out is not None:
+        check_lengths(Path(out))
+        return Path(out)
+    target = default_out(Path(folder), fmt)
+    check_lengths(target, "the export's default name (beside the results folder; give --out)", MAX_STAGED_NAME)
+    return target
+
+
 def load_results(folder: Path) -> list[Result]:
     """The runs of a folder written by ``run`` or ``compare`` (one line if it is anything else)."""
     kind = kind_of(folder) if folder.is_dir() else None
@@ -150,8 +162,8 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: use csv or xlsx")
     folder = Path(folder)
-    out = Path(out) if out is not None else default_out(folder, fmt)
-    check_lengths(out)
+    most = MAX_FOLDER_NAME if out is not None else MAX_STAGED_NAME  # the default adds five bytes to the folder's
+    out = target_of(folder, fmt, out)
     if Path(os.path.realpath(out)).is_relative_to(os.path.realpath(folder)):
         raise UserError(f"--out {out}: is inside the results folder {folder}, which would then hold a file retailsim "
                         "does not replace with its results; choose a place outside it")
@@ -160,7 +172,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
         check_spreadsheet_target(out)
         remove_stale_files(out.absolute().parent, {out.name})  # of an earlier export that was killed
     else:
-        prepare_output(out, (KIND,), "--out", EXPORT_FILES, also=lambda: check_csv_unchanged(out))
+        prepare_output(out, (KIND,), "--out", EXPORT_FILES, also=lambda: check_csv_unchanged(out), most=most)
     results = load_results(folder)
     named = tables(results, spreadsheet=fmt == "xlsx", folder=folder)
     if fmt == "xlsx":

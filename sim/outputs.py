@@ -35,6 +35,7 @@ STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours
 PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
 MAX_FOLDER_NAME = 200  # bytes; staging siblings add about 30 to a name, and file systems allow 255
 MAX_NAME, MAX_PATH = 255, 4000  # bytes: a name, and a whole path (Linux takes 4,096 with the ending zero)
+MAX_STAGED_NAME = MAX_NAME - 24  # a name the staging's sibling (".NAME.tmp-PID-XXXXXXXX") still fits
 # Manifest keys by which folders written before the marker existed are recognised.
 LEGACY_KEYS = {"run": ("scenario_hash", "seed"), "set": ("runs",), "sweep": ("fingerprint", "sweep"),
                "calibration": ("fingerprint", "method")}
@@ -101,14 +102,14 @@ def _writable_parent(folder: Path, option: str) -> None:
         raise UserError(f"{option} {folder}: cannot create a folder in {parent} ({problem}); choose another {option}")
 
 
-def check_lengths(path: Path, option: str = "--out") -> None:
+def check_lengths(path: Path, option: str = "--out", most: int = MAX_FOLDER_NAME) -> None:
     """One UserError if a name in ``path`` is longer than the system takes (255 bytes; the last, which
-    staging lengthens, :data:`MAX_FOLDER_NAME`), or the whole path is (before anything looks at it: the
-    system's answer is a traceback)."""
+    staging lengthens, ``most``: :data:`MAX_FOLDER_NAME` for a name the user gives), or the whole path is
+    (before anything looks at it: the system's answer is a traceback)."""
     names = [os.fsencode(part) for part in path.absolute().parts]
-    if len(names[-1]) > MAX_FOLDER_NAME:
+    if len(names[-1]) > most:
         raise UserError(f"{option}: the name {_shortened(path.name)} is {len(names[-1])} bytes long; use at most "
-                        f"{MAX_FOLDER_NAME}")
+                        f"{most}")
     if long := next((part for part, name in zip(path.absolute().parts, names) if len(name) > MAX_NAME), None):
         raise UserError(f"{option}: the folder {_shortened(long)} in its path is {len(os.fsencode(long))} bytes long; "
                         f"the system takes at most {MAX_NAME}")
@@ -132,14 +133,15 @@ def unwritable(folder: Path) -> str | None:
 
 
 def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
-                   contents: Iterable[str] | None = None, also: Callable[[], None] | None = None) -> str | None:
+                   contents: Iterable[str] | None = None, also: Callable[[], None] | None = None,
+                   most: int = MAX_FOLDER_NAME) -> str | None:
     """Check, before any work, that retailsim may write ``folder``; one-line UserError if not.
 
     ``folder`` may be absent, an empty folder, or a retailsim folder whose kind is in ``kinds``
     (and, if ``contents`` is given, holding nothing but those names); ``also``, a command's own check
     of it, raises UserError if not (run now, and again before the swap). Leftovers of killed writes
     next to it are cleaned up first. Returns the kind of the folder that will be replaced or
-    resumed, "empty", or None for a new folder.
+    resumed, "empty", or None for a new folder. ``most``: the longest name it takes (:func:`check_lengths`).
     """
     folder = Path(folder)
     kinds = tuple(kinds)
@@ -150,7 +152,7 @@ def prepare_output(folder: Path, kinds: Iterable[str], option: str = "--out",
         raise UserError(f"{option} {shown}: the path is not UTF-8 text; give a folder whose name is") from None
     if folder.name in ("", ".", ".."):
         raise UserError(f"{option} {folder}: not a plain folder name; give a folder to create, e.g. {option} reports/mine")
-    check_lengths(folder, option)
+    check_lengths(folder, option, most)
     recover(folder)
     kind = may_write(folder, kinds, option, contents)
     if also is not None:

@@ -228,6 +228,19 @@ def test_names_longer_than_the_system_takes_are_one_line_for_every_command(comma
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
 
 
+def test_an_export_beside_a_results_folder_of_a_long_name_is_written(tiny_yaml: Path, tmp_path: Path,
+                                                                      monkeypatch, capsys) -> None:
+    """run takes names up to 200 bytes, and an export's default name adds five: the export was refused,
+    blaming an --out the user never gave."""
+    monkeypatch.chdir(tmp_path)
+    name = "r" * 200
+    assert main(["run", str(tiny_yaml), "--out", name, "--quiet", "--no-report"]) == 0
+    assert main(["export", name, "--format", "xlsx"]) == 0 and main(["export", name]) == 0
+    assert (tmp_path / f"{name}.xlsx").is_file() and (tmp_path / f"{name}-csv" / "summary.csv").is_file()
+    assert main(["export", "q" * 240]) == 2
+    assert "the export's default name (beside the results folder; give --out): the name" in capsys.readouterr().err
+
+
 def test_out_replaces_its_own_results_and_says_so_but_not_a_folder_with_other_files(tiny_yaml: Path, tmp_path: Path,
                                                                                    capsys) -> None:
     out = tmp_path / "out"

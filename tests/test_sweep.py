@@ -68,6 +68,12 @@ BAD = [
      r"sweep.yaml:\d+: outcomes.walmart_plus.over: no recorded week falls in 2021-07-03 to 2021-07-04: runs record one "
      r"week every 7 days, on Mondays from 2021-01-04, and the nearest are 2021-06-28 and 2021-07-05; widen the "
      r"period to hold one \(over: \[2021-06-28, 2021-07-05\]\) or read one date with at:$"),
+    # Churn is recorded in a month's first week only: the weeks of mid-July held none (NaN in every run).
+    ("a period of no month's first week", "metric: walmart_plus_share, over: [2021-07-01, 2021-12-27]",
+     "metric: established_churn, segment: prime, over: [2021-07-12, 2021-07-26]",
+     r"outcomes.walmart_plus.over: no recorded week falls in 2021-07-12 to 2021-07-26: runs record this series in the "
+     r"first week of each month, and the nearest are 2021-07-05 and 2021-08-02; widen the period to hold one "
+     r"\(over: \[2021-07-05, 2021-08-02\]\) or read one date with at:$"),
     # Each dimension value exists, but not for this metric: every run measured NaN, and "0 failed".
     ("not recorded", "metric: walmart_plus_share,", "metric: revenue, firm: walmart, category: grocery,",
      r"sweep.yaml:\d+: outcomes.walmart_plus: revenue is not recorded for firm walmart, category grocery; it is "

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
 from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_parameter, fail
-from ..jobs.outcomes import Outcome, empty_period, recorded_series, recorded_weeks, unrecorded
+from ..jobs.outcomes import Outcome, empty_period, is_monthly, recorded_series, recorded_weeks, unrecorded
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, locate, read_validated, shown, validation_error
@@ -353,7 +353,7 @@ def _repeated_steps(dotted: str, parameter: Parameter) -> str | None:
 
 def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str) -> None:
     start, end = base.horizon.start, base.horizon.end
-    recorded, weeks = recorded_series(base), recorded_weeks(base)
+    recorded, weeks = recorded_series(base), {False: recorded_weeks(base), True: recorded_weeks(base, monthly=True)}
     for name, outcome in sweep.outcomes.items():
         if problem := unrecorded(outcome, recorded):  # every run would measure it as NaN
             raise fail(origins, source, ("outcomes", name), problem)
@@ -361,7 +361,7 @@ def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str)
             if date is not None and not start <= date <= end:
                 raise fail(origins, source, ("outcomes", name, key),
                             f"{date} is outside the horizon; valid dates run from {start} to {end}")
-        if problem := empty_period(outcome, weeks):  # every run would measure it as NaN
+        if problem := empty_period(outcome, weeks[is_monthly(outcome)], is_monthly(outcome)):  # NaN in every run
             raise fail(origins, source, ("outcomes", name, "over"), problem)
         if outcome.locale not in ("all", "urban", "suburban", "rural"):
             raise fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")

@@ -58,12 +58,25 @@ def recorded_series(scenario) -> Cells:
     return cells
 
 
-def recorded_weeks(scenario) -> list:
+# Metrics recorded only in the first week of each month (sim/model/collect.py; so are the series by state,
+# which outcomes do not read).
+MONTHLY = ("established_churn",)
+
+
+def recorded_weeks(scenario, monthly: bool = False) -> list:
     """The dates of the weeks a run of ``scenario`` records: every weekly step from ``horizon.start``
-    (the model's calendar, warm-up left out)."""
+    (the model's calendar, warm-up left out); ``monthly``, the first step of each month (the first step
+    of all counts as one, as the model's ``month_starts`` does)."""
     from ..model.market import RetailMarket
 
-    return [day for day in RetailMarket.calendar(scenario.horizon) if day >= scenario.horizon.start]
+    steps = RetailMarket.calendar(scenario.horizon)
+    firsts = [day for k, day in enumerate(steps) if not monthly or k == 0 or steps[k - 1].month != day.month]
+    return [day for day in firsts if day >= scenario.horizon.start]
+
+
+def is_monthly(series: MetricSeries) -> bool:
+    """Whether ``series`` is recorded in the first week of each month only (see :data:`MONTHLY`)."""
+    return series.metric in MONTHLY
 
 
 def unrecorded(series: MetricSeries, cells: Cells) -> str | None:
@@ -101,9 +114,10 @@ class Outcome(MetricSeries):
         return self
 
 
-def empty_period(outcome: Outcome, weeks: list) -> str | None:
+def empty_period(outcome: Outcome, weeks: list, monthly: bool = False) -> str | None:
     """Why ``outcome``'s ``over:`` period holds none of the recorded ``weeks`` (every run would read it
-    as NaN), naming the recorded weeks either side; None if it holds one, or reads a date."""
+    as NaN), naming the recorded weeks either side; None if it holds one, or reads a date. ``monthly``:
+    ``weeks`` are the first of each month, as the outcome's series is recorded."""
     if outcome.over is None or any(outcome.over[0] <= week <= outcome.over[1] for week in weeks):
         return None
     first, last = outcome.over
@@ -111,9 +125,10 @@ def empty_period(outcome: Outcome, weeks: list) -> str | None:
     nearest = (f"the nearest are {before[0]} and {after[0]}" if before and after
                else f"the last is {before[0]}" if before else f"the first is {after[0]}")
     wider = f"[{(before or [first])[0]}, {(after or [last])[0]}]"
-    return (f"no recorded week falls in {first} to {last}: runs record one week every 7 days, on "
-            f"{weeks[0]:%A}s from {weeks[0]}, and {nearest}; widen the period to hold one "
-            f"(over: {wider}) or read one date with at:")
+    every = ("this series in the first week of each month" if monthly else
+             f"one week every 7 days, on {weeks[0]:%A}s from {weeks[0]}")
+    return (f"no recorded week falls in {first} to {last}: runs record {every}, and {nearest}; widen the period "
+            f"to hold one (over: {wider}) or read one date with at:")
 
 
 def outcome_value(timeseries: pd.DataFrame, outcome: Outcome) -> float:

@@ -149,7 +149,10 @@ BAD = [
     ("another firm's lever", "    amazon.prime.fee_annual", "    walmart.dark_stores.count",
      r"players.amazon.walmart.dark_stores.count: a player's levers live under its own block"),
     ("period outside", "period: 2021", "period: 2026-2030", r"payoff.period: 2026-2030 is outside the base scenario's "
-     r"horizon; choose years from 2021 to 2021"),
+     r"horizon \(2021-01-04 to 2021-12-27\); choose years from 2021 to 2021, or a horizon that covers them"),
+    ("period outside a horizon of no whole year", "period: 2021}\n", "period: 2023}\nset: {horizon.end: 2021-06-28}\n",
+     r"payoff.period: 2023-2023 is outside the base scenario's horizon \(2021-01-04 to 2021-06-28\); it holds no "
+     r"whole year: a horizon that covers them"),
     ("period part of a year", "seed: 4\n", "seed: 4\nset: {horizon.end: 2021-03-29}\n",
      r"payoff.period: 2021-2021 is not whole in the base scenario's horizon \(2021-01-04 to 2021-03-29\): its payoff "
      r"would sum part of a year; it holds no whole year: a horizon that covers them"),

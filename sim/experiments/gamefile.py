@@ -211,11 +211,11 @@ def _check_period(game: Game, base: Scenario, origins: Origins, source: str) -> 
     first = start.year if start <= dt.date(start.year, 1, 7) else start.year + 1
     last = end.year if end >= dt.date(end.year, 12, 25) else end.year - 1
     years = f"{game.payoff.period[0]}-{game.payoff.period[1]}"
+    whole = f"choose years from {first} to {last}, or" if first <= last else "it holds no whole year:"
     if not start.year <= game.payoff.period[0] <= game.payoff.period[1] <= end.year:
-        raise fail(origins, source, ("payoff", "period"), f"{years} is outside the base scenario's horizon; choose "
-                   f"years from {first} to {last}")
+        raise fail(origins, source, ("payoff", "period"), f"{years} is outside the base scenario's horizon "
+                   f"({start} to {end}); {whole} a horizon that covers them")
     if not first <= game.payoff.period[0] <= game.payoff.period[1] <= last:
-        whole = f"choose years from {first} to {last}, or" if first <= last else "it holds no whole year:"
         raise fail(origins, source, ("payoff", "period"), f"{years} is not whole in the base scenario's horizon "
                    f"({start} to {end}): its payoff would sum part of a year; {whole} a horizon that covers them")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .bounds import MAX_SEED, MAX_SHOPPERS, MIN_SHOPPERS
-from .errors import COMMAND_LINE, ScenarioError, UserError
+from .errors import COMMAND_LINE, ScenarioError
 from .limits import MAX_REPLICATES
 
 
@@ -198,9 +198,9 @@ def draw_options(command: argparse.ArgumentParser) -> None:
 
 def check_draw_options(args: argparse.Namespace) -> None:
     """``--posterior`` alone did nothing: one line, before any work."""
-    if args.posterior is not None and not args.parameter_draws:
-        raise UserError(f"--posterior {args.posterior}: only --parameter-draws reads a posterior; add "
-                        "--parameter-draws K, or leave --posterior out")
+    from .experiments.posterior import check_posterior_given
+
+    check_posterior_given(args.posterior, args.parameter_draws, ("--posterior", "--parameter-draws"))
 
 
 def server_options(command: argparse.ArgumentParser) -> None:

@@ -21,7 +21,8 @@ import pandas as pd
 
 from .errors import UserError
 from .limits import check_workload
-from .experiments.posterior import Posterior, check_draws, describe, drawn_scenarios, find_posterior, load_posterior
+from .experiments.posterior import (Posterior, check_draws, check_posterior_given, describe, drawn_scenarios,
+                                    find_posterior, load_posterior)
 from .experiments.replicates import replicate_seeds, run_draws, run_replicates
 from .results import Result, save_set
 from .run import ScenarioLike, api_resolve, whole
@@ -258,9 +259,7 @@ def compare(baseline: ScenarioLike, *what_ifs: ScenarioLike, replicates: int = 5
     """
     if not what_ifs:
         raise UserError("compare needs a baseline and at least one what-if")
-    if posterior is not None and not parameter_draws:
-        raise UserError(f"posterior={str(posterior)!r}: only parameter_draws reads a posterior; give "
-                        "parameter_draws=K too, or leave it out")
+    check_posterior_given(posterior, parameter_draws)
     overrides = {"population.shoppers": whole("shoppers", shoppers, 1)} if shoppers is not None else None
     whole("seed", seed)
     cores = whole("cores", cores, 1)

@@ -162,6 +162,8 @@ def test_a_posterior_without_parameter_draws_is_refused_not_ignored(project: Pat
     assert "--posterior calibration/posterior.csv: only --parameter-draws reads a posterior" in capsys.readouterr().err
     with pytest.raises(sim.UserError, match="only parameter_draws reads a posterior"):
         sim.compare("base.yaml", "cut.yaml", posterior="calibration/posterior.csv")
+    with pytest.raises(sim.UserError, match="only parameter_draws reads a posterior"):
+        sim.sweep("sweep.yaml", posterior="calibration/posterior.csv", out="out")
     assert not (project / "out").exists()
 
 

@@ -63,6 +63,14 @@ class Posterior:
                 for name in self.particles.columns}
 
 
+def check_posterior_given(posterior: Any, draws: Any, names: tuple[str, str] = ("posterior", "parameter_draws")) -> None:
+    """A posterior given without parameter draws would do nothing (it was silently ignored): one line,
+    naming the two as the caller calls them (``names``: the command's flags, or the function's keywords)."""
+    if posterior is not None and not draws:
+        raise UserError(f"{names[0]} {posterior}: only {names[1]} reads a posterior; give {names[1]} K too, or "
+                        f"leave {names[0]} out")
+
+
 def check_draws(draws: Any) -> int:
     """The number of draws, 1 to :data:`MAX_PARAMETER_DRAWS` (one line otherwise)."""
     if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= MAX_PARAMETER_DRAWS:

@@ -32,7 +32,8 @@ from ..scenario.paths import DATED
 from . import sensitivity
 from .designs import checked_sample
 from .replicates import replicate_seeds
-from .posterior import check_draws, describe, draw_changes, find_posterior, load_posterior, own_keys
+from .posterior import (check_draws, check_posterior_given, describe, draw_changes, find_posterior, load_posterior,
+                        own_keys)
 from .sweepfile import MAX_RUNS, Sweep, SweepLike, base_file, dated, load_sweep, reset_notes
 
 RUNS, SENSITIVITY, MANIFEST, STORE, REPORT = "runs.parquet", "sensitivity.parquet", "manifest.json", "store", "report.html"
@@ -81,6 +82,7 @@ def run_sweep(path: SweepLike, workers: int | None = None, dask: str | None = No
     ``draw`` says which. ``reuse`` names other sweep folders (of the same model version and
     outcomes) whose stored runs this sweep needs too: they are copied, not run again.
     """
+    check_posterior_given(posterior, parameter_draws)
     sweep, base = load_sweep(path)
     folder = Path(out) if out is not None else DEFAULT_FOLDER / sweep.name
     plan = None if parameter_draws is None else _plan_draws(path, sweep, base, parameter_draws, posterior)

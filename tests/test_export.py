@@ -506,3 +506,12 @@ def test_result_load_names_a_sweep_folder(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"written_by": "retailsim", "kind": "sweep", "runs": 12}))
     with pytest.raises(sim.UserError, match="is retailsim's sweep folder, not a run's results"):
         sim.Result.load(tmp_path)
+
+
+def test_figures_never_read_as_negative_zero_nor_in_scientific_notation() -> None:
+    """A review found -0.0 written as '-0.0' (fixed() handled it, figure() did not)."""
+    from sim.report.numbers import difference, figure
+
+    assert [figure(-0.0), figure(-0.0, 2), figure(-1.5), figure(-0.0004, 2)] == ["0.0", "0.00", "-1.5", "-0.00040"]
+    assert difference(0.024, 0.022, 0.026)[0] == "0.0240 [0.0220, 0.0260]"
+    assert "e" not in difference(3.3e-05, 1e-05, 5e-05)[0]

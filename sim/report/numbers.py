@@ -25,7 +25,7 @@ def figure(value: float, digits: int = 1) -> str:
         return "n/a"
     if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
         return fixed(value, decimals(value))
-    return f"{value:,.{digits}f}"
+    return f"{value + 0.0:,.{digits}f}"  # + 0.0: a negative zero reads 0.0, not -0.0
 
 
 def fixed(value: float, digits: int, end: bool = False) -> str:

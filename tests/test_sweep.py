@@ -103,10 +103,13 @@ BAD = [
     ("a quoted yes or no", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
      "walmart.health.clinics_open: {values: [true, 'false']}",
      r"values\[1\] is the text 'false', and walmart.health.clinics_open holds a yes or no; write it unquoted \(false\)$"),
+    ("numbers for a yes or no", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
+     "walmart.health.clinics_open: {values: [0, 1]}",
+     r"values\[0\] is a number \(0\), and walmart.health.clinics_open holds a yes or no; write it as false$"),
     ("two kinds", "walmart.dark_stores.capex_per_store_usd: {range: [1000000, 90000000]}",
      "walmart.health.clinics_open: {values: [true, 0]}",
-     r"sweep.yaml:9: parameters.walmart.health.clinics_open.values: values\[1\] is a number \(0\) and values\[0\] "
-     r"a yes or no \(true\); a parameter's values must all be of one kind$"),
+     r"sweep.yaml:9: parameters.walmart.health.clinics_open.values: values\[1\] is a number \(0\), and "
+     r"walmart.health.clinics_open holds a yes or no; write it as false$"),
     ("one value twice", "{range: [49, 149]}", "{values: [49, 98, 49.0]}",
      r"sweep.yaml:8: parameters.walmart.walmart_plus.fee_annual.values: values\[2\] \(49.0\) is the same value as "
      r"values\[0\], listed before it: each point would run twice and weigh double in discover; list each value once$"),

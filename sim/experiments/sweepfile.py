@@ -264,21 +264,20 @@ def _kind(value: Any) -> str:
 
 def _check_kinds(dotted: str, values: list[Any], held: list[Any], origins: Origins, source: str) -> None:
     """A parameter's values fill one column of the runs table, as written: each is written as the
-    scenario holds it (a number or a yes or no unquoted, not text it would convert) and all are of one kind."""
+    scenario holds it (a number or a yes or no unquoted, not text it would convert, nor a number for a yes
+    or no; the schema refuses a yes or no for a number), so all are of one kind, and each once."""
     loc = ("parameters", dotted, "values")
     for number, (value, scenario) in enumerate(zip(values, held)):
         if isinstance(value, str) and not isinstance(scenario, str):
             raise fail(origins, source, loc, f"values[{number}] is the text {shown(value)}, and {dotted} holds "
                        f"{_kind(scenario)}; write it unquoted ({value.strip()})")
+        if isinstance(scenario, bool) and not isinstance(value, bool):  # 0 and 1 filled the column with numbers
+            raise fail(origins, source, loc, f"values[{number}] is {_kind(value)} ({shown(value)}), and {dotted} holds "
+                       f"a yes or no; write it as {str(scenario).lower()}")
     if twice := next((number for number, value in enumerate(held) if value in held[:number]), None):
         raise fail(origins, source, loc, f"values[{twice}] ({shown(values[twice])}) is the same value as "
                    f"values[{held.index(held[twice])}], listed before it: each point would run twice and weigh "
                    "double in discover; list each value once")
-    kinds = [_kind(value) for value in values]
-    if other := next((number for number, kind in enumerate(kinds) if kind != kinds[0]), None):
-        written = [str(value).lower() if isinstance(value, bool) else shown(value) for value in (values[other], values[0])]
-        raise fail(origins, source, loc, f"values[{other}] is {kinds[other]} ({written[0]}) and values[0] {kinds[0]} "
-                   f"({written[1]}); a parameter's values must all be of one kind")
 
 
 def dated(sweep: Sweep) -> dict[str, str]:

@@ -115,11 +115,17 @@ BAD = [
      r"values\[0\], listed before it: each point would run twice and weigh double in discover; list each value once$"),
     # A fixed value of set: that the sweep's own values replaced, silently (as a game refuses it).
     ("set a parameter", "seed: 4\n", "seed: 4\nset: {walmart.walmart_plus.fee_annual: 500}\n",
-     r"sweep.yaml:7: set.walmart.walmart_plus.fee_annual: is a parameter of the sweep; remove it from set \(or give "
-     r"the parameter a from: date, and set holds this value until then\)$"),
+     r"sweep.yaml:7: set.walmart.walmart_plus.fee_annual: walmart.walmart_plus.fee_annual is a parameter of the sweep; "
+     r"remove it from set \(or give the parameter a from: date, and set holds this value until then\)$"),
+    ("set a parameter within a block", "seed: 4\n",
+     "seed: 4\nset: {walmart.walmart_plus: {fee_annual: 500, perks_value_usd: 60}}\n",
+     r"sweep.yaml:7: set.walmart.walmart_plus: walmart.walmart_plus.fee_annual \(within walmart.walmart_plus\) is a "
+     r"parameter of the sweep; remove it from set"),
     ("set shoppers", "seed: 4\n", "seed: 4\nshoppers: 200\nset: {population.shoppers: 5000}\n",
-     r"sweep.yaml:8: set.population.shoppers: is given by shoppers: \(200\) too; give the number of households once, "
-     r"with shoppers:$"),
+     r"sweep.yaml:8: set.population.shoppers: population.shoppers is given by shoppers: \(200\) too; give the number "
+     r"of households once, with shoppers:$"),
+    ("set shoppers within a block", "seed: 4\n", "seed: 4\nshoppers: 200\nset: {population: {shoppers: 5000}}\n",
+     r"sweep.yaml:8: set.population: population.shoppers is given by shoppers: \(200\) too"),
     ("sweep shoppers", "seed: 4\nparameters:\n", "seed: 4\nshoppers: 200\nparameters:\n  population.shoppers: {range: [100, 200]}\n",
      r"sweep.yaml:7: shoppers: population.shoppers is a parameter of the sweep; remove shoppers:$"),
     # An outcome's name is its column in runs.parquet: 'seed' took the seeds' column, 'error' was None.

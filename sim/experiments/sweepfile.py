@@ -23,7 +23,7 @@ from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, locate, read_validated, shown, validation_error
 from ..scenario.yamlfile import check_depth, not_a_file
-from ..scenario.paths import DATED, check_path, drawn_once, events_setting, model_at
+from ..scenario.paths import DATED, check_path, drawn_once, events_setting, leaf_keys, model_at
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
@@ -215,14 +215,17 @@ def _check_names(sweep: Sweep, origins: Origins, source: str) -> None:
 
 def _check_set(sweep: Sweep, origins: Origins, source: str) -> None:
     """``set:`` gives no value the sweep varies from the start, nor the households ``shoppers:`` gives
-    (the swept values, and ``shoppers:``, won: the fixed value was silently ignored)."""
+    (the swept values, and ``shoppers:``, won: the fixed value was silently ignored), whether by its
+    path or within a block ``set:`` gives whole (``population: {shoppers: 5000}``)."""
+    given = {leaf: key for key, value in sweep.set.items() for leaf in leaf_keys({key: value})}  # leaf -> set's key
     for dotted, parameter in sweep.parameters.items():
-        if dotted in sweep.set and parameter.from_ is None:
-            raise fail(origins, source, ("set", dotted), "is a parameter of the sweep; remove it from set (or give the "
-                       "parameter a from: date, and set holds this value until then)")
-    if sweep.shoppers is not None and "population.shoppers" in sweep.set:
-        raise fail(origins, source, ("set", "population.shoppers"), f"is given by shoppers: ({sweep.shoppers}) too; "
-                   "give the number of households once, with shoppers:")
+        if dotted in given and parameter.from_ is None:
+            within = "" if given[dotted] == dotted else f" (within {given[dotted]})"
+            raise fail(origins, source, ("set", given[dotted]), f"{dotted}{within} is a parameter of the sweep; remove "
+                       "it from set (or give the parameter a from: date, and set holds this value until then)")
+    if sweep.shoppers is not None and "population.shoppers" in given:
+        raise fail(origins, source, ("set", given["population.shoppers"]), f"population.shoppers is given by "
+                   f"shoppers: ({sweep.shoppers}) too; give the number of households once, with shoppers:")
     if sweep.shoppers is not None and "population.shoppers" in sweep.parameters:
         raise fail(origins, source, ("shoppers",), "population.shoppers is a parameter of the sweep; remove shoppers:")
 

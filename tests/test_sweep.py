@@ -117,15 +117,19 @@ BAD = [
     ("set a parameter", "seed: 4\n", "seed: 4\nset: {walmart.walmart_plus.fee_annual: 500}\n",
      r"sweep.yaml:7: set.walmart.walmart_plus.fee_annual: walmart.walmart_plus.fee_annual is a parameter of the sweep; "
      r"remove it from set \(or give the parameter a from: date, and set holds this value until then\)$"),
+    # A block given whole replaced the base's: its other keys took their defaults (the calibrated Walmart+
+    # liking spread of 42.5 went with "memberships: {taste_sd_usd: 50}"), and hid a swept parameter too.
+    ("set a block whole", "seed: 4\n", "seed: 4\nset: {memberships: {taste_sd_usd: 50}}\n",
+     r"sweep.yaml:7: set.memberships: sets the block memberships whole, so the keys it does not name take their "
+     r"defaults, not the base scenario's; give each key by its path, e.g. memberships.taste_sd_usd: 50$"),
     ("set a parameter within a block", "seed: 4\n",
      "seed: 4\nset: {walmart.walmart_plus: {fee_annual: 500, perks_value_usd: 60}}\n",
-     r"sweep.yaml:7: set.walmart.walmart_plus: walmart.walmart_plus.fee_annual \(within walmart.walmart_plus\) is a "
-     r"parameter of the sweep; remove it from set"),
+     r"sweep.yaml:7: set.walmart.walmart_plus: sets the block walmart.walmart_plus whole"),
     ("set shoppers", "seed: 4\n", "seed: 4\nshoppers: 200\nset: {population.shoppers: 5000}\n",
      r"sweep.yaml:8: set.population.shoppers: population.shoppers is given by shoppers: \(200\) too; give the number "
      r"of households once, with shoppers:$"),
     ("set shoppers within a block", "seed: 4\n", "seed: 4\nshoppers: 200\nset: {population: {shoppers: 5000}}\n",
-     r"sweep.yaml:8: set.population: population.shoppers is given by shoppers: \(200\) too"),
+     r"sweep.yaml:8: set.population: sets the block population whole"),
     ("sweep shoppers", "seed: 4\nparameters:\n", "seed: 4\nshoppers: 200\nparameters:\n  population.shoppers: {range: [100, 200]}\n",
      r"sweep.yaml:7: shoppers: population.shoppers is a parameter of the sweep; remove shoppers:$"),
     # An outcome's name is its column in runs.parquet: 'seed' took the seeds' column, 'error' was None.

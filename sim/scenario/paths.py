@@ -57,6 +57,16 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def is_block(root: type[BaseModel], dotted: str) -> bool:
+    """Whether ``dotted`` names a block of ``root`` (a model's worth of keys), not a value (a number, a
+    date, a by-year mapping)."""
+    parts = tuple(dotted.split("."))
+    model = model_at(root, parts)
+    field = model.model_fields.get(parts[-1]) if model is not None else None
+    return field is not None and typing.get_origin(field.annotation) not in (dict, list) and \
+        _model_in(field.annotation) is not None
+
+
 def model_at(root: type[BaseModel], parts: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model class that holds the key at ``parts[-1]`` (list indexes, and the keys of a mapping of
     models such as a sweep's ``outcomes``, are skipped)."""

@@ -156,6 +156,9 @@ BAD = [
     ("period part of a year", "seed: 4\n", "seed: 4\nset: {horizon.end: 2021-03-29}\n",
      r"payoff.period: 2021-2021 is not whole in the base scenario's horizon \(2021-01-04 to 2021-03-29\): its payoff "
      r"would sum part of a year; it holds no whole year: a horizon that covers them"),
+    ("set a block whole", "seed: 4\n", "seed: 4\nset: {memberships: {taste_sd_usd: 50}}\n",
+     r"game.yaml:\d+: set.memberships: sets the block memberships whole, so the keys it does not name take their "
+     r"defaults, not the base scenario's; give each key by its path, e.g. memberships.taste_sd_usd: 50"),
     ("not money", "metric: operating_profit", "metric: spend_share", r"payoff.metric: .*not a firm's money metric"),
     ("one player", "  amazon:\n    amazon.prime.fee_annual: [119, 159]\n", "", r"players: a game needs at least two players"),
     ("fee chosen before strategic fees", "seed: 4\n", "seed: 4\nset: {conduct: strategic}\n",

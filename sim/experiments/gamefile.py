@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
-from ..jobs.inputs import MAX_REPLICATES, check_parameter, fail
+from ..jobs.inputs import MAX_REPLICATES, check_fixed, check_parameter, fail
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, place, read_validated, validation_error
@@ -156,6 +156,7 @@ def _base(game: Game, origins: Origins, source: str, folder: Path) -> Scenario:
         base_path = (folder / game.base).resolve()
         if not base_path.is_file():
             raise fail(origins, source, ("base",), f"scenario file '{game.base}' {not_a_file(base_path, folder)}")
+    check_fixed(game.set, origins, source)
     fixed = dict(game.set)
     if game.shoppers is not None:
         fixed["population.shoppers"] = game.shoppers

@@ -17,13 +17,13 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
-from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_parameter, fail
+from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_fixed, check_parameter, fail
 from ..jobs.outcomes import Outcome, empty_period, is_monthly, recorded_series, recorded_weeks, unrecorded
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, locate, read_validated, shown, validation_error
 from ..scenario.yamlfile import check_depth, not_a_file
-from ..scenario.paths import DATED, check_path, drawn_once, events_setting, is_block, leaf_keys, model_at
+from ..scenario.paths import DATED, check_path, drawn_once, events_setting, leaf_keys, model_at
 from ..scenario.schema import MAX_SEED, MAX_SHOPPERS
 from ..scenario.types import Date, Strict
 
@@ -217,12 +217,7 @@ def _check_set(sweep: Sweep, origins: Origins, source: str) -> None:
     """``set:`` gives no value the sweep varies from the start, nor the households ``shoppers:`` gives
     (the swept values, and ``shoppers:``, won: the fixed value was silently ignored), whether by its
     path or within a block ``set:`` gives whole (``population: {shoppers: 5000}``)."""
-    for key, value in sweep.set.items():
-        if isinstance(value, Mapping) and value and is_block(Scenario, key):
-            first, inner = next(iter(value.items()))
-            raise fail(origins, source, ("set", key), f"sets the block {key} whole, so the keys it does not name take "
-                       f"their defaults, not the base scenario's; give each key by its path, e.g. {key}.{first}: "
-                       f"{shown(inner)}")
+    check_fixed(sweep.set, origins, source)
     given = {leaf: key for key, value in sweep.set.items() for leaf in leaf_keys({key: value})}  # leaf -> set's key
     for dotted, parameter in sweep.parameters.items():
         if dotted in given and parameter.from_ is None:

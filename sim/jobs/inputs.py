@@ -14,8 +14,8 @@ from pydantic import Field, ValidationError
 
 from ..errors import ScenarioError
 from ..scenario import Scenario
-from ..scenario.loader import Origins, locate, place, validation_error
-from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, set_path
+from ..scenario.loader import Origins, locate, place, shown, validation_error
+from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, is_block, set_path
 from ..scenario.types import Strict
 
 # Runs of one job (a sweep's design points x replicates, a calibration's budget x replicates). Each
@@ -33,6 +33,17 @@ def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioErr
     """The error at ``loc`` of a validated file, with its line."""
     where, line = locate(loc, origins, source)
     return ScenarioError(where, place(loc), message, line)
+
+
+def check_fixed(fixed: dict[str, Any], origins: Origins, source: str) -> None:
+    """A sweep's or a game's ``set:`` gives no block whole: its other keys would take their defaults, not
+    the base scenario's (``memberships: {taste_sd_usd: 50}`` dropped the calibrated Walmart+ liking)."""
+    for key, value in fixed.items():
+        if isinstance(value, dict) and value and is_block(Scenario, str(key)):
+            first, inner = next(iter(value.items()))
+            raise fail(origins, source, ("set", key), f"sets the block {key} whole, so the keys it does not name take "
+                       f"their defaults, not the base scenario's; give each key by its path, e.g. {key}.{first}: "
+                       f"{shown(inner)}")
 
 
 def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,

@@ -30,12 +30,16 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def warn_reset(scenarios: list, assignments: list[str], strategic: bool = False) -> None:
     """A warning line for each ``--set`` that one of ``scenarios``' own events sets again later, and for
     each scenario that sets what only strategic conduct reads while its conduct is fixed (unless
-    ``strategic``: compare --rivals-answer runs them strategic too)."""
+    ``strategic``: compare --rivals-answer runs them strategic too), and for each that sets a block whole
+    (its other keys take their defaults, not the file's: ``memberships={taste_sd_usd: 50}`` dropped the
+    calibrated Walmart+ liking)."""
     from .jobs.folders import warn
-    from .scenario.paths import reset_by_events
+    from .scenario import Scenario
+    from .scenario.paths import blocks_set_whole, reset_by_events
 
     changes = dict(parse_assignment(item) for item in assignments)
-    lines = [line for scenario in scenarios for line in reset_by_events(scenario, changes)]
+    lines = blocks_set_whole(Scenario, changes)
+    lines += [line for scenario in scenarios for line in reset_by_events(scenario, changes)]
     if not strategic:
         lines += [line for scenario in scenarios for line in inert_under_fixed_conduct(scenario)]
     warn(list(dict.fromkeys(lines)))

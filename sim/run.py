@@ -60,7 +60,7 @@ def api_resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None, sho
     override that an event of the scenario sets again later (it holds only until then)."""
     import warnings
 
-    from .scenario.paths import reset_by_events
+    from .scenario.paths import blocks_set_whole, reset_by_events
 
     checked_source(scenario, overrides)
     changes = dict(overrides or {})
@@ -73,7 +73,8 @@ def api_resolve(scenario: ScenarioLike, overrides: Mapping[str, Any] | None, sho
             raise
         source = "shoppers" if error.place == "population.shoppers" and shoppers is not None else "overrides"
         raise ScenarioError(source, error.place, error.message) from None
-    for line in reset_by_events(resolved, dict(overrides or {}), "overrides"):
+    given = dict(overrides or {})
+    for line in blocks_set_whole(Scenario, given, "overrides") + reset_by_events(resolved, given, "overrides"):
         warnings.warn(line, UserWarning, stacklevel=3)
     return resolved
 

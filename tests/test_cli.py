@@ -98,6 +98,25 @@ def test_a_compare_set_that_takes_a_what_ifs_own_lever_away_is_a_warning(tiny_ya
     assert "no longer differs" not in capsys.readouterr().err
 
 
+def test_a_set_of_a_whole_block_is_a_warning_naming_the_path_to_use(tiny_yaml: Path, tmp_path: Path, capsys) -> None:
+    """--set memberships={taste_sd_usd: 50} replaced the block whole: its other keys took their defaults (the
+    calibrated Walmart+ liking among them) without a word. One key by its path says nothing."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report",
+                 "--set", "memberships={taste_sd_usd: 50}"]) == 0
+    assert ("retailsim: warning: --set memberships sets the block memberships whole: the keys it does not name take "
+            "their defaults, not the scenario's; to change one key, give it by its path (--set "
+            "memberships.taste_sd_usd=...)") in capsys.readouterr().err
+    assert main(["run", str(tiny_yaml), "--out", str(out), "--quiet", "--no-report",
+                 "--set", "memberships.taste_sd_usd=50", "--set", "economics.price_level.index={2024: 313.689, 2030: 400}"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    import sim
+
+    with pytest.warns(UserWarning, match=r"overrides memberships sets the block memberships whole: .* give it by its "
+                                         r"path \('memberships.taste_sd_usd'\)"):
+        sim.run(tiny_yaml, overrides={"memberships": {"taste_sd_usd": 50}})
+
+
 def test_the_alike_check_reads_the_weeks_the_model_applies_and_never_fails_on_a_path(tmp_path: Path) -> None:
     """An event dated on a Wednesday applies at the next weekly step: a --set dated at that step takes the lever
     away too. A path a scenario does not hold yet (a year of a series, a null block), the events themselves or

@@ -319,6 +319,19 @@ def made_alike(plain: list[Scenario], changed: list[Scenario], overrides: Mappin
     return said
 
 
+def blocks_set_whole(root: type[BaseModel], changes: Mapping[str, Any], option: str = "--set") -> list[str]:
+    """Each change that sets a block whole, in words: the keys it does not name take their defaults, not the
+    scenario's (``memberships={taste_sd_usd: 50}`` dropped the calibrated Walmart+ liking)."""
+    said = []
+    for key, value in changes.items():
+        dotted = key.partition(DATED)[0]
+        if isinstance(value, Mapping) and value and is_block(root, dotted):
+            how = f"--set {dotted}.{next(iter(value))}=..." if option == "--set" else f"'{dotted}.{next(iter(value))}'"
+            said.append(f"{option} {key} sets the block {dotted} whole: the keys it does not name take their "
+                        f"defaults, not the scenario's; to change one key, give it by its path ({how})")
+    return said
+
+
 def homes(root: type[BaseModel], key: str, depth: int = 4) -> list[str]:
     """The dotted paths of the blocks of ``root`` (at most ``depth`` deep) that hold a block named ``key``
     (a block's name says where it belongs; a value's, such as ``start`` or ``count``, is in many places)."""

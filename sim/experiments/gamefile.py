@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
-from ..jobs.inputs import MAX_REPLICATES, check_fixed, check_parameter, fail
+from ..jobs.inputs import MAX_REPLICATES, check_fixed, check_parameter, fail, first_repeat
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
 from ..scenario.loader import DOCUMENT, Origins, place, read_validated, validation_error
@@ -231,9 +231,8 @@ def _check_lever(game: Game, base: Scenario, player: str, dotted: str, options: 
                                  source, verb="chosen")
     except ScenarioError as error:  # the sweep's check, placed where the game file names the lever
         raise ScenarioError(error.source, place(loc), error.message, error.line) from None
-    twice = [number for number, value in enumerate(values) if value in values[:number]]
-    if twice:  # the same value written two ways (139 and "139")
-        again, first = options[twice[0]], options[values.index(values[twice[0]])]
+    if (twice := first_repeat(values)) is not None:  # the same value written two ways (139 and "139")
+        again, first = options[twice], options[values.index(values[twice])]
         raise fail(origins, source, loc, f"option {again!r} is the same value as {first!r}, listed before it; "
                    "list each option once")
     chosen = game.lever_date(base)

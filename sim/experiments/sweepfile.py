@@ -17,7 +17,8 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from ..errors import ScenarioError
 from ..jobs.folders import fingerprint
-from ..jobs.inputs import MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_fixed, check_parameter, fail
+from ..jobs.inputs import (MAX_MAGNITUDE, MAX_REPLICATES, MAX_RUNS, Bounded, check_fixed, check_parameter, fail,
+                           first_repeat)
 from ..jobs.outcomes import Outcome, empty_period, is_monthly, recorded_series, recorded_weeks, unrecorded
 from ..outputs import PLAIN_NAME
 from ..scenario import Scenario, load_scenario
@@ -278,7 +279,7 @@ def _check_kinds(dotted: str, values: list[Any], held: list[Any], origins: Origi
         if isinstance(scenario, bool) and not isinstance(value, bool):  # 0 and 1 filled the column with numbers
             raise fail(origins, source, loc, f"values[{number}] is {_kind(value)} ({shown(value)}), and {dotted} holds "
                        f"a yes or no; write it as {str(scenario).lower()}")
-    if twice := next((number for number, value in enumerate(held) if value in held[:number]), None):
+    if (twice := first_repeat(held)) is not None:
         raise fail(origins, source, loc, f"values[{twice}] ({shown(values[twice])}) is the same value as "
                    f"values[{held.index(held[twice])}], listed before it: each point would run twice and weigh "
                    "double in discover; list each value once")
@@ -364,7 +365,8 @@ def _check_outcomes(sweep: Sweep, base: Scenario, origins: Origins, source: str)
             if date is not None and not start <= date <= end:
                 raise fail(origins, source, ("outcomes", name, key),
                             f"{date} is outside the horizon; valid dates run from {start} to {end}")
-        if problem := empty_period(outcome, weeks[is_monthly(outcome)], is_monthly(outcome)):  # NaN in every run
+        monthly = is_monthly(outcome)
+        if problem := empty_period(outcome, weeks[monthly], monthly):  # NaN in every run
             raise fail(origins, source, ("outcomes", name, "over"), problem)
         if outcome.locale not in ("all", "urban", "suburban", "rural"):
             raise fail(origins, source, ("outcomes", name, "locale"), "locale must be urban, suburban, rural or all")

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from ..errors import ScenarioError
 from ..scenario import Scenario
 from ..scenario.loader import Origins, locate, place, shown, validation_error
-from ..scenario.paths import PARAMETER_BLOCKS, check_path, get_path, is_block, set_path
+from ..scenario.paths import PARAMETER_BLOCKS, blocks_given_whole, check_path, get_path, set_path
 from ..scenario.types import Strict
 
 # Runs of one job (a sweep's design points x replicates, a calibration's budget x replicates). Each
@@ -38,12 +38,16 @@ def fail(origins: Origins, source: str, loc: tuple, message: str) -> ScenarioErr
 def check_fixed(fixed: dict[str, Any], origins: Origins, source: str) -> None:
     """A sweep's or a game's ``set:`` gives no block whole: its other keys would take their defaults, not
     the base scenario's (``memberships: {taste_sd_usd: 50}`` dropped the calibrated Walmart+ liking)."""
-    for key, value in fixed.items():
-        if isinstance(value, dict) and value and is_block(Scenario, str(key)):
-            first, inner = next(iter(value.items()))
-            raise fail(origins, source, ("set", key), f"sets the block {key} whole, so the keys it does not name take "
-                       f"their defaults, not the base scenario's; give each key by its path, e.g. {key}.{first}: "
-                       f"{shown(inner)}")
+    for key, _, first, inner in blocks_given_whole(Scenario, fixed)[:1]:
+        raise fail(origins, source, ("set", key), f"sets the block {key} whole, so the keys it does not name take "
+                   f"their defaults, not the base scenario's; give each key by its path, e.g. {key}.{first}: "
+                   f"{shown(inner)}")
+
+
+def first_repeat(values: list[Any]) -> int | None:
+    """The index of the first value that equals one listed before it (as :func:`check_parameter` returns
+    them, so 139 and "139" are one value), or None: a sweep's point or a game's option would run twice."""
+    return next((number for number, value in enumerate(values) if value in values[:number]), None)
 
 
 def check_parameter(base: Scenario, dotted: str, probes: list[Any], origins: Origins, source: str,

@@ -310,25 +310,30 @@ def made_alike(plain: list[Scenario], changed: list[Scenario], overrides: Mappin
         dotted = key.partition(DATED)[0]
         if check_path(type(plain[0]), dotted, years=True):
             continue
+        baseline = (course(plain[0], dotted), course(changed[0], dotted))  # before and after, once for every what-if
         for before, after in zip(plain[1:], changed[1:]):
-            if not same_course(course(plain[0], dotted), course(before, dotted)) and \
-                    same_course(course(changed[0], dotted), course(after, dotted)):
+            if not same_course(baseline[0], course(before, dotted)) and same_course(baseline[1], course(after, dotted)):
                 said.append(f"--set {key} sets {dotted} in the baseline and every what-if alike, over {after.name}'s "
                             f"own change of it: {after.name} no longer differs from {changed[0].name} in it; to change "
                             "one scenario, write the change in its file")
     return said
 
 
+def blocks_given_whole(root: type[BaseModel], changes: Mapping[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """The changes that set a block whole (their other keys take their defaults, not the scenario's:
+    ``memberships={taste_sd_usd: 50}`` dropped the calibrated Walmart+ liking): (key as given, the block's
+    path, and the first key and value it names), for a warning or a refusal to say what to write instead."""
+    return [(key, key.partition(DATED)[0], *next(iter(value.items()))) for key, value in changes.items()
+            if isinstance(value, Mapping) and value and is_block(root, str(key).partition(DATED)[0])]
+
+
 def blocks_set_whole(root: type[BaseModel], changes: Mapping[str, Any], option: str = "--set") -> list[str]:
-    """Each change that sets a block whole, in words: the keys it does not name take their defaults, not the
-    scenario's (``memberships={taste_sd_usd: 50}`` dropped the calibrated Walmart+ liking)."""
+    """Each change that sets a block whole (:func:`blocks_given_whole`), in words."""
     said = []
-    for key, value in changes.items():
-        dotted = key.partition(DATED)[0]
-        if isinstance(value, Mapping) and value and is_block(root, dotted):
-            how = f"--set {dotted}.{next(iter(value))}=..." if option == "--set" else f"'{dotted}.{next(iter(value))}'"
-            said.append(f"{option} {key} sets the block {dotted} whole: the keys it does not name take their "
-                        f"defaults, not the scenario's; to change one key, give it by its path ({how})")
+    for key, dotted, first, _ in blocks_given_whole(root, changes):
+        how = f"--set {dotted}.{first}=..." if option == "--set" else f"'{dotted}.{first}'"
+        said.append(f"{option} {key} sets the block {dotted} whole: the keys it does not name take their "
+                    f"defaults, not the scenario's; to change one key, give it by its path ({how})")
     return said
 
 

@@ -228,7 +228,7 @@ def command_export(args: argparse.Namespace) -> int:
     """Write a results folder's tables as CSV files or one spreadsheet (sim/export.py)."""
     from .export import export, target_of
 
-    target = target_of(args.results, args.format, args.out)
+    target, _ = target_of(args.results, args.format, args.out)
     earlier = target.is_file() or (target.is_dir() and any(target.iterdir()))  # an empty folder held nothing
     written = export(args.results, args.format, args.out)
     if earlier:

@@ -29,8 +29,8 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
-from .outputs import (MAX_FOLDER_NAME, MAX_STAGED_NAME, check_lengths, kind_of, mark, prepare_output, read_manifest, refuse_inside_ours, remove_stale_files,
-                      unreadable_manifest)
+from .outputs import (MAX_FOLDER_NAME, MAX_STAGED_NAME, check_lengths, kind_of, mark, prepare_output, read_manifest,
+                      refuse_inside_ours, remove_stale_files, unreadable_manifest)
 from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json
@@ -129,16 +129,16 @@ def default_out(folder: Path, fmt: str) -> Path:
     return folder.with_name(f"{folder.name}-csv" if fmt == "csv" else f"{folder.name}.xlsx")
 
 
-def target_of(folder: str | Path, fmt: str, out: str | Path | None) -> Path:
-    """Where an export goes (``out``, or :func:`default_out`), its names' lengths checked: a name the user
-    gives as at ``run --out``; the default, which adds five bytes to a results folder's name, as far as the
-    system and the staging's decoration allow."""
+def target_of(folder: str | Path, fmt: str, out: str | Path | None) -> tuple[Path, int]:
+    """Where an export goes (``out``, or :func:`default_out`), its names' lengths checked, and the longest
+    last name it takes: a name the user gives, as at ``run --out``; the default, which adds five bytes to a
+    results folder's name, as far as the system and the staging's decoration allow."""
     if out is not None:
         check_lengths(Path(out))
-        return Path(out)
+        return Path(out), MAX_FOLDER_NAME
     target = default_out(Path(folder), fmt)
     check_lengths(target, "the export's default name (beside the results folder; give --out)", MAX_STAGED_NAME)
-    return target
+    return target, MAX_STAGED_NAME
 
 
 def load_results(folder: Path) -> list[Result]:
@@ -162,8 +162,7 @@ def export(folder: str | Path, fmt: str = "csv", out: str | Path | None = None) 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: use csv or xlsx")
     folder = Path(folder)
-    most = MAX_FOLDER_NAME if out is not None else MAX_STAGED_NAME  # the default adds five bytes to the folder's
-    out = target_of(folder, fmt, out)
+    out, most = target_of(folder, fmt, out)
     if Path(os.path.realpath(out)).is_relative_to(os.path.realpath(folder)):
         raise UserError(f"--out {out}: is inside the results folder {folder}, which would then hold a file retailsim "
                         "does not replace with its results; choose a place outside it")

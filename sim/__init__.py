@@ -10,10 +10,20 @@ The Python API mirrors the command line::
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+# pyarrow's allocator (mimalloc, which pandas loads with pyarrow) reserves a 1 GiB arena at its first
+# allocation and, committing it at once, asks the kernel for transparent huge pages on all of it
+# (madvise MADV_HUGEPAGE). Where the kernel's defragmentation setting for such pages is "madvise" (its
+# default), the first page faults in it may wait while the kernel compacts memory: the first Parquet
+# read or write in a process then took 0.2-0.37 s instead of 0.03 s, in about half of fresh processes
+# (docs/performance.md). Committing the arena as it is used avoids it. mimalloc reads the setting once,
+# as pyarrow loads, so it is set here, before anything imports pandas; a value the user set is kept.
+os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 
 from .errors import ScenarioError, UserError
 

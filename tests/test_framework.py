@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 
 
-def _probe(code: str) -> str:
+def _probe(code: str, env: dict[str, str] | None = None) -> str:
     """Run ``code`` in a fresh interpreter (the deferral happens only where Mesa is not imported yet)."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -55,3 +56,15 @@ def test_a_reloaded_stand_in_runs_once() -> None:
 def test_nothing_is_deferred_when_mesa_came_first() -> None:
     out = _probe("import mesa, sys\nimport sim.framework\nprint(type(sys.modules['mesa.space']).__name__)")
     assert out == "module"
+
+
+def test_pyarrows_allocator_commits_its_arena_as_used_unless_the_user_chose() -> None:
+    """mimalloc reads the setting as pyarrow loads (pandas loads it): ``import sim`` sets it first, and
+    keeps a value the user gave (sim/__init__.py)."""
+    code = ("import os, sys\n"
+            "import sim\n"
+            "import pandas\n"
+            "print(os.environ['MIMALLOC_ARENA_EAGER_COMMIT'], 'pyarrow.lib' in sys.modules)")
+    env = {key: value for key, value in os.environ.items() if key != "MIMALLOC_ARENA_EAGER_COMMIT"}
+    assert _probe(code, env) == "0 True"
+    assert _probe(code, {**env, "MIMALLOC_ARENA_EAGER_COMMIT": "2"}) == "2 True"

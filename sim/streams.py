@@ -38,3 +38,25 @@ class Streams:
         """A plain integer seed derived from this run's seed, for libraries that want one."""
         sequence = np.random.SeedSequence(entropy=self.seed, spawn_key=(stream_key(name),))
         return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def uniform_columns(generator: np.random.Generator, rows: int, households: int, drawn: slice) -> np.ndarray:
+    """``generator.random((rows, households))`` with only the columns ``drawn`` drawn (the others are
+    NaN), leaving ``generator`` where the whole draw leaves it: the drawn columns hold the very numbers
+    the whole draw puts there. A PCG64 float64 is one step of the generator, and ``advance`` skips
+    steps without making them; a copy of a run on several cores draws its own households' alone."""
+    values = np.full((rows, households), np.nan)
+    bits = generator.bit_generator
+    for row in values:
+        bits.advance(drawn.start)
+        generator.random(out=row[drawn])
+        bits.advance(households - drawn.stop)
+    return values
+
+
+def uniform_again(state: dict, rows: int, households: int) -> np.ndarray:
+    """The whole ``random((rows, households))`` draw a PCG64 generator in ``state`` (its
+    ``bit_generator.state``, taken before :func:`uniform_columns`) makes."""
+    bits = np.random.PCG64(0)
+    bits.state = state
+    return np.random.Generator(bits).random((rows, households))

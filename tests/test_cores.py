@@ -18,6 +18,7 @@ import sim
 import sim.model.cores as cores_module
 from sim.cli import main
 from sim.model.cores import Cores, usable
+from sim.streams import Streams, uniform_again, uniform_columns
 
 from .conftest import ROOT, SCENARIOS, small
 
@@ -43,6 +44,20 @@ def assert_same_bits(a: sim.Result, b: sim.Result) -> None:
             assert np.array_equal(left.view(np.int64), right.view(np.int64)), column  # bits, NaNs included
         else:
             assert np.array_equal(left, right), column
+
+
+@pytest.mark.parametrize("drawn", [slice(0, 0), slice(0, 400), slice(400, 1000), slice(250, 750), slice(0, 1000)])
+def test_a_copy_draws_its_households_numbers_alone(drawn: slice) -> None:
+    """The numbers a copy draws for its own households are the whole draw's, and the generator goes on
+    as after the whole draw; the first process can make the whole draw again from the state before."""
+    whole, own = Streams(7)["shopping.choice"], Streams(7)["shopping.choice"]
+    whole.random(5), own.random(5)  # mid-stream, as in any week after the first
+    state = own.bit_generator.state
+    expected, drawn_alone = whole.random((6, 1000)), uniform_columns(own, 6, 1000, drawn)
+    assert np.array_equal(drawn_alone[:, drawn], expected[:, drawn])
+    assert np.isnan(np.delete(drawn_alone, np.arange(1000)[drawn], axis=1)).all()
+    assert np.array_equal(whole.random(50), own.random(50))
+    assert np.array_equal(uniform_again(state, 6, 1000), expected)
 
 
 @pytest.mark.usefixtures("many_cores")

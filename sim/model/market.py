@@ -11,7 +11,7 @@ from ..framework import mesa
 from ..scenario import Scenario, apply_changes
 from ..scenario.schema import BASE_YEAR
 from ..scenario.types import yearly_averages
-from ..streams import Streams
+from ..streams import Streams, uniform_again, uniform_columns
 from ..vocabulary import FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEK, WEEKS_PER_YEAR, Offer, Sales
 from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponentials, members_of,
                      update_habit, utilities, welfare)
@@ -182,8 +182,7 @@ class RetailMarket(mesa.Model):
         a month each also values its memberships on the same offers (reviewed after the books). On
         several cores (:mod:`sim.model.cores`) each copy shops for its own households, then they
         exchange them."""
-        h = self.households
-        uniform = self.streams["shopping.choice"].random((N_CATEGORIES, h.n))
+        h, stream = self.households, self.streams["shopping.choice"]
         valuing = self.month_starts()
         prices = self.offer.price.T  # (categories, channels): each household's price by its choice
         elasticity = np.asarray(self.params.shoppers.own_price_elasticity.as_tuple())[:, None]
@@ -192,10 +191,14 @@ class RetailMarket(mesa.Model):
         response = (prices ** -elasticity).ravel()
         prices = prices.ravel()
         if self.cores is None:
-            self._shop(slice(0, h.n), uniform, valuing, response, prices)
-        else:
-            self._shop(self.cores.own, uniform, valuing, response, prices)
-            for span in self.cores.exchange(self, valuing):  # households no copy gave (one has gone)
+            self._shop(slice(0, h.n), stream.random((N_CATEGORIES, h.n)), valuing, response, prices)
+        else:  # each copy draws its own households' numbers (the others' skipped: the same numbers)
+            state = stream.bit_generator.state
+            self._shop(self.cores.own, uniform_columns(stream, N_CATEGORIES, h.n, self.cores.own), valuing,
+                       response, prices)
+            missing = self.cores.exchange(self, valuing)  # households no copy gave (one has gone)
+            uniform = uniform_again(state, N_CATEGORIES, h.n) if missing else None
+            for span in missing:
                 self._shop(span, uniform, valuing, response, prices)
         if self.records:  # the surplus is only recorded (copies of a run on several cores skip it)
             self.surplus += self._membership_dollars()

@@ -68,3 +68,31 @@ def test_pyarrows_allocator_commits_its_arena_as_used_unless_the_user_chose() ->
     env = {key: value for key, value in os.environ.items() if key != "MIMALLOC_ARENA_EAGER_COMMIT"}
     assert _probe(code, env) == "0 True"
     assert _probe(code, {**env, "MIMALLOC_ARENA_EAGER_COMMIT": "2"}) == "2 True"
+
+
+def test_mesas_logging_names_modules_and_classes_as_before_without_reading_source() -> None:
+    """Mesa's logging, given frames without their source (sim/framework.py): the same logger names, the
+    same class in its messages, the same frames and function names as ``inspect`` finds."""
+    out = _probe(
+        "import inspect, logging, sys\n"
+        "import sim.framework as framework\n"
+        "import mesa\n"
+        "print(mesa.mesa_logging is sys.modules['mesa.mesa_logging'], sorted(mesa.mesa_logging._module_loggers))\n"
+        "class Handler(logging.Handler):\n"
+        "    def emit(self, record):\n"
+        "        print(record.name, record.getMessage().split(' with ')[0])\n"
+        "logger = mesa.mesa_logging.get_rootlogger()\n"
+        "logger.addHandler(Handler())\n"
+        "logger.setLevel(logging.DEBUG)\n"
+        "class Shop(mesa.Model):\n"
+        "    pass\n"
+        "Shop(seed=1)\n"
+        "def nested():\n"
+        "    ours, theirs = framework._outer_frames(inspect.currentframe()), inspect.getouterframes(inspect.currentframe())\n"
+        "    print([(a[0] is b[0], a[3] == b[3]) for a, b in zip(ours, theirs)] == [(True, True)] * len(theirs),\n"
+        "          len(ours) == len(theirs), ours[0].code_context)\n"
+        "nested()\n"
+        "print(framework._module_of(inspect.currentframe()) is sys.modules['__main__'],\n"
+        "      framework._module_of(mesa.Model) is sys.modules['mesa.model'])\n")
+    assert out.splitlines() == ["True ['mesa.mesa_logging', 'mesa.model']", "MESA.mesa.model calling Model.__init__",
+                                "True True None", "True True"]

@@ -47,10 +47,14 @@ def uniform_columns(generator: np.random.Generator, rows: int, households: int, 
     steps without making them; a copy of a run on several cores draws its own households' alone."""
     values = np.full((rows, households), np.nan)
     bits = generator.bit_generator
+    before = bits.state
     for row in values:
         bits.advance(drawn.start)
         generator.random(out=row[drawn])
         bits.advance(households - drawn.stop)
+    if before["has_uint32"]:  # a half-used 64-bit step (a 32-bit draw's): advance drops it, a float64 draw keeps it
+        after = bits.state
+        bits.state = {**after, "has_uint32": before["has_uint32"], "uinteger": before["uinteger"]}
     return values
 
 

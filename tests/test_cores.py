@@ -52,10 +52,13 @@ def test_a_copy_draws_its_households_numbers_alone(drawn: slice) -> None:
     as after the whole draw; the first process can make the whole draw again from the state before."""
     whole, own = Streams(7)["shopping.choice"], Streams(7)["shopping.choice"]
     whole.random(5), own.random(5)  # mid-stream, as in any week after the first
+    whole.integers(9, size=3, dtype=np.uint32), own.integers(9, size=3, dtype=np.uint32)  # half a step kept
     state = own.bit_generator.state
     expected, drawn_alone = whole.random((6, 1000)), uniform_columns(own, 6, 1000, drawn)
     assert np.array_equal(drawn_alone[:, drawn], expected[:, drawn])
     assert np.isnan(np.delete(drawn_alone, np.arange(1000)[drawn], axis=1)).all()
+    halves = [generator.integers(1 << 31, size=5, dtype=np.uint32) for generator in (whole, own)]
+    assert np.array_equal(*halves)
     assert np.array_equal(whole.random(50), own.random(50))
     assert np.array_equal(uniform_again(state, 6, 1000), expected)
 

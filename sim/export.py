@@ -29,8 +29,9 @@ import pandas as pd
 from .comparison import DIFFERENCES, DIFFERENCES_BY_YEAR, differences, recorded_period, yearly_differences
 from .errors import UserError
 from .rivals import ANSWERS, read_answers
+from .leftovers import remove_stale_files
 from .outputs import (MAX_FOLDER_NAME, MAX_STAGED_NAME, check_lengths, kind_of, mark, prepare_output, read_manifest,
-                      refuse_inside_ours, remove_stale_files, unreadable_manifest)
+                      refuse_inside_ours, unreadable_manifest)
 from .swap import keep_beside, staging
 from .vocabulary import METRIC_UNITS, SHARE
 from .results import MANIFEST, RESULT_KINDS, Result, file_digest, load_set, replace_atomically, write_json

@@ -5,57 +5,36 @@ Every folder retailsim writes carries a ``manifest.json`` with ``"written_by": "
 :func:`prepare_output`: absent, empty, or retailsim's own of the right kind; anything else is refused.
 
 A results folder is built in a hidden staging sibling and swapped into place (:mod:`sim.swap`); a
-kill at any moment leaves either the earlier folder or the new one whole, and :func:`recover` (run by
-:func:`prepare_output`) restores a parked folder and removes the leftovers of killed writes on the
-next start.
+kill at any moment leaves either the earlier folder or the new one whole, and
+:func:`sim.leftovers.recover` (run by :func:`prepare_output`) restores a parked folder and removes the
+leftovers of killed writes on the next start.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
 import re
-import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .bounds import PLAIN_NAME_PATTERN
 from .errors import UserError
+from .leftovers import recover, without_stale_files
+from .manifests import MANIFEST, WRITTEN_BY, kind_of, read_manifest
 
-WRITTEN_BY = "retailsim"
-MANIFEST = "manifest.json"
 RUNS = "runs"  # a results folder's tree of run folders (sim/results.py)
-STAGING_MARK = ".retailsim-staging"  # inside every staging folder, so only ours are ever cleaned up
 # A plain name: what scenario, sweep and set-up names must be, as they become folder names.
 PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
 MAX_FOLDER_NAME = 200  # bytes; staging siblings add about 30 to a name, and file systems allow 255
 MAX_NAME, MAX_PATH = 255, 4000  # bytes: a name, and a whole path (Linux takes 4,096 with the ending zero)
 MAX_STAGED_NAME = MAX_NAME - 24  # a name the staging's sibling (".NAME.tmp-PID-XXXXXXXX") still fits
-# Manifest keys by which folders written before the marker existed are recognised.
-LEGACY_KEYS = {"run": ("scenario_hash", "seed"), "set": ("runs",), "sweep": ("fingerprint", "sweep"),
-               "calibration": ("fingerprint", "method")}
 
 
 def mark(manifest: dict[str, Any], kind: str) -> dict[str, Any]:
     """The manifest with retailsim's ownership marker, so a later command may replace its folder."""
     return {"written_by": WRITTEN_BY, "kind": kind, **{k: v for k, v in manifest.items() if k not in ("written_by", "kind")}}
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """A folder's manifest.json as a dict, or None when it is absent or not a JSON object."""
-    path = folder / MANIFEST
-    try:
-        if not path.is_file() or path.stat().st_size > 64 * 2**20:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def unreadable_manifest(folder: Path, what: str) -> str:
@@ -64,19 +43,6 @@ def unreadable_manifest(folder: Path, what: str) -> str:
     if (folder / MANIFEST).exists() and read_manifest(folder) is None:
         return f"its {MANIFEST} is damaged (not a readable JSON object)"
     return f"no retailsim {MANIFEST}{' ' + what if what else ''}"
-
-
-def kind_of(folder: Path) -> str | None:
-    """The kind of retailsim folder ``folder`` is (run, set, sweep, calibration), or None if not one."""
-    manifest = read_manifest(folder)
-    if manifest is None:
-        return None
-    if manifest.get("written_by") == WRITTEN_BY:
-        return str(manifest.get("kind"))
-    for kind, keys in LEGACY_KEYS.items():
-        if all(key in manifest for key in keys):
-            return kind
-    return None
 
 
 def refuse_inside_ours(path: Path, option: str) -> None:
@@ -220,7 +186,7 @@ def may_write(folder: Path, kinds: tuple[str, ...], option: str, contents: Itera
                         f"choose a new {option}")
     if contents is not None:
         names = set(contents)
-        entries = _without_stale_files(folder, entries, names)
+        entries = without_stale_files(folder, entries, names)
         allowed = recorded(folder, names)
         foreign = [name for name in entries if name not in allowed] + _not_as_written(folder, entries, allowed)
         if RUNS in entries and RUNS in allowed:
@@ -280,7 +246,7 @@ def _foreign_runs(folder: Path, contents: set[str]) -> list[str]:
             if (here / name).is_symlink() or is_run:
                 foreign.append((here / name).relative_to(folder).as_posix())
         folders[:] = [name for name in folders if not (here / name).is_symlink() and not is_run]
-        kept = _without_stale_files(here, sorted(files), contents) if is_run else sorted(files)
+        kept = without_stale_files(here, sorted(files), contents) if is_run else sorted(files)
         ours = recorded(here, contents) if is_run else set()
         foreign += [(here / name).relative_to(folder).as_posix() for name in kept
                     if name not in ours or (here / name).is_symlink()]
@@ -295,110 +261,3 @@ def refuse_foreign(folder: Path, foreign: list[str], option: str = "--out") -> N
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise UserError(f"{option} {folder}: holds {shown}, which retailsim did not write; move "
                         f"{'it' if len(foreign) == 1 else 'them'} out or choose a new {option}")
-
-
-_STALE_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
-
-
-def remove_stale_files(folder: Path, names: set[str]) -> None:
-    """Remove the temporary files (``.NAME.tmp-PID``) that killed writes of ``names`` left in ``folder``."""
-    if folder.is_dir():
-        _without_stale_files(folder, sorted(os.listdir(folder)), names)
-
-
-def _without_stale_files(folder: Path, entries: list[str], contents: set[str]) -> list[str]:
-    """Remove the temporary files a killed write left inside ``folder`` (``.report.html.tmp-PID``
-    of one of ``contents``, from a dead process); the other entries."""
-    kept = []
-    for name in entries:
-        found = _STALE_FILE.match(name)
-        path = folder / name
-        if found and found["name"] in contents and path.is_file() and not _alive(int(found["pid"])):
-            path.unlink(missing_ok=True)
-        else:
-            kept.append(name)
-    return kept
-
-
-# -- the leftovers of killed writes ----------------------------------------------------------------
-_LEFTOVER = r"^\.{name}\.(?:tmp-(?P<tmp>\d+)-[0-9a-f]{{8}}|old-(?P<old>\d+))$"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # this process too; another user's answers PermissionError: alive
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _ours(path: Path) -> bool:
-    return (path / STAGING_MARK).is_file() or kind_of(path) is not None
-
-
-def discard(path: Path) -> None:
-    """Remove a folder of ours (staging, or earlier results once replaced) so that a kill at any moment
-    leaves it recognisably ours for :func:`recover`: the staging mark goes in first and out last (a plain
-    ``rmtree`` could remove the manifest first). A kill between the last two calls leaves an empty folder."""
-    with contextlib.suppress(OSError):
-        (path / STAGING_MARK).touch()
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(path):
-            if entry.name == STAGING_MARK:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def recover(target: Path) -> list[str]:
-    """Clean up after killed writes next to ``target``; returns what was done, one line each.
-
-    A parked earlier folder (``.NAME.old-PID`` of a dead process) goes back in place if nothing
-    replaced it, and is removed if something did; a staging folder of a dead process is removed.
-    Only folders that carry retailsim's marks are touched.
-    """
-    parent = target.absolute().parent
-    if not target.name or not parent.is_dir():
-        return []
-    pattern = re.compile(_LEFTOVER.format(name=re.escape(target.name)))
-    done = []
-    try:
-        siblings = [entry for entry in os.scandir(parent) if entry.name.startswith(f".{target.name}.")]
-    except OSError:
-        return []
-    with locked(parent):
-        for entry in siblings:
-            found = pattern.match(entry.name)
-            path = Path(entry.path)
-            if not found or not entry.is_dir(follow_symlinks=False) or _alive(int(found["tmp"] or found["old"])):
-                continue
-            if not _ours(path):
-                continue
-            if found["old"] and not target.exists():
-                os.replace(path, target)
-                done.append(f"restored {target} from an interrupted write")
-            else:
-                discard(path)
-                done.append(f"removed {path.name}, left by an interrupted write")
-    return done
-
-
-@contextmanager
-def locked(parent: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the parent folder, so two commands never swap the same folder at once."""
-    try:
-        descriptor = os.open(parent, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)

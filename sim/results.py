@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import UserError
-from .outputs import RUNS, STAGING_MARK, mark, prepare_output
+from .leftovers import STAGING_MARK
+from .outputs import RUNS, mark, prepare_output
 from .swap import staging
 from .scenario import Scenario
 from .versions import package_version

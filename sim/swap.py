@@ -4,7 +4,7 @@ A results folder is built in a hidden staging sibling (``.NAME.tmp-PID-XXXXXXXX`
 place by :class:`staging`: with Linux's atomic ``renameat2(RENAME_EXCHANGE)`` where the file system
 has it, otherwise by two renames, the earlier folder parked as ``.NAME.old-PID``. At every instant
 of a ``kill -9`` either the earlier folder is intact (in place, or parked) or the new one is
-complete in place; :func:`sim.outputs.recover` restores a parked folder and removes the leftovers of
+complete in place; :func:`sim.leftovers.recover` restores a parked folder and removes the leftovers of
 killed writes on the next start. If the swap itself is refused (the folder's ownership changed while
 retailsim worked, or the system will not rename it: an immutable folder, another user's in a sticky
 folder), the new results are kept beside it under a visible name (``NAME.new-PID-XXXX``), which no
@@ -20,7 +20,8 @@ import uuid
 from pathlib import Path
 
 from .errors import UserError
-from .outputs import CHECKED, STAGING_MARK, discard, locked
+from .leftovers import STAGING_MARK, discard, locked
+from .outputs import CHECKED
 
 _RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 
 from sim.cli import main
 from sim.errors import ScenarioError, UserError
-from sim.outputs import STAGING_MARK, discard, kind_of, mark, prepare_output, recover
+from sim.leftovers import STAGING_MARK, discard, recover
+from sim.outputs import kind_of, mark, prepare_output
 from sim.results import MANIFEST, RESULT_FILES, RESULT_KINDS, SUMMARY, TIMESERIES, write_json
 from sim.run import resolve
 from sim.scenario import Scenario, load_scenario

@@ -63,13 +63,15 @@ def load(module: types.ModuleType) -> None:
             raise
 
 
-def _defer(location: list[str], name: str) -> None:
+def _defer(location: list[str], name: str) -> Deferred | None:
+    """Put ``name``'s module in ``sys.modules``, its code not run yet (:class:`Deferred`); None if not found."""
     spec = importlib.machinery.PathFinder.find_spec(name, location)
     if spec is None or spec.loader is None:
-        return  # another Mesa than the one pinned: import it as it is
+        return None  # another Mesa than the one pinned: import it as it is
     module = importlib.util.module_from_spec(spec)
     module.__class__ = Deferred
     sys.modules[name] = module
+    return module
 
 
 def _module_of(thing, filename=None):
@@ -107,16 +109,10 @@ def _frames_without_source() -> types.SimpleNamespace:
 def _load_logging(location: list[str]) -> types.ModuleType | None:
     """Import ``mesa.mesa_logging`` (whose imports are the standard library's) before Mesa imports it,
     reading frames without their source (:func:`_frames_without_source`)."""
-    spec = importlib.machinery.PathFinder.find_spec("mesa.mesa_logging", location)
-    if spec is None or spec.loader is None:
-        return None  # another Mesa than the one pinned: import it as it is
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(spec.name, None)
-        raise
+    module = _defer(location, "mesa.mesa_logging")
+    if module is None:
+        return None
+    load(module)  # now: Mesa's modules take their names from it as they are imported
     module.inspect = _frames_without_source()
     return module
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 # (madvise MADV_HUGEPAGE). Where the kernel's defragmentation setting for such pages is "madvise" (its
 # default), the first page faults in it may wait while the kernel compacts memory: the first Parquet
 # write in a process then took 0.12-0.37 s instead of 0.03 s, in 2 to 9 of every 10 to 12 fresh
-# processes, by sitting (docs/performance.md). Committing the arena as it is used avoids it. mimalloc reads the setting once,
-# as pyarrow loads, so it is set here, before anything imports pandas; a value the user set is kept.
+# processes, by sitting (docs/performance.md). Committing the arena as it is used avoids it. mimalloc
+# reads the setting once, as pyarrow loads, so it is set here, before anything imports pandas; a value
+# the user set is kept.
 os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 
 from .errors import ScenarioError, UserError

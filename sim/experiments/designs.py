@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..scenario import Scenario
 from ..streams import stream_key
-from .sweepfile import Parameter, Sweep, SweepLike, check_drawn, is_integer
+from .sweepfile import Parameter, Sweep, SweepLike, as_whole, check_drawn, is_integer
 
 
 def salib_problem(sweep: Sweep) -> dict:
@@ -66,7 +66,7 @@ def sample(sweep: Sweep) -> pd.DataFrame:
     frame = pd.DataFrame({name: list(values) for name, values in columns.items()})
     for name in names:
         if is_integer(name):
-            frame[name] = np.round(frame[name].astype(float)).astype(int)
+            frame[name] = as_whole(frame[name])
         elif sweep.parameters[name].values is None:
             frame[name] = frame[name].astype(float)
     frame.insert(0, "point", np.arange(len(frame)))

@@ -333,9 +333,9 @@ def is_integer(dotted: str) -> bool:
     return model is not None and model.model_fields[parts[-1]].annotation is int
 
 
-def rounded_steps(low: float, high: float, steps: int) -> np.ndarray:
-    """A grid's ``steps`` values across a range of whole numbers, rounded as the design rounds them."""
-    return np.round(np.linspace(low, high, steps)).astype(int)
+def as_whole(values) -> np.ndarray:
+    """A design's values for a field of whole numbers (:func:`is_integer`): rounded to the nearest."""
+    return np.round(np.asarray(values, dtype=float)).astype(int)
 
 
 def _repeated_steps(dotted: str, parameter: Parameter) -> str | None:
@@ -343,7 +343,7 @@ def _repeated_steps(dotted: str, parameter: Parameter) -> str | None:
     point would run again, and weigh double in discover), with a steps count that would not."""
     if parameter.range is None or parameter.steps is None or not is_integer(dotted):
         return None
-    (low, high), values = parameter.range, rounded_steps(*parameter.range, parameter.steps)
+    (low, high), values = parameter.range, as_whole(np.linspace(*parameter.range, parameter.steps))
     repeated = sorted({int(value) for value in values[1:][values[1:] == values[:-1]]})
     if not repeated:
         return None

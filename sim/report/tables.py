@@ -91,8 +91,7 @@ def headline_table(ensemble: Ensemble, period: tuple[int, int] | None = None) ->
 def _change(change: float, unit: str, digits: int = 2) -> str:
     """A headline's change against the baseline with its unit: points for a percentage, dollars for
     money, to ``digits`` decimals (its column's); one that rounds to zero there reads "+0.00"."""
-    number = fixed(abs(change), digits)
-    sign = "-" if change < 0 and float(number.replace(",", "")) else "+"
+    number, sign = fixed(abs(change), digits), "-" if round(change, digits) < 0 else "+"
     if unit.startswith("%"):
         return f"{sign}{number} pts"
     return f"{sign}${number}bn" if unit.startswith("$bn") else f"{sign}${number}" if unit.startswith("$") else sign + number

@@ -19,6 +19,12 @@ from .scenario.types import CATEGORIES, LOCALES
 # -- calendar facts ---------------------------------------------------------------------------
 WEEKS_PER_YEAR = 52  # the model steps weekly; yearly dollars are 52 weeks
 WEEK = dt.timedelta(days=7)  # one step
+
+
+def starts_month(dates: list[dt.date], step: int) -> bool:
+    """Whether the weekly step ``step`` of ``dates`` (a run's calendar) is the first of a calendar month:
+    the first step of all counts as one. Monthly decisions and records fall on these steps."""
+    return step == 0 or dates[step - 1].month != dates[step].month
 HOURS_WORKED_PER_YEAR = 2080  # 52 weeks of 40 hours: an hourly wage from a yearly income
 MONTHS_PER_YEAR = 12
 

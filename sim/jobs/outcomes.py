@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..vocabulary import DIMENSION_VALUES, METRICS, MONEY_METRICS
+from ..vocabulary import DIMENSION_VALUES, METRICS, MONEY_METRICS, starts_month
 from ..results import DIMENSIONS, Result, select_values
 from ..scenario.paths import suggest
 from ..scenario.types import Date, Strict
@@ -65,12 +65,12 @@ MONTHLY = ("established_churn",)
 
 def recorded_weeks(scenario, monthly: bool = False) -> list:
     """The dates of the weeks a run of ``scenario`` records: every weekly step from ``horizon.start``
-    (the model's calendar, warm-up left out); ``monthly``, the first step of each month (the first step
-    of all counts as one, as the model's ``month_starts`` does)."""
+    (the model's calendar, warm-up left out); ``monthly``, the first step of each month
+    (:func:`~sim.vocabulary.starts_month`, as the model's monthly steps)."""
     from ..model.market import RetailMarket
 
     steps = RetailMarket.calendar(scenario.horizon)
-    firsts = [day for k, day in enumerate(steps) if not monthly or k == 0 or steps[k - 1].month != day.month]
+    firsts = [day for k, day in enumerate(steps) if not monthly or starts_month(steps, k)]
     return [day for day in firsts if day >= scenario.horizon.start]
 
 

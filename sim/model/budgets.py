@@ -30,7 +30,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..vocabulary import WEEKS_PER_YEAR
+from ..vocabulary import WEEKS_PER_YEAR, starts_month
 from .choice import Access
 from .conduct import category_profits, expected_sales
 from .fees import first_set
@@ -113,7 +113,7 @@ class BudgetConduct:
         chosen now is spent from next week to that week's end (a year on, if it falls past the horizon)."""
         dates = self.model.dates
         later = [i for i in range(1, len(dates))
-                 if dates[i] >= self.next_review and dates[i].month != dates[i - 1].month]
+                 if dates[i] >= self.next_review and starts_month(dates, i)]
         return dates[later[0]] if later else self.next_review
 
     def review(self) -> None:

@@ -12,7 +12,8 @@ from ..scenario import Scenario, apply_changes
 from ..scenario.schema import BASE_YEAR
 from ..scenario.types import yearly_averages
 from ..streams import Streams, uniform_again, uniform_columns
-from ..vocabulary import FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEK, WEEKS_PER_YEAR, Offer, Sales
+from ..vocabulary import (FIRMS, GROCERY, N_CATEGORIES, N_CHANNELS, N_LOCALES, WEEK, WEEKS_PER_YEAR, Offer, Sales,
+                          starts_month)
 from .choice import (Access, HouseholdCosts, decision_utilities, draw, exponentials, members_of,
                      update_habit, utilities, welfare)
 from .allocator import keep_freed_memory
@@ -303,7 +304,7 @@ class RetailMarket(mesa.Model):
     # -- helpers --------------------------------------------------------------------------
     def month_starts(self) -> bool:
         """True in the first week of a calendar month."""
-        return self.steps == 1 or self.dates[self.steps - 2].month != self.date.month
+        return starts_month(self.dates, self.steps - 1)
 
     def date_in_week(self, day: dt.date, week_start: dt.date) -> bool:
         return week_start <= day < week_start + WEEK
